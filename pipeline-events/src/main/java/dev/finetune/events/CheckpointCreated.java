@@ -1,0 +1,41 @@
+package dev.finetune.events;
+
+import java.time.Instant;
+
+/**
+ * A checkpoint is complete under {@code checkpoints/<job>/step-<n>/} (all files written, its
+ * manifest last) and can be evaluated or resumed from.
+ *
+ * @param jobId the job that wrote it
+ * @param step the optimizer step it captures
+ * @param totalSteps the job's total optimizer steps
+ * @param prefix the checkpoint's key prefix, ending in '/'
+ * @param baseModel the base model name
+ * @param datasetName the dataset the job trains on
+ * @param datasetVersion its version
+ * @param method what was trained (adapter or full weights)
+ * @param objective what was optimised
+ * @param isFinal whether this is the job's final result
+ * @param createdAt when it was completed
+ */
+public record CheckpointCreated(
+        String jobId,
+        long step,
+        long totalSteps,
+        String prefix,
+        String baseModel,
+        String datasetName,
+        String datasetVersion,
+        FineTuneMethod method,
+        Objective objective,
+        boolean isFinal,
+        Instant createdAt)
+        implements PipelineEvent {
+    public static final String TYPE = "dev.finetune.checkpoint.created.v1";
+
+    /** The Kafka key is the job, so one job's checkpoints are evaluated in order. */
+    @Override
+    public String cloudEventSubject() {
+        return jobId;
+    }
+}

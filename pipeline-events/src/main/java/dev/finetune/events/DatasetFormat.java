@@ -1,0 +1,33 @@
+package dev.finetune.events;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+
+/** The shape of a dataset's JSONL lines. */
+public enum DatasetFormat implements WireCode {
+    /** Detect the format from the first valid line. */
+    AUTO("auto"),
+    /** {@code instruction}, optional {@code input}, {@code output}. */
+    ALPACA("alpaca"),
+    /** {@code messages}: a list of {@code role}/{@code content}, the OpenAI fine-tuning shape. */
+    CHAT("chat"),
+    /** {@code prompt} and {@code completion} strings. */
+    PROMPT_COMPLETION("prompt_completion"),
+    /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */
+    PREFERENCE("preference");
+
+    private final String code;
+
+    DatasetFormat(String code) {
+        this.code = code;
+    }
+
+    @Override
+    public String code() {
+        return code;
+    }
+
+    @JsonCreator
+    public static DatasetFormat fromCode(String code) {
+        return WireCode.fromCode(DatasetFormat.class, code);
+    }
+}

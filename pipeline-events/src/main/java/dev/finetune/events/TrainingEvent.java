@@ -1,0 +1,55 @@
+package dev.finetune.events;
+
+import java.time.Instant;
+
+/**
+ * Something happened to a training job: a state change, progress metrics, or a checkpoint. Events
+ * of one job are keyed by its id and numbered, so a consumer can order them and drop duplicates.
+ *
+ * @param jobId the job
+ * @param sequence position in the job's event stream, starting at 1, strictly increasing
+ * @param kind what this event reports
+ * @param state the job's state after this event (for every kind)
+ * @param message a human-readable line, e.g. "resumed from step 40 on worker w-2"; for a failed job,
+ *     the reason a person can act on
+ * @param metrics progress numbers, for {@link TrainingEventKind#METRICS}; else null
+ * @param at when it happened
+ */
+public record TrainingEvent(
+        String jobId,
+        long sequence,
+        TrainingEventKind kind,
+        JobState state,
+        String message,
+        Metrics metrics,
+        Instant at)
+        implements PipelineEvent {
+    public static final String TYPE = "dev.finetune.training.event.v1";
+
+    /**
+     * Training progress at one optimizer step.
+     *
+     * @param step optimizer steps done
+     * @param totalSteps optimizer steps the job will take in all
+     * @param epoch fractional epoch, e.g. 1.5 = halfway through the second pass
+     * @param loss mean training loss over the steps since the previous metrics event
+     * @param learningRate the learning rate at {@code step}
+     * @param gradNorm global gradient norm before clipping
+     * @param tokensPerSecond training throughput since the previous metrics event
+     * @param etaSeconds estimated seconds until the job finishes
+     */
+    public record Metrics(
+            long step,
+            long totalSteps,
+            double epoch,
+            double loss,
+            double learningRate,
+            double gradNorm,
+            double tokensPerSecond,
+            double etaSeconds) {}
+
+    @Override
+    public String cloudEventSubject() {
+        return jobId;
+    }
+}

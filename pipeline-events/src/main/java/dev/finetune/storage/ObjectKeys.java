@@ -1,0 +1,80 @@
+package dev.finetune.storage;
+
+import static dev.finetune.naming.Names.requireFilePath;
+import static dev.finetune.naming.Names.requireName;
+
+/**
+ * The object-store key layout, the one place that knows it. Every part that comes from outside is
+ * validated (see {@link dev.finetune.naming.Names}), so no caller can build a key that escapes its
+ * prefix.
+ *
+ * <pre>
+ * datasets/raw/&lt;dataset&gt;/&lt;version&gt;/...        as uploaded, never modified
+ * datasets/prepared/&lt;dataset&gt;/&lt;version&gt;/...   train/validation/test JSONL + stats + rejects report
+ * models/base/&lt;name&gt;/...                      HuggingFace layout
+ * checkpoints/&lt;job&gt;/step-&lt;n&gt;/...              adapter or weights + optimizer + trainer state
+ * registry/&lt;model&gt;/&lt;version&gt;/...              PEFT adapter, model card, metrics, lineage
+ * </pre>
+ *
+ * Prefix methods end with '/', so a listing of one version never matches another that shares a
+ * leading substring ({@code 1/} vs {@code 10/}).
+ */
+public final class ObjectKeys {
+    private ObjectKeys() {}
+
+    public static String rawDatasetPrefix(String dataset, String version) {
+        return "datasets/raw/" + requireName("dataset name", dataset) + "/" + requireName("dataset version", version)
+                + "/";
+    }
+
+    public static String rawDataset(String dataset, String version, String file) {
+        return rawDatasetPrefix(dataset, version) + requireFilePath("file", file);
+    }
+
+    public static String preparedDatasetPrefix(String dataset, String version) {
+        return "datasets/prepared/" + requireName("dataset name", dataset) + "/"
+                + requireName("dataset version", version) + "/";
+    }
+
+    public static String preparedDataset(String dataset, String version, String file) {
+        return preparedDatasetPrefix(dataset, version) + requireFilePath("file", file);
+    }
+
+    public static String baseModelPrefix(String model) {
+        return "models/base/" + requireName("base model name", model) + "/";
+    }
+
+    public static String baseModel(String model, String file) {
+        return baseModelPrefix(model) + requireFilePath("file", file);
+    }
+
+    public static String checkpointsPrefix(String job) {
+        return "checkpoints/" + requireName("job id", job) + "/";
+    }
+
+    public static String checkpointPrefix(String job, long step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("checkpoint step must be >= 0, got " + step);
+        }
+        return checkpointsPrefix(job) + "step-" + step + "/";
+    }
+
+    public static String checkpoint(String job, long step, String file) {
+        return checkpointPrefix(job, step) + requireFilePath("file", file);
+    }
+
+    public static String registryModelPrefix(String model) {
+        return "registry/" + requireName("registered model name", model) + "/";
+    }
+
+    public static String registryVersionPrefix(String model, long version) {
+        if (version < 1) {
+            throw new IllegalArgumentException("registry version must be >= 1, got " + version);
+        }
+        return registryModelPrefix(model) + version + "/";
+    }
+
+    public static String registry(String model, long version, String file) {
+        return registryVersionPrefix(model, version) + requireFilePath("file", file);
+    }
+}

@@ -1,0 +1,311 @@
+package dev.finetune.storage;
+
+import dev.finetune.errors.Retry;
+import io.minio.BucketExistsArgs;
+import io.minio.CopyObjectArgs;
+import io.minio.GetObjectArgs;
+import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.Http;
+import io.minio.ListObjectsArgs;
+import io.minio.MakeBucketArgs;
+import io.minio.MinioClient;
+import io.minio.ObjectWriteResponse;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.Result;
+import io.minio.SourceObject;
+import io.minio.StatObjectArgs;
+import io.minio.StatObjectResponse;
+import io.minio.errors.ErrorResponseException;
+import io.minio.messages.Item;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The pipeline's object store (MinIO or any S3) behind one small API, on one bucket that holds the
+ * layout of {@link ObjectKeys}. Large objects stream in both directions: a put of unknown length is
+ * a multipart upload in {@link ObjectStoreConfig#partSize()} parts, so nothing is held in memory.
+ *
+ * <p>Operations whose input can be replayed (byte arrays, files, reads, stats, listings) are
+ * retried on transient errors with a bounded backoff; a put from a caller's stream is not, because
+ * the stream cannot be rewound.
+ */
+public final class ObjectStore implements AutoCloseable {
+    private static final Set<String> NOT_FOUND_CODES = Set.of("NoSuchKey", "NoSuchBucket", "NoSuchObject");
+
+    private final ObjectStoreConfig config;
+    private final MinioClient client;
+    private final Retry retry;
+
+    public ObjectStore(ObjectStoreConfig config) {
+        this.config = config;
+        this.client = MinioClient.builder()
+                .endpoint(config.endpoint().toString())
+                .credentials(config.accessKey(), config.secretKey())
+                .region(config.region())
+                .build();
+        this.retry = new Retry("object store", config.maxAttempts(), config.initialBackoff());
+    }
+
+    public String bucket() {
+        return config.bucket();
+    }
+
+    /** Creates the bucket if it does not exist. Safe to call from every service at start. */
+    public void ensureBucket() {
+        run("create bucket", config.bucket(), () -> {
+            if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket()).build())) {
+                try {
+                    client.makeBucket(MakeBucketArgs.builder().bucket(bucket()).build());
+                } catch (ErrorResponseException e) {
+                    // Another service created it between our check and our call: that is what we wanted.
+                    if (!Set.of("BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+                            .contains(e.errorResponse().code())) {
+                        throw e;
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Streams {@code in} to {@code key} without buffering it whole; not retried (see class doc).
+     *
+     * @param size the exact length, or -1 if unknown (then uploaded in parts)
+     */
+    public StoredObject put(String key, InputStream in, long size, String contentType) {
+        MessageDigest sha256 = sha256();
+        CountingInputStream counted = new CountingInputStream(new DigestInputStream(in, sha256));
+        ObjectWriteResponse response = call(
+                "put",
+                key,
+                () -> client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
+                                new BufferedInputStream(counted, 64 * 1024), size, config.partSize())
+                        .contentType(contentType)
+                        .build()));
+        return new StoredObject(
+                key, counted.count(), HexFormat.of().formatHex(sha256.digest()), unquote(response.etag()));
+    }
+
+    /** Writes a small object from memory; retried on transient errors. */
+    public StoredObject putBytes(String key, byte[] data, String contentType) {
+        return retrying("put", key, () -> put(key, new ByteArrayInputStream(data), data.length, contentType));
+    }
+
+    /** Uploads a file (multipart when larger than a part); retried on transient errors. */
+    public StoredObject putFile(String key, Path file, String contentType) {
+        return retrying("put", key, () -> {
+            try (InputStream in = Files.newInputStream(file)) {
+                return put(key, in, Files.size(file), contentType);
+            }
+        });
+    }
+
+    /** Opens the object for streaming; the caller closes the stream. */
+    public InputStream get(String key) {
+        return retrying(
+                "get",
+                key,
+                () -> client.getObject(
+                        GetObjectArgs.builder().bucket(bucket()).object(key).build()));
+    }
+
+    /** Opens {@code length} bytes of the object starting at {@code offset}. */
+    public InputStream getRange(String key, long offset, long length) {
+        return retrying(
+                "get",
+                key,
+                () -> client.getObject(GetObjectArgs.builder()
+                        .bucket(bucket())
+                        .object(key)
+                        .offset(offset)
+                        .length(length)
+                        .build()));
+    }
+
+    /** Reads a small object whole. */
+    public byte[] getBytes(String key) {
+        return retrying("get", key, () -> {
+            try (InputStream in = client.getObject(
+                    GetObjectArgs.builder().bucket(bucket()).object(key).build())) {
+                return in.readAllBytes();
+            }
+        });
+    }
+
+    /**
+     * Downloads the object to {@code target} atomically: into a temporary file beside it, then
+     * renamed, so {@code target} is never seen half-written.
+     */
+    public Path download(String key, Path target) {
+        return retrying("download", key, () -> {
+            Path dir = target.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Path partial = Files.createTempFile(dir, target.getFileName().toString(), ".part");
+            try (InputStream in = client.getObject(
+                    GetObjectArgs.builder().bucket(bucket()).object(key).build())) {
+                Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
+                return Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(partial);
+            }
+        });
+    }
+
+    /** The object's metadata, or empty if there is no such object. */
+    public Optional<ObjectInfo> stat(String key) {
+        try {
+            StatObjectResponse s = retrying(
+                    "stat",
+                    key,
+                    () -> client.statObject(StatObjectArgs.builder()
+                            .bucket(bucket())
+                            .object(key)
+                            .build()));
+            return Optional.of(new ObjectInfo(
+                    key, s.size(), unquote(s.etag()), s.lastModified().toInstant()));
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    public boolean exists(String key) {
+        return stat(key).isPresent();
+    }
+
+    /** Every object whose key starts with {@code prefix}, at any depth, in key order. */
+    public List<ObjectInfo> list(String prefix) {
+        return retrying("list", prefix, () -> {
+            List<ObjectInfo> objects = new ArrayList<>();
+            for (Result<Item> result : client.listObjects(ListObjectsArgs.builder()
+                    .bucket(bucket())
+                    .prefix(prefix)
+                    .recursive(true)
+                    .build())) {
+                Item item = result.get();
+                objects.add(new ObjectInfo(
+                        item.objectName(),
+                        item.size(),
+                        unquote(item.etag()),
+                        item.lastModified() == null ? null : item.lastModified().toInstant()));
+            }
+            return objects;
+        });
+    }
+
+    /** Removes the object; removing a missing object is not an error. */
+    public void delete(String key) {
+        retrying("delete", key, () -> {
+            client.removeObject(
+                    RemoveObjectArgs.builder().bucket(bucket()).object(key).build());
+            return null;
+        });
+    }
+
+    /** Server-side copy within the bucket. */
+    public void copy(String sourceKey, String targetKey) {
+        retrying(
+                "copy",
+                sourceKey + " -> " + targetKey,
+                () -> client.copyObject(CopyObjectArgs.builder()
+                        .bucket(bucket())
+                        .object(targetKey)
+                        .source(SourceObject.builder()
+                                .bucket(bucket())
+                                .object(sourceKey)
+                                .build())
+                        .build()));
+    }
+
+    /** A URL anyone can GET the object with until {@code expiry} passes. */
+    public URI presignedGet(String key, Duration expiry) {
+        return presigned(Http.Method.GET, key, expiry);
+    }
+
+    /** A URL anyone can PUT the object with until {@code expiry} passes. */
+    public URI presignedPut(String key, Duration expiry) {
+        return presigned(Http.Method.PUT, key, expiry);
+    }
+
+    private URI presigned(Http.Method method, String key, Duration expiry) {
+        return URI.create(call(
+                "presign",
+                key,
+                () -> client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+                        .method(method)
+                        .bucket(bucket())
+                        .object(key)
+                        .expiry((int) expiry.toSeconds(), TimeUnit.SECONDS)
+                        .build())));
+    }
+
+    private <T> T retrying(String operation, String key, Callable<T> action) {
+        return call(operation, key, () -> retry.call(action));
+    }
+
+    private void run(String operation, String key, Callable<Void> action) {
+        retrying(operation, key, action);
+    }
+
+    private <T> T call(String operation, String key, Callable<T> action) {
+        try {
+            return action.call();
+        } catch (ObjectStoreException e) {
+            throw e;
+        } catch (ErrorResponseException e) {
+            if (e.errorResponse() != null
+                    && NOT_FOUND_CODES.contains(e.errorResponse().code())) {
+                throw new ObjectNotFoundException(bucket(), key);
+            }
+            throw new ObjectStoreException(operation, key, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ObjectStoreException(operation, key, e);
+        } catch (IOException e) {
+            throw new ObjectStoreException(operation, key, e);
+        } catch (UncheckedIOException e) {
+            throw new ObjectStoreException(operation, key, e.getCause());
+        } catch (Exception e) {
+            throw new ObjectStoreException(operation, key, e);
+        }
+    }
+
+    /** S3 sends ETags quoted; we hand them out bare. */
+    private static String unquote(String etag) {
+        return etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
+                ? etag.substring(1, etag.length() - 1)
+                : etag;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        client.close();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.finetune.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class EventContractTest {
+    private final ObjectMapper json = EventJson.mapper();
+    private final Instant now = Instant.parse("2026-11-22T10:15:30Z");
+
+    @Test
+    void everyEventTypeIsVersionedUniqueAndOnAKnownTopic() {
+        assertThat(EventCatalog.ALL)
+                .extracting(EventCatalog.Entry::type)
+                .doesNotHaveDuplicates()
+                .allSatisfy(type -> assertThat(type).matches("dev\\.finetune\\.[a-z-]+\\.[a-z-]+\\.v[0-9]+"));
+        assertThat(EventCatalog.ALL).extracting(EventCatalog.Entry::topic).allSatisfy(topic -> assertThat(Topics.ALL)
+                .contains(topic));
+        Set<Class<?>> cataloged =
+                EventCatalog.ALL.stream().map(e -> e.recordType()).collect(Collectors.toSet());
+        assertThat(cataloged).isEqualTo(Set.of(PipelineEvent.class.getPermittedSubclasses()));
+    }
+
+    @Test
+    void eventsRoundTripThroughJsonWithEnumsAsStableCodes() throws Exception {
+        List<PipelineEvent> events = List.of(
+                new DatasetSubmitted(
+                        "chats",
+                        null,
+                        URI.create("s3://upstream/exports/chats.jsonl"),
+                        DatasetFormat.CHAT,
+                        null,
+                        Map.of("owner", "support"),
+                        now),
+                new DatasetPrepared(
+                        "chats@1",
+                        "chats",
+                        "1",
+                        DatasetKind.SFT,
+                        new DatasetPrepared.SplitFile("datasets/prepared/chats/1/train.jsonl", 90, "ab"),
+                        new DatasetPrepared.SplitFile("datasets/prepared/chats/1/validation.jsonl", 5, "cd"),
+                        new DatasetPrepared.SplitFile("datasets/prepared/chats/1/test.jsonl", 5, "ef"),
+                        "datasets/prepared/chats/1/stats.json",
+                        "datasets/prepared/chats/1/report.json",
+                        2,
+                        3,
+                        "00",
+                        now),
+                new TrainingJobRequested(
+                        "ftjob-1",
+                        "qwen3-tiny",
+                        "chats",
+                        "1",
+                        FineTuneMethod.QLORA,
+                        Objective.DPO,
+                        Hyperparameters.defaults(),
+                        "support",
+                        "key-1",
+                        now),
+                new TrainingEvent(
+                        "ftjob-1",
+                        7,
+                        TrainingEventKind.METRICS,
+                        JobState.RUNNING,
+                        null,
+                        new TrainingEvent.Metrics(10, 100, 0.1, 2.5, 1e-4, 0.9, 5000, 60),
+                        now),
+                new EvaluationCompleted(
+                        "ftjob-1-step-10",
+                        "ftjob-1",
+                        "checkpoints/ftjob-1/step-10/",
+                        10,
+                        EvaluationStatus.GATES_FAILED,
+                        Map.of("eval_loss", 1.5),
+                        Map.of("eval_loss", 2.0),
+                        List.of(new EvaluationCompleted.GateOutcome("exact_match >= 0.5", false, "0.25 < 0.5")),
+                        "r",
+                        null,
+                        now),
+                new RegistryEvent(
+                        "support-bot", 2, RegistryAction.ALIAS_SET, "production", 1L, "alice", "ftjob-1", now));
+
+        for (PipelineEvent event : events) {
+            String text = json.writeValueAsString(event);
+            assertThat(json.readValue(text, event.getClass())).as(text).isEqualTo(event);
+            assertThat(text).doesNotContain("cloudEvent");
+        }
+        JsonNode job = json.readTree(json.writeValueAsString(events.get(2)));
+        assertThat(job.get("method").asText()).isEqualTo("qlora");
+        assertThat(job.get("objective").asText()).isEqualTo("dpo");
+        assertThat(job.get("requestedAt").asText()).isEqualTo("2026-11-22T10:15:30Z");
+        assertThat(json.readTree(json.writeValueAsString(events.get(4)))
+                        .get("status")
+                        .asText())
+                .isEqualTo("gates_failed");
+    }
+
+    @Test
+    void eventKnowsItsTypeAndIsKeyedByWhatItDescribes() {
+        var event = new CheckpointCreated(
+                "ftjob-9",
+                40,
+                100,
+                "checkpoints/ftjob-9/step-40/",
+                "base",
+                "d",
+                "1",
+                FineTuneMethod.LORA,
+                Objective.SFT,
+                false,
+                now);
+        assertThat(event.cloudEventType()).isEqualTo("dev.finetune.checkpoint.created.v1");
+        assertThat(event.cloudEventSubject()).isEqualTo("ftjob-9");
+    }
+
+    @Test
+    void unknownEnumCodeIsRejectedListingTheValidCodes() {
+        assertThatThrownBy(() -> json.readValue("{\"jobId\":\"j\",\"method\":\"lora2\"}", TrainingJobRequested.class))
+                .hasMessageContaining("FineTuneMethod must be one of full, lora, qlora, got 'lora2'");
+    }
+
+    @Test
+    void fieldsAddedByANewerProducerAreIgnored() throws Exception {
+        var event = json.readValue(
+                "{\"model\":\"m\",\"version\":3,\"action\":\"version_archived\",\"addedLater\":{\"x\":1}}",
+                RegistryEvent.class);
+        assertThat(event.action()).isEqualTo(RegistryAction.VERSION_ARCHIVED);
+        assertThat(event.version()).isEqualTo(3);
+    }
+
+    @Test
+    void deadLetterTopicNamesTheConsumerGroup() {
+        assertThat(Topics.deadLetter(Topics.DATASETS_PREPARED, "training-service"))
+                .isEqualTo("datasets.prepared.dlq.training-service");
+        assertThatThrownBy(() -> Topics.deadLetter("nope", "g")).hasMessageContaining("'nope'");
+    }
+
+    @Test
+    void terminalStatesAreExactlySucceededFailedCancelled() {
+        assertThat(List.of(JobState.values()).stream().filter(JobState::isTerminal))
+                .containsExactly(JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED);
+    }
+}
