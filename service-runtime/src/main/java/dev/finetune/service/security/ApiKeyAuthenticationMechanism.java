@@ -1,0 +1,65 @@
+package dev.finetune.service.security;
+
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.identity.IdentityProviderManager;
+import io.quarkus.security.identity.SecurityIdentity;
+import io.quarkus.security.identity.request.AuthenticationRequest;
+import io.quarkus.security.runtime.QuarkusPrincipal;
+import io.quarkus.security.runtime.QuarkusSecurityIdentity;
+import io.quarkus.vertx.http.runtime.security.ChallengeData;
+import io.quarkus.vertx.http.runtime.security.HttpAuthenticationMechanism;
+import io.smallrye.mutiny.Uni;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Set;
+
+/**
+ * Authenticates a request by its API key, sent as {@code Authorization: Bearer <token>} or
+ * {@code X-API-Key: <token>}. No key: the request stays anonymous (and {@link ApiAccessPolicy}
+ * refuses it on {@code /api/*}); a wrong key: 401 at once.
+ */
+@ApplicationScoped
+public class ApiKeyAuthenticationMechanism implements HttpAuthenticationMechanism {
+    static final String API_KEY_HEADER = "X-API-Key";
+    private static final String BEARER = "Bearer ";
+
+    private final ApiKeys keys;
+
+    ApiKeyAuthenticationMechanism(ApiKeys keys) {
+        this.keys = keys;
+    }
+
+    @Override
+    public Uni<SecurityIdentity> authenticate(RoutingContext context, IdentityProviderManager identityProviderManager) {
+        String token = presentedToken(context);
+        if (token == null || !keys.enabled()) {
+            return Uni.createFrom().nullItem();
+        }
+        return keys.principalOf(token)
+                .map(principal -> Uni.createFrom()
+                        .<SecurityIdentity>item(QuarkusSecurityIdentity.builder()
+                                .setPrincipal(new QuarkusPrincipal(principal))
+                                .addRole("user")
+                                .build()))
+                .orElseGet(() -> Uni.createFrom().failure(new AuthenticationFailedException("unknown API key")));
+    }
+
+    @Override
+    public Uni<ChallengeData> getChallenge(RoutingContext context) {
+        return Uni.createFrom().item(new ChallengeData(401, "WWW-Authenticate", "Bearer realm=\"finetune-pipeline\""));
+    }
+
+    @Override
+    public Set<Class<? extends AuthenticationRequest>> getCredentialTypes() {
+        return Set.of(); // the keys are checked here, against configuration; no identity provider is involved
+    }
+
+    private static String presentedToken(RoutingContext context) {
+        String authorization = context.request().getHeader("Authorization");
+        if (authorization != null && authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+            return authorization.substring(BEARER.length()).trim();
+        }
+        String apiKey = context.request().getHeader(API_KEY_HEADER);
+        return apiKey == null ? null : apiKey.trim();
+    }
+}
