@@ -1,0 +1,10 @@
+package dev.finetune.dataset;
+
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.ServiceContractTest;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class DatasetServiceContractTest extends ServiceContractTest {}
