@@ -1,0 +1,145 @@
+package dev.finetune.llm.checkpoint;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A checkpoint split over several safetensors files, found through {@code
+ * model.safetensors.index.json}: {@code {"metadata": {"total_size": N}, "weight_map": {"<tensor>":
+ * "<shard file>"}}}. Every shard is opened (memory-mapped) up front and every tensor of the index
+ * is checked to be in its shard, so a broken checkpoint fails when opened, naming the shard.
+ */
+public final class ShardedSafetensors implements TensorSource {
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Map<String, SafetensorsReader> readerByTensor;
+    private final List<SafetensorsReader> shards;
+    private final Path indexFile;
+
+    private ShardedSafetensors(
+            Path indexFile, Map<String, SafetensorsReader> readerByTensor, List<SafetensorsReader> shards) {
+        this.indexFile = indexFile;
+        this.readerByTensor = readerByTensor;
+        this.shards = shards;
+    }
+
+    public static ShardedSafetensors open(Path indexFile) throws CheckpointException {
+        JsonNode weightMap;
+        try {
+            JsonNode root = JSON.readTree(indexFile.toFile());
+            weightMap = root == null ? null : root.get("weight_map");
+        } catch (IOException e) {
+            throw new CheckpointException(indexFile, null, "cannot be read as JSON: " + e.getMessage(), e);
+        }
+        if (weightMap == null || !weightMap.isObject()) {
+            throw new CheckpointException(indexFile, "weight_map", "missing or not an object");
+        }
+        Map<String, SafetensorsReader> readerByShard = new LinkedHashMap<>();
+        Map<String, SafetensorsReader> readerByTensor = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
+                String tensor = entry.getKey();
+                String shard = entry.getValue().asText();
+                if (!entry.getValue().isTextual()
+                        || shard.contains("/")
+                        || shard.contains("\\")
+                        || shard.startsWith(".")) {
+                    throw new CheckpointException(
+                            indexFile, tensor, "shard '" + entry.getValue() + "' is not a file name");
+                }
+                SafetensorsReader reader = readerByShard.get(shard);
+                if (reader == null) {
+                    Path shardFile = indexFile.resolveSibling(shard);
+                    if (!Files.isRegularFile(shardFile)) {
+                        throw new CheckpointException(indexFile, tensor, "shard file " + shardFile + " does not exist");
+                    }
+                    reader = SafetensorsReader.open(shardFile);
+                    readerByShard.put(shard, reader);
+                }
+                reader.info(tensor); // the index must not promise a tensor its shard lacks
+                readerByTensor.put(tensor, reader);
+            }
+        } catch (CheckpointException e) {
+            readerByShard.values().forEach(SafetensorsReader::close);
+            throw e;
+        }
+        return new ShardedSafetensors(indexFile, readerByTensor, List.copyOf(readerByShard.values()));
+    }
+
+    /**
+     * Writes tensors as one {@code model.safetensors} when they fit in {@code maxShardBytes}, or as
+     * {@code model-0000i-of-0000n.safetensors} shards plus the index otherwise.
+     */
+    public static void write(
+            Path directory, List<SafetensorsWriter.Entry> entries, long maxShardBytes, Map<String, String> metadata)
+            throws IOException {
+        List<List<SafetensorsWriter.Entry>> shards = SafetensorsWriter.shards(entries, maxShardBytes);
+        if (shards.size() <= 1) {
+            SafetensorsWriter.write(directory.resolve("model.safetensors"), entries, metadata);
+            return;
+        }
+        Map<String, String> weightMap = new TreeMap<>();
+        long totalSize = 0;
+        for (int i = 0; i < shards.size(); i++) {
+            String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+            SafetensorsWriter.write(directory.resolve(name), shards.get(i), metadata);
+            for (SafetensorsWriter.Entry entry : shards.get(i)) {
+                weightMap.put(entry.name(), name);
+                totalSize += entry.byteSize();
+            }
+        }
+        Map<String, Object> index = new LinkedHashMap<>();
+        index.put("metadata", Map.of("total_size", totalSize));
+        index.put("weight_map", weightMap);
+        Path temporary = directory.resolve(INDEX_FILE + ".tmp");
+        JSON.writeValue(temporary.toFile(), index);
+        Files.move(temporary, directory.resolve(INDEX_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public Set<String> names() {
+        return Collections.unmodifiableSet(readerByTensor.keySet());
+    }
+
+    @Override
+    public TensorInfo info(String name) throws CheckpointException {
+        return reader(name).info(name);
+    }
+
+    @Override
+    public Path fileOf(String name) throws CheckpointException {
+        return reader(name).file();
+    }
+
+    @Override
+    public NDArray read(String name, NDManager manager) throws CheckpointException {
+        return reader(name).read(name, manager);
+    }
+
+    private SafetensorsReader reader(String name) throws CheckpointException {
+        SafetensorsReader reader = readerByTensor.get(name);
+        if (reader == null) {
+            throw new CheckpointException(
+                    indexFile, name, "no such tensor in the weight_map of " + shards.size() + " shards");
+        }
+        return reader;
+    }
+
+    @Override
+    public void close() {
+        shards.forEach(SafetensorsReader::close);
+    }
+}

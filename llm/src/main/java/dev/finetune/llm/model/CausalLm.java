@@ -1,0 +1,124 @@
+package dev.finetune.llm.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.finetune.llm.checkpoint.Checkpoint;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.DType;
+import dev.finetune.llm.checkpoint.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A decoder-only language model of the Llama family (llama, mistral, qwen2, qwen3), laid out as
+ * HuggingFace's {@code *ForCausalLM}: the body {@code model} and the head {@code lm_head}, which is
+ * the token embedding itself when {@code tie_word_embeddings} is set.
+ *
+ * <p>The model owns an NDManager holding its weights. {@link #forward} creates its temporaries in
+ * the caller's current NDScope (or the input's manager): callers run each step inside an NDScope
+ * so that memory stays flat (see the inference package).
+ *
+ * <p>Dimension letters: B batch, T new tokens, S = cached + new tokens, C channels, V vocabulary.
+ */
+public final class CausalLm extends Module implements AutoCloseable {
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final DecoderModel body;
+    private final Linear lmHead;
+
+    /** Builds the module tree with unset parameters; load or initialise weights next. */
+    public CausalLm(ModelConfig config, Device device) {
+        this.config = config;
+        this.manager = NDManager.newBaseManager(device);
+        this.body = child("model", new DecoderModel(config, manager));
+        this.lmHead = config.tieWordEmbeddings()
+                ? null
+                : child("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false));
+    }
+
+    /** Loads a model directory in HuggingFace layout onto {@code device}. */
+    public static CausalLm load(Path directory, Device device) throws CheckpointException {
+        try (Checkpoint checkpoint = Checkpoint.open(directory)) {
+            CausalLm model = new CausalLm(checkpoint.config(), device);
+            try {
+                ModelWeights.load(model, checkpoint.tensors());
+            } catch (CheckpointException | RuntimeException e) {
+                model.close();
+                throw e;
+            }
+            return model;
+        }
+    }
+
+    /** Loads onto CUDA if the engine sees a GPU, else the CPU. */
+    public static CausalLm load(Path directory) throws CheckpointException {
+        return load(directory, preferredDevice());
+    }
+
+    public static Device preferredDevice() {
+        return Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+    }
+
+    /** Writes config.json and the weights ({@code dtype} F32, F16 or BF16) in HuggingFace layout. */
+    public void save(Path directory, DType dtype) throws IOException {
+        ModelWeights.save(this, directory, dtype, Long.MAX_VALUE);
+    }
+
+    /** As {@link #save}, sharding the weights into files of at most {@code maxShardBytes}. */
+    public void save(Path directory, DType dtype, long maxShardBytes) throws IOException {
+        ModelWeights.save(this, directory, dtype, maxShardBytes);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The manager holding the weights; create inputs on it (inside an NDScope). */
+    public NDManager manager() {
+        return manager;
+    }
+
+    public DecoderModel body() {
+        return body;
+    }
+
+    public KvCache newCache() {
+        return new KvCache(manager, config.numHiddenLayers());
+    }
+
+    /**
+     * Logits for every new position.
+     *
+     * @param inputIds [B, T] int64
+     * @param paddingMask [B, S] int64, 1 = token, 0 = padding (left or right); null means no padding
+     * @param cache KV cache to read and extend, or null
+     * @return logits [B, T, V], fp32
+     */
+    public NDArray forward(NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        return logits(body.forward(inputIds, paddingMask, cache));
+    }
+
+    /** Logits of the last new position only [B, V]: what generation needs, without the [B, T, V] head. */
+    public NDArray forwardLast(NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        NDArray hidden = body.forward(inputIds, paddingMask, cache); // [B, T, C]
+        long time = hidden.getShape().get(1);
+        return logits(hidden.get(new NDIndex(":, {}:", time - 1))).squeeze(1); // [B, 1, V] -> [B, V]
+    }
+
+    /** The LM head: hidden [..., C] to logits [..., V]. */
+    public NDArray logits(NDArray hidden) {
+        if (lmHead != null) {
+            return lmHead.forward(hidden);
+        }
+        NDArray embedding = body.embedTokens().weight().array(); // [V, C]
+        return hidden.getNDArrayInternal().linear(hidden, embedding, null).singletonOrThrow(); // [..., V]
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,435 @@
+package dev.finetune.llm.tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * The expression-level rewrites of {@link Jinja2Rewriter}, applied to the inside of one
+ * {@code {{ }}} or {@code {% %}} tag. The text is split into tokens (names, numbers, string
+ * literals, operators, whitespace); rewrites insert or replace tokens and the result is joined back.
+ */
+final class ExpressionRewriter {
+    private enum Kind {
+        WS,
+        NAME,
+        NUMBER,
+        STRING,
+        OP
+    }
+
+    private record Token(Kind kind, String text) {
+        boolean is(String s) {
+            return kind != Kind.STRING && kind != Kind.WS && text.equals(s);
+        }
+
+        boolean isOpener() {
+            return kind == Kind.OP && (text.equals("(") || text.equals("[") || text.equals("{"));
+        }
+
+        boolean isCloser() {
+            return kind == Kind.OP && (text.equals(")") || text.equals("]") || text.equals("}"));
+        }
+    }
+
+    /** Names that are operators, so a value does not end with them and an operand does not start after them. */
+    private static final Set<String> WORD_OPERATORS = Set.of("and", "or", "not", "in", "is", "if", "else", "elif");
+    /** Words after which {@code not} is the prefix operator (not {@code is not} / {@code not in}). */
+    private static final Set<String> PREFIX_NOT_AFTER = Set.of("and", "or", "not", "in", "if", "else", "elif");
+
+    private static final Set<String> TWO_CHAR_OPS = Set.of("==", "!=", "<=", ">=", "//", "**");
+    private static final String[] DELIMITERS = {"{{", "{%", "{#", "}}", "%}", "#}"};
+
+    private ExpressionRewriter() {}
+
+    /** Rewrites the inside of a {@code {{ }}} tag. */
+    static String expression(String inner) {
+        List<Token> tokens = lex(inner);
+        rewriteExpressions(tokens, true);
+        return join(tokens, 0, tokens.size());
+    }
+
+    /** Rewrites the inside of a {@code {% %}} tag. */
+    static String statement(String inner) {
+        List<Token> tokens = lex(inner);
+        int kw = nextSignificant(tokens, 0);
+        String keyword = kw < 0 ? "" : tokens.get(kw).text();
+        switch (keyword) {
+            case "generation":
+                return " if true ";
+            case "endgeneration":
+                return " endif ";
+            default:
+                break;
+        }
+        // Macro and call signatures take default values, not call arguments; leave them alone.
+        boolean signature = keyword.equals("macro") || keyword.equals("call");
+        rewriteExpressions(tokens, !signature);
+        if (keyword.equals("for")) {
+            return rewriteForIf(tokens, kw);
+        }
+        return join(tokens, 0, tokens.size());
+    }
+
+    private static void rewriteExpressions(List<Token> tokens, boolean keywordArguments) {
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            if (t.kind() == Kind.STRING) {
+                tokens.set(i, new Token(Kind.STRING, jinjavaLiteral(PythonLiterals.decode(t.text()))));
+            }
+        }
+        rewriteStepSlices(tokens);
+        if (keywordArguments) {
+            while (parenthesiseOneKeywordValue(tokens)) {
+                // each pass wraps one value; wrapped values never need wrapping again
+            }
+        }
+        parenthesisePrefixNot(tokens);
+    }
+
+    /** {@code for x in xs if cond} -> {@code for x in (xs)|__loop_if('x', 'cond')}. */
+    private static String rewriteForIf(List<Token> tokens, int forIndex) {
+        int in = findTopLevel(tokens, forIndex + 1, "in");
+        int cond = in < 0 ? -1 : findTopLevel(tokens, in + 1, "if");
+        if (cond < 0) {
+            return join(tokens, 0, tokens.size());
+        }
+        int condEnd = tokens.size();
+        int last = previousSignificant(tokens, tokens.size());
+        boolean recursive = last > cond && tokens.get(last).is("recursive");
+        if (recursive) {
+            condEnd = last;
+        }
+        String targets = join(tokens, forIndex + 1, in).strip();
+        String iterable = join(tokens, in + 1, cond).strip();
+        String condition = join(tokens, cond + 1, condEnd).strip();
+        return join(tokens, 0, forIndex) + "for " + targets + " in (" + iterable + ")|__loop_if("
+                + jinjavaLiteral(targets) + ", " + jinjavaLiteral(condition) + ")" + (recursive ? " recursive " : " ");
+    }
+
+    /** {@code chain[a:b:c]} -> {@code (chain|__pyslice(a, b, c))}; Jinjava's brackets take no step. */
+    private static void rewriteStepSlices(List<Token> tokens) {
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!tokens.get(i).is("[")) {
+                continue;
+            }
+            int before = previousSignificant(tokens, i);
+            if (before < 0 || !endsOperand(tokens.get(before))) {
+                continue;
+            }
+            int close = matchingCloser(tokens, i);
+            List<Integer> colons = topLevel(tokens, i + 1, close, ":");
+            if (close < 0 || colons.size() != 2) {
+                continue;
+            }
+            int chainStart = chainStart(tokens, before);
+            List<Token> replacement = new ArrayList<>(tokens.subList(0, chainStart));
+            replacement.add(op("("));
+            replacement.addAll(tokens.subList(chainStart, i));
+            replacement.add(op("|"));
+            replacement.add(new Token(Kind.NAME, "__pyslice"));
+            replacement.add(op("("));
+            replacement.addAll(sliceBound(tokens, i + 1, colons.get(0)));
+            replacement.add(op(","));
+            replacement.addAll(sliceBound(tokens, colons.get(0) + 1, colons.get(1)));
+            replacement.add(op(","));
+            replacement.addAll(sliceBound(tokens, colons.get(1) + 1, close));
+            replacement.add(op(")"));
+            replacement.add(op(")"));
+            replacement.addAll(tokens.subList(close + 1, tokens.size()));
+            tokens.clear();
+            tokens.addAll(replacement);
+            i = chainStart;
+        }
+    }
+
+    private static List<Token> sliceBound(List<Token> tokens, int from, int to) {
+        List<Token> bound = new ArrayList<>(tokens.subList(from, to));
+        bound.removeIf(t -> t.kind() == Kind.WS);
+        return bound.isEmpty() ? List.of(new Token(Kind.NAME, "none")) : bound;
+    }
+
+    /** First token of the postfix chain ({@code a.b(c)[d]}) that ends at {@code last}. */
+    private static int chainStart(List<Token> tokens, int last) {
+        int k = last;
+        while (true) {
+            Token t = tokens.get(k);
+            int start = t.isCloser() ? matchingOpener(tokens, k) : k;
+            if (start < 0) {
+                return k;
+            }
+            int p = previousSignificant(tokens, start);
+            if (t.isCloser()) {
+                if (p >= 0 && endsOperand(tokens.get(p)) && !tokens.get(start).is("{")) {
+                    k = p; // call or subscript of what precedes
+                    continue;
+                }
+                return start;
+            }
+            if (p >= 0 && tokens.get(p).is(".")) {
+                k = previousSignificant(tokens, p);
+                if (k < 0) {
+                    return p;
+                }
+                continue;
+            }
+            return start;
+        }
+    }
+
+    /** Wraps the first keyword-argument value that is an expression in parentheses. */
+    private static boolean parenthesiseOneKeywordValue(List<Token> tokens) {
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!tokens.get(i).is("(")) {
+                continue;
+            }
+            int before = previousSignificant(tokens, i);
+            int close = matchingCloser(tokens, i);
+            if (before < 0 || !endsOperand(tokens.get(before)) || close < 0) {
+                continue;
+            }
+            List<Integer> bounds = topLevel(tokens, i + 1, close, ",");
+            bounds.add(close);
+            int argStart = i + 1;
+            for (int argEnd : bounds) {
+                int name = nextSignificant(tokens, argStart);
+                int eq = name < 0 ? -1 : nextSignificant(tokens, name + 1);
+                if (name >= 0
+                        && name < argEnd
+                        && tokens.get(name).kind() == Kind.NAME
+                        && eq > 0
+                        && eq < argEnd
+                        && tokens.get(eq).is("=")
+                        && needsParentheses(tokens, eq + 1, argEnd)) {
+                    tokens.add(argEnd, op(")"));
+                    tokens.add(eq + 1, op("("));
+                    return true;
+                }
+                argStart = argEnd + 1;
+            }
+        }
+        return false;
+    }
+
+    private static boolean needsParentheses(List<Token> tokens, int from, int to) {
+        int first = nextSignificant(tokens, from);
+        int last = previousSignificant(tokens, to);
+        if (first < 0 || first > last || (tokens.get(first).is("(") && matchingCloser(tokens, first) == last)) {
+            return false;
+        }
+        int depth = 0;
+        for (int k = first; k <= last; k++) {
+            Token t = tokens.get(k);
+            if (t.isOpener()) {
+                depth++;
+            } else if (t.isCloser()) {
+                depth--;
+            } else if (depth == 0
+                    && (t.kind() == Kind.OP && !t.is(".")
+                            || t.kind() == Kind.NAME && WORD_OPERATORS.contains(t.text()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code not a == b} -> {@code not (a == b)}: Jinja2's {@code not} binds looser than comparisons. */
+    private static void parenthesisePrefixNot(List<Token> tokens) {
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!tokens.get(i).is("not")) {
+                continue;
+            }
+            int before = previousSignificant(tokens, i);
+            boolean prefix = before < 0
+                    || (tokens.get(before).kind() == Kind.OP
+                            && !tokens.get(before).isCloser())
+                    || (tokens.get(before).kind() == Kind.NAME
+                            && PREFIX_NOT_AFTER.contains(tokens.get(before).text()));
+            if (!prefix) {
+                continue;
+            }
+            int end = operandEnd(tokens, i + 1);
+            tokens.add(end, op(")"));
+            tokens.add(i + 1, op("("));
+        }
+    }
+
+    private static int operandEnd(List<Token> tokens, int from) {
+        int depth = 0;
+        for (int k = from; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOpener()) {
+                depth++;
+            } else if (t.isCloser()) {
+                if (depth == 0) {
+                    return k;
+                }
+                depth--;
+            } else if (depth == 0
+                    && (t.is(",") || t.is(":") || t.is("and") || t.is("or") || t.is("if") || t.is("else"))) {
+                return k;
+            }
+        }
+        return tokens.size();
+    }
+
+    private static boolean endsOperand(Token t) {
+        return switch (t.kind()) {
+            case NAME -> !WORD_OPERATORS.contains(t.text());
+            case NUMBER, STRING -> true;
+            case OP -> t.isCloser();
+            case WS -> false;
+        };
+    }
+
+    private static int findTopLevel(List<Token> tokens, int from, String word) {
+        int depth = 0;
+        for (int k = from; k < tokens.size(); k++) {
+            Token t = tokens.get(k);
+            if (t.isOpener()) {
+                depth++;
+            } else if (t.isCloser()) {
+                depth--;
+            } else if (depth == 0 && t.is(word)) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static List<Integer> topLevel(List<Token> tokens, int from, int to, String op) {
+        List<Integer> found = new ArrayList<>();
+        int depth = 0;
+        for (int k = from; k < to; k++) {
+            Token t = tokens.get(k);
+            if (t.isOpener()) {
+                depth++;
+            } else if (t.isCloser()) {
+                depth--;
+            } else if (depth == 0 && t.is(op)) {
+                found.add(k);
+            }
+        }
+        return found;
+    }
+
+    private static int matchingCloser(List<Token> tokens, int open) {
+        int depth = 0;
+        for (int k = open; k < tokens.size(); k++) {
+            if (tokens.get(k).isOpener()) {
+                depth++;
+            } else if (tokens.get(k).isCloser() && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static int matchingOpener(List<Token> tokens, int close) {
+        int depth = 0;
+        for (int k = close; k >= 0; k--) {
+            if (tokens.get(k).isCloser()) {
+                depth++;
+            } else if (tokens.get(k).isOpener() && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static int nextSignificant(List<Token> tokens, int from) {
+        for (int k = from; k < tokens.size(); k++) {
+            if (tokens.get(k).kind() != Kind.WS) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static int previousSignificant(List<Token> tokens, int before) {
+        for (int k = before - 1; k >= 0; k--) {
+            if (tokens.get(k).kind() != Kind.WS) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static Token op(String text) {
+        return new Token(Kind.OP, text);
+    }
+
+    private static String join(List<Token> tokens, int from, int to) {
+        return tokens.subList(from, to).stream().map(Token::text).collect(Collectors.joining());
+    }
+
+    /**
+     * A Jinjava string literal for {@code value}. Only backslash and quote are escaped (Jinjava
+     * reads other characters, newlines included, literally); a value containing a tag delimiter is
+     * split into a {@code ~} concatenation so no delimiter appears in the source.
+     */
+    static String jinjavaLiteral(String value) {
+        List<String> pieces = new ArrayList<>();
+        int start = 0;
+        for (int i = 1; i < value.length(); i++) {
+            for (String delimiter : DELIMITERS) {
+                if (value.startsWith(delimiter, i - 1)) {
+                    pieces.add(value.substring(start, i));
+                    start = i;
+                    break;
+                }
+            }
+        }
+        pieces.add(value.substring(start));
+        List<String> quoted = pieces.stream()
+                .map(p -> "'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'")
+                .toList();
+        return quoted.size() == 1 ? quoted.get(0) : "(" + String.join(" ~ ", quoted) + ")";
+    }
+
+    private static List<Token> lex(String text) {
+        List<Token> tokens = new ArrayList<>();
+        int i = 0;
+        while (i < text.length()) {
+            char c = text.charAt(i);
+            int j = i + 1;
+            Kind kind;
+            if (Character.isWhitespace(c)) {
+                kind = Kind.WS;
+                while (j < text.length() && Character.isWhitespace(text.charAt(j))) {
+                    j++;
+                }
+            } else if (Character.isLetter(c) || c == '_') {
+                kind = Kind.NAME;
+                while (j < text.length() && (Character.isLetterOrDigit(text.charAt(j)) || text.charAt(j) == '_')) {
+                    j++;
+                }
+            } else if (Character.isDigit(c)) {
+                kind = Kind.NUMBER;
+                while (j < text.length()
+                        && (Character.isLetterOrDigit(text.charAt(j))
+                                || text.charAt(j) == '_'
+                                || (text.charAt(j) == '.'
+                                        && j + 1 < text.length()
+                                        && Character.isDigit(text.charAt(j + 1))))) {
+                    j++;
+                }
+            } else if (c == '\'' || c == '"') {
+                kind = Kind.STRING;
+                while (j < text.length() && text.charAt(j) != c) {
+                    j += text.charAt(j) == '\\' ? 2 : 1;
+                }
+                j = Math.min(j + 1, text.length());
+            } else {
+                kind = Kind.OP;
+                if (j < text.length() && TWO_CHAR_OPS.contains(text.substring(i, j + 1))) {
+                    j++;
+                }
+            }
+            tokens.add(new Token(kind, text.substring(i, j)));
+            i = j;
+        }
+        return tokens;
+    }
+}

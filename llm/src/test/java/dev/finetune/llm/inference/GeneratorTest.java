@@ -1,0 +1,136 @@
+package dev.finetune.llm.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Device;
+import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.tiny.TinyModelGenerator;
+import dev.finetune.llm.tiny.TinyModels;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class GeneratorTest {
+    /** Different lengths, so the batch is left-padded; 7 + 12 tokens exceed mistral's window of 6. */
+    private static final List<long[]> PROMPTS =
+            List.of(new long[] {5, 17, 99}, new long[] {3, 44, 8, 120, 61, 9, 70}, new long[] {11, 12, 13, 14, 15});
+
+    private static CausalLm tinyModel(ModelType type) {
+        return TinyModelGenerator.create(
+                TinyModels.config(type), 1234, TinyModelGenerator.Initialization.TEST, Device.cpu());
+    }
+
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    void cachedAndUncachedGreedyGenerationGiveIdenticalTokens(ModelType type) {
+        try (CausalLm model = tinyModel(type)) {
+            GenerationConfig greedy = GenerationConfig.greedy(12);
+
+            List<long[]> cached = Generator.generate(model, PROMPTS, greedy);
+            List<long[]> uncached = Generator.generate(model, PROMPTS, greedy.withKvCache(false));
+
+            assertThat(cached).hasSize(3);
+            for (int b = 0; b < PROMPTS.size(); b++) {
+                assertThat(cached.get(b)).as("row %d", b).hasSize(12).containsExactly(uncached.get(b));
+            }
+            assertThat(distinctTokens(cached)).as("a non-degenerate continuation").isGreaterThan(3);
+        }
+    }
+
+    @Test
+    void cachedAndUncachedSamplingGiveIdenticalTokens() {
+        try (CausalLm model = tinyModel(ModelType.QWEN3)) {
+            GenerationConfig sampling = GenerationConfig.greedy(10).withSampling(0.9, 0.95, 77);
+
+            List<long[]> cached = Generator.generate(model, PROMPTS, sampling);
+            List<long[]> uncached = Generator.generate(model, PROMPTS, sampling.withKvCache(false));
+
+            for (int b = 0; b < PROMPTS.size(); b++) {
+                assertThat(cached.get(b)).containsExactly(uncached.get(b));
+            }
+        }
+    }
+
+    @Test
+    void leftPaddedBatchContinuesEachPromptAsItWouldAlone() {
+        try (CausalLm model = tinyModel(ModelType.MISTRAL)) {
+            List<long[]> batched = Generator.generate(model, PROMPTS, GenerationConfig.greedy(8));
+            for (int b = 0; b < PROMPTS.size(); b++) {
+                List<long[]> alone = Generator.generate(model, List.of(PROMPTS.get(b)), GenerationConfig.greedy(8));
+                assertThat(batched.get(b)).as("prompt %d", b).containsExactly(alone.get(0));
+            }
+        }
+    }
+
+    @Test
+    void samplingIsReproducibleWithItsSeedAndVariesAcrossSeeds() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            GenerationConfig sampling = GenerationConfig.greedy(16).withSampling(1.5, 1.0, 1);
+            List<long[]> first = Generator.generate(model, PROMPTS, sampling);
+            List<long[]> again = Generator.generate(model, PROMPTS, sampling);
+            List<long[]> otherSeed = Generator.generate(model, PROMPTS, sampling.withSampling(1.5, 1.0, 2));
+            List<long[]> greedy = Generator.generate(model, PROMPTS, GenerationConfig.greedy(16));
+
+            for (int b = 0; b < PROMPTS.size(); b++) {
+                assertThat(first.get(b)).containsExactly(again.get(b));
+            }
+            assertThat(flatten(otherSeed)).isNotEqualTo(flatten(first));
+            assertThat(flatten(greedy)).isNotEqualTo(flatten(first));
+        }
+    }
+
+    @Test
+    void topPSmallerThanAnyTokenProbabilityIsGreedy() {
+        try (CausalLm model = tinyModel(ModelType.QWEN2)) {
+            List<long[]> nucleusOfOne =
+                    Generator.generate(model, PROMPTS, GenerationConfig.greedy(10).withSampling(1.0, 1e-9, 3));
+            List<long[]> greedy = Generator.generate(model, PROMPTS, GenerationConfig.greedy(10));
+
+            assertThat(flatten(nucleusOfOne)).isEqualTo(flatten(greedy));
+        }
+    }
+
+    @Test
+    void generationEndsAfterTheFirstStopToken() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            long[] free = Generator.generate(model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10)).get(0);
+            long stop = free[3];
+            int firstStop = 0;
+            while (free[firstStop] != stop) {
+                firstStop++;
+            }
+
+            long[] stopped = Generator.generate(
+                            model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10).withStopTokens(Set.of(stop)))
+                    .get(0);
+
+            assertThat(stopped).containsExactly(Arrays.copyOf(free, firstStop + 1));
+        }
+    }
+
+    @Test
+    void invalidSettingsAreRejectedNamingTheValue() {
+        assertThatThrownBy(() -> GenerationConfig.greedy(-1))
+                .hasMessage("generation.maxNewTokens must be non-negative, got -1");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withSampling(0.7, 0, 1))
+                .hasMessage("generation.topP must be in (0, 1], got 0.0");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withSampling(-1, 1, 1))
+                .hasMessage("generation.temperature must be 0 (greedy) or positive, got -1.0");
+    }
+
+    private static int distinctTokens(List<long[]> rows) {
+        Set<Long> tokens = new HashSet<>();
+        rows.forEach(row -> Arrays.stream(row).forEach(tokens::add));
+        return tokens.size();
+    }
+
+    private static List<Long> flatten(List<long[]> rows) {
+        return rows.stream().flatMap(row -> Arrays.stream(row).boxed()).toList();
+    }
+}
