@@ -6,14 +6,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * A checkpoint split over several safetensors files, found through {@code
@@ -23,6 +26,7 @@ import java.util.TreeMap;
  */
 public final class ShardedSafetensors implements TensorSource {
     public static final String INDEX_FILE = "model.safetensors.index.json";
+    private static final Pattern SHARD_NAME = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Map<String, SafetensorsReader> readerByTensor;
@@ -88,7 +92,8 @@ public final class ShardedSafetensors implements TensorSource {
             throws IOException {
         List<List<SafetensorsWriter.Entry>> shards = SafetensorsWriter.shards(entries, maxShardBytes);
         if (shards.size() <= 1) {
-            SafetensorsWriter.write(directory.resolve("model.safetensors"), entries, metadata);
+            SafetensorsWriter.write(directory.resolve(Checkpoint.SINGLE_FILE), entries, metadata);
+            removeStaleFiles(directory, Set.of(Checkpoint.SINGLE_FILE));
             return;
         }
         Map<String, String> weightMap = new TreeMap<>();
@@ -106,7 +111,29 @@ public final class ShardedSafetensors implements TensorSource {
         index.put("weight_map", weightMap);
         Path temporary = directory.resolve(INDEX_FILE + ".tmp");
         JSON.writeValue(temporary.toFile(), index);
-        Files.move(temporary, directory.resolve(INDEX_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(temporary, directory.resolve(INDEX_FILE), StandardCopyOption.REPLACE_EXISTING);
+        Set<String> written = new java.util.HashSet<>(weightMap.values());
+        written.add(INDEX_FILE);
+        removeStaleFiles(directory, written);
+    }
+
+    /**
+     * Once a new layout is completely written, removes the weight files of an earlier save in the
+     * other layout or with another shard count: they would otherwise be loaded instead of the new
+     * ones (a single file wins over an index) or sit beside them unused.
+     */
+    private static void removeStaleFiles(Path directory, Set<String> keep) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                boolean weights = name.equals(Checkpoint.SINGLE_FILE)
+                        || name.equals(INDEX_FILE)
+                        || SHARD_NAME.matcher(name).matches();
+                if (weights && !keep.contains(name)) {
+                    Files.delete(file);
+                }
+            }
+        }
     }
 
     @Override

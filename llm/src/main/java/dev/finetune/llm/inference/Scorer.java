@@ -86,7 +86,7 @@ public final class Scorer {
             return result;
         }
         float[] flat;
-        if (true) {
+        try (NDScope ignored = new NDScope()) {
             NDManager manager = model.manager();
             NDArray ids = manager.create(batch.ids()); // [B, T]
             NDArray logits = model.forward(ids, manager.create(batch.mask()), null); // [B, T, V]

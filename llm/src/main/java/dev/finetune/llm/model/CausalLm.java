@@ -90,7 +90,9 @@ public final class CausalLm extends Module implements AutoCloseable {
     }
 
     /**
-     * Logits for every new position.
+     * Logits for every new position. Position ids count real tokens only ({@code cumsum(mask) - 1},
+     * as transformers' generate() computes them), so a left-padded row gives the logits of the same
+     * sequence unpadded. With right padding (or none) this is exactly HF's default arange positions.
      *
      * @param inputIds [B, T] int64
      * @param paddingMask [B, S] int64, 1 = token, 0 = padding (left or right); null means no padding

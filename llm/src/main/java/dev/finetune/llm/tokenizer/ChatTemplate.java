@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  * Undefined distinct from None ({@code x is defined} is false for a None value), prints
  * {@code True}/{@code None} as {@code true}/empty, treats the string {@code 'false'} as falsy and
  * {@code 1 == '1'} as true, and has no {@code loop.previtem}/{@code nextitem}/{@code changed}
- * (a template using them is rejected when it is created).
+ * (a template using them is rejected when it is created, as is one naming a filter or test that
+ * Jinjava lacks, which Jinjava itself would skip silently).
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -52,7 +53,9 @@ public final class ChatTemplate {
                     null);
         }
         this.template = template;
-        this.jinjavaSource = Jinja2Rewriter.rewrite(template);
+        Jinja2Rewriter.Rewritten rewritten = Jinja2Rewriter.rewrite(template);
+        requireAvailable(rewritten.usage(), source);
+        this.jinjavaSource = rewritten.source();
         this.source = source;
         this.specialTokens = new LinkedHashMap<>(specialTokens);
         this.config = Jinja2Environment.config(clock);
@@ -67,6 +70,26 @@ public final class ChatTemplate {
     public static ChatTemplate of(String template, Map<String, ?> specialTokens, String source) {
         Objects.requireNonNull(template, "template");
         return new ChatTemplate(template, specialTokens, source, Clock.systemDefaultZone());
+    }
+
+    private static void requireAvailable(ExpressionRewriter.Usage usage, String source) {
+        var context = Jinja2Environment.JINJAVA.getGlobalContext();
+        for (String filter : usage.filters()) {
+            if (context.getFilter(filter) == null) {
+                throw new ChatTemplateException(
+                        "chat template (" + source + ") uses the filter '" + filter + "', which the Java renderer does not have",
+                        null,
+                        null);
+            }
+        }
+        for (String test : usage.tests()) {
+            if (context.getExpTest(test) == null) {
+                throw new ChatTemplateException(
+                        "chat template (" + source + ") uses the test '" + test + "', which the Java renderer does not have",
+                        null,
+                        null);
+            }
+        }
     }
 
     /** The same template with {@code strftime_now} reading {@code clock} (for reproducible prompts). */

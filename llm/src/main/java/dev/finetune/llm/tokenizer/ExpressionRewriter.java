@@ -1,58 +1,56 @@
 package dev.finetune.llm.tokenizer;
 
+import static dev.finetune.llm.tokenizer.ExpressionTokens.WORD_OPERATORS;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.endsOperand;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.findTopLevel;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.join;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.lex;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.matchingCloser;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.matchingOpener;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.nextSignificant;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.op;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.previousSignificant;
+import static dev.finetune.llm.tokenizer.ExpressionTokens.topLevel;
+
+import dev.finetune.llm.tokenizer.ExpressionTokens.Kind;
+import dev.finetune.llm.tokenizer.ExpressionTokens.Token;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
+import java.util.TreeSet;
 
 /**
  * The expression-level rewrites of {@link Jinja2Rewriter}, applied to the inside of one
- * {@code {{ }}} or {@code {% %}} tag. The text is split into tokens (names, numbers, string
- * literals, operators, whitespace); rewrites insert or replace tokens and the result is joined back.
+ * {@code {{ }}} or {@code {% %}} tag: the text is split into {@link ExpressionTokens}, rewrites
+ * insert or replace tokens, and the result is joined back.
  */
 final class ExpressionRewriter {
-    private enum Kind {
-        WS,
-        NAME,
-        NUMBER,
-        STRING,
-        OP
-    }
-
-    private record Token(Kind kind, String text) {
-        boolean is(String s) {
-            return kind != Kind.STRING && kind != Kind.WS && text.equals(s);
-        }
-
-        boolean isOpener() {
-            return kind == Kind.OP && (text.equals("(") || text.equals("[") || text.equals("{"));
-        }
-
-        boolean isCloser() {
-            return kind == Kind.OP && (text.equals(")") || text.equals("]") || text.equals("}"));
-        }
-    }
-
-    /** Names that are operators, so a value does not end with them and an operand does not start after them. */
-    private static final Set<String> WORD_OPERATORS = Set.of("and", "or", "not", "in", "is", "if", "else", "elif");
     /** Words after which {@code not} is the prefix operator (not {@code is not} / {@code not in}). */
     private static final Set<String> PREFIX_NOT_AFTER = Set.of("and", "or", "not", "in", "if", "else", "elif");
 
-    private static final Set<String> TWO_CHAR_OPS = Set.of("==", "!=", "<=", ">=", "//", "**");
     private static final String[] DELIMITERS = {"{{", "{%", "{#", "}}", "%}", "#}"};
 
     private ExpressionRewriter() {}
 
-    /** Rewrites the inside of a {@code {{ }}} tag. */
-    static String expression(String inner) {
+    /** The filters and tests a template names, so missing ones fail loudly (Jinjava skips them silently). */
+    record Usage(Set<String> filters, Set<String> tests) {
+        Usage() {
+            this(new TreeSet<>(), new TreeSet<>());
+        }
+    }
+
+    /** Rewrites the inside of a {@code {{ }}} tag, recording the filters and tests it uses. */
+    static String expression(String inner, Usage usage) {
         List<Token> tokens = lex(inner);
+        recordUsage(tokens, usage);
         rewriteExpressions(tokens, true);
         return join(tokens, 0, tokens.size());
     }
 
-    /** Rewrites the inside of a {@code {% %}} tag. */
-    static String statement(String inner) {
+    /** Rewrites the inside of a {@code {% %}} tag, recording the filters and tests it uses. */
+    static String statement(String inner, Usage usage) {
         List<Token> tokens = lex(inner);
+        recordUsage(tokens, usage);
         int kw = nextSignificant(tokens, 0);
         String keyword = kw < 0 ? "" : tokens.get(kw).text();
         switch (keyword) {
@@ -70,6 +68,26 @@ final class ExpressionRewriter {
             return rewriteForIf(tokens, kw);
         }
         return join(tokens, 0, tokens.size());
+    }
+
+    private static void recordUsage(List<Token> tokens, Usage usage) {
+        for (int i = 0; i < tokens.size(); i++) {
+            Token t = tokens.get(i);
+            int next = nextSignificant(tokens, i + 1);
+            if (next < 0) {
+                return;
+            }
+            if (t.is("|") && tokens.get(next).kind() == Kind.NAME) {
+                usage.filters().add(tokens.get(next).text());
+            } else if (t.is("is")) {
+                if (tokens.get(next).is("not")) {
+                    next = nextSignificant(tokens, next + 1);
+                }
+                if (next > 0 && tokens.get(next).kind() == Kind.NAME) {
+                    usage.tests().add(tokens.get(next).text());
+                }
+            }
+        }
     }
 
     private static void rewriteExpressions(List<Token> tokens, boolean keywordArguments) {
@@ -274,96 +292,6 @@ final class ExpressionRewriter {
         return tokens.size();
     }
 
-    private static boolean endsOperand(Token t) {
-        return switch (t.kind()) {
-            case NAME -> !WORD_OPERATORS.contains(t.text());
-            case NUMBER, STRING -> true;
-            case OP -> t.isCloser();
-            case WS -> false;
-        };
-    }
-
-    private static int findTopLevel(List<Token> tokens, int from, String word) {
-        int depth = 0;
-        for (int k = from; k < tokens.size(); k++) {
-            Token t = tokens.get(k);
-            if (t.isOpener()) {
-                depth++;
-            } else if (t.isCloser()) {
-                depth--;
-            } else if (depth == 0 && t.is(word)) {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    private static List<Integer> topLevel(List<Token> tokens, int from, int to, String op) {
-        List<Integer> found = new ArrayList<>();
-        int depth = 0;
-        for (int k = from; k < to; k++) {
-            Token t = tokens.get(k);
-            if (t.isOpener()) {
-                depth++;
-            } else if (t.isCloser()) {
-                depth--;
-            } else if (depth == 0 && t.is(op)) {
-                found.add(k);
-            }
-        }
-        return found;
-    }
-
-    private static int matchingCloser(List<Token> tokens, int open) {
-        int depth = 0;
-        for (int k = open; k < tokens.size(); k++) {
-            if (tokens.get(k).isOpener()) {
-                depth++;
-            } else if (tokens.get(k).isCloser() && --depth == 0) {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    private static int matchingOpener(List<Token> tokens, int close) {
-        int depth = 0;
-        for (int k = close; k >= 0; k--) {
-            if (tokens.get(k).isCloser()) {
-                depth++;
-            } else if (tokens.get(k).isOpener() && --depth == 0) {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    private static int nextSignificant(List<Token> tokens, int from) {
-        for (int k = from; k < tokens.size(); k++) {
-            if (tokens.get(k).kind() != Kind.WS) {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    private static int previousSignificant(List<Token> tokens, int before) {
-        for (int k = before - 1; k >= 0; k--) {
-            if (tokens.get(k).kind() != Kind.WS) {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    private static Token op(String text) {
-        return new Token(Kind.OP, text);
-    }
-
-    private static String join(List<Token> tokens, int from, int to) {
-        return tokens.subList(from, to).stream().map(Token::text).collect(Collectors.joining());
-    }
-
     /**
      * A Jinjava string literal for {@code value}. Only backslash and quote are escaped (Jinjava
      * reads other characters, newlines included, literally); a value containing a tag delimiter is
@@ -386,50 +314,5 @@ final class ExpressionRewriter {
                 .map(p -> "'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'")
                 .toList();
         return quoted.size() == 1 ? quoted.get(0) : "(" + String.join(" ~ ", quoted) + ")";
-    }
-
-    private static List<Token> lex(String text) {
-        List<Token> tokens = new ArrayList<>();
-        int i = 0;
-        while (i < text.length()) {
-            char c = text.charAt(i);
-            int j = i + 1;
-            Kind kind;
-            if (Character.isWhitespace(c)) {
-                kind = Kind.WS;
-                while (j < text.length() && Character.isWhitespace(text.charAt(j))) {
-                    j++;
-                }
-            } else if (Character.isLetter(c) || c == '_') {
-                kind = Kind.NAME;
-                while (j < text.length() && (Character.isLetterOrDigit(text.charAt(j)) || text.charAt(j) == '_')) {
-                    j++;
-                }
-            } else if (Character.isDigit(c)) {
-                kind = Kind.NUMBER;
-                while (j < text.length()
-                        && (Character.isLetterOrDigit(text.charAt(j))
-                                || text.charAt(j) == '_'
-                                || (text.charAt(j) == '.'
-                                        && j + 1 < text.length()
-                                        && Character.isDigit(text.charAt(j + 1))))) {
-                    j++;
-                }
-            } else if (c == '\'' || c == '"') {
-                kind = Kind.STRING;
-                while (j < text.length() && text.charAt(j) != c) {
-                    j += text.charAt(j) == '\\' ? 2 : 1;
-                }
-                j = Math.min(j + 1, text.length());
-            } else {
-                kind = Kind.OP;
-                if (j < text.length() && TWO_CHAR_OPS.contains(text.substring(i, j + 1))) {
-                    j++;
-                }
-            }
-            tokens.add(new Token(kind, text.substring(i, j)));
-            i = j;
-        }
-        return tokens;
     }
 }

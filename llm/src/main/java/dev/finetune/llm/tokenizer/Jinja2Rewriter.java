@@ -24,8 +24,12 @@ import java.util.regex.Pattern;
 final class Jinja2Rewriter {
     private static final Pattern END_RAW = Pattern.compile("\\{%([-+]?)\\s*endraw\\s*([-+]?)%}");
 
+    /** Jinjava source and the filters and tests it calls. */
+    record Rewritten(String source, ExpressionRewriter.Usage usage) {}
+
     private final String src;
     private final StringBuilder out;
+    private final ExpressionRewriter.Usage usage = new ExpressionRewriter.Usage();
     private int pos;
     /** Jinja2's {@code line_starting}: the text before the next tag begins a line. */
     private boolean lineStarting = true;
@@ -36,14 +40,14 @@ final class Jinja2Rewriter {
     }
 
     /** Returns the Jinjava source for a Jinja2 template. */
-    static String rewrite(String jinja2Source) {
+    static Rewritten rewrite(String jinja2Source) {
         String src = jinja2Source.replace("\r\n", "\n").replace('\r', '\n');
         if (src.endsWith("\n")) {
             src = src.substring(0, src.length() - 1);
         }
         Jinja2Rewriter rewriter = new Jinja2Rewriter(src);
         rewriter.run();
-        return rewriter.out.toString();
+        return new Rewritten(rewriter.out.toString(), rewriter.usage);
     }
 
     private void run() {
@@ -80,8 +84,8 @@ final class Jinja2Rewriter {
             }
             int trailing = consumeAfter(after, endMarker, kind != '{');
             String body = switch (kind) {
-                case '%' -> ExpressionRewriter.statement(inner);
-                case '{' -> ExpressionRewriter.expression(inner);
+                case '%' -> ExpressionRewriter.statement(inner, usage);
+                case '{' -> ExpressionRewriter.expression(inner, usage);
                 default -> inner;
             };
             String closer = kind == '%' ? "%}" : kind == '{' ? "}}" : "#}";

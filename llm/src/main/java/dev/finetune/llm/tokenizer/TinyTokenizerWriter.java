@@ -14,8 +14,9 @@ import java.util.Map;
  * Writes a small but complete HuggingFace tokenizer into a directory (tokenizer.json and
  * tokenizer_config.json), so tiny test models have real tokenizer files without downloading
  * anything. It is a byte-level BPE tokenizer like GPT-2's and Qwen's: the 256 byte symbols, about a
- * hundred merges of common English fragments (the ChatML role names first, so {@code system},
- * {@code user} and {@code assistant} are single tokens), and the ChatML special tokens
+ * hundred merges of common English fragments (the ChatML role names and "Hello world" first, so
+ * {@code system}, {@code user}, {@code assistant}, {@code Hello} and {@code " world"} are single
+ * tokens; later fragments may conflict and stay split), and the ChatML special tokens
  * {@code <|endoftext|>}, {@code <|im_start|>}, {@code <|im_end|>} with a ChatML chat template.
  * Any UTF-8 text round-trips, since every byte has a token.
  */
@@ -31,10 +32,10 @@ public final class TinyTokenizerWriter {
 
     /** Words whose prefixes become merges, in merge-rank order (Ġ is the byte-level space, Ċ newline). */
     private static final List<String> MERGE_WORDS = List.of(
-            "system", "user", "assistant", "ĊĊ", "Ġthe", "Ġt", "Ġa", "he", "in", "re", "on", "er", "Ġs", "at", "Ġw",
+            "system", "user", "assistant", "Hello", "Ġworld", "ĊĊ", "Ġthe", "Ġt", "Ġa", "he", "in", "re", "on", "er", "Ġs", "at", "Ġw",
             "Ġo", "en", "Ġc", "it", "is", "an", "or", "es", "Ġb", "ed", "Ġf", "ing", "Ġp", "ou", "Ġto", "Ġin", "Ġof",
             "Ġand", "Ġm", "Ġd", "Ġh", "al", "ar", "le", "Ġis", "Ġyou", "Ġit", "ll", "Ġhe", "Ġre", "as", "ic", "Ġl",
-            "Ġn", "Ġe", "Ġg", "Ġy", "Ġthat", "Ġfor", "Ġwith", "Ġon", "Ġbe", "Ġhello", "Ġworld", "Hello", "ion",
+            "Ġn", "Ġe", "Ġg", "Ġy", "Ġthat", "Ġfor", "Ġwith", "Ġon", "Ġbe", "Ġhello", "ion",
             "Ġwhat", "Ġcan", "Ġhelp");
 
     /** What was written. */

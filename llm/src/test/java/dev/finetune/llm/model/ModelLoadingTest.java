@@ -105,6 +105,33 @@ class ModelLoadingTest {
     }
 
     @Test
+    void savingInTheOtherLayoutReplacesTheOldWeightFiles() throws IOException {
+        Path target = dir.resolve("model");
+        try (CausalLm model = CausalLm.load(ParityFixture.resource("/parity/llama2"), Device.cpu())) {
+            model.save(target, DType.F32, 100_000);
+        }
+        try (CausalLm other = CausalLm.load(ParityFixture.resource("/parity/llama"), Device.cpu())) {
+            other.save(target, DType.F32);
+        }
+        try (var files = Files.list(target)) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("config.json", "model.safetensors");
+        }
+        try (CausalLm reloaded = CausalLm.load(target, Device.cpu())) {
+            assertThat(reloaded.config().rope().type()).isEqualTo("llama3");
+        }
+        try (CausalLm model = CausalLm.load(ParityFixture.resource("/parity/llama2"), Device.cpu())) {
+            model.save(target, DType.F32, 100_000);
+        }
+        try (var files = Files.list(target)) {
+            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("model.safetensors");
+        }
+        try (CausalLm reloaded = CausalLm.load(target, Device.cpu())) {
+            assertThat(reloaded.config().rope().type()).isEqualTo("default");
+        }
+    }
+
+    @Test
     void indexNamingAMissingShardIsReportedWithTheShard() throws IOException {
         Path sharded = dir.resolve("sharded");
         try (CausalLm model = CausalLm.load(ParityFixture.resource("/parity/llama"), Device.cpu())) {

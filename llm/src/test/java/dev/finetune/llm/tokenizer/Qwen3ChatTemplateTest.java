@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -95,7 +96,7 @@ class Qwen3ChatTemplateTest {
         assertThat(ids).containsExactly(reference);
         assertThat(tokenizer.decode(ids, false)).isEqualTo(text);
         long turns = text.split("<\\|im_start\\|>", -1).length - 1;
-        assertThat(java.util.Arrays.stream(ids).filter(id -> id == Qwen3Fixture.IM_START).count())
+        assertThat(Arrays.stream(ids).filter(id -> id == Qwen3Fixture.IM_START).count())
                 .as("each <|im_start|> is its single id")
                 .isEqualTo(turns);
     }
