@@ -93,8 +93,9 @@ public record ModelConfig(
         b.qkvBias = qkvBias;
         b.outputBias = outputBias;
         b.mlpBias = mlpBias;
+        // "every layer" stays "every layer" if the layer count is changed on the builder
         b.slidingWindow = slidingWindow;
-        b.slidingLayers = new ArrayList<>(slidingLayers);
+        b.slidingLayers = slidingLayers.contains(false) ? new ArrayList<>(slidingLayers) : null;
         b.initializerRange = initializerRange;
         b.bosTokenId = bosTokenId;
         b.eosTokenIds = new ArrayList<>(eosTokenIds);
@@ -120,7 +121,7 @@ public record ModelConfig(
         private boolean outputBias;
         private boolean mlpBias;
         private int slidingWindow;
-        private List<Boolean> slidingLayers; // null: no sliding layers
+        private List<Boolean> slidingLayers; // null: every layer slides if slidingWindow > 0
         private double initializerRange = 0.02;
         private Integer bosTokenId;
         private List<Integer> eosTokenIds = new ArrayList<>();
@@ -233,9 +234,6 @@ public record ModelConfig(
         public Builder slidingWindow(int window, List<Boolean> layers) {
             slidingWindow = window;
             slidingLayers = layers == null ? null : new ArrayList<>(layers);
-            if (layers == null && window > 0) {
-                slidingLayers = List.of(); // marker: all layers, expanded in build()
-            }
             return this;
         }
 
@@ -252,9 +250,9 @@ public record ModelConfig(
                 dim = hiddenSize / numAttentionHeads;
             }
             List<Boolean> layers = slidingLayers;
-            if (layers == null || slidingWindow == 0) {
+            if (slidingWindow == 0) {
                 layers = Collections.nCopies(Math.max(numHiddenLayers, 0), false);
-            } else if (layers.isEmpty()) {
+            } else if (layers == null) {
                 layers = Collections.nCopies(Math.max(numHiddenLayers, 0), true);
             }
             ModelConfig config = new ModelConfig(

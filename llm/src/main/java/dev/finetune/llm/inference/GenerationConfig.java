@@ -21,7 +21,8 @@ public record GenerationConfig(
             throw new IllegalArgumentException("generation.maxNewTokens must be non-negative, got " + maxNewTokens);
         }
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("generation.temperature must be 0 (greedy) or positive, got " + temperature);
+            throw new IllegalArgumentException(
+                    "generation.temperature must be 0 (greedy) or positive, got " + temperature);
         }
         if (!(topP > 0 && topP <= 1)) {
             throw new IllegalArgumentException("generation.topP must be in (0, 1], got " + topP);

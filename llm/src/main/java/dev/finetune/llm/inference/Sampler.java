@@ -38,7 +38,9 @@ final class Sampler {
             order[i] = i;
             probabilities[i] /= total;
         }
-        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> probabilities[i]).reversed());
+        Arrays.sort(
+                order,
+                Comparator.comparingDouble((Integer i) -> probabilities[i]).reversed());
         // Keep the most probable tokens until their mass reaches topP; always at least one.
         int kept = 0;
         double mass = 0;

@@ -26,7 +26,11 @@ public final class Scorer {
         try (NDScope ignored = new NDScope()) {
             NDManager manager = model.manager();
             NDArray logits = model.forward(manager.create(batch.ids()), manager.create(batch.mask()), null);
-            return new Logits(logits.toFloatArray(), batch.size(), batch.length(), model.config().vocabSize());
+            return new Logits(
+                    logits.toFloatArray(),
+                    batch.size(),
+                    batch.length(),
+                    model.config().vocabSize());
         }
     }
 
@@ -59,7 +63,8 @@ public final class Scorer {
         List<long[]> sequences = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             if (prompts.get(i).length == 0) {
-                throw new IllegalArgumentException("prompt " + i + " is empty: the first completion token needs context");
+                throw new IllegalArgumentException(
+                        "prompt " + i + " is empty: the first completion token needs context");
             }
             long[] joined = java.util.Arrays.copyOf(prompts.get(i), prompts.get(i).length + completions.get(i).length);
             System.arraycopy(completions.get(i), 0, joined, prompts.get(i).length, completions.get(i).length);

@@ -25,12 +25,22 @@ public final class TinyModels {
                 .eosTokenIds(List.of(2))
                 .padTokenId(0);
         return switch (type) {
-            // Llama 3: llama3 rope scaling; its bands all occur with head dim 16 and this context length.
-            case LLAMA -> b.rmsNormEps(1e-5).rope(RopeConfig.llama3(500000.0, 8, 1, 4, 1024)).build();
-            // A sliding window shorter than typical test sequences, so that it matters.
-            case MISTRAL -> b.headDim(32).rope(RopeConfig.plain(1_000_000.0)).slidingWindowAllLayers(6).build();
-            case QWEN2 -> b.rope(RopeConfig.plain(1_000_000.0)).tieWordEmbeddings(true).build();
-            case QWEN3 -> b.headDim(32).rope(RopeConfig.plain(1_000_000.0)).tieWordEmbeddings(true).build();
+                // Llama 3: llama3 rope scaling; its bands all occur with head dim 16 and this context length.
+            case LLAMA -> b.rmsNormEps(1e-5)
+                    .rope(RopeConfig.llama3(500000.0, 8, 1, 4, 1024))
+                    .build();
+                // A sliding window shorter than typical test sequences, so that it matters.
+            case MISTRAL -> b.headDim(32)
+                    .rope(RopeConfig.plain(1_000_000.0))
+                    .slidingWindowAllLayers(6)
+                    .build();
+            case QWEN2 -> b.rope(RopeConfig.plain(1_000_000.0))
+                    .tieWordEmbeddings(true)
+                    .build();
+            case QWEN3 -> b.headDim(32)
+                    .rope(RopeConfig.plain(1_000_000.0))
+                    .tieWordEmbeddings(true)
+                    .build();
         };
     }
 }

@@ -80,7 +80,8 @@ class ModelConfigJsonTest {
                 .numHiddenLayers(3)
                 .slidingWindow(16, List.of(false, true, true))
                 .build();
-        assertThat(ModelConfigJson.parse(ModelConfigJson.toJson(qwenSliding, "float32").toString(), dir))
+        assertThat(ModelConfigJson.parse(
+                        ModelConfigJson.toJson(qwenSliding, "float32").toString(), dir))
                 .isEqualTo(qwenSliding);
     }
 
@@ -100,6 +101,13 @@ class ModelConfigJsonTest {
         ModelConfig c = parseEdited("mistral-7b-v0.1", o -> o.putNull("sliding_window"));
         assertThat(c.slidingWindow()).isZero();
         assertThat(c.slidingLayers()).containsOnly(false);
+    }
+
+    @Test
+    void aMistralWithMoreLayersStillSlidesEveryLayer() throws CheckpointException {
+        ModelConfig c =
+                published("mistral-7b-v0.1").toBuilder().numHiddenLayers(40).build();
+        assertThat(c.slidingLayers()).hasSize(40).containsOnly(true);
     }
 
     @Test
@@ -173,7 +181,8 @@ class ModelConfigJsonTest {
     }
 
     private ModelConfig parseEdited(String name, Consumer<ObjectNode> edit) throws IOException {
-        ObjectNode o = (ObjectNode) JSON.readTree(ParityFixture.resource("/configs/" + name + ".json").toFile());
+        ObjectNode o = (ObjectNode) JSON.readTree(
+                ParityFixture.resource("/configs/" + name + ".json").toFile());
         edit.accept(o);
         Path file = Files.writeString(dir.resolve("config.json"), o.toString());
         return ModelConfigJson.read(file);

@@ -39,7 +39,9 @@ class GeneratorTest {
             for (int b = 0; b < PROMPTS.size(); b++) {
                 assertThat(cached.get(b)).as("row %d", b).hasSize(12).containsExactly(uncached.get(b));
             }
-            assertThat(distinctTokens(cached)).as("a non-degenerate continuation").isGreaterThan(3);
+            assertThat(distinctTokens(cached))
+                    .as("a non-degenerate continuation")
+                    .isGreaterThan(3);
         }
     }
 
@@ -88,8 +90,8 @@ class GeneratorTest {
     @Test
     void topPSmallerThanAnyTokenProbabilityIsGreedy() {
         try (CausalLm model = tinyModel(ModelType.QWEN2)) {
-            List<long[]> nucleusOfOne =
-                    Generator.generate(model, PROMPTS, GenerationConfig.greedy(10).withSampling(1.0, 1e-9, 3));
+            List<long[]> nucleusOfOne = Generator.generate(
+                    model, PROMPTS, GenerationConfig.greedy(10).withSampling(1.0, 1e-9, 3));
             List<long[]> greedy = Generator.generate(model, PROMPTS, GenerationConfig.greedy(10));
 
             assertThat(flatten(nucleusOfOne)).isEqualTo(flatten(greedy));
@@ -99,7 +101,8 @@ class GeneratorTest {
     @Test
     void generationEndsAfterTheFirstStopToken() {
         try (CausalLm model = tinyModel(ModelType.LLAMA)) {
-            long[] free = Generator.generate(model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10)).get(0);
+            long[] free = Generator.generate(model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10))
+                    .get(0);
             long stop = free[3];
             int firstStop = 0;
             while (free[firstStop] != stop) {
@@ -107,7 +110,9 @@ class GeneratorTest {
             }
 
             long[] stopped = Generator.generate(
-                            model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10).withStopTokens(Set.of(stop)))
+                            model,
+                            List.of(PROMPTS.get(1)),
+                            GenerationConfig.greedy(10).withStopTokens(Set.of(stop)))
                     .get(0);
 
             assertThat(stopped).containsExactly(Arrays.copyOf(free, firstStop + 1));

@@ -57,7 +57,8 @@ class ScorerTest {
         try (CausalLm model = CausalLm.load(ParityFixture.resource("/parity/qwen2"), Device.cpu())) {
             long[] prompt = {4, 8, 15};
             long[] completion = {16, 23, 42};
-            float[] perToken = Scorer.tokenLogProbs(model, List.of(new long[] {4, 8, 15, 16, 23, 42})).get(0);
+            float[] perToken = Scorer.tokenLogProbs(model, List.of(new long[] {4, 8, 15, 16, 23, 42}))
+                    .get(0);
 
             double total = Scorer.completionLogProb(model, prompt, completion);
 
@@ -72,7 +73,8 @@ class ScorerTest {
             long[] shortOne = {7, 3, 9};
             long[] longOne = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
             float[] alone = Scorer.tokenLogProbs(model, List.of(shortOne)).get(0);
-            float[] batched = Scorer.tokenLogProbs(model, List.of(longOne, shortOne)).get(1);
+            float[] batched =
+                    Scorer.tokenLogProbs(model, List.of(longOne, shortOne)).get(1);
 
             assertThat(batched).containsExactly(alone, within(1e-5f));
         }

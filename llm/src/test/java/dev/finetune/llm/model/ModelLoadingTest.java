@@ -39,15 +39,16 @@ class ModelLoadingTest {
         try (CausalLm model = CausalLm.load(fixture, Device.cpu());
                 SafetensorsReader reader = SafetensorsReader.open(fixture.resolve("model.safetensors"))) {
             assertThat(model.namedParameters().keySet()).containsExactlyInAnyOrderElementsOf(reader.names());
-            assertThat(model.namedParameters()).containsKeys(
-                    "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight");
+            assertThat(model.namedParameters())
+                    .containsKeys(
+                            "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight");
         }
     }
 
     @Test
     void tensorWithTheWrongShapeIsReportedWithFileTensorAndShapes() throws IOException {
-        Path broken = copyWithTensors("llama", tensors -> replace(
-                tensors, "model.layers.1.mlp.up_proj.weight", new long[] {64, 160}));
+        Path broken = copyWithTensors(
+                "llama", tensors -> replace(tensors, "model.layers.1.mlp.up_proj.weight", new long[] {64, 160}));
 
         assertThatThrownBy(() -> CausalLm.load(broken, Device.cpu()))
                 .isInstanceOf(CheckpointException.class)
@@ -142,7 +143,8 @@ class ModelLoadingTest {
 
         assertThatThrownBy(() -> CausalLm.load(sharded, Device.cpu()))
                 .isInstanceOf(CheckpointException.class)
-                .hasMessageContaining(sharded.resolve(ShardedSafetensors.INDEX_FILE).toString())
+                .hasMessageContaining(
+                        sharded.resolve(ShardedSafetensors.INDEX_FILE).toString())
                 .hasMessageContaining(shard + " does not exist");
     }
 
@@ -155,7 +157,8 @@ class ModelLoadingTest {
         Map<String, String> weightMap = weightMap(sharded);
         String wrongShard = weightMap.get("model.embed_tokens.weight");
         assertThat(weightMap.get("model.norm.weight")).isNotEqualTo(wrongShard);
-        ObjectNode index = (ObjectNode) JSON.readTree(sharded.resolve(ShardedSafetensors.INDEX_FILE).toFile());
+        ObjectNode index = (ObjectNode)
+                JSON.readTree(sharded.resolve(ShardedSafetensors.INDEX_FILE).toFile());
         ((ObjectNode) index.get("weight_map")).put("model.norm.weight", wrongShard);
         JSON.writeValue(sharded.resolve(ShardedSafetensors.INDEX_FILE).toFile(), index);
 
@@ -167,9 +170,12 @@ class ModelLoadingTest {
     }
 
     private static Map<String, String> weightMap(Path sharded) throws IOException {
-        JsonNode index = JSON.readTree(sharded.resolve(ShardedSafetensors.INDEX_FILE).toFile());
+        JsonNode index =
+                JSON.readTree(sharded.resolve(ShardedSafetensors.INDEX_FILE).toFile());
         Map<String, String> map = new java.util.TreeMap<>();
-        index.get("weight_map").properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
+        index.get("weight_map")
+                .properties()
+                .forEach(e -> map.put(e.getKey(), e.getValue().asText()));
         return map;
     }
 
@@ -185,7 +191,8 @@ class ModelLoadingTest {
             for (String name : reference.namedParameters().keySet()) {
                 assertThat(reloaded.namedParameters().get(name).array().toFloatArray())
                         .as(name)
-                        .containsExactly(reference.namedParameters().get(name).array().toFloatArray());
+                        .containsExactly(
+                                reference.namedParameters().get(name).array().toFloatArray());
             }
         }
     }

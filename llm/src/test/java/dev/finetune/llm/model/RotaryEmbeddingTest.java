@@ -8,9 +8,9 @@ import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.checkpoint.RopeConfig;
 import dev.finetune.llm.testing.ParityFixture;
 import java.io.IOException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class RotaryEmbeddingTest {
 
@@ -25,7 +25,9 @@ class RotaryEmbeddingTest {
 
         assertThat(actual).hasSameSizeAs(fixture.invFreq());
         for (int i = 0; i < actual.length; i++) {
-            assertThat(actual[i]).as("inv_freq[%d]", i).isCloseTo(fixture.invFreq()[i], within(fixture.invFreq()[i] * 1e-6f));
+            assertThat(actual[i])
+                    .as("inv_freq[%d]", i)
+                    .isCloseTo(fixture.invFreq()[i], within(fixture.invFreq()[i] * 1e-6f));
         }
     }
 

@@ -70,12 +70,16 @@ class TinyModelGeneratorTest {
     @Test
     void bf16ModelStoresBf16TensorsAndSaysSo() throws IOException {
         ModelConfig config = TinyModels.config(ModelType.LLAMA);
-        TinyModelGenerator.write(config, 1, TinyModelGenerator.Initialization.TEST, DType.BF16, TokenizerFiles.NONE, dir);
+        TinyModelGenerator.write(
+                config, 1, TinyModelGenerator.Initialization.TEST, DType.BF16, TokenizerFiles.NONE, dir);
 
         try (SafetensorsReader weights = SafetensorsReader.open(dir.resolve("model.safetensors"))) {
             assertThat(weights.info("model.norm.weight").dtype()).isEqualTo(DType.BF16);
         }
-        assertThat(new ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("torch_dtype").asText())
+        assertThat(new ObjectMapper()
+                        .readTree(dir.resolve("config.json").toFile())
+                        .get("torch_dtype")
+                        .asText())
                 .isEqualTo("bfloat16");
     }
 
