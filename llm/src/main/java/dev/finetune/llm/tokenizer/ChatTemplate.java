@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
 public final class ChatTemplate {
     private static final Set<String> RESERVED = Set.of("messages", "add_generation_prompt");
     /** Loop attributes Jinjava lacks; it would render them as undefined instead of failing. */
-    private static final Pattern UNSUPPORTED_LOOP_ATTRIBUTE = Pattern.compile("\\bloop\\.(previtem|nextitem|changed)\\b");
+    private static final Pattern UNSUPPORTED_LOOP_ATTRIBUTE =
+            Pattern.compile("\\bloop\\.(previtem|nextitem|changed)\\b");
 
     private final String template;
     private final String jinjavaSource;
@@ -48,7 +49,8 @@ public final class ChatTemplate {
         Matcher unsupported = UNSUPPORTED_LOOP_ATTRIBUTE.matcher(template);
         if (unsupported.find()) {
             throw new ChatTemplateException(
-                    "chat template (" + source + ") uses " + unsupported.group() + ", which Jinjava's loop does not have",
+                    "chat template (" + source + ") uses " + unsupported.group()
+                            + ", which Jinjava's loop does not have",
                     null,
                     null);
         }
@@ -66,6 +68,8 @@ public final class ChatTemplate {
      * {@code eos_token}, ... as in transformers' {@code special_tokens_map}).
      *
      * @param source where the template came from, for error messages ("…/tokenizer_config.json: chat_template")
+     * @throws ChatTemplateException if the template uses a filter, test or loop attribute that the
+     *     Java renderer does not have
      */
     public static ChatTemplate of(String template, Map<String, ?> specialTokens, String source) {
         Objects.requireNonNull(template, "template");
@@ -77,7 +81,8 @@ public final class ChatTemplate {
         for (String filter : usage.filters()) {
             if (context.getFilter(filter) == null) {
                 throw new ChatTemplateException(
-                        "chat template (" + source + ") uses the filter '" + filter + "', which the Java renderer does not have",
+                        "chat template (" + source + ") uses the filter '" + filter
+                                + "', which the Java renderer does not have",
                         null,
                         null);
             }
@@ -85,7 +90,8 @@ public final class ChatTemplate {
         for (String test : usage.tests()) {
             if (context.getExpTest(test) == null) {
                 throw new ChatTemplateException(
-                        "chat template (" + source + ") uses the test '" + test + "', which the Java renderer does not have",
+                        "chat template (" + source + ") uses the test '" + test
+                                + "', which the Java renderer does not have",
                         null,
                         null);
             }

@@ -293,9 +293,9 @@ final class ExpressionRewriter {
     }
 
     /**
-     * A Jinjava string literal for {@code value}. Only backslash and quote are escaped (Jinjava
-     * reads other characters, newlines included, literally); a value containing a tag delimiter is
-     * split into a {@code ~} concatenation so no delimiter appears in the source.
+     * A Jinjava string literal for {@code value}: backslash, quote and line breaks escaped, other
+     * characters as they are. A value containing a tag delimiter is split into a {@code ~}
+     * concatenation so no delimiter appears in the source.
      */
     static String jinjavaLiteral(String value) {
         List<String> pieces = new ArrayList<>();
@@ -311,7 +311,11 @@ final class ExpressionRewriter {
         }
         pieces.add(value.substring(start));
         List<String> quoted = pieces.stream()
-                .map(p -> "'" + p.replace("\\", "\\\\").replace("'", "\\'") + "'")
+                .map(p -> "'"
+                        + p.replace("\\", "\\\\")
+                                .replace("'", "\\'")
+                                .replace("\n", "\\n")
+                                .replace("\r", "\\r") + "'")
                 .toList();
         return quoted.size() == 1 ? quoted.get(0) : "(" + String.join(" ~ ", quoted) + ")";
     }

@@ -35,6 +35,7 @@ final class ExpressionTokens {
 
     /** Names that are operators, so a value does not end with them and an operand does not start after them. */
     static final Set<String> WORD_OPERATORS = Set.of("and", "or", "not", "in", "is", "if", "else", "elif");
+
     private static final Set<String> TWO_CHAR_OPS = Set.of("==", "!=", "<=", ">=", "//", "**");
 
     private ExpressionTokens() {}

@@ -25,15 +25,31 @@ final class Jinja2Filters {
     private Jinja2Filters() {}
 
     static List<Filter> all() {
-        return List.of(new ToJson(), new Items(), new Trim(), new Length("length"), new Length("count"), new PySlice(), new LoopIf());
+        return List.of(
+                new ToJson(),
+                new Items(),
+                new Trim(),
+                new Length("length"),
+                new Length("count"),
+                new PySlice(),
+                new LoopIf());
     }
 
     static List<ExpTest> tests() {
         return List.of(
-                new PythonTest("iterable", v -> v instanceof CharSequence || v instanceof Iterable<?> || v instanceof Map<?, ?>
-                        || v instanceof Iterator<?> || (v != null && v.getClass().isArray())),
-                new PythonTest("sequence", v -> v instanceof CharSequence || v instanceof Collection<?> || v instanceof Map<?, ?>
-                        || (v != null && v.getClass().isArray())));
+                new PythonTest(
+                        "iterable",
+                        v -> v instanceof CharSequence
+                                || v instanceof Iterable<?>
+                                || v instanceof Map<?, ?>
+                                || v instanceof Iterator<?>
+                                || (v != null && v.getClass().isArray())),
+                new PythonTest(
+                        "sequence",
+                        v -> v instanceof CharSequence
+                                || v instanceof Collection<?>
+                                || v instanceof Map<?, ?>
+                                || (v != null && v.getClass().isArray())));
     }
 
     /** A test that depends only on the value. */

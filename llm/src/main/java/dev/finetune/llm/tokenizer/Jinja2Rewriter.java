@@ -65,7 +65,8 @@ final class Jinja2Rewriter {
                 out.append(src, pos, src.length());
                 return;
             }
-            char endMarker = close > innerStart && (kind != '{' || src.charAt(close - 1) == '-') ? marker(close - 1) : 0;
+            char endMarker =
+                    close > innerStart && (kind != '{' || src.charAt(close - 1) == '-') ? marker(close - 1) : 0;
             int innerEnd = close - (endMarker == 0 ? 0 : 1);
             String inner = src.substring(innerStart, innerEnd);
             int newlinesBefore = appendTextBefore(open, startMarker, kind != '{');
@@ -83,11 +84,12 @@ final class Jinja2Rewriter {
                 continue;
             }
             int trailing = consumeAfter(after, endMarker, kind != '{');
-            String body = switch (kind) {
-                case '%' -> ExpressionRewriter.statement(inner, usage);
-                case '{' -> ExpressionRewriter.expression(inner, usage);
-                default -> inner;
-            };
+            String body =
+                    switch (kind) {
+                        case '%' -> ExpressionRewriter.statement(inner, usage);
+                        case '{' -> ExpressionRewriter.expression(inner, usage);
+                        default -> inner;
+                    };
             String closer = kind == '%' ? "%}" : kind == '{' ? "}}" : "#}";
             out.append('{').append(kind).append("\n".repeat(newlinesBefore));
             if (newlinesBefore == 0 && (body.startsWith("-") || body.startsWith("+"))) {
@@ -110,7 +112,9 @@ final class Jinja2Rewriter {
         } else if (startMarker != '+' && blockOrComment) {
             int lineStart = text.lastIndexOf('\n') + 1;
             String indent = text.substring(lineStart);
-            if ((lineStart > 0 || lineStarting) && !indent.isEmpty() && indent.codePoints().allMatch(PythonStrings::isSpace)) {
+            if ((lineStart > 0 || lineStarting)
+                    && !indent.isEmpty()
+                    && indent.codePoints().allMatch(PythonStrings::isSpace)) {
                 kept = text.substring(0, lineStart);
             }
         }

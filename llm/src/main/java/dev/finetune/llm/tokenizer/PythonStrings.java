@@ -42,7 +42,7 @@ final class PythonStrings {
 
     private PythonStrings() {}
 
-    /** Calls method {@code name} on {@code s}; throws IllegalArgumentException for an unknown method or bad arguments. */
+    /** Calls method {@code name} on {@code s}; IllegalArgumentException for an unknown method or bad arguments. */
     static Object call(String s, String name, List<Object> args) {
         return switch (name) {
             case "startswith" -> affix(s, args, true);

@@ -57,25 +57,36 @@ public final class Tokenizer implements AutoCloseable {
             throw new TokenizerException(tokenizerFile, null, "missing: a model directory needs tokenizer.json");
         }
         TokenizerConfig config = TokenizerConfig.read(modelDir);
-        Path configFile = modelDir.resolve(TokenizerConfig.FILE);
         byte[] json;
         try {
             json = Files.readAllBytes(tokenizerFile);
         } catch (IOException e) {
             throw new TokenizerException(tokenizerFile, null, "cannot be read: " + e.getMessage(), e);
         }
-        Set<String> wanted = new HashSet<>(config.specialTokenText().values());
-        wanted.addAll(config.additionalSpecialTokens());
-        TokenizerJsonIndex index = TokenizerJsonIndex.read(tokenizerFile, json, wanted);
+        TokenizerJsonIndex index = TokenizerJsonIndex.read(
+                tokenizerFile, json, Set.copyOf(config.specialTokenText().values()));
+        return new Tokenizer(
+                djlTokenizer(tokenizerFile, json),
+                index.vocabSize(),
+                specialTokens(modelDir, config, index),
+                chatTemplate(config),
+                config.cleanUpTokenizationSpaces());
+    }
 
+    /** Resolves tokenizer_config.json's special tokens to ids and reads the stop ids. */
+    private static SpecialTokens specialTokens(Path modelDir, TokenizerConfig config, TokenizerJsonIndex index)
+            throws TokenizerException {
         Map<String, Integer> ids = new HashMap<>(index.found());
         config.addedTokensDecoder().forEach((id, content) -> ids.put(content, id));
         Map<String, SpecialToken> resolved = new HashMap<>();
         for (var named : config.specialTokenText().entrySet()) {
             Integer id = ids.get(named.getValue());
             if (id == null) {
-                throw new TokenizerException(configFile, named.getKey(), "'" + named.getValue()
-                        + "' is not a token of " + tokenizerFile.getFileName() + " (neither an added token nor in model.vocab)");
+                throw new TokenizerException(
+                        modelDir.resolve(TokenizerConfig.FILE),
+                        named.getKey(),
+                        "'" + named.getValue() + "' is not a token of tokenizer.json"
+                                + " (neither an added token nor in model.vocab)");
             }
             resolved.put(named.getKey(), new SpecialToken(named.getValue(), id));
         }
@@ -84,24 +95,33 @@ public final class Tokenizer implements AutoCloseable {
                 .orElseGet(() -> eos.map(t -> List.of(t.id())).orElse(List.of()));
         for (int id : stopIds) {
             if (id < 0 || id >= index.vocabSize()) {
-                throw new TokenizerException(modelDir.resolve("generation_config.json"), "eos_token_id",
+                throw new TokenizerException(
+                        modelDir.resolve("generation_config.json"),
+                        "eos_token_id",
                         id + " is outside the vocabulary (size " + index.vocabSize() + ")");
             }
         }
         Set<Integer> specialIds = new HashSet<>(index.specialIds());
         specialIds.addAll(config.addedSpecialIds());
-        SpecialTokens special = new SpecialTokens(
+        return new SpecialTokens(
                 Optional.ofNullable(resolved.get("bos_token")),
                 eos,
                 Optional.ofNullable(resolved.get("pad_token")),
                 Optional.ofNullable(resolved.get("unk_token")),
                 stopIds,
                 specialIds);
+    }
 
-        Optional<ChatTemplate> template = config.chatTemplate()
-                .map(t -> ChatTemplate.of(t.getKey(), templateVariables(config), t.getValue()));
-        return new Tokenizer(djlTokenizer(tokenizerFile, json), index.vocabSize(), special, template,
-                config.cleanUpTokenizationSpaces());
+    private static Optional<ChatTemplate> chatTemplate(TokenizerConfig config) throws TokenizerException {
+        if (config.chatTemplate().isEmpty()) {
+            return Optional.empty();
+        }
+        TokenizerConfig.TemplateSource source = config.chatTemplate().get();
+        try {
+            return Optional.of(ChatTemplate.of(source.template(), templateVariables(config), source.describe()));
+        } catch (ChatTemplateException e) {
+            throw new TokenizerException(source.file(), source.field(), e.getMessage(), e);
+        }
     }
 
     /** transformers' {@code special_tokens_map}: what a chat template sees as bos_token, eos_token, .... */
@@ -143,7 +163,8 @@ public final class Tokenizer implements AutoCloseable {
         long[] longs = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocabSize) {
-                throw new IllegalArgumentException("token id " + ids[i] + " is outside the vocabulary (size " + vocabSize + ")");
+                throw new IllegalArgumentException(
+                        "token id " + ids[i] + " is outside the vocabulary (size " + vocabSize + ")");
             }
             longs[i] = ids[i];
         }

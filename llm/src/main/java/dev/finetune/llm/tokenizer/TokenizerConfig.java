@@ -23,7 +23,7 @@ import java.util.Optional;
  * @param additionalSpecialTokens {@code additional_special_tokens} as text
  * @param addedTokensDecoder {@code added_tokens_decoder}: id to content
  * @param addedSpecialIds ids that {@code added_tokens_decoder} marks special
- * @param chatTemplate the default chat template and where it came from, if the model has one
+ * @param chatTemplate the default chat template, if the model has one
  * @param generationEosIds generation_config.json's {@code eos_token_id}, if that file exists
  * @param cleanUpTokenizationSpaces transformers' {@code clean_up_tokenization_spaces} (default false)
  */
@@ -32,7 +32,7 @@ record TokenizerConfig(
         List<String> additionalSpecialTokens,
         Map<Integer, String> addedTokensDecoder,
         List<Integer> addedSpecialIds,
-        Optional<Map.Entry<String, String>> chatTemplate,
+        Optional<TemplateSource> chatTemplate,
         Optional<List<Integer>> generationEosIds,
         boolean cleanUpTokenizationSpaces) {
     static final String FILE = "tokenizer_config.json";
@@ -40,6 +40,13 @@ record TokenizerConfig(
             List.of("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token");
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A chat template and where it was read: the file, and the field within it (null for a .jinja file). */
+    record TemplateSource(String template, Path file, String field) {
+        String describe() {
+            return field == null ? file.toString() : file + ": " + field;
+        }
+    }
 
     static TokenizerConfig read(Path modelDir) throws TokenizerException {
         Path file = modelDir.resolve(FILE);
@@ -54,11 +61,13 @@ record TokenizerConfig(
         List<String> additional = new ArrayList<>();
         JsonNode extra = config.path("additional_special_tokens");
         for (int i = 0; i < extra.size(); i++) {
-            tokenText(file, "additional_special_tokens[" + i + "]", extra.get(i)).ifPresent(additional::add);
+            tokenText(file, "additional_special_tokens[" + i + "]", extra.get(i))
+                    .ifPresent(additional::add);
         }
         Map<Integer, String> decoder = new HashMap<>();
         List<Integer> specialIds = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> entry : config.path("added_tokens_decoder").properties()) {
+        for (Map.Entry<String, JsonNode> entry :
+                config.path("added_tokens_decoder").properties()) {
             String field = "added_tokens_decoder." + entry.getKey();
             int id;
             try {
@@ -93,7 +102,9 @@ record TokenizerConfig(
             return Optional.of(value.get("content").asText());
         }
         throw new TokenizerException(
-                file, field, "must be a string or an object with a string 'content', got " + value.getNodeType() + " " + value);
+                file,
+                field,
+                "must be a string or an object with a string 'content', got " + value.getNodeType() + " " + value);
     }
 
     /**
@@ -101,12 +112,12 @@ record TokenizerConfig(
      * saves since 4.43), then chat_template.json, then tokenizer_config.json's chat_template, which
      * is a string or a list of {"name", "template"} of which "default" is used.
      */
-    private static Optional<Map.Entry<String, String>> chatTemplate(Path modelDir, Path configFile, JsonNode config)
+    private static Optional<TemplateSource> chatTemplate(Path modelDir, Path configFile, JsonNode config)
             throws TokenizerException {
         Path jinja = modelDir.resolve("chat_template.jinja");
         if (Files.isRegularFile(jinja)) {
             try {
-                return Optional.of(Map.entry(Files.readString(jinja, StandardCharsets.UTF_8), jinja.toString()));
+                return Optional.of(new TemplateSource(Files.readString(jinja, StandardCharsets.UTF_8), jinja, null));
             } catch (IOException e) {
                 throw new TokenizerException(jinja, null, "cannot be read: " + e.getMessage(), e);
             }
@@ -118,21 +129,24 @@ record TokenizerConfig(
         return templateField(configFile, config.get("chat_template"));
     }
 
-    private static Optional<Map.Entry<String, String>> templateField(Path file, JsonNode value) throws TokenizerException {
-        String source = file + ": chat_template";
+    private static Optional<TemplateSource> templateField(Path file, JsonNode value) throws TokenizerException {
         if (value == null || value.isNull()) {
             return Optional.empty();
         } else if (value.isTextual()) {
-            return Optional.of(Map.entry(value.asText(), source));
+            return Optional.of(new TemplateSource(value.asText(), file, "chat_template"));
         } else if (value.isArray()) {
             for (JsonNode named : value) {
-                if (named.path("name").asText("").equals("default") && named.path("template").isTextual()) {
-                    return Optional.of(Map.entry(named.get("template").asText(), source + "[name=default]"));
+                if (named.path("name").asText("").equals("default")
+                        && named.path("template").isTextual()) {
+                    return Optional.of(
+                            new TemplateSource(named.get("template").asText(), file, "chat_template[default]"));
                 }
             }
-            throw new TokenizerException(file, "chat_template", "is a list of named templates without one named 'default'");
+            throw new TokenizerException(
+                    file, "chat_template", "is a list of named templates without one named 'default'");
         }
-        throw new TokenizerException(file, "chat_template", "must be a string or a list of named templates, got " + value.getNodeType());
+        throw new TokenizerException(
+                file, "chat_template", "must be a string or a list of named templates, got " + value.getNodeType());
     }
 
     private static Optional<List<Integer>> generationEosIds(Path file) throws TokenizerException {
@@ -146,7 +160,8 @@ record TokenizerConfig(
         List<Integer> ids = new ArrayList<>();
         for (JsonNode id : value.isArray() ? value : List.of(value)) {
             if (!id.canConvertToInt() || !id.isIntegralNumber()) {
-                throw new TokenizerException(file, "eos_token_id", "must be a token id or a list of token ids, got " + value);
+                throw new TokenizerException(
+                        file, "eos_token_id", "must be a token id or a list of token ids, got " + value);
             }
             ids.add(id.asInt());
         }
@@ -160,8 +175,12 @@ record TokenizerConfig(
         try {
             return JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new TokenizerException(file, null, "invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), e);
+            throw new TokenizerException(
+                    file,
+                    null,
+                    "invalid JSON at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(),
+                    e);
         } catch (IOException e) {
             throw new TokenizerException(file, null, "cannot be read: " + e.getMessage(), e);
         }

@@ -19,7 +19,8 @@ import java.util.Set;
  * {@code len(tokenizer)}), the added tokens, and the ids of a few named tokens. The file is
  * streamed, so the merges (hundreds of thousands of entries for Qwen3) are skipped, not built.
  */
-record TokenizerJsonIndex(int vocabSize, Map<String, Integer> addedTokens, Set<Integer> specialIds, Map<String, Integer> found) {
+record TokenizerJsonIndex(
+        int vocabSize, Map<String, Integer> addedTokens, Set<Integer> specialIds, Map<String, Integer> found) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -44,8 +45,10 @@ record TokenizerJsonIndex(int vocabSize, Map<String, Integer> addedTokens, Set<I
                     for (int i = 0; tokens != null && i < tokens.size(); i++) {
                         JsonNode token = tokens.get(i);
                         String where = "added_tokens[" + i + "]";
-                        if (!token.path("id").canConvertToInt() || !token.path("content").isTextual()) {
-                            throw new TokenizerException(file, where, "needs an integer 'id' and a string 'content', got " + token);
+                        if (!token.path("id").canConvertToInt()
+                                || !token.path("content").isTextual()) {
+                            throw new TokenizerException(
+                                    file, where, "needs an integer 'id' and a string 'content', got " + token);
                         }
                         int id = token.get("id").asInt();
                         added.put(token.get("content").asText(), id);
@@ -62,13 +65,18 @@ record TokenizerJsonIndex(int vocabSize, Map<String, Integer> addedTokens, Set<I
                 }
             }
         } catch (JsonProcessingException e) {
-            throw new TokenizerException(file, null, "invalid JSON at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(), e);
+            throw new TokenizerException(
+                    file,
+                    null,
+                    "invalid JSON at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage(),
+                    e);
         } catch (IOException e) {
             throw new TokenizerException(file, null, "cannot be read: " + e.getMessage(), e);
         }
         if (!sawModel) {
-            throw new TokenizerException(file, "model", "missing; a tokenizer.json always has a model (BPE, WordLevel, ...)");
+            throw new TokenizerException(
+                    file, "model", "missing; a tokenizer.json always has a model (BPE, WordLevel, ...)");
         }
         for (String token : wanted) {
             if (added.containsKey(token)) {
@@ -96,7 +104,8 @@ record TokenizerJsonIndex(int vocabSize, Map<String, Integer> addedTokens, Set<I
                 while (parser.nextToken() == JsonToken.FIELD_NAME) {
                     String token = parser.currentName();
                     if (!parser.nextToken().isNumeric()) {
-                        throw new TokenizerException(file, "model.vocab." + token, "id must be a number, got " + parser.getText());
+                        throw new TokenizerException(
+                                file, "model.vocab." + token, "id must be a number, got " + parser.getText());
                     }
                     int id = parser.getIntValue();
                     maxId = Math.max(maxId, id);

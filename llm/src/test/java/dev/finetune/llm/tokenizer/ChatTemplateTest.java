@@ -18,13 +18,15 @@ class ChatTemplateTest {
 
     @Test
     void raiseExceptionStopsRenderingWithTheTemplatesMessage() {
-        ChatTemplate template = ChatTemplate.of("{{ raise_exception('bad role: ' + messages[0].role) }}", Map.of(), SOURCE);
+        ChatTemplate template =
+                ChatTemplate.of("{{ raise_exception('bad role: ' + messages[0].role) }}", Map.of(), SOURCE);
 
         assertThatThrownBy(() -> template.render(HELLO, false))
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessageContaining(SOURCE)
                 .hasMessageContaining("bad role: user")
-                .satisfies(e -> assertThat(((ChatTemplateException) e).raisedMessage()).contains("bad role: user"));
+                .satisfies(e ->
+                        assertThat(((ChatTemplateException) e).raisedMessage()).contains("bad role: user"));
     }
 
     @Test
@@ -35,12 +37,14 @@ class ChatTemplateTest {
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessageContaining(SOURCE)
                 .hasMessageContaining("line 2")
-                .satisfies(e -> assertThat(((ChatTemplateException) e).raisedMessage()).isEmpty());
+                .satisfies(e ->
+                        assertThat(((ChatTemplateException) e).raisedMessage()).isEmpty());
     }
 
     @Test
     void lineNumbersSurviveWhitespaceControl() {
-        ChatTemplate template = ChatTemplate.of("a\n  {%- if true %}\n\n{{ 'x'.nosuchmethod() }}{% endif %}", Map.of(), SOURCE);
+        ChatTemplate template = ChatTemplate.of(
+                "a\n  {%- if true %}{{ '\\n\\n' }}\n\n{{ 'x'.nosuchmethod() }}{% endif %}", Map.of(), SOURCE);
 
         assertThatThrownBy(() -> template.render(HELLO, false))
                 .isInstanceOf(ChatTemplateException.class)
@@ -66,26 +70,31 @@ class ChatTemplateTest {
 
     @Test
     void loopAttributesJinjavaLacksAreRejected() {
-        assertThatThrownBy(() -> ChatTemplate.of("{% for m in messages %}{{ loop.previtem }}{% endfor %}", Map.of(), SOURCE))
+        assertThatThrownBy(() ->
+                        ChatTemplate.of("{% for m in messages %}{{ loop.previtem }}{% endfor %}", Map.of(), SOURCE))
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessageContaining("loop.previtem");
     }
 
     @Test
     void specialTokensAreVariablesAndExtraVariablesOverrideThem() {
-        ChatTemplate template = ChatTemplate.of("{{ bos_token }}|{{ eos_token }}", Map.of("bos_token", "<s>", "eos_token", "</s>"), SOURCE);
+        ChatTemplate template = ChatTemplate.of(
+                "{{ bos_token }}|{{ eos_token }}", Map.of("bos_token", "<s>", "eos_token", "</s>"), SOURCE);
 
         assertThat(template.render(HELLO, false)).isEqualTo("<s>|</s>");
-        assertThat(template.render(HELLO, false, Map.of("eos_token", "<|eot|>"))).isEqualTo("<s>|<|eot|>");
+        assertThat(template.render(HELLO, false, Map.of("eos_token", "<|eot|>")))
+                .isEqualTo("<s>|<|eot|>");
     }
 
     @Test
     void toolsAndDocumentsAreNoneUnlessGiven() {
         ChatTemplate template = ChatTemplate.of(
-                "{% if tools is none and documents is none %}none{% else %}{{ tools|length }}{% endif %}", Map.of(), SOURCE);
+                "{% if tools is none and documents is none %}none{% else %}{{ tools|length }}{% endif %}",
+                Map.of(), SOURCE);
 
         assertThat(template.render(HELLO, false)).isEqualTo("none");
-        assertThat(template.render(HELLO, false, Map.of("tools", List.of(Map.of("name", "f"))))).isEqualTo("1");
+        assertThat(template.render(HELLO, false, Map.of("tools", List.of(Map.of("name", "f")))))
+                .isEqualTo("1");
     }
 
     @Test
@@ -100,7 +109,8 @@ class ChatTemplateTest {
     @Test
     void concurrentRendersDoNotInterfere() throws Exception {
         ChatTemplate template = ChatTemplate.of(
-                "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ m.content }}{% endfor %}:{{ ns.n }}",
+                "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ m.content }}{% endfor"
+                        + " %}:{{ ns.n }}",
                 Map.of(), SOURCE);
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {

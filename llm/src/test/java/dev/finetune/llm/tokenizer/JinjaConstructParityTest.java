@@ -3,6 +3,7 @@ package dev.finetune.llm.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -48,8 +49,8 @@ class JinjaConstructParityTest {
         assertThat(expected)
                 .as("reference rendering for %s (rerun render_chat_fixtures.py)", name)
                 .isNotNull();
-        Map<String, Object> variables = JSON.convertValue(context, Map.class);
-        List<Map<String, ?>> messages = (List<Map<String, ?>>) variables.remove("messages");
+        Map<String, Object> variables = JSON.convertValue(context, new TypeReference<>() {});
+        List<Map<String, Object>> messages = JSON.convertValue(variables.remove("messages"), new TypeReference<>() {});
         Object generationPrompt = variables.remove("add_generation_prompt");
         ChatTemplate chatTemplate = ChatTemplate.of(template, Map.of(), name).withClock(FIXED_CLOCK);
 
@@ -67,7 +68,7 @@ class JinjaConstructParityTest {
 
     private static String render(
             ChatTemplate template,
-            List<Map<String, ?>> messages,
+            List<Map<String, Object>> messages,
             Object generationPrompt,
             Map<String, Object> variables) {
         return template.renderMaps(

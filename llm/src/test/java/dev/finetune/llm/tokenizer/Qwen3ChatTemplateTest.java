@@ -2,6 +2,7 @@ package dev.finetune.llm.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -68,7 +69,8 @@ class Qwen3ChatTemplateTest {
 
     static Stream<Arguments> cases() throws IOException {
         List<Arguments> cases = new ArrayList<>();
-        for (JsonNode c : JSON.readTree(Qwen3Fixture.resource("chat_cases.json")).get("cases")) {
+        for (JsonNode c :
+                JSON.readTree(Qwen3Fixture.resource("chat_cases.json")).get("cases")) {
             cases.add(Arguments.of(c.get("name").asText(), c));
         }
         return cases.stream();
@@ -77,10 +79,11 @@ class Qwen3ChatTemplateTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void everyReferenceConversationRendersByteIdentically(String name, JsonNode c) throws IOException {
-        List<Map<String, ?>> messages = JSON.convertValue(c.get("messages"), List.class);
-        Map<String, Object> variables = JSON.convertValue(c.get("variables"), Map.class);
+        List<Map<String, Object>> messages = JSON.convertValue(c.get("messages"), new TypeReference<>() {});
+        Map<String, Object> variables = JSON.convertValue(c.get("variables"), new TypeReference<>() {});
 
-        String rendered = template().renderMaps(messages, c.get("add_generation_prompt").asBoolean(), variables);
+        String rendered =
+                template().renderMaps(messages, c.get("add_generation_prompt").asBoolean(), variables);
 
         assertThat(rendered).isEqualTo(Qwen3Fixture.text("expected/" + name + ".txt"));
     }

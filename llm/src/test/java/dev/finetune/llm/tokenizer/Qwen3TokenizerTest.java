@@ -44,7 +44,9 @@ class Qwen3TokenizerTest {
         assertThat(special.unk()).isEmpty();
         assertThat(special.stopIds()).containsExactly(Qwen3Fixture.IM_END);
         assertThat(special.isSpecial(Qwen3Fixture.IM_START)).isTrue();
-        assertThat(special.isSpecial(Qwen3Fixture.THINK)).as("<think> is added but not special").isFalse();
+        assertThat(special.isSpecial(Qwen3Fixture.THINK))
+                .as("<think> is added but not special")
+                .isFalse();
     }
 
     @Test
@@ -92,7 +94,8 @@ class Qwen3TokenizerTest {
     @Test
     void generationConfigEosListBecomesTheStopIds(@TempDir Path dir) throws IOException {
         Qwen3Fixture.unpackInto(dir);
-        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [151645, 151643], \"do_sample\": true}");
+        Files.writeString(
+                dir.resolve("generation_config.json"), "{\"eos_token_id\": [151645, 151643], \"do_sample\": true}");
 
         try (Tokenizer withGenerationConfig = Tokenizer.load(dir)) {
             assertThat(withGenerationConfig.specialTokens().stopIds())

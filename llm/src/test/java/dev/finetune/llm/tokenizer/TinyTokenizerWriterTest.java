@@ -28,8 +28,11 @@ class TinyTokenizerWriterTest {
                     "Ünïcödé, 中文, emoji 🙂🚀, control \u0001 chars",
                     "")) {
                 int[] ids = tokenizer.encode(text, true);
-                assertThat(Arrays.stream(ids).boxed().toList()).allSatisfy(id -> assertThat(id).isBetween(0, written.vocabSize() - 1));
-                assertThat(tokenizer.decode(ids, false)).as("round trip of %s", text).isEqualTo(text);
+                assertThat(Arrays.stream(ids).boxed().toList())
+                        .allSatisfy(id -> assertThat(id).isBetween(0, written.vocabSize() - 1));
+                assertThat(tokenizer.decode(ids, false))
+                        .as("round trip of %s", text)
+                        .isEqualTo(text);
             }
         }
     }
@@ -42,7 +45,9 @@ class TinyTokenizerWriterTest {
             assertThat(tokenizer.encode("assistant", false)).hasSize(1);
             assertThat(tokenizer.encode("user", false)).hasSize(1);
             assertThat(tokenizer.encode("Hello world", false)).hasSize(2);
-            assertThat(tokenizer.encode("xyz", false)).as("no merge applies: a token per byte").hasSize(3);
+            assertThat(tokenizer.encode("xyz", false))
+                    .as("no merge applies: a token per byte")
+                    .hasSize(3);
         }
     }
 
@@ -54,12 +59,17 @@ class TinyTokenizerWriterTest {
             int imStart = written.vocabSize() - 2;
             int imEnd = written.vocabSize() - 1;
             assertThat(tokenizer.specialTokens().eos()).contains(new SpecialToken("<|im_end|>", imEnd));
-            assertThat(tokenizer.specialTokens().pad()).contains(new SpecialToken("<|endoftext|>", written.vocabSize() - 3));
+            assertThat(tokenizer.specialTokens().pad())
+                    .contains(new SpecialToken("<|endoftext|>", written.vocabSize() - 3));
 
             List<ChatMessage> chat = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi"));
             String rendered = tokenizer.chatTemplate().orElseThrow().render(chat, true);
             assertThat(rendered)
-                    .isEqualTo("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+                    .isEqualTo("<|im_start|>system\n"
+                            + "Be brief.<|im_end|>\n"
+                            + "<|im_start|>user\n"
+                            + "Hi<|im_end|>\n"
+                            + "<|im_start|>assistant\n");
 
             int[] ids = tokenizer.encodeChat(chat, true, Map.of());
             assertThat(ids[0]).isEqualTo(imStart);

@@ -52,7 +52,9 @@ class TokenizerLoadErrorsTest {
 
     @Test
     void corruptTokenizerJsonIsReportedWithLineAndColumn() throws IOException {
-        Files.writeString(written.tokenizerJson(), "{\n  \"version\": \"1.0\",\n  \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0,,}}\n}");
+        Files.writeString(
+                written.tokenizerJson(),
+                "{\n  \"version\": \"1.0\",\n  \"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0,,}}\n}");
 
         assertThatThrownBy(() -> Tokenizer.load(dir))
                 .isInstanceOf(TokenizerException.class)
@@ -98,7 +100,8 @@ class TokenizerLoadErrorsTest {
                 .put("special", true));
 
         try (Tokenizer tokenizer = Tokenizer.load(dir)) {
-            assertThat(tokenizer.specialTokens().eos()).contains(new SpecialToken("<|im_end|>", written.vocabSize() - 1));
+            assertThat(tokenizer.specialTokens().eos())
+                    .contains(new SpecialToken("<|im_end|>", written.vocabSize() - 1));
             assertThat(tokenizer.chatTemplate().orElseThrow().render(List.of(), false, Map.of()))
                     .as("no messages, no output")
                     .isEmpty();
@@ -149,6 +152,17 @@ class TokenizerLoadErrorsTest {
             assertThat(tokenizer.chatTemplate().orElseThrow().render(List.of(ChatMessage.user("a")), false))
                     .isEqualTo("default:1");
         }
+    }
+
+    @Test
+    void chatTemplateTheRendererCannotRunIsReportedAtLoad() throws IOException {
+        editConfig(config -> config.put("chat_template", "{{ messages|map(attribute='content')|max }}"));
+
+        assertThatThrownBy(() -> Tokenizer.load(dir))
+                .isInstanceOf(TokenizerException.class)
+                .hasMessageContaining(written.tokenizerConfig().toString())
+                .hasMessageContaining("'chat_template'")
+                .hasMessageContaining("filter 'max'");
     }
 
     @Test
