@@ -1,0 +1,308 @@
+package dev.finetune.dataset.format;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.dataset.clean.TextNormalizer;
+import dev.finetune.dataset.validation.InvalidLineException;
+import dev.finetune.dataset.validation.LineError;
+import dev.finetune.events.DatasetFormat;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns one JSONL line of any supported format into a {@link CanonicalExample}, or says exactly
+ * what is wrong with it. Text fields are normalised ({@link TextNormalizer}) before they are
+ * checked, so a field of only spaces counts as empty.
+ *
+ * <p>With {@link DatasetFormat#AUTO} the format is taken from the first line that is a JSON object
+ * with a recognisable set of fields; later lines must have the same format.
+ */
+public final class LineParser {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final long maxCharacters;
+    private DatasetFormat format;
+
+    /**
+     * @param declared the declared format, or AUTO to detect it
+     * @param maxCharacters the longest example accepted, in characters of content
+     */
+    public LineParser(DatasetFormat declared, long maxCharacters) {
+        this.format = declared;
+        this.maxCharacters = maxCharacters;
+    }
+
+    /** The declared or detected format; AUTO until a line has been recognised. */
+    public DatasetFormat format() {
+        return format;
+    }
+
+    public CanonicalExample parse(JsonlLines.Line line) throws InvalidLineException {
+        long n = line.number();
+        if (line.tooLong()) {
+            throw invalid(n, null, "line is longer than 64 MiB", null);
+        }
+        if (!line.validUtf8()) {
+            throw invalid(n, null, "not valid UTF-8", null);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(line.bytes());
+        } catch (JsonProcessingException e) {
+            throw invalid(n, null, "invalid JSON: " + e.getOriginalMessage(), null);
+        } catch (IOException e) {
+            throw invalid(n, null, "invalid JSON: " + e.getMessage(), null);
+        }
+        if (root == null || !root.isObject()) {
+            throw invalid(
+                    n,
+                    null,
+                    "must be a JSON object",
+                    root == null ? null : root.getNodeType().name().toLowerCase());
+        }
+        DatasetFormat lineFormat = detect(root);
+        if (format == DatasetFormat.AUTO) {
+            if (lineFormat == null) {
+                throw invalid(
+                        n,
+                        null,
+                        "unrecognised format: expected fields messages, instruction/output, "
+                                + "prompt/completion or prompt/chosen/rejected",
+                        String.join(",", fieldNames(root)));
+            }
+            format = lineFormat;
+        } else if (lineFormat != null && lineFormat != format) {
+            throw invalid(
+                    n,
+                    null,
+                    "line has the fields of the " + lineFormat.code() + " format but the dataset is " + format.code(),
+                    null);
+        }
+        CanonicalExample example =
+                switch (format) {
+                    case ALPACA -> alpaca(n, root);
+                    case CHAT -> chat(n, root);
+                    case PROMPT_COMPLETION -> promptCompletion(n, root);
+                    case PREFERENCE -> preference(n, root);
+                    case AUTO -> throw new IllegalStateException("format is detected above");
+                };
+        if (example.characters() > maxCharacters) {
+            throw invalid(n, null, "example has " + example.characters() + " characters, limit " + maxCharacters, null);
+        }
+        return example;
+    }
+
+    /** The format whose fields the object has, or null. */
+    static DatasetFormat detect(JsonNode root) {
+        if (root.has("chosen") && root.has("rejected")) {
+            return DatasetFormat.PREFERENCE;
+        }
+        if (root.has("messages")) {
+            return DatasetFormat.CHAT;
+        }
+        if (root.has("instruction") && root.has("output")) {
+            return DatasetFormat.ALPACA;
+        }
+        if (root.has("prompt") && root.has("completion")) {
+            return DatasetFormat.PROMPT_COMPLETION;
+        }
+        return null;
+    }
+
+    private static CanonicalExample alpaca(long n, JsonNode root) throws InvalidLineException {
+        String instruction = requiredText(n, root, "instruction");
+        String input = optionalText(n, root, "input");
+        String output = requiredText(n, root, "output");
+        String user = input.isEmpty() ? instruction : instruction + "\n\n" + input;
+        return CanonicalExample.sft(List.of(new Message("user", user), new Message("assistant", output)));
+    }
+
+    private static CanonicalExample promptCompletion(long n, JsonNode root) throws InvalidLineException {
+        String prompt = requiredText(n, root, "prompt");
+        String completion = requiredText(n, root, "completion");
+        return CanonicalExample.sft(List.of(new Message("user", prompt), new Message("assistant", completion)));
+    }
+
+    private static CanonicalExample chat(long n, JsonNode root) throws InvalidLineException {
+        List<Message> messages = messages(n, root.get("messages"), "messages");
+        checkConversation(n, "messages", messages, true);
+        return CanonicalExample.sft(messages);
+    }
+
+    private static CanonicalExample preference(long n, JsonNode root) throws InvalidLineException {
+        JsonNode prompt = root.get("prompt");
+        JsonNode chosen = root.get("chosen");
+        JsonNode rejected = root.get("rejected");
+        CanonicalExample example;
+        if (prompt == null && chosen.isArray() && rejected.isArray()) {
+            example = implicitPrompt(n, messages(n, chosen, "chosen"), messages(n, rejected, "rejected"));
+        } else {
+            if (prompt == null) {
+                throw invalid(n, "prompt", "is required when chosen and rejected are strings", null);
+            }
+            List<Message> promptTurns = prompt.isTextual()
+                    ? List.of(new Message("user", requiredText(n, root, "prompt")))
+                    : messages(n, prompt, "prompt");
+            checkConversation(n, "prompt", promptTurns, false);
+            example = CanonicalExample.preference(promptTurns, answer(n, root, "chosen"), answer(n, root, "rejected"));
+        }
+        if (example.chosen().equals(example.rejected())) {
+            throw invalid(n, "rejected", "is identical to chosen", null);
+        }
+        return example;
+    }
+
+    /** The chat-shaped variant without a prompt: both conversations share it as their common prefix. */
+    private static CanonicalExample implicitPrompt(long n, List<Message> chosen, List<Message> rejected)
+            throws InvalidLineException {
+        int common = 0;
+        while (common < chosen.size() - 1
+                && common < rejected.size() - 1
+                && chosen.get(common).equals(rejected.get(common))) {
+            common++;
+        }
+        List<Message> prompt = chosen.subList(0, common);
+        if (prompt.isEmpty()) {
+            throw invalid(n, "chosen", "chosen and rejected must share the prompt turns they start with", null);
+        }
+        checkConversation(n, "chosen", prompt, false);
+        List<Message> chosenAnswer = chosen.subList(common, chosen.size());
+        List<Message> rejectedAnswer = rejected.subList(common, rejected.size());
+        checkAnswer(n, "chosen", chosenAnswer, common);
+        checkAnswer(n, "rejected", rejectedAnswer, common);
+        return CanonicalExample.preference(prompt, chosenAnswer, rejectedAnswer);
+    }
+
+    private static List<Message> answer(long n, JsonNode root, String field) throws InvalidLineException {
+        JsonNode node = root.get(field);
+        if (node.isTextual()) {
+            return List.of(new Message("assistant", requiredText(n, root, field)));
+        }
+        List<Message> turns = messages(n, node, field);
+        checkAnswer(n, field, turns, 0);
+        return turns;
+    }
+
+    private static void checkAnswer(long n, String field, List<Message> turns, int offset) throws InvalidLineException {
+        if (turns.isEmpty()) {
+            throw invalid(n, field, "must contain an assistant answer", null);
+        }
+        for (int i = 0; i < turns.size(); i++) {
+            if (!turns.get(i).role().equals("assistant")) {
+                throw invalid(
+                        n,
+                        field + "[" + (i + offset) + "].role",
+                        "must be assistant in an answer",
+                        turns.get(i).role());
+            }
+        }
+    }
+
+    private static List<Message> messages(long n, JsonNode node, String field) throws InvalidLineException {
+        if (node == null || node.isNull()) {
+            throw invalid(n, field, "is required", null);
+        }
+        if (!node.isArray()) {
+            throw invalid(
+                    n,
+                    field,
+                    "must be a list of {role, content} messages",
+                    node.getNodeType().name().toLowerCase());
+        }
+        if (node.isEmpty()) {
+            throw invalid(n, field, "must not be empty", null);
+        }
+        List<Message> messages = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode m = node.get(i);
+            String path = field + "[" + i + "]";
+            if (!m.isObject()) {
+                throw invalid(
+                        n,
+                        path,
+                        "must be an object with role and content",
+                        m.getNodeType().name().toLowerCase());
+            }
+            String role = requiredText(n, m, "role", path + ".role");
+            if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
+                throw invalid(n, path + ".role", "must be one of system, user, assistant", role);
+            }
+            messages.add(new Message(role, requiredText(n, m, "content", path + ".content")));
+        }
+        return messages;
+    }
+
+    /**
+     * An optional system turn first, then user and assistant alternating, starting with user; a
+     * full conversation ends with assistant, a prompt with user.
+     */
+    private static void checkConversation(long n, String field, List<Message> turns, boolean endsWithAssistant)
+            throws InvalidLineException {
+        int first = turns.get(0).role().equals("system") ? 1 : 0;
+        if (first == turns.size()) {
+            throw invalid(n, field, "has only a system message", null);
+        }
+        for (int i = first; i < turns.size(); i++) {
+            String expected = (i - first) % 2 == 0 ? "user" : "assistant";
+            if (!turns.get(i).role().equals(expected)) {
+                throw invalid(
+                        n,
+                        field + "[" + i + "].role",
+                        "wrong role order: expected " + expected
+                                + (i == 0 ? "" : " after " + turns.get(i - 1).role()),
+                        turns.get(i).role());
+            }
+        }
+        String last = turns.get(turns.size() - 1).role();
+        String wanted = endsWithAssistant ? "assistant" : "user";
+        if (!last.equals(wanted)) {
+            throw invalid(
+                    n,
+                    field + "[" + (turns.size() - 1) + "].role",
+                    "must end with " + (wanted.equals("user") ? "a user" : "an assistant") + " message",
+                    last);
+        }
+    }
+
+    private static String requiredText(long n, JsonNode obj, String name) throws InvalidLineException {
+        return requiredText(n, obj, name, name);
+    }
+
+    private static String requiredText(long n, JsonNode obj, String name, String path) throws InvalidLineException {
+        JsonNode node = obj.get(name);
+        if (node == null || node.isNull()) {
+            throw invalid(n, path, "is required", null);
+        }
+        if (!node.isTextual()) {
+            throw invalid(n, path, "must be a string", node.getNodeType().name().toLowerCase());
+        }
+        String text = TextNormalizer.normalize(node.textValue());
+        if (text.isEmpty()) {
+            throw invalid(n, path, "must not be empty", null);
+        }
+        return text;
+    }
+
+    private static String optionalText(long n, JsonNode obj, String name) throws InvalidLineException {
+        JsonNode node = obj.get(name);
+        if (node == null || node.isNull()) {
+            return "";
+        }
+        if (!node.isTextual()) {
+            throw invalid(n, name, "must be a string", node.getNodeType().name().toLowerCase());
+        }
+        return TextNormalizer.normalize(node.textValue());
+    }
+
+    private static List<String> fieldNames(JsonNode root) {
+        List<String> names = new ArrayList<>();
+        root.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    private static InvalidLineException invalid(long line, String field, String reason, String value) {
+        return new InvalidLineException(LineError.of(line, field, reason, value));
+    }
+}

@@ -1,0 +1,246 @@
+package dev.finetune.dataset.prepare;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.dataset.dedup.NearDuplicateIndex;
+import dev.finetune.dataset.format.CanonicalExample;
+import dev.finetune.dataset.format.JsonlLines;
+import dev.finetune.dataset.format.LineParser;
+import dev.finetune.dataset.format.Message;
+import dev.finetune.dataset.split.Splitter;
+import dev.finetune.dataset.split.Splitter.Split;
+import dev.finetune.dataset.validation.InvalidLineException;
+import dev.finetune.dataset.validation.LineError;
+import dev.finetune.events.DatasetKind;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Prepares one dataset in a single streaming pass: read line by line, validate and normalise into
+ * the canonical form, drop exact and near duplicates (first occurrence wins), assign each example
+ * to a split by the hash of its content, count its tokens, and append it to that split's file.
+ * Memory holds the de-duplication index and the token lengths, never the examples.
+ */
+public final class DatasetPreparation {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PreparationSettings settings;
+    private final TokenCounter tokens;
+
+    public DatasetPreparation(PreparationSettings settings, TokenCounter tokens) {
+        this.settings = settings;
+        this.tokens = tokens;
+    }
+
+    /** Reads {@code raw} (JSONL, optionally gzip) and writes the split files into {@code workDir}. */
+    public PreparationResult prepare(InputStream raw, Path workDir) throws IOException {
+        Files.createDirectories(workDir);
+        LineParser parser = new LineParser(settings.format(), settings.maxCharacters());
+        Splitter splitter = new Splitter(settings.trainRatio(), settings.validationRatio(), settings.testRatio());
+        NearDuplicateIndex nearDuplicates = settings.nearDuplicateThreshold() < 1
+                ? new NearDuplicateIndex(settings.nearDuplicateThreshold())
+                : null;
+        Set<Key> seen = new HashSet<>();
+        Map<Split, SplitWriter> writers = new EnumMap<>(Split.class);
+        for (Split split : Split.values()) {
+            writers.put(split, new SplitWriter(workDir.resolve(split.fileName())));
+        }
+        List<LineError> errors = new ArrayList<>();
+        Map<String, Long> errorsByReason = new TreeMap<>();
+        long lines = 0;
+        long blank = 0;
+        long invalid = 0;
+        long exactDuplicates = 0;
+        long nearDuplicateCount = 0;
+        Boolean preference = null;
+        try (JsonlLines reader = new JsonlLines(raw)) {
+            for (JsonlLines.Line line = reader.next(); line != null; line = reader.next()) {
+                lines++;
+                if (line.isBlank()) {
+                    blank++;
+                    continue;
+                }
+                CanonicalExample example;
+                try {
+                    example = parser.parse(line);
+                } catch (InvalidLineException e) {
+                    invalid++;
+                    LineError error = e.error();
+                    errorsByReason.merge(reasonKey(error), 1L, Long::sum);
+                    if (errors.size() < settings.maxReportedErrors()) {
+                        errors.add(error);
+                    }
+                    continue;
+                }
+                preference = example.isPreference();
+                byte[] canonical = canonicalJson(example);
+                byte[] digest = sha256(canonical);
+                if (!seen.add(new Key(digest))) {
+                    exactDuplicates++;
+                    continue;
+                }
+                if (nearDuplicates != null && nearDuplicates.isDuplicateOrAdd(example.text())) {
+                    nearDuplicateCount++;
+                    continue;
+                }
+                Split split = splitter.assign(digest);
+                writers.get(split).write(canonical, tokens.count(example));
+            }
+        } finally {
+            for (SplitWriter writer : writers.values()) {
+                writer.close();
+            }
+        }
+        Map<Split, PreparationResult.SplitFile> files = new EnumMap<>(Split.class);
+        Map<String, SplitStatistics.Summary> summaries = new LinkedHashMap<>();
+        for (Map.Entry<Split, SplitWriter> entry : writers.entrySet()) {
+            SplitWriter w = entry.getValue();
+            files.put(entry.getKey(), new PreparationResult.SplitFile(w.path, w.stats.count(), w.sha256()));
+            summaries.put(entry.getKey().key(), w.stats.summary(settings.maxTokens()));
+        }
+        long nonBlank = lines - blank;
+        long kept = files.values().stream()
+                .mapToLong(PreparationResult.SplitFile::examples)
+                .sum();
+        String rejection = rejection(nonBlank, invalid, kept);
+        DatasetKind kind = Boolean.TRUE.equals(preference) ? DatasetKind.PREFERENCE : DatasetKind.SFT;
+        var statistics = new PreparationResult.Statistics(
+                tokens.name(),
+                settings.maxTokens(),
+                summaries,
+                SplitStatistics.histogram(
+                        writers.values().stream().map(w -> w.stats).toList()));
+        return new PreparationResult(
+                parser.format(),
+                kind,
+                lines,
+                blank,
+                invalid,
+                exactDuplicates,
+                nearDuplicateCount,
+                files,
+                List.copyOf(errors),
+                errorsByReason,
+                rejection,
+                statistics);
+    }
+
+    private String rejection(long nonBlank, long invalid, long kept) {
+        if (nonBlank == 0) {
+            return "the dataset has no non-blank lines";
+        }
+        double fraction = (double) invalid / nonBlank;
+        if (fraction > settings.maxInvalidFraction()) {
+            return String.format(
+                    java.util.Locale.ROOT,
+                    "%d of %d lines (%.1f%%) are invalid, more than the %.1f%% allowed",
+                    invalid,
+                    nonBlank,
+                    100 * fraction,
+                    100 * settings.maxInvalidFraction());
+        }
+        if (kept == 0) {
+            return "no example is left after validation and de-duplication";
+        }
+        return null;
+    }
+
+    private static String reasonKey(LineError error) {
+        return (error.field() == null ? "" : error.field().replaceAll("\\[\\d+]", "[]") + ": ") + error.reason();
+    }
+
+    /** The canonical JSONL line: messages (SFT) or prompt/chosen/rejected (preference). */
+    static byte[] canonicalJson(CanonicalExample example) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            if (example.isPreference()) {
+                writeTurns(g, "prompt", example.messages());
+                writeTurns(g, "chosen", example.chosen());
+                writeTurns(g, "rejected", example.rejected());
+            } else {
+                writeTurns(g, "messages", example.messages());
+            }
+            g.writeEndObject();
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeTurns(JsonGenerator g, String field, List<Message> turns) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (Message m : turns) {
+            g.writeStartObject();
+            g.writeStringField("role", m.role());
+            g.writeStringField("content", m.content());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    private static byte[] sha256(byte[] data) {
+        return digest().digest(data);
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    /** 128 bits of an example's SHA-256: collisions are out of reach at any dataset size. */
+    private record Key(long high, long low) {
+        Key(byte[] digest) {
+            this(
+                    java.nio.ByteBuffer.wrap(digest).getLong(0),
+                    java.nio.ByteBuffer.wrap(digest).getLong(8));
+        }
+    }
+
+    /** One split's output file, its running hash and its length statistics. */
+    private static final class SplitWriter implements AutoCloseable {
+        final Path path;
+        final SplitStatistics stats = new SplitStatistics();
+        private final MessageDigest sha = digest();
+        private final OutputStream out;
+
+        SplitWriter(Path path) throws IOException {
+            this.path = path;
+            this.out = new BufferedOutputStream(Files.newOutputStream(path), 1 << 16);
+        }
+
+        void write(byte[] canonical, int tokenCount) throws IOException {
+            out.write(canonical);
+            out.write('\n');
+            sha.update(canonical);
+            sha.update((byte) '\n');
+            stats.add(tokenCount);
+        }
+
+        String sha256() {
+            return HexFormat.of().formatHex(sha.digest());
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
+    }
+}

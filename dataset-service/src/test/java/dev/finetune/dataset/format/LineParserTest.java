@@ -1,0 +1,161 @@
+package dev.finetune.dataset.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.dataset.validation.InvalidLineException;
+import dev.finetune.dataset.validation.LineError;
+import dev.finetune.events.DatasetFormat;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class LineParserTest {
+    private final LineParser auto = new LineParser(DatasetFormat.AUTO, 1000);
+
+    @Test
+    void alpacaBecomesUserAndAssistantTurnsWithInputAppended() throws Exception {
+        CanonicalExample e =
+                auto.parse(line(1, "{\"instruction\":\"Translate\",\"input\":\"chat\",\"output\":\"cat\"}"));
+        assertThat(e.messages())
+                .containsExactly(new Message("user", "Translate\n\nchat"), new Message("assistant", "cat"));
+        assertThat(auto.format()).isEqualTo(DatasetFormat.ALPACA);
+    }
+
+    @Test
+    void promptCompletionBecomesUserAndAssistantTurns() throws Exception {
+        CanonicalExample e = auto.parse(line(1, "{\"prompt\":\"2+2?\",\"completion\":\" 4 \"}"));
+        assertThat(e.messages()).containsExactly(new Message("user", "2+2?"), new Message("assistant", "4"));
+    }
+
+    @Test
+    void chatMessagesAreKeptWithTheirSystemTurn() throws Exception {
+        CanonicalExample e = auto.parse(line(
+                1,
+                "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief\"},"
+                        + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\"}]}"));
+        assertThat(e.messages()).extracting(Message::role).containsExactly("system", "user", "assistant");
+        assertThat(e.isPreference()).isFalse();
+    }
+
+    @Test
+    void preferencePairWithStringsBecomesPromptChosenRejected() throws Exception {
+        CanonicalExample e = auto.parse(line(1, "{\"prompt\":\"Q\",\"chosen\":\"good\",\"rejected\":\"bad\"}"));
+        assertThat(e.isPreference()).isTrue();
+        assertThat(e.messages()).containsExactly(new Message("user", "Q"));
+        assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+        assertThat(e.rejected()).containsExactly(new Message("assistant", "bad"));
+    }
+
+    @Test
+    void chatShapedPreferenceWithoutPromptSharesItsCommonPrefix() throws Exception {
+        CanonicalExample e = auto.parse(line(
+                1,
+                "{\"chosen\":[{\"role\":\"user\",\"content\":\"Q\"},"
+                        + "{\"role\":\"assistant\",\"content\":\"good\"}],\"rejected\":[{\"role\":\"user\",\"content\":\"Q\"},"
+                        + "{\"role\":\"assistant\",\"content\":\"bad\"}]}"));
+        assertThat(e.messages()).containsExactly(new Message("user", "Q"));
+        assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+    }
+
+    @Test
+    void malformedJsonIsReportedWithItsLineNumber() {
+        LineError error = errorOf(auto, line(7, "{\"instruction\": \"x\", "));
+        assertThat(error.line()).isEqualTo(7);
+        assertThat(error.field()).isNull();
+        assertThat(error.reason()).startsWith("invalid JSON");
+    }
+
+    @Test
+    void missingFieldIsNamed() throws Exception {
+        auto.parse(line(1, "{\"instruction\":\"a\",\"output\":\"b\"}"));
+        LineError error = errorOf(auto, line(2, "{\"instruction\":\"a\",\"output\":null}"));
+        assertThat(error).isEqualTo(new LineError(2, "output", "is required", null));
+    }
+
+    @Test
+    void wrongRoleOrderNamesTheMessageAndRole() {
+        LineError error = errorOf(
+                auto,
+                line(
+                        3,
+                        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+                                + "{\"role\":\"user\",\"content\":\"b\"},{\"role\":\"assistant\",\"content\":\"c\"}]}"));
+        assertThat(error.field()).isEqualTo("messages[1].role");
+        assertThat(error.reason()).contains("expected assistant after user");
+        assertThat(error.value()).isEqualTo("user");
+    }
+
+    @Test
+    void unknownRoleIsRejectedWithTheAllowedOnes() {
+        LineError error = errorOf(auto, line(1, "{\"messages\":[{\"role\":\"bot\",\"content\":\"a\"}]}"));
+        assertThat(error.field()).isEqualTo("messages[0].role");
+        assertThat(error.reason()).isEqualTo("must be one of system, user, assistant");
+    }
+
+    @Test
+    void contentOfOnlyWhitespaceCountsAsEmpty() {
+        LineError error = errorOf(
+                auto,
+                line(
+                        1,
+                        "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+                                + "{\"role\":\"assistant\",\"content\":\" \\n\\t \"}]}"));
+        assertThat(error).isEqualTo(new LineError(1, "messages[1].content", "must not be empty", null));
+    }
+
+    @Test
+    void conversationMustEndWithTheAssistant() {
+        LineError error = errorOf(auto, line(1, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}"));
+        assertThat(error.field()).isEqualTo("messages[0].role");
+        assertThat(error.reason()).isEqualTo("must end with an assistant message");
+    }
+
+    @Test
+    void exampleOverTheLengthLimitIsRejectedWithItsLength() {
+        LineError error = errorOf(
+                new LineParser(DatasetFormat.AUTO, 10), line(4, "{\"prompt\":\"0123456789\",\"completion\":\"abc\"}"));
+        assertThat(error.reason()).isEqualTo("example has 13 characters, limit 10");
+    }
+
+    @Test
+    void invalidUtf8IsReportedAsSuchNotAsJson() {
+        byte[] bytes = {'{', '"', 'p', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
+        LineError error = errorOf(auto, new JsonlLines.Line(9, bytes, false, false));
+        assertThat(error).isEqualTo(new LineError(9, null, "not valid UTF-8", null));
+    }
+
+    @Test
+    void lineOfAnotherFormatThanTheDatasetIsRejected() throws Exception {
+        auto.parse(line(1, "{\"prompt\":\"a\",\"completion\":\"b\"}"));
+        LineError error = errorOf(auto, line(2, "{\"instruction\":\"a\",\"output\":\"b\"}"));
+        assertThat(error.reason())
+                .isEqualTo("line has the fields of the alpaca format but the dataset is prompt_completion");
+    }
+
+    @Test
+    void identicalChosenAndRejectedIsRejected() {
+        LineError error = errorOf(auto, line(1, "{\"prompt\":\"Q\",\"chosen\":\"same\",\"rejected\":\" same\"}"));
+        assertThat(error.field()).isEqualTo("rejected");
+        assertThat(error.reason()).isEqualTo("is identical to chosen");
+    }
+
+    @Test
+    void declaredFormatIsEnforcedFromTheFirstLine() {
+        LineParser chat = new LineParser(DatasetFormat.CHAT, 1000);
+        LineError error = errorOf(chat, line(1, "{\"prompt\":\"a\",\"completion\":\"b\"}"));
+        assertThat(error.reason()).contains("prompt_completion format but the dataset is chat");
+    }
+
+    private static JsonlLines.Line line(long n, String json) {
+        return new JsonlLines.Line(n, json.getBytes(StandardCharsets.UTF_8), true, false);
+    }
+
+    private static LineError errorOf(LineParser parser, JsonlLines.Line line) {
+        try {
+            parser.parse(line);
+        } catch (InvalidLineException e) {
+            return e.error();
+        }
+        throw new AssertionError(
+                "line " + line.number() + " was accepted: " + new String(line.bytes(), StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,176 @@
+package dev.finetune.dataset.prepare;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.dataset.format.CanonicalExample;
+import dev.finetune.dataset.split.Splitter.Split;
+import dev.finetune.events.DatasetFormat;
+import dev.finetune.events.DatasetKind;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DatasetPreparationTest {
+    /** Whitespace words: enough to check the statistics plumbing. */
+    static final TokenCounter WORDS = new TokenCounter() {
+        @Override
+        public String name() {
+            return "words";
+        }
+
+        @Override
+        public int count(CanonicalExample example) {
+            return example.text().split("\\s+").length;
+        }
+    };
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void gzipJsonlIsPreparedIntoCanonicalSplitsWithDuplicatesRemoved() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 50; i++) {
+            jsonl.append("{\"instruction\":\"Name the capital of country number ")
+                    .append(i)
+                    .append(" in our atlas\",\"output\":\"Capital-")
+                    .append(i)
+                    .append("\"}\n");
+        }
+        jsonl.append(
+                "{\"instruction\":\"Name the capital of country number 3 in our atlas\",\"output\":\"Capital-3\"}\n");
+        jsonl.append("\n");
+
+        PreparationResult result = prepare(gzip(jsonl.toString()), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.ALPACA);
+        assertThat(result.kind()).isEqualTo(DatasetKind.SFT);
+        assertThat(result.lines()).isEqualTo(52);
+        assertThat(result.blankLines()).isEqualTo(1);
+        assertThat(result.exactDuplicates()).isEqualTo(1);
+        assertThat(result.validExamples()).isEqualTo(50 - result.nearDuplicates());
+        List<String> train = Files.readAllLines(result.splits().get(Split.TRAIN).path());
+        assertThat(train).isNotEmpty().allSatisfy(line -> assertThat(line)
+                .startsWith("{\"messages\":[{\"role\":\"user\""));
+        assertThat(result.statistics().splits().get("train").examples()).isEqualTo(train.size());
+    }
+
+    @Test
+    void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 1; i <= 40; i++) {
+            jsonl.append(
+                    i == 17
+                            ? "{\"prompt\":\"oops\"}\n"
+                            : "{\"prompt\":\"question " + i + " about topic " + (i * 7919)
+                                    + "\",\"completion\":\"answer " + i + "\"}\n");
+        }
+        PreparationSettings settings =
+                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.8, 0.1, 0.1, 16, 10);
+
+        PreparationResult result = prepare(bytes(jsonl.toString()), settings);
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.invalidLines()).isEqualTo(1);
+        assertThat(result.errors()).singleElement().satisfies(e -> {
+            assertThat(e.line()).isEqualTo(17);
+            assertThat(e.field()).isEqualTo("completion");
+            assertThat(e.reason()).isEqualTo("is required");
+        });
+        assertThat(result.errorsByReason()).containsEntry("completion: is required", 1L);
+        assertThat(result.validExamples()).isEqualTo(39);
+    }
+
+    @Test
+    void tooManyBadLinesRejectTheDatasetWithTheNumbers() throws Exception {
+        String jsonl =
+                "{\"prompt\":\"a\",\"completion\":\"b\"}\nnot json\n{\"prompt\":\"c\"}\n{\"prompt\":\"d\",\"completion\":\"e\"}\n";
+        PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejection()).isEqualTo("2 of 4 lines (50.0%) are invalid, more than the 5.0% allowed");
+    }
+
+    @Test
+    void nearDuplicatesAreRemovedAndCounted() throws Exception {
+        String base = "Explain how to rotate the API token of a service account in the admin console step by step";
+        String jsonl = "{\"prompt\":\"" + base + "\",\"completion\":\"Open the console and rotate it.\"}\n"
+                + "{\"prompt\":\"" + base + "!\",\"completion\":\"Open the console and rotate it.\"}\n"
+                + "{\"prompt\":\"Something else entirely about billing cycles\",\"completion\":\"Monthly.\"}\n";
+        PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.nearDuplicates()).isEqualTo(1);
+        assertThat(result.validExamples()).isEqualTo(2);
+    }
+
+    @Test
+    void statisticsCountTruncationAtTheSequenceLength() throws Exception {
+        String jsonl = "{\"prompt\":\"one two three four five six\",\"completion\":\"seven eight\"}\n"
+                + "{\"prompt\":\"short\",\"completion\":\"reply\"}\n";
+        PreparationSettings settings =
+                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 1.0, 0.0, 0.0, 4, 10);
+
+        PreparationResult result = prepare(bytes(jsonl), settings);
+
+        var train = result.statistics().splits().get("train");
+        assertThat(train.examples()).isEqualTo(2);
+        assertThat(train.truncated()).isEqualTo(1);
+        assertThat(train.maxTokens()).isGreaterThan(4);
+        assertThat(result.statistics().tokenizer()).isEqualTo("words");
+        assertThat(result.statistics().lengthHistogram()).first().satisfies(b -> assertThat(b.examples())
+                .isEqualTo(2));
+    }
+
+    @Test
+    void sameDataInAnotherOrderGivesTheSameSplits() throws Exception {
+        StringBuilder forward = new StringBuilder();
+        StringBuilder backward = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            forward.append("{\"prompt\":\"q")
+                    .append(i)
+                    .append(" ")
+                    .append(i * 104729)
+                    .append("\",\"completion\":\"a\"}\n");
+            int j = 29 - i;
+            backward.append("{\"prompt\":\"q")
+                    .append(j)
+                    .append(" ")
+                    .append(j * 104729)
+                    .append("\",\"completion\":\"a\"}\n");
+        }
+        PreparationSettings settings =
+                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.6, 0.2, 0.2, 16, 10);
+        PreparationResult a = new DatasetPreparation(settings, WORDS)
+                .prepare(new ByteArrayInputStream(bytes(forward.toString())), dir.resolve("a"));
+        PreparationResult b = new DatasetPreparation(settings, WORDS)
+                .prepare(new ByteArrayInputStream(bytes(backward.toString())), dir.resolve("b"));
+
+        for (Split split : Split.values()) {
+            assertThat(Files.readAllLines(b.splits().get(split).path()))
+                    .containsExactlyInAnyOrderElementsOf(
+                            Files.readAllLines(a.splits().get(split).path()));
+        }
+    }
+
+    private PreparationResult prepare(byte[] raw, PreparationSettings settings) throws Exception {
+        return new DatasetPreparation(settings, WORDS).prepare(new ByteArrayInputStream(raw), dir);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] gzip(String s) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(bytes(s));
+        }
+        return out.toByteArray();
+    }
+}
