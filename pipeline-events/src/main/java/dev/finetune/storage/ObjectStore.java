@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -106,6 +107,47 @@ public final class ObjectStore implements AutoCloseable {
                 key, counted.count(), HexFormat.of().formatHex(sha256.digest()), unquote(response.etag()));
     }
 
+    /**
+     * Creates the object only if no object has the key (S3 {@code If-None-Match: *}): the atomic way
+     * to claim a name, e.g. a new version number. Empty if the key was taken.
+     */
+    public Optional<StoredObject> putIfAbsent(String key, byte[] data, String contentType) {
+        return conditionalPut(key, data, contentType, Map.of("If-None-Match", "*"));
+    }
+
+    /**
+     * Replaces the object only if its ETag is still {@code expectedEtag} (S3 {@code If-Match}): a
+     * compare-and-set, so two concurrent writers cannot both win. Empty if it changed meanwhile.
+     */
+    public Optional<StoredObject> putIfMatch(String key, byte[] data, String contentType, String expectedEtag) {
+        return conditionalPut(key, data, contentType, Map.of("If-Match", "\"" + expectedEtag + "\""));
+    }
+
+    private Optional<StoredObject> conditionalPut(
+            String key, byte[] data, String contentType, Map<String, String> condition) {
+        try {
+            return Optional.of(retrying("conditional put", key, () -> {
+                MessageDigest sha256 = sha256();
+                ObjectWriteResponse response =
+                        client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
+                                        new ByteArrayInputStream(data), (long) data.length, -1L)
+                                .headers(condition)
+                                .contentType(contentType)
+                                .build());
+                return new StoredObject(
+                        key, data.length, HexFormat.of().formatHex(sha256.digest(data)), unquote(response.etag()));
+            }));
+        } catch (ObjectStoreException e) {
+            if (e.getCause() instanceof ErrorResponseException r
+                    && r.errorResponse() != null
+                    && Set.of("PreconditionFailed", "ConditionalRequestConflict")
+                            .contains(r.errorResponse().code())) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
     /** Writes a small object from memory; retried on transient errors. */
     public StoredObject putBytes(String key, byte[] data, String contentType) {
         return retrying("put", key, () -> put(key, new ByteArrayInputStream(data), data.length, contentType));
@@ -127,6 +169,15 @@ public final class ObjectStore implements AutoCloseable {
                 key,
                 () -> client.getObject(
                         GetObjectArgs.builder().bucket(bucket()).object(key).build()));
+    }
+
+    /**
+     * Opens an object that an upstream system names, possibly in another bucket of the same store;
+     * the caller closes the stream.
+     */
+    public InputStream get(S3Location location) {
+        return retrying("get", location.toString(), () -> client.getObject(
+                GetObjectArgs.builder().bucket(location.bucket()).object(location.key()).build()));
     }
 
     /** Opens {@code length} bytes of the object starting at {@code offset}. */

@@ -124,6 +124,27 @@ class ObjectStoreTest {
     }
 
     @Test
+    void putIfAbsentClaimsAKeyOnlyOnce() {
+        assertThat(store.putIfAbsent(prefix + "claim", new byte[] {1}, "application/octet-stream"))
+                .isPresent();
+        assertThat(store.putIfAbsent(prefix + "claim", new byte[] {2}, "application/octet-stream"))
+                .isEmpty();
+        assertThat(store.getBytes(prefix + "claim")).containsExactly(1);
+    }
+
+    @Test
+    void putIfMatchIsACompareAndSetOnTheEtag() {
+        StoredObject first = store.putBytes(prefix + "cas", new byte[] {1}, "application/octet-stream");
+        StoredObject second = store.putIfMatch(prefix + "cas", new byte[] {2}, "application/octet-stream", first.etag())
+                .orElseThrow();
+        assertThat(store.putIfMatch(prefix + "cas", new byte[] {3}, "application/octet-stream", first.etag()))
+                .isEmpty();
+        assertThat(store.getBytes(prefix + "cas")).containsExactly(2);
+        assertThat(store.stat(prefix + "cas"))
+                .hasValueSatisfying(i -> assertThat(i.etag()).isEqualTo(second.etag()));
+    }
+
+    @Test
     void deletedObjectIsGoneAndDeletingAgainIsFine() {
         store.putBytes(prefix + "d", new byte[] {1}, "application/octet-stream");
         store.delete(prefix + "d");
