@@ -31,6 +31,30 @@ public final class ObjectKeys {
         return rawDatasetPrefix(dataset, version) + requireFilePath("file", file);
     }
 
+    /** Where an upload is streamed before it has a version: {@code datasets/raw/<dataset>/_staging/<id>}. */
+    public static String rawStaging(String dataset, String uploadId) {
+        return "datasets/raw/" + requireName("dataset name", dataset) + "/_staging/"
+                + requireName("upload id", uploadId);
+    }
+
+    /** Content-hash index: which version holds these bytes. The '_' prefix cannot be a version name. */
+    public static String rawBySha256(String dataset, String sha256) {
+        if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("sha256 must be 64 lower-case hex digits, got '" + sha256 + "'");
+        }
+        return "datasets/raw/" + requireName("dataset name", dataset) + "/_sha256/" + sha256 + ".json";
+    }
+
+    /** Event index: which version a submission event (by the hash of its CloudEvents id) created. */
+    public static String rawByEvent(String dataset, String eventIdSha256) {
+        return rawBySha256(dataset, eventIdSha256).replace("/_sha256/", "/_events/");
+    }
+
+    /** The dataset's training trigger policy, if one is declared. */
+    public static String datasetTrigger(String dataset) {
+        return "datasets/raw/" + requireName("dataset name", dataset) + "/_trigger.json";
+    }
+
     public static String preparedDatasetPrefix(String dataset, String version) {
         return "datasets/prepared/" + requireName("dataset name", dataset) + "/"
                 + requireName("dataset version", version) + "/";

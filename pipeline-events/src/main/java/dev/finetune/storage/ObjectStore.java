@@ -176,8 +176,13 @@ public final class ObjectStore implements AutoCloseable {
      * the caller closes the stream.
      */
     public InputStream get(S3Location location) {
-        return retrying("get", location.toString(), () -> client.getObject(
-                GetObjectArgs.builder().bucket(location.bucket()).object(location.key()).build()));
+        return retrying(
+                "get",
+                location.toString(),
+                () -> client.getObject(GetObjectArgs.builder()
+                        .bucket(location.bucket())
+                        .object(location.key())
+                        .build()));
     }
 
     /** Opens {@code length} bytes of the object starting at {@code offset}. */
@@ -260,6 +265,25 @@ public final class ObjectStore implements AutoCloseable {
                         item.lastModified() == null ? null : item.lastModified().toInstant()));
             }
             return objects;
+        });
+    }
+
+    /**
+     * The names one level below {@code prefix} (which ends in '/'): sub-prefixes without their
+     * trailing '/', and objects. Like {@code ls}, for catalogues laid out as key paths.
+     */
+    public List<String> listChildren(String prefix) {
+        return retrying("list", prefix, () -> {
+            List<String> names = new ArrayList<>();
+            for (Result<Item> result : client.listObjects(ListObjectsArgs.builder()
+                    .bucket(bucket())
+                    .prefix(prefix)
+                    .recursive(false)
+                    .build())) {
+                String name = result.get().objectName().substring(prefix.length());
+                names.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+            }
+            return names;
         });
     }
 

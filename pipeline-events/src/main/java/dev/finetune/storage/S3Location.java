@@ -20,7 +20,10 @@ public record S3Location(String bucket, String key) {
 
     /** Parses {@code s3://bucket/key}; anything else is refused with the value. */
     public static S3Location parse(URI uri) {
-        if (uri == null || !"s3".equals(uri.getScheme()) || uri.getHost() == null || uri.getPath() == null
+        if (uri == null
+                || !"s3".equals(uri.getScheme())
+                || uri.getHost() == null
+                || uri.getPath() == null
                 || uri.getPath().length() < 2) {
             throw new IllegalArgumentException("objectUri must look like s3://bucket/key, got '" + uri + "'");
         }

@@ -115,6 +115,15 @@ class ObjectStoreTest {
     }
 
     @Test
+    void listingChildrenShowsOneLevelLikeADirectory() {
+        store.putBytes(prefix + "d/1/a", new byte[] {1}, "application/octet-stream");
+        store.putBytes(prefix + "d/2/b", new byte[] {1}, "application/octet-stream");
+        store.putBytes(prefix + "d/x.json", new byte[] {1}, "application/json");
+
+        assertThat(store.listChildren(prefix + "d/")).containsExactlyInAnyOrder("1", "2", "x.json");
+    }
+
+    @Test
     void missingObjectIsReportedWithItsKeyAndBucket() {
         assertThat(store.stat(prefix + "nope")).isEmpty();
         assertThatThrownBy(() -> store.getBytes(prefix + "nope"))

@@ -61,12 +61,16 @@ public abstract class ServiceContractTest {
 
     @Test
     void requestBodyOverTheLimitIsRefusedWith413() throws Exception {
-        byte[] body = new byte[11 * 1024 * 1024]; // the shared limit is 10M
+        long limit = ConfigProvider.getConfig()
+                .getValue("quarkus.http.limits.max-body-size", io.quarkus.runtime.configuration.MemorySize.class)
+                .asLongValue();
+        byte[] body = new byte[(int) limit + 1024 * 1024];
         // Expect: 100-continue lets the server refuse on Content-Length before the body is sent, as
         // well-behaved clients of large uploads do; without it the server answers 413 and closes.
         HttpRequest request = HttpRequest.newBuilder(
                         URI.create("http://localhost:" + RestAssured.port + "/api/diagnostics/kafka-roundtrip"))
                 .expectContinue(true)
+                .timeout(java.time.Duration.ofSeconds(30))
                 .header("Content-Type", "application/octet-stream")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();

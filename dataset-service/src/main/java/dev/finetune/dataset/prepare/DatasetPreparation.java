@@ -39,6 +39,8 @@ import java.util.TreeMap;
  */
 public final class DatasetPreparation {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Examples per tokenizer call: large enough to keep native threads busy, small enough to stay in cache. */
+    private static final int BATCH = 256;
 
     private final PreparationSettings settings;
     private final TokenCounter tokens;
@@ -69,6 +71,7 @@ public final class DatasetPreparation {
         long exactDuplicates = 0;
         long nearDuplicateCount = 0;
         Boolean preference = null;
+        List<Pending> pending = new ArrayList<>(BATCH);
         try (JsonlLines reader = new JsonlLines(raw)) {
             for (JsonlLines.Line line = reader.next(); line != null; line = reader.next()) {
                 lines++;
@@ -99,9 +102,12 @@ public final class DatasetPreparation {
                     nearDuplicateCount++;
                     continue;
                 }
-                Split split = splitter.assign(digest);
-                writers.get(split).write(canonical, tokens.count(example));
+                pending.add(new Pending(example, canonical, splitter.assign(digest)));
+                if (pending.size() == BATCH) {
+                    flush(pending, writers);
+                }
             }
+            flush(pending, writers);
         } finally {
             for (SplitWriter writer : writers.values()) {
                 writer.close();
@@ -140,6 +146,22 @@ public final class DatasetPreparation {
                 rejection,
                 statistics);
     }
+
+    /** Counts the batch's tokens in one call (batching tokenizers use native threads), then writes it. */
+    private void flush(List<Pending> pending, Map<Split, SplitWriter> writers) throws IOException {
+        if (pending.isEmpty()) {
+            return;
+        }
+        int[] counts = tokens.countAll(pending.stream().map(Pending::example).toList());
+        for (int i = 0; i < counts.length; i++) {
+            Pending p = pending.get(i);
+            writers.get(p.split()).write(p.canonical(), counts[i]);
+        }
+        pending.clear();
+    }
+
+    /** An accepted example waiting for its batch's token count. */
+    private record Pending(CanonicalExample example, byte[] canonical, Split split) {}
 
     private String rejection(long nonBlank, long invalid, long kept) {
         if (nonBlank == 0) {

@@ -1,11 +1,22 @@
 package dev.finetune.dataset.prepare;
 
 import dev.finetune.dataset.format.CanonicalExample;
+import java.util.List;
 
-/** Counts the tokens an example takes for the statistics (tokenizer name goes into the stats). */
+/** Counts the tokens examples take, for the statistics (its name goes into the stats). */
 public interface TokenCounter {
     /** What counts, e.g. the base model whose tokenizer is used. */
     String name();
 
+    /** Tokens of one example: the whole conversation (for preference data, prompt + longer answer). */
     int count(CanonicalExample example);
+
+    /** Tokens of each example; tokenizers that batch (in native threads) override this. */
+    default int[] countAll(List<CanonicalExample> examples) {
+        int[] counts = new int[examples.size()];
+        for (int i = 0; i < counts.length; i++) {
+            counts[i] = count(examples.get(i));
+        }
+        return counts;
+    }
 }

@@ -1,0 +1,72 @@
+package dev.finetune.dataset;
+
+import dev.finetune.dataset.prepare.PreparationSettings;
+import dev.finetune.events.DatasetFormat;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** {@code pipeline.dataset.*}: how datasets are ingested and prepared. */
+@ConfigMapping(prefix = "pipeline.dataset")
+public interface DatasetSettings {
+    /** Largest accepted upload; larger ones get 413 (the HTTP body limit must be at least this). 5 GiB. */
+    @WithDefault("5368709120")
+    long maxUploadBytes();
+
+    /** Longest example, in characters of content: far beyond any context window we train. */
+    @WithDefault("200000")
+    long maxExampleCharacters();
+
+    /** Reject the whole dataset above this fraction of invalid lines; below, drop and report them. */
+    @WithDefault("0.05")
+    double maxInvalidFraction();
+
+    /** Jaccard similarity of character 5-grams from which examples are near duplicates (1 = exact only). */
+    @WithDefault("0.85")
+    double nearDuplicateThreshold();
+
+    Split split();
+
+    /** Split ratios (must sum to 1). */
+    interface Split {
+        @WithDefault("0.90")
+        double train();
+
+        @WithDefault("0.05")
+        double validation();
+
+        @WithDefault("0.05")
+        double test();
+    }
+
+    /** Sequence length the truncation estimate in the statistics refers to. */
+    @WithDefault("2048")
+    int maxTokens();
+
+    /** Invalid lines listed one by one in a report (all are counted by reason). */
+    @WithDefault("1000")
+    int maxReportedErrors();
+
+    /** Base model (in the object store) whose tokenizer counts tokens when a dataset names none. */
+    Optional<String> defaultTokenizerModel();
+
+    /** Where preparation writes its temporary files (split files before upload). */
+    @WithName("work-dir")
+    @WithDefault("${java.io.tmpdir}")
+    Path workDir();
+
+    default PreparationSettings preparation(DatasetFormat format) {
+        return new PreparationSettings(
+                format,
+                maxExampleCharacters(),
+                maxInvalidFraction(),
+                nearDuplicateThreshold(),
+                split().train(),
+                split().validation(),
+                split().test(),
+                maxTokens(),
+                maxReportedErrors());
+    }
+}

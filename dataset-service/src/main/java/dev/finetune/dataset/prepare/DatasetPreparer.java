@@ -1,0 +1,305 @@
+package dev.finetune.dataset.prepare;
+
+import dev.finetune.dataset.DatasetEvents;
+import dev.finetune.dataset.DatasetSettings;
+import dev.finetune.dataset.catalog.DatasetCatalog;
+import dev.finetune.dataset.catalog.IngestRecord;
+import dev.finetune.dataset.catalog.PreparedManifest;
+import dev.finetune.dataset.split.Splitter.Split;
+import dev.finetune.dataset.tokens.TokenCounters;
+import dev.finetune.dataset.trigger.TrainingTrigger;
+import dev.finetune.events.DatasetIngested;
+import dev.finetune.events.DatasetKind;
+import dev.finetune.events.DatasetPrepared;
+import dev.finetune.events.DatasetRejected;
+import dev.finetune.events.Objective;
+import dev.finetune.events.TrainingJobRequested;
+import dev.finetune.service.messaging.EventProcessing;
+import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectNotFoundException;
+import dev.finetune.storage.ObjectStore;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+/**
+ * Prepares every ingested dataset version: runs {@link DatasetPreparation} on the raw bytes, uploads
+ * the splits, statistics and report, then the manifest (last, so a reader never sees a half-written
+ * version), then publishes {@code prepared} or {@code rejected}, and finally applies the dataset's
+ * training trigger. A redelivered event finds the manifest and only re-announces the outcome.
+ */
+@ApplicationScoped
+public class DatasetPreparer {
+    private static final Logger LOG = Logger.getLogger(DatasetPreparer.class);
+
+    private final ObjectStore store;
+    private final DatasetCatalog catalog;
+    private final DatasetEvents events;
+    private final DatasetSettings settings;
+    private final TokenCounters tokenCounters;
+
+    DatasetPreparer(
+            ObjectStore store,
+            DatasetCatalog catalog,
+            DatasetEvents events,
+            DatasetSettings settings,
+            TokenCounters tokenCounters) {
+        this.store = store;
+        this.catalog = catalog;
+        this.events = events;
+        this.settings = settings;
+        this.tokenCounters = tokenCounters;
+    }
+
+    @Incoming("datasets-ingested")
+    @Blocking
+    public CompletionStage<Void> onIngested(Message<DatasetIngested> message) {
+        return EventProcessing.process(message, (event, eventId) -> prepare(event.datasetName(), event.version()));
+    }
+
+    /** Prepares one version (or re-announces its outcome if it was prepared before). */
+    public PreparedManifest prepare(String name, String version) throws IOException {
+        IngestRecord record = catalog.ingestRecord(name, version)
+                .orElseThrow(
+                        () -> new IllegalArgumentException("no ingested version " + version + " of '" + name + "'"));
+        PreparedManifest manifest = catalog.manifest(name, version).orElse(null);
+        if (manifest == null) {
+            manifest = run(record);
+        } else {
+            LOG.infof(
+                    "dataset %s was prepared before (%s): announcing it again", record.datasetId(), manifest.status());
+        }
+        announce(record, manifest);
+        return manifest;
+    }
+
+    private PreparedManifest run(IngestRecord record) throws IOException {
+        TrainingTrigger trigger = trigger(record.name());
+        String tokenizerModel = record.tokenizerModel() != null
+                ? record.tokenizerModel()
+                : trigger != null ? trigger.baseModel() : null;
+        Path work = Files.createTempDirectory(settings.workDir(), "prepare-" + record.name() + "-");
+        try {
+            PreparationResult result;
+            try (InputStream raw = store.get(record.rawKey())) {
+                result = new DatasetPreparation(
+                                settings.preparation(record.format()), tokenCounters.forModel(tokenizerModel))
+                        .prepare(raw, work);
+            } catch (ObjectNotFoundException e) {
+                return reject(
+                        record,
+                        "the raw bytes are missing (" + record.rawKey()
+                                + "): the upload was interrupted; upload the dataset again");
+            }
+            return upload(record, result);
+        } finally {
+            deleteRecursively(work);
+        }
+    }
+
+    private PreparedManifest upload(IngestRecord record, PreparationResult result) {
+        String name = record.name();
+        String version = record.version();
+        String reportKey = ObjectKeys.preparedDataset(name, version, "report.json");
+        store.putBytes(reportKey, catalog.bytes(report(record, result)), "application/json");
+        if (result.rejected()) {
+            PreparedManifest manifest = new PreparedManifest(
+                    PreparedManifest.REJECTED,
+                    record.datasetId(),
+                    result.format(),
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    reportKey,
+                    result.lines(),
+                    result.invalidLines(),
+                    result.exactDuplicates(),
+                    result.nearDuplicates(),
+                    result.rejection(),
+                    record.sha256(),
+                    Instant.now());
+            catalog.writeManifest(name, version, manifest);
+            return manifest;
+        }
+        Map<Split, DatasetPrepared.SplitFile> splits = new LinkedHashMap<>();
+        for (Map.Entry<Split, PreparationResult.SplitFile> entry :
+                result.splits().entrySet()) {
+            String key =
+                    ObjectKeys.preparedDataset(name, version, entry.getKey().fileName());
+            store.putFile(key, entry.getValue().path(), "application/jsonl");
+            splits.put(
+                    entry.getKey(),
+                    new DatasetPrepared.SplitFile(
+                            key, entry.getValue().examples(), entry.getValue().sha256()));
+        }
+        String statsKey = ObjectKeys.preparedDataset(name, version, "stats.json");
+        store.putBytes(statsKey, catalog.bytes(result.statistics()), "application/json");
+        PreparedManifest manifest = new PreparedManifest(
+                PreparedManifest.PREPARED,
+                record.datasetId(),
+                result.format(),
+                result.kind(),
+                splits.get(Split.TRAIN),
+                splits.get(Split.VALIDATION),
+                splits.get(Split.TEST),
+                statsKey,
+                reportKey,
+                result.lines(),
+                result.invalidLines(),
+                result.exactDuplicates(),
+                result.nearDuplicates(),
+                null,
+                record.sha256(),
+                Instant.now());
+        catalog.writeManifest(name, version, manifest);
+        LOG.infof(
+                "dataset %s prepared: %d train, %d validation, %d test; %d invalid, %d duplicates removed",
+                record.datasetId(),
+                manifest.train().examples(),
+                manifest.validation().examples(),
+                manifest.test().examples(),
+                manifest.invalidLines(),
+                manifest.exactDuplicates() + manifest.nearDuplicates());
+        return manifest;
+    }
+
+    private PreparedManifest reject(IngestRecord record, String reason) {
+        String reportKey = ObjectKeys.preparedDataset(record.name(), record.version(), "report.json");
+        store.putBytes(
+                reportKey,
+                catalog.bytes(Map.of("datasetId", record.datasetId(), "rejection", reason)),
+                "application/json");
+        PreparedManifest manifest = new PreparedManifest(
+                PreparedManifest.REJECTED,
+                record.datasetId(),
+                record.format(),
+                null,
+                null,
+                null,
+                null,
+                null,
+                reportKey,
+                0,
+                0,
+                0,
+                0,
+                reason,
+                record.sha256(),
+                Instant.now());
+        catalog.writeManifest(record.name(), record.version(), manifest);
+        return manifest;
+    }
+
+    private void announce(IngestRecord record, PreparedManifest m) {
+        if (!m.isPrepared()) {
+            events.rejected(new DatasetRejected(
+                    record.datasetId(),
+                    record.name(),
+                    record.version(),
+                    m.rejection(),
+                    m.reportKey(),
+                    m.invalidLines(),
+                    m.lines(),
+                    m.preparedAt()));
+            return;
+        }
+        events.prepared(new DatasetPrepared(
+                record.datasetId(),
+                record.name(),
+                record.version(),
+                m.kind(),
+                m.train(),
+                m.validation(),
+                m.test(),
+                m.statsKey(),
+                m.reportKey(),
+                m.invalidLines(),
+                m.exactDuplicates() + m.nearDuplicates(),
+                record.sha256(),
+                m.preparedAt()));
+        TrainingTrigger trigger = trigger(record.name());
+        if (trigger == null) {
+            return;
+        }
+        boolean preference = m.kind() == DatasetKind.PREFERENCE;
+        if (preference != (trigger.objective() == Objective.DPO)) {
+            LOG.warnf(
+                    "dataset %s is %s data; its trigger asks for %s training: no job requested",
+                    record.datasetId(), m.kind().code(), trigger.objective().code());
+            return;
+        }
+        events.jobRequested(new TrainingJobRequested(
+                jobId(record),
+                trigger.baseModel(),
+                record.name(),
+                record.version(),
+                trigger.method(),
+                trigger.objective(),
+                trigger.hyperparameters(),
+                trigger.suffix(),
+                null,
+                Instant.now()));
+    }
+
+    /** One job per dataset version and trigger: a re-announced outcome requests the same job again, harmlessly. */
+    static String jobId(IngestRecord record) {
+        String id = "ds-" + record.name() + "-" + record.version();
+        return id.length() <= 128 ? id : id.substring(0, 128);
+    }
+
+    private TrainingTrigger trigger(String dataset) {
+        return catalog.read(ObjectKeys.datasetTrigger(dataset), TrainingTrigger.class)
+                .orElse(null);
+    }
+
+    private static Map<String, Object> report(IngestRecord record, PreparationResult result) {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("datasetId", record.datasetId());
+        report.put("format", result.format());
+        report.put("lines", result.lines());
+        report.put("blankLines", result.blankLines());
+        report.put("invalidLines", result.invalidLines());
+        report.put("exactDuplicates", result.exactDuplicates());
+        report.put("nearDuplicates", result.nearDuplicates());
+        report.put("validExamples", result.validExamples());
+        report.put("rejection", result.rejection());
+        report.put("invalidLinesByReason", result.errorsByReason());
+        report.put("invalidLinesListed", result.errors().size());
+        report.put("errors", result.errors());
+        return report;
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}

@@ -1,0 +1,78 @@
+package dev.finetune.dataset.service;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.ObjectStoreConfig;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+/** The path upstream systems use: write the object to S3, then announce it on datasets.submitted. */
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class DatasetSubmissionTest {
+    private static final String TYPE = "dev.finetune.dataset.submitted.v1";
+
+    @Test
+    void submittedObjectIsIngestedOnceEvenWhenTheEventIsDuplicated() throws Exception {
+        String name = DatasetUploadTest.unique("submitted");
+        String key = "exports/" + name + ".jsonl";
+        upstream().putBytes(key, DatasetUploadTest.alpaca(15).getBytes(StandardCharsets.UTF_8), "application/jsonl");
+        String event = "{\"datasetName\":\"" + name + "\",\"objectUri\":\"s3://upstream-exports/" + key
+                + "\",\"format\":\"auto\",\"labels\":{\"owner\":\"support\"}}";
+
+        String eventId = UUID.randomUUID().toString();
+        Topics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event);
+        Topics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event); // redelivery
+        Topics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event); // resent
+
+        var version = DatasetUploadTest.awaitStatus(name, "1", "prepared");
+        assertThat(version.getString("ingest.source")).isEqualTo("s3://upstream-exports/" + key);
+        assertThat(version.getString("ingest.labels.owner")).isEqualTo("support");
+        List<Topics.Received> ingested = Topics.read(
+                "datasets.ingested", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
+        assertThat(ingested).hasSize(1);
+        assertThat(given().get("/api/datasets/{n}/versions", name)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getList("ingest.version"))
+                .containsExactly("1");
+    }
+
+    @Test
+    void submissionOfAMissingObjectGoesToTheDeadLetterTopicWithTheReason() throws Exception {
+        String name = DatasetUploadTest.unique("missing");
+        String event =
+                "{\"datasetName\":\"" + name + "\",\"objectUri\":\"s3://upstream-exports/nope/" + name + ".jsonl\"}";
+        Topics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event);
+
+        List<Topics.Received> dead = Topics.read(
+                "datasets.submitted.dlq.dataset-service",
+                v -> v.path("datasetName").asText().equals(name),
+                1,
+                Duration.ofSeconds(40));
+        assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
+                .contains("nope/" + name + ".jsonl"));
+        given().get("/api/datasets/{n}/versions", name).then().statusCode(200);
+    }
+
+    private static ObjectStore upstream() {
+        var config = ConfigProvider.getConfig();
+        ObjectStore store = new ObjectStore(ObjectStoreConfig.of(
+                config.getValue("pipeline.object-store.endpoint", String.class),
+                config.getValue("pipeline.object-store.access-key", String.class),
+                config.getValue("pipeline.object-store.secret-key", String.class),
+                "upstream-exports"));
+        store.ensureBucket();
+        return store;
+    }
+}
