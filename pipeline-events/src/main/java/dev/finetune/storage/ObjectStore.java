@@ -348,6 +348,10 @@ public final class ObjectStore implements AutoCloseable {
             throw e;
         } catch (ErrorResponseException e) {
             if (e.errorResponse() != null
+                    && "NoSuchBucket".equals(e.errorResponse().code())) {
+                throw ObjectNotFoundException.noBucket(bucket(), key);
+            }
+            if (e.errorResponse() != null
                     && NOT_FOUND_CODES.contains(e.errorResponse().code())) {
                 throw new ObjectNotFoundException(bucket(), key);
             }

@@ -93,11 +93,15 @@ public class DatasetPreparer {
                 : trigger != null ? trigger.baseModel() : null;
         Path work = Files.createTempDirectory(settings.workDir(), "prepare-" + record.name() + "-");
         try {
+            TokenCounter counter;
+            try {
+                counter = tokenCounters.forModel(tokenizerModel);
+            } catch (IllegalArgumentException e) {
+                return reject(record, e.getMessage());
+            }
             PreparationResult result;
             try (InputStream raw = store.get(record.rawKey())) {
-                result = new DatasetPreparation(
-                                settings.preparation(record.format()), tokenCounters.forModel(tokenizerModel))
-                        .prepare(raw, work);
+                result = new DatasetPreparation(settings.preparation(record.format()), counter).prepare(raw, work);
             } catch (ObjectNotFoundException e) {
                 return reject(
                         record,

@@ -1,0 +1,120 @@
+package dev.finetune.dataset.service;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectStore;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class TriggerAndStatisticsTest {
+
+    @Inject
+    ObjectStore store;
+
+    @Test
+    void preparedVersionOfADatasetWithATriggerRequestsOneTrainingJob() throws Exception {
+        String name = DatasetUploadTest.unique("triggered");
+        given().contentType("application/json")
+                .body("{\"baseModel\":\"tiny-base\",\"method\":\"lora\",\"objective\":\"sft\","
+                        + "\"hyperparameters\":{\"learningRate\":0.001,\"epochs\":2},\"suffix\":\"support\"}")
+                .put("/api/datasets/{n}/trigger", name)
+                .then()
+                .statusCode(200);
+        seedTokenizer("tiny-base");
+
+        DatasetUploadTest.upload(name, DatasetUploadTest.alpaca(20), 201);
+        DatasetUploadTest.awaitStatus(name, "1", "prepared");
+
+        List<Topics.Received> jobs = Topics.read(
+                "training.jobs", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
+        assertThat(jobs).singleElement().satisfies(job -> {
+            assertThat(job.key()).isEqualTo("ds-" + name + "-1");
+            assertThat(job.headers()).containsEntry("ce_type", "dev.finetune.training.job-requested.v1");
+            assertThat(job.value().path("baseModel").asText()).isEqualTo("tiny-base");
+            assertThat(job.value().path("method").asText()).isEqualTo("lora");
+            assertThat(job.value().path("datasetVersion").asText()).isEqualTo("1");
+            assertThat(job.value().path("hyperparameters").path("learningRate").asDouble())
+                    .isEqualTo(0.001);
+        });
+    }
+
+    @Test
+    void statisticsCountTokensWithTheNamedBaseModelsTokenizer() throws Exception {
+        Path dir = seedTokenizer("stats-model");
+        String name = DatasetUploadTest.unique("stats");
+        String jsonl = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"},"
+                + "{\"role\":\"assistant\",\"content\":\"general kenobi\"}]}\n";
+        given().body(jsonl)
+                .post("/api/datasets/{n}/versions?tokenizer=stats-model", name)
+                .then()
+                .statusCode(201);
+        JsonPath version = DatasetUploadTest.awaitStatus(name, "1", "prepared");
+        String split = version.getLong("manifest.train.examples") == 1
+                ? "train"
+                : version.getLong("manifest.validation.examples") == 1 ? "validation" : "test";
+
+        JsonPath stats = given().get("/api/datasets/{n}/versions/1/stats", name)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+
+        assertThat(stats.getString("tokenizer")).isEqualTo("stats-model tokenizer");
+        try (Tokenizer tokenizer = Tokenizer.load(dir)) {
+            // ChatML wraps each turn the same way, so the per-turn estimate is exact here.
+            String rendered = tokenizer
+                    .chatTemplate()
+                    .orElseThrow()
+                    .render(
+                            List.of(
+                                    dev.finetune.llm.tokenizer.ChatMessage.user("hello there"),
+                                    dev.finetune.llm.tokenizer.ChatMessage.assistant("general kenobi")),
+                            false);
+            int expected = tokenizer.encode(rendered, false).length;
+            assertThat(stats.getLong("splits." + split + ".tokens")).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void unknownTokenizerModelRejectsTheVersionNamingTheModel() throws Exception {
+        String name = DatasetUploadTest.unique("notok");
+        given().body(DatasetUploadTest.alpaca(3))
+                .post("/api/datasets/{n}/versions?tokenizer=no-such-model", name)
+                .then()
+                .statusCode(201);
+
+        JsonPath version = DatasetUploadTest.awaitStatus(name, "1", "rejected");
+        assertThat(version.getString("manifest.rejection"))
+                .isEqualTo(
+                        "base model 'no-such-model' has no tokenizer.json at models/base/no-such-model/tokenizer.json");
+        assertThat(Topics.read(
+                        "datasets.rejected",
+                        v -> v.path("datasetName").asText().equals(name),
+                        1,
+                        Duration.ofSeconds(20)))
+                .hasSize(1);
+    }
+
+    private Path seedTokenizer(String model) throws Exception {
+        Path dir = Files.createTempDirectory("tok");
+        TinyTokenizerWriter.write(dir);
+        for (String file : List.of("tokenizer.json", "tokenizer_config.json")) {
+            store.putFile(ObjectKeys.baseModel(model, file), dir.resolve(file), "application/json");
+        }
+        return dir;
+    }
+}
