@@ -8,19 +8,31 @@ import dev.finetune.llm.model.KvCache;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Continues a batch of prompts token by token. Prompts are left-padded so that every row's next
  * token is predicted at the same (last) column; positions count real tokens only, so a padded
  * prompt continues exactly as it would alone. With the KV cache, the first step runs the whole
  * prompt and later steps run only the newest token. Each step runs in its own NDScope; only the
- * cache (closed at the end) survives a step.
+ * cache (closed at the end) survives a step. A {@link TokenListener} sees each token as soon as it
+ * is sampled, for streaming.
  */
 public final class Generator {
     private Generator() {}
 
     /** The new tokens of each prompt (a stop token, if one ended the sequence, is the last). */
     public static List<long[]> generate(CausalLm model, List<long[]> prompts, GenerationConfig config) {
+        return generate(model, prompts, config, TokenListener.NONE);
+    }
+
+    /**
+     * As {@link #generate(CausalLm, List, GenerationConfig)}, and hands each new token to {@code
+     * listener} the moment it is sampled, before the next step's forward pass.
+     */
+    public static List<long[]> generate(
+            CausalLm model, List<long[]> prompts, GenerationConfig config, TokenListener listener) {
+        Objects.requireNonNull(listener, "listener");
         long padId = model.config().padTokenId() == null ? 0 : model.config().padTokenId();
         TokenBatch batch = TokenBatch.leftPadded(prompts, padId);
         int rows = batch.size();
@@ -45,6 +57,7 @@ public final class Generator {
                     }
                     next[b] = sampler.next(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
                     generated.get(b).add(next[b]);
+                    listener.onToken(b, step, next[b]);
                     finished[b] = config.stopTokens().contains(next[b]);
                     allFinished &= finished[b];
                 }

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.Device;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -120,6 +122,57 @@ class GeneratorTest {
     }
 
     @Test
+    void listenerHearsEachSequencesTokensStepByStepUntilItsStopToken() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            long stop = Generator.generate(model, List.of(PROMPTS.get(1)), GenerationConfig.greedy(10))
+                    .get(0)[3];
+            List<Heard> heard = new ArrayList<>();
+
+            List<long[]> result = Generator.generate(
+                    model,
+                    PROMPTS,
+                    GenerationConfig.greedy(10).withStopTokens(Set.of(stop)),
+                    (sequence, step, token) -> heard.add(new Heard(sequence, step, token)));
+
+            assertThat(result.get(1)).as("the stopped sequence").hasSizeLessThan(10);
+            assertThat(result.get(0)).as("a sequence that runs on").hasSize(10);
+            List<Heard> expected = new ArrayList<>();
+            for (int step = 0; step < 10; step++) {
+                for (int b = 0; b < result.size(); b++) {
+                    if (step < result.get(b).length) {
+                        expected.add(new Heard(b, step, result.get(b)[step]));
+                    }
+                }
+            }
+            assertThat(heard).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void listenerHearsEachTokenBeforeTheNextOneIsComputed() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            long[] prompt = PROMPTS.get(1);
+            long[] free = Generator.generate(model, List.of(prompt), GenerationConfig.greedy(6))
+                    .get(0);
+            Parameter lmHead = model.namedParameters().get("lm_head.weight");
+
+            // Zeroing the LM head makes every later logit 0, so greedy picks token 0 from then on:
+            // only a listener called between steps, not after the last one, changes what follows.
+            TokenListener zeroHeadAfterFirstToken = (sequence, step, token) -> {
+                if (step == 0) {
+                    lmHead.set(model.manager().zeros(lmHead.shape()));
+                }
+            };
+            long[] streamed = Generator.generate(
+                            model, List.of(prompt), GenerationConfig.greedy(6), zeroHeadAfterFirstToken)
+                    .get(0);
+
+            assertThat(streamed).containsExactly(free[0], 0, 0, 0, 0, 0);
+            assertThat(free).as("the untouched continuation").isNotEqualTo(streamed);
+        }
+    }
+
+    @Test
     void invalidSettingsAreRejectedNamingTheValue() {
         assertThatThrownBy(() -> GenerationConfig.greedy(-1))
                 .hasMessage("generation.maxNewTokens must be non-negative, got -1");
@@ -128,6 +181,8 @@ class GeneratorTest {
         assertThatThrownBy(() -> GenerationConfig.greedy(4).withSampling(-1, 1, 1))
                 .hasMessage("generation.temperature must be 0 (greedy) or positive, got -1.0");
     }
+
+    private record Heard(int sequence, int step, long token) {}
 
     private static int distinctTokens(List<long[]> rows) {
         Set<Long> tokens = new HashSet<>();

@@ -1,0 +1,148 @@
+package dev.finetune.llm.bench;
+
+import dev.finetune.llm.checkpoint.ModelConfig;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One run of {@link InferenceBenchmark} and its Markdown rendering. Rates are computed from the
+ * median duration; the ranges come from the fastest and slowest runs.
+ */
+record BenchmarkResults(
+        String date,
+        String machine,
+        ModelConfig config,
+        int warmup,
+        int repeats,
+        long parameters,
+        long matmulWeights,
+        Samples forward,
+        Samples cached,
+        Samples uncached,
+        Samples matmul) {
+
+    static final int FORWARD_TOKENS = InferenceBenchmark.FORWARD_BATCH * InferenceBenchmark.FORWARD_LENGTH;
+
+    /** fp32 FLOPs of one matmul run: 2 N^3 per N x N product. */
+    static double matmulFlopsPerRun() {
+        double n = InferenceBenchmark.MATMUL_SIZE;
+        return 2 * n * n * n * InferenceBenchmark.MATMULS_PER_RUN;
+    }
+
+    /** Model FLOPs of one forward pass: 2 per matmul weight per token (attention scores not counted). */
+    double forwardFlops(long weights) {
+        return 2.0 * weights * FORWARD_TOKENS;
+    }
+
+    double peakFlopsPerSecond() {
+        return matmulFlopsPerRun() / matmul.median();
+    }
+
+    /** Model FLOPs utilisation: the forward pass's FLOP rate as a fraction of the matmul rate. */
+    double utilisation(long weights) {
+        return forwardFlops(weights) / forward.median() / peakFlopsPerSecond();
+    }
+
+    String toMarkdown() {
+        ModelConfig c = config;
+        StringBuilder md = new StringBuilder();
+        md.append("## Inference (`llm bench`, `dev.finetune.llm.bench.InferenceBenchmark`)\n\n");
+        md.append(format("Measured %s on: %s.\n\n", date, machine));
+        md.append(format(
+                "Model: %s type, random weights, %,d parameters (%,d of them matmul weights): hidden %d, %d layers,"
+                        + " %d query / %d key-value heads of dim %d, MLP %d, vocabulary %d, %s LM head; fp32"
+                        + " weights and compute, CPU. Each figure is the median of %d runs after %d warm-up runs;"
+                        + " the range is slowest to fastest run.\n\n",
+                c.modelType().hfName(),
+                parameters,
+                matmulWeights,
+                c.hiddenSize(),
+                c.numHiddenLayers(),
+                c.numAttentionHeads(),
+                c.numKeyValueHeads(),
+                c.headDim(),
+                c.intermediateSize(),
+                c.vocabSize(),
+                c.tieWordEmbeddings() ? "tied" : "untied",
+                repeats,
+                warmup));
+        md.append("| Measurement | Median | Range | Workload |\n");
+        md.append("|---|---:|---:|---|\n");
+        for (Row row : rows()) {
+            md.append(format("| %s | %s | %s | %s |\n", row.name(), row.median(), row.range(), row.workload()));
+        }
+        md.append(format("\nReproduce: `java -Dai.djl.pytorch.num_threads=2 -Dai.djl.pytorch.num_interop_threads=1"
+                + " -cp <llm classpath> dev.finetune.llm.bench.InferenceBenchmark [--out FILE]`"
+                + " (or `llm bench`).\n"));
+        return md.toString();
+    }
+
+    /** One line of the results table. */
+    private record Row(String name, String median, String range, String workload) {}
+
+    private List<Row> rows() {
+        int n = InferenceBenchmark.MATMUL_SIZE;
+        String generation = format(
+                "1 prompt of %d tokens, %d new tokens, greedy; prompt processing included",
+                InferenceBenchmark.PROMPT_LENGTH, InferenceBenchmark.NEW_TOKENS);
+        return List.of(
+                tokenRate(
+                        "Forward pass",
+                        FORWARD_TOKENS,
+                        forward,
+                        format(
+                                "batch %d x %d tokens, logits at every position",
+                                InferenceBenchmark.FORWARD_BATCH, InferenceBenchmark.FORWARD_LENGTH)),
+                tokenRate("Generation with KV cache", InferenceBenchmark.NEW_TOKENS, cached, generation),
+                tokenRate(
+                        "Generation without KV cache",
+                        InferenceBenchmark.NEW_TOKENS,
+                        uncached,
+                        generation + "; every step reruns the whole sequence"),
+                new Row(
+                        "fp32 matmul (DJL)",
+                        gflops(matmulFlopsPerRun() / matmul.median()),
+                        format(
+                                "%.1f .. %.1f",
+                                matmulFlopsPerRun() / matmul.slowest() / 1e9,
+                                matmulFlopsPerRun() / matmul.fastest() / 1e9),
+                        format(
+                                "[%d x %d] x [%d x %d], %d products per run",
+                                n, n, n, n, InferenceBenchmark.MATMULS_PER_RUN)),
+                new Row(
+                        "Forward pass model FLOP/s",
+                        gflops(forwardFlops(matmulWeights) / forward.median()),
+                        "",
+                        format("2 x %,d matmul weights x %d tokens per pass", matmulWeights, FORWARD_TOKENS)),
+                new Row(
+                        "Model FLOPs utilisation (MFU)",
+                        format("%.0f%%", 100 * utilisation(matmulWeights)),
+                        "",
+                        format(
+                                "forward model FLOP/s / matmul FLOP/s; counting all %,d parameters"
+                                        + " (2 x params x tokens): %.0f%%",
+                                parameters, 100 * utilisation(parameters))));
+    }
+
+    /** Tokens per second at the median, and from the slowest to the fastest run. */
+    private static Row tokenRate(String name, int tokens, Samples samples, String workload) {
+        return new Row(
+                name,
+                number(tokens / samples.median()) + " tokens/s",
+                number(tokens / samples.slowest()) + " .. " + number(tokens / samples.fastest()),
+                workload);
+    }
+
+    private static String gflops(double flopsPerSecond) {
+        return format("%.1f GFLOP/s", flopsPerSecond / 1e9);
+    }
+
+    /** Whole numbers from 100 up, one decimal below. */
+    private static String number(double value) {
+        return format(value >= 100 ? "%,.0f" : "%.1f", value);
+    }
+
+    private static String format(String pattern, Object... args) {
+        return String.format(Locale.ROOT, pattern, args);
+    }
+}

@@ -1,0 +1,216 @@
+package dev.finetune.llm.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.inference.GenerationConfig;
+import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.tiny.TinyModelGenerator;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Inference speed of a ~20M-parameter llama-type model on this machine, fp32: the forward pass,
+ * generation with and without the KV cache, and the machine's fp32 matmul rate (through DJL, the
+ * same engine) as the peak that the forward pass's model FLOPs utilisation is measured against.
+ * Results go to a Markdown file, into a section of their own between markers.
+ *
+ * <p>Set the engine's threads when starting the JVM, e.g. {@code -Dai.djl.pytorch.num_threads=2
+ * -Dai.djl.pytorch.num_interop_threads=1}; they are recorded with the results.
+ */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        header = "Measures inference speed of a ~20M-parameter model; writes a Markdown table.",
+        description = "Measures forward and generation speed of a ~20M-parameter model and writes a Markdown table.")
+public final class InferenceBenchmark implements Callable<Integer> {
+    static final String SECTION = "inference-bench";
+
+    /**
+     * 20,060,544 parameters, 16,908,288 of them matmul weights: hidden 384 with head dim 64 (6 query, 2
+     * key/value heads, as Llama 3's 3:1 grouping), MLP 3 x hidden, 8 layers, a vocabulary of 8192
+     * and an untied LM head (3.1M parameters each for embedding and head).
+     */
+    static ModelConfig modelConfig() {
+        return ModelConfig.builder(ModelType.LLAMA)
+                .vocabSize(8192)
+                .hiddenSize(384)
+                .intermediateSize(1152)
+                .numHiddenLayers(8)
+                .numAttentionHeads(6)
+                .numKeyValueHeads(2)
+                .maxPositionEmbeddings(2048)
+                .rmsNormEps(1e-5)
+                .build();
+    }
+
+    static final int FORWARD_BATCH = 4;
+    static final int FORWARD_LENGTH = 256;
+    static final int PROMPT_LENGTH = 32;
+    static final int NEW_TOKENS = 64;
+    static final int MATMUL_SIZE = 1024;
+    /** About 2 GFLOP each: ten make a run long enough (~0.1 s) for the clock and short enough to repeat. */
+    static final int MATMULS_PER_RUN = 10;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(
+            names = "--out",
+            paramLabel = "FILE",
+            defaultValue = "docs/benchmarks.md",
+            description = "Markdown file; only its inference-bench section is replaced (default ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Unmeasured runs first.")
+    private int warmup;
+
+    @Option(
+            names = "--repeats",
+            paramLabel = "N",
+            defaultValue = "5",
+            description = "Measured runs; the median is reported.")
+    private int repeats;
+
+    public static void main(String[] args) {
+        // As the llm CLI: offline (the native library is in the jar), no GPU-probe warnings on CPU machines.
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty(
+                "org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils",
+                System.getProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error"));
+        CommandLine cli = new CommandLine(new InferenceBenchmark());
+        cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        System.exit(cli.execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (warmup < 0 || repeats < 1) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--warmup must be >= 0 and --repeats >= 1, got " + warmup + " and " + repeats);
+        }
+        PrintWriter log = spec.commandLine().getOut();
+        String date = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        String machine = Machine.describe();
+        log.println("Machine: " + machine);
+        ModelConfig config = modelConfig();
+        long parameters;
+        long matmulWeights;
+        Samples forward;
+        Samples cached;
+        Samples uncached;
+        try (CausalLm model = TinyModelGenerator.create(
+                config, 1, TinyModelGenerator.Initialization.huggingFace(config), Device.cpu())) {
+            parameters = parameterCount(model, false);
+            matmulWeights = parameterCount(model, true);
+            log.printf("Model: %,d parameters, %,d of them in matmuls%n", parameters, matmulWeights);
+            forward = progress(log, "forward", measureForward(model));
+            long[] prompt = randomTokens(new SplittableRandom(2), PROMPT_LENGTH, config.vocabSize());
+            GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
+            cached = progress(log, "generation with KV cache", measureGeneration(model, prompt, greedy));
+            uncached = progress(
+                    log, "generation without KV cache", measureGeneration(model, prompt, greedy.withKvCache(false)));
+        }
+        Samples matmul = progress(log, "matmul", measureMatmul());
+        BenchmarkResults results = new BenchmarkResults(
+                date, machine, config, warmup, repeats, parameters, matmulWeights, forward, cached, uncached, matmul);
+        String markdown = results.toMarkdown();
+        new MarkdownSection(SECTION).write(out, "Benchmarks", markdown);
+        log.println();
+        log.println(markdown);
+        log.println("Wrote the " + SECTION + " section of " + out.toAbsolutePath());
+        log.flush();
+        return 0;
+    }
+
+    private Samples measureForward(CausalLm model) {
+        SplittableRandom random = new SplittableRandom(3);
+        long[][] ids = new long[FORWARD_BATCH][];
+        for (int b = 0; b < FORWARD_BATCH; b++) {
+            ids[b] = randomTokens(random, FORWARD_LENGTH, model.config().vocabSize());
+        }
+        return Samples.measure(warmup, repeats, () -> forward(model, ids));
+    }
+
+    @SuppressWarnings("try")
+    private static void forward(CausalLm model, long[][] ids) {
+        try (NDScope ignored = new NDScope()) {
+            NDArray logits = model.forward(model.manager().create(ids), null, null); // [B, T, V]
+            logits.getFloat(0, 0, 0); // reading a value waits for the result
+        }
+    }
+
+    private Samples measureGeneration(CausalLm model, long[] prompt, GenerationConfig config) {
+        return Samples.measure(warmup, repeats, () -> {
+            long[] tokens = Generator.generate(model, List.of(prompt), config).get(0);
+            if (tokens.length != NEW_TOKENS) { // no stop tokens are set: every run makes them all
+                throw new IllegalStateException("generated " + tokens.length + " tokens, expected " + NEW_TOKENS);
+            }
+        });
+    }
+
+    @SuppressWarnings("try")
+    private Samples measureMatmul() {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            NDArray a = manager.randomNormal(new Shape(MATMUL_SIZE, MATMUL_SIZE)); // fp32
+            NDArray b = manager.randomNormal(new Shape(MATMUL_SIZE, MATMUL_SIZE));
+            return Samples.measure(warmup, repeats, () -> {
+                try (NDScope ignored = new NDScope()) {
+                    NDArray c = null;
+                    for (int i = 0; i < MATMULS_PER_RUN; i++) {
+                        c = a.matMul(b); // [N, N] x [N, N]
+                    }
+                    c.getFloat(0, 0);
+                }
+            });
+        }
+    }
+
+    /**
+     * All parameters, or only the weights of matmuls: not norms or biases, nor the embedding table,
+     * which is a lookup (unless tied, when it is also the LM head).
+     */
+    private static long parameterCount(CausalLm model, boolean matmulOnly) {
+        boolean tied = model.config().tieWordEmbeddings();
+        long count = 0;
+        for (var entry : model.namedParameters().entrySet()) {
+            String name = entry.getKey();
+            boolean lookupOrNorm = (name.equals("model.embed_tokens.weight") && !tied)
+                    || name.endsWith("norm.weight")
+                    || name.endsWith(".bias");
+            if (!matmulOnly || !lookupOrNorm) {
+                count += entry.getValue().shape().size();
+            }
+        }
+        return count;
+    }
+
+    private static long[] randomTokens(SplittableRandom random, int length, int vocab) {
+        return random.longs(length, 0, vocab).toArray();
+    }
+
+    private static Samples progress(PrintWriter log, String name, Samples samples) {
+        log.printf(
+                "%-28s median %.3f s (%.3f .. %.3f s)%n", name, samples.median(), samples.fastest(), samples.slowest());
+        log.flush();
+        return samples;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.finetune.llm.lora;
+
+import java.util.List;
+
+/**
+ * How LoRA (and QLoRA) adapters are attached to a model. Every field has a default ({@link
+ * #defaults()}); change one with the {@code with...} methods. Values are validated when the record
+ * is built, and a bad value is named: {@code "lora.r must be a positive integer, got 0"}.
+ *
+ * @param r rank of the update {@code B A}. Default 8: PEFT's default, enough for instruction tuning
+ *     of small models at a few MB per adapter.
+ * @param alpha numerator of the scaling. Default 16 (= 2 r): the common recipe, so the update is
+ *     scaled by 2 at the default rank.
+ * @param dropout probability of zeroing an input feature of the adapter path while training. Default
+ *     0.05: the QLoRA paper's value for models up to 13B.
+ * @param targetModules names of the linear layers to adapt, matched against the end of each module
+ *     path ({@code q_proj}, {@code mlp.gate_proj}), or {@value #ALL_LINEAR} for every linear of the
+ *     decoder layers (never {@code lm_head}). Default q/k/v/o projections: attention only, as in the
+ *     original LoRA paper.
+ * @param useRslora rank-stabilised LoRA: scaling {@code alpha / sqrt(r)} instead of {@code alpha / r}.
+ *     Default false: PEFT's default, so adapters load elsewhere with the same scaling.
+ * @param bias which biases train; only {@value #BIAS_NONE} is supported. Default "none": biases stay
+ *     frozen, as in PEFT's default.
+ * @param quantizeBase QLoRA: store every decoder-layer linear of the frozen base as NF4 (adapted or
+ *     not). Default false: fp32 base, the exact model.
+ * @param doubleQuantization with {@code quantizeBase}, also quantise the per-block scales to 8 bits
+ *     (~4.127 instead of 4.5 bits per base parameter). Default true: the QLoRA paper's setting.
+ */
+public record LoraConfig(
+        int r,
+        int alpha,
+        double dropout,
+        List<String> targetModules,
+        boolean useRslora,
+        String bias,
+        boolean quantizeBase,
+        boolean doubleQuantization) {
+
+    /** The {@code target_modules} value that selects every linear layer of the decoder layers. */
+    public static final String ALL_LINEAR = "all-linear";
+    /** The only supported {@code bias} mode: no bias is trained. */
+    public static final String BIAS_NONE = "none";
+
+    private static final LoraConfig DEFAULTS =
+            new LoraConfig(8, 16, 0.05, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false, BIAS_NONE, false, true);
+
+    public LoraConfig {
+        if (r <= 0) {
+            throw new IllegalArgumentException("lora.r must be a positive integer, got " + r);
+        }
+        if (alpha <= 0) {
+            throw new IllegalArgumentException("lora.alpha must be a positive integer, got " + alpha);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("lora.dropout must be in [0, 1), got " + dropout);
+        }
+        if (targetModules == null || targetModules.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "lora.target_modules must name at least one module, got " + targetModules);
+        }
+        for (String target : targetModules) {
+            if (target == null || target.isBlank() || target.startsWith(".") || target.endsWith(".")) {
+                throw new IllegalArgumentException(
+                        "lora.target_modules entries must be module names like \"q_proj\", got \"" + target + "\"");
+            }
+        }
+        if (targetModules.contains(ALL_LINEAR) && targetModules.size() > 1) {
+            throw new IllegalArgumentException("lora.target_modules \"" + ALL_LINEAR
+                    + "\" selects every linear and cannot be combined with names, got " + targetModules);
+        }
+        targetModules = List.copyOf(targetModules);
+        if (!BIAS_NONE.equals(bias)) {
+            throw new IllegalArgumentException(
+                    "lora.bias must be \"" + BIAS_NONE + "\" (training biases is not supported), got \"" + bias + "\"");
+        }
+    }
+
+    public static LoraConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /** The factor applied to {@code B A x}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
+    public double scaling() {
+        return useRslora ? alpha / Math.sqrt(r) : (double) alpha / r;
+    }
+
+    public LoraConfig withR(int value) {
+        return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+    }
+
+    public LoraConfig withAlpha(int value) {
+        return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+    }
+
+    public LoraConfig withDropout(double value) {
+        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+    }
+
+    public LoraConfig withTargetModules(List<String> value) {
+        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, quantizeBase, doubleQuantization);
+    }
+
+    public LoraConfig withTargetModules(String... value) {
+        return withTargetModules(List.of(value));
+    }
+
+    public LoraConfig withUseRslora(boolean value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, quantizeBase, doubleQuantization);
+    }
+
+    public LoraConfig withBias(String value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, value, quantizeBase, doubleQuantization);
+    }
+
+    /** QLoRA when true: the frozen base linears are stored as NF4. */
+    public LoraConfig withQuantizeBase(boolean value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization);
+    }
+
+    public LoraConfig withDoubleQuantization(boolean value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, quantizeBase, value);
+    }
+}

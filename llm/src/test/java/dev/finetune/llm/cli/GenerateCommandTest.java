@@ -1,0 +1,230 @@
+package dev.finetune.llm.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import dev.finetune.llm.inference.GenerationConfig;
+import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.tokenizer.ChatMessage;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's streamed generation gives exactly what {@link Generator} gives for the same input and settings. */
+class GenerateCommandTest {
+    private static final Pattern TOKEN_COUNT = Pattern.compile("; (\\d+) tokens in \\d+ ms");
+
+    @TempDir
+    static Path root;
+
+    static Path modelDir;
+    static CausalLm model;
+    static Tokenizer tokenizer;
+
+    @BeforeAll
+    static void createModel() throws IOException {
+        modelDir = root.resolve("qwen2");
+        assertThat(CliRun.of("init-tiny", "--type", "qwen2", "--out", modelDir.toString(), "--seed", "11")
+                        .exitCode())
+                .isZero();
+        model = CausalLm.load(modelDir, Device.cpu());
+        tokenizer = Tokenizer.load(modelDir);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+        tokenizer.close();
+    }
+
+    @Test
+    void greedyPromptContinuationIsGeneratorsOutputDecoded() {
+        CliRun run = generate("--prompt", "Hello world", "--max-new-tokens", "24");
+
+        long[] expected = reference(tokenizer.encode("Hello world", true), GenerationConfig.greedy(24));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(decode(expected)).as("a visible continuation").isNotBlank();
+        assertThat(run.out()).isEqualTo(decode(expected) + System.lineSeparator());
+        assertThat(tokenCount(run)).isEqualTo(expected.length);
+        assertThat(run.err()).contains("time to first token");
+    }
+
+    @Test
+    void textReachesStdoutPieceByPieceAsTokensAreGenerated() {
+        CliRun run = generate("--prompt", "Hello world", "--max-new-tokens", "24");
+
+        List<String> pieces = run.outChunks();
+        assertThat(pieces.size()).as("flushed pieces: %s", pieces).isGreaterThan(5);
+        assertThat(String.join("", pieces)).isEqualTo(run.out());
+    }
+
+    @Test
+    void samplingGivesGeneratorsTokensForTheSameSeed() {
+        CliRun run = generate(
+                "--prompt",
+                "the cat",
+                "--max-new-tokens",
+                "20",
+                "--temperature",
+                "1.3",
+                "--top-p",
+                "0.9",
+                "--seed",
+                "17");
+        CliRun otherSeed = generate(
+                "--prompt",
+                "the cat",
+                "--max-new-tokens",
+                "20",
+                "--temperature",
+                "1.3",
+                "--top-p",
+                "0.9",
+                "--seed",
+                "18");
+
+        long[] expected = reference(
+                tokenizer.encode("the cat", true), GenerationConfig.greedy(20).withSampling(1.3, 0.9, 17));
+        assertThat(run.out()).isEqualTo(decode(expected) + System.lineSeparator());
+        assertThat(otherSeed.out()).as("another seed, another text").isNotEqualTo(run.out());
+    }
+
+    @Test
+    void withoutKvCacheTheOutputIsTheSame() {
+        CliRun cached = generate("--prompt", "Hello world", "--max-new-tokens", "16");
+        CliRun uncached = generate("--prompt", "Hello world", "--max-new-tokens", "16", "--no-cache");
+
+        assertThat(uncached.exitCode()).isZero();
+        assertThat(uncached.out()).isNotBlank().isEqualTo(cached.out());
+    }
+
+    @Test
+    void chatIsOneUserTurnRenderedWithTheTemplateAndGenerationPrompt() {
+        CliRun run = generate("--chat", "Hello", "--max-new-tokens", "16");
+
+        int[] prompt = tokenizer.encodeChat(List.of(ChatMessage.user("Hello")), true, Map.of());
+        assertThat(tokenizer.decode(prompt, false)).endsWith("<|im_start|>assistant\n");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out())
+                .isEqualTo(decode(reference(prompt, GenerationConfig.greedy(16))) + System.lineSeparator());
+    }
+
+    @Test
+    void messagesFileIsRenderedWithTheTemplate() throws IOException {
+        Path file = root.resolve("chat.json");
+        Files.writeString(
+                file,
+                "[{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"Hi\"}]");
+
+        CliRun run = generate("--messages", file.toString(), "--max-new-tokens", "16");
+
+        int[] prompt =
+                tokenizer.encodeChat(List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi")), true, Map.of());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out())
+                .isEqualTo(decode(reference(prompt, GenerationConfig.greedy(16))) + System.lineSeparator());
+    }
+
+    @Test
+    void generationStopsAtTheTokenizersEosToken() throws IOException {
+        long[] free = reference(tokenizer.encode("Hello world", true), GenerationConfig.greedy(24));
+        long eos = free[5]; // declared the end of sequence below: generation must stop at its first occurrence
+        int firstEos = 0;
+        while (free[firstEos] != eos) {
+            firstEos++;
+        }
+        Path stopping = root.resolve("stopping");
+        copyDirectory(modelDir, stopping);
+        Files.writeString(stopping.resolve("generation_config.json"), "{\"eos_token_id\": [" + eos + "]}");
+
+        CliRun run = CliRun.of(
+                "generate", "--model", stopping.toString(), "--prompt", "Hello world", "--max-new-tokens", "24");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(tokenCount(run)).isEqualTo(firstEos + 1).isLessThan(24);
+        assertThat(run.out()).isEqualTo(decode(Arrays.copyOf(free, firstEos + 1)) + System.lineSeparator());
+    }
+
+    @Test
+    void adapterIsRejectedAsNotYetSupported() {
+        CliRun run =
+                generate("--prompt", "Hi", "--adapter", root.resolve("adapter").toString());
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("--adapter: adapters are not supported yet");
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void malformedMessageIsReportedWithTheFileAndItsIndex() throws IOException {
+        Path file = root.resolve("bad-chat.json");
+        Files.writeString(file, "[{\"role\": \"user\", \"content\": \"Hi\"}, {\"content\": \"no role\"}]");
+
+        CliRun run = generate("--messages", file.toString());
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains(file + ": messages[1]: \"role\" must be a string");
+    }
+
+    @Test
+    void invalidSamplingSettingsNameTheFlagAndValue() {
+        assertThat(generate("--prompt", "Hi", "--temperature", "-1").err())
+                .contains("--temperature: must be 0 (greedy) or positive, got -1.0");
+        assertThat(generate("--prompt", "Hi", "--top-p", "1.5").err()).contains("--top-p: must be in (0, 1], got 1.5");
+        assertThat(generate("--prompt", "Hi", "--max-new-tokens", "0").exitCode())
+                .isEqualTo(2);
+    }
+
+    private static CliRun generate(String... args) {
+        String[] all = new String[args.length + 3];
+        all[0] = "generate";
+        all[1] = "--model";
+        all[2] = modelDir.toString();
+        System.arraycopy(args, 0, all, 3, args.length);
+        return CliRun.of(all);
+    }
+
+    /** Generator's new tokens for the prompt, stopping where the CLI stops: the tokenizer's and config's eos. */
+    private static long[] reference(int[] prompt, GenerationConfig settings) {
+        Set<Long> stops = new HashSet<>();
+        tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
+        model.config().eosTokenIds().forEach(id -> stops.add((long) id));
+        long[] ids = Arrays.stream(prompt).asLongStream().toArray();
+        return Generator.generate(model, List.of(ids), settings.withStopTokens(stops))
+                .get(0);
+    }
+
+    private static String decode(long[] ids) {
+        return tokenizer.decode(Arrays.stream(ids).mapToInt(Math::toIntExact).toArray(), true);
+    }
+
+    private static int tokenCount(CliRun run) {
+        Matcher m = TOKEN_COUNT.matcher(run.err());
+        assertThat(m.find()).as(run.err()).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    private static void copyDirectory(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, to.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+}

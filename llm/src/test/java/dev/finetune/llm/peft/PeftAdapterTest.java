@@ -1,0 +1,288 @@
+package dev.finetune.llm.peft;
+
+import static dev.finetune.llm.testing.AdapterFixtures.logits;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.DType;
+import dev.finetune.llm.checkpoint.FloatFormats;
+import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.checkpoint.SafetensorsReader;
+import dev.finetune.llm.checkpoint.SafetensorsWriter;
+import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.testing.AdapterFixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PeftAdapterTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** A qwen3 tiny model with trained (non-zero) adapters; the caller closes the model. */
+    private static Adapters trained(LoraConfig config) {
+        CausalLm model = AdapterFixtures.tinyModel(ModelType.QWEN3);
+        Adapters adapters = Adapters.apply(model, config, 11);
+        adapters.setTraining(true);
+        for (int i = 0; i < 3; i++) {
+            AdapterFixtures.sgdStep(adapters, 0.5f);
+        }
+        adapters.setTraining(false);
+        return adapters;
+    }
+
+    @Test
+    void adapterConfigHasPeftsKeysSortedAsPythonWritesThem() throws IOException {
+        Adapters adapters = trained(LoraConfig.defaults());
+        try (CausalLm ignored = adapters.model()) {
+            PeftAdapter.save(adapters, dir, "models/base/tiny-qwen3");
+        }
+
+        assertThat(Files.readString(dir.resolve("adapter_config.json")))
+                .isEqualTo(
+                        """
+                        {
+                          "alpha_pattern": {},
+                          "base_model_name_or_path": "models/base/tiny-qwen3",
+                          "bias": "none",
+                          "fan_in_fan_out": false,
+                          "inference_mode": true,
+                          "init_lora_weights": true,
+                          "layers_to_transform": null,
+                          "lora_alpha": 16,
+                          "lora_dropout": 0.05,
+                          "modules_to_save": null,
+                          "peft_type": "LORA",
+                          "r": 8,
+                          "rank_pattern": {},
+                          "target_modules": [
+                            "k_proj",
+                            "o_proj",
+                            "q_proj",
+                            "v_proj"
+                          ],
+                          "task_type": "CAUSAL_LM",
+                          "use_dora": false,
+                          "use_rslora": false
+                        }""");
+    }
+
+    @Test
+    void weightsAreFp32UnderPeftTensorNames() throws IOException {
+        Adapters adapters = trained(LoraConfig.defaults().withTargetModules("all-linear"));
+        try (CausalLm ignored = adapters.model()) {
+            PeftAdapter.save(adapters, dir, null);
+        }
+
+        try (SafetensorsReader reader = SafetensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
+            assertThat(reader.names())
+                    .hasSize(2 * 7 * 2)
+                    .containsAll(adapters.trainableParameters().keySet());
+            assertThat(reader.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight")
+                            .shape())
+                    .containsExactly(8, 160);
+            assertThat(reader.info("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight")
+                            .shape())
+                    .containsExactly(64, 8);
+            assertThat(reader.info("base_model.model.model.layers.0.mlp.up_proj.lora_B.weight")
+                            .dtype())
+                    .isEqualTo(DType.F32);
+            assertThat(reader.metadata()).containsEntry("format", "pt");
+        }
+        // "all-linear" is recorded as the names it selected, as PEFT does.
+        assertThat(JSON.readTree(dir.resolve("adapter_config.json").toFile())
+                        .get("target_modules")
+                        .toString())
+                .isEqualTo("[\"down_proj\",\"gate_proj\",\"k_proj\",\"o_proj\",\"q_proj\",\"up_proj\",\"v_proj\"]");
+    }
+
+    @Test
+    void anExportedAdapterLoadsIntoAFreshModelWithIdenticalLogits() throws IOException {
+        LoraConfig config = LoraConfig.defaults()
+                .withR(4)
+                .withAlpha(8)
+                .withUseRslora(true)
+                .withTargetModules("q_proj", "down_proj");
+        Adapters adapters = trained(config);
+        float[] expected;
+        try (CausalLm model = adapters.model()) {
+            expected = logits(model);
+            PeftAdapter.save(adapters, dir, "tiny");
+        }
+
+        try (CausalLm fresh = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            float[] base = logits(fresh);
+            Adapters loaded = PeftAdapter.load(fresh, dir);
+
+            assertThat(loaded.config()).isEqualTo(config.withTargetModules("down_proj", "q_proj"));
+            assertThat(loaded.isTraining()).isFalse();
+            assertThat(logits(fresh)).containsExactly(expected);
+            assertThat(AdapterFixtures.maxAbsDiff(expected, base)).isGreaterThan(1e-3);
+        }
+    }
+
+    @Test
+    void aBf16AdapterHoldsTheWeightsRoundedToBf16() throws IOException {
+        Adapters adapters = trained(LoraConfig.defaults());
+        String name = "base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight";
+        float[] original;
+        try (CausalLm model = adapters.model()) {
+            original = adapters.trainableParameters().get(name).array().toFloatArray();
+            PeftAdapter.save(adapters, dir, null, DType.BF16);
+        }
+
+        try (CausalLm fresh = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            Adapters loaded = PeftAdapter.load(fresh, dir);
+            float[] values = loaded.trainableParameters().get(name).array().toFloatArray();
+
+            for (int i = 0; i < values.length; i++) {
+                assertThat(values[i]).isEqualTo(FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(original[i])));
+            }
+        }
+    }
+
+    @Test
+    void loadWeightsRestoresValuesInPlaceForResumedTraining() throws IOException {
+        Adapters saved = trained(LoraConfig.defaults());
+        float[] expected;
+        try (CausalLm model = saved.model()) {
+            expected = logits(model);
+            PeftAdapter.save(saved, dir, null);
+        }
+
+        try (CausalLm fresh = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            Adapters resumed = Adapters.apply(fresh, LoraConfig.defaults(), 99);
+            Map<String, Parameter> parameters = resumed.trainableParameters();
+            List<Object> arraysBefore = new ArrayList<>();
+            parameters.values().forEach(p -> arraysBefore.add(p.array()));
+
+            PeftAdapter.loadWeights(resumed, dir);
+
+            assertThat(logits(fresh)).containsExactly(expected);
+            List<Object> arraysAfter = new ArrayList<>();
+            parameters.values().forEach(p -> arraysAfter.add(p.array()));
+            assertThat(arraysAfter).containsExactlyElementsOf(arraysBefore);
+            assertThat(AdapterFixtures.sgdStep(resumed, 0.5f)).isFinite(); // still trainable
+        }
+    }
+
+    // ---- bad adapters: the error names the file and the key or tensor; the model is untouched ----
+
+    private Path savedAdapter() throws IOException {
+        Adapters adapters = trained(LoraConfig.defaults());
+        try (CausalLm ignored = adapters.model()) {
+            PeftAdapter.save(adapters, dir, null);
+        }
+        return dir;
+    }
+
+    private void editConfig(Consumer<ObjectNode> edit) throws IOException {
+        Path file = dir.resolve("adapter_config.json");
+        ObjectNode json = (ObjectNode) JSON.readTree(file.toFile());
+        edit.accept(json);
+        JSON.writeValue(file.toFile(), json);
+    }
+
+    private void rewriteWeights(Consumer<List<SafetensorsWriter.Entry>> edit) throws IOException {
+        Path file = dir.resolve("adapter_model.safetensors");
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            for (String name : reader.names()) {
+                entries.add(
+                        SafetensorsWriter.floats(name, reader.info(name).shape(), reader.readFloats(name), DType.F32));
+            }
+        }
+        edit.accept(entries);
+        SafetensorsWriter.write(file, entries, Map.of());
+    }
+
+    private void assertLoadFails(String... fragments) {
+        try (CausalLm fresh = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            assertThatThrownBy(() -> PeftAdapter.load(fresh, dir))
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessageContainingAll(fragments);
+            assertThat(fresh.namedParameters().keySet()).noneMatch(name -> name.contains("lora_"));
+        }
+    }
+
+    @Test
+    void aMissingTensorIsNamedWithItsFile() throws IOException {
+        savedAdapter();
+        String missing = "base_model.model.model.layers.1.self_attn.o_proj.lora_B.weight";
+        rewriteWeights(entries -> entries.removeIf(e -> e.name().equals(missing)));
+
+        assertLoadFails(dir.resolve("adapter_model.safetensors").toString(), "'" + missing + "'", "missing");
+    }
+
+    @Test
+    void aTensorOfTheWrongShapeIsNamedWithBothShapes() throws IOException {
+        savedAdapter();
+        editConfig(json -> json.put("r", 4));
+
+        assertLoadFails(
+                "adapter_model.safetensors",
+                "'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'",
+                "shape [8, 64] does not match the model's [4, 64]");
+    }
+
+    @Test
+    void anUnexpectedTensorIsNamed() throws IOException {
+        savedAdapter();
+        String extra = "base_model.model.model.layers.0.mlp.up_proj.lora_A.weight";
+        rewriteWeights(
+                entries -> entries.add(SafetensorsWriter.floats(extra, new long[] {8, 64}, new float[512], DType.F32)));
+
+        assertLoadFails("adapter_model.safetensors", "'" + extra + "'", "is not a LoRA tensor of this model");
+    }
+
+    @Test
+    void unsupportedSettingsAreNamedByKey() throws IOException {
+        savedAdapter();
+        editConfig(json -> json.put("use_dora", true));
+        assertLoadFails("adapter_config.json", "'use_dora'", "DoRA adapters are not supported, got true");
+
+        editConfig(json -> {
+            json.put("use_dora", false);
+            json.putObject("rank_pattern").put("q_proj", 16);
+        });
+        assertLoadFails("adapter_config.json", "'rank_pattern'", "per-module ranks");
+    }
+
+    @Test
+    void badValuesAndUnknownTargetsAreNamedByKey() throws IOException {
+        savedAdapter();
+        editConfig(json -> json.put("r", 0));
+        assertLoadFails("adapter_config.json", "'r'", "lora.r must be a positive integer, got 0");
+
+        editConfig(json -> {
+            json.put("r", 8);
+            json.put("lora_alpha", 0.5);
+        });
+        assertLoadFails("adapter_config.json", "'lora_alpha'", "must be an integer, got 0.5");
+
+        editConfig(json -> {
+            json.put("lora_alpha", 16);
+            json.putArray("target_modules").add("c_attn");
+        });
+        assertLoadFails("adapter_config.json", "'target_modules'", "\"c_attn\" matches no linear layer", "q_proj");
+    }
+
+    @Test
+    void aDirectoryWithoutAnAdapterIsReported() {
+        assertLoadFails(dir.resolve("adapter_config.json").toString(), "does not exist");
+    }
+}
