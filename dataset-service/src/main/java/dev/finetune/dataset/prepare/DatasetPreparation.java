@@ -72,7 +72,8 @@ public final class DatasetPreparation {
         long nearDuplicateCount = 0;
         Boolean preference = null;
         List<Pending> pending = new ArrayList<>(BATCH);
-        try (JsonlLines reader = new JsonlLines(raw)) {
+        try (JsonlLines reader = new JsonlLines(raw);
+                BatchWriter batches = new BatchWriter(writers)) {
             for (JsonlLines.Line line = reader.next(); line != null; line = reader.next()) {
                 lines++;
                 if (line.isBlank()) {
@@ -104,10 +105,12 @@ public final class DatasetPreparation {
                 }
                 pending.add(new Pending(example, canonical, splitter.assign(digest)));
                 if (pending.size() == BATCH) {
-                    flush(pending, writers);
+                    batches.submit(pending);
+                    pending = new ArrayList<>(BATCH);
                 }
             }
-            flush(pending, writers);
+            batches.submit(pending);
+            batches.finish();
         } finally {
             for (SplitWriter writer : writers.values()) {
                 writer.close();
@@ -147,17 +150,66 @@ public final class DatasetPreparation {
                 statistics);
     }
 
-    /** Counts the batch's tokens in one call (batching tokenizers use native threads), then writes it. */
-    private void flush(List<Pending> pending, Map<Split, SplitWriter> writers) throws IOException {
-        if (pending.isEmpty()) {
-            return;
+    /**
+     * Counts and writes batches on a thread of its own, one batch in flight: tokenising batch n
+     * overlaps parsing, hashing and de-duplicating batch n+1, and the files keep the input order.
+     */
+    private final class BatchWriter implements AutoCloseable {
+        private final Map<Split, SplitWriter> writers;
+        private final java.util.concurrent.ExecutorService thread =
+                java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "dataset-token-counter");
+                    t.setDaemon(true);
+                    return t;
+                });
+        private java.util.concurrent.Future<?> inFlight;
+
+        BatchWriter(Map<Split, SplitWriter> writers) {
+            this.writers = writers;
         }
-        int[] counts = tokens.countAll(pending.stream().map(Pending::example).toList());
-        for (int i = 0; i < counts.length; i++) {
-            Pending p = pending.get(i);
-            writers.get(p.split()).write(p.canonical(), counts[i]);
+
+        void submit(List<Pending> batch) throws IOException {
+            finish();
+            if (batch.isEmpty()) {
+                return;
+            }
+            inFlight = thread.submit(() -> {
+                int[] counts =
+                        tokens.countAll(batch.stream().map(Pending::example).toList());
+                for (int i = 0; i < counts.length; i++) {
+                    writers.get(batch.get(i).split()).write(batch.get(i).canonical(), counts[i]);
+                }
+                return null;
+            });
         }
-        pending.clear();
+
+        /** Waits for the batch in flight; its failure is this caller's failure. */
+        void finish() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            try {
+                inFlight.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while counting tokens");
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new IllegalStateException(e.getCause());
+            } finally {
+                inFlight = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            thread.shutdownNow();
+        }
     }
 
     /** An accepted example waiting for its batch's token count. */

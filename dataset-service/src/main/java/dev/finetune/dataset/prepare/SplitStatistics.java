@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * Token-length statistics of one split, accumulated example by example.
  */
-final class SplitStatistics {
+public final class SplitStatistics {
     private int[] lengths = new int[1024];
     private int count;
     private long tokens;
@@ -34,7 +34,7 @@ final class SplitStatistics {
      * @param p95Tokens 95th percentile length
      * @param truncated examples longer than the sequence length (they would be cut in training)
      */
-    record Summary(
+    public record Summary(
             long examples,
             long tokens,
             int minTokens,
@@ -90,7 +90,7 @@ final class SplitStatistics {
      * @param upToTokens bucket's upper bound (inclusive); its lower bound is the previous bucket's
      * @param examples examples whose length falls in it
      */
-    record HistogramBucket(long upToTokens, long examples) {}
+    public record HistogramBucket(long upToTokens, long examples) {}
 
     private static int percentile(int[] sorted, double q) {
         int index = (int) Math.ceil(q * sorted.length) - 1;

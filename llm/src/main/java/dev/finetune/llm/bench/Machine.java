@@ -8,10 +8,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** What a benchmark ran on, in one line of Markdown: CPU, cores, JVM, OS, engine and its threads. */
-final class Machine {
+public final class Machine {
     private Machine() {}
 
-    static String describe() {
+    public static String describe() {
         Engine engine = Engine.getInstance();
         return String.format(
                 Locale.ROOT,

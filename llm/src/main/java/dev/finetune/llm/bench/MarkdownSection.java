@@ -10,11 +10,11 @@ import java.nio.file.Path;
  * {@code <!-- NAME:start -->} and {@code <!-- NAME:end -->}, so several benchmarks can write their
  * results into one document without touching each other's text.
  */
-final class MarkdownSection {
+public final class MarkdownSection {
     private final String start;
     private final String end;
 
-    MarkdownSection(String name) {
+    public MarkdownSection(String name) {
         this.start = "<!-- " + name + ":start -->";
         this.end = "<!-- " + name + ":end -->";
     }
@@ -24,7 +24,7 @@ final class MarkdownSection {
      * appending a section if it has none, creating the file (with a title) and its directories if
      * it does not exist. Everything outside the markers is kept byte for byte.
      */
-    void write(Path file, String title, String body) throws IOException {
+    public void write(Path file, String title, String body) throws IOException {
         String section = start + "\n" + body.strip() + "\n" + end;
         String document;
         if (!Files.exists(file)) {

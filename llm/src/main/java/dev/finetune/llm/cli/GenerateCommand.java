@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -25,8 +26,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code llm generate}: continues a prompt or a conversation and streams the text to stdout token
- * by token; timing goes to stderr. The tokenizer loads first and the prompt is checked before the
- * weights load, so a bad input fails in milliseconds.
+ * by token; timing goes to stderr. The tokenizer loads first and the prompt (and the adapter's
+ * config) are checked before the weights load, so a bad input fails in milliseconds. With {@code
+ * --adapter} the LoRA adapter is applied to the loaded model before generation starts.
  */
 @Command(
         name = "generate",
@@ -46,7 +48,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (HF layout).")
     private Path model;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "Reserved for LoRA adapters; not supported yet.")
+    @Option(
+            names = "--adapter",
+            paramLabel = "DIR",
+            description = "A LoRA adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors),"
+                    + " applied to the --model weights.")
     private Path adapter;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -96,13 +102,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
-        if (adapter != null) {
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "--adapter: adapters are not supported yet (got '" + adapter + "'); run without --adapter");
-        }
         GenerationConfig settings = settings();
         ModelDirectory directory = ModelDirectory.open(spec, model);
+        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, adapter);
         try (Tokenizer tokenizer = Tokenizer.load(directory.path())) {
             long[] prompt = promptIds(tokenizer);
             directory.requireInVocabulary(prompt, inputFlag());
@@ -110,6 +112,9 @@ final class GenerateCommand implements Callable<Integer> {
             tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
             directory.config().eosTokenIds().forEach(id -> stops.add((long) id));
             try (CausalLm lm = CausalLm.load(directory.path())) {
+                if (adapterDirectory.isPresent()) {
+                    adapterDirectory.get().applyTo(lm);
+                }
                 stream(lm, tokenizer, prompt, settings.withStopTokens(stops), start);
             }
         }

@@ -9,6 +9,7 @@ import dev.finetune.llm.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.ArgGroup;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code llm score}: the log-probability of each token given the tokens before it, as one line of
  * JSON. With {@code --ids} the tokenizer is never loaded, so a directory holding only config.json
- * and the weights is enough.
+ * and the weights is enough. With {@code --adapter} the scores are those of the model with the LoRA
+ * adapter applied.
  */
 @Command(
         name = "score",
@@ -40,6 +42,13 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (HF layout).")
     private Path model;
 
+    @Option(
+            names = "--adapter",
+            paramLabel = "DIR",
+            description = "A LoRA adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors),"
+                    + " applied to the --model weights.")
+    private Path adapter;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     private Input input;
 
@@ -54,10 +63,14 @@ final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelDirectory directory = ModelDirectory.open(spec, model);
+        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, adapter);
         long[] tokens = input.ids != null ? parseIds(input.ids) : tokenize(input.text);
         directory.requireInVocabulary(tokens, input.ids != null ? "--ids" : "--text");
         float[] logProbs;
         try (CausalLm lm = CausalLm.load(directory.path())) {
+            if (adapterDirectory.isPresent()) {
+                adapterDirectory.get().applyTo(lm);
+            }
             logProbs = Scorer.tokenLogProbs(lm, List.of(tokens)).get(0);
         }
         spec.commandLine().getOut().println(toJson(tokens, logProbs));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.Device;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
@@ -161,12 +162,38 @@ class GenerateCommandTest {
     }
 
     @Test
-    void adapterIsRejectedAsNotYetSupported() {
-        CliRun run =
-                generate("--prompt", "Hi", "--adapter", root.resolve("adapter").toString());
+    @SuppressWarnings("try")
+    void adapterContinuationIsGeneratorsOutputOnTheAdaptedModel() throws IOException {
+        Path adapter = root.resolve("adapter");
+        int[] prompt = tokenizer.encode("Hello world", true);
+        long[] adapted;
+        long[] base;
+        Adapters adapters = RandomAdapter.save(modelDir, adapter, 5);
+        try (CausalLm adaptedModel = adapters.model()) {
+            adapted = reference(adaptedModel, prompt, GenerationConfig.greedy(24));
+            try (Adapters.Switch off = adapters.disabled()) {
+                base = reference(adaptedModel, prompt, GenerationConfig.greedy(24));
+            }
+        }
+
+        CliRun run = generate("--prompt", "Hello world", "--max-new-tokens", "24", "--adapter", adapter.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).isEqualTo(decode(adapted) + System.lineSeparator());
+        assertThat(tokenCount(run)).isEqualTo(adapted.length);
+        assertThat(adapted).as("the adapter changes the continuation").isNotEqualTo(base);
+    }
+
+    @Test
+    void adapterDirectoryWithoutAdapterConfigIsRejectedNamingIt() throws IOException {
+        Path notAnAdapter = Files.createDirectories(root.resolve("not-an-adapter"));
+
+        CliRun run = generate("--prompt", "Hi", "--adapter", notAnAdapter.toString());
 
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("--adapter: adapters are not supported yet");
+        assertThat(run.err())
+                .contains("--adapter: '" + notAnAdapter
+                        + "' is not a PEFT adapter directory: it has no adapter_config.json");
         assertThat(run.out()).isEmpty();
     }
 
@@ -201,11 +228,15 @@ class GenerateCommandTest {
 
     /** Generator's new tokens for the prompt, stopping where the CLI stops: the tokenizer's and config's eos. */
     private static long[] reference(int[] prompt, GenerationConfig settings) {
+        return reference(model, prompt, settings);
+    }
+
+    private static long[] reference(CausalLm lm, int[] prompt, GenerationConfig settings) {
         Set<Long> stops = new HashSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
-        model.config().eosTokenIds().forEach(id -> stops.add((long) id));
+        lm.config().eosTokenIds().forEach(id -> stops.add((long) id));
         long[] ids = Arrays.stream(prompt).asLongStream().toArray();
-        return Generator.generate(model, List.of(ids), settings.withStopTokens(stops))
+        return Generator.generate(lm, List.of(ids), settings.withStopTokens(stops))
                 .get(0);
     }
 

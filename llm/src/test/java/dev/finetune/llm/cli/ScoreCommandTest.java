@@ -7,6 +7,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.llm.inference.Scorer;
+import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -71,6 +72,85 @@ class ScoreCommandTest {
                     .isCloseTo(expected[i - 1], within(1e-6))
                     .isLessThanOrEqualTo(0.0);
         }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void adapterScoresAreTheScorersOnTheAdaptedModelAndDifferFromTheBase() throws IOException {
+        long[] ids = {1, 5, 9, 300, 42, 42};
+        Path adapter = root.resolve("adapter");
+        float[] adapted;
+        float[] base;
+        Adapters adapters = RandomAdapter.save(weightsOnly, adapter, 3);
+        try (CausalLm model = adapters.model()) {
+            adapted = Scorer.tokenLogProbs(model, List.of(ids)).get(0);
+            try (Adapters.Switch off = adapters.disabled()) {
+                base = Scorer.tokenLogProbs(model, List.of(ids)).get(0);
+            }
+        }
+
+        CliRun run = CliRun.of(
+                "score",
+                "--model",
+                weightsOnly.toString(),
+                "--adapter",
+                adapter.toString(),
+                "--ids",
+                "1,5,9,300,42,42");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode logProbs = new ObjectMapper().readTree(run.out()).get("logprobs");
+        assertThat(logProbs.size()).isEqualTo(ids.length);
+        assertThat(logProbs.get(0).isNull()).isTrue();
+        double largestChange = 0;
+        for (int i = 1; i < ids.length; i++) {
+            assertThat(logProbs.get(i).asDouble()).as("logprobs[%d]", i).isCloseTo(adapted[i - 1], within(1e-6));
+            largestChange = Math.max(largestChange, Math.abs(adapted[i - 1] - base[i - 1]));
+        }
+        assertThat(largestChange).as("the adapter changes the scores").isGreaterThan(0.01);
+    }
+
+    @Test
+    void missingAdapterDirectoryIsNamed() {
+        Path missing = root.resolve("no-such-adapter");
+
+        CliRun run =
+                CliRun.of("score", "--model", weightsOnly.toString(), "--adapter", missing.toString(), "--ids", "1,2");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("--adapter: directory '" + missing + "' does not exist");
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void adapterDirectoryWithoutAdapterConfigIsNotAnAdapter() throws IOException {
+        Path empty = Files.createDirectories(root.resolve("empty-adapter"));
+
+        CliRun run =
+                CliRun.of("score", "--model", weightsOnly.toString(), "--adapter", empty.toString(), "--ids", "1,2");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .contains("--adapter: '" + empty + "' is not a PEFT adapter directory: it has no adapter_config.json");
+    }
+
+    @Test
+    void adapterForAWiderModelIsRejectedNamingTheFileAndTheTensor() throws IOException {
+        Path wider = root.resolve("wider");
+        assertThat(CliRun.of("init-tiny", "--type", "llama", "--out", wider.toString(), "--hidden", "128")
+                        .exitCode())
+                .isZero();
+        Path adapter = root.resolve("wider-adapter");
+        RandomAdapter.save(wider, adapter, 3).model().close();
+
+        CliRun run =
+                CliRun.of("score", "--model", weightsOnly.toString(), "--adapter", adapter.toString(), "--ids", "1,2");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .contains(adapter.resolve("adapter_model.safetensors") + ": 'base_model.model.model.layers.0.")
+                .contains("does not match the model's");
+        assertThat(run.out()).isEmpty();
     }
 
     @Test

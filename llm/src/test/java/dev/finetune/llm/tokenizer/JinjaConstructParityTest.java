@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every Jinja construct that HuggingFace chat templates use (whitespace control, Python string
- * methods, namespaces, loop filters, tojson, raise_exception, whole Llama-3-, Mistral- and
- * Qwen2-style templates) renders byte-identically to Python Jinja2. Inputs are
+ * methods, namespaces, loop filters, tojson, raise_exception, whole templates in the header-token,
+ * Mistral and Qwen2 styles) renders byte-identically to Python Jinja2. Inputs are
  * {@code jinja/constructs.json}; the expected outputs in {@code jinja/constructs.expected.json}
  * were produced by {@code src/test/python/render_chat_fixtures.py}.
  */
