@@ -6,7 +6,6 @@ import dev.finetune.events.DatasetRejected;
 import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.service.messaging.CloudEventMessages;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
 
@@ -35,46 +34,20 @@ public class DatasetEvents {
         this.jobs = jobs;
     }
 
-    /** Sends and waits for the broker's acknowledgement, so a caller knows the event is durable. */
+    /** Each send waits for the broker's acknowledgement, so a caller knows the event is durable. */
     public void ingested(DatasetIngested event) {
-        await(send(ingested, event, "ingested:" + event.datasetId()));
+        messages.sendAndAwait(ingested, event, "ingested:" + event.datasetId());
     }
 
     public void prepared(DatasetPrepared event) {
-        await(send(prepared, event, "prepared:" + event.datasetId()));
+        messages.sendAndAwait(prepared, event, "prepared:" + event.datasetId());
     }
 
     public void rejected(DatasetRejected event) {
-        await(send(rejected, event, "rejected:" + event.datasetId()));
+        messages.sendAndAwait(rejected, event, "rejected:" + event.datasetId());
     }
 
     public void jobRequested(TrainingJobRequested event) {
-        await(send(jobs, event, "job-requested:" + event.jobId()));
-    }
-
-    private <E extends dev.finetune.events.PipelineEvent> CompletionStage<Void> send(
-            Emitter<E> emitter, E event, String id) {
-        var done = new java.util.concurrent.CompletableFuture<Void>();
-        emitter.send(messages.of(event, id)
-                .withAck(() -> {
-                    done.complete(null);
-                    return done;
-                })
-                .withNack(failure -> {
-                    done.completeExceptionally(failure);
-                    return done;
-                }));
-        return done;
-    }
-
-    private static void await(CompletionStage<Void> sent) {
-        try {
-            sent.toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while publishing an event", e);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("the broker did not acknowledge the event: " + e.getMessage(), e);
-        }
+        messages.sendAndAwait(jobs, event, "job-requested:" + event.jobId());
     }
 }

@@ -24,7 +24,14 @@ import picocli.CommandLine.UnmatchedArgumentException;
         mixinStandardHelpOptions = true,
         version = "llm 0.1.0",
         description = "Decoder-only LLMs on DJL: tiny models, generation, scoring, benchmarks.",
-        subcommands = {InitTinyCommand.class, GenerateCommand.class, ScoreCommand.class, InferenceBenchmark.class})
+        subcommands = {
+            InitTinyCommand.class,
+            GenerateCommand.class,
+            ScoreCommand.class,
+            dev.finetune.llm.train.TrainCommand.class,
+            InferenceBenchmark.class,
+            dev.finetune.llm.bench.TrainingBenchmark.class
+        })
 public final class LlmCli {
     /** Exit code of a usage error: picocli's own for bad flags, and ours for bad values and files. */
     public static final int USAGE = CommandLine.ExitCode.USAGE;

@@ -67,4 +67,30 @@ final class AttentionMask {
                 .reshape(batch, 1, 1, keys); // [B, 1, 1, S]
         return causal.add(padding); // [B, 1, T, S]
     }
+
+    /**
+     * Additive mask [B, 1, T, T] for packed rows: query t may attend to key s when both belong to the
+     * same example (an example starts at each position id 0), s <= t, and, if {@code window > 0},
+     * t - s < window.
+     *
+     * @param positionIds [B, T], restarting at 0 for each packed example
+     */
+    static NDArray packed(NDArray positionIds, int window, NDManager manager) {
+        long batch = positionIds.getShape().get(0);
+        int length = (int) positionIds.getShape().get(1);
+        NDArray example = positionIds.eq(0).toType(DataType.INT64, false).cumSum(1); // [B, T]
+        NDArray sameExample = example.expandDims(2).eq(example.expandDims(1)); // [B, T, 1] == [B, 1, T] -> [B, T, T]
+        NDArray query = manager.arange(0, length, 1, DataType.INT64).expandDims(1); // [T, 1]
+        NDArray key = manager.arange(0, length, 1, DataType.INT64).expandDims(0); // [1, T]
+        NDArray allowed = key.lte(query); // [T, T]
+        if (window > 0) {
+            allowed = allowed.logicalAnd(query.sub(key).lt(window)); // [T, T]
+        }
+        return sameExample
+                .logicalAnd(allowed) // [B, T, T]
+                .logicalNot()
+                .toType(DataType.FLOAT32, false)
+                .mul(MASKED)
+                .reshape(batch, 1, length, length); // [B, 1, T, T]
+    }
 }

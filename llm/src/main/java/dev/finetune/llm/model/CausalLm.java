@@ -103,6 +103,18 @@ public final class CausalLm extends Module implements AutoCloseable {
         return logits(body.forward(inputIds, paddingMask, cache));
     }
 
+    /**
+     * Logits of packed rows, for training on several short examples per row: see {@link
+     * DecoderModel#forwardPacked}. Each example gets the logits it would get alone.
+     *
+     * @param inputIds [B, T] int64
+     * @param positionIds [B, T] int64, restarting at 0 at the first token of each example
+     * @return logits [B, T, V], fp32
+     */
+    public NDArray forwardPacked(NDArray inputIds, NDArray positionIds) {
+        return logits(body.forwardPacked(inputIds, positionIds));
+    }
+
     /** Logits of the last new position only [B, V]: what generation needs, without the [B, T, V] head. */
     public NDArray forwardLast(NDArray inputIds, NDArray paddingMask, KvCache cache) {
         NDArray hidden = body.forward(inputIds, paddingMask, cache); // [B, T, C]

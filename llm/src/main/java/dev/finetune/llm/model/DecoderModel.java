@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * The transformer body, HuggingFace's {@code model} submodule: token embedding, the decoder layers
@@ -57,13 +58,39 @@ public final class DecoderModel extends Module {
         }
         NDManager manager = inputIds.getManager();
         NDArray positions = AttentionMask.positions(paddingMask, batch, past, length, manager); // [B, T]
+        return layersForward(
+                inputIds,
+                positions,
+                window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager),
+                cache);
+    }
+
+    /**
+     * Packed sequences: several examples share a row, each example's position ids count from 0, and
+     * a token attends only to earlier tokens of its own example (an example starts where its position
+     * id is 0). A row of one example with positions 0..T-1 gives exactly {@link #forward}'s result.
+     *
+     * @param inputIds token ids [B, T], int64
+     * @param positionIds position ids [B, T], int64, restarting at 0 for each packed example
+     * @return final-normed hidden states [B, T, C]
+     */
+    public NDArray forwardPacked(NDArray inputIds, NDArray positionIds) {
+        if (!positionIds.getShape().equals(inputIds.getShape())) {
+            throw new IllegalArgumentException(
+                    "position ids " + positionIds.getShape() + " do not match input ids " + inputIds.getShape());
+        }
+        NDManager manager = inputIds.getManager();
+        return layersForward(inputIds, positionIds, window -> AttentionMask.packed(positionIds, window, manager), null);
+    }
+
+    /** Embedding, the layers with one additive mask [B, 1, T, S] per distinct sliding window, the final norm. */
+    private NDArray layersForward(
+            NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, KvCache cache) {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
         Map<Integer, NDArray> maskByWindow = new HashMap<>();
         NDArray x = embedTokens.forward(inputIds); // [B, T, C]
         for (int i = 0; i < layers.size(); i++) {
-            int window = config.slidingWindowOf(i);
-            NDArray mask = maskByWindow.computeIfAbsent(
-                    window, w -> AttentionMask.additive(paddingMask, batch, past, length, w, manager)); // [B,1,T,S]
+            NDArray mask = maskByWindow.computeIfAbsent(config.slidingWindowOf(i), maskOfWindow::apply); // [B,1,T,S]
             x = layers.get(i).forward(x, angles, mask, cache);
         }
         return norm.forward(x);

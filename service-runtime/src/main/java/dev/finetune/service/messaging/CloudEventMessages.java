@@ -5,10 +5,16 @@ import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.net.URI;
+import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
@@ -18,10 +24,39 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  */
 @ApplicationScoped
 public class CloudEventMessages {
+    /** The producer retries within delivery.timeout.ms (2 min); past 30 s the caller should know. */
+    private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+
     private final URI source;
 
     CloudEventMessages(@ConfigProperty(name = "quarkus.application.name") String applicationName) {
         this.source = URI.create("/finetune/" + applicationName);
+    }
+
+    /**
+     * Sends {@code event} with the given id and waits for the broker's acknowledgement, so the
+     * caller knows the event is durable before it records having sent it.
+     */
+    public <E extends PipelineEvent> void sendAndAwait(Emitter<E> emitter, E event, String eventId) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        emitter.send(of(event, eventId)
+                .withAck(() -> {
+                    done.complete(null);
+                    return done;
+                })
+                .withNack(failure -> {
+                    done.completeExceptionally(failure);
+                    return done;
+                }));
+        try {
+            done.get(SEND_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing " + event.cloudEventType(), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(
+                    "the broker did not acknowledge " + event.cloudEventType() + ": " + e.getMessage(), e);
+        }
     }
 
     /** A message with a fresh CloudEvents id. */

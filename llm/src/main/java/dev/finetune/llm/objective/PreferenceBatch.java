@@ -1,0 +1,81 @@
+package dev.finetune.llm.objective;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.finetune.llm.model.CausalLm;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * B preference pairs as one right-padded block of 2B rows, the chosen sequences first and the
+ * rejected ones after, so one forward pass scores both. {@code completionMask} [2B, T-1] is 1 where
+ * token t+1 belongs to the completion: a sequence's log-probability is the sum over those tokens.
+ *
+ * <p>Dimension letters: B pairs, T time, V vocabulary.
+ */
+public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] completionMask) {
+
+    public static PreferenceBatch of(List<PreferencePair> pairs, long padId) {
+        if (pairs.isEmpty()) {
+            throw new IllegalArgumentException("a batch needs at least one preference pair");
+        }
+        List<long[]> sequences = new ArrayList<>();
+        List<Integer> promptLengths = new ArrayList<>();
+        for (PreferencePair pair : pairs) {
+            sequences.add(pair.chosenSequence());
+            promptLengths.add(pair.prompt().length);
+        }
+        for (PreferencePair pair : pairs) {
+            sequences.add(pair.rejectedSequence());
+            promptLengths.add(pair.prompt().length);
+        }
+        int length = sequences.stream().mapToInt(s -> s.length).max().orElseThrow();
+        long[][] ids = new long[sequences.size()][length];
+        long[][] mask = new long[sequences.size()][length];
+        float[][] completion = new float[sequences.size()][length - 1];
+        for (int row = 0; row < ids.length; row++) {
+            long[] sequence = sequences.get(row);
+            Arrays.fill(ids[row], padId);
+            System.arraycopy(sequence, 0, ids[row], 0, sequence.length);
+            Arrays.fill(mask[row], 0, sequence.length, 1L);
+            // token t + 1 is a completion token for t + 1 in [promptLength, length)
+            Arrays.fill(completion[row], promptLengths.get(row) - 1, sequence.length - 1, 1f);
+        }
+        return new PreferenceBatch(ids, mask, completion);
+    }
+
+    /** Number of pairs B. */
+    public int pairs() {
+        return ids.length / 2;
+    }
+
+    public int tokenCount() {
+        return Arrays.stream(paddingMask)
+                .mapToInt(row -> (int) Arrays.stream(row).sum())
+                .sum();
+    }
+
+    /**
+     * {@code log p(completion | prompt)} of every row [2B]: chosen rows [0, B), rejected rows [B,
+     * 2B). With gradient if called inside a gradient collector; arrays live in {@code manager}, which
+     * must stay open until the backward pass is done.
+     */
+    public NDArray sequenceLogProbs(CausalLm model, NDManager manager) {
+        NDArray inputIds = manager.create(ids); // [2B, T]
+        NDArray logits = model.forward(inputIds, manager.create(paddingMask), null); // [2B, T, V]
+        NDArray tokenLogProbs = SftLoss.nextTokenLogProbs(logits, inputIds); // [2B, T-1]
+        return tokenLogProbs.mul(manager.create(completionMask)).sum(new int[] {1}); // [2B]
+    }
+
+    /** The chosen half [B] of per-row values [2B]. */
+    public static NDArray chosen(NDArray rows) {
+        return rows.get(new NDIndex(":{}", rows.getShape().get(0) / 2)); // [B]
+    }
+
+    /** The rejected half [B] of per-row values [2B]. */
+    public static NDArray rejected(NDArray rows) {
+        return rows.get(new NDIndex("{}:", rows.getShape().get(0) / 2)); // [B]
+    }
+}

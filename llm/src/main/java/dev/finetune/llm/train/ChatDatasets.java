@@ -1,0 +1,114 @@
+package dev.finetune.llm.train;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.llm.tokenizer.ChatMessage;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads training data in JSON Lines, one example per line, in the conversational forms TRL uses:
+ *
+ * <ul>
+ *   <li>supervised: {@code {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", ...}]}}
+ *   <li>preference: {@code {"prompt": [messages], "chosen": [messages], "rejected": [messages]}}, where
+ *       a plain string stands for one message (a user prompt, an assistant completion)
+ * </ul>
+ *
+ * Blank lines are skipped; other fields are ignored. A bad line fails with its line number and field.
+ */
+public final class ChatDatasets {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ChatDatasets() {}
+
+    /** A preference example before tokenization. */
+    public record Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {}
+
+    public static List<List<ChatMessage>> conversations(Path file) throws IOException {
+        List<List<ChatMessage>> conversations = new ArrayList<>();
+        forEachLine(file, (node, line) -> {
+            List<ChatMessage> messages = messages(node, "messages", null, file, line);
+            if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
+                throw new DatasetException(file, line, "messages has no assistant message to learn from");
+            }
+            conversations.add(messages);
+        });
+        return conversations;
+    }
+
+    public static List<Preference> preferences(Path file) throws IOException {
+        List<Preference> preferences = new ArrayList<>();
+        forEachLine(
+                file,
+                (node, line) -> preferences.add(new Preference(
+                        messages(node, "prompt", "user", file, line),
+                        messages(node, "chosen", "assistant", file, line),
+                        messages(node, "rejected", "assistant", file, line))));
+        return preferences;
+    }
+
+    @FunctionalInterface
+    private interface LineHandler {
+        void accept(JsonNode node, int line) throws DatasetException;
+    }
+
+    private static void forEachLine(Path file, LineHandler handler) throws IOException {
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String text;
+            int line = 0;
+            while ((text = reader.readLine()) != null) {
+                line++;
+                if (text.isBlank()) {
+                    continue;
+                }
+                JsonNode node;
+                try {
+                    node = JSON.readTree(text);
+                } catch (JsonProcessingException e) {
+                    throw new DatasetException(file, line, "not valid JSON: " + e.getOriginalMessage());
+                }
+                if (!node.isObject()) {
+                    throw new DatasetException(file, line, "expected a JSON object, got " + node.getNodeType());
+                }
+                handler.accept(node, line);
+            }
+        }
+    }
+
+    /** A non-empty message list under {@code field}; a string is one message of {@code stringRole}. */
+    private static List<ChatMessage> messages(JsonNode node, String field, String stringRole, Path file, int line)
+            throws DatasetException {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new DatasetException(file, line, "missing field '" + field + "'");
+        }
+        if (value.isTextual() && stringRole != null) {
+            return List.of(new ChatMessage(stringRole, value.asText()));
+        }
+        if (!value.isArray() || value.isEmpty()) {
+            throw new DatasetException(file, line, "'" + field + "' must be a non-empty list of messages");
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < value.size(); i++) {
+            JsonNode message = value.get(i);
+            String where = field + "[" + i + "]";
+            JsonNode role = message.get("role");
+            JsonNode content = message.get("content");
+            if (role == null || !role.isTextual() || role.asText().isBlank()) {
+                throw new DatasetException(file, line, where + ".role must be a non-empty string");
+            }
+            if (content == null || !content.isTextual()) {
+                throw new DatasetException(file, line, where + ".content must be a string");
+            }
+            messages.add(new ChatMessage(role.asText(), content.asText()));
+        }
+        return messages;
+    }
+}

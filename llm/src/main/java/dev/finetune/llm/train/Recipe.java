@@ -1,0 +1,32 @@
+package dev.finetune.llm.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A training program with the lifecycle every recipe shares: {@link #setup} loads model, data and
+ * (if the job allows and one exists) the newest checkpoint; {@link #train} runs to the last step,
+ * checkpointing on the way and at the end; {@link #saveCheckpoint} writes one now; {@link #cleanup}
+ * frees the model. Recipes share components (optimizer, plan, checkpoints), not a base class.
+ */
+public interface Recipe extends AutoCloseable {
+    void setup() throws IOException;
+
+    TrainResult train() throws IOException;
+
+    /** Writes a resumable checkpoint of the current step and returns its directory. */
+    Path saveCheckpoint() throws IOException;
+
+    /** Asks {@link #train} to return after the step in progress (thread-safe; no checkpoint is forced). */
+    void requestStop();
+
+    void cleanup();
+
+    /** The model being trained, after {@link #setup} (for evaluation between or after runs). */
+    TrainableModel model();
+
+    @Override
+    default void close() {
+        cleanup();
+    }
+}

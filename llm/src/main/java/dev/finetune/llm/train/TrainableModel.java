@@ -1,0 +1,148 @@
+package dev.finetune.llm.train;
+
+import dev.finetune.llm.checkpoint.Checkpoint;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.DType;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
+import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.peft.AdapterConfigJson;
+import dev.finetune.llm.peft.MergedCheckpoint;
+import dev.finetune.llm.peft.PeftAdapter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * A model prepared for one fine-tuning method: with full fine-tuning every parameter is trainable;
+ * with LoRA or QLoRA adapters are attached and only they are. Hands out the trainable parameters by
+ * their checkpoint names (HuggingFace names for full fine-tuning, PEFT names for adapters), switches
+ * training mode (adapter dropout) and saves or restores what is trained.
+ */
+public final class TrainableModel implements AutoCloseable {
+    private final CausalLm model;
+    private final Method method;
+    private final Adapters adapters;
+    private final Map<String, Parameter> parameters;
+
+    private TrainableModel(CausalLm model, Method method, Adapters adapters, Map<String, Parameter> parameters) {
+        this.model = model;
+        this.method = method;
+        this.adapters = adapters;
+        this.parameters = Collections.unmodifiableMap(parameters);
+    }
+
+    /**
+     * Prepares {@code model} (which this object then owns and closes) for {@code method}.
+     *
+     * @param lora adapter settings, used for LoRA and QLoRA (QLoRA sets {@code quantizeBase})
+     * @param seed seeds the adapters' initialisation and dropout
+     */
+    public static TrainableModel prepare(CausalLm model, Method method, LoraConfig lora, long seed) {
+        if (method == Method.FULL) {
+            Map<String, Parameter> all = model.namedParameters();
+            all.values().forEach(parameter -> parameter.array().setRequiresGradient(true));
+            return new TrainableModel(model, method, null, all);
+        }
+        Adapters adapters = Adapters.apply(model, lora.withQuantizeBase(method == Method.QLORA), seed);
+        return new TrainableModel(model, method, adapters, adapters.trainableParameters());
+    }
+
+    public CausalLm model() {
+        return model;
+    }
+
+    public Method method() {
+        return method;
+    }
+
+    public Optional<Adapters> adapters() {
+        return Optional.ofNullable(adapters);
+    }
+
+    /** The parameters the optimizer updates, by checkpoint name. */
+    public Map<String, Parameter> parameters() {
+        return parameters;
+    }
+
+    public long trainableValues() {
+        return parameters.values().stream().mapToLong(p -> p.shape().size()).sum();
+    }
+
+    /** Training mode turns adapter dropout on; evaluation and generation need it off. */
+    public void setTraining(boolean training) {
+        if (adapters != null) {
+            adapters.setTraining(training);
+        }
+    }
+
+    /**
+     * Called before optimizer step {@code step}: restarts the dropout masks from a seed of (seed,
+     * step), so a run resumed at any step draws the masks an uninterrupted run draws.
+     */
+    public void beginStep(long seed, int step) {
+        if (adapters != null) {
+            adapters.reseedDropout(new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step).nextLong());
+        }
+    }
+
+    /**
+     * The reference model for DPO: the same model with its adapters switched off until the handle is
+     * closed.
+     *
+     * @throws IllegalStateException for full fine-tuning, which has no frozen copy (precompute the
+     *     reference log-probabilities before training instead)
+     */
+    public Adapters.Switch reference() {
+        if (adapters == null) {
+            throw new IllegalStateException("full fine-tuning has no reference model to switch to");
+        }
+        return adapters.disabled();
+    }
+
+    /**
+     * Writes the trained weights into a checkpoint directory and returns the file names written:
+     * config.json and model.safetensors for full fine-tuning (a loadable model), the PEFT adapter
+     * files for LoRA (adapter_config.json naming {@code baseModel}, adapter_model.safetensors).
+     */
+    List<String> saveTrainable(Path directory, Path baseModel) throws IOException {
+        if (adapters == null) {
+            model.save(directory, DType.F32);
+            return List.of(Checkpoint.SINGLE_FILE, ModelConfigJson.FILE_NAME);
+        }
+        PeftAdapter.save(adapters, directory, baseModel == null ? "" : baseModel.toString());
+        return List.of(PeftAdapter.WEIGHTS_FILE, AdapterConfigJson.FILE_NAME);
+    }
+
+    /** Restores the trained weights from a checkpoint directory, in place. */
+    void loadTrainable(Path directory) throws CheckpointException {
+        if (adapters == null) {
+            TensorFiles.copyInto(directory.resolve(Checkpoint.SINGLE_FILE), parameters);
+        } else {
+            PeftAdapter.loadWeights(adapters, directory);
+        }
+    }
+
+    /**
+     * Writes the result of training: the whole model in HuggingFace layout with the base model's
+     * tokenizer files (full fine-tuning), or the adapter in PEFT layout.
+     */
+    void export(Path directory, Path baseModel) throws IOException {
+        if (adapters == null) {
+            MergedCheckpoint.write(model, directory, baseModel);
+        } else {
+            PeftAdapter.save(adapters, directory, baseModel == null ? "" : baseModel.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

@@ -1,0 +1,21 @@
+package dev.finetune.llm.train;
+
+import java.nio.file.Path;
+
+/**
+ * Receives a run's progress: a progress bar, or the training service turning steps into events.
+ * Called on the training thread after each step; keep it quick.
+ */
+public interface TrainingListener {
+    /** Listens to nothing. */
+    TrainingListener NONE = metrics -> {};
+
+    /** Before the first step of this process: {@code startStep} > 0 when the run was resumed. */
+    default void onStart(int startStep, int totalSteps) {}
+
+    /** After each optimizer step. */
+    void onStep(StepMetrics metrics);
+
+    /** After a complete checkpoint was written (its manifest included). */
+    default void onCheckpoint(int step, Path directory) {}
+}

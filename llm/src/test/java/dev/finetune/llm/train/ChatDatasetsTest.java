@@ -1,0 +1,68 @@
+package dev.finetune.llm.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.finetune.llm.tokenizer.ChatMessage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChatDatasetsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void conversationsAndPreferencesAreReadSkippingBlankLines() throws IOException {
+        Path sft = write(
+                "sft.jsonl",
+                """
+                {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}], "id": 7}
+
+                {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"},\
+                 {"role": "assistant", "content": "4"}]}
+                """);
+        assertThat(ChatDatasets.conversations(sft))
+                .containsExactly(
+                        List.of(ChatMessage.user("Hi"), ChatMessage.assistant("Hello")),
+                        List.of(ChatMessage.system("Be brief."), ChatMessage.user("2+2?"), ChatMessage.assistant("4")));
+
+        Path dpo = write(
+                "dpo.jsonl",
+                """
+                {"prompt": [{"role": "user", "content": "Hi"}], "chosen": [{"role": "assistant", "content": "Hello"}],\
+                 "rejected": "Go away"}
+                """);
+        assertThat(ChatDatasets.preferences(dpo))
+                .containsExactly(new ChatDatasets.Preference(
+                        List.of(ChatMessage.user("Hi")),
+                        List.of(ChatMessage.assistant("Hello")),
+                        List.of(ChatMessage.assistant("Go away"))));
+    }
+
+    @Test
+    void aMalformedLineIsReportedWithItsLineNumberAndField() throws IOException {
+        String good = "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\":"
+                + " \"b\"}]}\n";
+        assertThatThrownBy(() -> ChatDatasets.conversations(write("a.jsonl", good + "{\"messages\": [\n")))
+                .isInstanceOf(DatasetException.class)
+                .hasMessageStartingWith(dir.resolve("a.jsonl") + ":2: not valid JSON");
+        assertThatThrownBy(() -> ChatDatasets.conversations(
+                        write("b.jsonl", good + good + "{\"messages\": [{\"role\": \"user\", \"content\": 5}]}\n")))
+                .hasMessageEndingWith("b.jsonl:3: messages[0].content must be a string");
+        assertThatThrownBy(() -> ChatDatasets.conversations(
+                        write("c.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}\n")))
+                .hasMessageEndingWith("c.jsonl:1: messages has no assistant message to learn from");
+        assertThatThrownBy(() -> ChatDatasets.preferences(write("d.jsonl", "{\"prompt\": \"a\", \"chosen\": \"b\"}\n")))
+                .hasMessageEndingWith("d.jsonl:1: missing field 'rejected'");
+        assertThatThrownBy(() -> ChatDatasets.conversations(write("e.jsonl", "[1, 2]\n")))
+                .hasMessageEndingWith("e.jsonl:1: expected a JSON object, got ARRAY");
+    }
+
+    private Path write(String name, String text) throws IOException {
+        return Files.writeString(dir.resolve(name), text);
+    }
+}

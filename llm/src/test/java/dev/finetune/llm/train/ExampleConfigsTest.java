@@ -1,0 +1,54 @@
+package dev.finetune.llm.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.llm.lora.LoraConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** The example jobs in examples/ load, say what they claim, and their data is the generator's. */
+class ExampleConfigsTest {
+    private static final Path EXAMPLES = ExampleDatasets.EXAMPLES;
+
+    @Test
+    void theLoraSftExampleShowsEveryDefault() throws IOException {
+        TrainConfig config = TrainConfigYaml.load(EXAMPLES.resolve("lora-sft.yaml"));
+        TrainConfig defaults =
+                TrainConfig.of(config.model(), config.trainFile(), config.outputDir(), Method.LORA, Objective.SFT);
+
+        assertThat(config).isEqualTo(defaults);
+        assertThat(config.model()).isEqualTo(EXAMPLES.toAbsolutePath().resolve("models/tiny-llama"));
+        assertThat(config.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.SFT_FILE));
+    }
+
+    @Test
+    void everyExampleJobLoadsWithItsMethodAndObjective() throws IOException {
+        TrainConfig qlora = TrainConfigYaml.load(EXAMPLES.resolve("qlora-sft.yaml"));
+        assertThat(qlora.method()).isEqualTo(Method.QLORA);
+        assertThat(qlora.sft().packing()).isTrue();
+        assertThat(qlora.lora().targetModules()).containsExactly(LoraConfig.ALL_LINEAR);
+        assertThat(qlora.training().gradientAccumulationSteps()).isEqualTo(2);
+
+        TrainConfig full = TrainConfigYaml.load(EXAMPLES.resolve("full-sft.yaml"));
+        assertThat(full.method()).isEqualTo(Method.FULL);
+        assertThat(full.training().learningRate()).isEqualTo(Method.FULL.defaultLearningRate());
+        assertThat(full.training().saveTotalLimit()).isEqualTo(2);
+
+        TrainConfig dpo = TrainConfigYaml.load(EXAMPLES.resolve("lora-dpo.yaml"));
+        assertThat(dpo.objective()).isEqualTo(Objective.DPO);
+        assertThat(dpo.dpo()).isEqualTo(DpoConfig.defaults());
+        assertThat(dpo.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.DPO_FILE));
+    }
+
+    @Test
+    void committedExampleDatasetsAreWhatTheGeneratorWritesAndParse() throws IOException {
+        assertThat(Files.readString(EXAMPLES.resolve(ExampleDatasets.SFT_FILE))).isEqualTo(ExampleDatasets.sft());
+        assertThat(Files.readString(EXAMPLES.resolve(ExampleDatasets.DPO_FILE))).isEqualTo(ExampleDatasets.dpo());
+        assertThat(ChatDatasets.conversations(EXAMPLES.resolve(ExampleDatasets.SFT_FILE)))
+                .hasSize(48);
+        assertThat(ChatDatasets.preferences(EXAMPLES.resolve(ExampleDatasets.DPO_FILE)))
+                .hasSize(32);
+    }
+}

@@ -1,0 +1,130 @@
+package dev.finetune.llm.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.optim.ScheduleType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Training 2N steps straight and N steps, a restart from the checkpoint, then N more give the same
+ * weights: model, optimizer moments, schedule, data order and dropout all continue exactly.
+ */
+class ResumeTest {
+    private static final int N = 3;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fullFineTuningResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(Method.FULL, LoraConfig.defaults(), Objective.SFT);
+    }
+
+    @Test
+    void loraWithDropoutResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(
+                Method.LORA,
+                LoraConfig.defaults().withTargetModules("all-linear").withDropout(0.1),
+                Objective.SFT);
+    }
+
+    @Test
+    void fullDpoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
+        // A resumed run that recomputed the reference from its current (trained) weights would differ.
+        assertResumeIsExact(Method.FULL, LoraConfig.defaults(), Objective.DPO);
+    }
+
+    private void assertResumeIsExact(Method method, LoraConfig lora, Objective objective) throws IOException {
+        Path model = TinyJob.model(dir.resolve("model"), 5);
+        Path data = objective == Objective.SFT
+                ? TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines())
+                : TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
+        TrainConfig config = TrainConfig.of(model, data, dir.resolve("straight"), method, objective)
+                .withLora(lora)
+                .withTraining(TrainingArguments.defaults(method).toBuilder()
+                        .learningRate(1e-2)
+                        .batchSize(4)
+                        .gradientAccumulationSteps(2)
+                        .maxSteps(2 * N)
+                        .saveSteps(N)
+                        .warmupSteps(2)
+                        .scheduler(ScheduleType.COSINE)
+                        .weightDecay(0.01)
+                        .build());
+
+        Map<String, float[]> initial;
+        Map<String, float[]> straight;
+        try (Recipe recipe = recipe(config, TrainingListener.NONE)) {
+            recipe.setup();
+            initial = snapshot(recipe.model().parameters());
+            assertThat(recipe.train().step()).isEqualTo(2 * N);
+            straight = snapshot(recipe.model().parameters());
+        }
+
+        TrainConfig interrupted = config.withOutputDir(dir.resolve("interrupted"));
+        Recipe[] running = new Recipe[1];
+        try (Recipe first = recipe(interrupted, stopAtFirstCheckpoint(running))) {
+            running[0] = first;
+            first.setup();
+            TrainResult result = first.train(); // the process "dies" right after checkpoint N
+            assertThat(result.step()).isEqualTo(N);
+            assertThat(result.output()).isNull();
+        }
+        Map<String, float[]> resumed;
+        try (Recipe second = recipe(interrupted, TrainingListener.NONE)) {
+            second.setup();
+            TrainResult result = second.train();
+            assertThat(result.resumedFrom()).isEqualTo(N);
+            assertThat(result.completed()).isTrue();
+            resumed = snapshot(second.model().parameters());
+        }
+
+        assertThat(maxDifference(initial, straight))
+                .as("training moved the weights")
+                .isGreaterThan(1e-3);
+        assertThat(maxDifference(straight, resumed)).isLessThanOrEqualTo(1e-6);
+    }
+
+    static Recipe recipe(TrainConfig config, TrainingListener listener) {
+        return config.objective() == Objective.SFT ? new SftRecipe(config, listener) : new DpoRecipe(config, listener);
+    }
+
+    /** Asks the recipe in {@code running[0]} to stop as soon as its first checkpoint is complete. */
+    static TrainingListener stopAtFirstCheckpoint(Recipe[] running) {
+        return new TrainingListener() {
+            @Override
+            public void onStep(StepMetrics metrics) {}
+
+            @Override
+            public void onCheckpoint(int step, Path directory) {
+                running[0].requestStop();
+            }
+        };
+    }
+
+    static Map<String, float[]> snapshot(Map<String, Parameter> parameters) {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> values.put(name, p.array().toFloatArray()));
+        return values;
+    }
+
+    static double maxDifference(Map<String, float[]> a, Map<String, float[]> b) {
+        assertThat(b.keySet()).isEqualTo(a.keySet());
+        double max = 0;
+        for (String name : a.keySet()) {
+            float[] x = a.get(name);
+            float[] y = b.get(name);
+            for (int i = 0; i < x.length; i++) {
+                max = Math.max(max, Math.abs(x[i] - y[i]));
+            }
+        }
+        return max;
+    }
+}

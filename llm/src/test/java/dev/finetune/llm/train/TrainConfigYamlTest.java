@@ -1,0 +1,90 @@
+package dev.finetune.llm.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.finetune.llm.optim.ScheduleType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Job files: defaults fill what is left out, and every mistake is named with its file, key and value. */
+class TrainConfigYamlTest {
+    private static final String REQUIRED = "model: m\ntrain_file: d.jsonl\noutput_dir: out\n";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void omittedSettingsTakeTheMethodsDefaults() throws IOException {
+        TrainConfig config = load(REQUIRED + "method: full\n");
+
+        assertThat(config.training()).isEqualTo(TrainingArguments.defaults(Method.FULL));
+        assertThat(config.training().learningRate()).isEqualTo(1e-5);
+        assertThat(load(REQUIRED).training().learningRate())
+                .as("lora by default")
+                .isEqualTo(2e-4);
+        assertThat(config.model()).isEqualTo(dir.resolve("m"));
+        assertThat(config.resume()).isTrue();
+    }
+
+    @Test
+    void valuesAreReadIncludingNumbersThatYamlLeavesAsStrings() throws IOException {
+        TrainConfig config = load(
+                REQUIRED
+                        + """
+                training:
+                  learning_rate: 2e-4
+                  lr_scheduler_type: cosine
+                  per_device_train_batch_size: 2
+                  seed: 7
+                lora:
+                  target_modules: all-linear
+                  r: 4
+                """);
+
+        assertThat(config.training().learningRate()).isEqualTo(2e-4);
+        assertThat(config.training().scheduler()).isEqualTo(ScheduleType.COSINE);
+        assertThat(config.training().batchSize()).isEqualTo(2);
+        assertThat(config.training().seed()).isEqualTo(7);
+        assertThat(config.lora().targetModules()).containsExactly("all-linear");
+        assertThat(config.lora().r()).isEqualTo(4);
+    }
+
+    @Test
+    void invalidValuesAreNamedWithFileKeyAndValue() throws IOException {
+        assertThatThrownBy(() -> load(REQUIRED + "training:\n  learning_rate: -1\n"))
+                .isInstanceOf(TrainConfigException.class)
+                .hasMessage(dir.resolve("job.yaml") + ": training.learning_rate must be > 0, got -1");
+        assertThatThrownBy(() -> load(REQUIRED + "lora:\n  r: 0\n"))
+                .hasMessageEndingWith("job.yaml: lora.r must be a positive integer, got 0");
+        assertThatThrownBy(() -> load(REQUIRED + "training:\n  per_device_train_batch_size: 2.5\n"))
+                .hasMessageEndingWith("training.per_device_train_batch_size must be an integer, got 2.5");
+        assertThatThrownBy(() -> load(REQUIRED + "training:\n  max_grad_norm: lots\n"))
+                .hasMessageEndingWith("training.max_grad_norm must be a number, got \"lots\"");
+        assertThatThrownBy(() -> load(REQUIRED + "method: adapters\n"))
+                .hasMessageEndingWith("job.yaml: method must be one of full, lora, qlora, got \"adapters\"");
+        assertThatThrownBy(() -> load(REQUIRED + "dpo:\n  loss_type: ipo\n"))
+                .hasMessageContaining("dpo.loss_type must be \"sigmoid\"");
+    }
+
+    @Test
+    void unknownOrMissingKeysAreReported() {
+        assertThatThrownBy(() -> load(REQUIRED + "trainng:\n  seed: 1\n"))
+                .hasMessageContaining("job.yaml: trainng is not a known setting; known: dpo, lora, method,");
+        assertThatThrownBy(() -> load(REQUIRED + "training:\n  lerning_rate: 1\n"))
+                .hasMessageContaining("training.lerning_rate is not a known setting; known: adam_beta1");
+        assertThatThrownBy(() -> load("model: m\noutput_dir: out\n"))
+                .hasMessageEndingWith("job.yaml: train_file is required");
+        assertThatThrownBy(() -> load("- just\n- a list\n")).hasMessageContaining("must be a YAML mapping");
+        assertThatThrownBy(() -> load("model: [unclosed\n")).hasMessageContaining("not valid YAML");
+    }
+
+    private TrainConfig load(String yaml) throws IOException {
+        Path file = dir.resolve("job.yaml");
+        Files.writeString(file, yaml);
+        return TrainConfigYaml.load(file);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.finetune.training;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** {@code pipeline.training.*}: how workers run jobs. */
+@ConfigMapping(prefix = "pipeline.training")
+public interface TrainingSettings {
+    /** Local disk for base models (cached across jobs), datasets and run directories. */
+    @WithDefault("${java.io.tmpdir}/finetune-worker")
+    Path workDir();
+
+    /** This worker's name in leases and events; defaults to the host name (the pod name on Kubernetes). */
+    Optional<String> workerId();
+
+    /** A metrics event every this many steps: frequent enough for a live progress bar, not a flood. */
+    @WithDefault("1")
+    int metricsEverySteps();
+
+    /** The lease outlives a missed renewal or two; a dead worker's job is free again after this. */
+    @WithDefault("30s")
+    Duration leaseTtl();
+
+    /** A job running longer than this is stopped and failed: hung hardware must not hold a GPU for ever. */
+    @WithDefault("24h")
+    Duration jobTimeout();
+}

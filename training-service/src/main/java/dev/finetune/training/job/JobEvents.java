@@ -1,0 +1,75 @@
+package dev.finetune.training.job;
+
+import dev.finetune.events.CheckpointCreated;
+import dev.finetune.events.JobState;
+import dev.finetune.events.PipelineEvent;
+import dev.finetune.events.TrainingEvent;
+import dev.finetune.events.TrainingEventKind;
+import dev.finetune.service.messaging.CloudEventMessages;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Emitter;
+
+/**
+ * Publishes what happens to jobs: numbered training events (also kept in the job's log for the
+ * API) on {@code training.events}, checkpoints on {@code checkpoints.created}, job requests on
+ * {@code training.jobs}. Sends wait for the broker's acknowledgement.
+ */
+@ApplicationScoped
+public class JobEvents {
+    private final JobStore jobs;
+    private final CloudEventMessages messages;
+    private final Emitter<TrainingEvent> events;
+    private final Emitter<CheckpointCreated> checkpoints;
+    private final Emitter<dev.finetune.events.TrainingJobRequested> requests;
+
+    JobEvents(
+            JobStore jobs,
+            CloudEventMessages messages,
+            @Channel("training-events-out") Emitter<TrainingEvent> events,
+            @Channel("checkpoints-out") Emitter<CheckpointCreated> checkpoints,
+            @Channel("training-jobs-out") Emitter<dev.finetune.events.TrainingJobRequested> requests) {
+        this.jobs = jobs;
+        this.messages = messages;
+        this.events = events;
+        this.checkpoints = checkpoints;
+        this.requests = requests;
+    }
+
+    /** Records and publishes a state change. */
+    public void state(String jobId, JobState state, String message) {
+        publish(jobId, TrainingEventKind.STATE, state, message, null);
+    }
+
+    public void metrics(String jobId, JobState state, TrainingEvent.Metrics metrics) {
+        publish(jobId, TrainingEventKind.METRICS, state, null, metrics);
+    }
+
+    public void checkpoint(CheckpointCreated checkpoint) {
+        publish(
+                checkpoint.jobId(),
+                TrainingEventKind.CHECKPOINT,
+                JobState.RUNNING,
+                (checkpoint.isFinal() ? "final result at " : "checkpoint at ") + checkpoint.prefix(),
+                null);
+        send(checkpoints, checkpoint, "checkpoint:" + checkpoint.prefix());
+    }
+
+    public void requested(dev.finetune.events.TrainingJobRequested request) {
+        send(requests, request, "job-requested:" + request.jobId());
+    }
+
+    private void publish(
+            String jobId, TrainingEventKind kind, JobState state, String message, TrainingEvent.Metrics m) {
+        TrainingEvent[] event = new TrainingEvent[1];
+        jobs.appendEvent(
+                jobId,
+                sequence -> event[0] = new TrainingEvent(jobId, sequence, kind, state, message, m, Instant.now()));
+        send(events, event[0], jobId + ":" + event[0].sequence());
+    }
+
+    private <E extends PipelineEvent> void send(Emitter<E> emitter, E event, String id) {
+        messages.sendAndAwait(emitter, event, id);
+    }
+}

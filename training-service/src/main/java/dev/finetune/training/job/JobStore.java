@@ -1,0 +1,133 @@
+package dev.finetune.training.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.naming.Names;
+import dev.finetune.storage.ObjectInfo;
+import dev.finetune.storage.ObjectNotFoundException;
+import dev.finetune.storage.ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * Jobs in the object store, under {@code training/jobs/<id>/}: {@code job.json} (the record,
+ * changed only by compare-and-set) and {@code events/<sequence>.json} (the job's event log).
+ */
+@ApplicationScoped
+public class JobStore {
+    private static final String JSON = "application/json";
+    /** A CAS loses only to another writer of the same job; a handful of retries always suffice. */
+    private static final int MAX_CAS_ATTEMPTS = 20;
+
+    private final ObjectStore store;
+    private final ObjectMapper json;
+
+    JobStore(ObjectStore store, ObjectMapper json) {
+        this.store = store;
+        this.json = json;
+    }
+
+    static String jobKey(String id) {
+        return "training/jobs/" + Names.requireName("job id", id) + "/job.json";
+    }
+
+    static String eventKey(String id, long sequence) {
+        return "training/jobs/" + Names.requireName("job id", id) + "/events/" + String.format("%012d", sequence)
+                + ".json";
+    }
+
+    /** Creates the job; false if a job with this id exists already. */
+    public boolean create(JobRecord job) {
+        return store.putIfAbsent(jobKey(job.id()), write(job), JSON).isPresent();
+    }
+
+    public Optional<JobRecord> get(String id) {
+        return read(jobKey(id), JobRecord.class);
+    }
+
+    /** Applies {@code change} atomically (compare-and-set on the ETag, retried on conflict). */
+    public JobRecord update(String id, UnaryOperator<JobRecord> change) {
+        for (int attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+            ObjectInfo info =
+                    store.stat(jobKey(id)).orElseThrow(() -> new ObjectNotFoundException(store.bucket(), jobKey(id)));
+            // If the object changes between the stat and the read, the put below fails on the stale
+            // ETag and we start over: no update is ever applied to a version it was not computed from.
+            JobRecord current = read(jobKey(id), JobRecord.class).orElseThrow();
+            JobRecord next = change.apply(current);
+            if (next.equals(current)) {
+                return current;
+            }
+            if (store.putIfMatch(jobKey(id), write(next), JSON, info.etag()).isPresent()) {
+                return next;
+            }
+        }
+        throw new IllegalStateException("job " + id + " is being changed by too many writers at once");
+    }
+
+    /** Appends an event to the job's log, numbering it; returns the sequence number. */
+    public long appendEvent(String id, java.util.function.LongFunction<Object> eventForSequence) {
+        JobRecord updated = update(id, job -> job.withEventSequence(job.eventSequence() + 1));
+        long sequence = updated.eventSequence();
+        store.putBytes(eventKey(id, sequence), write(eventForSequence.apply(sequence)), JSON);
+        return sequence;
+    }
+
+    /** Events of a job with sequence > {@code after}, oldest first, at most {@code limit}. */
+    public <T> List<T> events(String id, long after, int limit, Class<T> type) {
+        String prefix = "training/jobs/" + Names.requireName("job id", id) + "/events/";
+        List<T> events = new ArrayList<>();
+        for (ObjectInfo info : store.list(prefix)) {
+            String name = info.key().substring(prefix.length(), info.key().length() - ".json".length());
+            if (Long.parseLong(name) > after && events.size() < limit) {
+                read(info.key(), type).ifPresent(events::add);
+            }
+        }
+        return events;
+    }
+
+    /** Every job, newest first. */
+    public List<JobRecord> list() {
+        List<JobRecord> jobs = new ArrayList<>();
+        for (String id : store.listChildren("training/jobs/")) {
+            if (Names.isName(id)) {
+                get(id).ifPresent(jobs::add);
+            }
+        }
+        jobs.sort(Comparator.comparing(JobRecord::createdAt).reversed());
+        return jobs;
+    }
+
+    /** The job an idempotency key created, if any. */
+    public Optional<String> jobForKey(String keyHash) {
+        return read("training/idempotency/" + keyHash + ".json", String.class);
+    }
+
+    /** Records which job an idempotency key created; false if the key already names a job. */
+    public boolean claimKey(String keyHash, String jobId) {
+        return store.putIfAbsent("training/idempotency/" + keyHash + ".json", write(jobId), JSON)
+                .isPresent();
+    }
+
+    byte[] write(Object value) {
+        try {
+            return json.writeValueAsBytes(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    <T> Optional<T> read(String key, Class<T> type) {
+        try {
+            return Optional.of(json.readValue(store.getBytes(key), type));
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("corrupt " + key + ": " + e.getMessage(), e);
+        }
+    }
+}

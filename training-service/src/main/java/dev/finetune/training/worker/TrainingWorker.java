@@ -1,0 +1,37 @@
+package dev.finetune.training.worker;
+
+import dev.finetune.events.TrainingJobRequested;
+import dev.finetune.service.messaging.EventProcessing;
+import dev.finetune.training.job.JobRecord;
+import dev.finetune.training.job.JobService;
+import io.smallrye.reactive.messaging.annotations.Blocking;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.CompletionStage;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+
+/**
+ * Claims jobs from {@code training.jobs}, one at a time. Workers share one consumer group: add
+ * workers to train more jobs at once. The record is acknowledged only when the job has ended, so
+ * a worker that dies mid-job leaves it to the partition's next owner, which resumes it from its
+ * last checkpoint.
+ */
+@ApplicationScoped
+public class TrainingWorker {
+    private final JobService jobs;
+    private final JobRunner runner;
+
+    TrainingWorker(JobService jobs, JobRunner runner) {
+        this.jobs = jobs;
+        this.runner = runner;
+    }
+
+    @Incoming("training-jobs")
+    @Blocking("training")
+    public CompletionStage<Void> onJob(Message<TrainingJobRequested> message) {
+        return EventProcessing.process(message, (request, eventId) -> {
+            JobRecord job = jobs.accept(request);
+            runner.run(job.id());
+        });
+    }
+}

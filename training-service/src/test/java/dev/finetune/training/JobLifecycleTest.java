@@ -1,0 +1,204 @@
+package dev.finetune.training;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.storage.ObjectStore;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class JobLifecycleTest {
+    @Inject
+    ObjectStore store;
+
+    @BeforeEach
+    void inputs() throws Exception {
+        Fixtures.baseModel(store, "tiny-qwen3");
+        Fixtures.sftDataset(store, "qa");
+        Fixtures.preferenceDataset(store, "prefs");
+    }
+
+    @Test
+    void loraSftJobRunsToSucceededWithEventsAndCheckpointsInOrder() {
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "qa", "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "sft",
+                "hyperparameters",
+                Map.of("maxSteps", 6, "checkpointEverySteps", 3, "batchSize", 4, "maxSeqLength", 48)));
+
+        JsonPath job = awaitState(id, "succeeded");
+        assertThat(job.getLong("step")).isEqualTo(6);
+        assertThat(job.getString("resultPrefix")).isEqualTo("checkpoints/" + id + "/step-6/");
+        assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_model.safetensors"))
+                .isTrue();
+        assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_config.json"))
+                .isTrue();
+
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        List<String> states = events.getList("findAll { it.kind == 'state' }.state");
+        assertThat(states).containsSubsequence("validating", "queued", "running", "succeeded");
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
+                .containsExactly(1, 2, 3, 4, 5, 6);
+        assertThat(events.getList("sequence", Long.class)).isSorted().doesNotHaveDuplicates();
+        List<String> checkpoints = given().get("/api/jobs/{id}/checkpoints", id)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getList("prefix");
+        assertThat(checkpoints).containsExactly("checkpoints/" + id + "/step-3/", "checkpoints/" + id + "/step-6/");
+    }
+
+    @Test
+    void dpoJobOnPreferencePairsSucceeds() {
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "prefs", "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "dpo",
+                "hyperparameters",
+                Map.of("maxSteps", 3, "batchSize", 4, "maxSeqLength", 48, "dpoBeta", 0.2)));
+
+        awaitState(id, "succeeded");
+        assertThat(store.exists("checkpoints/" + id + "/step-3/adapter_model.safetensors"))
+                .isTrue();
+    }
+
+    @Test
+    void invalidJobsFailFastWithFieldLevelMessages() {
+        reject(
+                Map.of("baseModel", "nope", "dataset", Map.of("name", "qa", "version", "1")),
+                "baseModel: unknown base model 'nope'");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "9")),
+                "dataset: qa@9 is not prepared");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
+                        Map.of("learningRate", -1)),
+                "hyperparameters.learningRate must be > 0, got -1");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
+                "objective: dpo needs preference pairs");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "method", "lorax"),
+                "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");
+    }
+
+    @Test
+    void sameIdempotencyKeyReturnsTheSameJob() {
+        Map<String, Object> body = Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "qa", "version", "1"),
+                "hyperparameters",
+                Map.of("maxSteps", 1, "batchSize", 4, "maxSeqLength", 32),
+                "idempotencyKey",
+                UUID.randomUUID().toString());
+        String first = given().contentType("application/json")
+                .body(body)
+                .post("/api/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        String second = given().contentType("application/json")
+                .body(body)
+                .post("/api/jobs")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("id");
+        assertThat(second).isEqualTo(first);
+        awaitState(first, "succeeded");
+    }
+
+    @Test
+    void cancelStopsARunningJobWithinAFewStepsAndKeepsItsCheckpoint() {
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "qa", "version", "1"),
+                "hyperparameters",
+                Map.of("maxSteps", 400, "checkpointEverySteps", 2, "batchSize", 2, "maxSeqLength", 32)));
+        await().atMost(Duration.ofSeconds(120))
+                .until(() -> given().get("/api/jobs/{id}", id)
+                                .then()
+                                .extract()
+                                .jsonPath()
+                                .getLong("lastCheckpointStep")
+                        >= 2);
+
+        given().post("/api/jobs/{id}/cancel", id).then().statusCode(200);
+
+        JsonPath job = awaitState(id, "cancelled");
+        assertThat(job.getLong("step")).isLessThan(400);
+        assertThat(store.exists(
+                        "checkpoints/" + id + "/step-" + job.getLong("lastCheckpointStep") + "/trainer_state.json"))
+                .isTrue();
+    }
+
+    static String create(Map<String, Object> body) {
+        return given().contentType("application/json")
+                .body(body)
+                .post("/api/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+    }
+
+    static void reject(Map<String, Object> body, String message) {
+        given().contentType("application/json")
+                .body(body)
+                .post("/api/jobs")
+                .then()
+                .statusCode(400)
+                .body("error", containsString(message));
+    }
+
+    static JsonPath awaitState(String id, String state) {
+        return await().atMost(Duration.ofSeconds(180))
+                .pollInterval(Duration.ofMillis(300))
+                .until(() -> given().get("/api/jobs/{id}", id).then().extract().jsonPath(), json -> {
+                    String s = json.getString("state");
+                    if (!state.equals(s) && ("failed".equals(s) || "succeeded".equals(s) || "cancelled".equals(s))) {
+                        throw new AssertionError("job " + id + " ended " + s + ": " + json.getString("failureReason"));
+                    }
+                    return state.equals(s);
+                });
+    }
+}
