@@ -171,6 +171,47 @@ class JobLifecycleTest {
                 .isTrue();
     }
 
+    @Test
+    void duplicatedJobRequestTrainsOnce() throws Exception {
+        String id = "dup-" + UUID.randomUUID().toString().substring(0, 8);
+        String request = "{\"jobId\":\"" + id + "\",\"baseModel\":\"tiny-qwen3\",\"datasetName\":\"qa\","
+                + "\"datasetVersion\":\"1\",\"method\":\"lora\",\"objective\":\"sft\","
+                + "\"hyperparameters\":{\"maxSteps\":3,\"batchSize\":2,\"maxSeqLength\":32}}";
+        publishJobRequest(id, request);
+        publishJobRequest(id, request);
+
+        awaitState(id, "succeeded");
+        Thread.sleep(2000); // give a second run, if there were one, time to show itself
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(events.getList("findAll { it.kind == 'state' && it.state == 'running' }"))
+                .hasSize(1);
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
+                .containsExactly(1, 2, 3);
+    }
+
+    /** Publishes a job request as the dataset-service's trigger does: a CloudEvent keyed by job id. */
+    private static void publishJobRequest(String id, String json) throws Exception {
+        java.util.Properties props = new java.util.Properties();
+        props.put(
+                "bootstrap.servers",
+                org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                        .getValue("kafka.bootstrap.servers", String.class));
+        props.put("key.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
+        props.put("value.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(props)) {
+            var record = new org.apache.kafka.clients.producer.ProducerRecord<>("training.jobs", id, json);
+            record.headers().add("ce_specversion", "1.0".getBytes());
+            record.headers().add("ce_id", ("job-requested:" + id).getBytes());
+            record.headers().add("ce_type", "dev.finetune.training.job-requested.v1".getBytes());
+            record.headers().add("ce_source", "/test".getBytes());
+            producer.send(record).get();
+        }
+    }
+
     static String create(Map<String, Object> body) {
         return given().contentType("application/json")
                 .body(body)

@@ -39,7 +39,11 @@ public final class EventProcessing {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return message.nack(e);
-        } catch (Exception e) {
+        } catch (VirtualMachineError e) {
+            throw e; // the JVM itself is failing: nothing sensible is left to do here
+        } catch (Exception | Error e) {
+            // An Error from one event (a missing native library, a failed assertion) must not end
+            // the channel's stream for every later event: it is dead-lettered like any failure.
             LOG.errorf(e, "event %s (%s) could not be processed: %s", eventId, message.getPayload(), e.getMessage());
             return message.nack(e);
         }

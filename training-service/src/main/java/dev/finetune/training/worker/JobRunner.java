@@ -73,10 +73,12 @@ public class JobRunner {
             return;
         }
         JobLease lease = new JobLease(store, json, jobId, workerId, settings.leaseTtl());
-        if (!lease.acquire()) {
-            LOG.infof(
-                    "job %s is held by %s: not running it twice",
-                    jobId, lease.read().worker());
+        if (!awaitLease(jobId, lease)) {
+            return;
+        }
+        job = jobs.get(jobId).orElseThrow();
+        if (job.state().isTerminal()) { // its previous worker finished it just before letting go
+            lease.release();
             return;
         }
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
@@ -143,6 +145,7 @@ public class JobRunner {
         // that started the engine. Gradients are recorded inside the recipe's collector scopes, so
         // this worker thread must start with it off like that one, or the optimizer's in-place
         // updates of leaf weights are refused.
+        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before the JNI call below
         ai.djl.pytorch.jni.JniUtils.setGradMode(false);
         try (Recipe r = job.objective() == dev.finetune.events.Objective.DPO
                 ? new DpoRecipe(config, listener)
@@ -166,6 +169,31 @@ public class JobRunner {
                                 + String.format(java.util.Locale.ROOT, "%.4f", result.loss()));
             }
         }
+    }
+
+    /**
+     * Takes the job's lease. We own the job's partition, so a lease held by another worker belongs
+     * to one that died (or was paused) holding it: wait for it to expire rather than drop the job,
+     * unless that worker finishes the job meanwhile. False if the job ended while we waited.
+     */
+    private boolean awaitLease(String jobId, JobLease lease) {
+        while (!lease.acquire()) {
+            JobRecord job = jobs.get(jobId).orElseThrow();
+            if (job.state().isTerminal()) {
+                LOG.infof("job %s ended on %s while we waited for its lease", jobId, job.worker());
+                return false;
+            }
+            LOG.infof(
+                    "job %s: lease held by %s; waiting for it to expire",
+                    jobId, lease.read().worker());
+            try {
+                Thread.sleep(Math.max(500, settings.leaseTtl().toMillis() / 3));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Renews the lease and polls for cancellation, off the training thread. */
