@@ -24,6 +24,9 @@ class JobLifecycleTest {
     @Inject
     ObjectStore store;
 
+    @Inject
+    io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter spans;
+
     @BeforeEach
     void inputs() throws Exception {
         Fixtures.baseModel(store, "tiny-qwen3");
@@ -63,6 +66,24 @@ class JobLifecycleTest {
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
                 .containsExactly(1, 2, 3, 4, 5, 6);
         assertThat(events.getList("sequence", Long.class)).isSorted().doesNotHaveDuplicates();
+        // One span per phase, in the trace of the request that created the job (spans export in batches).
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            var finished = spans.getFinishedSpanItems();
+            var phases = finished.stream()
+                    .filter(s -> id.equals(
+                            s.getAttributes().get(io.opentelemetry.api.common.AttributeKey.stringKey("job.id"))))
+                    .toList();
+            assertThat(phases)
+                    .extracting(s -> s.getName())
+                    .contains("job load model", "job train", "job upload checkpoint", "job upload result");
+            String trace = phases.get(0).getTraceId();
+            assertThat(phases).allSatisfy(s -> assertThat(s.getTraceId()).isEqualTo(trace));
+            assertThat(finished).anySatisfy(s -> {
+                assertThat(s.getKind()).isEqualTo(io.opentelemetry.api.trace.SpanKind.SERVER);
+                assertThat(s.getName()).contains("/api/jobs");
+                assertThat(s.getTraceId()).isEqualTo(trace);
+            });
+        });
         List<String> checkpoints = given().get("/api/jobs/{id}/checkpoints", id)
                 .then()
                 .statusCode(200)

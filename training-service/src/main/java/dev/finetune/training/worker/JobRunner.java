@@ -47,6 +47,7 @@ public class JobRunner {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final TrainingSettings settings;
+    private final Phases phases;
     private final String workerId;
 
     JobRunner(
@@ -55,13 +56,15 @@ public class JobRunner {
             Artifacts artifacts,
             ObjectStore store,
             ObjectMapper json,
-            TrainingSettings settings) {
+            TrainingSettings settings,
+            Phases phases) {
         this.jobs = jobs;
         this.events = events;
         this.artifacts = artifacts;
         this.store = store;
         this.json = json;
         this.settings = settings;
+        this.phases = phases;
         this.workerId = settings.workerId().orElseGet(JobRunner::hostName);
     }
 
@@ -114,22 +117,32 @@ public class JobRunner {
             JobRecord job, JobLease lease, ScheduledExecutorService renewer, AtomicReference<String> stopReason)
             throws IOException {
         String id = job.id();
-        Path model = artifacts.downloadPrefix(
-                ObjectKeys.baseModelPrefix(job.baseModel()),
-                settings.workDir().resolve("models").resolve(job.baseModel()));
+        Path model = phases.run(
+                "load model",
+                id,
+                () -> artifacts.downloadPrefix(
+                        ObjectKeys.baseModelPrefix(job.baseModel()),
+                        settings.workDir().resolve("models").resolve(job.baseModel())));
         Path dataDir = settings.workDir()
                 .resolve("datasets")
                 .resolve(job.datasetName())
                 .resolve(job.datasetVersion());
         Path trainFile = dataDir.resolve("train.jsonl");
         if (!Files.exists(trainFile)) {
-            store.download(
-                    ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "train.jsonl"), trainFile);
+            phases.run(
+                    "load data",
+                    id,
+                    () -> store.download(
+                            ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "train.jsonl"),
+                            trainFile));
         }
         Path runDir = settings.workDir().resolve("runs").resolve(id);
         OptionalLong stored = artifacts.latestCheckpoint(id);
         if (stored.isPresent()) {
-            artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir);
+            phases.run("restore checkpoint", id, () -> {
+                artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir);
+                return null;
+            });
             LOG.infof("job %s resumes from step %d", id, stored.getAsLong());
         }
         TrainConfig config = RecipeConfigs.of(job, model, trainFile, runDir);
@@ -151,15 +164,23 @@ public class JobRunner {
                 ? new DpoRecipe(config, listener)
                 : new SftRecipe(config, listener)) {
             recipe[0] = r;
-            r.setup();
-            TrainResult result = r.train();
+            LOG.infof(
+                    "job %s trains on %s",
+                    id, ai.djl.engine.Engine.getInstance().defaultDevice());
+            TrainResult result = phases.run("train", id, () -> {
+                r.setup();
+                return r.train();
+            });
             String reason = stopReason.get();
             if (reason != null && reason.startsWith("cancel")) {
                 finish(id, JobState.CANCELLED, "cancelled at step " + result.step() + "; the last checkpoint is kept");
             } else if (reason != null) {
                 finish(id, JobState.FAILED, reason);
             } else {
-                String prefix = artifacts.uploadCheckpoint(id, result.totalSteps(), result.output());
+                String prefix = phases.run(
+                        "upload result",
+                        id,
+                        () -> artifacts.uploadCheckpoint(id, result.totalSteps(), result.output()));
                 jobs.update(id, j -> j.withResult(prefix).withProgress(result.totalSteps(), result.totalSteps()));
                 events.checkpoint(checkpointEvent(job, result.totalSteps(), result.totalSteps(), prefix, true));
                 finish(
@@ -280,7 +301,8 @@ public class JobRunner {
         @Override
         public void onCheckpoint(int step, Path directory) {
             try {
-                String prefix = artifacts.uploadCheckpoint(job.id(), step, directory);
+                String prefix = phases.run(
+                        "upload checkpoint", job.id(), () -> artifacts.uploadCheckpoint(job.id(), step, directory));
                 JobRecord j = jobs.update(job.id(), r -> r.withCheckpoint(step));
                 events.checkpoint(checkpointEvent(job, step, j.totalSteps(), prefix, false));
             } catch (IOException e) {

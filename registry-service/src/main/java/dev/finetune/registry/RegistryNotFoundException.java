@@ -1,0 +1,10 @@
+package dev.finetune.registry;
+
+/** A model, version, alias or file that does not exist; answered 404 with the message. */
+public final class RegistryNotFoundException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public RegistryNotFoundException(String message) {
+        super(message);
+    }
+}

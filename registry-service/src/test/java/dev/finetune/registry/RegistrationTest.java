@@ -1,0 +1,302 @@
+package dev.finetune.registry;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.finetune.events.EvaluationStatus;
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.registry.registration.BaseModelFingerprints;
+import dev.finetune.registry.store.Digests;
+import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectStore;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** Job results arriving on Kafka become immutable, numbered, documented versions: once per job. */
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class RegistrationTest {
+    @Inject
+    ObjectStore store;
+
+    @Test
+    void jobResultsBecomeVersionOneThenTwoInEitherArrivalOrder() throws Exception {
+        String dataset = Pipeline.unique("support");
+        String model = Pipeline.modelOf(dataset);
+        String datasetSha = Pipeline.prepareDataset(store, dataset, "1");
+
+        String first = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, first, 20, Pipeline.adapter(store, 20).directory());
+        Pipeline.checkpointCreated(
+                first, 20, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                first,
+                20,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.5),
+                UUID.randomUUID().toString());
+        JsonPath one = Pipeline.awaitRegistered(first);
+
+        String second = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, second, 30, Pipeline.adapter(store, 30).directory());
+        Pipeline.evaluationCompleted(
+                second,
+                30,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.4),
+                UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                second, 30, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        JsonPath two = Pipeline.awaitRegistered(second);
+
+        assertThat(one.getString("model")).isEqualTo(model);
+        assertThat(one.getLong("version")).isEqualTo(1);
+        assertThat(two.getLong("version")).isEqualTo(2);
+        JsonPath versions = given().get("/api/models/{m}/versions", model)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(versions.getList("version", Long.class)).containsExactly(1L, 2L);
+        assertThat(versions.getList("jobId", String.class)).containsExactly(first, second);
+        assertThat(versions.getList("status", String.class)).containsOnly("available");
+
+        // The stored files are the PEFT adapter, card, metrics and lineage, each with its true SHA-256.
+        Map<String, Map<String, Object>> files = versions.getMap("[1].files");
+        assertThat(files.keySet())
+                .containsExactlyInAnyOrder(
+                        "adapter_config.json",
+                        "adapter_model.safetensors",
+                        "README.md",
+                        "metrics.json",
+                        "lineage.json");
+        for (var file : files.entrySet()) {
+            try (InputStream in = store.get("registry/" + model + "/2/" + file.getKey())) {
+                assertThat(Digests.of(in))
+                        .as(file.getKey())
+                        .isEqualTo(file.getValue().get("sha256"));
+            }
+        }
+        assertThat(store.exists("registry/" + model + "/2/optimizer.safetensors"))
+                .isFalse();
+        String adapterConfig =
+                new String(store.getBytes("registry/" + model + "/2/adapter_config.json"), StandardCharsets.UTF_8);
+        assertThat(adapterConfig)
+                .contains("\"base_model_name_or_path\": \"tiny-llama\"")
+                .contains("\"use_dora\": false")
+                .contains("\"bias\": \"none\"")
+                .contains("\"modules_to_save\": null");
+
+        JsonPath detail = given().get("/api/models/{m}/versions/2", model)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(detail.getString("card"))
+                .contains("base_model: tiny-llama")
+                .contains("# " + model + " v2")
+                .contains("dataset `" + dataset + "` version `1`")
+                .contains("LoRA (SFT)")
+                .contains("| lora_r | 4 |")
+                .contains("| learning_rate | 2.0E-4 |")
+                .contains("| eval_loss | 2.4000 | 3.0000 |")
+                .contains("Registered 20");
+        assertThat(detail.getString("metrics.status")).isEqualTo("passed");
+        assertThat(detail.getDouble("metrics.metrics.eval_loss")).isEqualTo(2.4);
+        assertThat(detail.getString("lineage.dataset.id")).isEqualTo(dataset + "@1");
+        assertThat(detail.getString("lineage.dataset.sha256")).isEqualTo(datasetSha);
+        assertThat(detail.getString("lineage.jobId")).isEqualTo(second);
+        assertThat(detail.getString("lineage.checkpoint.prefix")).isEqualTo("checkpoints/" + second + "/step-30/");
+        assertThat(detail.getString("lineage.baseModel.sha256")).isEqualTo(baseModelSha256());
+        assertThat(detail.getString("lineage.evaluation.id")).isEqualTo(second + "-step-30");
+        assertThat(detail.getString("lineage.traceId")).matches("[0-9a-f]{32}");
+
+        List<Topics.Received> events = Topics.registryEvents(model, 2);
+        assertThat(events)
+                .extracting(e -> e.value().path("action").asText())
+                .containsExactly("version_registered", "version_registered");
+        assertThat(events).extracting(e -> e.value().path("version").asLong()).containsExactly(1L, 2L);
+        assertThat(events).extracting(Topics.Received::key).containsOnly(model);
+        assertThat(events.get(0).headers()).containsEntry("ce_type", "dev.finetune.registry.event.v1");
+    }
+
+    @Test
+    void duplicatedAndRedeliveredEventsMakeOneVersion() throws Exception {
+        String dataset = Pipeline.unique("dup");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.uploadCheckpoint(store, job, 10, Pipeline.adapter(store, 10).directory());
+        String checkpointId = UUID.randomUUID().toString();
+        String evaluationId = UUID.randomUUID().toString();
+        Map<String, Double> metrics = Map.of("eval_loss", 2.0);
+
+        Pipeline.checkpointCreated(job, 10, dataset, FineTuneMethod.LORA, checkpointId);
+        Pipeline.evaluationCompleted(job, 10, EvaluationStatus.PASSED, metrics, evaluationId);
+        Pipeline.checkpointCreated(job, 10, dataset, FineTuneMethod.LORA, checkpointId); // redelivered
+        Pipeline.evaluationCompleted(
+                job, 10, EvaluationStatus.PASSED, metrics, UUID.randomUUID().toString()); // resent
+        Pipeline.awaitRegistered(job);
+        Pipeline.checkpointCreated(
+                job, 10, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString()); // late resend
+
+        assertThat(Topics.registryEvents(model, 1))
+                .extracting(e -> e.value().path("action").asText())
+                .containsExactly("version_registered");
+        assertThat(given().get("/api/models/{m}/versions?includeIncomplete=true", model)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getList("version", Long.class))
+                .containsExactly(1L);
+        assertThat(store.list("registry/_pending/" + job + "/")).isEmpty();
+    }
+
+    @Test
+    void anErrorEvaluationLeavesTheJobPendingAndAGatesFailedOneRegistersWithItsStatus() throws Exception {
+        String dataset = Pipeline.unique("err");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.uploadCheckpoint(store, job, 5, Pipeline.adapter(store, 5).directory());
+        Pipeline.evaluationCompleted(
+                job, 5, EvaluationStatus.ERROR, Map.of(), UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                job, 5, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+
+        JsonPath pending = await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () -> given().get("/api/registrations/{j}", job)
+                                .then()
+                                .extract()
+                                .jsonPath(),
+                        view -> view.getString("detail") != null
+                                && view.getString("detail").contains("error"));
+        assertThat(pending.getString("state")).isEqualTo("pending");
+        assertThat(pending.getString("detail")).contains("checkpoint could not be loaded");
+        assertThat(given().get("/api/models/{m}/versions?includeIncomplete=true", model)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getList("version"))
+                .isEmpty();
+
+        Pipeline.evaluationCompleted(
+                job,
+                5,
+                EvaluationStatus.GATES_FAILED,
+                Map.of("eval_loss", 3.2),
+                UUID.randomUUID().toString());
+        JsonPath registered = Pipeline.awaitRegistered(job);
+        assertThat(given().get("/api/models/{m}/versions/{v}", model, registered.getLong("version"))
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getString("version.evaluationStatus"))
+                .isEqualTo("gates_failed");
+    }
+
+    @Test
+    void aFullFineTuneIsRegisteredWithItsModelFilesButNotItsOptimizerState() throws Exception {
+        String dataset = Pipeline.unique("full");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Pipeline.prepareDataset(store, dataset, "1");
+        Path base = Pipeline.base(store);
+        Pipeline.uploadCheckpoint(store, job, 8, base); // the base files stand in for fully trained weights
+        Pipeline.checkpointCreated(
+                job, 8, dataset, FineTuneMethod.FULL, UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                job,
+                8,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.2),
+                UUID.randomUUID().toString());
+        Pipeline.awaitRegistered(job);
+
+        JsonPath version = given().get("/api/models/{m}/versions/1", model)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(version.getString("version.kind")).isEqualTo("model");
+        assertThat(version.getMap("version.files").keySet())
+                .contains("config.json", "model.safetensors", "tokenizer.json", "README.md")
+                .doesNotContain("optimizer.safetensors", "trainer_state.json");
+        assertThat(version.getString("card"))
+                .contains("A full fine-tune of `tiny-llama`")
+                .doesNotContain("library_name: peft");
+        given().post("/api/models/{m}/versions/1/merged", model).then().statusCode(409);
+    }
+
+    @Test
+    void aConfiguredNameMappingRegistersTheJobUnderTheMappedName() throws Exception {
+        // application.properties (test profile) maps tiny-llama-renamed-ds to support-assistant.
+        JsonPath registered =
+                Pipeline.register(store, Pipeline.unique("job"), "renamed-ds", 9, Map.of("eval_loss", 2.0));
+        assertThat(registered.getString("model")).isEqualTo("support-assistant");
+        given().get("/api/models/support-assistant/versions/1").then().statusCode(200);
+        given().get("/api/models/tiny-llama-renamed-ds/versions/1").then().statusCode(404);
+    }
+
+    @Test
+    void aDoraAdapterIsDeadLetteredWithTheReason() throws Exception {
+        String dataset = Pipeline.unique("dora");
+        String job = Pipeline.unique("job");
+        Path adapter = Pipeline.adapter(store, 3).directory();
+        Path config = adapter.resolve("adapter_config.json");
+        Files.writeString(config, Files.readString(config).replace("\"use_dora\": false", "\"use_dora\": true"));
+        Pipeline.uploadCheckpoint(store, job, 3, adapter);
+        Pipeline.evaluationCompleted(
+                job,
+                3,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0),
+                UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                job, 3, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+
+        List<Topics.Received> dead = Topics.read(
+                "checkpoints.created.dlq.registry-service",
+                v -> job.equals(v.path("jobId").asText()),
+                1,
+                Duration.ofSeconds(40));
+        assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
+                .contains("use_dora")
+                .contains("DoRA adapters are not supported"));
+        assertThat(given().get("/api/registrations/{j}", job)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getString("state"))
+                .isEqualTo("pending");
+    }
+
+    /** The base model's hash as the lineage defines it: SHA-256 of its sha256sum listing. */
+    private String baseModelSha256() throws Exception {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> list = Files.list(Pipeline.base(store))) {
+            for (Path file : list.toList()) {
+                files.put(file.getFileName().toString(), Digests.of(file));
+            }
+        }
+        assertThat(store.list(ObjectKeys.baseModelPrefix(Pipeline.BASE_MODEL))).hasSize(files.size());
+        return BaseModelFingerprints.combined(files);
+    }
+}
