@@ -1,5 +1,6 @@
 package dev.finetune.registry;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -75,7 +76,7 @@ class AliasTest {
         assertThat(alias.getList("history.from", Long.class)).containsExactly(null, 1L);
         assertThat(alias.getList("history.actor", String.class)).containsOnly("anonymous");
 
-        List<Topics.Received> moves = Topics.registryEvents(model, 2).stream()
+        List<EventTopics.Received> moves = RegistryTopics.events(model, 2).stream()
                 .filter(e -> e.value().path("alias").asText().equals("production"))
                 .toList();
         assertThat(moves).extracting(e -> e.value().path("version").asLong()).containsExactly(1L, winner);
@@ -146,7 +147,7 @@ class AliasTest {
         given().get("/api/models/{m}/versions/4/files/adapter_config.json", model)
                 .then()
                 .statusCode(200);
-        assertThat(Topics.registryEvents(model, 1).stream()
+        assertThat(RegistryTopics.events(model, 1).stream()
                         .map(e -> e.value().path("action").asText()))
                 .contains("alias_removed", "version_archived");
     }

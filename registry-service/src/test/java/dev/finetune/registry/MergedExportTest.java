@@ -1,5 +1,6 @@
 package dev.finetune.registry;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -104,7 +105,7 @@ class MergedExportTest {
             }
             assertThat(largestDelta).as("the adapter is not a no-op").isGreaterThan(1e-3);
         }
-        assertThat(Topics.registryEvents(model, 2).stream()
+        assertThat(RegistryTopics.events(model, 2).stream()
                         .map(e -> e.value().path("action").asText()))
                 .containsExactly("version_registered", "merged_model_exported");
     }

@@ -1,5 +1,6 @@
 package dev.finetune.registry;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 
@@ -135,7 +136,7 @@ final class Pipeline {
                 Objective.SFT,
                 true,
                 Instant.now());
-        Topics.publishCloudEvent(
+        EventTopics.publishCloudEvent(
                 "checkpoints.created",
                 job,
                 eventId,
@@ -163,7 +164,7 @@ final class Pipeline {
                 "evaluations/" + job + "/step-" + step + "/report.json",
                 status == EvaluationStatus.ERROR ? "checkpoint could not be loaded" : null,
                 Instant.now());
-        Topics.publishCloudEvent(
+        EventTopics.publishCloudEvent(
                 "evaluations.completed",
                 job,
                 eventId,

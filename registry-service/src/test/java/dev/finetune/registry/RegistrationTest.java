@@ -1,5 +1,6 @@
 package dev.finetune.registry;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -126,12 +127,12 @@ class RegistrationTest {
         assertThat(detail.getString("lineage.evaluation.id")).isEqualTo(second + "-step-30");
         assertThat(detail.getString("lineage.traceId")).matches("[0-9a-f]{32}");
 
-        List<Topics.Received> events = Topics.registryEvents(model, 2);
+        List<EventTopics.Received> events = RegistryTopics.events(model, 2);
         assertThat(events)
                 .extracting(e -> e.value().path("action").asText())
                 .containsExactly("version_registered", "version_registered");
         assertThat(events).extracting(e -> e.value().path("version").asLong()).containsExactly(1L, 2L);
-        assertThat(events).extracting(Topics.Received::key).containsOnly(model);
+        assertThat(events).extracting(EventTopics.Received::key).containsOnly(model);
         assertThat(events.get(0).headers()).containsEntry("ce_type", "dev.finetune.registry.event.v1");
     }
 
@@ -155,7 +156,7 @@ class RegistrationTest {
         Pipeline.checkpointCreated(
                 job, 10, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString()); // late resend
 
-        assertThat(Topics.registryEvents(model, 1))
+        assertThat(RegistryTopics.events(model, 1))
                 .extracting(e -> e.value().path("action").asText())
                 .containsExactly("version_registered");
         assertThat(given().get("/api/models/{m}/versions?includeIncomplete=true", model)
@@ -272,7 +273,7 @@ class RegistrationTest {
         Pipeline.checkpointCreated(
                 job, 3, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
 
-        List<Topics.Received> dead = Topics.read(
+        List<EventTopics.Received> dead = EventTopics.read(
                 "checkpoints.created.dlq.registry-service",
                 v -> job.equals(v.path("jobId").asText()),
                 1,

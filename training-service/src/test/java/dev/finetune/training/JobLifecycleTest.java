@@ -216,21 +216,8 @@ class JobLifecycleTest {
 
     /** Publishes a job request as the dataset-service's trigger does: a CloudEvent keyed by job id. */
     private static void publishJobRequest(String id, String json) throws Exception {
-        java.util.Properties props = new java.util.Properties();
-        props.put(
-                "bootstrap.servers",
-                org.eclipse.microprofile.config.ConfigProvider.getConfig()
-                        .getValue("kafka.bootstrap.servers", String.class));
-        props.put("key.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
-        props.put("value.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
-        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(props)) {
-            var record = new org.apache.kafka.clients.producer.ProducerRecord<>("training.jobs", id, json);
-            record.headers().add("ce_specversion", "1.0".getBytes());
-            record.headers().add("ce_id", ("job-requested:" + id).getBytes());
-            record.headers().add("ce_type", "dev.finetune.training.job-requested.v1".getBytes());
-            record.headers().add("ce_source", "/test".getBytes());
-            producer.send(record).get();
-        }
+        dev.finetune.service.testing.EventTopics.publishCloudEvent(
+                "training.jobs", id, "job-requested:" + id, "dev.finetune.training.job-requested.v1", json);
     }
 
     static String create(Map<String, Object> body) {

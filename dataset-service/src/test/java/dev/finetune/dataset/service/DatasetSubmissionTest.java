@@ -1,5 +1,6 @@
 package dev.finetune.dataset.service;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -30,14 +31,14 @@ class DatasetSubmissionTest {
                 + "\",\"format\":\"auto\",\"labels\":{\"owner\":\"support\"}}";
 
         String eventId = UUID.randomUUID().toString();
-        Topics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event);
-        Topics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event); // redelivery
-        Topics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event); // resent
+        EventTopics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event);
+        EventTopics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event); // redelivery
+        EventTopics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event); // resent
 
         var version = DatasetUploadTest.awaitStatus(name, "1", "prepared");
         assertThat(version.getString("ingest.source")).isEqualTo("s3://upstream-exports/" + key);
         assertThat(version.getString("ingest.labels.owner")).isEqualTo("support");
-        List<Topics.Received> ingested = Topics.read(
+        List<EventTopics.Received> ingested = EventTopics.read(
                 "datasets.ingested", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
         assertThat(ingested).hasSize(1);
         assertThat(given().get("/api/datasets/{n}/versions", name)
@@ -53,9 +54,9 @@ class DatasetSubmissionTest {
         String name = DatasetUploadTest.unique("missing");
         String event =
                 "{\"datasetName\":\"" + name + "\",\"objectUri\":\"s3://upstream-exports/nope/" + name + ".jsonl\"}";
-        Topics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event);
+        EventTopics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event);
 
-        List<Topics.Received> dead = Topics.read(
+        List<EventTopics.Received> dead = EventTopics.read(
                 "datasets.submitted.dlq.dataset-service",
                 v -> v.path("datasetName").asText().equals(name),
                 1,

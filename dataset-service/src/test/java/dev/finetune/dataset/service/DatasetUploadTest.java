@@ -1,5 +1,6 @@
 package dev.finetune.dataset.service;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -45,7 +46,7 @@ class DatasetUploadTest {
                 .asString();
         assertThat(train.lines()).allSatisfy(l -> assertThat(l).startsWith("{\"messages\":[{\"role\":\"user\""));
 
-        List<Topics.Received> prepared = Topics.read(
+        List<EventTopics.Received> prepared = EventTopics.read(
                 "datasets.prepared", v -> v.path("datasetId").asText().equals(name + "@1"), 1, Duration.ofSeconds(20));
         assertThat(prepared).hasSize(1);
         assertThat(prepared.get(0).key()).isEqualTo(name + "@1");
@@ -114,7 +115,7 @@ class DatasetUploadTest {
         JsonPath version = awaitStatus(name, "1", "rejected");
         assertThat(version.getString("manifest.rejection"))
                 .isEqualTo("2 of 12 lines (16.7%) are invalid, more than the 5.0% allowed");
-        List<Topics.Received> rejected = Topics.read(
+        List<EventTopics.Received> rejected = EventTopics.read(
                 "datasets.rejected", v -> v.path("datasetId").asText().equals(name + "@1"), 1, Duration.ofSeconds(20));
         assertThat(rejected).singleElement().satisfies(r -> {
             assertThat(r.value().path("reportKey").asText()).isEqualTo("datasets/prepared/" + name + "/1/report.json");

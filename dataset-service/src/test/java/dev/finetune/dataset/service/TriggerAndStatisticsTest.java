@@ -1,5 +1,6 @@
 package dev.finetune.dataset.service;
 
+import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,7 +40,7 @@ class TriggerAndStatisticsTest {
         DatasetUploadTest.upload(name, DatasetUploadTest.alpaca(20), 201);
         DatasetUploadTest.awaitStatus(name, "1", "prepared");
 
-        List<Topics.Received> jobs = Topics.read(
+        List<EventTopics.Received> jobs = EventTopics.read(
                 "training.jobs", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
         assertThat(jobs).singleElement().satisfies(job -> {
             assertThat(job.key()).isEqualTo("ds-" + name + "-1");
@@ -101,7 +102,7 @@ class TriggerAndStatisticsTest {
         assertThat(version.getString("manifest.rejection"))
                 .isEqualTo(
                         "base model 'no-such-model' has no tokenizer.json at models/base/no-such-model/tokenizer.json");
-        assertThat(Topics.read(
+        assertThat(EventTopics.read(
                         "datasets.rejected",
                         v -> v.path("datasetName").asText().equals(name),
                         1,

@@ -1,10 +1,11 @@
-package dev.finetune.dataset.service;
+package dev.finetune.service.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -21,18 +22,22 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 
-/** Test access to the real broker: publish as an upstream system would, and read what the service published. */
-final class Topics {
+/**
+ * Test access to the real broker for every service's tests: publish CloudEvents in Kafka binary mode
+ * as upstream systems and other services do, and read what a service published.
+ */
+public final class EventTopics {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Topics() {}
+    private EventTopics() {}
 
-    static String bootstrap() {
+    public static String bootstrap() {
         return ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
     }
 
-    /** Publishes a CloudEvent in Kafka binary mode (ce_* headers, JSON data), as an upstream system does. */
-    static void publishCloudEvent(String topic, String key, String id, String type, String json) throws Exception {
+    /** Publishes a CloudEvent in Kafka binary mode (ce_* headers, JSON data). */
+    public static void publishCloudEvent(String topic, String key, String id, String type, String json)
+            throws Exception {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -42,14 +47,19 @@ final class Topics {
             record.headers().add("ce_specversion", bytes("1.0"));
             record.headers().add("ce_id", bytes(id));
             record.headers().add("ce_type", bytes(type));
-            record.headers().add("ce_source", bytes("/upstream/test"));
+            record.headers().add("ce_source", bytes("/finetune/test"));
+            record.headers().add("ce_subject", bytes(key));
             record.headers().add("content-type", bytes("application/json"));
             producer.send(record).get();
         }
     }
 
-    /** Every record on the topic so far whose JSON value matches, waiting up to {@code timeout} for at least {@code min}. */
-    static List<Received> read(String topic, Predicate<JsonNode> filter, int min, Duration timeout) throws Exception {
+    /**
+     * Every record on the topic so far whose JSON value matches, waiting up to {@code timeout} for at
+     * least {@code min}, then 2 s more for any duplicate right behind.
+     */
+    public static List<Received> read(String topic, Predicate<JsonNode> filter, int min, Duration timeout)
+            throws Exception {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
@@ -65,7 +75,7 @@ final class Topics {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
                     JsonNode value = JSON.readTree(r.value());
                     if (filter.test(value)) {
-                        Map<String, String> headers = new java.util.HashMap<>();
+                        Map<String, String> headers = new HashMap<>();
                         for (Header h : r.headers()) {
                             headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
                         }
@@ -73,7 +83,6 @@ final class Topics {
                     }
                 }
                 if (found.size() >= min) {
-                    // keep reading briefly: a duplicate would arrive right behind the first
                     if (quietUntil == 0) {
                         quietUntil = System.nanoTime() + Duration.ofSeconds(2).toNanos();
                     } else if (System.nanoTime() > quietUntil) {
@@ -85,7 +94,8 @@ final class Topics {
         return found;
     }
 
-    record Received(String key, JsonNode value, Map<String, String> headers) {}
+    /** The registry events about one model, in order. */
+    public record Received(String key, JsonNode value, Map<String, String> headers) {}
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
