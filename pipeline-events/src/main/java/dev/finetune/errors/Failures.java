@@ -5,7 +5,6 @@ import io.minio.errors.ServerException;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.file.NoSuchFileException;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
@@ -38,8 +37,11 @@ public final class Failures {
             if (t instanceof ServerException) {
                 return true; // 5xx without a parsable S3 error body
             }
-            if (t instanceof FileNotFoundException || t instanceof NoSuchFileException) {
-                return false;
+            if (t instanceof FileNotFoundException || t instanceof java.nio.file.FileSystemException) {
+                return false; // a missing file, a full disk, a permission: the next attempt meets the same
+            }
+            if (t.getClass().getName().startsWith("dev.finetune.")) {
+                return false; // our own exceptions describe bad input (a corrupt checkpoint, a bad tokenizer)
             }
             if (t instanceof InterruptedIOException || t instanceof TimeoutException) {
                 return true;

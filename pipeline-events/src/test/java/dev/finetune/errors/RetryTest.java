@@ -53,5 +53,18 @@ class RetryTest {
         assertThat(Failures.isRetriable(new RuntimeException(new java.io.FileNotFoundException("x"))))
                 .isFalse();
         assertThat(Failures.isRetriable(new IllegalStateException("bug"))).isFalse();
+        assertThat(Failures.isRetriable(new java.nio.file.NoSuchFileException("/x")))
+                .isFalse();
+        assertThat(Failures.isRetriable(new BadInputException("corrupt header")))
+                .isFalse();
+        assertThat(Failures.isRetriable(new java.io.IOException("unexpected end of stream")))
+                .isTrue();
+    }
+
+    /** Stands for our modules' IOExceptions about bad input, e.g. a corrupt checkpoint. */
+    static final class BadInputException extends IOException {
+        BadInputException(String message) {
+            super(message);
+        }
     }
 }

@@ -101,7 +101,7 @@ public class JobRunner {
                     JobState.FAILED,
                     "out of memory: " + e.getMessage()
                             + "; use qlora, a smaller batch size or max_seq_length, or a larger worker");
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             if (dev.finetune.errors.Failures.isRetriable(e)) {
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }

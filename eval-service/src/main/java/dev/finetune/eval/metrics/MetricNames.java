@@ -1,0 +1,19 @@
+package dev.finetune.eval.metrics;
+
+import java.util.Set;
+
+/** The metric names on the wire (EvaluationCompleted.metrics) and in reports. */
+public final class MetricNames {
+    public static final String EVAL_LOSS = "eval_loss";
+    public static final String PERPLEXITY = "perplexity";
+    public static final String MEAN_TOKEN_ACCURACY = "mean_token_accuracy";
+    public static final String EXACT_MATCH = "exact_match";
+    public static final String ROUGE_L = "rouge_l";
+    public static final String PREFERENCE_ACCURACY = "preference_accuracy";
+    public static final String REWARD_MARGIN = "reward_margin";
+
+    /** Metrics where a smaller value is better; for all others larger is better. */
+    public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY);
+
+    private MetricNames() {}
+}

@@ -1,0 +1,65 @@
+package dev.finetune.eval.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.naming.Names;
+import dev.finetune.storage.ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The base model's metrics per (base model, dataset version, limits), computed once and stored at
+ * {@code evaluations/base/<model>/<dataset>/<version>/<limits>.json}: every checkpoint of every job
+ * on that data compares against the same numbers. Base models and prepared versions never change,
+ * so the entry never goes stale.
+ */
+@ApplicationScoped
+public class BaseMetricsCache {
+    private final ObjectStore store;
+    private final ObjectMapper json;
+
+    BaseMetricsCache(ObjectStore store, ObjectMapper json) {
+        this.store = store;
+        this.json = json;
+    }
+
+    /** A cached base result. */
+    public record Entry(
+            String baseModel,
+            String datasetName,
+            String datasetVersion,
+            Limits limits,
+            Map<String, Double> metrics,
+            long scoredTokens,
+            List<Generation> generations) {}
+
+    public static String key(String baseModel, String dataset, String version, Limits limits) {
+        return "evaluations/base/" + Names.requireName("base model name", baseModel) + "/"
+                + Names.requireName("dataset name", dataset) + "/" + Names.requireName("dataset version", version)
+                + "/" + limits.key() + ".json";
+    }
+
+    public Optional<Entry> get(String baseModel, String dataset, String version, Limits limits) {
+        String key = key(baseModel, dataset, version, limits);
+        if (!store.exists(key)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(json.readValue(store.getBytes(key), Entry.class));
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + key, e);
+        }
+    }
+
+    public void put(Entry entry) {
+        String key = key(entry.baseModel(), entry.datasetName(), entry.datasetVersion(), entry.limits());
+        try {
+            store.putBytes(key, json.writeValueAsBytes(entry), "application/json");
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing " + key, e);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.finetune.eval.run;
+
+import dev.finetune.eval.gates.Gates;
+import dev.finetune.events.CheckpointCreated;
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.naming.Names;
+import dev.finetune.storage.ObjectKeys;
+
+/**
+ * What to evaluate: a checkpoint (adapter or full weights under {@code checkpointPrefix}) of a base
+ * model on a prepared dataset version, and where the report goes.
+ *
+ * @param evaluationId {@code <job>-step-<n>} for checkpoints, {@code eval-<id>} for requests via the API
+ * @param jobId the job, or null for an ad-hoc evaluation
+ * @param step the checkpoint's step (0 for ad-hoc evaluations)
+ * @param checkpointPrefix the key prefix of the weights to evaluate
+ * @param method how they were trained; null: an adapter if adapter_config.json is there, else full weights
+ * @param gates the pass/fail rules to apply
+ * @param reportKey where the full report is stored (written last: the evaluation's completion marker)
+ */
+public record EvaluationRequest(
+        String evaluationId,
+        String jobId,
+        long step,
+        String checkpointPrefix,
+        String baseModel,
+        String datasetName,
+        String datasetVersion,
+        FineTuneMethod method,
+        Gates gates,
+        String reportKey) {
+
+    public static final String REPORT_FILE = "evaluation.json";
+
+    public EvaluationRequest {
+        Names.requireName("baseModel", baseModel);
+        Names.requireName("dataset name", datasetName);
+        Names.requireName("dataset version", datasetVersion);
+        if (checkpointPrefix == null || checkpointPrefix.isBlank() || !checkpointPrefix.endsWith("/")) {
+            throw new IllegalArgumentException(
+                    "checkpointPrefix must be a key prefix ending in '/', got '" + checkpointPrefix + "'");
+        }
+        Names.requireFilePath("checkpointPrefix", checkpointPrefix.substring(0, checkpointPrefix.length() - 1));
+    }
+
+    public static EvaluationRequest of(CheckpointCreated c, Gates gates) {
+        return new EvaluationRequest(
+                checkpointEvaluationId(c.jobId(), c.step()),
+                c.jobId(),
+                c.step(),
+                c.prefix(),
+                c.baseModel(),
+                c.datasetName(),
+                c.datasetVersion(),
+                c.method(),
+                gates,
+                c.prefix() + REPORT_FILE);
+    }
+
+    public static String checkpointEvaluationId(String jobId, long step) {
+        return Names.requireName("job id", jobId) + "-step-" + step;
+    }
+
+    /** The report of a checkpoint evaluation, next to the checkpoint. */
+    public static String checkpointReportKey(String jobId, long step) {
+        return ObjectKeys.checkpoint(jobId, step, REPORT_FILE);
+    }
+}

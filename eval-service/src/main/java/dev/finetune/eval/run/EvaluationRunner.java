@@ -1,0 +1,245 @@
+package dev.finetune.eval.run;
+
+import ai.djl.engine.Engine;
+import dev.finetune.eval.EvalSettings;
+import dev.finetune.eval.metrics.MetricNames;
+import dev.finetune.events.EvaluationCompleted.GateOutcome;
+import dev.finetune.events.EvaluationStatus;
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.tokenizer.SpecialToken;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.jboss.logging.Logger;
+
+/**
+ * Evaluates one checkpoint against its base model: load the data, get the base model's metrics
+ * (cached per base model, dataset version and limits), apply the checkpoint, score it, apply the
+ * gates. Runs on the caller's (worker) thread; the model and its arrays live only as long as the
+ * call. Missing or unreadable inputs end as {@link EvaluationFailure}; store errors propagate.
+ */
+@ApplicationScoped
+public class EvaluationRunner {
+    private static final Logger LOG = Logger.getLogger(EvaluationRunner.class);
+
+    private final ModelFiles files;
+    private final BaseMetricsCache baseCache;
+    private final Phases phases;
+    private final EvalSettings settings;
+
+    EvaluationRunner(ModelFiles files, BaseMetricsCache baseCache, Phases phases, EvalSettings settings) {
+        this.files = files;
+        this.baseCache = baseCache;
+        this.phases = phases;
+        this.settings = settings;
+    }
+
+    public Limits limits() {
+        return Limits.of(settings);
+    }
+
+    private record Inputs(Path baseDir, Tokenizer tokenizer, EvalExamples validation, EvalExamples test) {}
+
+    public EvaluationReport run(EvaluationRequest r) {
+        // libtorch's grad mode is per thread and on by default; DJL turns it off only on the thread
+        // that started the engine. Evaluation records no gradients, so this worker turns it off.
+        Engine.getEngine("PyTorch");
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        String id = r.evaluationId();
+        Limits limits = limits();
+        Inputs in = phases.run("eval.load-data", id, () -> loadInputs(r, limits));
+        Path checkpointDir = null;
+        CausalLm model = null;
+        try (Tokenizer tokenizer = in.tokenizer()) {
+            long padId = padId(tokenizer);
+            BaseMetricsCache.Entry base = baseCache
+                    .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits)
+                    .orElse(null);
+            if (base == null) {
+                CausalLm baseModel = phases.run("eval.load-model", id, () -> loadModel(in.baseDir(), "base model"));
+                model = baseModel;
+                ModelScoring.Scored scored = phases.run("eval.base-metrics", id, () -> scoring(
+                                baseModel, tokenizer, padId)
+                        .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, baseModel)));
+                base = new BaseMetricsCache.Entry(
+                        r.baseModel(),
+                        r.datasetName(),
+                        r.datasetVersion(),
+                        limits,
+                        scored.metrics(),
+                        scored.scoredTokens(),
+                        scored.generations());
+                baseCache.put(base);
+            }
+            checkpointDir = phases.run("eval.load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
+            model = applyCheckpoint(r, in.baseDir(), checkpointDir, model);
+            CausalLm evaluated = model;
+            ModelScoring.Scored scored = phases.run("eval.checkpoint-metrics", id, () -> scoring(
+                            evaluated, tokenizer, padId)
+                    .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
+            Map<String, Double> baseMetrics = base.metrics();
+            List<GateOutcome> gates =
+                    phases.run("eval.gates", id, () -> r.gates().evaluate(scored.metrics(), baseMetrics));
+            boolean passed = gates.stream().allMatch(GateOutcome::passed);
+            List<Generation> all = scored.generations();
+            return new EvaluationReport(
+                    id,
+                    r.jobId(),
+                    r.step(),
+                    r.checkpointPrefix(),
+                    r.reportKey(),
+                    r.baseModel(),
+                    r.datasetName(),
+                    r.datasetVersion(),
+                    methodName(r, checkpointDir),
+                    passed ? EvaluationStatus.PASSED : EvaluationStatus.GATES_FAILED,
+                    scored.metrics(),
+                    baseMetrics,
+                    improvement(scored.metrics(), baseMetrics),
+                    gates,
+                    limits,
+                    scored.scoredTokens(),
+                    all.subList(0, Math.min(settings.sampleGenerations(), all.size())),
+                    all,
+                    base.generations(),
+                    null,
+                    Instant.now());
+        } finally {
+            if (model != null) {
+                model.close();
+            }
+            ModelFiles.delete(checkpointDir);
+        }
+    }
+
+    private Inputs loadInputs(EvaluationRequest r, Limits limits) {
+        Path baseDir = files.baseModel(r.baseModel());
+        Path validation =
+                files.split(r.datasetName(), r.datasetVersion(), "validation").orElse(null);
+        Path test = files.split(r.datasetName(), r.datasetVersion(), "test").orElse(null);
+        if (validation == null && test == null) {
+            throw new EvaluationFailure("dataset " + r.datasetName() + "@" + r.datasetVersion()
+                    + " has neither a validation nor a test split to evaluate on");
+        }
+        Path scoredSplit = validation != null ? validation : test;
+        Path generatedSplit = test != null ? test : validation;
+        Tokenizer tokenizer = null;
+        try {
+            tokenizer = Tokenizer.load(baseDir);
+            boolean preference = isPreference(scoredSplit);
+            EvalExamples v =
+                    EvalExamples.read(scoredSplit, preference, tokenizer, limits.maxExamples(), limits.maxTokens());
+            EvalExamples t = EvalExamples.read(
+                    generatedSplit, preference, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
+            if (v.scored().isEmpty()) {
+                throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
+                        + r.datasetVersion() + " has no example with a completion token to score");
+            }
+            return new Inputs(baseDir, tokenizer, v, t);
+        } catch (IOException | RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            if (e instanceof EvaluationFailure failure) {
+                throw failure;
+            }
+            throw new EvaluationFailure(
+                    "dataset " + r.datasetName() + "@" + r.datasetVersion() + " with base model " + r.baseModel()
+                            + " cannot be read: " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /** The model to evaluate: the base model with the adapter attached, or the checkpoint's full weights. */
+    private CausalLm applyCheckpoint(EvaluationRequest r, Path baseDir, Path checkpointDir, CausalLm loaded) {
+        return phases.run("eval.apply-checkpoint", r.evaluationId(), () -> {
+            boolean adapter = r.method() != null
+                    ? r.method() != FineTuneMethod.FULL
+                    : Files.exists(checkpointDir.resolve("adapter_config.json"));
+            if (!adapter) {
+                if (loaded != null) {
+                    loaded.close();
+                }
+                return loadModel(checkpointDir, "checkpoint " + r.checkpointPrefix());
+            }
+            CausalLm model = loaded != null ? loaded : loadModel(baseDir, "base model");
+            try {
+                PeftAdapter.load(model, checkpointDir, r.method() == FineTuneMethod.QLORA);
+                return model;
+            } catch (IOException | RuntimeException e) {
+                model.close();
+                throw new EvaluationFailure(
+                        "checkpoint " + r.checkpointPrefix() + " cannot be loaded as an adapter of " + r.baseModel()
+                                + ": "
+                                + String.valueOf(e.getMessage()).replace(checkpointDir + "/", r.checkpointPrefix()),
+                        e);
+            }
+        });
+    }
+
+    private static CausalLm loadModel(Path dir, String what) {
+        try {
+            return CausalLm.load(dir);
+        } catch (IOException | RuntimeException e) {
+            throw new EvaluationFailure(what + " cannot be loaded: " + e.getMessage(), e);
+        }
+    }
+
+    private ModelScoring scoring(CausalLm model, Tokenizer tokenizer, long padId) {
+        return new ModelScoring(model, tokenizer, padId, settings.batchSize());
+    }
+
+    private static boolean isPreference(Path split) throws IOException {
+        try (var lines = Files.lines(split)) {
+            return lines.filter(l -> !l.isBlank())
+                    .findFirst()
+                    .map(l -> l.contains("\"chosen\""))
+                    .orElse(false);
+        }
+    }
+
+    private static long padId(Tokenizer tokenizer) {
+        return tokenizer
+                .specialTokens()
+                .pad()
+                .map(SpecialToken::id)
+                .map(Integer::longValue)
+                .orElse(0L);
+    }
+
+    private static Set<Long> stopTokens(Tokenizer tokenizer, CausalLm model) {
+        Set<Long> stops = new TreeSet<>();
+        tokenizer.specialTokens().stopIds().forEach(t -> stops.add((long) t));
+        model.config().eosTokenIds().forEach(t -> stops.add((long) t));
+        return stops;
+    }
+
+    private static String methodName(EvaluationRequest r, Path checkpointDir) {
+        if (r.method() != null) {
+            return r.method().code();
+        }
+        return Files.exists(checkpointDir.resolve("adapter_config.json")) ? "adapter" : "full";
+    }
+
+    /** Positive = the checkpoint is better (see {@link EvaluationReport#improvement()}). */
+    static Map<String, Double> improvement(Map<String, Double> metrics, Map<String, Double> base) {
+        Map<String, Double> result = new LinkedHashMap<>();
+        metrics.forEach((name, value) -> {
+            Double b = base.get(name);
+            if (b != null) {
+                result.put(name, MetricNames.LOWER_IS_BETTER.contains(name) ? b - value : value - b);
+            }
+        });
+        return result;
+    }
+}

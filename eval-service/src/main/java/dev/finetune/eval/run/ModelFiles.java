@@ -1,0 +1,117 @@
+package dev.finetune.eval.run;
+
+import dev.finetune.eval.EvalSettings;
+import dev.finetune.storage.ObjectInfo;
+import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Brings what an evaluation reads to local disk: base models and dataset splits (kept as a cache:
+ * both are immutable once stored) and checkpoints (into a directory the caller deletes). Store
+ * errors propagate (retriable); a missing object is an {@link EvaluationFailure}.
+ */
+@ApplicationScoped
+public class ModelFiles {
+    private static final String COMPLETE = ".complete";
+
+    private final ObjectStore store;
+    private final Path workDir;
+
+    ModelFiles(ObjectStore store, EvalSettings settings) {
+        this.store = store;
+        this.workDir = settings.workDir();
+    }
+
+    public Path baseModel(String name) {
+        Path dir = workDir.resolve("models").resolve(name);
+        if (Files.exists(dir.resolve(COMPLETE))) {
+            return dir;
+        }
+        downloadPrefix(ObjectKeys.baseModelPrefix(name), dir, "base model '" + name + "'");
+        write(dir.resolve(COMPLETE), name);
+        return dir;
+    }
+
+    /** A split of a prepared dataset, or empty if the dataset has no such split. */
+    public Optional<Path> split(String dataset, String version, String split) {
+        Path file =
+                workDir.resolve("datasets").resolve(dataset).resolve(version).resolve(split + ".jsonl");
+        if (Files.exists(file)) {
+            return Optional.of(file);
+        }
+        String key = ObjectKeys.preparedDataset(dataset, version, split + ".jsonl");
+        if (!store.exists(key)) {
+            if (!store.exists(ObjectKeys.preparedDataset(dataset, version, "manifest.json"))) {
+                throw new EvaluationFailure("dataset " + dataset + "@" + version + " is not prepared: no "
+                        + ObjectKeys.preparedDataset(dataset, version, "manifest.json"));
+            }
+            return Optional.empty();
+        }
+        Path partial = file.resolveSibling(split + ".jsonl.part");
+        store.download(key, partial);
+        move(partial, file);
+        return Optional.of(file);
+    }
+
+    /** Downloads the checkpoint (adapter or full weights) under {@code prefix} into a fresh directory. */
+    public Path checkpoint(String prefix) {
+        try {
+            Path dir = Files.createTempDirectory(Files.createDirectories(workDir.resolve("checkpoints")), "ckpt-");
+            downloadPrefix(prefix, dir, "checkpoint");
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static void delete(Path dir) {
+        if (dir == null || !Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("deleting " + dir, e);
+        }
+    }
+
+    private void downloadPrefix(String prefix, Path dir, String what) {
+        List<ObjectInfo> objects = store.list(prefix);
+        if (objects.isEmpty()) {
+            throw new EvaluationFailure(what + ": nothing stored under " + prefix);
+        }
+        for (ObjectInfo object : objects) {
+            String relative = object.key().substring(prefix.length());
+            if (!relative.contains("/")) { // nested objects (e.g. optimizer state dirs) are not needed
+                store.download(object.key(), dir.resolve(relative));
+            }
+        }
+    }
+
+    private static void move(Path from, Path to) {
+        try {
+            Files.move(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void write(Path file, String content) {
+        try {
+            Files.writeString(file, content);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.finetune.eval.run;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import dev.finetune.eval.metrics.ExactMatch;
+import dev.finetune.eval.metrics.MetricNames;
+import dev.finetune.eval.metrics.PreferenceMetrics;
+import dev.finetune.eval.metrics.RougeL;
+import dev.finetune.eval.metrics.TokenMetrics;
+import dev.finetune.llm.inference.GenerationConfig;
+import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.PreferenceScores;
+import dev.finetune.llm.objective.SftBatch;
+import dev.finetune.llm.objective.SftLoss;
+import dev.finetune.llm.objective.TrainingSequence;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Scores one model (a base model, or one with a checkpoint applied) on evaluation examples, without
+ * gradients. Every batch runs in its own NDScope, so only Java arrays outlive a batch and memory
+ * stays flat however many examples are scored.
+ *
+ * <p>Dimension letters: B batch, T time, V vocabulary.
+ */
+final class ModelScoring {
+    private final CausalLm model;
+    private final Tokenizer tokenizer;
+    private final long padId;
+    private final int batchSize;
+
+    ModelScoring(CausalLm model, Tokenizer tokenizer, long padId, int batchSize) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.padId = padId;
+        this.batchSize = batchSize;
+    }
+
+    /** Next-token loss and accuracy over the target (completion) tokens of {@code sequences}. */
+    @SuppressWarnings("try")
+    TokenMetrics tokenMetrics(List<TrainingSequence> sequences) {
+        TokenMetrics metrics = new TokenMetrics();
+        for (int start = 0; start < sequences.size(); start += batchSize) {
+            SftBatch batch =
+                    SftBatch.of(sequences.subList(start, Math.min(sequences.size(), start + batchSize)), padId, false);
+            float[] logProbs;
+            boolean[] top;
+            try (NDScope ignored = new NDScope()) {
+                NDManager manager = model.manager();
+                NDArray ids = manager.create(batch.ids()); // [B, T]
+                NDArray logits = model.forward(ids, manager.create(batch.paddingMask()), null); // [B, T, V]
+                logProbs = SftLoss.nextTokenLogProbs(logits, ids).toFloatArray(); // [B, T-1]
+                NDArray predicted = logits.get(new NDIndex(":, :-1, :")).argMax(2); // [B, T-1]
+                top = predicted.eq(ids.get(new NDIndex(":, 1:"))).toBooleanArray(); // [B, T-1]
+            }
+            float[][] mask = batch.lossMask(); // [B, T-1]
+            int width = mask[0].length;
+            for (int b = 0; b < mask.length; b++) {
+                for (int t = 0; t < width; t++) {
+                    if (mask[b][t] > 0) {
+                        metrics.add(Math.min(0.0, logProbs[b * width + t]), top[b * width + t]);
+                    }
+                }
+            }
+        }
+        return metrics;
+    }
+
+    /** Greedy continuations (KV cache) of {@code prompts}, decoded without special tokens. */
+    List<String> generate(List<long[]> prompts, int maxNewTokens, Set<Long> stopTokens) {
+        GenerationConfig config = GenerationConfig.greedy(maxNewTokens).withStopTokens(stopTokens);
+        List<String> texts = new ArrayList<>();
+        for (int start = 0; start < prompts.size(); start += batchSize) {
+            for (long[] ids : Generator.generate(
+                    model, prompts.subList(start, Math.min(prompts.size(), start + batchSize)), config)) {
+                int length = ids.length > 0 && stopTokens.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
+                texts.add(tokenizer.decode(
+                        Arrays.stream(ids, 0, length).mapToInt(id -> (int) id).toArray(), true));
+            }
+        }
+        return texts;
+    }
+
+    /** Every metric the examples allow, and each generation with its scores. */
+    Scored score(EvalExamples validation, EvalExamples test, int maxNewTokens, Set<Long> stopTokens) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        TokenMetrics tokens = tokenMetrics(validation.scored());
+        metrics.put(MetricNames.EVAL_LOSS, tokens.evalLoss());
+        metrics.put(MetricNames.PERPLEXITY, tokens.perplexity());
+        metrics.put(MetricNames.MEAN_TOKEN_ACCURACY, tokens.meanTokenAccuracy());
+        List<Generation> generations = new ArrayList<>();
+        if (!test.prompts().isEmpty()) {
+            List<String> outputs = generate(test.prompts(), maxNewTokens, stopTokens);
+            double em = 0;
+            double rouge = 0;
+            for (int i = 0; i < outputs.size(); i++) {
+                String reference = test.references().get(i);
+                Generation g = new Generation(
+                        tokenizer.decode(
+                                Arrays.stream(test.prompts().get(i))
+                                        .mapToInt(id -> (int) id)
+                                        .toArray(),
+                                false),
+                        reference,
+                        outputs.get(i),
+                        ExactMatch.score(outputs.get(i), reference),
+                        RougeL.score(outputs.get(i), reference));
+                generations.add(g);
+                em += g.exactMatch();
+                rouge += g.rougeL();
+            }
+            metrics.put(MetricNames.EXACT_MATCH, em / outputs.size());
+            metrics.put(MetricNames.ROUGE_L, rouge / outputs.size());
+        }
+        if (!validation.pairs().isEmpty()) {
+            PreferenceScores scores = PreferenceScores.of(model, validation.pairs(), batchSize, padId);
+            PreferenceMetrics preference = PreferenceMetrics.of(scores.chosen(), scores.rejected());
+            metrics.put(MetricNames.PREFERENCE_ACCURACY, preference.accuracy());
+            metrics.put(MetricNames.REWARD_MARGIN, preference.margin());
+        }
+        return new Scored(metrics, tokens.tokens(), generations);
+    }
+
+    /** A model's metrics, the number of completion tokens scored, and its generations. */
+    record Scored(Map<String, Double> metrics, long scoredTokens, List<Generation> generations) {}
+}

@@ -1,0 +1,118 @@
+package dev.finetune.eval;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.storage.ObjectStore;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class EvaluationApiTest {
+    @Inject
+    ObjectStore store;
+
+    @BeforeEach
+    void inputs() throws Exception {
+        Fixtures.prepare(store);
+    }
+
+    @Test
+    void requestedEvaluationOfAnyAdapterReportsMetricsBaseAndRequestedGates() throws Exception {
+        String prefix = Fixtures.trainedCheckpoint(
+                store, "api-" + UUID.randomUUID().toString().substring(0, 8), 40);
+        String id = given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        Fixtures.BASE,
+                        "checkpointPrefix",
+                        prefix,
+                        "dataset",
+                        Map.of("name", Fixtures.DATASET, "version", "1"),
+                        "gates",
+                        Map.of("maxEvalLossRatio", 0.0, "minRougeL", 0.0)))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(202)
+                .extract()
+                .path("evaluationId");
+
+        JsonPath report = await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(300))
+                .until(
+                        () -> given().get("/api/evaluations/{id}", id)
+                                .then()
+                                .extract()
+                                .jsonPath(),
+                        json -> !"running".equals(json.getString("status")));
+
+        assertThat(report.getString("status")).isEqualTo("gates_failed");
+        assertThat(report.getString("method")).isEqualTo("adapter");
+        assertThat(report.getDouble("metrics.eval_loss")).isLessThan(report.getDouble("baseMetrics.eval_loss"));
+        assertThat(report.getList("gates.passed", Boolean.class)).containsExactly(false, true);
+        assertThat(report.getString("gates[0].detail")).matches("eval_loss \\d+\\.\\d{4} vs required <= 0\\.0000");
+        assertThat(report.getList("generations")).hasSize(4);
+    }
+
+    @Test
+    void checkpointResultsAreReadableByIdAndByJob() throws Exception {
+        String job = "api-" + UUID.randomUUID().toString().substring(0, 8);
+        String prefix = Fixtures.freshCheckpoint(store, job, 2);
+        Broker.publish(Broker.checkpoint(job, 2, prefix), "checkpoint:" + prefix, null);
+        Broker.evaluations(job + "-step-2", 1, Duration.ofSeconds(60));
+
+        given().get("/api/evaluations/{id}", job + "-step-2")
+                .then()
+                .statusCode(200)
+                .body("reportKey", containsString(prefix + "evaluation.json"));
+        assertThat(given().get("/api/evaluations?jobId={job}", job)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getList("evaluationId"))
+                .containsExactly(job + "-step-2");
+    }
+
+    @Test
+    void unknownEvaluationsAndBadRequestsAreRefusedWithTheReason() {
+        given().get("/api/evaluations/{id}", "eval-doesnotexist").then().statusCode(404);
+        given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        "../x",
+                        "checkpointPrefix",
+                        "checkpoints/a/step-1/",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1")))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(400)
+                .body("error", containsString("baseModel"));
+        given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        Fixtures.BASE,
+                        "checkpointPrefix",
+                        "checkpoints/a/step-1/",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "gates",
+                        Map.of("minExactMatch", 2)))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(400)
+                .body("error", containsString("gates.minExactMatch must be between 0 and 1, got 2.0"));
+    }
+}

@@ -1,0 +1,128 @@
+package dev.finetune.eval;
+
+import dev.finetune.llm.cli.LlmCli;
+import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.train.Method;
+import dev.finetune.llm.train.Objective;
+import dev.finetune.llm.train.SftRecipe;
+import dev.finetune.llm.train.TrainConfig;
+import dev.finetune.llm.train.TrainResult;
+import dev.finetune.llm.train.TrainingArguments;
+import dev.finetune.llm.train.TrainingListener;
+import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+
+/**
+ * Real inputs as the other services leave them: a tiny base model under models/base/, a prepared
+ * dataset with train/validation/test splits, and adapters, one genuinely trained on the train split
+ * (llm's SFT recipe) and one fresh (B = 0: exactly the base model).
+ */
+final class Fixtures {
+    static final String BASE = "tiny-qwen3";
+    static final String DATASET = "doubling";
+    private static Path baseDir;
+    private static Path trained;
+    private static Path fresh;
+
+    private Fixtures() {}
+
+    static synchronized void prepare(ObjectStore store) throws IOException {
+        if (baseDir != null) {
+            return;
+        }
+        Path root = Files.createTempDirectory("eval-fixtures-");
+        baseDir = root.resolve("model");
+        int exit = new CommandLine(new LlmCli()).execute("init-tiny", "--type", "qwen3", "--out", baseDir.toString());
+        if (exit != 0) {
+            throw new IllegalStateException("init-tiny failed with exit code " + exit);
+        }
+        uploadDirectory(store, baseDir, ObjectKeys.baseModelPrefix(BASE));
+        Path train = root.resolve("train.jsonl");
+        Files.writeString(train, conversations(0, 32));
+        String prefix = ObjectKeys.preparedDatasetPrefix(DATASET, "1");
+        store.putFile(prefix + "train.jsonl", train, "application/jsonl");
+        put(store, prefix + "validation.jsonl", conversations(32, 40));
+        put(store, prefix + "test.jsonl", conversations(40, 44));
+        put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
+        trained = train(root, train);
+        fresh = root.resolve("fresh");
+        try (CausalLm model = CausalLm.load(baseDir)) {
+            PeftAdapter.save(Adapters.apply(model, LoraConfig.defaults(), 7), fresh, baseDir.toString());
+        }
+    }
+
+    /** "What is i plus i?" -> "2i", one conversation per i in [from, to). */
+    static String conversations(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
+                    .append(2 * i)
+                    .append("\"}]}\n");
+        }
+        return lines.toString();
+    }
+
+    /** 40 LoRA steps at a high learning rate: the tiny model learns the answers' shape. */
+    private static Path train(Path root, Path trainFile) throws IOException {
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        TrainConfig config = TrainConfig.of(baseDir, trainFile, root.resolve("run"), Method.LORA, Objective.SFT)
+                .withTraining(TrainingArguments.defaults(Method.LORA).toBuilder()
+                        .maxSteps(40)
+                        .batchSize(8)
+                        .learningRate(1e-2)
+                        .maxSeqLength(64)
+                        .saveSteps(1000)
+                        .build());
+        try (SftRecipe recipe = new SftRecipe(config, TrainingListener.NONE)) {
+            recipe.setup();
+            TrainResult result = recipe.train();
+            return result.output();
+        } catch (Exception e) {
+            throw new IOException("training the fixture adapter failed", e);
+        }
+    }
+
+    /** Stores the trained adapter as checkpoint {@code step} of {@code job}; returns its prefix. */
+    static String trainedCheckpoint(ObjectStore store, String job, long step) throws IOException {
+        return checkpoint(store, trained, job, step);
+    }
+
+    static String freshCheckpoint(ObjectStore store, String job, long step) throws IOException {
+        return checkpoint(store, fresh, job, step);
+    }
+
+    static Path baseDir() {
+        return baseDir;
+    }
+
+    private static String checkpoint(ObjectStore store, Path dir, String job, long step) throws IOException {
+        String prefix = ObjectKeys.checkpointPrefix(job, step);
+        uploadDirectory(store, dir, prefix);
+        return prefix;
+    }
+
+    private static void uploadDirectory(ObjectStore store, Path dir, String prefix) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                store.putFile(prefix + file.getFileName(), file, "application/octet-stream");
+            }
+        }
+    }
+
+    static void put(ObjectStore store, String key, String text) {
+        store.putBytes(key, text.getBytes(StandardCharsets.UTF_8), "application/octet-stream");
+    }
+}
