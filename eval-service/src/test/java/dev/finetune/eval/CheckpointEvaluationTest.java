@@ -76,6 +76,10 @@ class CheckpointEvaluationTest {
         assertThat(event.path("metrics").has("rouge_l")).isTrue();
         assertThat(event.path("gates").get(0).path("gate").asText()).isEqualTo("eval_loss <= 0.9000 * base");
         assertThat(event.path("gates").get(0).path("passed").asBoolean()).isTrue();
+        // Sample generations travel with the event, next to their references.
+        assertThat(event.path("samples").size()).isGreaterThan(0);
+        assertThat(event.path("samples").get(0).path("reference").asText()).isNotEmpty();
+        assertThat(event.path("samples").get(0).has("generated")).isTrue();
         assertThat(event.path("reportKey").asText()).isEqualTo(prefix + "evaluation.json");
 
         JsonNode report = dev.finetune.events.EventJson.mapper().readTree(store.getBytes(prefix + "evaluation.json"));

@@ -16,6 +16,8 @@ import java.util.Map;
  *     {@code exact_match}, {@code rouge_l}, {@code preference_accuracy})
  * @param baseMetrics the same metrics for the base model on the same data
  * @param gates each configured gate and its outcome
+ * @param samples a few of the checkpoint's test-split generations next to their references (all of
+ *     them are in the report)
  * @param reportKey object key of the full report (per-example scores, sample generations)
  * @param error why it could not be scored, for {@link EvaluationStatus#ERROR}; else null
  * @param completedAt when it finished
@@ -29,6 +31,7 @@ public record EvaluationCompleted(
         Map<String, Double> metrics,
         Map<String, Double> baseMetrics,
         List<GateOutcome> gates,
+        List<SampleGeneration> samples,
         String reportKey,
         String error,
         Instant completedAt)
@@ -43,6 +46,18 @@ public record EvaluationCompleted(
      * @param detail the numbers it was decided on, e.g. "eval_loss 1.92 vs required <= 2.10"
      */
     public record GateOutcome(String gate, boolean passed, String detail) {}
+
+    /**
+     * One generation of the evaluated model.
+     *
+     * @param prompt the prompt as the model saw it (chat template applied)
+     * @param reference the reference answer
+     * @param generated what the model generated (greedy)
+     * @param exactMatch 1 if equal after normalisation, else 0
+     * @param rougeL ROUGE-L F1 against the reference
+     */
+    public record SampleGeneration(
+            String prompt, String reference, String generated, double exactMatch, double rougeL) {}
 
     @Override
     public String cloudEventSubject() {

@@ -1,10 +1,10 @@
 package dev.finetune.registry;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;

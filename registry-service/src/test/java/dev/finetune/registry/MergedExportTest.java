@@ -1,6 +1,5 @@
 package dev.finetune.registry;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 

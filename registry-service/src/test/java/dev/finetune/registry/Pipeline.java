@@ -1,6 +1,5 @@
 package dev.finetune.registry;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 
@@ -21,6 +20,7 @@ import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.restassured.path.json.JsonPath;
@@ -161,6 +161,7 @@ final class Pipeline {
                                 "eval_loss <= base - 0.05",
                                 status == EvaluationStatus.PASSED,
                                 "eval_loss " + metrics.get("eval_loss") + " vs required <= 2.95")),
+                List.of(),
                 "evaluations/" + job + "/step-" + step + "/report.json",
                 status == EvaluationStatus.ERROR ? "checkpoint could not be loaded" : null,
                 Instant.now());

@@ -1,6 +1,5 @@
 package dev.finetune.registry;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -10,6 +9,7 @@ import dev.finetune.events.FineTuneMethod;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.registry.registration.BaseModelFingerprints;
 import dev.finetune.registry.store.Digests;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;

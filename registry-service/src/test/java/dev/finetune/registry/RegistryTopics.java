@@ -9,7 +9,7 @@ final class RegistryTopics {
     private RegistryTopics() {}
 
     static List<EventTopics.Received> events(String model, int min) throws Exception {
-        return EventTopics.read("registry.events", v -> model.equals(v.path("model").asText()), min,
-                Duration.ofSeconds(30));
+        return EventTopics.read(
+                "registry.events", v -> model.equals(v.path("model").asText()), min, Duration.ofSeconds(30));
     }
 }

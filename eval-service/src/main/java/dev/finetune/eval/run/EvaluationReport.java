@@ -77,6 +77,11 @@ public record EvaluationReport(
                 metrics,
                 baseMetrics,
                 gates,
+                (samples == null ? List.<Generation>of() : samples)
+                        .stream()
+                                .map(g -> new EvaluationCompleted.SampleGeneration(
+                                        g.prompt(), g.reference(), g.generated(), g.exactMatch(), g.rougeL()))
+                                .toList(),
                 reportKey,
                 error,
                 completedAt);
