@@ -56,179 +56,123 @@ public record JobRecord(
         Instant finishedAt) {
 
     public JobRecord withState(JobState newState, String reason) {
-        Instant finished = newState.isTerminal() ? Instant.now() : finishedAt;
-        Instant started = newState == JobState.RUNNING && startedAt == null ? Instant.now() : startedAt;
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                newState,
-                reason,
-                step,
-                totalSteps,
-                lastCheckpointStep,
-                resultPrefix,
-                worker,
-                cancelRequested,
-                eventSequence,
-                createdAt,
-                started,
-                finished);
+        Copy c = new Copy(this);
+        c.state = newState;
+        c.failureReason = reason;
+        c.finishedAt = newState.isTerminal() ? Instant.now() : finishedAt;
+        c.startedAt = newState == JobState.RUNNING && startedAt == null ? Instant.now() : startedAt;
+        return c.build();
     }
 
     public JobRecord withProgress(long newStep, long newTotal) {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                newStep,
-                newTotal,
-                lastCheckpointStep,
-                resultPrefix,
-                worker,
-                cancelRequested,
-                eventSequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.step = newStep;
+        c.totalSteps = newTotal;
+        return c.build();
     }
 
     public JobRecord withCheckpoint(long checkpointStep) {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                Math.max(step, checkpointStep),
-                totalSteps,
-                checkpointStep,
-                resultPrefix,
-                worker,
-                cancelRequested,
-                eventSequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.step = Math.max(step, checkpointStep);
+        c.lastCheckpointStep = checkpointStep;
+        return c.build();
     }
 
     public JobRecord withResult(String prefix) {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                step,
-                totalSteps,
-                lastCheckpointStep,
-                prefix,
-                worker,
-                cancelRequested,
-                eventSequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.resultPrefix = prefix;
+        return c.build();
     }
 
     public JobRecord withWorker(String newWorker) {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                step,
-                totalSteps,
-                lastCheckpointStep,
-                resultPrefix,
-                newWorker,
-                cancelRequested,
-                eventSequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.worker = newWorker;
+        return c.build();
     }
 
     public JobRecord withCancelRequested() {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                step,
-                totalSteps,
-                lastCheckpointStep,
-                resultPrefix,
-                worker,
-                true,
-                eventSequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.cancelRequested = true;
+        return c.build();
     }
 
     JobRecord withEventSequence(long sequence) {
-        return new JobRecord(
-                id,
-                baseModel,
-                datasetName,
-                datasetVersion,
-                method,
-                objective,
-                hyperparameters,
-                suffix,
-                idempotencyKey,
-                state,
-                failureReason,
-                step,
-                totalSteps,
-                lastCheckpointStep,
-                resultPrefix,
-                worker,
-                cancelRequested,
-                sequence,
-                createdAt,
-                startedAt,
-                finishedAt);
+        Copy c = new Copy(this);
+        c.eventSequence = sequence;
+        return c.build();
+    }
+
+    /** A mutable copy: each wither changes its fields and builds the next record. */
+    private static final class Copy {
+        private String id;
+        private String baseModel;
+        private String datasetName;
+        private String datasetVersion;
+        private FineTuneMethod method;
+        private Objective objective;
+        private Hyperparameters hyperparameters;
+        private String suffix;
+        private String idempotencyKey;
+        private JobState state;
+        private String failureReason;
+        private long step;
+        private long totalSteps;
+        private long lastCheckpointStep;
+        private String resultPrefix;
+        private String worker;
+        private boolean cancelRequested;
+        private long eventSequence;
+        private Instant createdAt;
+        private Instant startedAt;
+        private Instant finishedAt;
+
+        Copy(JobRecord r) {
+            id = r.id;
+            baseModel = r.baseModel;
+            datasetName = r.datasetName;
+            datasetVersion = r.datasetVersion;
+            method = r.method;
+            objective = r.objective;
+            hyperparameters = r.hyperparameters;
+            suffix = r.suffix;
+            idempotencyKey = r.idempotencyKey;
+            state = r.state;
+            failureReason = r.failureReason;
+            step = r.step;
+            totalSteps = r.totalSteps;
+            lastCheckpointStep = r.lastCheckpointStep;
+            resultPrefix = r.resultPrefix;
+            worker = r.worker;
+            cancelRequested = r.cancelRequested;
+            eventSequence = r.eventSequence;
+            createdAt = r.createdAt;
+            startedAt = r.startedAt;
+            finishedAt = r.finishedAt;
+        }
+
+        JobRecord build() {
+            return new JobRecord(
+                    id,
+                    baseModel,
+                    datasetName,
+                    datasetVersion,
+                    method,
+                    objective,
+                    hyperparameters,
+                    suffix,
+                    idempotencyKey,
+                    state,
+                    failureReason,
+                    step,
+                    totalSteps,
+                    lastCheckpointStep,
+                    resultPrefix,
+                    worker,
+                    cancelRequested,
+                    eventSequence,
+                    createdAt,
+                    startedAt,
+                    finishedAt);
+        }
     }
 }
