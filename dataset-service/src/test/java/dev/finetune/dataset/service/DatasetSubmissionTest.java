@@ -1,10 +1,10 @@
 package dev.finetune.dataset.service;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
 import io.quarkus.test.common.WithTestResource;
@@ -33,7 +33,8 @@ class DatasetSubmissionTest {
         String eventId = UUID.randomUUID().toString();
         EventTopics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event);
         EventTopics.publishCloudEvent("datasets.submitted", name, eventId, TYPE, event); // redelivery
-        EventTopics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event); // resent
+        EventTopics.publishCloudEvent(
+                "datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event); // resent
 
         var version = DatasetUploadTest.awaitStatus(name, "1", "prepared");
         assertThat(version.getString("ingest.source")).isEqualTo("s3://upstream-exports/" + key);
@@ -54,7 +55,8 @@ class DatasetSubmissionTest {
         String name = DatasetUploadTest.unique("missing");
         String event =
                 "{\"datasetName\":\"" + name + "\",\"objectUri\":\"s3://upstream-exports/nope/" + name + ".jsonl\"}";
-        EventTopics.publishCloudEvent("datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event);
+        EventTopics.publishCloudEvent(
+                "datasets.submitted", name, UUID.randomUUID().toString(), TYPE, event);
 
         List<EventTopics.Received> dead = EventTopics.read(
                 "datasets.submitted.dlq.dataset-service",

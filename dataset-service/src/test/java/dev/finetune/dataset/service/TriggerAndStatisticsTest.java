@@ -1,12 +1,12 @@
 package dev.finetune.dataset.service;
 
-import dev.finetune.service.testing.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
