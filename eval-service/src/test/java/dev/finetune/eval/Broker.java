@@ -6,24 +6,16 @@ import dev.finetune.events.EventJson;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Objective;
 import dev.finetune.events.Topics;
+import dev.finetune.service.testing.EventTopics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 
@@ -70,7 +62,7 @@ final class Broker {
     }
 
     /** Evaluation events for {@code evaluationId}, waiting up to {@code timeout} for at least {@code min}. */
-    static List<Received> evaluations(String evaluationId, int min, Duration timeout) throws Exception {
+    static List<EventTopics.Received> evaluations(String evaluationId, int min, Duration timeout) throws Exception {
         return read(
                 Topics.EVALUATIONS_COMPLETED,
                 v -> evaluationId.equals(v.path("evaluationId").asText()),
@@ -78,38 +70,15 @@ final class Broker {
                 timeout);
     }
 
-    static List<Received> read(String topic, Predicate<JsonNode> filter, int min, Duration timeout) throws Exception {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
-        List<Received> found = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline && found.size() < min) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    JsonNode value = EventJson.mapper().readTree(r.value());
-                    if (filter.test(value)) {
-                        Map<String, String> headers = new HashMap<>();
-                        for (Header h : r.headers()) {
-                            headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
-                        }
-                        found.add(new Received(r.key(), value, headers));
-                    }
-                }
-            }
-        }
+    static List<EventTopics.Received> read(String topic, Predicate<JsonNode> filter, int min, Duration timeout)
+            throws Exception {
+        List<EventTopics.Received> found = EventTopics.read(topic, filter, min, timeout);
         if (found.size() < min) {
             throw new AssertionError(
                     "expected " + min + " records on " + topic + " within " + timeout + ", got " + found);
         }
         return found;
     }
-
-    record Received(String key, JsonNode value, Map<String, String> headers) {}
 
     private static String bootstrap() {
         return ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);

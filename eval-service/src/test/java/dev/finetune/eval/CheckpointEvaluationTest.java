@@ -15,6 +15,7 @@ import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
@@ -135,7 +136,7 @@ class CheckpointEvaluationTest {
         Broker.publish(Broker.checkpoint(job, 3, prefix), "checkpoint:" + prefix, null);
         Broker.publish(Broker.checkpoint(job, 3, prefix), "redelivered-" + UUID.randomUUID(), null);
 
-        List<Broker.Received> events = Broker.evaluations(job + "-step-3", 3, WAIT);
+        List<EventTopics.Received> events = Broker.evaluations(job + "-step-3", 3, WAIT);
 
         assertThat(events).extracting(e -> e.headers().get("ce_id")).containsOnly("evaluation:" + job + "-step-3");
         assertThat(events)
