@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -45,15 +46,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (HF layout).")
-    private Path model;
-
-    @Option(
-            names = "--adapter",
-            paramLabel = "DIR",
-            description = "A LoRA adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors),"
-                    + " applied to the --model weights.")
-    private Path adapter;
+    @Mixin
+    private ModelOptions models;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     private PromptInput input;
@@ -103,8 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         long start = System.nanoTime();
         GenerationConfig settings = settings();
-        ModelDirectory directory = ModelDirectory.open(spec, model);
-        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, adapter);
+        ModelDirectory directory = ModelDirectory.open(spec, models.model);
+        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, models.adapter);
         try (Tokenizer tokenizer = Tokenizer.load(directory.path())) {
             long[] prompt = promptIds(tokenizer);
             directory.requireInVocabulary(prompt, inputFlag());
@@ -145,7 +139,7 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             ChatTemplate template = tokenizer
                     .chatTemplate()
-                    .orElseThrow(() -> new InputException(inputFlag() + ": the tokenizer in '" + model
+                    .orElseThrow(() -> new InputException(inputFlag() + ": the tokenizer in '" + models.model
                             + "' has no chat template (tokenizer_config.json: chat_template); use --prompt"));
             List<Map<String, Object>> messages = input.chat != null
                     ? List.of(ChatMessage.user(input.chat).toMap())

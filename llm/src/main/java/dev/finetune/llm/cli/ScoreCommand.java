@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune.llm.inference.Scorer;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.tokenizer.Tokenizer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -14,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -39,15 +39,8 @@ final class ScoreCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (HF layout).")
-    private Path model;
-
-    @Option(
-            names = "--adapter",
-            paramLabel = "DIR",
-            description = "A LoRA adapter in PEFT's layout (adapter_config.json, adapter_model.safetensors),"
-                    + " applied to the --model weights.")
-    private Path adapter;
+    @Mixin
+    private ModelOptions models;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     private Input input;
@@ -62,8 +55,8 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelDirectory directory = ModelDirectory.open(spec, model);
-        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, adapter);
+        ModelDirectory directory = ModelDirectory.open(spec, models.model);
+        Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, models.adapter);
         long[] tokens = input.ids != null ? parseIds(input.ids) : tokenize(input.text);
         directory.requireInVocabulary(tokens, input.ids != null ? "--ids" : "--text");
         float[] logProbs;
@@ -95,7 +88,7 @@ final class ScoreCommand implements Callable<Integer> {
 
     private long[] tokenize(String text) throws Exception {
         int[] ids;
-        try (Tokenizer tokenizer = Tokenizer.load(model)) {
+        try (Tokenizer tokenizer = Tokenizer.load(models.model)) {
             ids = tokenizer.encode(text, true);
         }
         if (ids.length == 0) {
