@@ -15,6 +15,7 @@ import dev.finetune.events.DatasetRejected;
 import dev.finetune.events.Objective;
 import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.service.messaging.EventProcessing;
+import dev.finetune.storage.LocalDirectories;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
@@ -22,11 +23,8 @@ import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -110,7 +108,7 @@ public class DatasetPreparer {
             }
             return upload(record, result);
         } finally {
-            deleteRecursively(work);
+            LocalDirectories.deleteRecursively(work);
         }
     }
 
@@ -286,24 +284,5 @@ public class DatasetPreparer {
         report.put("invalidLinesListed", result.errors().size());
         report.put("errors", result.errors());
         return report;
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

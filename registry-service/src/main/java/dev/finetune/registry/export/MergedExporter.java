@@ -20,6 +20,7 @@ import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.registry.store.VerifiedDownloads;
+import dev.finetune.storage.LocalDirectories;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.StoredObject;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -150,7 +151,7 @@ public class MergedExporter {
                     actor,
                     Instant.now());
         } finally {
-            LocalFiles.deleteRecursively(work);
+            LocalDirectories.deleteRecursively(work);
         }
     }
 

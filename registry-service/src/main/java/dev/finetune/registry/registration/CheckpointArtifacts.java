@@ -18,7 +18,7 @@ import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistrySettings;
 import dev.finetune.registry.catalog.VersionManifest;
-import dev.finetune.registry.store.LocalFiles;
+import dev.finetune.storage.LocalDirectories;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
@@ -70,7 +70,7 @@ public class CheckpointArtifacts {
             implements AutoCloseable {
         @Override
         public void close() throws IOException {
-            LocalFiles.deleteRecursively(work);
+            LocalDirectories.deleteRecursively(work);
         }
     }
 
@@ -81,7 +81,7 @@ public class CheckpointArtifacts {
         try {
             return fetch(checkpoint, work);
         } catch (IOException | RuntimeException e) {
-            LocalFiles.deleteRecursively(work);
+            LocalDirectories.deleteRecursively(work);
             throw e;
         }
     }
