@@ -1,0 +1,177 @@
+package dev.finetune.cli.run;
+
+import dev.finetune.storage.LocalDirectories;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code finetune run}: the whole pipeline on this machine, from an upstream dataset event to a
+ * registered, evaluated adapter, then everything it started is stopped.
+ */
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        header = "Runs the pipeline locally: dataset event in, evaluated and registered adapter out.",
+        description = {
+            "Starts a real Kafka broker and S3 server, the four services (built from this repository),"
+                    + " seeds a tiny base model, publishes the example dataset as an upstream system would"
+                    + " and follows it through preparation, training, evaluation and registration.",
+            "Exit codes: 0 done; 10 start, 11 base model, 12 submit, 13 preparation, 14 training,"
+                    + " 15 evaluation, 16 registration, 17 trace."
+        })
+public final class RunCommand implements Callable<Integer> {
+    @Option(
+            names = "--dataset",
+            paramLabel = "FILE",
+            description = "JSONL dataset (default examples/data/support-assistant.jsonl).")
+    Path dataset;
+
+    @Option(
+            names = "--dataset-name",
+            paramLabel = "NAME",
+            defaultValue = "support-assistant",
+            description = "Dataset name (default ${DEFAULT-VALUE}).")
+    String datasetName;
+
+    @Option(
+            names = "--base-model",
+            paramLabel = "NAME",
+            defaultValue = "tiny-chat",
+            description = "Name of the generated base model (default ${DEFAULT-VALUE}).")
+    String baseModel;
+
+    @Option(
+            names = "--hidden",
+            paramLabel = "C",
+            defaultValue = "128",
+            description = "Base model hidden size (default ${DEFAULT-VALUE}).")
+    int hidden;
+
+    @Option(
+            names = "--layers",
+            paramLabel = "L",
+            defaultValue = "2",
+            description = "Base model layers (default ${DEFAULT-VALUE}).")
+    int layers;
+
+    @Option(
+            names = "--epochs",
+            paramLabel = "N",
+            defaultValue = "12",
+            description = "Training epochs (default ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--max-steps", paramLabel = "N", description = "Stop after N optimizer steps (overrides --epochs).")
+    Integer maxSteps;
+
+    @Option(
+            names = "--learning-rate",
+            paramLabel = "LR",
+            defaultValue = "2e-3",
+            description = "LoRA learning rate (default ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            defaultValue = "PT30M",
+            description = "Give up after this long (ISO-8601, default ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    @Option(
+            names = "--work-dir",
+            paramLabel = "DIR",
+            description = "Logs and work files (default target/finetune-run, emptied first).")
+    Path workDir;
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        Path home = home();
+        Path work = workDir != null ? workDir : home.resolve("target/finetune-run");
+        LocalDirectories.deleteRecursively(work);
+        Files.createDirectories(work);
+        PipelineFlow.Settings settings = settings(home);
+        String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        LocalPipeline.Options options = new LocalPipeline.Options(home, work, apiKey, Map.of());
+        long started = System.nanoTime();
+        LocalPipeline pipeline;
+        try {
+            pipeline = LocalPipeline.start(options, line -> out.println(line));
+        } catch (RuntimeException e) {
+            return failed(new StageFailedException(Stage.START, e.getMessage(), e), null, work);
+        }
+        Thread stopOnInterrupt = new Thread(pipeline::close, "stop-pipeline");
+        Runtime.getRuntime().addShutdownHook(stopOnInterrupt);
+        try (pipeline) {
+            new PipelineFlow(pipeline, settings, out).run(work);
+            out.printf(
+                    "done in %d s: logs in %s%n", (System.nanoTime() - started) / 1_000_000_000L, work.resolve("logs"));
+            return 0;
+        } catch (StageFailedException e) {
+            return failed(e, pipeline, work);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 130;
+        } finally {
+            Runtime.getRuntime().removeShutdownHook(stopOnInterrupt);
+        }
+    }
+
+    PipelineFlow.Settings settings(Path home) {
+        Map<String, Object> hyperparameters = new LinkedHashMap<>();
+        hyperparameters.put("learningRate", learningRate);
+        hyperparameters.put("epochs", epochs);
+        if (maxSteps != null) {
+            hyperparameters.put("maxSteps", maxSteps);
+        }
+        hyperparameters.put("batchSize", 8);
+        hyperparameters.put("warmupSteps", 5);
+        hyperparameters.put("lrScheduler", "cosine");
+        hyperparameters.put("loraR", 16);
+        hyperparameters.put("loraAlpha", 32.0);
+        hyperparameters.put("targetModules", List.of("all-linear"));
+        hyperparameters.put("maxSeqLength", 128);
+        hyperparameters.put("checkpointEverySteps", 100);
+        List<String> size =
+                new ArrayList<>(List.of("--hidden", String.valueOf(hidden), "--layers", String.valueOf(layers)));
+        return new PipelineFlow.Settings(
+                dataset != null ? dataset.toAbsolutePath() : home.resolve("examples/data/support-assistant.jsonl"),
+                datasetName,
+                baseModel,
+                size,
+                hyperparameters,
+                timeout);
+    }
+
+    private int failed(StageFailedException e, LocalPipeline pipeline, Path work) {
+        System.err.println();
+        System.err.println("FAILED: " + e.getMessage());
+        if (pipeline != null) {
+            System.err.println("last lines of each service's log:");
+            System.err.println(pipeline.logTails(8));
+        }
+        System.err.println("logs: " + work.resolve("logs"));
+        return e.stage().exitCode();
+    }
+
+    /** The repository root: where bin/finetune says, else the current directory. */
+    static Path home() {
+        return Path.of(System.getProperty("finetune.home", "."))
+                .toAbsolutePath()
+                .normalize();
+    }
+}

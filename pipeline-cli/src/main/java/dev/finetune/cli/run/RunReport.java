@@ -1,0 +1,130 @@
+package dev.finetune.cli.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.cli.trace.CollectedSpan;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/** What a pipeline run prints at the end of each stage: the numbers a person checks. */
+final class RunReport {
+    private static final List<String> METRICS =
+            List.of("eval_loss", "perplexity", "mean_token_accuracy", "exact_match", "rouge_l");
+
+    private RunReport() {}
+
+    static void preparation(PrintStream out, JsonNode version, JsonNode report) {
+        JsonNode m = version.path("manifest");
+        out.printf(
+                "dataset %s: %d lines, %d invalid, %d exact and %d near duplicates removed -> train %d, validation %d,"
+                        + " test %d (%s)%n",
+                m.path("datasetId").asText(),
+                m.path("lines").asLong(),
+                m.path("invalidLines").asLong(),
+                m.path("exactDuplicates").asLong(),
+                m.path("nearDuplicates").asLong(),
+                m.path("train").path("examples").asLong(),
+                m.path("validation").path("examples").asLong(),
+                m.path("test").path("examples").asLong(),
+                m.path("kind").asText());
+        if (report.path("errors").size() > 0) {
+            out.println("  dropped: " + lineErrors(report, 5));
+        }
+    }
+
+    /** {@code line 2: invalid JSON ...; line 7, messages[1].content: is required} for the first {@code max}. */
+    static String lineErrors(JsonNode report, int max) {
+        List<String> lines = new java.util.ArrayList<>();
+        for (JsonNode error : report.path("errors")) {
+            if (lines.size() == max) {
+                lines.add("... (" + report.path("invalidLines").asLong() + " invalid lines in all)");
+                break;
+            }
+            String field = error.path("field").asText("");
+            lines.add("line " + error.path("line").asLong() + (field.isEmpty() ? "" : ", " + field) + ": "
+                    + error.path("reason").asText());
+        }
+        return String.join("; ", lines);
+    }
+
+    static void evaluation(PrintStream out, JsonNode report) {
+        out.printf(
+                "evaluation %s: %s%n",
+                report.path("evaluationId").asText(), report.path("status").asText());
+        out.printf("  %-20s %12s %12s %12s%n", "metric", "base", "fine-tuned", "better by");
+        for (String metric : METRICS) {
+            if (report.path("metrics").has(metric)) {
+                out.printf(
+                        "  %-20s %12.4f %12.4f %+12.4f%n",
+                        metric,
+                        report.path("baseMetrics").path(metric).asDouble(),
+                        report.path("metrics").path(metric).asDouble(),
+                        report.path("improvement").path(metric).asDouble());
+            }
+        }
+        for (JsonNode gate : report.path("gates")) {
+            out.printf(
+                    "  gate %s: %s (%s)%n",
+                    gate.path("gate").asText(),
+                    gate.path("passed").asBoolean() ? "passed" : "FAILED",
+                    gate.path("detail").asText());
+        }
+        JsonNode samples = report.path("samples");
+        for (int i = 0; i < Math.min(2, samples.size()); i++) {
+            JsonNode sample = samples.get(i);
+            out.printf(
+                    "  sample: expected \"%s\"%n          generated \"%s\"%n",
+                    oneLine(sample.path("reference").asText()),
+                    oneLine(sample.path("generated").asText()));
+        }
+    }
+
+    static void registration(PrintStream out, String model, long version, JsonNode view) {
+        JsonNode v = view.path("version"); // the registry's VersionDetail: version, card, metrics, lineage
+        out.printf(
+                "registered %s version %d (%s, evaluation %s) under registry/%s/%d/%n",
+                model,
+                version,
+                v.path("kind").asText(),
+                v.path("evaluationStatus").asText(),
+                model,
+                version);
+        out.println("  aliases: " + v.path("aliases"));
+        List<String> files = new java.util.ArrayList<>();
+        v.path("files").fieldNames().forEachRemaining(files::add);
+        out.println("  files: " + String.join(", ", files));
+        JsonNode lineage = view.path("lineage");
+        if (!lineage.isMissingNode()) {
+            out.println("  lineage: dataset " + v.path("datasetId").asText() + ", job "
+                    + lineage.path("jobId").asText() + ", trace "
+                    + lineage.path("traceId").asText());
+        }
+    }
+
+    static void trace(PrintStream out, String traceId, List<CollectedSpan> spans) {
+        Map<String, List<CollectedSpan>> byService =
+                new TreeMap<>(spans.stream().collect(Collectors.groupingBy(CollectedSpan::service)));
+        out.printf("trace %s: %d spans from %d services%n", traceId, spans.size(), byService.size());
+        byService.forEach((service, list) -> {
+            Set<String> names = new TreeSet<>();
+            list.forEach(s -> names.add(s.name()));
+            out.printf("  %-17s %3d spans: %s%n", service, list.size(), abbreviate(String.join(", ", names), 100));
+        });
+    }
+
+    static Set<String> servicesIn(List<CollectedSpan> spans) {
+        return spans.stream().map(CollectedSpan::service).collect(Collectors.toSet());
+    }
+
+    private static String oneLine(String text) {
+        return abbreviate(text.replace('\n', ' '), 90);
+    }
+
+    private static String abbreviate(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max - 3) + "...";
+    }
+}

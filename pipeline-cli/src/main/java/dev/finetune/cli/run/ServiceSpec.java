@@ -1,0 +1,35 @@
+package dev.finetune.cli.run;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How the local run starts each service: its heap, PyTorch threads, and its own settings. The two
+ * model services share the machine's cores: training takes two threads, evaluation one.
+ */
+record ServiceSpec(String name, String heap, int torchThreads, Map<String, String> settings) {
+    static final List<ServiceSpec> ALL = List.of(
+            new ServiceSpec("dataset-service", "768m", 1, Map.of()),
+            new ServiceSpec("training-service", "1536m", 2, Map.of("PIPELINE_TRAINING_WORKER_ID", "local-worker-1")),
+            new ServiceSpec("eval-service", "1g", 1, Map.of()),
+            new ServiceSpec("registry-service", "768m", 1, Map.of()));
+
+    Path workDir(Path runDir) {
+        return runDir.resolve("work").resolve(name);
+    }
+
+    /** The settings plus a work directory of its own under {@code workDir}. */
+    Map<String, String> env(Path workDir) {
+        Map<String, String> env = new java.util.LinkedHashMap<>(settings);
+        Path own = workDir(workDir);
+        switch (name) {
+            case "dataset-service" -> env.put("PIPELINE_DATASET_WORK_DIR", own.toString());
+            case "training-service" -> env.put("PIPELINE_TRAINING_WORK_DIR", own.toString());
+            case "eval-service" -> env.put("PIPELINE_EVAL_WORK_DIR", own.toString());
+            case "registry-service" -> env.put("REGISTRY_WORK_DIR", own.toString());
+            default -> throw new IllegalStateException("no work directory setting for " + name);
+        }
+        return env;
+    }
+}

@@ -1,0 +1,257 @@
+package dev.finetune.cli.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.cli.FinetuneCli;
+import dev.finetune.cli.trace.CollectedSpan;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The whole pipeline as `finetune run` runs it: the packaged services as processes against the real
+ * broker and S3 server, the example dataset published as an upstream event, and the spans the
+ * services export over OTLP. Then the people's CLI against the same running services.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PipelineRunIT {
+    private static final String API_KEY = "integration-test-key-0123456789";
+
+    /** Kept after the run: the services' logs are what a failure is read from. */
+    private final Path work = Path.of("target/pipeline-run-it").toAbsolutePath();
+
+    private final Path home =
+            Path.of(System.getProperty("finetune.home", "..")).toAbsolutePath().normalize();
+    private LocalPipeline pipeline;
+    private PipelineFlow.Outcome outcome;
+
+    @BeforeAll
+    void startPipeline() throws Exception {
+        dev.finetune.storage.LocalDirectories.deleteRecursively(work);
+        Files.createDirectories(work);
+        pipeline = LocalPipeline.start(new LocalPipeline.Options(home, work, API_KEY, Map.of()), System.out::println);
+    }
+
+    @AfterAll
+    void stopPipeline() {
+        if (pipeline != null) {
+            pipeline.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void datasetEventBecomesARegisteredAdapterThatBeatsItsBaseModel() throws Exception {
+        outcome = new PipelineFlow(
+                        pipeline, settings("support-assistant", "examples/data/support-assistant.jsonl"), System.out)
+                .run(work);
+
+        JsonNode manifest = outcome.datasetVersionView().path("manifest");
+        assertThat(manifest.path("invalidLines").asLong())
+                .as("the broken line of the export")
+                .isEqualTo(1);
+        assertThat(manifest.path("exactDuplicates").asLong()).isEqualTo(2);
+        assertThat(manifest.path("train").path("examples").asLong()).isGreaterThan(90);
+
+        assertThat(outcome.job().path("state").asText()).isEqualTo("succeeded");
+        assertThat(outcome.job().path("step").asLong()).isEqualTo(60);
+
+        JsonNode evaluation = outcome.evaluation();
+        assertThat(evaluation.path("status").asText()).isEqualTo("passed");
+        assertThat(evaluation.path("step").asLong()).isEqualTo(60);
+        double loss = evaluation.path("metrics").path("eval_loss").asDouble();
+        double baseLoss = evaluation.path("baseMetrics").path("eval_loss").asDouble();
+        assertThat(loss).as("eval_loss of the adapter vs the base model").isLessThan(baseLoss * 0.7);
+        assertThat(evaluation.path("metrics").path("mean_token_accuracy").asDouble())
+                .isGreaterThan(evaluation
+                        .path("baseMetrics")
+                        .path("mean_token_accuracy")
+                        .asDouble());
+
+        assertThat(outcome.model()).isEqualTo("tiny-chat-support-assistant");
+        assertThat(outcome.version()).isEqualTo(1);
+        JsonNode version = outcome.versionView().path("version");
+        assertThat(version.path("kind").asText()).isEqualTo("adapter");
+        assertThat(version.path("aliases").toString())
+                .as("promoted by the policy")
+                .contains("production");
+        assertThat(fieldNames(version.path("files")))
+                .contains(
+                        "adapter_config.json",
+                        "adapter_model.safetensors",
+                        "README.md",
+                        "lineage.json",
+                        "metrics.json");
+        assertThat(outcome.versionView().path("lineage").path("traceId").asText())
+                .isEqualTo(outcome.traceId());
+    }
+
+    @Test
+    @Order(2)
+    void oneTraceLinksIngestionPreparationTrainingEvaluationAndRegistration() {
+        List<CollectedSpan> spans = pipeline.traces().trace(outcome.traceId());
+        Map<String, Set<String>> namesByService = spans.stream()
+                .collect(Collectors.groupingBy(
+                        CollectedSpan::service, Collectors.mapping(CollectedSpan::name, Collectors.toSet())));
+        assertThat(namesByService.get("dataset-service"))
+                .as("ingestion and preparation")
+                .contains("datasets.submitted receive", "datasets.ingested receive", "datasets.prepared publish");
+        assertThat(namesByService.get("training-service"))
+                .as("training")
+                .contains("job train", "checkpoints.created publish");
+        assertThat(namesByService.get("eval-service"))
+                .as("evaluation")
+                .contains("eval.evaluation", "evaluations.completed publish");
+        assertThat(namesByService.get("registry-service")).as("registration").contains("registry.events publish");
+
+        // One tree: every span hangs off another span of the trace, except the consumer span of the
+        // upstream event, whose parent is the publisher's (not exported) span.
+        Set<String> ids = spans.stream().map(CollectedSpan::spanId).collect(Collectors.toSet());
+        List<CollectedSpan> orphans =
+                spans.stream().filter(s -> !ids.contains(s.parentSpanId())).toList();
+        assertThat(orphans).extracting(CollectedSpan::name).containsExactly("datasets.submitted receive");
+    }
+
+    @Test
+    @Order(3)
+    void peopleCliListsPromotesAndDownloadsTheRegisteredAdapter() throws Exception {
+        assertThat(cli("job", "list"))
+                .contains("ds-support-assistant-1")
+                .contains("succeeded")
+                .contains("60/60");
+        assertThat(cli("registry", "versions", "tiny-chat-support-assistant"))
+                .contains("v1")
+                .contains("passed")
+                .contains("production");
+        Path adapter = work.resolve("downloaded");
+        String download = cli("registry", "download", "tiny-chat-support-assistant", "1", "--out", adapter.toString());
+        assertThat(download).contains("adapter_model.safetensors");
+        JsonNode config = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(adapter.resolve("adapter_config.json").toFile());
+        assertThat(config.path("peft_type").asText()).isEqualTo("LORA");
+        assertThat(Files.size(adapter.resolve("adapter_model.safetensors"))).isPositive();
+        assertThat(cli(
+                        "registry",
+                        "promote",
+                        "tiny-chat-support-assistant",
+                        "1",
+                        "--alias",
+                        "staging",
+                        "--reason",
+                        "it"))
+                .contains("staging -> v1");
+        assertThat(cli("dataset", "list", "support-assistant"))
+                .contains("prepared")
+                .contains("1 invalid lines");
+    }
+
+    @Test
+    @Order(4)
+    void unknownKeyIsRefusedAndTheFailingCallIsNamed() {
+        StringWriter err = new StringWriter();
+        var cli = FinetuneCli.commandLine();
+        cli.setErr(new PrintWriter(err, true));
+        cli.setOut(new PrintWriter(new StringWriter(), true));
+        int exit = cli.execute(withServices("wrong-key-wrong-key-wrong-key", "job", "list"));
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).contains("training-service GET api/jobs answered 401");
+    }
+
+    @Test
+    @Order(5)
+    void rejectedDatasetStopsTheRunAtPreparationWithTheBadLines() throws Exception {
+        Path broken = work.resolve("broken.jsonl");
+        Files.writeString(broken, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\nnot json at all\n");
+        PipelineFlow flow = new PipelineFlow(pipeline, settings("broken-export", broken.toString()), System.out);
+        assertThatThrownBy(() -> flow.run(work.resolve("broken-run")))
+                .isInstanceOfSatisfying(
+                        StageFailedException.class, e -> assertThat(e.stage()).isEqualTo(Stage.PREPARATION))
+                .hasMessageContaining("rejected")
+                .hasMessageContaining("line 2: invalid JSON")
+                .hasMessageContaining("line 1, messages[0].role: must end with an assistant message");
+    }
+
+    @Test
+    @Order(6)
+    void closingStopsEveryServiceItStarted() throws Exception {
+        URI registry = pipeline.services().registry().base();
+        pipeline.close();
+        HttpClient http = HttpClient.newHttpClient();
+        assertThatThrownBy(() -> http.send(
+                        HttpRequest.newBuilder(registry.resolve("q/health/live"))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding()))
+                .isInstanceOf(ConnectException.class);
+    }
+
+    private PipelineFlow.Settings settings(String datasetName, String file) {
+        Path dataset = Path.of(file).isAbsolute() ? Path.of(file) : home.resolve(file);
+        return new PipelineFlow.Settings(
+                dataset,
+                datasetName,
+                "tiny-chat",
+                List.of("--hidden", "128", "--layers", "2"),
+                Map.of(
+                        "maxSteps", 60,
+                        "batchSize", 8,
+                        "learningRate", 2e-3,
+                        "warmupSteps", 3,
+                        "loraR", 16,
+                        "targetModules", List.of("all-linear"),
+                        "maxSeqLength", 128,
+                        "checkpointEverySteps", 100),
+                Duration.ofMinutes(10));
+    }
+
+    private String cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = FinetuneCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(withServices(API_KEY, args));
+        assertThat(exit).as("finetune %s: %s", String.join(" ", args), err).isZero();
+        return out.toString();
+    }
+
+    private String[] withServices(String apiKey, String... args) {
+        var services = pipeline.services();
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of(
+                "--dataset-url", services.datasets().base().toString(),
+                "--training-url", services.training().base().toString(),
+                "--eval-url", services.eval().base().toString(),
+                "--registry-url", services.registry().base().toString(),
+                "--api-key", apiKey));
+        return all.toArray(String[]::new);
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+}
