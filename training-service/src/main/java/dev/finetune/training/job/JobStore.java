@@ -13,6 +13,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Jobs in the object store, under {@code training/jobs/<id>/}: {@code job.json} (the record,
@@ -77,13 +79,17 @@ public class JobStore {
         return sequence;
     }
 
+    private static final Pattern EVENT_FILE = Pattern.compile("(\\d{12})\\.json");
+
     /** Events of a job with sequence > {@code after}, oldest first, at most {@code limit}. */
     public <T> List<T> events(String id, long after, int limit, Class<T> type) {
         String prefix = "training/jobs/" + Names.requireName("job id", id) + "/events/";
         List<T> events = new ArrayList<>();
         for (ObjectInfo info : store.list(prefix)) {
-            String name = info.key().substring(prefix.length(), info.key().length() - ".json".length());
-            if (Long.parseLong(name) > after && events.size() < limit) {
+            Matcher event = EVENT_FILE.matcher(info.key().substring(prefix.length()));
+            // Anything else under the prefix is not an event: s3proxy's filesystem store, for one,
+            // lists a write in progress as "<name>-<uuid>".
+            if (event.matches() && Long.parseLong(event.group(1)) > after && events.size() < limit) {
                 read(info.key(), type).ifPresent(events::add);
             }
         }
