@@ -69,7 +69,7 @@ public final class RunCommand implements Callable<Integer> {
     @Option(
             names = "--epochs",
             paramLabel = "N",
-            defaultValue = "12",
+            defaultValue = "40",
             description = "Training epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
