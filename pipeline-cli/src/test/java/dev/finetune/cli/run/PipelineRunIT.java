@@ -169,6 +169,55 @@ class PipelineRunIT {
 
     @Test
     @Order(4)
+    void peopleCliUploadsAndPublishesDatasetsAndCreatesCancelsAndWatchesAJob() throws Exception {
+        Path file = home.resolve("examples/data/support-assistant.jsonl");
+        assertThat(cli("dataset", "upload", file.toString(), "--name", "support-upload"))
+                .startsWith("support-upload version 1 (sha256 ");
+        assertThat(cli("dataset", "upload", file.toString(), "--name", "support-upload"))
+                .contains("these bytes were already this version");
+        var stack = pipeline.stack();
+        assertThat(cli(
+                        "dataset",
+                        "publish",
+                        file.toString(),
+                        "--name",
+                        "support-published",
+                        "--kafka",
+                        stack.kafkaBootstrapServers(),
+                        "--s3-endpoint",
+                        stack.s3Endpoint(),
+                        "--s3-access-key",
+                        stack.s3AccessKey(),
+                        "--s3-secret-key",
+                        stack.s3SecretKey()))
+                .contains("s3://upstream-exports/exports/support-published/support-assistant.jsonl");
+        awaitOutput(Duration.ofSeconds(30), "prepared", "dataset", "list", "support-published");
+
+        String created = cli(
+                "job",
+                "create",
+                "--base-model",
+                "tiny-chat",
+                "--dataset",
+                "support-upload@1",
+                "--set",
+                "maxSteps=5000",
+                "--set",
+                "checkpointEverySteps=10000",
+                "--idempotency-key",
+                "cli-it");
+        String jobId = created.split(" ")[1];
+        assertThat(cli("job", "cancel", jobId)).startsWith("job " + jobId);
+        StringWriter out = new StringWriter();
+        var cli = FinetuneCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        int exit = cli.execute(withServices(API_KEY, "job", "watch", jobId, "--timeout", "PT2M"));
+        assertThat(exit).as("a cancelled job is not a success").isEqualTo(1);
+        assertThat(out.toString()).contains("job " + jobId + " cancelled");
+    }
+
+    @Test
+    @Order(5)
     void unknownKeyIsRefusedAndTheFailingCallIsNamed() {
         StringWriter err = new StringWriter();
         var cli = FinetuneCli.commandLine();
@@ -180,7 +229,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void rejectedDatasetStopsTheRunAtPreparationWithTheBadLines() throws Exception {
         Path broken = work.resolve("broken.jsonl");
         Files.writeString(broken, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\nnot json at all\n");
@@ -194,7 +243,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void closingStopsEveryServiceItStarted() throws Exception {
         URI registry = pipeline.services().registry().base();
         pipeline.close();
@@ -235,6 +284,20 @@ class PipelineRunIT {
         int exit = cli.execute(withServices(API_KEY, args));
         assertThat(exit).as("finetune %s: %s", String.join(" ", args), err).isZero();
         return out.toString();
+    }
+
+    private void awaitOutput(Duration timeout, String expected, String... args) throws InterruptedException {
+        long until = System.nanoTime() + timeout.toNanos();
+        String last = "";
+        while (!last.contains(expected) && System.nanoTime() < until) {
+            StringWriter out = new StringWriter();
+            var cli = FinetuneCli.commandLine();
+            cli.setOut(new PrintWriter(out, true));
+            cli.setErr(new PrintWriter(new StringWriter(), true));
+            last = cli.execute(withServices(API_KEY, args)) == 0 ? out.toString() : "";
+            Thread.sleep(500);
+        }
+        assertThat(last).as("finetune %s", String.join(" ", args)).contains(expected);
     }
 
     private String[] withServices(String apiKey, String... args) {
