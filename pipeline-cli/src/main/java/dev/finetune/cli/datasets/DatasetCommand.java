@@ -1,35 +1,22 @@
 package dev.finetune.cli.datasets;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.cli.http.ApiCommand;
 import dev.finetune.cli.http.ServiceClient;
-import dev.finetune.cli.http.ServiceOptions;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code finetune dataset ...}: upload or publish datasets and read what the dataset-service made of them. */
 @Command(name = "dataset", mixinStandardHelpOptions = true, header = "Upload, publish and inspect datasets.")
-public final class DatasetCommand {
-    @Mixin
-    ServiceOptions services;
-
-    @Spec
-    CommandSpec spec;
-
-    private PrintWriter out() {
-        return spec.commandLine().getOut();
-    }
+public final class DatasetCommand extends ApiCommand {
 
     @Command(name = "upload", header = "Uploads a JSONL file as a new version (REST); prints the version.")
     void upload(
@@ -43,7 +30,7 @@ public final class DatasetCommand {
                                     "auto, alpaca, chat, prompt_completion or preference (default ${DEFAULT-VALUE}).")
                     String format) {
         requireFile(file);
-        JsonNode view = services.services()
+        JsonNode view = services()
                 .datasets()
                 .postFile(
                         "api/datasets/" + ServiceClient.segment(name) + "/versions?format="
@@ -113,7 +100,7 @@ public final class DatasetCommand {
 
     @Command(name = "list", header = "Lists datasets, or a dataset's versions with their status.")
     void list(@Parameters(paramLabel = "NAME", arity = "0..1") String name) {
-        ServiceClient datasets = services.services().datasets();
+        ServiceClient datasets = services().datasets();
         if (name == null) {
             datasets.get("api/datasets").forEach(n -> out().println(n.asText()));
             return;
@@ -140,7 +127,7 @@ public final class DatasetCommand {
 
     @Command(name = "report", header = "Prints a version's invalid lines: line number, field, reason.")
     void report(@Parameters(paramLabel = "NAME") String name, @Parameters(paramLabel = "VERSION") String version) {
-        JsonNode report = services.services()
+        JsonNode report = services()
                 .datasets()
                 .get("api/datasets/" + ServiceClient.segment(name) + "/versions/" + ServiceClient.segment(version)
                         + "/report");
@@ -177,7 +164,7 @@ public final class DatasetCommand {
         trigger.put("objective", objective);
         trigger.put("hyperparameters", Hyperparameters.parse(hyperparameters));
         JsonNode stored =
-                services.services().datasets().put("api/datasets/" + ServiceClient.segment(name) + "/trigger", trigger);
+                services().datasets().put("api/datasets/" + ServiceClient.segment(name) + "/trigger", trigger);
         out().println("trigger set: " + stored);
     }
 

@@ -3,32 +3,19 @@ package dev.finetune.cli.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.console.ProgressBar;
 import dev.finetune.cli.datasets.Hyperparameters;
+import dev.finetune.cli.http.ApiCommand;
 import dev.finetune.cli.http.ServiceClient;
-import dev.finetune.cli.http.ServiceOptions;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code finetune job ...}: create, follow, cancel and list training jobs. */
 @Command(name = "job", mixinStandardHelpOptions = true, header = "Create, watch, cancel and list training jobs.")
-public final class JobCommand {
-    @Mixin
-    ServiceOptions services;
-
-    @Spec
-    CommandSpec spec;
-
-    private PrintWriter out() {
-        return spec.commandLine().getOut();
-    }
+public final class JobCommand extends ApiCommand {
 
     @Command(name = "create", header = "Creates a training job; with --watch, follows it to the end.")
     int create(
@@ -61,7 +48,7 @@ public final class JobCommand {
         if (idempotencyKey != null) {
             body.put("idempotencyKey", idempotencyKey);
         }
-        JsonNode job = services.services().training().post("api/jobs", body);
+        JsonNode job = services().training().post("api/jobs", body);
         String id = job.path("id").asText();
         out().println("job " + id + " " + job.path("state").asText());
         return watch ? watch(id, Duration.ofHours(24)) : 0;
@@ -72,7 +59,7 @@ public final class JobCommand {
             @Parameters(paramLabel = "JOB") String id,
             @Option(names = "--timeout", defaultValue = "PT24H", paramLabel = "DURATION") Duration timeout)
             throws InterruptedException {
-        JsonNode job = new JobWatcher(services.services().training(), Duration.ofSeconds(1))
+        JsonNode job = new JobWatcher(services().training(), Duration.ofSeconds(1))
                 .watch(id, ProgressBar.onStdout("training"), Instant.now().plus(timeout));
         String state = job.path("state").asText();
         out().println("job " + id + " " + state
@@ -89,15 +76,14 @@ public final class JobCommand {
             name = "cancel",
             header = "Cancels a job; a running job stops within a step or two, keeping its last checkpoint.")
     void cancel(@Parameters(paramLabel = "JOB") String id) {
-        JsonNode job =
-                services.services().training().post("api/jobs/" + ServiceClient.segment(id) + "/cancel", Map.of());
+        JsonNode job = services().training().post("api/jobs/" + ServiceClient.segment(id) + "/cancel", Map.of());
         out().println("job " + id + " " + job.path("state").asText()
                 + (job.path("cancelRequested").asBoolean() ? " (cancel requested)" : ""));
     }
 
     @Command(name = "list", header = "Lists jobs with state and progress.")
     void list() {
-        for (JsonNode job : services.services().training().get("api/jobs")) {
+        for (JsonNode job : services().training().get("api/jobs")) {
             out().printf(
                             "%-40s %-10s %5d/%-5d %s@%s %s%n",
                             job.path("id").asText(),

@@ -1,11 +1,10 @@
 package dev.finetune.cli.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.cli.http.ApiCommand;
 import dev.finetune.cli.http.ServiceClient;
-import dev.finetune.cli.http.ServiceOptions;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -18,28 +17,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code finetune registry ...}: registered models, their versions, aliases and downloads. */
 @Command(name = "registry", mixinStandardHelpOptions = true, header = "List, promote and download registered adapters.")
-public final class RegistryCommand {
-    @Mixin
-    ServiceOptions services;
-
-    @Spec
-    CommandSpec spec;
-
-    private PrintWriter out() {
-        return spec.commandLine().getOut();
-    }
+public final class RegistryCommand extends ApiCommand {
 
     @Command(name = "models", header = "Lists registered models with their latest version and aliases.")
     void models() {
-        for (JsonNode m : services.services().registry().get("api/models")) {
+        for (JsonNode m : services().registry().get("api/models")) {
             out().printf(
                             "%-40s latest %-4s aliases %s%n",
                             m.path("model").asText(m.path("name").asText()),
@@ -50,8 +37,7 @@ public final class RegistryCommand {
 
     @Command(name = "versions", header = "Lists a model's available versions with metrics and aliases.")
     void versions(@Parameters(paramLabel = "MODEL") String model) {
-        for (JsonNode v :
-                services.services().registry().get("api/models/" + ServiceClient.segment(model) + "/versions")) {
+        for (JsonNode v : services().registry().get("api/models/" + ServiceClient.segment(model) + "/versions")) {
             out().printf(
                             "v%-4d %-10s %-8s eval %-13s eval_loss %-8s job %s aliases %s%n",
                             v.path("version").asLong(),
@@ -89,7 +75,7 @@ public final class RegistryCommand {
         if (reason != null) {
             body.put("reason", reason);
         }
-        JsonNode moved = services.services()
+        JsonNode moved = services()
                 .registry()
                 .put("api/models/" + ServiceClient.segment(model) + "/aliases/" + ServiceClient.segment(alias), body);
         out().println(model + " " + alias + " -> v" + moved.path("version").asLong());
@@ -103,7 +89,7 @@ public final class RegistryCommand {
             @Parameters(paramLabel = "VERSION") long version,
             @Option(names = "--out", required = true, paramLabel = "DIR") Path out)
             throws IOException {
-        ServiceClient registry = services.services().registry();
+        ServiceClient registry = services().registry();
         String prefix = "api/models/" + ServiceClient.segment(model) + "/versions/" + version;
         JsonNode view = registry.get(prefix);
         JsonNode files = view.path("version").path("files");
