@@ -1,0 +1,234 @@
+package dev.finetune.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each mistake in a manifest is reported with the file it is in and the path of the field. The
+ * fixture is valid as it stands (first test), so each failure comes from the one change a test makes.
+ */
+class ManifestValidatorTest {
+    @TempDir
+    Path tempDir;
+
+    Fixture fixture;
+
+    @BeforeEach
+    void copyFixture() {
+        fixture = new Fixture(tempDir);
+    }
+
+    @Test
+    void validFixtureHasNoProblems() {
+        assertThat(fixture.problems()).isEmpty();
+    }
+
+    @Test
+    void misspeltContainersIsReportedWithFileAndPath() {
+        fixture.replace("deployment.yaml", "      containers:", "      contianers:");
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): spec.template.spec.contianers: unknown field");
+    }
+
+    @Test
+    void misspeltProbePortIsReportedWithFileAndPath() {
+        fixture.replace("deployment.yaml", "              port: http", "              prot: http");
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[demo].livenessProbe.httpGet.prot: unknown field");
+    }
+
+    @Test
+    void wrongTypeIsReportedWithFileAndPath() {
+        fixture.replace("deployment.yaml", "containerPort: 8080", "containerPort: http-alt");
+
+        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
+                .startsWith("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[0].ports[0].containerPort: wrong type:")
+                .contains("Integer", "http-alt"));
+    }
+
+    @Test
+    void literalCredentialIsReportedWithFileAndPath() {
+        fixture.replace(
+                "deployment.yaml",
+                """
+                              valueFrom:
+                                secretKeyRef:
+                                  name: demo-credentials
+                                  key: password
+                """,
+                """
+                              value: hunter2
+                """);
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[0].env[DEMO_PASSWORD].value: "
+                        + "literal credential; use valueFrom.secretKeyRef");
+    }
+
+    @Test
+    void secretWithDataIsRefused() {
+        fixture.append(
+                "deployment.yaml",
+                """
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: demo-credentials
+                stringData:
+                  password: hunter2
+                """);
+
+        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
+                .startsWith("Secret/demo-credentials (from deployment.yaml): data: a Secret with data"));
+    }
+
+    @Test
+    void typoInAPatchNamesThePatchFile() {
+        fixture.write(
+                "overlay/kustomization.yaml",
+                """
+                resources: [..]
+                patches:
+                  - path: resources.yaml
+                """);
+        fixture.write(
+                "overlay/resources.yaml",
+                """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: demo
+                spec:
+                  template:
+                    spec:
+                      contianers:
+                        - name: demo
+                """);
+
+        assertThat(fixture.problems("overlay"))
+                .contains("Deployment/demo (from deployment.yaml, patched by overlay/resources.yaml): "
+                        + "spec.template.spec.contianers: unknown field");
+    }
+
+    @Test
+    void objectOfAnUnknownTypeIsRefused() {
+        fixture.append(
+                "deployment.yaml",
+                """
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: demo
+                """);
+
+        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
+                .startsWith("Ingress/demo (from deployment.yaml): no schema for apiVersion networking.k8s.io/v1"));
+    }
+
+    @Test
+    void misspeltKafkaTopicAndScaledObjectFieldsAreReported() {
+        fixture.replace("topic.yaml", "partitions: 3", "partition: 3");
+        fixture.replace("autoscaling.yaml", "maxReplicaCount: 3", "maxReplicas: 3");
+
+        assertThat(fixture.problems())
+                .contains(
+                        "KafkaTopic/demo.jobs (from topic.yaml): spec.partition: unknown field",
+                        "ScaledObject/demo (from autoscaling.yaml): spec.maxReplicas: unknown field");
+    }
+
+    @Test
+    void unknownTopicSettingAndScalerParameterAreReported() {
+        fixture.replace("topic.yaml", "retention.ms:", "retention.msec:");
+        fixture.replace("autoscaling.yaml", "lagThreshold:", "lagTreshold:");
+
+        assertThat(fixture.problems())
+                .contains(
+                        "KafkaTopic/demo.jobs (from topic.yaml): spec.config.retention.msec: "
+                                + "not a Kafka topic configuration",
+                        "ScaledObject/demo (from autoscaling.yaml): spec.triggers[kafka].metadata.lagTreshold: "
+                                + "not a kafka scaler parameter");
+    }
+
+    @Test
+    void containerWithoutImageOrMemoryLimitIsReported() {
+        fixture.replace("deployment.yaml", "          image: example/demo:1.0\n", "");
+        fixture.replace("deployment.yaml", "              memory: 256Mi\n", "");
+
+        List<String> problems = fixture.problems();
+
+        assertThat(problems)
+                .contains(
+                        "Deployment/demo (from deployment.yaml): spec.template.spec.containers[demo].image: required",
+                        "Deployment/demo (from deployment.yaml): "
+                                + "spec.template.spec.containers[demo].resources.limits.memory: required");
+    }
+
+    @Test
+    void requestAboveItsLimitIsReported() {
+        fixture.replace("deployment.yaml", "cpu: 100m", "cpu: \"2\"");
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[demo].resources.requests.cpu: exceeds the limit 1");
+    }
+
+    @Test
+    void probeOnAPortTheContainerLacksIsReported() {
+        fixture.replace(
+                "deployment.yaml", "path: /ready\n              port: http", "path: /ready\n              port: 9090");
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[demo].readinessProbe.httpGet.port: "
+                        + "port 9090 is not a port of this container [http]");
+    }
+
+    @Test
+    void serviceSelectingNoPodsIsReported() {
+        fixture.replace("deployment.yaml", "  selector:\n    app: demo", "  selector:\n    app: demo-api");
+
+        assertThat(fixture.problems())
+                .contains("Service/demo (from deployment.yaml): spec.selector: "
+                        + "selects no pods of any Deployment: {app=demo-api}");
+    }
+
+    @Test
+    void secretKeyTheReadmeDoesNotCreateIsReported() {
+        fixture.replace("deployment.yaml", "key: password", "key: passwd");
+
+        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
+                .startsWith("Deployment/demo (from deployment.yaml): "
+                        + "spec.template.spec.containers[demo].env[DEMO_PASSWORD].valueFrom: "
+                        + "Secret demo-credentials with key passwd is neither in the manifests nor documented"));
+    }
+
+    @Test
+    void missingConfigMapIsReported() {
+        fixture.replace("deployment.yaml", "name: demo-settings", "name: demo-setting");
+
+        assertThat(fixture.problems())
+                .contains("Deployment/demo (from deployment.yaml): spec.template.spec.containers[demo].envFrom: "
+                        + "no ConfigMap demo-setting");
+    }
+
+    @Test
+    void scaledDeploymentThatSetsReplicasIsReported() {
+        fixture.replace("deployment.yaml", "spec:\n  selector:", "spec:\n  replicas: 2\n  selector:");
+
+        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
+                .startsWith("ScaledObject/demo (from autoscaling.yaml): spec.scaleTargetRef: "
+                        + "Deployment demo sets spec.replicas"));
+    }
+}

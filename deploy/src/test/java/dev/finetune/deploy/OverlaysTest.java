@@ -1,0 +1,137 @@
+package dev.finetune.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.deploy.validation.ManifestValidator;
+import dev.finetune.deploy.validation.Problem;
+import dev.finetune.deploy.validation.ScaledObject;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.strimzi.api.kafka.model.kafka.Kafka;
+import java.math.BigDecimal;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every kustomization renders and validates; each overlay says what it promises. */
+class OverlaysTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu", "base", "observability"})
+    void everyObjectPassesSchemaAndReferenceChecks(String kustomization) {
+        List<Problem> problems = Repo.problems(Repo.render(kustomization), Repo.DEPLOY.resolve("README.md"));
+
+        assertThat(problems).isEmpty();
+    }
+
+    @Test
+    void devOverlayRunsOnePodPerServiceInFinetuneDev() {
+        ManifestValidator.Validation dev = Repo.validate("overlays/dev");
+
+        assertThat(dev.typed().keySet())
+                .allSatisfy(r -> assertThat(r.namespace()).isEqualTo("finetune-dev"));
+        assertThat(dev.all(Deployment.class))
+                .allSatisfy(d -> assertThat(d.getSpec().getReplicas())
+                        .as(d.getMetadata().getName())
+                        .isIn(1, null));
+        assertThat(dev.all(ScaledObject.class).get(0).spec().maxReplicaCount()).isLessThanOrEqualTo(2);
+        for (String service : Repo.SERVICES) {
+            assertThat(Repo.container(Repo.deployment(dev, service)).getImage())
+                    .isEqualTo("finetune/" + service + ":dev");
+        }
+        assertThat(dev.all(Kafka.class))
+                .extracting(k -> k.getMetadata().getName())
+                .containsExactly("pipeline");
+        assertThat(dev.all(Deployment.class))
+                .extracting(d -> d.getMetadata().getName())
+                .contains("minio", "jaeger", "otel-collector");
+    }
+
+    @Test
+    void gpuOverlayPutsTrainingWorkersAloneOnGpuNodes() {
+        ManifestValidator.Validation gpu = Repo.validate("overlays/gpu");
+        Deployment training = Repo.deployment(gpu, "training-service");
+        PodSpec pod = training.getSpec().getTemplate().getSpec();
+        Container worker = Repo.container(training);
+
+        assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(bytes(worker.getResources().getLimits().get("memory"))).isGreaterThanOrEqualTo(gib(32));
+        assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
+        assertThat(pod.getTolerations()).anySatisfy(t -> {
+            assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
+            assertThat(t.getEffect()).isEqualTo("NoSchedule");
+        });
+        assertThat(worker.getImage()).isEqualTo("finetune/training-service:0.1.0-SNAPSHOT-cuda");
+        assertThat(gpu.all(Deployment.class))
+                .filteredOn(d -> !d.getMetadata().getName().equals("training-service"))
+                .allSatisfy(d ->
+                        assertThat(Repo.container(d).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
+    void trainingWorkersHaveScratchDisksAndTimeToStop(String overlay) {
+        Deployment training = Repo.deployment(Repo.validate(overlay), "training-service");
+        PodSpec pod = training.getSpec().getTemplate().getSpec();
+        Container worker = Repo.container(training);
+
+        assertThat(pod.getTerminationGracePeriodSeconds()).isBetween(60L, 600L);
+        for (String directory : List.of("PIPELINE_TRAINING_WORK_DIR", "DJL_CACHE_DIR")) {
+            String path = Repo.env(worker, directory).getValue();
+            String volume = worker.getVolumeMounts().stream()
+                    .filter(m -> m.getMountPath().equals(path))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError(directory + "=" + path + " is not a mount"))
+                    .getName();
+            assertThat(pod.getVolumes())
+                    .filteredOn(v -> v.getName().equals(volume))
+                    .singleElement()
+                    .extracting(Volume::getEmptyDir)
+                    .isNotNull();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
+    void pipelineServicesRunLockedDownWithCredentialsFromSecrets(String overlay) {
+        ManifestValidator.Validation validation = Repo.validate(overlay);
+        for (String service : Repo.SERVICES) {
+            Deployment deployment = Repo.deployment(validation, service);
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            Container c = Repo.container(deployment);
+
+            assertThat(pod.getSecurityContext().getRunAsNonRoot()).as(service).isTrue();
+            assertThat(pod.getAutomountServiceAccountToken()).as(service).isFalse();
+            assertThat(c.getSecurityContext().getReadOnlyRootFilesystem())
+                    .as(service)
+                    .isTrue();
+            assertThat(c.getSecurityContext().getAllowPrivilegeEscalation())
+                    .as(service)
+                    .isFalse();
+            assertThat(c.getVolumeMounts()).as(service).anySatisfy(m -> assertThat(m.getMountPath())
+                    .isEqualTo("/tmp"));
+            assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/q/health/live");
+            assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/q/health/ready");
+            assertSecret(c, "PIPELINE_SECURITY_API_KEYS", "pipeline-api-keys");
+            assertSecret(c, "PIPELINE_OBJECT_STORE_ACCESS_KEY", "pipeline-object-store");
+            assertSecret(c, "PIPELINE_OBJECT_STORE_SECRET_KEY", "pipeline-object-store");
+        }
+    }
+
+    private static void assertSecret(Container c, String variable, String secret) {
+        assertThat(Repo.env(c, variable).getValueFrom().getSecretKeyRef().getName())
+                .as(c.getName() + " " + variable)
+                .isEqualTo(secret);
+    }
+
+    private static BigDecimal bytes(Quantity quantity) {
+        return Quantity.getAmountInBytes(quantity);
+    }
+
+    private static BigDecimal gib(int n) {
+        return BigDecimal.valueOf(n).multiply(BigDecimal.valueOf(1L << 30));
+    }
+}
