@@ -1,6 +1,8 @@
 package dev.finetune.service.messaging;
 
 import dev.finetune.events.PipelineEvent;
+import io.opentelemetry.context.Context;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -80,6 +82,9 @@ public class CloudEventMessages {
         OutgoingKafkaRecordMetadata<String> kafka = OutgoingKafkaRecordMetadata.<String>builder()
                 .withKey(event.cloudEventSubject())
                 .build();
-        return Message.of(event).addMetadata(cloudEvent).addMetadata(kafka);
+        // The producer span's parent is the context the event was made in, whichever thread the
+        // connector sends it from: without this an emitter's send can start a trace of its own.
+        TracingMetadata tracing = TracingMetadata.withCurrent(Context.current());
+        return Message.of(event).addMetadata(cloudEvent).addMetadata(kafka).addMetadata(tracing);
     }
 }
