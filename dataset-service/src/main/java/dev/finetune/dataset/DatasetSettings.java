@@ -57,6 +57,11 @@ public interface DatasetSettings {
     @WithDefault("${java.io.tmpdir}")
     Path workDir();
 
+    /** A new temporary directory under {@link #workDir()}, which is created first if it does not exist. */
+    default Path newWorkDirectory(String prefix) throws java.io.IOException {
+        return java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(workDir()), prefix);
+    }
+
     default PreparationSettings preparation(DatasetFormat format) {
         return new PreparationSettings(
                 format,

@@ -353,7 +353,9 @@ public final class ObjectStore implements AutoCloseable {
             }
             if (e.errorResponse() != null
                     && NOT_FOUND_CODES.contains(e.errorResponse().code())) {
-                throw new ObjectNotFoundException(bucket(), key);
+                // An upstream object may live in another bucket: name the one the store looked in.
+                String looked = e.errorResponse().bucketName();
+                throw new ObjectNotFoundException(looked == null || looked.isBlank() ? bucket() : looked, key);
             }
             throw new ObjectStoreException(operation, key, e);
         } catch (InterruptedException e) {

@@ -23,7 +23,6 @@ import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -89,7 +88,7 @@ public class DatasetPreparer {
         String tokenizerModel = record.tokenizerModel() != null
                 ? record.tokenizerModel()
                 : trigger != null ? trigger.baseModel() : null;
-        Path work = Files.createTempDirectory(settings.workDir(), "prepare-" + record.name() + "-");
+        Path work = settings.newWorkDirectory("prepare-" + record.name() + "-");
         try {
             TokenCounter counter;
             try {

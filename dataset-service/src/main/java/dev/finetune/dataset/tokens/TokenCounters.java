@@ -11,7 +11,6 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +47,7 @@ public class TokenCounters {
 
     private ModelTokenCounter load(String model) {
         try {
-            Path dir = Files.createTempDirectory(settings.workDir(), "tokenizer-" + model + "-");
+            Path dir = settings.newWorkDirectory("tokenizer-" + model + "-");
             for (String file : TOKENIZER_FILES) {
                 try {
                     store.download(ObjectKeys.baseModel(model, file), dir.resolve(file));
