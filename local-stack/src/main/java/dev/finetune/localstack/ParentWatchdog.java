@@ -35,7 +35,7 @@ public final class ParentWatchdog {
     }
 
     /** The class path entry (jar or classes directory) that holds this class. */
-    static String codeLocation() {
+    public static String codeLocation() {
         try {
             return Path.of(ParentWatchdog.class
                             .getProtectionDomain()

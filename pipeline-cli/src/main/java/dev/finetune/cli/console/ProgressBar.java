@@ -16,6 +16,9 @@ public final class ProgressBar {
     private final String label;
     private final boolean terminal;
     private String shown = "";
+    /** In a log: the last line actually printed. */
+    private String printed = "";
+
     private int loggedTenth = -1;
     private long loggedAt;
     private boolean open;
@@ -48,6 +51,7 @@ public final class ProgressBar {
         long now = System.nanoTime();
         if (tenth > loggedTenth || now - loggedAt > LOG_INTERVAL_NANOS) {
             out.println(line);
+            printed = line;
             loggedTenth = tenth;
             loggedAt = now;
         }
@@ -71,8 +75,9 @@ public final class ProgressBar {
         if (terminal) {
             out.print("\r" + line + "\u001b[K");
             out.println();
-        } else if (!line.equals(shown)) {
+        } else if (!line.equals(printed)) {
             out.println(line);
+            printed = line;
         }
         shown = line;
         open = false;

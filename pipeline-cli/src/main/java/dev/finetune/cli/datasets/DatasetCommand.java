@@ -18,7 +18,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "dataset", mixinStandardHelpOptions = true, header = "Upload, publish and inspect datasets.")
 public final class DatasetCommand extends ApiCommand {
 
-    @Command(name = "upload", header = "Uploads a JSONL file as a new version (REST); prints the version.")
+    @Command(
+            name = "upload",
+            mixinStandardHelpOptions = true,
+            header = "Uploads a JSONL file as a new version (REST); prints the version.")
     void upload(
             @Parameters(paramLabel = "FILE") Path file,
             @Option(names = "--name", required = true, paramLabel = "NAME") String name,
@@ -48,6 +51,7 @@ public final class DatasetCommand extends ApiCommand {
 
     @Command(
             name = "publish",
+            mixinStandardHelpOptions = true,
             header = "Acts as an upstream system: writes FILE to a bucket and publishes a datasets.submitted event.")
     void publish(
             @Parameters(paramLabel = "FILE") Path file,
@@ -98,7 +102,10 @@ public final class DatasetCommand extends ApiCommand {
         }
     }
 
-    @Command(name = "list", header = "Lists datasets, or a dataset's versions with their status.")
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            header = "Lists datasets, or a dataset's versions with their status.")
     void list(@Parameters(paramLabel = "NAME", arity = "0..1") String name) {
         ServiceClient datasets = services().datasets();
         if (name == null) {
@@ -125,7 +132,10 @@ public final class DatasetCommand extends ApiCommand {
         }
     }
 
-    @Command(name = "report", header = "Prints a version's invalid lines: line number, field, reason.")
+    @Command(
+            name = "report",
+            mixinStandardHelpOptions = true,
+            header = "Prints a version's invalid lines: line number, field, reason.")
     void report(@Parameters(paramLabel = "NAME") String name, @Parameters(paramLabel = "VERSION") String version) {
         JsonNode report = services()
                 .datasets()
@@ -147,6 +157,7 @@ public final class DatasetCommand extends ApiCommand {
 
     @Command(
             name = "trigger",
+            mixinStandardHelpOptions = true,
             header = "Sets the training trigger: every prepared version requests a job with this recipe.")
     void trigger(
             @Parameters(paramLabel = "NAME") String name,

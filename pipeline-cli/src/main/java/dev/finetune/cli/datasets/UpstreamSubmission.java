@@ -76,6 +76,9 @@ public final class UpstreamSubmission {
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+        // Delivered or failed within the wait below: a "failed" publish is never delivered later.
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 20_000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 50_000);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(
                     Topics.DATASETS_SUBMITTED,
@@ -90,6 +93,7 @@ public final class UpstreamSubmission {
             header(record, "content-type", "application/json");
             header(record, "traceparent", "00-" + traceId + "-" + randomHex(8) + "-01");
             producer.send(record).get(60, TimeUnit.SECONDS);
+            producer.close(java.time.Duration.ofSeconds(10));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the event as JSON", e);
         } catch (ExecutionException | TimeoutException e) {

@@ -24,6 +24,8 @@ import java.util.Optional;
 public final class ServiceClient {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    /** An upload's timeout covers its whole body: datasets of gigabytes take a while. */
+    private static final Duration UPLOAD_TIMEOUT = Duration.ofHours(2);
 
     private final String service;
     private final URI base;
@@ -72,7 +74,11 @@ public final class ServiceClient {
 
     public JsonNode postFile(String path, Path file, String contentType) {
         try {
-            return json(send("POST", path, HttpRequest.BodyPublishers.ofFile(file), contentType));
+            return json(checked(
+                    "POST",
+                    path,
+                    exchange(request(
+                            "POST", path, HttpRequest.BodyPublishers.ofFile(file), contentType, UPLOAD_TIMEOUT))));
         } catch (java.io.FileNotFoundException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
@@ -114,8 +120,14 @@ public final class ServiceClient {
 
     private HttpResponse<byte[]> exchange(
             String method, String path, HttpRequest.BodyPublisher body, String contentType) {
+        return exchange(request(method, path, body, contentType));
+    }
+
+    private HttpResponse<byte[]> exchange(HttpRequest request) {
+        String method = request.method();
+        String path = base.relativize(request.uri()).toString();
         try {
-            return http.send(request(method, path, body, contentType), HttpResponse.BodyHandlers.ofByteArray());
+            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             throw unreachable(e);
         } catch (InterruptedException e) {
@@ -125,8 +137,13 @@ public final class ServiceClient {
     }
 
     private HttpRequest request(String method, String path, HttpRequest.BodyPublisher body, String contentType) {
+        return request(method, path, body, contentType, TIMEOUT);
+    }
+
+    private HttpRequest request(
+            String method, String path, HttpRequest.BodyPublisher body, String contentType, Duration timeout) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(base.resolve(path))
-                .timeout(TIMEOUT)
+                .timeout(timeout)
                 .method(method, body)
                 .header("Accept", "application/json");
         if (contentType != null) {

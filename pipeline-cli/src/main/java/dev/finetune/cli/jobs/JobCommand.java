@@ -17,7 +17,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "job", mixinStandardHelpOptions = true, header = "Create, watch, cancel and list training jobs.")
 public final class JobCommand extends ApiCommand {
 
-    @Command(name = "create", header = "Creates a training job; with --watch, follows it to the end.")
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
+            header = "Creates a training job; with --watch, follows it to the end.")
     int create(
             @Option(names = "--base-model", required = true, paramLabel = "MODEL") String baseModel,
             @Option(names = "--dataset", required = true, paramLabel = "NAME@VERSION") String dataset,
@@ -54,7 +57,10 @@ public final class JobCommand extends ApiCommand {
         return watch ? watch(id, Duration.ofHours(24)) : 0;
     }
 
-    @Command(name = "watch", header = "Follows a job: progress bar, loss, ETA; exits 0 if it succeeds.")
+    @Command(
+            name = "watch",
+            mixinStandardHelpOptions = true,
+            header = "Follows a job: progress bar, loss, ETA; exits 0 if it succeeds.")
     int watch(
             @Parameters(paramLabel = "JOB") String id,
             @Option(names = "--timeout", defaultValue = "PT24H", paramLabel = "DURATION") Duration timeout)
@@ -74,6 +80,7 @@ public final class JobCommand extends ApiCommand {
 
     @Command(
             name = "cancel",
+            mixinStandardHelpOptions = true,
             header = "Cancels a job; a running job stops within a step or two, keeping its last checkpoint.")
     void cancel(@Parameters(paramLabel = "JOB") String id) {
         JsonNode job = services().training().post("api/jobs/" + ServiceClient.segment(id) + "/cancel", Map.of());
@@ -81,7 +88,7 @@ public final class JobCommand extends ApiCommand {
                 + (job.path("cancelRequested").asBoolean() ? " (cancel requested)" : ""));
     }
 
-    @Command(name = "list", header = "Lists jobs with state and progress.")
+    @Command(name = "list", mixinStandardHelpOptions = true, header = "Lists jobs with state and progress.")
     void list() {
         for (JsonNode job : services().training().get("api/jobs")) {
             out().printf(

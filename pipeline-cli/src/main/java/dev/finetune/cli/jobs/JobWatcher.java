@@ -6,7 +6,6 @@ import dev.finetune.cli.http.ServiceClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /**
  * Follows a training job through the training-service API until it ends: a progress bar with step,
@@ -26,11 +25,14 @@ public final class JobWatcher {
 
     /** The job once it is succeeded, failed or cancelled; throws if {@code deadline} passes first. */
     public JsonNode watch(String jobId, ProgressBar bar, Instant deadline) throws InterruptedException {
-        return watch(jobId, bar, deadline, event -> {});
+        return watch(jobId, bar, deadline, () -> {});
     }
 
-    /** As {@link #watch(String, ProgressBar, Instant)}, handing every event to {@code onEvent} too. */
-    public JsonNode watch(String jobId, ProgressBar bar, Instant deadline, Consumer<JsonNode> onEvent)
+    /**
+     * As {@link #watch(String, ProgressBar, Instant)}, running {@code eachPoll} once per poll: a
+     * caller's own reason to stop watching (it throws).
+     */
+    public JsonNode watch(String jobId, ProgressBar bar, Instant deadline, Runnable eachPoll)
             throws InterruptedException {
         String path = "api/jobs/" + ServiceClient.segment(jobId);
         long after = 0;
@@ -39,7 +41,6 @@ public final class JobWatcher {
             JsonNode events = training.get(path + "/events?after=" + after + "&limit=500");
             for (JsonNode event : events) {
                 after = Math.max(after, event.path("sequence").asLong());
-                onEvent.accept(event);
                 switch (event.path("kind").asText()) {
                     case "metrics" -> lastMetrics = event.path("metrics");
                     case "state", "checkpoint" -> bar.message(
@@ -47,6 +48,7 @@ public final class JobWatcher {
                     default -> {}
                 }
             }
+            eachPoll.run();
             JsonNode job = training.get(path);
             long step = job.path("step").asLong();
             long total = job.path("totalSteps").asLong();

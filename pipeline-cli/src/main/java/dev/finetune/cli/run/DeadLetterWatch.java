@@ -35,7 +35,11 @@ final class DeadLetterWatch implements AutoCloseable {
     private final Thread thread;
     private final List<DeadLetter> seen = new CopyOnWriteArrayList<>();
 
-    DeadLetterWatch(String bootstrapServers) {
+    private final long sinceMillis;
+
+    /** Watches for events dead-lettered at or after {@code since} (earlier ones belong to earlier runs). */
+    DeadLetterWatch(String bootstrapServers, java.time.Instant since) {
+        this.sinceMillis = since.toEpochMilli();
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "finetune-run-" + UUID.randomUUID());
@@ -60,6 +64,9 @@ final class DeadLetterWatch implements AutoCloseable {
             consumer.subscribe(DEAD_LETTER_TOPICS);
             while (true) {
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
+                    if (record.timestamp() < sinceMillis) {
+                        continue;
+                    }
                     seen.add(new DeadLetter(record.topic(), record.key(), reason(record)));
                 }
             }

@@ -23,8 +23,9 @@ import java.util.function.Consumer;
 /**
  * The whole pipeline on one machine, nothing mocked: the local stack (a real Kafka broker and a real
  * S3 server), an OTLP receiver for the services' spans, and the four packaged services as child
- * processes configured against them (production profile, API keys on). Closing it stops everything
- * it started, services first.
+ * processes configured against them (production profile, API keys on). {@link #close()} stops
+ * everything started so far, services first; it may be called from a shutdown hook while
+ * {@link #start} is still under way, and a second caller waits for the first to finish.
  */
 public final class LocalPipeline implements AutoCloseable {
     public static final String BUCKET = "finetune";
@@ -32,90 +33,106 @@ public final class LocalPipeline implements AutoCloseable {
 
     /**
      * @param home the repository root (the services' packaged jars are under it)
-     * @param workDir logs and the services' work directories
+     * @param workDir logs, the services' work directories and the stack's data
      * @param apiKey the key every service accepts and the CLI presents
      * @param serviceEnv extra configuration per service name (environment variable form)
      */
     public record Options(Path home, Path workDir, String apiKey, Map<String, Map<String, String>> serviceEnv) {}
 
-    private final LocalStack stack;
-    private final OtlpTraceReceiver traces;
-    private final List<ServiceProcess> processes;
-    private final ObjectStore store;
-    private final Services services;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final Options options;
+    private final List<ServiceProcess> processes = new ArrayList<>();
+    private LocalStack stack;
+    private OtlpTraceReceiver traces;
+    private ObjectStore store;
+    private Services services;
+    private boolean closed;
 
-    private LocalPipeline(
-            LocalStack stack,
-            OtlpTraceReceiver traces,
-            List<ServiceProcess> processes,
-            ObjectStore store,
-            String apiKey) {
-        this.stack = stack;
-        this.traces = traces;
-        this.processes = processes;
-        this.store = store;
-        this.services = Services.at(
-                processes.get(0).url(),
-                processes.get(1).url(),
-                processes.get(2).url(),
-                processes.get(3).url(),
-                apiKey);
+    public LocalPipeline(Options options) {
+        this.options = options;
+    }
+
+    /** Checks that the services are built, before anything is started. */
+    public static void requireBuilt(Path home) {
+        for (ServiceSpec spec : ServiceSpec.ALL) {
+            Path jar = spec.jar(home);
+            if (!Files.isRegularFile(jar)) {
+                throw new IllegalStateException(
+                        jar + " is missing: build the services first (./mvnw -B package -DskipTests)");
+            }
+        }
     }
 
     /** Starts the stack, then the four services at once, and returns when every one is ready. */
-    public static LocalPipeline start(Options options, Consumer<String> progress)
-            throws IOException, InterruptedException {
-        LocalStack stack = LocalStack.start(LocalStack.Options.ephemeral());
-        OtlpTraceReceiver traces = null;
-        List<ServiceProcess> processes = new ArrayList<>();
-        try {
+    public LocalPipeline start(Consumer<String> progress) throws IOException {
+        requireBuilt(options.home());
+        LocalStack startedStack = LocalStack.start(new LocalStack.Options(
+                0, 0, 0, options.workDir().resolve("stack"), true, "local-access-key", "local-secret-key"));
+        synchronized (this) {
+            if (closed) {
+                startedStack.close();
+                throw new IllegalStateException("stopped while starting");
+            }
+            stack = startedStack;
             progress.accept("local stack: Kafka " + stack.kafkaBootstrapServers() + ", S3 " + stack.s3Endpoint());
             // Topics up front with a few partitions each, as deploy/ declares them.
             Map<String, Integer> topics = new LinkedHashMap<>();
             Topics.ALL.forEach(topic -> topics.put(topic, 3));
             stack.createTopics(topics);
             traces = OtlpTraceReceiver.start();
-            ObjectStore store = new ObjectStore(
+            store = new ObjectStore(
                     ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), BUCKET));
             store.ensureBucket();
             for (ServiceSpec spec : ServiceSpec.ALL) {
-                Map<String, String> env = commonEnv(stack, traces, options);
+                Map<String, String> env = commonEnv();
                 env.putAll(spec.env(options.workDir()));
-                Files.createDirectories(spec.workDir(options.workDir()));
                 env.putAll(options.serviceEnv().getOrDefault(spec.name(), Map.of()));
+                Files.createDirectories(spec.workDir(options.workDir()));
                 processes.add(ServiceProcess.start(
                         spec.name(),
-                        options.home().resolve(spec.name()).resolve("target/quarkus-app/quarkus-run.jar"),
+                        spec.jar(options.home()),
                         freePort(),
                         spec.heap(),
                         spec.torchThreads(),
                         env,
                         options.workDir().resolve("logs").resolve(spec.name() + ".log")));
             }
-            List<CompletableFuture<Void>> ready = processes.stream()
-                    .map(p -> CompletableFuture.runAsync(() -> awaitReady(p)))
-                    .toList();
-            for (int i = 0; i < ready.size(); i++) {
+        }
+        awaitReady(progress);
+        services = Services.at(
+                processes.get(0).url(),
+                processes.get(1).url(),
+                processes.get(2).url(),
+                processes.get(3).url(),
+                options.apiKey());
+        return this;
+    }
+
+    /** Waits for all four at once; every wait is joined, the first failure is the one reported. */
+    private void awaitReady(Consumer<String> progress) {
+        List<CompletableFuture<Void>> ready = processes.stream()
+                .map(p -> CompletableFuture.runAsync(() -> awaitReady(p)))
+                .toList();
+        RuntimeException first = null;
+        for (int i = 0; i < ready.size(); i++) {
+            try {
                 ready.get(i).join();
-                progress.accept(processes.get(i).name() + " ready at "
-                        + processes.get(i).url() + " (log: " + processes.get(i).log() + ")");
+                ServiceProcess p = processes.get(i);
+                progress.accept(p.name() + " ready at " + p.url() + " (log: " + p.log() + ")");
+            } catch (CompletionException e) {
+                RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : e;
+                if (first == null) {
+                    first = cause;
+                } else {
+                    first.addSuppressed(cause);
+                }
             }
-            return new LocalPipeline(stack, traces, processes, store, options.apiKey());
-        } catch (RuntimeException | IOException e) {
-            processes.forEach(ServiceProcess::close);
-            if (traces != null) {
-                traces.close();
-            }
-            stack.close();
-            if (e instanceof CompletionException && e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
+        }
+        if (first != null) {
+            throw first;
         }
     }
 
-    private static Map<String, String> commonEnv(LocalStack stack, OtlpTraceReceiver traces, Options options) {
+    private Map<String, String> commonEnv() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrapServers());
         env.put("PIPELINE_OBJECT_STORE_ENDPOINT", stack.s3Endpoint());
@@ -157,7 +174,7 @@ public final class LocalPipeline implements AutoCloseable {
     }
 
     /** The last lines of each service's log, for a failure report. */
-    public String logTails(int lines) {
+    public synchronized String logTails(int lines) {
         StringBuilder out = new StringBuilder();
         for (ServiceProcess p : processes) {
             out.append("--- ").append(p.name()).append(" (").append(p.log()).append(")\n");
@@ -166,19 +183,39 @@ public final class LocalPipeline implements AutoCloseable {
         return out.toString();
     }
 
+    /**
+     * Stops the services (in parallel), the receiver and the stack, and deletes the stack's data.
+     * Every part is stopped even if another fails; the first failure is thrown with the others
+     * suppressed.
+     */
     @Override
-    public void close() {
-        if (!closed.compareAndSet(false, true)) {
+    public synchronized void close() {
+        if (closed) {
             return;
         }
+        closed = true;
+        List<Exception> failures = new ArrayList<>();
         processes.parallelStream().forEach(ServiceProcess::close);
-        traces.close();
-        try {
-            store.close();
-        } catch (Exception e) {
-            // closing the client's connection pool; nothing is lost
+        closeQuietly(traces, failures);
+        closeQuietly(store, failures);
+        closeQuietly(stack, failures);
+        if (!failures.isEmpty()) {
+            IllegalStateException e = new IllegalStateException(
+                    "stopping the local pipeline: " + failures.get(0).getMessage());
+            failures.forEach(e::addSuppressed);
+            throw e;
         }
-        stack.close();
+    }
+
+    private static void closeQuietly(AutoCloseable closeable, List<Exception> failures) {
+        if (closeable == null) {
+            return;
+        }
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            failures.add(e);
+        }
     }
 
     private static int freePort() {

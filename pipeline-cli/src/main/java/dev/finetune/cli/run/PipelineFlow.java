@@ -7,6 +7,7 @@ import dev.finetune.cli.http.ServiceClient;
 import dev.finetune.cli.http.Services;
 import dev.finetune.cli.jobs.JobWatcher;
 import dev.finetune.cli.trace.CollectedSpan;
+import dev.finetune.cli.trace.TraceTree;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.storage.ObjectKeys;
@@ -87,7 +88,7 @@ public final class PipelineFlow {
     }
 
     public Outcome run(Path workDir) throws StageFailedException, InterruptedException {
-        try (DeadLetterWatch watch = new DeadLetterWatch(pipeline.stack().kafkaBootstrapServers())) {
+        try (DeadLetterWatch watch = new DeadLetterWatch(pipeline.stack().kafkaBootstrapServers(), Instant.now())) {
             deadLetters = watch;
             return runWatched(workDir);
         }
@@ -221,7 +222,12 @@ public final class PipelineFlow {
             Thread.sleep(POLL.toMillis());
         }
         out.println("training job " + jobId + " requested by the dataset's trigger");
-        JsonNode job = new JobWatcher(api.training(), POLL).watch(jobId, ProgressBar.onStdout("training"), deadline);
+        JsonNode job = new JobWatcher(api.training(), POLL)
+                .watch(
+                        jobId,
+                        ProgressBar.onStdout("training"),
+                        deadline,
+                        () -> checkDeadline("job " + jobId + " is running"));
         if (!"succeeded".equals(job.path("state").asText())) {
             throw new IllegalStateException(
                     "job " + jobId + " " + job.path("state").asText() + ": "
@@ -232,7 +238,7 @@ public final class PipelineFlow {
 
     private JsonNode awaitEvaluation(JsonNode job) throws InterruptedException {
         String jobId = job.path("id").asText();
-        long finalStep = job.path("totalSteps").asLong();
+        long finalStep = job.path("step").asLong(); // a job may end before totalSteps
         ProgressBar bar = ProgressBar.onStdout("evaluation");
         while (true) {
             JsonNode reports = api.eval().get("api/evaluations?jobId=" + ServiceClient.segment(jobId));
@@ -271,16 +277,27 @@ public final class PipelineFlow {
         }
     }
 
-    /** Every service exports its spans within a second or so of ending them; wait for the registry's. */
+    /**
+     * The trace once it is complete: spans from all four services, every one hanging off another
+     * except the consumer span of the upstream event. Spans are exported as they end, so the last
+     * ones arrive a moment after the registration is visible.
+     */
     private List<CollectedSpan> awaitTrace(String traceId) throws InterruptedException {
         Instant until = Instant.now().plusSeconds(30);
-        List<CollectedSpan> spans = pipeline.traces().trace(traceId);
-        while (Instant.now().isBefore(until) && RunReport.servicesIn(spans).size() < 4) {
+        while (true) {
+            List<CollectedSpan> spans = pipeline.traces().trace(traceId);
+            if (TraceTree.services(spans).size() == 4
+                    && TraceTree.orphans(spans).size() == 1) {
+                return spans;
+            }
+            if (Instant.now().isAfter(until)) {
+                throw new IllegalStateException("trace " + traceId + " is incomplete after 30 s: " + spans.size()
+                        + " spans from " + TraceTree.services(spans) + ", "
+                        + TraceTree.orphans(spans).size()
+                        + " without their parent");
+            }
             Thread.sleep(POLL.toMillis());
-            spans = pipeline.traces().trace(traceId);
         }
-        Thread.sleep(1500); // the last batch of the last service
-        return pipeline.traces().trace(traceId);
     }
 
     private void checkDeadline(String state) {

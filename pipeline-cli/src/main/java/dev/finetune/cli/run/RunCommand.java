@@ -1,6 +1,5 @@
 package dev.finetune.cli.run;
 
-import dev.finetune.storage.LocalDirectories;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -13,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -93,42 +93,72 @@ public final class RunCommand implements Callable<Integer> {
     @Option(
             names = "--work-dir",
             paramLabel = "DIR",
-            description = "Logs and work files (default target/finetune-run, emptied first).")
+            description = "Logs, work files and the stack's data (default target/finetune-run); a directory an"
+                    + " earlier run made is emptied first, any other must be new or empty.")
     Path workDir;
 
     private final PrintStream out = System.out;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws IOException {
         Path home = home();
-        Path work = workDir != null ? workDir : home.resolve("target/finetune-run");
-        LocalDirectories.deleteRecursively(work);
-        Files.createDirectories(work);
+        Path work = (workDir != null ? workDir : home.resolve("target/finetune-run"))
+                .toAbsolutePath()
+                .normalize();
         PipelineFlow.Settings settings = settings(home);
-        String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        LocalPipeline.Options options = new LocalPipeline.Options(home, work, apiKey, Map.of());
-        long started = System.nanoTime();
-        LocalPipeline pipeline;
-        try {
-            pipeline = LocalPipeline.start(options, line -> out.println(line));
-        } catch (RuntimeException e) {
-            return failed(new StageFailedException(Stage.START, e.getMessage(), e), null, work);
+        if (!Files.isRegularFile(settings.datasetFile())) {
+            throw new IllegalArgumentException("--dataset: no such file: " + settings.datasetFile());
         }
-        Thread stopOnInterrupt = new Thread(pipeline::close, "stop-pipeline");
-        Runtime.getRuntime().addShutdownHook(stopOnInterrupt);
-        try (pipeline) {
+        LocalPipeline.requireBuilt(home);
+        RunDirectory.prepare(work);
+        String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        LocalPipeline pipeline = new LocalPipeline(new LocalPipeline.Options(home, work, apiKey, Map.of()));
+        AtomicBoolean signalled = new AtomicBoolean();
+        Thread onSignal = new Thread(
+                () -> {
+                    signalled.set(true);
+                    pipeline.close();
+                },
+                "stop-pipeline");
+        Runtime.getRuntime().addShutdownHook(onSignal);
+        long started = System.nanoTime();
+        try {
+            pipeline.start(out::println);
             new PipelineFlow(pipeline, settings, out).run(work);
             out.printf(
                     "done in %d s: logs in %s%n", (System.nanoTime() - started) / 1_000_000_000L, work.resolve("logs"));
             return 0;
         } catch (StageFailedException e) {
-            return failed(e, pipeline, work);
+            return signalled.get() ? stopped() : failed(e, pipeline, work);
+        } catch (RuntimeException | IOException e) {
+            return signalled.get()
+                    ? stopped()
+                    : failed(new StageFailedException(Stage.START, String.valueOf(e.getMessage()), e), pipeline, work);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 130;
+            return stopped();
         } finally {
-            Runtime.getRuntime().removeShutdownHook(stopOnInterrupt);
+            stop(pipeline, onSignal);
         }
+    }
+
+    /** Stops what the run started, unless the shutdown hook is already doing it. */
+    private static void stop(LocalPipeline pipeline, Thread onSignal) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onSignal);
+        } catch (IllegalStateException shuttingDown) {
+            return; // the hook runs (or ran) pipeline.close()
+        }
+        try {
+            pipeline.close();
+        } catch (RuntimeException e) {
+            System.err.println("warning: " + e.getMessage());
+        }
+    }
+
+    private int stopped() {
+        System.err.println("stopped: everything the run started is being shut down");
+        return Stage.INTERRUPTED_EXIT_CODE;
     }
 
     PipelineFlow.Settings settings(Path home) {
@@ -160,10 +190,8 @@ public final class RunCommand implements Callable<Integer> {
     private int failed(StageFailedException e, LocalPipeline pipeline, Path work) {
         System.err.println();
         System.err.println("FAILED: " + e.getMessage());
-        if (pipeline != null) {
-            System.err.println("last lines of each service's log:");
-            System.err.println(pipeline.logTails(8));
-        }
+        System.err.println("last lines of each service's log:");
+        System.err.println(pipeline.logTails(8));
         System.err.println("logs: " + work.resolve("logs"));
         return e.stage().exitCode();
     }

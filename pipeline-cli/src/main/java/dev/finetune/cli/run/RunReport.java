@@ -116,10 +116,6 @@ final class RunReport {
         });
     }
 
-    static Set<String> servicesIn(List<CollectedSpan> spans) {
-        return spans.stream().map(CollectedSpan::service).collect(Collectors.toSet());
-    }
-
     private static String oneLine(String text) {
         return abbreviate(text.replace('\n', ' '), 90);
     }

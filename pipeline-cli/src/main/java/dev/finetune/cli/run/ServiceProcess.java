@@ -2,9 +2,7 @@ package dev.finetune.cli.run;
 
 import dev.finetune.localstack.ParentWatchdog;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -61,13 +59,16 @@ final class ServiceProcess implements AutoCloseable {
                 "-Dai.djl.pytorch.num_interop_threads=1",
                 "-Dai.djl.offline=true",
                 "-cp",
-                watchdogLocation() + java.io.File.pathSeparator + jar,
+                ParentWatchdog.codeLocation() + java.io.File.pathSeparator + jar,
                 ParentWatchdog.class.getName(),
                 QUARKUS_MAIN));
         Files.createDirectories(log.getParent());
         ProcessBuilder builder =
                 new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
+        // Loopback only, and the production profile whatever the caller's environment says.
+        builder.environment().put("QUARKUS_PROFILE", "prod");
+        builder.environment().put("QUARKUS_HTTP_HOST", "127.0.0.1");
         builder.environment().put("QUARKUS_HTTP_PORT", String.valueOf(port));
         return new ServiceProcess(name, port, log, builder.start());
     }
@@ -116,37 +117,36 @@ final class ServiceProcess implements AutoCloseable {
     /** The last {@code lines} lines of the service's log. */
     String tail(int lines) {
         try {
-            List<String> all = Files.readAllLines(log);
+            // Lenient decoding: a log may hold bytes of any encoding.
+            List<String> all =
+                    List.of(new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8).split("\n"));
             return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException e) {
             return "(cannot read " + log + ": " + e.getMessage() + ")";
         }
     }
 
-    /** Asks the service to stop (SIGTERM: Quarkus shuts down gracefully), then kills it after 15 s. */
+    /**
+     * Asks the service to stop (SIGTERM: Quarkus shuts down gracefully, finishing or nacking what it
+     * is processing), then kills it after 30 s (what Kubernetes allows by default). The signal goes to the process handle, which leaves
+     * its stdin open: closing stdin first would make the watchdog halt it mid-shutdown.
+     */
     @Override
     public void close() {
-        process.destroy();
         try {
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+            process.toHandle().destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static String watchdogLocation() {
-        try {
-            return Path.of(ParentWatchdog.class
-                            .getProtectionDomain()
-                            .getCodeSource()
-                            .getLocation()
-                            .toURI())
-                    .toString();
-        } catch (URISyntaxException e) {
-            throw new UncheckedIOException(new IOException("cannot locate the local-stack classes", e));
+        } finally {
+            try {
+                process.getOutputStream().close();
+            } catch (IOException e) {
+                // the child is gone; its end of the pipe with it
+            }
         }
     }
 }

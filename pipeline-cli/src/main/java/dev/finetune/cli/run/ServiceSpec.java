@@ -15,6 +15,11 @@ record ServiceSpec(String name, String heap, int torchThreads, Map<String, Strin
             new ServiceSpec("eval-service", "1g", 1, Map.of()),
             new ServiceSpec("registry-service", "768m", 1, Map.of()));
 
+    /** The packaged service under the repository root. */
+    Path jar(Path home) {
+        return home.resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
+    }
+
     Path workDir(Path runDir) {
         return runDir.resolve("work").resolve(name);
     }

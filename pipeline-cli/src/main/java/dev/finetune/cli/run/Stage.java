@@ -1,19 +1,28 @@
 package dev.finetune.cli.run;
 
-/** The stages of a pipeline run, in order; a failed run exits with {@link #exitCode()} and names the stage. */
+/**
+ * The stages of a pipeline run, in order. A failed run exits with the stage's code and names it; the
+ * codes are part of the command's contract (scripts read them), so they are explicit, never derived
+ * from the order.
+ */
 public enum Stage {
-    START("start the local stack and the services"),
-    BASE_MODEL("seed the base model"),
-    SUBMIT("publish the dataset"),
-    PREPARATION("prepare the dataset"),
-    TRAINING("train"),
-    EVALUATION("evaluate"),
-    REGISTRATION("register the adapter"),
-    TRACE("collect the trace");
+    START(10, "start the local stack and the services"),
+    BASE_MODEL(11, "seed the base model"),
+    SUBMIT(12, "publish the dataset"),
+    PREPARATION(13, "prepare the dataset"),
+    TRAINING(14, "train"),
+    EVALUATION(15, "evaluate"),
+    REGISTRATION(16, "register the adapter"),
+    TRACE(17, "collect the trace");
 
+    /** The exit code of a run stopped by Ctrl-C or a termination signal (128 + SIGINT). */
+    public static final int INTERRUPTED_EXIT_CODE = 130;
+
+    private final int exitCode;
     private final String description;
 
-    Stage(String description) {
+    Stage(int exitCode, String description) {
+        this.exitCode = exitCode;
         this.description = description;
     }
 
@@ -21,8 +30,7 @@ public enum Stage {
         return description;
     }
 
-    /** 10 for START, 11 for BASE_MODEL, ...: a script can tell the stage from the exit code alone. */
     public int exitCode() {
-        return 10 + ordinal();
+        return exitCode;
     }
 }
