@@ -72,6 +72,32 @@ class ComposeTest {
     }
 
     @Test
+    void gpuProfileAddsACudaTrainingWorkerWithAGpuAsTheGpuOverlayRuns() {
+        Map<String, Object> gpu =
+                map(map(ComposeCheck.load(COMPOSE).get("services")).get("training-service-gpu"));
+        String overlayImage = Repo.render("overlays/gpu").stream()
+                .filter(r -> r.kind().equals("Deployment") && r.name().equals("training-service"))
+                .map(r -> r.at("/spec/template/spec/containers/0/image").asText())
+                .findFirst()
+                .orElseThrow();
+
+        assertThat(gpu.get("profiles")).isEqualTo(List.of("gpu"));
+        assertThat(map(map(gpu.get("build")).get("args")))
+                .containsEntry("SERVICE", "training-service")
+                .containsEntry("MAVEN_PROFILES", "cuda");
+        assertThat(overlayImage).as("the image the gpu overlay runs").isEqualTo(gpu.get("image"));
+        Map<String, Object> device =
+                map(((List<?>) map(map(map(gpu.get("deploy")).get("resources")).get("reservations"))
+                                .get("devices"))
+                        .get(0));
+        assertThat(device).containsEntry("driver", "nvidia").containsEntry("capabilities", List.of("gpu"));
+        assertThat(map(gpu.get("environment")))
+                .containsEntry("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+                .as("a second worker needs its own id")
+                .containsKey("PIPELINE_TRAINING_WORKER_ID");
+    }
+
+    @Test
     void composeAndKubernetesRunTheSameCollectorConfiguration() throws IOException {
         Map<String, Object> collector =
                 map(map(ComposeCheck.load(COMPOSE).get("services")).get("otel-collector"));
