@@ -38,6 +38,8 @@ import picocli.CommandLine;
 public final class PipelineFlow {
     public static final String UPSTREAM_BUCKET = "upstream-exports";
     private static final Duration POLL = Duration.ofMillis(500);
+    /** Two of the services' export intervals (QUARKUS_OTEL_BSP_SCHEDULE_DELAY, set by LocalPipeline). */
+    private static final Duration QUIET = Duration.ofSeconds(2);
 
     /**
      * @param datasetFile the JSONL file the upstream system exports
@@ -284,10 +286,18 @@ public final class PipelineFlow {
      */
     private List<CollectedSpan> awaitTrace(String traceId) throws InterruptedException {
         Instant until = Instant.now().plusSeconds(30);
+        int seen = -1;
+        Instant changed = Instant.now();
         while (true) {
             List<CollectedSpan> spans = pipeline.traces().trace(traceId);
-            if (TraceTree.services(spans).size() == 4
-                    && TraceTree.orphans(spans).size() == 1) {
+            if (spans.size() != seen) {
+                seen = spans.size();
+                changed = Instant.now();
+            }
+            boolean complete = TraceTree.services(spans).size() == 4
+                    && TraceTree.orphans(spans).size() == 1;
+            // Complete, and no span arrived for two export intervals: the last batches are in.
+            if (complete && Duration.between(changed, Instant.now()).compareTo(QUIET) >= 0) {
                 return spans;
             }
             if (Instant.now().isAfter(until)) {

@@ -149,6 +149,7 @@ public final class RunCommand implements Callable<Integer> {
         } catch (IllegalStateException shuttingDown) {
             return; // the hook runs (or ran) pipeline.close()
         }
+        System.err.println("stopping the services (gracefully, up to 30 s) and the local stack...");
         try {
             pipeline.close();
         } catch (RuntimeException e) {
