@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The Java renderer the build relies on produces what {@code kubectl kustomize} produces, object for
- * object and field for field. Runs where kubectl is on the PATH (skipped elsewhere, e.g. CI).
+ * object and field for field. Runs where kubectl with kustomize v5 is on the PATH (as on our build
+ * machines), skipped elsewhere.
  */
 class KubectlParityTest {
     @ParameterizedTest
@@ -30,6 +31,9 @@ class KubectlParityTest {
     void javaRendererMatchesKubectlKustomize(String kustomization) throws Exception {
         Path kubectl = onPath("kubectl");
         assumeTrue(kubectl != null, "kubectl is not on the PATH");
+        // The renderer follows kustomize v5 (kubectl 1.27 and later); another major version may differ.
+        String version = run(kubectl, "version", "--client");
+        assumeTrue(version.contains("Kustomize Version: v5."), "kubectl's kustomize is not v5: " + version);
 
         Map<String, JsonNode> expected = byId(YamlDocuments.read(kubectlKustomize(kubectl, kustomization), "kubectl"));
         Map<String, JsonNode> actual = new TreeMap<>();
@@ -45,12 +49,13 @@ class KubectlParityTest {
 
     private static String kubectlKustomize(Path kubectl, String kustomization)
             throws IOException, InterruptedException {
-        Process process = new ProcessBuilder(
-                        kubectl.toString(),
-                        "kustomize",
-                        Repo.DEPLOY.resolve(kustomization).toString())
-                .redirectErrorStream(true)
-                .start();
+        return run(kubectl, "kustomize", Repo.DEPLOY.resolve(kustomization).toString());
+    }
+
+    private static String run(Path kubectl, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(kubectl.toString()));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as(output).isZero();
