@@ -29,10 +29,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -94,7 +92,7 @@ public final class ObjectStore implements AutoCloseable {
      * @param size the exact length, or -1 if unknown (then uploaded in parts)
      */
     public StoredObject put(String key, InputStream in, long size, String contentType) {
-        MessageDigest sha256 = sha256();
+        MessageDigest sha256 = Digests.sha256();
         CountingInputStream counted = new CountingInputStream(new DigestInputStream(in, sha256));
         ObjectWriteResponse response = call(
                 "put",
@@ -103,8 +101,7 @@ public final class ObjectStore implements AutoCloseable {
                                 new BufferedInputStream(counted, 64 * 1024), size, config.partSize())
                         .contentType(contentType)
                         .build()));
-        return new StoredObject(
-                key, counted.count(), HexFormat.of().formatHex(sha256.digest()), unquote(response.etag()));
+        return new StoredObject(key, counted.count(), Digests.hex(sha256), unquote(response.etag()));
     }
 
     /**
@@ -127,15 +124,13 @@ public final class ObjectStore implements AutoCloseable {
             String key, byte[] data, String contentType, Map<String, String> condition) {
         try {
             return Optional.of(retrying("conditional put", key, () -> {
-                MessageDigest sha256 = sha256();
                 ObjectWriteResponse response =
                         client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
                                         new ByteArrayInputStream(data), (long) data.length, -1L)
                                 .headers(condition)
                                 .contentType(contentType)
                                 .build());
-                return new StoredObject(
-                        key, data.length, HexFormat.of().formatHex(sha256.digest(data)), unquote(response.etag()));
+                return new StoredObject(key, data.length, Digests.of(data), unquote(response.etag()));
             }));
         } catch (ObjectStoreException e) {
             if (e.getCause() instanceof ErrorResponseException r
@@ -375,14 +370,6 @@ public final class ObjectStore implements AutoCloseable {
         return etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")
                 ? etag.substring(1, etag.length() - 1)
                 : etag;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 
     @Override

@@ -7,7 +7,7 @@ import ai.djl.Device;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.localstack.LocalStackTestResource;
-import dev.finetune.registry.store.Digests;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;

@@ -225,7 +225,7 @@ final class Pipeline {
     }
 
     static String sha256(String text) {
-        return dev.finetune.registry.store.Digests.of(text);
+        return dev.finetune.storage.Digests.of(text);
     }
 
     private static void upload(ObjectStore store, Path dir, String prefix) throws IOException {

@@ -6,6 +6,7 @@ import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
 import dev.finetune.events.DatasetIngested;
 import dev.finetune.naming.Names;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.StoredObject;
@@ -14,10 +15,7 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -194,12 +192,7 @@ public class DatasetIngestion {
 
     /** Event ids are free text; their hash is a safe key. */
     static String eventKey(String eventId) {
-        try {
-            return HexFormat.of()
-                    .formatHex(MessageDigest.getInstance("SHA-256").digest(eventId.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return Digests.of(eventId);
     }
 
     /** Cleanup must not hide the failure that led to it; a leftover staging object is harmless. */

@@ -12,6 +12,7 @@ import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.validation.InvalidLineException;
 import dev.finetune.dataset.validation.LineError;
 import dev.finetune.events.DatasetKind;
+import dev.finetune.storage.Digests;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,11 +21,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -268,15 +267,7 @@ public final class DatasetPreparation {
     }
 
     private static byte[] sha256(byte[] data) {
-        return digest().digest(data);
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return Digests.sha256().digest(data);
     }
 
     /** 128 bits of an example's SHA-256: collisions are out of reach at any dataset size. */
@@ -292,7 +283,7 @@ public final class DatasetPreparation {
     private static final class SplitWriter implements AutoCloseable {
         final Path path;
         final SplitStatistics stats = new SplitStatistics();
-        private final MessageDigest sha = digest();
+        private final MessageDigest sha = Digests.sha256();
         private final OutputStream out;
 
         SplitWriter(Path path) throws IOException {
@@ -309,7 +300,7 @@ public final class DatasetPreparation {
         }
 
         String sha256() {
-            return HexFormat.of().formatHex(sha.digest());
+            return Digests.hex(sha);
         }
 
         @Override

@@ -1,8 +1,7 @@
 package dev.finetune.dataset.split;
 
+import dev.finetune.storage.Digests;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * Assigns an example to train, validation or test by the hash of its normalised content, not by its
@@ -45,7 +44,7 @@ public final class Splitter {
     }
 
     public Split assign(String normalisedContent) {
-        return assign(sha256().digest(normalisedContent.getBytes(StandardCharsets.UTF_8)));
+        return assign(Digests.sha256().digest(normalisedContent.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** The split of content whose SHA-256 is {@code digest} (callers that hash anyway pass it). */
@@ -64,13 +63,5 @@ public final class Splitter {
             bits = (bits << 8) | (digest[i] & 0xff);
         }
         return (bits >>> 11) * 0x1.0p-53;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }

@@ -2,6 +2,7 @@ package dev.finetune.cli.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.http.ServiceClient;
+import dev.finetune.storage.Digests;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -10,11 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -76,9 +74,10 @@ final class VersionDownload {
         try {
             String actual;
             try (InputStream in = registry.stream(path);
-                    DigestOutputStream digest = new DigestOutputStream(Files.newOutputStream(partial), sha256())) {
+                    DigestOutputStream digest =
+                            new DigestOutputStream(Files.newOutputStream(partial), Digests.sha256())) {
                 in.transferTo(digest);
-                actual = HexFormat.of().formatHex(digest.getMessageDigest().digest());
+                actual = Digests.hex(digest.getMessageDigest());
             }
             if (!actual.equals(expected)) {
                 throw new IllegalStateException(target.getFileName() + ": downloaded SHA-256 " + actual
@@ -92,13 +91,5 @@ final class VersionDownload {
 
     private static String escaped(String name) {
         return Arrays.stream(name.split("/")).map(ServiceClient::segment).collect(Collectors.joining("/"));
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -1,9 +1,9 @@
 package dev.finetune.registry.registration;
 
 import dev.finetune.registry.catalog.Lineage;
-import dev.finetune.registry.store.Digests;
 import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.RegistryKeys;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;

@@ -1,6 +1,7 @@
 package dev.finetune.registry.store;
 
 import dev.finetune.registry.catalog.FileDigest;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.FilterInputStream;

@@ -2,11 +2,9 @@ package dev.finetune.training.job;
 
 import dev.finetune.events.JobState;
 import dev.finetune.events.TrainingJobRequested;
+import dev.finetune.storage.Digests;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -32,7 +30,7 @@ public class JobService {
 
     /** Validates, records and queues a job from the API. */
     public Created create(TrainingJobRequested request) {
-        String keyHash = request.idempotencyKey() == null ? null : sha256(request.idempotencyKey());
+        String keyHash = request.idempotencyKey() == null ? null : Digests.of(request.idempotencyKey());
         if (keyHash != null) {
             Optional<JobRecord> existing = jobs.jobForKey(keyHash).flatMap(jobs::get);
             if (existing.isPresent()) {
@@ -134,14 +132,5 @@ public class JobService {
                 Instant.now(),
                 null,
                 null);
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of()
-                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -1,4 +1,4 @@
-package dev.finetune.registry.store;
+package dev.finetune.storage;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** SHA-256 in lower-case hex, the form every recorded hash of the registry has. */
+/** SHA-256 in lower-case hex, the form every recorded hash in the pipeline has (objects, registry files, datasets). */
 public final class Digests {
     private Digests() {}
 
@@ -25,8 +25,12 @@ public final class Digests {
         return HexFormat.of().formatHex(digest.digest());
     }
 
+    public static String of(byte[] data) {
+        return HexFormat.of().formatHex(sha256().digest(data));
+    }
+
     public static String of(String text) {
-        return HexFormat.of().formatHex(sha256().digest(text.getBytes(StandardCharsets.UTF_8)));
+        return of(text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Reads the stream to its end. */
