@@ -6,10 +6,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 
 /** Finds free TCP ports on loopback for servers whose port the caller leaves open. */
-final class FreePorts {
+public final class FreePorts {
     private FreePorts() {}
 
-    static int find() {
+    public static int find() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

@@ -4,13 +4,13 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.finetune.localstack.FreePorts;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
 import io.restassured.path.json.JsonPath;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +43,7 @@ class WorkerCrashIT {
         Fixtures.baseModel(store, "crash-base");
         Fixtures.sftDataset(store, "crash-qa");
 
-        int portA = freePort();
+        int portA = FreePorts.find();
         Process a = startWorker(stack, "worker-a", portA);
         awaitHealthy(portA);
         String id = given().port(portA)
@@ -93,7 +93,7 @@ class WorkerCrashIT {
 
     /** Starts worker B once A is dead; returns its port. */
     private int startedB(LocalStack stack) throws Exception {
-        portB = freePort();
+        portB = FreePorts.find();
         startWorker(stack, "worker-b", portB);
         awaitHealthy(portB);
         return portB;
@@ -145,11 +145,5 @@ class WorkerCrashIT {
                 .statusCode(200)
                 .extract()
                 .jsonPath();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

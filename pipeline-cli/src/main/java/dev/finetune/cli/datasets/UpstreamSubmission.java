@@ -6,15 +6,10 @@ import dev.finetune.events.EventJson;
 import dev.finetune.events.Topics;
 import dev.finetune.storage.ObjectStore;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -59,8 +54,8 @@ public final class UpstreamSubmission {
             DatasetFormat format,
             Map<String, String> labels,
             String bootstrapServers) {
-        String sha256 = sha256(file);
-        store.putFile(key, file, "application/jsonl");
+        // The store hashes what it uploads: the event names the SHA-256 of exactly the stored bytes.
+        String sha256 = store.putFile(key, file, "application/jsonl").sha256();
         URI uri = URI.create("s3://" + store.bucket() + "/" + key);
         DatasetSubmitted event = new DatasetSubmitted(datasetName, null, uri, format, sha256, labels, Instant.now());
         return publish(event, bootstrapServers);
@@ -106,17 +101,6 @@ public final class UpstreamSubmission {
             throw new IllegalStateException("interrupted while publishing", e);
         }
         return new Submitted(eventId, event.objectUri(), event.sha256(), traceId);
-    }
-
-    public static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HEX.formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static void header(ProducerRecord<String, byte[]> record, String name, String value) {

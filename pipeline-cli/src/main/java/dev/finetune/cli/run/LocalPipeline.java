@@ -3,12 +3,11 @@ package dev.finetune.cli.run;
 import dev.finetune.cli.http.Services;
 import dev.finetune.cli.trace.OtlpTraceReceiver;
 import dev.finetune.events.Topics;
+import dev.finetune.localstack.FreePorts;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -90,7 +89,7 @@ public final class LocalPipeline implements AutoCloseable {
                 processes.add(ServiceProcess.start(
                         spec.name(),
                         spec.jar(options.home()),
-                        freePort(),
+                        FreePorts.find(),
                         spec.heap(),
                         spec.torchThreads(),
                         env,
@@ -215,14 +214,6 @@ public final class LocalPipeline implements AutoCloseable {
             closeable.close();
         } catch (Exception e) {
             failures.add(e);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port", e);
         }
     }
 }

@@ -235,24 +235,17 @@ class PipelineRunIT {
                 "cli-it");
         String jobId = created.split(" ")[1];
         assertThat(cli("job", "cancel", jobId)).startsWith("job " + jobId);
-        StringWriter out = new StringWriter();
-        var cli = FinetuneCli.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        int exit = cli.execute(withServices(API_KEY, "job", "watch", jobId, "--timeout", "PT2M"));
-        assertThat(exit).as("a cancelled job is not a success").isEqualTo(1);
-        assertThat(out.toString()).contains("job " + jobId + " cancelled");
+        CliRun watch = execute(API_KEY, "job", "watch", jobId, "--timeout", "PT2M");
+        assertThat(watch.exit()).as("a cancelled job is not a success").isEqualTo(1);
+        assertThat(watch.out()).contains("job " + jobId + " cancelled");
     }
 
     @Test
     @Order(5)
     void unknownKeyIsRefusedAndTheFailingCallIsNamed() {
-        StringWriter err = new StringWriter();
-        var cli = FinetuneCli.commandLine();
-        cli.setErr(new PrintWriter(err, true));
-        cli.setOut(new PrintWriter(new StringWriter(), true));
-        int exit = cli.execute(withServices("wrong-key-wrong-key-wrong-key", "job", "list"));
-        assertThat(exit).isEqualTo(1);
-        assertThat(err.toString()).contains("training-service GET api/jobs answered 401");
+        CliRun list = execute("wrong-key-wrong-key-wrong-key", "job", "list");
+        assertThat(list.exit()).isEqualTo(1);
+        assertThat(list.err()).contains("training-service GET api/jobs answered 401");
     }
 
     @Test
@@ -313,26 +306,35 @@ class PipelineRunIT {
                 Duration.ofMinutes(10));
     }
 
-    private String cli(String... args) {
+    /** What one `finetune` command printed and its exit code. */
+    private record CliRun(int exit, String out, String err) {}
+
+    /** Runs `finetune ARGS` against the running services with {@code apiKey}. */
+    private CliRun execute(String apiKey, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         var cli = FinetuneCli.commandLine();
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(withServices(API_KEY, args));
-        assertThat(exit).as("finetune %s: %s", String.join(" ", args), err).isZero();
-        return out.toString();
+        int exit = cli.execute(withServices(apiKey, args));
+        return new CliRun(exit, out.toString(), err.toString());
+    }
+
+    /** The output of a command that must succeed. */
+    private String cli(String... args) {
+        CliRun run = execute(API_KEY, args);
+        assertThat(run.exit())
+                .as("finetune %s: %s", String.join(" ", args), run.err())
+                .isZero();
+        return run.out();
     }
 
     private void awaitOutput(Duration timeout, String expected, String... args) throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
         String last = "";
         while (!last.contains(expected) && System.nanoTime() < until) {
-            StringWriter out = new StringWriter();
-            var cli = FinetuneCli.commandLine();
-            cli.setOut(new PrintWriter(out, true));
-            cli.setErr(new PrintWriter(new StringWriter(), true));
-            last = cli.execute(withServices(API_KEY, args)) == 0 ? out.toString() : "";
+            CliRun run = execute(API_KEY, args);
+            last = run.exit() == 0 ? run.out() : "";
             Thread.sleep(500);
         }
         assertThat(last).as("finetune %s", String.join(" ", args)).contains(expected);
