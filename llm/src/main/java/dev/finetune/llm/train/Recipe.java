@@ -7,7 +7,9 @@ import java.nio.file.Path;
  * A training program with the lifecycle every recipe shares: {@link #setup} loads model, data and
  * (if the job allows and one exists) the newest checkpoint; {@link #train} runs to the last step,
  * checkpointing on the way and at the end; {@link #saveCheckpoint} writes one now; {@link #cleanup}
- * frees the model. Recipes share components (optimizer, plan, checkpoints), not a base class.
+ * frees the model. Recipes share one {@link TrainingLoop} (data order, accumulation, optimizer,
+ * checkpoints, progress) and differ in their data and their {@link ObjectiveStep}; {@link
+ * Recipes#create} picks a job's.
  */
 public interface Recipe extends AutoCloseable {
     void setup() throws IOException;

@@ -75,6 +75,11 @@ final class RunCheckpoints {
         return Optional.of(state);
     }
 
+    /** Where checkpoint {@code step} is (or would be) written. */
+    Path directoryOf(int step) {
+        return checkpoints.directoryOf(step);
+    }
+
     /** Writes checkpoint {@code step} with the recipe's extra files. */
     Path save(int step, double loss, TrainingCheckpoints.Contents extra) throws IOException {
         int epoch = step / plan.stepsPerEpoch();

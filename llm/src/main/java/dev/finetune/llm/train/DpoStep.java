@@ -1,0 +1,169 @@
+package dev.finetune.llm.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.DpoLoss;
+import dev.finetune.llm.objective.PreferenceBatch;
+import dev.finetune.llm.objective.PreferencePair;
+import dev.finetune.llm.objective.PreferenceScores;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Direct preference optimisation's step (sigmoid loss), summed over the window's pairs and divided by
+ * their number. The reference model is the policy's own starting point: with LoRA and QLoRA the same
+ * model with its adapters switched off, scored on each micro-batch before the policy's forward pass;
+ * with full fine-tuning, whose initial weights are gone once training starts, the reference
+ * log-probabilities of every pair are computed once from the initial weights ({@link
+ * #precomputeReference}) and stored in each checkpoint, so a resumed run uses the same. Reports TRL's
+ * reward metrics with each step.
+ */
+final class DpoStep implements ObjectiveStep {
+    /** The reference log-probabilities in a full fine-tuning checkpoint. */
+    static final String REFERENCE_FILE = "reference_logps.safetensors";
+
+    private final TrainableModel model;
+    private final List<PreferencePair> pairs;
+    private final long padId;
+    private final double beta;
+    /** beta as an array created once: a Java scalar on the gradient path is freed too early. */
+    private final NDArray betaArray;
+
+    private PreferenceScores precomputedReference;
+
+    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, double beta) {
+        this.model = model;
+        this.pairs = pairs;
+        this.padId = padId;
+        this.beta = beta;
+        this.betaArray = model.model().manager().create((float) beta);
+    }
+
+    /**
+     * With full fine-tuning, scores every pair with the model as it is now (its initial weights), in
+     * batches of {@code batchSize}, unless a checkpoint restored the scores already. With adapters
+     * there is nothing to do: the reference is the model with its adapters off.
+     */
+    void precomputeReference(int batchSize) {
+        if (model.adapters().isEmpty() && precomputedReference == null) {
+            precomputedReference = PreferenceScores.of(model.model(), pairs, batchSize, padId);
+        }
+    }
+
+    @Override
+    public Window window(List<int[]> microBatches) {
+        return new PairWindow(microBatches);
+    }
+
+    @Override
+    public List<String> save(Path directory) throws IOException {
+        if (precomputedReference == null || model.adapters().isPresent()) {
+            return List.of();
+        }
+        Map<String, float[]> vectors = new LinkedHashMap<>();
+        vectors.put("chosen", precomputedReference.chosen());
+        vectors.put("rejected", precomputedReference.rejected());
+        TensorFiles.writeVectors(directory.resolve(REFERENCE_FILE), vectors);
+        return List.of(REFERENCE_FILE);
+    }
+
+    @Override
+    public void restore(Path directory) throws IOException {
+        if (model.adapters().isEmpty()) {
+            Map<String, float[]> saved = TensorFiles.read(directory.resolve(REFERENCE_FILE));
+            precomputedReference = new PreferenceScores(saved.get("chosen"), saved.get("rejected"));
+        }
+    }
+
+    /** Reference log-probabilities of a micro-batch: precomputed, or the model with adapters off. */
+    private PreferenceScores reference(int[] indices, List<PreferencePair> slice) {
+        if (precomputedReference != null) {
+            return precomputedReference.select(indices);
+        }
+        try (Adapters.Switch off = model.reference()) {
+            return PreferenceScores.of(model.model(), slice, slice.size(), padId);
+        }
+    }
+
+    /** A window's micro-batches; adds up the reward statistics of its pairs as they are scored. */
+    private final class PairWindow implements Window {
+        private final List<int[]> microBatches;
+        private final int windowPairs;
+        private DpoLoss.Statistics statistics = DpoLoss.Statistics.EMPTY;
+
+        PairWindow(List<int[]> microBatches) {
+            this.microBatches = microBatches;
+            this.windowPairs = microBatches.stream().mapToInt(m -> m.length).sum();
+        }
+
+        @Override
+        public MicroBatch microBatch(int index) {
+            int[] indices = microBatches.get(index);
+            List<PreferencePair> slice = new ArrayList<>();
+            for (int i : indices) {
+                slice.add(pairs.get(i));
+            }
+            return new PairBatch(PreferenceBatch.of(slice, padId), reference(indices, slice));
+        }
+
+        @Override
+        public double loss(double accumulated) {
+            return statistics.meanLoss();
+        }
+
+        /** TRL's names for the reward metrics. */
+        @Override
+        public Map<String, Double> metrics() {
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            metrics.put("rewards/chosen", statistics.meanChosenReward());
+            metrics.put("rewards/rejected", statistics.meanRejectedReward());
+            metrics.put("rewards/accuracies", statistics.accuracy());
+            metrics.put("rewards/margins", statistics.margin());
+            metrics.put("logps/chosen", statistics.meanChosenLogProb());
+            metrics.put("logps/rejected", statistics.meanRejectedLogProb());
+            return metrics;
+        }
+
+        private final class PairBatch implements MicroBatch {
+            private final PreferenceBatch batch;
+            private final PreferenceScores reference;
+
+            PairBatch(PreferenceBatch batch, PreferenceScores reference) {
+                this.batch = batch;
+                this.reference = reference;
+            }
+
+            @Override
+            public NDArray loss(CausalLm lm, NDManager manager) {
+                NDArray rows = batch.sequenceLogProbs(lm, manager); // [2B]
+                float[] policy = rows.toFloatArray();
+                int n = batch.pairs();
+                statistics = statistics.add(DpoLoss.Statistics.of(
+                        Arrays.copyOfRange(policy, 0, n),
+                        Arrays.copyOfRange(policy, n, 2 * n),
+                        reference.chosen(),
+                        reference.rejected(),
+                        beta));
+                NDArray losses = DpoLoss.losses(
+                        PreferenceBatch.chosen(rows),
+                        PreferenceBatch.rejected(rows),
+                        manager.create(reference.chosen()),
+                        manager.create(reference.rejected()),
+                        betaArray); // [B]
+                return losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+            }
+
+            @Override
+            public int tokens() {
+                return batch.tokenCount();
+            }
+        }
+    }
+}

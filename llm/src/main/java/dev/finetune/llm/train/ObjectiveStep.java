@@ -1,0 +1,68 @@
+package dev.finetune.llm.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finetune.llm.model.CausalLm;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What an objective (SFT, DPO, ...) adds to the {@link TrainingLoop}: the loss of each micro-batch
+ * of an optimizer step. The loop owns everything else (data order, accumulation, the update,
+ * checkpoints, progress); an objective owns its encoded data and whatever state it needs besides the
+ * trained weights (DPO's reference log-probabilities), which it saves into and restores from each
+ * checkpoint.
+ */
+interface ObjectiveStep {
+    /**
+     * Starts optimizer step's accumulation window: the item indices of each of its micro-batches.
+     * Called after the model's per-step randomness is seeded.
+     */
+    Window window(List<int[]> microBatches);
+
+    /** Writes the objective's own state into a checkpoint directory; returns the file names. */
+    default List<String> save(Path directory) throws IOException {
+        return List.of();
+    }
+
+    /** Restores what {@link #save} wrote (when a run resumes from {@code directory}). */
+    default void restore(Path directory) throws IOException {}
+
+    /** One optimizer step's micro-batches. */
+    @FunctionalInterface
+    interface Window {
+        /**
+         * Micro-batch {@code index} of the window, made ready outside the gradient scope (padding,
+         * forward passes that need no gradient such as a reference model's).
+         */
+        MicroBatch microBatch(int index);
+
+        /**
+         * The loss the step reports, given the sum of what its micro-batches' {@link MicroBatch#loss}
+         * came to (each already divided by the window's normaliser, so the sum is the window's mean).
+         */
+        default double loss(double accumulated) {
+            return accumulated;
+        }
+
+        /** Objective-specific means over the window, TRL's names, after its last micro-batch. */
+        default Map<String, Double> metrics() {
+            return Map.of();
+        }
+    }
+
+    /** One micro-batch of a window. */
+    interface MicroBatch {
+        /**
+         * The forward pass: this micro-batch's loss divided by the window's normaliser, a scalar on the
+         * gradient path. Runs inside a gradient collector and an NDScope, so every array made in
+         * {@code manager} is freed once the loss is back-propagated.
+         */
+        NDArray loss(CausalLm model, NDManager manager);
+
+        /** Real (non-padding) input tokens, for tokens per second. */
+        int tokens();
+    }
+}

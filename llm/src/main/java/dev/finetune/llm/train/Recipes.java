@@ -1,0 +1,18 @@
+package dev.finetune.llm.train;
+
+/** Creates the recipe of a job: the one its objective names. */
+public final class Recipes {
+    private Recipes() {}
+
+    /**
+     * The recipe that trains {@code config} ({@link SftRecipe}, {@link DpoRecipe}), reporting to
+     * {@code listener}; call {@link Recipe#setup} next. The calling thread must be prepared for
+     * training ({@link dev.finetune.llm.model.Engines#trainingThread}).
+     */
+    public static Recipe create(TrainConfig config, TrainingListener listener) {
+        return switch (config.objective()) {
+            case SFT -> new SftRecipe(config, listener);
+            case DPO -> new DpoRecipe(config, listener);
+        };
+    }
+}

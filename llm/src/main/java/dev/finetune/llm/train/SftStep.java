@@ -1,0 +1,57 @@
+package dev.finetune.llm.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.SftBatch;
+import dev.finetune.llm.objective.SftLoss;
+import dev.finetune.llm.objective.TrainingSequence;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Supervised fine-tuning's step: the next-token cross-entropy of the target tokens, averaged over
+ * every target token of the accumulation window (so accumulating micro-batches equals one large
+ * batch).
+ */
+final class SftStep implements ObjectiveStep {
+    private final List<TrainingSequence> items;
+    private final long padId;
+    private final boolean packed;
+
+    /**
+     * @param items the training items: tokenized examples, or packed rows of them
+     * @param packed whether the items are packed rows (run with their position ids)
+     */
+    SftStep(List<TrainingSequence> items, long padId, boolean packed) {
+        this.items = items;
+        this.padId = padId;
+        this.packed = packed;
+    }
+
+    @Override
+    public Window window(List<int[]> microBatches) {
+        List<SftBatch> batches = new ArrayList<>();
+        for (int[] micro : microBatches) {
+            List<TrainingSequence> rows = new ArrayList<>();
+            for (int item : micro) {
+                rows.add(items.get(item));
+            }
+            batches.add(SftBatch.of(rows, padId, packed));
+        }
+        int windowTargets = batches.stream().mapToInt(SftBatch::targetCount).sum();
+        return index -> new Micro(batches.get(index), windowTargets);
+    }
+
+    private record Micro(SftBatch batch, int windowTargets) implements MicroBatch {
+        @Override
+        public NDArray loss(CausalLm model, NDManager manager) {
+            return SftLoss.windowMean(batch.logits(model, manager), batch, windowTargets, manager);
+        }
+
+        @Override
+        public int tokens() {
+            return batch.tokenCount();
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.finetune.llm.train;
+
+import ai.djl.ndarray.NDScope;
+import dev.finetune.llm.model.CausalLm;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The training loop every recipe runs; an objective only says what one micro-batch's loss is
+ * ({@link ObjectiveStep}). Each optimizer step accumulates the gradients of its micro-batches, each
+ * in its own NDScope (so a step's arrays are freed when it ends and memory stays flat), then updates
+ * the weights; a checkpoint is written every {@code save_steps} steps and after the last one. A run
+ * resumed from a checkpoint continues exactly: the data order, dropout masks and schedule are
+ * functions of the step.
+ *
+ * <p>Lifecycle: {@link #prepare} loads the model, {@link #resume} attaches the objective and
+ * restores the newest checkpoint, {@link #run} trains, {@link #close} frees the model.
+ */
+final class TrainingLoop implements AutoCloseable {
+    private final TrainConfig config;
+    private final TrainingArguments arguments;
+    private final TrainingListener listener;
+    private volatile boolean stopRequested;
+
+    private TrainableModel model;
+    private Optimization optimization;
+    private BatchPlan plan;
+    private RunCheckpoints checkpoints;
+    private ObjectiveStep objective;
+    private int step;
+    private int resumedFrom;
+    private double lastLoss = Double.NaN;
+    private Path lastCheckpoint;
+
+    TrainingLoop(TrainConfig config, TrainingListener listener) {
+        this.config = config;
+        this.arguments = config.training();
+        this.listener = listener;
+    }
+
+    /**
+     * Plans the run over {@code items} training items and loads the model prepared for the job's
+     * method, for the objective to be built on.
+     *
+     * @param fingerprint of the encoded data: a checkpoint of other data is not resumed
+     */
+    TrainableModel prepare(int items, String fingerprint) throws IOException {
+        plan = BatchPlan.of(items, arguments);
+        model = TrainableModel.prepare(CausalLm.load(config.model()), config.method(), config.lora(), arguments.seed());
+        optimization = new Optimization(model, arguments, plan.totalSteps());
+        checkpoints = new RunCheckpoints(config, model, optimization, plan, fingerprint);
+        return model;
+    }
+
+    /**
+     * Trains {@code objective} from here on, continuing from the newest complete checkpoint if the
+     * job resumes and one exists.
+     *
+     * @return whether a checkpoint was restored (weights, optimizer and the objective's state)
+     */
+    boolean resume(ObjectiveStep objective) throws IOException {
+        this.objective = objective;
+        Optional<TrainerState> resumed = checkpoints.resume(objective::restore);
+        resumed.ifPresent(state -> {
+            step = state.globalStep();
+            lastLoss = state.loss();
+            lastCheckpoint = checkpoints.directoryOf(step);
+        });
+        resumedFrom = step;
+        return resumed.isPresent();
+    }
+
+    /** Runs to the last step (or a stop request), then exports the result if the run is complete. */
+    TrainResult run() throws IOException {
+        int total = plan.totalSteps();
+        listener.onStart(step, total);
+        ProgressMeter meter = new ProgressMeter(step, total);
+        model.setTraining(true);
+        try {
+            while (step < total && !stopRequested) {
+                StepOutcome outcome = runStep(step);
+                step++;
+                lastLoss = outcome.loss();
+                ProgressMeter.Lap lap = meter.lap(step, outcome.tokens());
+                listener.onStep(new StepMetrics(
+                        step,
+                        total,
+                        plan.epochsAfter(step),
+                        lastLoss,
+                        outcome.update().learningRate(),
+                        outcome.update().gradNorm(),
+                        lap.tokensPerSecond(),
+                        lap.eta(),
+                        outcome.metrics()));
+                if (step % arguments.saveSteps() == 0 || step == total) {
+                    saveCheckpoint();
+                    meter.resetStepClock();
+                }
+            }
+        } finally {
+            model.setTraining(false);
+        }
+        Path output = step >= total ? checkpoints.export() : null;
+        return new TrainResult(step, total, resumedFrom, lastLoss, lastCheckpoint, output);
+    }
+
+    private record StepOutcome(double loss, Optimization.Update update, int tokens, Map<String, Double> metrics) {}
+
+    /** Accumulates the gradients of step {@code index}'s micro-batches, then updates the weights. */
+    @SuppressWarnings("try")
+    private StepOutcome runStep(int index) {
+        List<int[]> microBatches = plan.microBatches(index);
+        model.beginStep(arguments.seed(), index);
+        ObjectiveStep.Window window = objective.window(microBatches);
+        CausalLm lm = model.model();
+        double loss = 0;
+        int tokens = 0;
+        for (int i = 0; i < microBatches.size(); i++) {
+            ObjectiveStep.MicroBatch batch = window.microBatch(i);
+            try (NDScope ignored = new NDScope()) {
+                loss += optimization.accumulate(() -> batch.loss(lm, lm.manager()));
+            }
+            tokens += batch.tokens();
+        }
+        return new StepOutcome(window.loss(loss), optimization.update(index), tokens, window.metrics());
+    }
+
+    /** Writes a resumable checkpoint of the current step, with the objective's state. */
+    Path saveCheckpoint() throws IOException {
+        lastCheckpoint = checkpoints.save(step, lastLoss, objective::save);
+        listener.onCheckpoint(step, lastCheckpoint);
+        return lastCheckpoint;
+    }
+
+    /** Asks {@link #run} to return after the step in progress; thread-safe, also before it starts. */
+    void requestStop() {
+        stopRequested = true;
+    }
+
+    /** The model, after {@link #prepare}. */
+    TrainableModel model() {
+        return model;
+    }
+
+    BatchPlan plan() {
+        return plan;
+    }
+
+    @Override
+    public void close() {
+        if (optimization != null) {
+            optimization.close();
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+}
