@@ -3,7 +3,7 @@ package dev.finetune.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.deploy.compose.ComposeCheck;
-import dev.finetune.deploy.kustomize.Resource;
+import dev.finetune.deploy.render.Resource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,13 @@
 package dev.finetune.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +30,15 @@ class ManifestValidatorTest {
     @Test
     void validFixtureHasNoProblems() {
         assertThat(fixture.problems()).isEmpty();
+    }
+
+    @Test
+    void toolRendersTheFixtureAsItsHandWrittenRenderingWithNoProblems() {
+        String rendered = Repo.tool().build(fixture.dir);
+
+        assertThat(byId(YamlDocuments.read(rendered, "tool")))
+                .isEqualTo(byId(YamlDocuments.read(fixture.handWrittenRendering(), "by hand")));
+        assertThat(fixture.problemsRenderedByTool(fixture.dir)).isEmpty();
     }
 
     @Test
@@ -95,15 +108,16 @@ class ManifestValidatorTest {
 
     @Test
     void typoInAPatchNamesThePatchFile() {
-        fixture.write(
-                "overlay/kustomization.yaml",
+        Path overlay = tempDir.resolve("overlay");
+        Fixture.write(
+                overlay.resolve("kustomization.yaml"),
                 """
-                resources: [..]
+                resources: [../fixture]
                 patches:
                   - path: resources.yaml
                 """);
-        fixture.write(
-                "overlay/resources.yaml",
+        Fixture.write(
+                overlay.resolve("resources.yaml"),
                 """
                 apiVersion: apps/v1
                 kind: Deployment
@@ -116,9 +130,18 @@ class ManifestValidatorTest {
                         - name: demo
                 """);
 
-        assertThat(fixture.problems("overlay"))
-                .contains("Deployment/demo (from deployment.yaml, patched by overlay/resources.yaml): "
+        assertThat(fixture.problemsRenderedByTool(overlay))
+                .contains("Deployment/demo (from fixture/deployment.yaml, patched by overlay/resources.yaml): "
                         + "spec.template.spec.contianers: unknown field");
+    }
+
+    @Test
+    void keyGivenTwiceInOneMappingIsAnError() {
+        fixture.replace("deployment.yaml", "  name: demo\nspec:", "  name: demo\n  name: demo-api\nspec:");
+
+        assertThatThrownBy(fixture::problems)
+                .isInstanceOf(ManifestException.class)
+                .hasMessageStartingWith("deployment.yaml: invalid YAML: Duplicate field 'name'");
     }
 
     @Test
@@ -230,5 +253,14 @@ class ManifestValidatorTest {
         assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
                 .startsWith("ScaledObject/demo (from autoscaling.yaml): spec.scaleTargetRef: "
                         + "Deployment demo sets spec.replicas"));
+    }
+
+    private static Map<String, ObjectNode> byId(List<ObjectNode> objects) {
+        Map<String, ObjectNode> byId = new TreeMap<>();
+        objects.forEach(o -> byId.put(
+                o.path("apiVersion").asText() + " " + o.path("kind").asText() + "/"
+                        + o.path("metadata").path("name").asText(),
+                o));
+        return byId;
     }
 }

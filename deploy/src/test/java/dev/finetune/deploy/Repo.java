@@ -1,7 +1,12 @@
 package dev.finetune.deploy;
 
-import dev.finetune.deploy.kustomize.KustomizeRenderer;
-import dev.finetune.deploy.kustomize.Resource;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import dev.finetune.deploy.render.Kustomize;
+import dev.finetune.deploy.render.Origins;
+import dev.finetune.deploy.render.Resource;
+import dev.finetune.deploy.render.Snapshots;
 import dev.finetune.deploy.validation.CrossReferences;
 import dev.finetune.deploy.validation.ExternalSecrets;
 import dev.finetune.deploy.validation.ManifestValidator;
@@ -13,7 +18,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** The repository the tests check, and shortcuts to render and validate its manifests. */
 final class Repo {
@@ -22,11 +30,46 @@ final class Repo {
     static final List<String> OVERLAYS = List.of("overlays/dev", "overlays/gpu");
     static final List<String> SERVICES =
             List.of("dataset-service", "training-service", "eval-service", "registry-service");
+    static final Snapshots SNAPSHOTS = new Snapshots(DEPLOY);
+
+    /** kubectl or kustomize from the PATH, if there is one. */
+    static final Optional<Kustomize> TOOL = Kustomize.onPath();
+
+    private static final Map<String, String> RENDERED = new ConcurrentHashMap<>();
 
     private Repo() {}
 
+    /**
+     * The kustomization (a directory under deploy/) as the tool renders it now, or, where neither kubectl
+     * nor kustomize is installed, as its committed rendering in deploy/rendered/ (SnapshotTest fails when
+     * that is stale).
+     */
     static List<Resource> render(String kustomization) {
-        return new KustomizeRenderer(ROOT).render(DEPLOY.resolve(kustomization));
+        Path dir = DEPLOY.resolve(kustomization);
+        String name = dir.getFileName().toString();
+        Origins origins = Origins.of(dir, ROOT); // first: it names the file of a YAML error, kubectl does not
+        String rendering = TOOL.isPresent()
+                ? RENDERED.computeIfAbsent(kustomization, k -> TOOL.get().build(dir))
+                : SNAPSHOTS.read(name).output();
+        String renderingName = TOOL.isPresent()
+                ? TOOL.get().command() + " deploy/" + kustomization
+                : SNAPSHOTS.display(SNAPSHOTS.file(name));
+        return origins.resources(rendering, renderingName);
+    }
+
+    /**
+     * The tool, for a test that cannot run without it: the test is skipped where it is missing, except
+     * on CI (CI=true), whose machines have kubectl, where a missing tool fails it.
+     */
+    static Kustomize tool() {
+        if (TOOL.isEmpty()) {
+            String missing = "neither kubectl nor kustomize is on the PATH";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(missing + ", and CI=true: CI machines have kubectl");
+            }
+            abort(missing + ": skipped (the other checks validate deploy/rendered/ instead)");
+        }
+        return TOOL.get();
     }
 
     static ManifestValidator.Validation validate(String kustomization) {

@@ -3,7 +3,7 @@ package dev.finetune.deploy.validation;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.deploy.CredentialNames;
 import dev.finetune.deploy.JsonPaths;
-import dev.finetune.deploy.kustomize.Resource;
+import dev.finetune.deploy.render.Resource;
 import java.util.List;
 
 /**

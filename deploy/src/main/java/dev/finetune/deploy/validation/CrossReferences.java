@@ -1,6 +1,6 @@
 package dev.finetune.deploy.validation;
 
-import dev.finetune.deploy.kustomize.Resource;
+import dev.finetune.deploy.render.Resource;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.finetune.deploy.JsonPaths;
-import dev.finetune.deploy.kustomize.Resource;
+import dev.finetune.deploy.render.Resource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,23 +1,24 @@
-package dev.finetune.deploy.kustomize;
+package dev.finetune.deploy.render;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One object of a rendered kustomization: its tree (changed in place by transformers) and the files
- * it came from, the defining file first and then every patch applied to it, for error messages.
+ * One object of a rendering (Kustomize's output) and the files it came from, the defining file first
+ * and then every patch applied to it ({@link Origins}), for error messages.
  */
 public final class Resource {
     private final ObjectNode body;
-    private final List<String> sources = new ArrayList<>();
-    private final boolean hashSuffix;
+    private final List<String> sources;
 
-    Resource(ObjectNode body, String definedIn, boolean hashSuffix) {
+    /** @param sources the defining file, then the patches; at least one entry */
+    public Resource(ObjectNode body, List<String> sources) {
+        if (sources.isEmpty()) {
+            throw new IllegalArgumentException("a resource comes from somewhere");
+        }
         this.body = body;
-        this.sources.add(definedIn);
-        this.hashSuffix = hashSuffix;
+        this.sources = List.copyOf(sources);
     }
 
     public ObjectNode body() {
@@ -57,17 +58,8 @@ public final class Resource {
         return (namespace().isEmpty() ? "" : namespace() + "/") + kind() + "/" + name();
     }
 
-    /** Whether the top-level render appends a content hash to the name (generated ConfigMaps). */
-    boolean hashSuffix() {
-        return hashSuffix;
-    }
-
-    void patchedBy(String patchFile) {
-        sources.add(patchFile);
-    }
-
     public List<String> sources() {
-        return List.copyOf(sources);
+        return sources;
     }
 
     /** For messages: {@code Deployment/x (from a.yaml, patched by b.yaml)}. */
