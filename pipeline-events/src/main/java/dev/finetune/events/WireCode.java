@@ -1,6 +1,7 @@
 package dev.finetune.events;
 
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.finetune.errors.InvalidInputException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -20,7 +21,7 @@ public interface WireCode {
                 return constant;
             }
         }
-        throw new IllegalArgumentException(type.getSimpleName() + " must be one of "
+        throw new InvalidInputException(type.getSimpleName() + " must be one of "
                 + Arrays.stream(type.getEnumConstants()).map(WireCode::code).collect(Collectors.joining(", "))
                 + ", got '" + code + "'");
     }

@@ -21,6 +21,9 @@ public final class Names {
      */
     private static final Pattern FILE_SEGMENT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,254}");
 
+    /** A label that is also a field path (no spaces), e.g. {@code trigger.baseModel}, not {@code dataset name}. */
+    private static final Pattern FIELD_PATH = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+
     private Names() {}
 
     /**
@@ -31,9 +34,11 @@ public final class Names {
      */
     public static String requireName(String field, String value) {
         if (value == null || !NAME.matcher(value).matches() || value.contains("..")) {
-            throw new InvalidNameException(field
-                    + " must be 1-128 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit, got "
-                    + quote(value));
+            throw new InvalidNameException(
+                    fieldPath(field),
+                    field
+                            + " must be 1-128 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit, got "
+                            + quote(value));
         }
         return value;
     }
@@ -42,12 +47,14 @@ public final class Names {
     public static String requireFilePath(String field, String path) {
         if (path == null || path.isEmpty() || path.length() > 1024) {
             throw new InvalidNameException(
-                    field + " must be a relative file path of 1-1024 characters, got " + quote(path));
+                    fieldPath(field), field + " must be a relative file path of 1-1024 characters, got " + quote(path));
         }
         for (String segment : path.split("/", -1)) {
             if (!FILE_SEGMENT.matcher(segment).matches() || segment.equals("..") || segment.equals(".")) {
-                throw new InvalidNameException(field + " must be '/'-separated segments of A-Z, a-z, 0-9, '.', '_'"
-                        + " or '-' (no empty, '.' or '..' segment), got " + quote(path));
+                throw new InvalidNameException(
+                        fieldPath(field),
+                        field + " must be '/'-separated segments of A-Z, a-z, 0-9, '.', '_'"
+                                + " or '-' (no empty, '.' or '..' segment), got " + quote(path));
             }
         }
         return path;
@@ -56,6 +63,11 @@ public final class Names {
     /** Whether {@code value} is a valid name. */
     public static boolean isName(String value) {
         return value != null && NAME.matcher(value).matches() && !value.contains("..");
+    }
+
+    /** The label as a field path if it is one ({@code baseModel}, {@code trigger.baseModel}), else null. */
+    private static String fieldPath(String label) {
+        return label != null && FIELD_PATH.matcher(label).matches() ? label : null;
     }
 
     private static String quote(String value) {

@@ -3,6 +3,8 @@ package dev.finetune.storage;
 import static dev.finetune.naming.Names.requireFilePath;
 import static dev.finetune.naming.Names.requireName;
 
+import dev.finetune.errors.InvalidInputException;
+
 /**
  * The object-store key layout, the one place that knows it. Every part that comes from outside is
  * validated (see {@link dev.finetune.naming.Names}), so no caller can build a key that escapes its
@@ -40,7 +42,7 @@ public final class ObjectKeys {
     /** Content-hash index: which version holds these bytes. The '_' prefix cannot be a version name. */
     public static String rawBySha256(String dataset, String sha256) {
         if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
-            throw new IllegalArgumentException("sha256 must be 64 lower-case hex digits, got '" + sha256 + "'");
+            throw new InvalidInputException("sha256", "sha256 must be 64 lower-case hex digits, got '" + sha256 + "'");
         }
         return "datasets/raw/" + requireName("dataset name", dataset) + "/_sha256/" + sha256 + ".json";
     }
@@ -78,7 +80,7 @@ public final class ObjectKeys {
 
     public static String checkpointPrefix(String job, long step) {
         if (step < 0) {
-            throw new IllegalArgumentException("checkpoint step must be >= 0, got " + step);
+            throw new InvalidInputException("step", "checkpoint step must be >= 0, got " + step);
         }
         return checkpointsPrefix(job) + "step-" + step + "/";
     }
@@ -93,7 +95,7 @@ public final class ObjectKeys {
 
     public static String registryVersionPrefix(String model, long version) {
         if (version < 1) {
-            throw new IllegalArgumentException("registry version must be >= 1, got " + version);
+            throw new InvalidInputException("version", "registry version must be >= 1, got " + version);
         }
         return registryModelPrefix(model) + version + "/";
     }

@@ -1,5 +1,6 @@
 package dev.finetune.storage;
 
+import dev.finetune.errors.InvalidInputException;
 import java.net.URI;
 
 /**
@@ -11,10 +12,10 @@ import java.net.URI;
 public record S3Location(String bucket, String key) {
     public S3Location {
         if (bucket == null || !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
-            throw new IllegalArgumentException("not a valid S3 bucket name: '" + bucket + "'");
+            throw new InvalidInputException("objectUri", "not a valid S3 bucket name: '" + bucket + "'");
         }
         if (key == null || key.isEmpty() || key.length() > 1024) {
-            throw new IllegalArgumentException("S3 key must be 1-1024 characters, got '" + key + "'");
+            throw new InvalidInputException("objectUri", "S3 key must be 1-1024 characters, got '" + key + "'");
         }
     }
 
@@ -25,7 +26,7 @@ public record S3Location(String bucket, String key) {
                 || uri.getHost() == null
                 || uri.getPath() == null
                 || uri.getPath().length() < 2) {
-            throw new IllegalArgumentException("objectUri must look like s3://bucket/key, got '" + uri + "'");
+            throw new InvalidInputException("objectUri", "objectUri must look like s3://bucket/key, got '" + uri + "'");
         }
         return new S3Location(uri.getHost(), uri.getPath().substring(1));
     }

@@ -40,7 +40,7 @@ class RetryTest {
         AtomicInteger calls = new AtomicInteger();
         assertThatThrownBy(() -> retry.call(() -> {
                     calls.incrementAndGet();
-                    throw new IllegalArgumentException("bad field");
+                    throw new InvalidInputException("field", "bad field");
                 }))
                 .hasMessage("bad field");
         assertThat(calls).hasValue(1);
@@ -55,16 +55,7 @@ class RetryTest {
         assertThat(Failures.isRetriable(new IllegalStateException("bug"))).isFalse();
         assertThat(Failures.isRetriable(new java.nio.file.NoSuchFileException("/x")))
                 .isFalse();
-        assertThat(Failures.isRetriable(new BadInputException("corrupt header")))
-                .isFalse();
         assertThat(Failures.isRetriable(new java.io.IOException("unexpected end of stream")))
                 .isTrue();
-    }
-
-    /** Stands for our modules' IOExceptions about bad input, e.g. a corrupt checkpoint. */
-    static final class BadInputException extends IOException {
-        BadInputException(String message) {
-            super(message);
-        }
     }
 }

@@ -130,12 +130,19 @@ class EventContractTest {
     }
 
     @Test
-    void fieldsAddedByANewerProducerAreIgnored() throws Exception {
-        var event = json.readValue(
-                "{\"model\":\"m\",\"version\":3,\"action\":\"version_archived\",\"addedLater\":{\"x\":1}}",
-                RegistryEvent.class);
-        assertThat(event.action()).isEqualTo(RegistryAction.VERSION_ARCHIVED);
-        assertThat(event.version()).isEqualTo(3);
+    void unknownFieldIsRefusedNamingTheEventTypeTheFieldAndTheClosestKnownOne() {
+        assertThatThrownBy(() -> EventJson.read(
+                        "{\"model\":\"m\",\"version\":3,\"action\":\"version_archived\",\"verison\":4}",
+                        RegistryEvent.class))
+                .isInstanceOf(dev.finetune.errors.InvalidInputException.class)
+                .hasMessageStartingWith(RegistryEvent.TYPE + " event: ")
+                .hasMessageContaining("unknown field 'verison'; did you mean 'version'?")
+                .extracting(e -> ((dev.finetune.errors.InvalidInputException) e).field())
+                .isEqualTo("verison");
+        assertThatThrownBy(() -> EventJson.read(
+                        "{\"datasetId\":\"d@1\",\"train\":{\"key\":\"k\",\"example_count\":3}}", DatasetPrepared.class))
+                .hasMessageContaining(DatasetPrepared.TYPE + " event: unknown field 'train.example_count'"
+                        + " (known fields: examples, key, sha256)");
     }
 
     @Test

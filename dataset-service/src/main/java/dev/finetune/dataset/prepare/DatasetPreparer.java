@@ -93,7 +93,7 @@ public class DatasetPreparer {
             TokenCounter counter;
             try {
                 counter = tokenCounters.forModel(tokenizerModel);
-            } catch (IllegalArgumentException e) {
+            } catch (dev.finetune.errors.InvalidInputException e) {
                 return reject(record, e.getMessage());
             }
             PreparationResult result;

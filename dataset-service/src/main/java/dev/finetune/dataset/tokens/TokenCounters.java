@@ -2,6 +2,7 @@ package dev.finetune.dataset.tokens;
 
 import dev.finetune.dataset.DatasetSettings;
 import dev.finetune.dataset.prepare.TokenCounter;
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.tokenizer.TokenizerException;
 import dev.finetune.storage.ObjectKeys;
@@ -53,8 +54,10 @@ public class TokenCounters {
                     store.download(ObjectKeys.baseModel(model, file), dir.resolve(file));
                 } catch (ObjectNotFoundException e) {
                     if (file.equals("tokenizer.json")) {
-                        throw new IllegalArgumentException("base model '" + model + "' has no tokenizer.json at "
-                                + ObjectKeys.baseModel(model, file));
+                        throw new InvalidInputException(
+                                "tokenizer",
+                                "base model '" + model + "' has no tokenizer.json at "
+                                        + ObjectKeys.baseModel(model, file));
                     }
                 }
             }
@@ -62,8 +65,8 @@ public class TokenCounters {
             tokenizers.put(model, tokenizer);
             return new ModelTokenCounter(model, tokenizer);
         } catch (TokenizerException e) {
-            throw new IllegalArgumentException(
-                    "the tokenizer of base model '" + model + "' cannot be loaded: " + e.getMessage(), e);
+            throw new InvalidInputException(
+                    "tokenizer", "the tokenizer of base model '" + model + "' cannot be loaded: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("fetching the tokenizer of base model '" + model + "'", e);
         }
