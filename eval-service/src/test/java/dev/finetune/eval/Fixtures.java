@@ -5,12 +5,12 @@ import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
 import dev.finetune.llm.train.Objective;
 import dev.finetune.llm.train.SftRecipe;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
-import dev.finetune.llm.train.TrainingArguments;
 import dev.finetune.llm.train.TrainingListener;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
@@ -79,13 +79,11 @@ final class Fixtures {
     private static Path train(Path root, Path trainFile) throws IOException {
         ai.djl.pytorch.jni.JniUtils.setGradMode(false);
         TrainConfig config = TrainConfig.of(baseDir, trainFile, root.resolve("run"), Method.LORA, Objective.SFT)
-                .withTraining(TrainingArguments.defaults(Method.LORA).toBuilder()
-                        .maxSteps(40)
-                        .batchSize(8)
-                        .learningRate(1e-2)
-                        .maxSeqLength(64)
-                        .saveSteps(1000)
-                        .build());
+                .with(Settings.MAX_STEPS, 40)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
+                .with(Settings.LEARNING_RATE, 1e-2)
+                .with(Settings.MAX_SEQ_LENGTH, 64)
+                .with(Settings.SAVE_STEPS, 1000);
         try (SftRecipe recipe = new SftRecipe(config, TrainingListener.NONE)) {
             recipe.setup();
             TrainResult result = recipe.train();

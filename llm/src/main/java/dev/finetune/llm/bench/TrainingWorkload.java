@@ -10,6 +10,8 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
 import dev.finetune.llm.objective.TrainingSequence;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.train.Method;
 import dev.finetune.llm.train.Optimization;
@@ -73,9 +75,8 @@ final class TrainingWorkload {
         ModelConfig config = InferenceBenchmark.modelConfig();
         CausalLm base = TinyModelGenerator.create(
                 config, 1, TinyModelGenerator.Initialization.huggingFace(config), Device.cpu());
-        TrainingArguments arguments = TrainingArguments.defaults(method).toBuilder()
-                .maxSteps(warmup + steps + longSteps)
-                .build();
+        TrainingArguments arguments = TrainingArguments.from(
+                SettingValues.none().with(Settings.MAX_STEPS, warmup + steps + longSteps), method);
         try (TrainableModel model = TrainableModel.prepare(base, method, LoraConfig.defaults(), 42);
                 Optimization optimization = new Optimization(model, arguments, arguments.maxSteps())) {
             model.setTraining(true);

@@ -29,6 +29,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
             GenerateCommand.class,
             ScoreCommand.class,
             dev.finetune.llm.train.TrainCommand.class,
+            dev.finetune.llm.settings.SettingsCommand.class,
             InferenceBenchmark.class,
             dev.finetune.llm.bench.TrainingBenchmark.class
         })

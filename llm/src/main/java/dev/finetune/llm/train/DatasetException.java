@@ -1,10 +1,11 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.BadInput;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /** A training data file that cannot be used; the message names the file, the line and the field. */
-public final class DatasetException extends IOException {
+public final class DatasetException extends IOException implements BadInput {
     private final Path file;
     private final int line;
 

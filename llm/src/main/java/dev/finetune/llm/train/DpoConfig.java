@@ -1,31 +1,25 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
+
 /**
- * Settings of the DPO objective (sigmoid loss).
+ * Settings of the DPO objective, a typed view of {@link Settings#BETA}, {@link
+ * Settings#MAX_PROMPT_LENGTH} and {@link Settings#LOSS_TYPE} (declared, defaulted and explained there).
  *
- * @param beta strength of the pull towards the reference model; larger keeps the policy closer.
- *     Default 0.1: the DPO paper's and TRL's default.
- * @param maxPromptLength prompts keep their last this many tokens. Default 512: TRL's default.
+ * @param beta strength of the pull towards the reference model (default 0.1)
+ * @param maxPromptLength prompts keep their last this many tokens (default 512)
+ * @param lossType the loss on the reward margin (default sigmoid)
  */
-public record DpoConfig(double beta, int maxPromptLength) {
-    public DpoConfig {
-        if (!(beta > 0) || Double.isInfinite(beta)) {
-            throw new IllegalArgumentException("dpo.beta must be > 0, got " + beta);
-        }
-        if (maxPromptLength <= 0) {
-            throw new IllegalArgumentException("dpo.max_prompt_length must be > 0, got " + maxPromptLength);
-        }
+public record DpoConfig(double beta, int maxPromptLength, DpoLossType lossType) {
+    public static DpoConfig from(SettingValues settings, Method method) {
+        return new DpoConfig(
+                settings.get(Settings.BETA, method),
+                settings.get(Settings.MAX_PROMPT_LENGTH, method),
+                settings.get(Settings.LOSS_TYPE, method));
     }
 
     public static DpoConfig defaults() {
-        return new DpoConfig(0.1, 512);
-    }
-
-    public DpoConfig withBeta(double value) {
-        return new DpoConfig(value, maxPromptLength);
-    }
-
-    public DpoConfig withMaxPromptLength(int value) {
-        return new DpoConfig(beta, value);
+        return from(SettingValues.none(), Method.LORA);
     }
 }

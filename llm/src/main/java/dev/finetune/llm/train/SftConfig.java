@@ -1,23 +1,22 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
+
 /**
- * Settings of the supervised fine-tuning objective.
+ * Settings of the supervised fine-tuning objective, a typed view of {@link Settings#ASSISTANT_ONLY_LOSS}
+ * and {@link Settings#PACKING} (declared, defaulted and explained there).
  *
- * @param assistantOnlyLoss loss on the assistant's tokens only, the prompt masked. Default true: the
- *     model should learn to answer, not to write the user's turns (TRL's {@code assistant_only_loss}).
- * @param packing pack several examples into each row of {@code max_seq_length} tokens, each attending
- *     only to itself. Default false: TRL's default; turn it on for datasets of short examples.
+ * @param assistantOnlyLoss loss on the assistant's tokens only, the prompt masked (default true)
+ * @param packing pack several examples into each row of {@code max_seq_length} tokens (default false)
  */
 public record SftConfig(boolean assistantOnlyLoss, boolean packing) {
+    public static SftConfig from(SettingValues settings, Method method) {
+        return new SftConfig(
+                settings.get(Settings.ASSISTANT_ONLY_LOSS, method), settings.get(Settings.PACKING, method));
+    }
+
     public static SftConfig defaults() {
-        return new SftConfig(true, false);
-    }
-
-    public SftConfig withAssistantOnlyLoss(boolean value) {
-        return new SftConfig(value, packing);
-    }
-
-    public SftConfig withPacking(boolean value) {
-        return new SftConfig(assistantOnlyLoss, value);
+        return from(SettingValues.none(), Method.LORA);
     }
 }

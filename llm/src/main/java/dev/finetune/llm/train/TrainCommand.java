@@ -1,7 +1,12 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.settings.SettingException;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -41,8 +46,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--output-dir", paramLabel = "DIR", description = "Overrides the job's output_dir.")
     private Path outputDir;
 
-    @Option(names = "--max-steps", paramLabel = "N", description = "Overrides training.max_steps (a short trial run).")
+    @Option(names = "--max-steps", paramLabel = "N", description = "Overrides max_steps (a short trial run).")
     private Integer maxSteps;
+
+    @Option(
+            names = "--set",
+            paramLabel = "NAME=VALUE",
+            description = "Overrides a setting of the job file by its HF/TRL name, e.g. --set learning_rate=1e-4"
+                    + " (repeatable; `llm settings` lists them).")
+    private List<String> assignments = new ArrayList<>();
 
     @Option(names = "--no-progress", description = "No progress bar (checkpoints are still announced).")
     private boolean noProgress;
@@ -56,8 +68,8 @@ public final class TrainCommand implements Callable<Integer> {
             job = withOverrides(TrainConfigYaml.load(config));
         } catch (TrainConfigException e) {
             return usageError(err, e.getMessage());
-        } catch (IllegalArgumentException e) {
-            return usageError(err, "--max-steps: " + e.getMessage());
+        } catch (SettingException e) {
+            return usageError(err, e.getMessage());
         }
         ProgressBar bar = new ProgressBar(err);
         TrainingListener listener = noProgress ? checkpointsOnly(bar) : bar;
@@ -98,11 +110,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (outputDir != null) {
             result = result.withOutputDir(outputDir);
         }
+        SettingValues overrides = SettingValues.readAssignments(assignments, Settings.CATALOG);
         if (maxSteps != null) {
-            result = result.withTraining(
-                    result.training().toBuilder().maxSteps(maxSteps).build());
+            overrides = overrides.with(Settings.MAX_STEPS.name(), maxSteps);
         }
-        return result;
+        return result.withSettings(result.settings().overriddenBy(overrides));
     }
 
     private int usageError(PrintWriter err, String message) {

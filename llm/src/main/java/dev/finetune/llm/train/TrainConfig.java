@@ -1,12 +1,17 @@
 package dev.finetune.llm.train;
 
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.settings.Setting;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * A fine-tuning job: what to train on what, and how. Loaded from YAML by {@link TrainConfigYaml};
- * every section has defaults (see each record).
+ * A fine-tuning job: what to train on what, and how. Loaded from YAML by {@link TrainConfigYaml} or
+ * built by a service from a job request; every training setting is one of {@link Settings}, read with
+ * {@link #setting} or through the typed views ({@link #training()}, {@link #sft()}, {@link #dpo()},
+ * {@link #lora()}).
  *
  * @param model base model directory in HuggingFace layout (config.json, weights, tokenizer files)
  * @param trainFile training data, JSON Lines in the objective's form (see {@link ChatDatasets})
@@ -15,10 +20,7 @@ import java.util.Objects;
  * @param objective sft or dpo
  * @param resume continue from the newest complete checkpoint in {@code outputDir} if there is one.
  *     Default true: a restarted job loses at most one checkpoint interval.
- * @param training optimisation hyperparameters
- * @param sft SFT settings (used when the objective is sft)
- * @param dpo DPO settings (used when the objective is dpo)
- * @param lora adapter settings (used for lora and qlora; qlora sets quantize_base itself)
+ * @param settings the settings the job sets; the others take their defaults
  */
 public record TrainConfig(
         Path model,
@@ -27,10 +29,7 @@ public record TrainConfig(
         Method method,
         Objective objective,
         boolean resume,
-        TrainingArguments training,
-        SftConfig sft,
-        DpoConfig dpo,
-        LoraConfig lora) {
+        SettingValues settings) {
 
     public TrainConfig {
         Objects.requireNonNull(model, "model");
@@ -38,48 +37,60 @@ public record TrainConfig(
         Objects.requireNonNull(outputDir, "output_dir");
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(objective, "objective");
-        Objects.requireNonNull(training, "training");
-        Objects.requireNonNull(sft, "sft");
-        Objects.requireNonNull(dpo, "dpo");
-        Objects.requireNonNull(lora, "lora");
+        Objects.requireNonNull(settings, "settings");
     }
 
     /** A job with every default: resume on, the method's learning rate. */
     public static TrainConfig of(Path model, Path trainFile, Path outputDir, Method method, Objective objective) {
-        return new TrainConfig(
-                model,
-                trainFile,
-                outputDir,
-                method,
-                objective,
-                true,
-                TrainingArguments.defaults(method),
-                SftConfig.defaults(),
-                DpoConfig.defaults(),
-                LoraConfig.defaults());
+        return new TrainConfig(model, trainFile, outputDir, method, objective, true, SettingValues.none());
     }
 
-    public TrainConfig withTraining(TrainingArguments value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, value, sft, dpo, lora);
+    /** The value of {@code setting} for this job: set explicitly, or its default for the method. */
+    public <T> T setting(Setting<T> setting) {
+        return settings.get(setting, method);
     }
 
-    public TrainConfig withSft(SftConfig value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, training, value, dpo, lora);
+    /** Optimisation settings. */
+    public TrainingArguments training() {
+        return TrainingArguments.from(settings, method);
     }
 
-    public TrainConfig withDpo(DpoConfig value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, training, sft, value, lora);
+    /** SFT settings (used when the objective is sft). */
+    public SftConfig sft() {
+        return SftConfig.from(settings, method);
     }
 
-    public TrainConfig withLora(LoraConfig value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, training, sft, dpo, value);
+    /** DPO settings (used when the objective is dpo). */
+    public DpoConfig dpo() {
+        return DpoConfig.from(settings, method);
+    }
+
+    /** Adapter settings (used for lora and qlora; the method decides whether the base is NF4). */
+    public LoraConfig lora() {
+        return LoraConfig.defaults()
+                .withR(setting(Settings.LORA_R))
+                .withAlpha(setting(Settings.LORA_ALPHA))
+                .withDropout(setting(Settings.LORA_DROPOUT))
+                .withTargetModules(setting(Settings.LORA_TARGET_MODULES))
+                .withUseRslora(setting(Settings.USE_RSLORA))
+                .withQuantizeBase(method == Method.QLORA)
+                .withDoubleQuantization(setting(Settings.BNB_4BIT_USE_DOUBLE_QUANT));
+    }
+
+    /** This job with {@code setting} set to {@code value} (checked against its rule). */
+    public <T> TrainConfig with(Setting<T> setting, T value) {
+        return withSettings(settings.with(setting, value));
+    }
+
+    public TrainConfig withSettings(SettingValues value) {
+        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, value);
     }
 
     public TrainConfig withResume(boolean value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, value, training, sft, dpo, lora);
+        return new TrainConfig(model, trainFile, outputDir, method, objective, value, settings);
     }
 
     public TrainConfig withOutputDir(Path value) {
-        return new TrainConfig(model, trainFile, value, method, objective, resume, training, sft, dpo, lora);
+        return new TrainConfig(model, trainFile, value, method, objective, resume, settings);
     }
 }

@@ -1,11 +1,13 @@
 package dev.finetune.llm.train;
 
 import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 
 /**
- * The optimisation hyperparameters of a run, named and defaulted as transformers' {@code
- * TrainingArguments} / TRL's configs so their users recognise them. Validated when built; a bad
- * value is named: {@code "learning_rate must be > 0, got -1.0"}.
+ * The optimisation hyperparameters of a run as the recipes read them: a typed view of the job's
+ * {@link SettingValues}. Names, defaults and rules are declared once, in {@link Settings}; the
+ * defaults below repeat them for the reader.
  *
  * @param learningRate peak learning rate. Default: {@link Method#defaultLearningRate()} (2e-4 LoRA,
  *     1e-5 full).
@@ -47,219 +49,35 @@ public record TrainingArguments(
         int saveSteps,
         int saveTotalLimit) {
 
-    public TrainingArguments {
-        require(learningRate > 0 && !Double.isInfinite(learningRate), "learning_rate must be > 0", learningRate);
-        require(
-                numTrainEpochs > 0 && !Double.isInfinite(numTrainEpochs),
-                "num_train_epochs must be > 0",
-                numTrainEpochs);
-        require(maxSteps == -1 || maxSteps > 0, "max_steps must be > 0, or -1 to train for num_train_epochs", maxSteps);
-        require(batchSize > 0, "per_device_train_batch_size must be > 0", batchSize);
-        require(gradientAccumulationSteps > 0, "gradient_accumulation_steps must be > 0", gradientAccumulationSteps);
-        if (scheduler == null) {
-            throw new IllegalArgumentException("lr_scheduler_type must be set");
-        }
-        require(warmupRatio >= 0 && warmupRatio < 1, "warmup_ratio must be in [0, 1)", warmupRatio);
-        require(warmupSteps >= 0, "warmup_steps must be >= 0", warmupSteps);
-        require(weightDecay >= 0 && !Double.isInfinite(weightDecay), "weight_decay must be >= 0", weightDecay);
-        require(maxGradNorm >= 0 && !Double.isInfinite(maxGradNorm), "max_grad_norm must be >= 0", maxGradNorm);
-        require(adamBeta1 >= 0 && adamBeta1 < 1, "adam_beta1 must be in [0, 1)", adamBeta1);
-        require(adamBeta2 >= 0 && adamBeta2 < 1, "adam_beta2 must be in [0, 1)", adamBeta2);
-        require(adamEpsilon > 0, "adam_epsilon must be > 0", adamEpsilon);
-        require(maxSeqLength >= 2, "max_seq_length must be >= 2", maxSeqLength);
-        require(saveSteps > 0, "save_steps must be > 0", saveSteps);
-        require(saveTotalLimit >= 0, "save_total_limit must be >= 0 (0 keeps every checkpoint)", saveTotalLimit);
-    }
-
-    private static void require(boolean valid, String rule, Object value) {
-        if (!valid) {
-            throw new IllegalArgumentException(rule + ", got " + format(value));
-        }
-    }
-
-    /** A whole double as an integer ("-1", not "-1.0"), as the user probably wrote it. */
-    private static String format(Object value) {
-        if (value instanceof Double d && d == Math.rint(d) && !Double.isInfinite(d) && Math.abs(d) < 1e15) {
-            return Long.toString(d.longValue());
-        }
-        return String.valueOf(value);
+    /** The arguments {@code settings} give a run of {@code method}; values were checked when they were set. */
+    public static TrainingArguments from(SettingValues settings, Method method) {
+        return new TrainingArguments(
+                settings.get(Settings.LEARNING_RATE, method),
+                settings.get(Settings.NUM_TRAIN_EPOCHS, method),
+                settings.get(Settings.MAX_STEPS, method),
+                settings.get(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, method),
+                settings.get(Settings.GRADIENT_ACCUMULATION_STEPS, method),
+                settings.get(Settings.LR_SCHEDULER_TYPE, method),
+                settings.get(Settings.WARMUP_RATIO, method),
+                settings.get(Settings.WARMUP_STEPS, method),
+                settings.get(Settings.WEIGHT_DECAY, method),
+                settings.get(Settings.MAX_GRAD_NORM, method),
+                settings.get(Settings.ADAM_BETA1, method),
+                settings.get(Settings.ADAM_BETA2, method),
+                settings.get(Settings.ADAM_EPSILON, method),
+                settings.get(Settings.MAX_SEQ_LENGTH, method),
+                settings.get(Settings.SEED, method),
+                settings.get(Settings.SAVE_STEPS, method),
+                settings.get(Settings.SAVE_TOTAL_LIMIT, method));
     }
 
     /** Every default, with the learning rate of {@code method}. */
     public static TrainingArguments defaults(Method method) {
-        return new TrainingArguments(
-                method.defaultLearningRate(),
-                3,
-                -1,
-                8,
-                1,
-                ScheduleType.LINEAR,
-                0,
-                0,
-                0,
-                1.0,
-                0.9,
-                0.999,
-                1e-8,
-                1024,
-                42,
-                500,
-                0);
+        return from(SettingValues.none(), method);
     }
 
     /** Warmup steps of a run of {@code totalSteps}: warmup_steps if set, else ceil(ratio x total). */
     public int warmupStepsOf(int totalSteps) {
         return warmupSteps > 0 ? warmupSteps : (int) Math.ceil(warmupRatio * totalSteps);
-    }
-
-    public Builder toBuilder() {
-        return new Builder(this);
-    }
-
-    /** Changes some fields; {@link #build} validates. */
-    public static final class Builder {
-        private double learningRate;
-        private double numTrainEpochs;
-        private int maxSteps;
-        private int batchSize;
-        private int gradientAccumulationSteps;
-        private ScheduleType scheduler;
-        private double warmupRatio;
-        private int warmupSteps;
-        private double weightDecay;
-        private double maxGradNorm;
-        private double adamBeta1;
-        private double adamBeta2;
-        private double adamEpsilon;
-        private int maxSeqLength;
-        private long seed;
-        private int saveSteps;
-        private int saveTotalLimit;
-
-        private Builder(TrainingArguments a) {
-            learningRate = a.learningRate;
-            numTrainEpochs = a.numTrainEpochs;
-            maxSteps = a.maxSteps;
-            batchSize = a.batchSize;
-            gradientAccumulationSteps = a.gradientAccumulationSteps;
-            scheduler = a.scheduler;
-            warmupRatio = a.warmupRatio;
-            warmupSteps = a.warmupSteps;
-            weightDecay = a.weightDecay;
-            maxGradNorm = a.maxGradNorm;
-            adamBeta1 = a.adamBeta1;
-            adamBeta2 = a.adamBeta2;
-            adamEpsilon = a.adamEpsilon;
-            maxSeqLength = a.maxSeqLength;
-            seed = a.seed;
-            saveSteps = a.saveSteps;
-            saveTotalLimit = a.saveTotalLimit;
-        }
-
-        public Builder learningRate(double value) {
-            learningRate = value;
-            return this;
-        }
-
-        public Builder numTrainEpochs(double value) {
-            numTrainEpochs = value;
-            return this;
-        }
-
-        public Builder maxSteps(int value) {
-            maxSteps = value;
-            return this;
-        }
-
-        public Builder batchSize(int value) {
-            batchSize = value;
-            return this;
-        }
-
-        public Builder gradientAccumulationSteps(int value) {
-            gradientAccumulationSteps = value;
-            return this;
-        }
-
-        public Builder scheduler(ScheduleType value) {
-            scheduler = value;
-            return this;
-        }
-
-        public Builder warmupRatio(double value) {
-            warmupRatio = value;
-            return this;
-        }
-
-        public Builder warmupSteps(int value) {
-            warmupSteps = value;
-            return this;
-        }
-
-        public Builder weightDecay(double value) {
-            weightDecay = value;
-            return this;
-        }
-
-        public Builder maxGradNorm(double value) {
-            maxGradNorm = value;
-            return this;
-        }
-
-        public Builder adamBeta1(double value) {
-            adamBeta1 = value;
-            return this;
-        }
-
-        public Builder adamBeta2(double value) {
-            adamBeta2 = value;
-            return this;
-        }
-
-        public Builder adamEpsilon(double value) {
-            adamEpsilon = value;
-            return this;
-        }
-
-        public Builder maxSeqLength(int value) {
-            maxSeqLength = value;
-            return this;
-        }
-
-        public Builder seed(long value) {
-            seed = value;
-            return this;
-        }
-
-        public Builder saveSteps(int value) {
-            saveSteps = value;
-            return this;
-        }
-
-        public Builder saveTotalLimit(int value) {
-            saveTotalLimit = value;
-            return this;
-        }
-
-        public TrainingArguments build() {
-            return new TrainingArguments(
-                    learningRate,
-                    numTrainEpochs,
-                    maxSteps,
-                    batchSize,
-                    gradientAccumulationSteps,
-                    scheduler,
-                    warmupRatio,
-                    warmupSteps,
-                    weightDecay,
-                    maxGradNorm,
-                    adamBeta1,
-                    adamBeta2,
-                    adamEpsilon,
-                    maxSeqLength,
-                    seed,
-                    saveSteps,
-                    saveTotalLimit);
-        }
     }
 }

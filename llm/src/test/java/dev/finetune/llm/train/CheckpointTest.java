@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -24,12 +25,10 @@ class CheckpointTest {
         Path model = Files.exists(dir.resolve("model")) ? dir.resolve("model") : TinyJob.model(dir.resolve("model"), 6);
         Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines());
         return TrainConfig.of(model, data, out, Method.FULL, Objective.SFT)
-                .withTraining(TrainingArguments.defaults(Method.FULL).toBuilder()
-                        .batchSize(4)
-                        .maxSteps(maxSteps)
-                        .saveSteps(saveSteps)
-                        .saveTotalLimit(keep)
-                        .build());
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                .with(Settings.MAX_STEPS, maxSteps)
+                .with(Settings.SAVE_STEPS, saveSteps)
+                .with(Settings.SAVE_TOTAL_LIMIT, keep);
     }
 
     @Test
@@ -116,7 +115,7 @@ class CheckpointTest {
                         config.outputDir(),
                         Method.FULL,
                         Objective.SFT)
-                .withTraining(config.training());
+                .withSettings(config.settings());
         try (SftRecipe recipe = new SftRecipe(other, TrainingListener.NONE)) {
             assertThatThrownBy(recipe::setup)
                     .isInstanceOf(IOException.class)

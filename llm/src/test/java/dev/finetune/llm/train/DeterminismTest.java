@@ -2,7 +2,8 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -29,11 +30,12 @@ class DeterminismTest {
 
     @Test
     void eachEpochVisitsEveryItemOnceInASeededOrder() {
-        TrainingArguments arguments = TrainingArguments.defaults(Method.LORA).toBuilder()
-                .batchSize(3)
-                .gradientAccumulationSteps(2)
-                .numTrainEpochs(2)
-                .build();
+        TrainingArguments arguments = TrainingArguments.from(
+                SettingValues.none()
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 3)
+                        .with(Settings.GRADIENT_ACCUMULATION_STEPS, 2)
+                        .with(Settings.NUM_TRAIN_EPOCHS, 2.0),
+                Method.LORA);
         BatchPlan plan = BatchPlan.of(10, arguments);
 
         assertThat(plan.stepsPerEpoch()).isEqualTo(2); // 4 micro-batches of 3, 3, 3, 1
@@ -49,13 +51,11 @@ class DeterminismTest {
 
     private Map<String, float[]> train(Path model, Path data, String out, long seed) throws IOException {
         TrainConfig config = TrainConfig.of(model, data, dir.resolve(out), Method.LORA, Objective.SFT)
-                .withLora(LoraConfig.defaults().withDropout(0.1))
-                .withTraining(TrainingArguments.defaults(Method.LORA).toBuilder()
-                        .learningRate(1e-2)
-                        .batchSize(4)
-                        .maxSteps(3)
-                        .seed(seed)
-                        .build());
+                .with(Settings.LORA_DROPOUT, 0.1)
+                .with(Settings.LEARNING_RATE, 1e-2)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                .with(Settings.MAX_STEPS, 3)
+                .with(Settings.SEED, seed);
         try (SftRecipe recipe = new SftRecipe(config, TrainingListener.NONE)) {
             recipe.setup();
             recipe.train();

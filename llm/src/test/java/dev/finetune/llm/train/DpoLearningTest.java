@@ -9,6 +9,7 @@ import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -36,10 +37,9 @@ class DpoLearningTest {
     @Test
     void loraDpoRaisesHeldOutPreferenceAccuracy() throws IOException {
         TrainConfig config = job(Method.LORA, 1e-2)
-                .withLora(LoraConfig.defaults()
-                        .withTargetModules(LoraConfig.ALL_LINEAR)
-                        .withR(16)
-                        .withAlpha(32));
+                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
+                .with(Settings.LORA_R, 16)
+                .with(Settings.LORA_ALPHA, 32);
         assertDpoLearns(config);
     }
 
@@ -112,10 +112,8 @@ class DpoLearningTest {
         Path model = TinyJob.learnable(dir.resolve("model"), 8);
         Path data = TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
         return TrainConfig.of(model, data, dir.resolve("out"), method, Objective.DPO)
-                .withDpo(DpoConfig.defaults().withBeta(BETA))
-                .withTraining(TrainingArguments.defaults(method).toBuilder()
-                        .learningRate(learningRate)
-                        .numTrainEpochs(10)
-                        .build());
+                .with(Settings.BETA, BETA)
+                .with(Settings.LEARNING_RATE, learningRate)
+                .with(Settings.NUM_TRAIN_EPOCHS, 10.0);
     }
 }

@@ -3,6 +3,8 @@ package dev.finetune.llm.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.settings.Setting;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +20,13 @@ class ExampleConfigsTest {
         TrainConfig defaults =
                 TrainConfig.of(config.model(), config.trainFile(), config.outputDir(), Method.LORA, Objective.SFT);
 
-        assertThat(config).isEqualTo(defaults);
+        assertThat(config.settings().toPlainMap().keySet())
+                .as("the example lists every setting")
+                .containsExactlyElementsOf(
+                        Settings.CATALOG.all().stream().map(Setting::name).toList());
+        for (Setting<?> setting : Settings.CATALOG.all()) {
+            assertThat(config.setting(setting)).as(setting.name()).isEqualTo(defaults.setting(setting));
+        }
         assertThat(config.model()).isEqualTo(EXAMPLES.toAbsolutePath().resolve("models/tiny-llama"));
         assertThat(config.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.SFT_FILE));
     }

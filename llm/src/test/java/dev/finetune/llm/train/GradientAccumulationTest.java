@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,13 +28,11 @@ class GradientAccumulationTest {
         for (int[] layout : new int[][] {{4, 1}, {2, 2}, {1, 4}}) {
             TrainConfig config = TrainConfig.of(
                             model, data, dir.resolve("out-" + layout[0]), Method.FULL, Objective.SFT)
-                    .withTraining(TrainingArguments.defaults(Method.FULL).toBuilder()
-                            .learningRate(1e-3)
-                            .batchSize(layout[0])
-                            .gradientAccumulationSteps(layout[1])
-                            .maxSteps(2)
-                            .maxGradNorm(0) // clipping would hide a wrongly scaled gradient
-                            .build());
+                    .with(Settings.LEARNING_RATE, 1e-3)
+                    .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, layout[0])
+                    .with(Settings.GRADIENT_ACCUMULATION_STEPS, layout[1])
+                    .with(Settings.MAX_STEPS, 2)
+                    .with(Settings.MAX_GRAD_NORM, 0.0); // clipping would hide a wrongly scaled gradient
             try (SftRecipe recipe = new SftRecipe(config, metrics -> losses.add(metrics.loss()))) {
                 recipe.setup();
                 recipe.train();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.finetune.llm.optim.LearningRateSchedule;
 import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,17 +24,15 @@ class ProgressReportingTest {
     void everyStepReportsEpochLossRateGradNormThroughputAndEta() throws IOException {
         Path model = TinyJob.model(dir.resolve("model"), 4);
         Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines()); // 48 examples
-        TrainingArguments arguments = TrainingArguments.defaults(Method.FULL).toBuilder()
-                .learningRate(1e-3)
-                .batchSize(8)
-                .gradientAccumulationSteps(2) // 3 steps per epoch
-                .numTrainEpochs(2)
-                .warmupRatio(0.25)
-                .scheduler(ScheduleType.COSINE)
-                .saveSteps(4)
-                .build();
         TrainConfig config = TrainConfig.of(model, data, dir.resolve("out"), Method.FULL, Objective.SFT)
-                .withTraining(arguments);
+                .with(Settings.LEARNING_RATE, 1e-3)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
+                .with(Settings.GRADIENT_ACCUMULATION_STEPS, 2) // 3 steps per epoch
+                .with(Settings.NUM_TRAIN_EPOCHS, 2.0)
+                .with(Settings.WARMUP_RATIO, 0.25)
+                .with(Settings.LR_SCHEDULER_TYPE, ScheduleType.COSINE)
+                .with(Settings.SAVE_STEPS, 4);
+        TrainingArguments arguments = config.training();
         List<StepMetrics> steps = new ArrayList<>();
         List<Integer> checkpointSteps = new ArrayList<>();
         List<int[]> starts = new ArrayList<>();

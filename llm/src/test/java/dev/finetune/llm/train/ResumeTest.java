@@ -2,12 +2,14 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,40 +26,40 @@ class ResumeTest {
 
     @Test
     void fullFineTuningResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
-        assertResumeIsExact(Method.FULL, LoraConfig.defaults(), Objective.SFT);
+        assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.SFT);
     }
 
     @Test
     void loraWithDropoutResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
         assertResumeIsExact(
                 Method.LORA,
-                LoraConfig.defaults().withTargetModules("all-linear").withDropout(0.1),
+                SettingValues.none()
+                        .with(Settings.LORA_TARGET_MODULES, List.of("all-linear"))
+                        .with(Settings.LORA_DROPOUT, 0.1),
                 Objective.SFT);
     }
 
     @Test
     void fullDpoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
         // A resumed run that recomputed the reference from its current (trained) weights would differ.
-        assertResumeIsExact(Method.FULL, LoraConfig.defaults(), Objective.DPO);
+        assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.DPO);
     }
 
-    private void assertResumeIsExact(Method method, LoraConfig lora, Objective objective) throws IOException {
+    private void assertResumeIsExact(Method method, SettingValues lora, Objective objective) throws IOException {
         Path model = TinyJob.model(dir.resolve("model"), 5);
         Path data = objective == Objective.SFT
                 ? TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines())
                 : TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
         TrainConfig config = TrainConfig.of(model, data, dir.resolve("straight"), method, objective)
-                .withLora(lora)
-                .withTraining(TrainingArguments.defaults(method).toBuilder()
-                        .learningRate(1e-2)
-                        .batchSize(4)
-                        .gradientAccumulationSteps(2)
-                        .maxSteps(2 * N)
-                        .saveSteps(N)
-                        .warmupSteps(2)
-                        .scheduler(ScheduleType.COSINE)
-                        .weightDecay(0.01)
-                        .build());
+                .withSettings(lora)
+                .with(Settings.LEARNING_RATE, 1e-2)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                .with(Settings.GRADIENT_ACCUMULATION_STEPS, 2)
+                .with(Settings.MAX_STEPS, 2 * N)
+                .with(Settings.SAVE_STEPS, N)
+                .with(Settings.WARMUP_STEPS, 2)
+                .with(Settings.LR_SCHEDULER_TYPE, ScheduleType.COSINE)
+                .with(Settings.WEIGHT_DECAY, 0.01);
 
         Map<String, float[]> initial;
         Map<String, float[]> straight;

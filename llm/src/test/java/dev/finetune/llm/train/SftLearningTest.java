@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,11 +49,9 @@ class SftLearningTest {
     @Test
     void packedFullFineTuningLearnsToAnswerHeldOutQuestions() throws IOException {
         TrainConfig job = job(Method.FULL, 1e-2, 15);
-        TrainConfig config = job.withSft(SftConfig.defaults().withPacking(true))
-                .withTraining(job.training().toBuilder()
-                        .maxSeqLength(128)
-                        .batchSize(2)
-                        .build());
+        TrainConfig config = job.with(Settings.PACKING, true)
+                .with(Settings.MAX_SEQ_LENGTH, 128)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 2);
         List<Double> losses = new ArrayList<>();
         try (SftRecipe recipe = new SftRecipe(config, metrics -> losses.add(metrics.loss()))) {
             recipe.setup();
@@ -79,10 +78,9 @@ class SftLearningTest {
 
     private void assertAdaptersLearn(Method method) throws IOException {
         TrainConfig config = job(method, 1e-2, 30)
-                .withLora(LoraConfig.defaults()
-                        .withTargetModules(LoraConfig.ALL_LINEAR)
-                        .withR(16)
-                        .withAlpha(32));
+                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
+                .with(Settings.LORA_R, 16)
+                .with(Settings.LORA_ALPHA, 32);
         List<Double> losses = new ArrayList<>();
         try (SftRecipe recipe = new SftRecipe(config, metrics -> losses.add(metrics.loss()))) {
             recipe.setup();
@@ -113,10 +111,8 @@ class SftLearningTest {
         Path model = TinyJob.learnable(dir.resolve("model"), 3);
         Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines());
         return TrainConfig.of(model, data, dir.resolve("out"), method, Objective.SFT)
-                .withTraining(TrainingArguments.defaults(method).toBuilder()
-                        .learningRate(learningRate)
-                        .numTrainEpochs(epochs)
-                        .warmupRatio(0.1)
-                        .build());
+                .with(Settings.LEARNING_RATE, learningRate)
+                .with(Settings.NUM_TRAIN_EPOCHS, (double) epochs)
+                .with(Settings.WARMUP_RATIO, 0.1);
     }
 }

@@ -72,8 +72,8 @@ class TrainCommandTest {
         Run run = run(
                 "--config",
                 job.toString(),
-                "--max-steps",
-                "1",
+                "--set",
+                "max_steps=1",
                 "--output-dir",
                 dir.resolve("out").toString());
 
@@ -89,7 +89,12 @@ class TrainCommandTest {
         Files.writeString(job, Files.readString(job).replace("beta: 0.1", "beta: -0.1"));
         Run badValue = run("--config", job.toString());
         assertThat(badValue.exitCode()).isEqualTo(2);
-        assertThat(badValue.err()).contains("lora-dpo.yaml: dpo.beta must be > 0, got -0.1");
+        assertThat(badValue.err()).contains("lora-dpo.yaml: beta must be > 0 and <= 1000, got -0.1");
+        Files.writeString(job, Files.readString(job).replace("beta: -0.1", "beta: 0.1"));
+        Run badOverride = run("--config", job.toString(), "--set", "learningrate=1");
+        assertThat(badOverride.exitCode()).isEqualTo(2);
+        assertThat(badOverride.err()).contains("learningrate is not a known setting; did you mean learning_rate?");
+        Files.writeString(job, Files.readString(job).replace("beta: 0.1", "beta: -0.1"));
 
         Files.writeString(job, Files.readString(job).replace("beta: -0.1", "beta: 0.1"));
         Path data = dir.resolve("examples").resolve(ExampleDatasets.DPO_FILE);

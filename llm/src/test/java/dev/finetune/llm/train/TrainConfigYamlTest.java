@@ -35,14 +35,12 @@ class TrainConfigYamlTest {
         TrainConfig config = load(
                 REQUIRED
                         + """
-                training:
-                  learning_rate: 2e-4
-                  lr_scheduler_type: cosine
-                  per_device_train_batch_size: 2
-                  seed: 7
-                lora:
-                  target_modules: all-linear
-                  r: 4
+                learning_rate: 2e-4
+                lr_scheduler_type: cosine
+                per_device_train_batch_size: 2
+                seed: 7
+                lora_target_modules: all-linear
+                lora_r: 4
                 """);
 
         assertThat(config.training().learningRate()).isEqualTo(2e-4);
@@ -55,27 +53,36 @@ class TrainConfigYamlTest {
 
     @Test
     void invalidValuesAreNamedWithFileKeyAndValue() throws IOException {
-        assertThatThrownBy(() -> load(REQUIRED + "training:\n  learning_rate: -1\n"))
+        assertThatThrownBy(() -> load(REQUIRED + "learning_rate: -1\n"))
                 .isInstanceOf(TrainConfigException.class)
-                .hasMessage(dir.resolve("job.yaml") + ": training.learning_rate must be > 0, got -1");
-        assertThatThrownBy(() -> load(REQUIRED + "lora:\n  r: 0\n"))
-                .hasMessageEndingWith("job.yaml: lora.r must be a positive integer, got 0");
-        assertThatThrownBy(() -> load(REQUIRED + "training:\n  per_device_train_batch_size: 2.5\n"))
-                .hasMessageEndingWith("training.per_device_train_batch_size must be an integer, got 2.5");
-        assertThatThrownBy(() -> load(REQUIRED + "training:\n  max_grad_norm: lots\n"))
-                .hasMessageEndingWith("training.max_grad_norm must be a number, got \"lots\"");
+                .hasMessage(dir.resolve("job.yaml") + ": learning_rate must be > 0 and <= 1, got -1");
+        assertThatThrownBy(() -> load(REQUIRED + "lora_r: 0\n"))
+                .hasMessageEndingWith("job.yaml: lora_r must be in [1, 4096], got 0");
+        assertThatThrownBy(() -> load(REQUIRED + "per_device_train_batch_size: 2.5\n"))
+                .hasMessageEndingWith("job.yaml: per_device_train_batch_size must be an integer, got 2.5");
+        assertThatThrownBy(() -> load(REQUIRED + "max_grad_norm: lots\n"))
+                .hasMessageEndingWith("job.yaml: max_grad_norm must be a number, got \"lots\"");
         assertThatThrownBy(() -> load(REQUIRED + "method: adapters\n"))
                 .hasMessageEndingWith("job.yaml: method must be one of full, lora, qlora, got \"adapters\"");
-        assertThatThrownBy(() -> load(REQUIRED + "dpo:\n  loss_type: ipo\n"))
-                .hasMessageContaining("dpo.loss_type must be \"sigmoid\"");
+        assertThatThrownBy(() -> load(REQUIRED + "loss_type: ipo\n"))
+                .hasMessageEndingWith("job.yaml: loss_type must be one of sigmoid, got \"ipo\"");
     }
 
     @Test
     void unknownOrMissingKeysAreReported() {
-        assertThatThrownBy(() -> load(REQUIRED + "trainng:\n  seed: 1\n"))
-                .hasMessageContaining("job.yaml: trainng is not a known setting; known: dpo, lora, method,");
-        assertThatThrownBy(() -> load(REQUIRED + "training:\n  lerning_rate: 1\n"))
-                .hasMessageContaining("training.lerning_rate is not a known setting; known: adam_beta1");
+        assertThatThrownBy(() -> load(REQUIRED + "lerning_rate: 1\n"))
+                .hasMessageEndingWith("job.yaml: lerning_rate is not a known setting; did you mean learning_rate?");
+        assertThatThrownBy(() -> load(REQUIRED + "loraR: 4\n"))
+                .as("another spelling of a setting is refused with the one spelling")
+                .hasMessageEndingWith("job.yaml: loraR is not a known setting; did you mean lora_r?");
+        assertThatThrownBy(() -> load(REQUIRED + "objectve: dpo\n"))
+                .hasMessageEndingWith("job.yaml: objectve is not a known setting; did you mean objective?");
+        assertThatThrownBy(() -> load(REQUIRED + "colour: blue\n"))
+                .hasMessageContaining("job.yaml: colour is not a known setting; known: model, train_file,");
+        assertThatThrownBy(() -> load(REQUIRED + "training:\n  learning_rate: 1e-4\n"))
+                .as("the sectioned layout of earlier versions says what to write instead")
+                .hasMessageContaining(
+                        "job.yaml: training must not be a mapping: settings are written at the top level");
         assertThatThrownBy(() -> load("model: m\noutput_dir: out\n"))
                 .hasMessageEndingWith("job.yaml: train_file is required");
         assertThatThrownBy(() -> load("- just\n- a list\n")).hasMessageContaining("must be a YAML mapping");

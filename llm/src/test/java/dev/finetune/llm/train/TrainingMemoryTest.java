@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tiny.TinyModels;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,10 +36,8 @@ class TrainingMemoryTest {
         Path model = TinyJob.model(dir.resolve("model"), 2, config);
         Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines());
         TrainConfig job = TrainConfig.of(model, data, dir.resolve("out"), Method.FULL, Objective.SFT)
-                .withTraining(TrainingArguments.defaults(Method.FULL).toBuilder()
-                        .maxSteps(WARMUP_STEPS + MEASURED_STEPS)
-                        .saveSteps(100_000)
-                        .build());
+                .with(Settings.MAX_STEPS, WARMUP_STEPS + MEASURED_STEPS)
+                .with(Settings.SAVE_STEPS, 100_000);
         long[] rss = new long[2];
         TrainingListener sampler = metrics -> {
             if (metrics.step() == WARMUP_STEPS) {

@@ -1,0 +1,34 @@
+package dev.finetune.llm.settings;
+
+import java.util.Optional;
+
+/**
+ * A setting that is unknown, of the wrong type or outside its rule. The message names the setting and
+ * the value ({@code "learning_rate must be > 0, got -1"}, {@code "lerning_rate is not a known
+ * setting; did you mean learning_rate?"}); each surface adds where it came from (a file, a JSON field
+ * path).
+ */
+public final class SettingException extends IllegalArgumentException {
+    private final String setting;
+    private final String suggestion;
+
+    public SettingException(String setting, String message) {
+        this(setting, message, null);
+    }
+
+    SettingException(String setting, String message, String suggestion) {
+        super(message);
+        this.setting = setting;
+        this.suggestion = suggestion;
+    }
+
+    /** The setting's name as the caller wrote it. */
+    public String setting() {
+        return setting;
+    }
+
+    /** For an unknown name: the closest known one, if any is close. */
+    public Optional<String> suggestion() {
+        return Optional.ofNullable(suggestion);
+    }
+}

@@ -1,0 +1,258 @@
+package dev.finetune.llm.settings;
+
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.train.DpoLossType;
+import dev.finetune.llm.train.Method;
+import java.util.List;
+
+/**
+ * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
+ * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ModelConfig}) and
+ * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
+ * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
+ * --set} and every error message. Each default says in one line why it has its value.
+ *
+ * <p>Adding a setting: declare it here (name, type, default, rule, help), add it to {@link #CATALOG},
+ * and read it where it acts with {@code config.setting(Settings.NEW_ONE)}; YAML, JSON, the CLI, the
+ * event and the README table ({@code llm settings --markdown}) pick it up from this declaration.
+ */
+public final class Settings {
+    // --- optimisation (transformers' TrainingArguments) ---
+
+    /** 2e-4 for LoRA and QLoRA (the QLoRA paper's and PEFT examples' value), 1e-5 for full fine-tuning. */
+    public static final Setting<Double> LEARNING_RATE = Setting.perMethod(
+            "learning_rate",
+            ValueType.DECIMAL,
+            Method::defaultLearningRate,
+            "2e-4 for lora and qlora, 1e-5 for full",
+            Rule.above(0, 1),
+            "peak learning rate after warmup");
+
+    public static final Setting<Double> NUM_TRAIN_EPOCHS = Setting.of(
+            "num_train_epochs",
+            ValueType.DECIMAL,
+            3.0,
+            Rule.above(0, 10_000),
+            "passes over the training data, may be fractional (transformers' default 3)");
+
+    public static final Setting<Integer> MAX_STEPS = Setting.of(
+            "max_steps",
+            ValueType.INTEGER,
+            -1,
+            Rule.of(v -> v == -1 || (v > 0 && v <= 10_000_000), "-1 (train for num_train_epochs) or in [1, 10000000]"),
+            "when > 0, the number of optimizer steps, overriding num_train_epochs");
+
+    public static final Setting<Integer> PER_DEVICE_TRAIN_BATCH_SIZE = Setting.of(
+            "per_device_train_batch_size",
+            ValueType.INTEGER,
+            8,
+            Rule.count(1, 4096),
+            "sequences per micro-batch (transformers' default 8)");
+
+    public static final Setting<Integer> GRADIENT_ACCUMULATION_STEPS = Setting.of(
+            "gradient_accumulation_steps",
+            ValueType.INTEGER,
+            1,
+            Rule.count(1, 4096),
+            "micro-batches per optimizer step");
+
+    public static final Setting<ScheduleType> LR_SCHEDULER_TYPE = Setting.of(
+            "lr_scheduler_type",
+            ValueType.named(ScheduleType.class, ScheduleType::configName, ScheduleType::parse),
+            ScheduleType.LINEAR,
+            Rule.any(),
+            "learning-rate shape after a linear warmup (transformers' default linear)");
+
+    public static final Setting<Double> WARMUP_RATIO = Setting.of(
+            "warmup_ratio",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.halfOpen(0, 1),
+            "fraction of the steps spent warming up, used when warmup_steps is 0");
+
+    public static final Setting<Integer> WARMUP_STEPS = Setting.of(
+            "warmup_steps",
+            ValueType.INTEGER,
+            0,
+            Rule.count(0, 10_000_000),
+            "steps of linear warmup from 0; overrides warmup_ratio when > 0");
+
+    public static final Setting<Double> WEIGHT_DECAY = Setting.of(
+            "weight_decay",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 1),
+            "AdamW's decoupled weight decay, never on biases and norms (transformers' default 0)");
+
+    public static final Setting<Double> MAX_GRAD_NORM = Setting.of(
+            "max_grad_norm",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.between(0, 1_000_000),
+            "clip the global gradient norm to this; 0 disables (transformers' default 1.0)");
+
+    public static final Setting<Double> ADAM_BETA1 =
+            Setting.of("adam_beta1", ValueType.DECIMAL, 0.9, Rule.halfOpen(0, 1), "AdamW's first-moment decay");
+
+    public static final Setting<Double> ADAM_BETA2 =
+            Setting.of("adam_beta2", ValueType.DECIMAL, 0.999, Rule.halfOpen(0, 1), "AdamW's second-moment decay");
+
+    public static final Setting<Double> ADAM_EPSILON =
+            Setting.of("adam_epsilon", ValueType.DECIMAL, 1e-8, Rule.above(0, 1), "AdamW's denominator guard");
+
+    public static final Setting<Integer> MAX_SEQ_LENGTH = Setting.of(
+            "max_seq_length",
+            ValueType.INTEGER,
+            1024,
+            Rule.count(2, 1_048_576),
+            "sequences are cut to this many tokens (the packed row length with packing; TRL's 1024)");
+
+    public static final Setting<Long> SEED = Setting.of(
+            "seed",
+            ValueType.LONG,
+            42L,
+            Rule.any(),
+            "seeds data order, LoRA initialisation and dropout (transformers' 42)");
+
+    public static final Setting<Integer> SAVE_STEPS = Setting.of(
+            "save_steps",
+            ValueType.INTEGER,
+            500,
+            Rule.count(1, 10_000_000),
+            "a resumable checkpoint every this many optimizer steps, and always at the end (transformers' 500)");
+
+    public static final Setting<Integer> SAVE_TOTAL_LIMIT = Setting.of(
+            "save_total_limit",
+            ValueType.INTEGER,
+            0,
+            Rule.count(0, 1_000_000),
+            "keep only the newest this many checkpoints; 0 keeps every one");
+
+    // --- SFT (TRL's SFTConfig) ---
+
+    public static final Setting<Boolean> ASSISTANT_ONLY_LOSS = Setting.of(
+            "assistant_only_loss",
+            ValueType.BOOLEAN,
+            true,
+            Rule.any(),
+            "SFT: loss on the assistant's tokens only, so the model learns to answer, not to write the user's turns");
+
+    public static final Setting<Boolean> PACKING = Setting.of(
+            "packing",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "SFT: pack several examples per row of max_seq_length tokens, each attending only to itself (TRL's default off)");
+
+    // --- DPO (TRL's DPOConfig) ---
+
+    public static final Setting<Double> BETA = Setting.of(
+            "beta",
+            ValueType.DECIMAL,
+            0.1,
+            Rule.above(0, 1000),
+            "DPO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1)");
+
+    public static final Setting<Integer> MAX_PROMPT_LENGTH = Setting.of(
+            "max_prompt_length",
+            ValueType.INTEGER,
+            512,
+            Rule.count(1, 1_048_576),
+            "DPO: prompts keep their last this many tokens (TRL's 512)");
+
+    public static final Setting<DpoLossType> LOSS_TYPE = Setting.of(
+            "loss_type",
+            ValueType.named(DpoLossType.class, DpoLossType::configName, DpoLossType::parse),
+            DpoLossType.SIGMOID,
+            Rule.any(),
+            "DPO: the loss on the reward margin (sigmoid, the DPO paper's)");
+
+    // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
+
+    public static final Setting<Integer> LORA_R = Setting.of(
+            "lora_r",
+            ValueType.INTEGER,
+            8,
+            Rule.count(1, 4096),
+            "LoRA rank of the update B A (PEFT's default 8: enough for instruction tuning at a few MB)");
+
+    public static final Setting<Integer> LORA_ALPHA = Setting.of(
+            "lora_alpha",
+            ValueType.INTEGER,
+            16,
+            Rule.count(1, 1_000_000),
+            "LoRA scaling numerator: scaling = lora_alpha / lora_r (2 x the default rank, the common recipe)");
+
+    public static final Setting<Double> LORA_DROPOUT = Setting.of(
+            "lora_dropout",
+            ValueType.DECIMAL,
+            0.05,
+            Rule.halfOpen(0, 1),
+            "dropout on the adapter's input while training (the QLoRA paper's 0.05)");
+
+    public static final Setting<List<String>> LORA_TARGET_MODULES = Setting.of(
+            "lora_target_modules",
+            ValueType.STRINGS,
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"),
+            Rule.of(
+                    Settings::validTargets,
+                    "a non-empty list of module names like q_proj, or " + LoraConfig.ALL_LINEAR + " alone"),
+            "linear layers to adapt, matched against the end of each module path, or all-linear"
+                    + " (default: the attention projections, as in the LoRA paper)");
+
+    public static final Setting<Boolean> USE_RSLORA = Setting.of(
+            "use_rslora",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "rank-stabilised LoRA: scaling lora_alpha / sqrt(lora_r) (PEFT's default off)");
+
+    public static final Setting<Boolean> BNB_4BIT_USE_DOUBLE_QUANT = Setting.of(
+            "bnb_4bit_use_double_quant",
+            ValueType.BOOLEAN,
+            true,
+            Rule.any(),
+            "qlora: also quantise the NF4 block scales to 8 bits (~4.127 instead of 4.5 bits a weight; the QLoRA paper's)");
+
+    /** The engine's settings, in the order help and documents list them. */
+    public static final SettingsCatalog CATALOG = SettingsCatalog.of(List.of(
+            LEARNING_RATE,
+            NUM_TRAIN_EPOCHS,
+            MAX_STEPS,
+            PER_DEVICE_TRAIN_BATCH_SIZE,
+            GRADIENT_ACCUMULATION_STEPS,
+            LR_SCHEDULER_TYPE,
+            WARMUP_RATIO,
+            WARMUP_STEPS,
+            WEIGHT_DECAY,
+            MAX_GRAD_NORM,
+            ADAM_BETA1,
+            ADAM_BETA2,
+            ADAM_EPSILON,
+            MAX_SEQ_LENGTH,
+            SEED,
+            SAVE_STEPS,
+            SAVE_TOTAL_LIMIT,
+            ASSISTANT_ONLY_LOSS,
+            PACKING,
+            BETA,
+            MAX_PROMPT_LENGTH,
+            LOSS_TYPE,
+            LORA_R,
+            LORA_ALPHA,
+            LORA_DROPOUT,
+            LORA_TARGET_MODULES,
+            USE_RSLORA,
+            BNB_4BIT_USE_DOUBLE_QUANT));
+
+    private Settings() {}
+
+    private static boolean validTargets(List<String> targets) {
+        if (targets.isEmpty() || (targets.contains(LoraConfig.ALL_LINEAR) && targets.size() > 1)) {
+            return false;
+        }
+        return targets.stream()
+                .allMatch(t -> t != null && !t.isBlank() && !t.startsWith(".") && !t.endsWith(".") && !t.contains(" "));
+    }
+}
