@@ -3,7 +3,6 @@ package dev.finetune.dataset;
 import dev.finetune.events.DatasetIngested;
 import dev.finetune.events.DatasetPrepared;
 import dev.finetune.events.DatasetRejected;
-import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.service.messaging.CloudEventMessages;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Channel;
@@ -19,19 +18,16 @@ public class DatasetEvents {
     private final Emitter<DatasetIngested> ingested;
     private final Emitter<DatasetPrepared> prepared;
     private final Emitter<DatasetRejected> rejected;
-    private final Emitter<TrainingJobRequested> jobs;
 
     DatasetEvents(
             CloudEventMessages messages,
             @Channel("datasets-ingested-out") Emitter<DatasetIngested> ingested,
             @Channel("datasets-prepared-out") Emitter<DatasetPrepared> prepared,
-            @Channel("datasets-rejected-out") Emitter<DatasetRejected> rejected,
-            @Channel("training-jobs-out") Emitter<TrainingJobRequested> jobs) {
+            @Channel("datasets-rejected-out") Emitter<DatasetRejected> rejected) {
         this.messages = messages;
         this.ingested = ingested;
         this.prepared = prepared;
         this.rejected = rejected;
-        this.jobs = jobs;
     }
 
     /** Each send waits for the broker's acknowledgement, so a caller knows the event is durable. */
@@ -45,9 +41,5 @@ public class DatasetEvents {
 
     public void rejected(DatasetRejected event) {
         messages.sendAndAwait(rejected, event, "rejected:" + event.datasetId());
-    }
-
-    public void jobRequested(TrainingJobRequested event) {
-        messages.sendAndAwait(jobs, event, "job-requested:" + event.jobId());
     }
 }

@@ -19,6 +19,8 @@ import java.time.Instant;
  * @param duplicatesRemoved exact and near duplicates removed
  * @param sha256 SHA-256 of the raw bytes this was prepared from
  * @param preparedAt when preparation finished
+ * @param trigger the dataset's training trigger when it was prepared, or null: the training-service
+ *     requests that job
  */
 public record DatasetPrepared(
         String datasetId,
@@ -33,7 +35,8 @@ public record DatasetPrepared(
         long rejectedLines,
         long duplicatesRemoved,
         String sha256,
-        Instant preparedAt)
+        Instant preparedAt,
+        TrainingTrigger trigger)
         implements PipelineEvent {
     public static final String TYPE = "dev.finetune.dataset.prepared.v1";
 

@@ -54,7 +54,13 @@ class EventContractTest {
                         2,
                         3,
                         "00",
-                        now),
+                        now,
+                        new TrainingTrigger(
+                                "qwen3-tiny",
+                                FineTuneMethod.LORA,
+                                Objective.SFT,
+                                new Hyperparameters(Map.of("learning_rate", 1e-4)),
+                                null)),
                 new TrainingJobRequested(
                         "ftjob-1",
                         "qwen3-tiny",
@@ -62,7 +68,7 @@ class EventContractTest {
                         "1",
                         FineTuneMethod.QLORA,
                         Objective.DPO,
-                        Hyperparameters.defaults(),
+                        new Hyperparameters(Map.of("lora_r", 16, "lora_target_modules", List.of("all-linear"))),
                         "support",
                         "key-1",
                         now),
@@ -96,6 +102,9 @@ class EventContractTest {
             assertThat(text).doesNotContain("cloudEvent");
         }
         JsonNode job = json.readTree(json.writeValueAsString(events.get(2)));
+        assertThat(job.get("hyperparameters").get("lora_r").asInt())
+                .as("settings travel as a plain object of HF/TRL names")
+                .isEqualTo(16);
         assertThat(job.get("method").asText()).isEqualTo("qlora");
         assertThat(job.get("objective").asText()).isEqualTo("dpo");
         assertThat(job.get("requestedAt").asText()).isEqualTo("2026-11-22T10:15:30Z");

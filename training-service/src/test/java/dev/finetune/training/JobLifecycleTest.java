@@ -27,6 +27,9 @@ class JobLifecycleTest {
     @Inject
     io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter spans;
 
+    @Inject
+    dev.finetune.training.trigger.DatasetTriggers triggers;
+
     @BeforeEach
     void inputs() throws Exception {
         Fixtures.baseModel(store, "tiny-qwen3");
@@ -46,7 +49,7 @@ class JobLifecycleTest {
                 "objective",
                 "sft",
                 "hyperparameters",
-                Map.of("maxSteps", 6, "checkpointEverySteps", 3, "batchSize", 4, "maxSeqLength", 48)));
+                Map.of("max_steps", 6, "save_steps", 3, "per_device_train_batch_size", 4, "max_seq_length", 48)));
 
         JsonPath job = awaitState(id, "succeeded");
         assertThat(job.getLong("step")).isEqualTo(6);
@@ -105,7 +108,7 @@ class JobLifecycleTest {
                 "objective",
                 "dpo",
                 "hyperparameters",
-                Map.of("maxSteps", 3, "batchSize", 4, "maxSeqLength", 48, "dpoBeta", 0.2)));
+                Map.of("max_steps", 3, "per_device_train_batch_size", 4, "max_seq_length", 48, "beta", 0.2)));
 
         awaitState(id, "succeeded");
         assertThat(store.exists("checkpoints/" + id + "/step-3/adapter_model.safetensors"))
@@ -127,8 +130,17 @@ class JobLifecycleTest {
                         "dataset",
                         Map.of("name", "qa", "version", "1"),
                         "hyperparameters",
-                        Map.of("learningRate", -1)),
-                "hyperparameters.learningRate must be > 0, got -1");
+                        Map.of("learning_rate", -1)),
+                "hyperparameters.learning_rate must be > 0 and <= 1, got -1");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
+                        Map.of("learningRate", 0.1)),
+                "hyperparameters.learningRate is not a known setting; did you mean learning_rate?");
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
                 "objective: dpo needs preference pairs");
@@ -145,7 +157,7 @@ class JobLifecycleTest {
                 "dataset",
                 Map.of("name", "qa", "version", "1"),
                 "hyperparameters",
-                Map.of("maxSteps", 1, "batchSize", 4, "maxSeqLength", 32),
+                Map.of("max_steps", 1, "per_device_train_batch_size", 4, "max_seq_length", 32),
                 "idempotencyKey",
                 UUID.randomUUID().toString());
         String first = given().contentType("application/json")
@@ -174,7 +186,7 @@ class JobLifecycleTest {
                 "dataset",
                 Map.of("name", "qa", "version", "1"),
                 "hyperparameters",
-                Map.of("maxSteps", 400, "checkpointEverySteps", 2, "batchSize", 2, "maxSeqLength", 32)));
+                Map.of("max_steps", 400, "save_steps", 2, "per_device_train_batch_size", 2, "max_seq_length", 32)));
         await().atMost(Duration.ofSeconds(120))
                 .until(() -> given().get("/api/jobs/{id}", id)
                                 .then()
@@ -193,15 +205,19 @@ class JobLifecycleTest {
     }
 
     @Test
-    void duplicatedJobRequestTrainsOnce() throws Exception {
-        String id = "dup-" + UUID.randomUUID().toString().substring(0, 8);
-        String request = "{\"jobId\":\"" + id + "\",\"baseModel\":\"tiny-qwen3\",\"datasetName\":\"qa\","
-                + "\"datasetVersion\":\"1\",\"method\":\"lora\",\"objective\":\"sft\","
-                + "\"hyperparameters\":{\"maxSteps\":3,\"batchSize\":2,\"maxSeqLength\":32}}";
-        publishJobRequest(id, request);
-        publishJobRequest(id, request);
+    void duplicatedPreparedEventWithATriggerTrainsOnce() throws Exception {
+        String dataset = "trig-" + UUID.randomUUID().toString().substring(0, 8);
+        Fixtures.sftDataset(store, dataset);
+        String event = "{\"datasetId\":\"" + dataset + "@1\",\"datasetName\":\"" + dataset + "\",\"version\":\"1\","
+                + "\"kind\":\"sft\",\"preparedAt\":\"2026-12-05T00:00:00Z\",\"trigger\":{\"baseModel\":\"tiny-qwen3\","
+                + "\"method\":\"lora\",\"objective\":\"sft\",\"hyperparameters\":"
+                + "{\"max_steps\":3,\"per_device_train_batch_size\":2,\"max_seq_length\":32}}}";
+        publishPrepared(dataset, event);
+        publishPrepared(dataset, event);
 
-        awaitState(id, "succeeded");
+        String id = "ds-" + dataset + "-1";
+        JsonPath job = awaitState(id, "succeeded");
+        assertThat(job.getInt("hyperparameters.max_steps")).isEqualTo(3);
         Thread.sleep(2000); // give a second run, if there were one, time to show itself
         JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
                 .then()
@@ -214,10 +230,40 @@ class JobLifecycleTest {
                 .containsExactly(1, 2, 3);
     }
 
-    /** Publishes a job request as the dataset-service's trigger does: a CloudEvent keyed by job id. */
-    private static void publishJobRequest(String id, String json) throws Exception {
+    @Test
+    void aTriggerThatCannotRunIsRecordedAsAFailedJobWithTheReason() throws Exception {
+        String dataset = "trigbad-" + UUID.randomUUID().toString().substring(0, 8);
+        Fixtures.sftDataset(store, dataset);
+        publishPrepared(
+                dataset,
+                "{\"datasetId\":\"" + dataset + "@1\",\"datasetName\":\"" + dataset + "\",\"version\":\"1\","
+                        + "\"kind\":\"sft\",\"trigger\":{\"baseModel\":\"tiny-qwen3\",\"method\":\"lora\","
+                        + "\"objective\":\"dpo\"}}");
+
+        JsonPath job = awaitState("ds-" + dataset + "-1", "failed");
+        assertThat(job.getString("failureReason")).startsWith("objective: dpo needs preference pairs");
+    }
+
+    @Test
+    void aPreparedDatasetWithoutATriggerRequestsNothing() throws Exception {
+        String dataset = "notrig-" + UUID.randomUUID().toString().substring(0, 8);
+        Fixtures.sftDataset(store, dataset);
+        triggers.apply(dev.finetune.events.EventJson.read(
+                "{\"datasetId\":\"" + dataset + "@1\",\"datasetName\":\"" + dataset + "\",\"version\":\"1\","
+                        + "\"kind\":\"sft\"}",
+                dev.finetune.events.DatasetPrepared.class));
+
+        given().get("/api/jobs/{id}", "ds-" + dataset + "-1").then().statusCode(404);
+    }
+
+    /** Publishes a datasets.prepared event as the dataset-service does: a CloudEvent keyed by dataset id. */
+    private static void publishPrepared(String dataset, String json) throws Exception {
         dev.finetune.service.testing.EventTopics.publishCloudEvent(
-                "training.jobs", id, "job-requested:" + id, "dev.finetune.training.job-requested.v1", json);
+                "datasets.prepared",
+                dataset + "@1",
+                "prepared:" + dataset + "@1",
+                "dev.finetune.dataset.prepared.v1",
+                json);
     }
 
     static String create(Map<String, Object> body) {
@@ -236,7 +282,7 @@ class JobLifecycleTest {
                 .post("/api/jobs")
                 .then()
                 .statusCode(400)
-                .body("error", containsString(message));
+                .body("detail", containsString(message));
     }
 
     static JsonPath awaitState(String id, String state) {

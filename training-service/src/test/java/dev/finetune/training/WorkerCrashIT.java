@@ -54,7 +54,15 @@ class WorkerCrashIT {
                         "dataset",
                         Map.of("name", "crash-qa", "version", "1"),
                         "hyperparameters",
-                        Map.of("maxSteps", 40, "checkpointEverySteps", 5, "batchSize", 2, "maxSeqLength", 32)))
+                        Map.of(
+                                "max_steps",
+                                40,
+                                "save_steps",
+                                5,
+                                "per_device_train_batch_size",
+                                2,
+                                "max_seq_length",
+                                32)))
                 .post("/api/jobs")
                 .then()
                 .statusCode(201)

@@ -1,14 +1,15 @@
 package dev.finetune.dataset.api;
 
+import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
-import dev.finetune.dataset.catalog.PreparedManifest;
 import dev.finetune.dataset.ingest.DatasetIngestion;
 import dev.finetune.dataset.ingest.IngestOutcome;
 import dev.finetune.dataset.ingest.IngestRequest;
 import dev.finetune.dataset.split.Splitter.Split;
-import dev.finetune.dataset.trigger.TrainingTrigger;
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.DatasetFormat;
+import dev.finetune.events.TrainingTrigger;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
@@ -157,17 +158,30 @@ public class DatasetResource {
                 .build();
     }
 
-    /** Declares (or replaces) the dataset's training trigger: every prepared version requests this job. */
+    /**
+     * Declares (or replaces) the dataset's training trigger: every version prepared from now on
+     * carries it in its {@code datasets.prepared} event, and the training-service requests that job.
+     * The settings are checked now, with the rules a job is checked with, and stored as checked.
+     */
     @PUT
     @Path("/{name}/trigger")
     @Consumes(MediaType.APPLICATION_JSON)
     public TrainingTrigger setTrigger(@PathParam("name") String name, TrainingTrigger trigger) {
         if (trigger == null || trigger.baseModel() == null || trigger.method() == null || trigger.objective() == null) {
-            throw new jakarta.ws.rs.BadRequestException("trigger needs baseModel, method and objective");
+            throw new InvalidInputException("a trigger needs baseModel, method and objective");
         }
-        Names.requireName("trigger.baseModel", trigger.baseModel());
-        store.putBytes(ObjectKeys.datasetTrigger(name), catalog.bytes(trigger), "application/json");
-        return trigger;
+        Names.requireName("baseModel", trigger.baseModel());
+        if (trigger.suffix() != null) {
+            Names.requireName("suffix", trigger.suffix());
+        }
+        TrainingTrigger checked = new TrainingTrigger(
+                trigger.baseModel(),
+                trigger.method(),
+                trigger.objective(),
+                TriggerSettings.checked(trigger.hyperparameters()),
+                trigger.suffix());
+        store.putBytes(ObjectKeys.datasetTrigger(name), catalog.bytes(checked), "application/json");
+        return checked;
     }
 
     @GET

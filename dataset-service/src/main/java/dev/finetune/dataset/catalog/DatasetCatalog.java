@@ -2,6 +2,7 @@ package dev.finetune.dataset.catalog;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
@@ -55,7 +56,7 @@ public class DatasetCatalog {
     }
 
     public Optional<PreparedManifest> manifest(String dataset, String version) {
-        return read(ObjectKeys.preparedDataset(dataset, version, "manifest.json"), PreparedManifest.class);
+        return read(PreparedManifest.key(dataset, version), PreparedManifest.class);
     }
 
     /** The version already holding bytes with this SHA-256, if any. */
@@ -96,7 +97,7 @@ public class DatasetCatalog {
 
     /** Writes the manifest: the last file of a prepared version, its completion marker. */
     public void writeManifest(String dataset, String version, PreparedManifest manifest) {
-        store.putBytes(ObjectKeys.preparedDataset(dataset, version, "manifest.json"), bytes(manifest), JSON_TYPE);
+        store.putBytes(PreparedManifest.key(dataset, version), bytes(manifest), JSON_TYPE);
     }
 
     public byte[] bytes(Object value) {

@@ -1,19 +1,16 @@
 package dev.finetune.dataset.prepare;
 
+import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.dataset.DatasetEvents;
 import dev.finetune.dataset.DatasetSettings;
 import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
-import dev.finetune.dataset.catalog.PreparedManifest;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.tokens.TokenCounters;
-import dev.finetune.dataset.trigger.TrainingTrigger;
 import dev.finetune.events.DatasetIngested;
-import dev.finetune.events.DatasetKind;
 import dev.finetune.events.DatasetPrepared;
 import dev.finetune.events.DatasetRejected;
-import dev.finetune.events.Objective;
-import dev.finetune.events.TrainingJobRequested;
+import dev.finetune.events.TrainingTrigger;
 import dev.finetune.service.messaging.EventProcessing;
 import dev.finetune.storage.LocalDirectories;
 import dev.finetune.storage.ObjectKeys;
@@ -35,8 +32,9 @@ import org.jboss.logging.Logger;
 /**
  * Prepares every ingested dataset version: runs {@link DatasetPreparation} on the raw bytes, uploads
  * the splits, statistics and report, then the manifest (last, so a reader never sees a half-written
- * version), then publishes {@code prepared} or {@code rejected}, and finally applies the dataset's
- * training trigger. A redelivered event finds the manifest and only re-announces the outcome.
+ * version), then publishes {@code prepared} (carrying the dataset's training trigger, which the
+ * training-service applies) or {@code rejected}. A redelivered event finds the manifest and only
+ * re-announces the outcome.
  */
 @ApplicationScoped
 public class DatasetPreparer {
@@ -232,35 +230,8 @@ public class DatasetPreparer {
                 m.invalidLines(),
                 m.exactDuplicates() + m.nearDuplicates(),
                 record.sha256(),
-                m.preparedAt()));
-        TrainingTrigger trigger = trigger(record.name());
-        if (trigger == null) {
-            return;
-        }
-        boolean preference = m.kind() == DatasetKind.PREFERENCE;
-        if (preference != (trigger.objective() == Objective.DPO)) {
-            LOG.warnf(
-                    "dataset %s is %s data; its trigger asks for %s training: no job requested",
-                    record.datasetId(), m.kind().code(), trigger.objective().code());
-            return;
-        }
-        events.jobRequested(new TrainingJobRequested(
-                jobId(record),
-                trigger.baseModel(),
-                record.name(),
-                record.version(),
-                trigger.method(),
-                trigger.objective(),
-                trigger.hyperparameters(),
-                trigger.suffix(),
-                null,
-                Instant.now()));
-    }
-
-    /** One job per dataset version and trigger: a re-announced outcome requests the same job again, harmlessly. */
-    static String jobId(IngestRecord record) {
-        String id = "ds-" + record.name() + "-" + record.version();
-        return id.length() <= 128 ? id : id.substring(0, 128);
+                m.preparedAt(),
+                trigger(record.name())));
     }
 
     private TrainingTrigger trigger(String dataset) {

@@ -27,30 +27,59 @@ class TriggerAndStatisticsTest {
     ObjectStore store;
 
     @Test
-    void preparedVersionOfADatasetWithATriggerRequestsOneTrainingJob() throws Exception {
+    void preparedVersionCarriesTheDatasetsCheckedTrigger() throws Exception {
         String name = DatasetUploadTest.unique("triggered");
-        given().contentType("application/json")
+        JsonPath stored = given().contentType("application/json")
                 .body("{\"baseModel\":\"tiny-base\",\"method\":\"lora\",\"objective\":\"sft\","
-                        + "\"hyperparameters\":{\"learningRate\":0.001,\"epochs\":2},\"suffix\":\"support\"}")
+                        + "\"hyperparameters\":{\"num_train_epochs\":\"2\",\"learning_rate\":0.001},"
+                        + "\"suffix\":\"support\"}")
                 .put("/api/datasets/{n}/trigger", name)
                 .then()
-                .statusCode(200);
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(stored.getDouble("hyperparameters.num_train_epochs"))
+                .as("stored as checked: a number, in the catalog's order")
+                .isEqualTo(2.0);
         seedTokenizer("tiny-base");
 
         DatasetUploadTest.upload(name, DatasetUploadTest.alpaca(20), 201);
         DatasetUploadTest.awaitStatus(name, "1", "prepared");
 
-        List<EventTopics.Received> jobs = EventTopics.read(
-                "training.jobs", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
-        assertThat(jobs).singleElement().satisfies(job -> {
-            assertThat(job.key()).isEqualTo("ds-" + name + "-1");
-            assertThat(job.headers()).containsEntry("ce_type", "dev.finetune.training.job-requested.v1");
-            assertThat(job.value().path("baseModel").asText()).isEqualTo("tiny-base");
-            assertThat(job.value().path("method").asText()).isEqualTo("lora");
-            assertThat(job.value().path("datasetVersion").asText()).isEqualTo("1");
-            assertThat(job.value().path("hyperparameters").path("learningRate").asDouble())
+        List<EventTopics.Received> prepared = EventTopics.read(
+                "datasets.prepared", v -> v.path("datasetName").asText().equals(name), 1, Duration.ofSeconds(20));
+        assertThat(prepared).singleElement().satisfies(event -> {
+            assertThat(event.key()).isEqualTo(name + "@1");
+            assertThat(event.value().path("trigger").path("baseModel").asText()).isEqualTo("tiny-base");
+            assertThat(event.value().path("trigger").path("method").asText()).isEqualTo("lora");
+            assertThat(event.value().path("trigger").path("suffix").asText()).isEqualTo("support");
+            assertThat(event.value()
+                            .path("trigger")
+                            .path("hyperparameters")
+                            .path("learning_rate")
+                            .asDouble())
                     .isEqualTo(0.001);
         });
+    }
+
+    @Test
+    void aTriggerWithAnInvalidOrUnknownSettingIsRefusedWhenItIsSet() {
+        String name = DatasetUploadTest.unique("badtrigger");
+        given().contentType("application/json")
+                .body("{\"baseModel\":\"tiny-base\",\"method\":\"lora\",\"objective\":\"sft\","
+                        + "\"hyperparameters\":{\"learning_rate\":-1}}")
+                .put("/api/datasets/{n}/trigger", name)
+                .then()
+                .statusCode(400)
+                .body(org.hamcrest.Matchers.containsString("hyperparameters.learning_rate must be > 0"));
+        given().contentType("application/json")
+                .body("{\"baseModel\":\"tiny-base\",\"method\":\"lora\",\"objective\":\"sft\","
+                        + "\"hyperparameters\":{\"learningRate\":0.1}}")
+                .put("/api/datasets/{n}/trigger", name)
+                .then()
+                .statusCode(400)
+                .body(org.hamcrest.Matchers.containsString("did you mean learning_rate?"));
+        given().get("/api/datasets/{n}/trigger", name).then().statusCode(404);
     }
 
     @Test

@@ -167,13 +167,13 @@ public final class DatasetCommand extends ApiCommand {
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",
-                            description = "A hyperparameter, e.g. --set learningRate=2e-4.")
+                            description = "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
                     Map<String, String> hyperparameters) {
         Map<String, Object> trigger = new LinkedHashMap<>();
         trigger.put("baseModel", baseModel);
         trigger.put("method", method);
         trigger.put("objective", objective);
-        trigger.put("hyperparameters", Hyperparameters.parse(hyperparameters));
+        trigger.put("hyperparameters", SetOptions.parse(hyperparameters));
         JsonNode stored =
                 services().datasets().put("api/datasets/" + ServiceClient.segment(name) + "/trigger", trigger);
         out().println("trigger set: " + stored);

@@ -2,7 +2,7 @@ package dev.finetune.cli.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.console.ProgressBar;
-import dev.finetune.cli.datasets.Hyperparameters;
+import dev.finetune.cli.datasets.SetOptions;
 import dev.finetune.cli.http.ApiCommand;
 import dev.finetune.cli.http.ServiceClient;
 import java.time.Duration;
@@ -29,7 +29,7 @@ public final class JobCommand extends ApiCommand {
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",
-                            description = "A hyperparameter, e.g. --set learningRate=2e-4.")
+                            description = "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
                     Map<String, String> hyperparameters,
             @Option(names = "--suffix", paramLabel = "SUFFIX") String suffix,
             @Option(names = "--idempotency-key", paramLabel = "KEY") String idempotencyKey,
@@ -44,7 +44,7 @@ public final class JobCommand extends ApiCommand {
         body.put("dataset", Map.of("name", dataset.substring(0, at), "version", dataset.substring(at + 1)));
         body.put("method", method);
         body.put("objective", objective);
-        body.put("hyperparameters", Hyperparameters.parse(hyperparameters));
+        body.put("hyperparameters", SetOptions.parse(hyperparameters));
         if (suffix != null) {
             body.put("suffix", suffix);
         }

@@ -13,6 +13,8 @@ import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
+import dev.finetune.contracts.JobIds;
+import dev.finetune.contracts.RegisteredModelNames;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -46,7 +48,7 @@ public final class PipelineFlow {
      * @param datasetName its dataset name
      * @param baseModel the base model's name under models/base/
      * @param modelSize {@code init-tiny} options for the generated base model, e.g. --hidden 128
-     * @param hyperparameters the trigger's hyperparameters (training-service API names)
+     * @param hyperparameters the trigger's training settings, by their HF/TRL names
      * @param timeout the most the whole run may take
      */
     public record Settings(
@@ -58,7 +60,7 @@ public final class PipelineFlow {
             Duration timeout) {
 
         public String registeredModel() {
-            return baseModel + "-" + datasetName;
+            return RegisteredModelNames.of(baseModel, datasetName);
         }
     }
 
@@ -103,7 +105,7 @@ public final class PipelineFlow {
         out.println("trace " + submitted.traceId() + " starts with the datasets.submitted event");
         JsonNode prepared = stage(Stage.PREPARATION, this::awaitPreparation);
         String version = prepared.path("ingest").path("version").asText();
-        JsonNode job = stage(Stage.TRAINING, () -> train("ds-" + settings.datasetName() + "-" + version));
+        JsonNode job = stage(Stage.TRAINING, () -> train(JobIds.forDataset(settings.datasetName(), version)));
         JsonNode evaluation = stage(Stage.EVALUATION, () -> awaitEvaluation(job));
         JsonNode registration =
                 stage(Stage.REGISTRATION, () -> awaitRegistration(job.path("id").asText()));

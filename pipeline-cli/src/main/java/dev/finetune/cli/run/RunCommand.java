@@ -9,6 +9,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -163,20 +166,21 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     PipelineFlow.Settings settings(Path home) {
-        Map<String, Object> hyperparameters = new LinkedHashMap<>();
-        hyperparameters.put("learningRate", learningRate);
-        hyperparameters.put("epochs", epochs);
+        SettingValues demo = SettingValues.none()
+                .with(Settings.LEARNING_RATE, learningRate)
+                .with(Settings.NUM_TRAIN_EPOCHS, (double) epochs)
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
+                .with(Settings.WARMUP_STEPS, 5)
+                .with(Settings.LR_SCHEDULER_TYPE, ScheduleType.COSINE)
+                .with(Settings.LORA_R, 16)
+                .with(Settings.LORA_ALPHA, 32)
+                .with(Settings.LORA_TARGET_MODULES, List.of("all-linear"))
+                .with(Settings.MAX_SEQ_LENGTH, 128)
+                .with(Settings.SAVE_STEPS, 100);
         if (maxSteps != null) {
-            hyperparameters.put("maxSteps", maxSteps);
+            demo = demo.with(Settings.MAX_STEPS, maxSteps);
         }
-        hyperparameters.put("batchSize", 8);
-        hyperparameters.put("warmupSteps", 5);
-        hyperparameters.put("lrScheduler", "cosine");
-        hyperparameters.put("loraR", 16);
-        hyperparameters.put("loraAlpha", 32.0);
-        hyperparameters.put("targetModules", List.of("all-linear"));
-        hyperparameters.put("maxSeqLength", 128);
-        hyperparameters.put("checkpointEverySteps", 100);
+        Map<String, Object> hyperparameters = demo.toPlainMap();
         List<String> size =
                 new ArrayList<>(List.of("--hidden", String.valueOf(hidden), "--layers", String.valueOf(layers)));
         return new PipelineFlow.Settings(

@@ -228,9 +228,9 @@ class PipelineRunIT {
                 "--dataset",
                 "support-upload@1",
                 "--set",
-                "maxSteps=5000",
+                "max_steps=5000",
                 "--set",
-                "checkpointEverySteps=10000",
+                "save_steps=10000",
                 "--idempotency-key",
                 "cli-it");
         String jobId = created.split(" ")[1];
@@ -295,14 +295,14 @@ class PipelineRunIT {
                 "tiny-chat",
                 List.of("--hidden", "128", "--layers", "2"),
                 Map.of(
-                        "maxSteps", 60,
-                        "batchSize", 8,
-                        "learningRate", 2e-3,
-                        "warmupSteps", 3,
-                        "loraR", 16,
-                        "targetModules", List.of("all-linear"),
-                        "maxSeqLength", 128,
-                        "checkpointEverySteps", 100),
+                        "max_steps", 60,
+                        "per_device_train_batch_size", 8,
+                        "learning_rate", 2e-3,
+                        "warmup_steps", 3,
+                        "lora_r", 16,
+                        "lora_target_modules", List.of("all-linear"),
+                        "max_seq_length", 128,
+                        "save_steps", 100),
                 Duration.ofMinutes(10));
     }
 

@@ -1,5 +1,7 @@
 package dev.finetune.registry.registration;
 
+import dev.finetune.contracts.RegisteredModelNames;
+
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistrySettings;
@@ -15,8 +17,6 @@ import java.util.Map;
  */
 @ApplicationScoped
 public class ModelNames {
-    private static final int MAX_LENGTH = 128;
-
     private final Map<String, String> mapping;
 
     @Inject
@@ -35,12 +35,7 @@ public class ModelNames {
 
     /** The name for a base model and dataset; both must be valid names. */
     public String of(String baseModel, String datasetName) {
-        Names.requireName("checkpoint baseModel", baseModel);
-        Names.requireName("checkpoint datasetName", datasetName);
-        String name = baseModel + "-" + datasetName;
-        if (name.length() > MAX_LENGTH) {
-            name = name.substring(0, MAX_LENGTH);
-        }
+        String name = RegisteredModelNames.of(baseModel, datasetName);
         return Names.requireName("registered model name", mapping.getOrDefault(name, name));
     }
 }

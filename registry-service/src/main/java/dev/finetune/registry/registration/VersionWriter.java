@@ -1,6 +1,7 @@
 package dev.finetune.registry.registration;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.EvaluationCompleted;
 import dev.finetune.registry.catalog.FileDigest;
@@ -123,23 +124,25 @@ public class VersionWriter {
         return new FileDigest(stored.size(), stored.sha256());
     }
 
-    /** The dataset version and its SHA-256 from the prepared manifest, read defensively. */
+    /** The dataset version and its SHA-256 from the prepared manifest; what is missing is said, not guessed. */
     private Lineage.Dataset dataset(CheckpointCreated checkpoint) {
         String name = checkpoint.datasetName();
         String version = checkpoint.datasetVersion();
-        String key = ObjectKeys.preparedDataset(name, version, "manifest.json");
+        String key = PreparedManifest.key(name, version);
         String id = name + "@" + version;
         try {
-            JsonNode manifest = json.mapper().readTree(store.getBytes(key));
-            JsonNode sha = manifest == null ? null : manifest.get("sha256");
-            if (sha != null && sha.isTextual() && sha.asText().matches("[0-9a-f]{64}")) {
-                return new Lineage.Dataset(name, version, id, sha.asText(), key, null);
+            String sha = PreparedManifest.read(store, name, version)
+                    .map(PreparedManifest::sha256)
+                    .orElse(null);
+            if (sha == null) {
+                return new Lineage.Dataset(name, version, id, null, key, "no prepared manifest at " + key);
             }
-            return new Lineage.Dataset(name, version, id, null, key, "the prepared manifest has no valid sha256");
-        } catch (ObjectNotFoundException e) {
-            return new Lineage.Dataset(name, version, id, null, key, "no prepared manifest at " + key);
+            if (!sha.matches("[0-9a-f]{64}")) {
+                return new Lineage.Dataset(name, version, id, null, key, "the prepared manifest has no valid sha256");
+            }
+            return new Lineage.Dataset(name, version, id, sha, key, null);
         } catch (IOException e) {
-            return new Lineage.Dataset(name, version, id, null, key, "the prepared manifest is not JSON");
+            return new Lineage.Dataset(name, version, id, null, key, "the prepared manifest cannot be read: " + e.getMessage());
         }
     }
 }

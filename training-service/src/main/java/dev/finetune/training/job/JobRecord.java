@@ -16,7 +16,8 @@ import java.time.Instant;
  * @param datasetVersion its version
  * @param method full, lora or qlora
  * @param objective sft or dpo
- * @param hyperparameters requested values (null fields: the recipe's defaults)
+ * @param hyperparameters the settings the job sets, by their HF/TRL names, as checked when it was
+ *     accepted (every other setting takes its default)
  * @param suffix name part for the registered model, or null
  * @param idempotencyKey the client's key, or null
  * @param state current state
@@ -61,6 +62,12 @@ public record JobRecord(
         c.failureReason = reason;
         c.finishedAt = newState.isTerminal() ? Instant.now() : finishedAt;
         c.startedAt = newState == JobState.RUNNING && startedAt == null ? Instant.now() : startedAt;
+        return c.build();
+    }
+
+    public JobRecord withHyperparameters(Hyperparameters checked) {
+        Copy c = new Copy(this);
+        c.hyperparameters = checked;
         return c.build();
     }
 

@@ -9,9 +9,10 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Creating and cancelling jobs: validate, record, queue. A job from the API is validated before it
- * is accepted (a bad request is answered 400 and leaves nothing behind); a job from an event is
- * recorded first and, if invalid, ends {@code failed} with the reason.
+ * The one way a job comes in, whether from the API or from a dataset's trigger: validate (the same
+ * checks, with the settings checked against their one declaration), record, queue. A job from the
+ * API that fails validation is answered 400 and leaves nothing behind; a job from a trigger has no
+ * caller to answer, so it is recorded {@code failed} with the reason, where the operator looks.
  */
 @ApplicationScoped
 public class JobService {
@@ -25,11 +26,29 @@ public class JobService {
         this.events = events;
     }
 
-    /** The outcome of a create: the job, and whether it existed already (same idempotency key). */
+    /** Where a request came from; it decides only what happens to an invalid one and who queues it. */
+    public enum Origin {
+        /** {@code POST /api/jobs}: an invalid request is refused (400) and nothing is recorded. */
+        API,
+        /** A dataset's trigger on {@code datasets.prepared}: an invalid request is recorded as failed. */
+        TRIGGER,
+        /**
+         * A request found on {@code training.jobs} without a job record (written by an older version):
+         * validated and recorded like a trigger's, and not queued again, since it is being consumed.
+         */
+        QUEUE
+    }
+
+    /** The outcome of a submission: the job, and whether it existed already (same id or idempotency key). */
     public record Created(JobRecord job, boolean existing) {}
 
     /** Validates, records and queues a job from the API. */
     public Created create(TrainingJobRequested request) {
+        return submit(request, Origin.API);
+    }
+
+    /** Validates, records and (unless it came from the queue) queues a job. */
+    public Created submit(TrainingJobRequested request, Origin origin) {
         String keyHash = request.idempotencyKey() == null ? null : Digests.of(request.idempotencyKey());
         if (keyHash != null) {
             Optional<JobRecord> existing = jobs.jobForKey(keyHash).flatMap(jobs::get);
@@ -40,37 +59,47 @@ public class JobService {
         String id = request.jobId() != null
                 ? request.jobId()
                 : "ftjob-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+        Optional<JobRecord> known = request.jobId() == null ? Optional.empty() : jobs.get(id);
+        if (known.isPresent()) {
+            return new Created(known.get(), true);
+        }
         JobRecord job = fromRequest(id, request);
-        validator.validate(job);
+        try {
+            job = validator.validate(job);
+        } catch (InvalidJobException e) {
+            if (origin == Origin.API) {
+                throw e;
+            }
+            return recordFailed(job, e.getMessage());
+        }
         if (keyHash != null && !jobs.claimKey(keyHash, id)) {
             return new Created(jobs.jobForKey(keyHash).flatMap(jobs::get).orElseThrow(), true);
         }
         if (!jobs.create(job)) {
             return new Created(jobs.get(id).orElseThrow(), true);
         }
-        events.state(id, JobState.VALIDATING, "job created");
+        events.state(id, JobState.VALIDATING, "job created (" + origin.name().toLowerCase(java.util.Locale.ROOT) + ")");
+        if (origin == Origin.QUEUE) {
+            JobRecord queued = jobs.update(id, j -> j.withState(JobState.QUEUED, null));
+            events.state(id, JobState.QUEUED, "validated; taken from the queue");
+            return new Created(queued, false);
+        }
         queue(job);
         return new Created(jobs.get(id).orElseThrow(), false);
     }
 
-    /** Records a job requested by an event (if new); invalid requests end failed. Returns the current record. */
+    /** The job a {@code training.jobs} record names: its record, or, if it has none, the request submitted now. */
     public JobRecord accept(TrainingJobRequested request) {
-        JobRecord job = fromRequest(request.jobId(), request);
-        if (jobs.create(job)) {
-            events.state(job.id(), JobState.VALIDATING, "job requested by event");
+        return jobs.get(request.jobId())
+                .orElseGet(() -> submit(request, Origin.QUEUE).job());
+    }
+
+    private Created recordFailed(JobRecord job, String reason) {
+        if (!jobs.create(job)) {
+            return new Created(jobs.get(job.id()).orElseThrow(), true);
         }
-        JobRecord current = jobs.get(job.id()).orElseThrow();
-        if (current.state() != JobState.VALIDATING) {
-            return current;
-        }
-        try {
-            validator.validate(current);
-        } catch (InvalidJobException e) {
-            return fail(current.id(), e.getMessage());
-        }
-        JobRecord queued = jobs.update(current.id(), j -> j.withState(JobState.QUEUED, null));
-        events.state(current.id(), JobState.QUEUED, "validated; waiting for a worker");
-        return queued;
+        events.state(job.id(), JobState.VALIDATING, "job requested by event");
+        return new Created(fail(job.id(), reason), false);
     }
 
     /** Cancels a job: at once if it is not running, else the worker stops within a step or two. */

@@ -1,15 +1,13 @@
 package dev.finetune.training.job;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.contracts.PreparedManifest;
+import dev.finetune.events.DatasetKind;
 import dev.finetune.events.Objective;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
-import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
@@ -18,52 +16,67 @@ import java.nio.file.Path;
 @ApplicationScoped
 public class JobValidator {
     private final ObjectStore store;
-    private final ObjectMapper json;
 
-    JobValidator(ObjectStore store, ObjectMapper json) {
+    JobValidator(ObjectStore store) {
         this.store = store;
-        this.json = json;
     }
 
-    /** @throws InvalidJobException with a message a person can act on */
-    public void validate(JobRecord job) {
-        require(job.baseModel() != null, "baseModel is required");
-        require(job.datasetName() != null && job.datasetVersion() != null, "dataset name and version are required");
-        require(job.method() != null, "method is required (full, lora or qlora)");
-        require(job.objective() != null, "objective is required (sft or dpo)");
+    /**
+     * The job as it will run: its settings checked and normalised (numbers as numbers, the catalog's
+     * order).
+     *
+     * @throws InvalidJobException with a message a person can act on, and the field
+     */
+    public JobRecord validate(JobRecord job) {
+        require(job.baseModel() != null, "baseModel", "baseModel is required");
+        require(
+                job.datasetName() != null && job.datasetVersion() != null,
+                "dataset",
+                "dataset name and version are required");
+        require(job.method() != null, "method", "method is required (full, lora or qlora)");
+        require(job.objective() != null, "objective", "objective is required (sft or dpo)");
         names(job);
+        JobRecord checked = job.withHyperparameters(RecipeConfigs.checked(job.hyperparameters()));
         if (!store.exists(ObjectKeys.baseModel(job.baseModel(), "config.json"))) {
-            throw new InvalidJobException("baseModel: unknown base model '" + job.baseModel() + "' (no "
-                    + ObjectKeys.baseModel(job.baseModel(), "config.json") + ")");
+            throw new InvalidJobException(
+                    "baseModel",
+                    "baseModel: unknown base model '" + job.baseModel() + "' (no "
+                            + ObjectKeys.baseModel(job.baseModel(), "config.json") + ")");
         }
-        JsonNode manifest = manifest(job);
-        String kind = manifest.path("kind").asText();
-        if (job.objective() == Objective.DPO && !kind.equals("preference")) {
-            throw new InvalidJobException("objective: dpo needs preference pairs, dataset " + job.datasetName() + "@"
-                    + job.datasetVersion() + " holds " + kind + " data");
+        DatasetKind kind = manifest(job).kind();
+        if (job.objective() == Objective.DPO && kind != DatasetKind.PREFERENCE) {
+            throw new InvalidJobException(
+                    "objective",
+                    "objective: dpo needs preference pairs, dataset " + job.datasetName() + "@" + job.datasetVersion()
+                            + " holds " + kind.code() + " data");
         }
-        if (job.objective() == Objective.SFT && !kind.equals("sft")) {
-            throw new InvalidJobException("objective: sft needs conversations, dataset " + job.datasetName() + "@"
-                    + job.datasetVersion() + " holds " + kind + " data");
+        if (job.objective() == Objective.SFT && kind != DatasetKind.SFT) {
+            throw new InvalidJobException(
+                    "objective",
+                    "objective: sft needs conversations, dataset " + job.datasetName() + "@" + job.datasetVersion()
+                            + " holds " + kind.code() + " data");
         }
-        RecipeConfigs.of(job, Path.of("model"), Path.of("train.jsonl"), Path.of("out"));
+        return checked;
     }
 
-    private JsonNode manifest(dev.finetune.training.job.JobRecord job) {
-        String key = ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "manifest.json");
-        JsonNode manifest;
+    private PreparedManifest manifest(JobRecord job) {
+        String key = PreparedManifest.key(job.datasetName(), job.datasetVersion());
+        PreparedManifest manifest;
         try {
-            manifest = json.readTree(store.getBytes(key));
-        } catch (ObjectNotFoundException e) {
-            throw new InvalidJobException(
-                    "dataset: " + job.datasetName() + "@" + job.datasetVersion() + " is not prepared (no " + key + ")");
+            manifest = PreparedManifest.read(store, job.datasetName(), job.datasetVersion())
+                    .orElseThrow(() -> new InvalidJobException(
+                            "dataset",
+                            "dataset: " + job.datasetName() + "@" + job.datasetVersion() + " is not prepared (no " + key
+                                    + ")"));
         } catch (IOException e) {
-            throw new InvalidJobException("dataset: the manifest " + key + " cannot be read: " + e.getMessage());
+            throw new InvalidJobException(
+                    "dataset", "dataset: the manifest " + key + " cannot be read: " + e.getMessage());
         }
-        if (!"prepared".equals(manifest.path("status").asText())) {
-            throw new InvalidJobException("dataset: " + job.datasetName() + "@" + job.datasetVersion() + " was "
-                    + manifest.path("status").asText() + ": "
-                    + manifest.path("rejection").asText());
+        if (!manifest.isPrepared()) {
+            throw new InvalidJobException(
+                    "dataset",
+                    "dataset: " + job.datasetName() + "@" + job.datasetVersion() + " was " + manifest.status() + ": "
+                            + manifest.rejection());
         }
         return manifest;
     }
@@ -81,9 +94,9 @@ public class JobValidator {
         }
     }
 
-    private static void require(boolean ok, String message) {
+    private static void require(boolean ok, String field, String message) {
         if (!ok) {
-            throw new InvalidJobException(message);
+            throw new InvalidJobException(field, message);
         }
     }
 }
