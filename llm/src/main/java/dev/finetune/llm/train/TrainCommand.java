@@ -1,5 +1,6 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.cli.ProgressBar;
 import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
@@ -71,7 +72,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (SettingException e) {
             return usageError(err, e.getMessage());
         }
-        ProgressBar bar = new ProgressBar(err);
+        TrainingProgress bar = new TrainingProgress(new ProgressBar(err, "training", System.console() != null));
         TrainingListener listener = noProgress ? checkpointsOnly(bar) : bar;
         try (Recipe recipe =
                 job.objective() == Objective.SFT ? new SftRecipe(job, listener) : new DpoRecipe(job, listener)) {
@@ -123,7 +124,7 @@ public final class TrainCommand implements Callable<Integer> {
         return USAGE;
     }
 
-    private static TrainingListener checkpointsOnly(ProgressBar bar) {
+    private static TrainingListener checkpointsOnly(TrainingProgress bar) {
         return new TrainingListener() {
             @Override
             public void onStep(StepMetrics metrics) {}

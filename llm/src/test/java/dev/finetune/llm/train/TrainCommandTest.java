@@ -52,7 +52,7 @@ class TrainCommandTest {
                 .contains("trained 2 of 2 steps")
                 .contains("adapter: " + output.resolve("final"));
         assertThat(run.err())
-                .contains("2/2 [####################] 100%")
+                .contains("training    [########################] 100%  2/2  epoch")
                 .contains("acc ")
                 .contains("margin ")
                 .contains("saved " + output.resolve("checkpoint-2"));

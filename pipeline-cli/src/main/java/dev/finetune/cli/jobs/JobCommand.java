@@ -1,10 +1,10 @@
 package dev.finetune.cli.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune.cli.console.ProgressBar;
 import dev.finetune.cli.datasets.SetOptions;
 import dev.finetune.cli.http.ApiCommand;
 import dev.finetune.cli.http.ServiceClient;
+import dev.finetune.llm.cli.ProgressBar;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -29,7 +29,8 @@ public final class JobCommand extends ApiCommand {
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",
-                            description = "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
+                            description =
+                                    "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
                     Map<String, String> hyperparameters,
             @Option(names = "--suffix", paramLabel = "SUFFIX") String suffix,
             @Option(names = "--idempotency-key", paramLabel = "KEY") String idempotencyKey,

@@ -1,8 +1,8 @@
 package dev.finetune.cli.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune.cli.console.ProgressBar;
 import dev.finetune.cli.http.ServiceClient;
+import dev.finetune.llm.cli.ProgressBar;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;

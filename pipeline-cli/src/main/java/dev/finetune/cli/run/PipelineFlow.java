@@ -1,20 +1,20 @@
 package dev.finetune.cli.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune.cli.console.ProgressBar;
 import dev.finetune.cli.datasets.UpstreamSubmission;
 import dev.finetune.cli.http.ServiceClient;
 import dev.finetune.cli.http.Services;
 import dev.finetune.cli.jobs.JobWatcher;
 import dev.finetune.cli.trace.CollectedSpan;
 import dev.finetune.cli.trace.TraceTree;
+import dev.finetune.contracts.JobIds;
+import dev.finetune.contracts.RegisteredModelNames;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.llm.cli.LlmCli;
+import dev.finetune.llm.cli.ProgressBar;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
-import dev.finetune.contracts.JobIds;
-import dev.finetune.contracts.RegisteredModelNames;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

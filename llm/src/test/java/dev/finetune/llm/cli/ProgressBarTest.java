@@ -1,16 +1,16 @@
-package dev.finetune.cli.console;
+package dev.finetune.llm.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class ProgressBarTest {
     @Test
     void barIsFilledInProportionToTheStepsDone() {
-        ProgressBar bar = new ProgressBar(new PrintStream(new ByteArrayOutputStream()), "training", false);
+        ProgressBar bar = new ProgressBar(new PrintWriter(new ByteArrayOutputStream()), "training", false);
         assertThat(bar.render(10, 40, "loss 1.5"))
                 .isEqualTo("training    [######------------------]  25%  10/40  loss 1.5");
         assertThat(bar.render(0, 0, null)).isEqualTo("training    [------------------------]   ...");
@@ -20,7 +20,7 @@ class ProgressBarTest {
     @Test
     void inALogOnlyEveryTenthIsPrintedAndTheFinishAlways() {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        ProgressBar bar = new ProgressBar(new PrintStream(sink, true, StandardCharsets.UTF_8), "training", false);
+        ProgressBar bar = new ProgressBar(new PrintWriter(sink, true, StandardCharsets.UTF_8), "training", false);
         for (int step = 0; step <= 95; step++) {
             bar.update(step, 100, "running");
         }
@@ -35,7 +35,7 @@ class ProgressBarTest {
     @Test
     void onATerminalTheLineIsRedrawnInPlaceAndMessagesGoAboveIt() {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        ProgressBar bar = new ProgressBar(new PrintStream(sink, true, StandardCharsets.UTF_8), "training", true);
+        ProgressBar bar = new ProgressBar(new PrintWriter(sink, true, StandardCharsets.UTF_8), "training", true);
         bar.update(1, 4, "a");
         bar.message("checkpoint at step 1");
         bar.finish(4, 4, "done");

@@ -1,18 +1,20 @@
-package dev.finetune.cli.console;
+package dev.finetune.llm.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Duration;
 
 /**
  * One line of progress: {@code training  [#########-----------]  45%  18/40  loss 1.92  ETA 0:21}.
  * On a terminal the line is redrawn in place; in a log (CI, a pipe) a line is printed when the
  * percentage crosses the next tenth or the detail has not been shown for 15 s, so logs stay short.
+ * The one progress bar of the project: {@code llm train} and {@code finetune} (job watch, the local
+ * run) draw with it.
  */
 public final class ProgressBar {
     private static final int WIDTH = 24;
     private static final long LOG_INTERVAL_NANOS = Duration.ofSeconds(15).toNanos();
 
-    private final PrintStream out;
+    private final PrintWriter out;
     private final String label;
     private final boolean terminal;
     private String shown = "";
@@ -23,7 +25,7 @@ public final class ProgressBar {
     private long loggedAt;
     private boolean open;
 
-    public ProgressBar(PrintStream out, String label, boolean terminal) {
+    public ProgressBar(PrintWriter out, String label, boolean terminal) {
         this.out = out;
         this.label = label;
         this.terminal = terminal;
@@ -31,7 +33,7 @@ public final class ProgressBar {
 
     /** A bar on standard output, redrawn in place when it is a terminal. */
     public static ProgressBar onStdout(String label) {
-        return new ProgressBar(System.out, label, System.console() != null);
+        return new ProgressBar(new PrintWriter(System.out, true), label, System.console() != null);
     }
 
     /** Shows {@code done} of {@code total} (total 0: not known yet) with a detail after the bar. */
@@ -51,6 +53,7 @@ public final class ProgressBar {
         long now = System.nanoTime();
         if (tenth > loggedTenth || now - loggedAt > LOG_INTERVAL_NANOS) {
             out.println(line);
+            out.flush();
             printed = line;
             loggedTenth = tenth;
             loggedAt = now;
@@ -65,8 +68,8 @@ public final class ProgressBar {
         out.println(text);
         if (terminal && open) {
             out.print(shown);
-            out.flush();
         }
+        out.flush();
     }
 
     /** The final state of the bar, always printed, ending the line. */
@@ -79,6 +82,7 @@ public final class ProgressBar {
             out.println(line);
             printed = line;
         }
+        out.flush();
         shown = line;
         open = false;
     }
