@@ -99,7 +99,7 @@ class EvaluationApiTest {
                 .post("/api/evaluations")
                 .then()
                 .statusCode(400)
-                .body("error", containsString("baseModel"));
+                .body("detail", containsString("baseModel"));
         given().contentType("application/json")
                 .body(Map.of(
                         "baseModel",
@@ -113,6 +113,6 @@ class EvaluationApiTest {
                 .post("/api/evaluations")
                 .then()
                 .statusCode(400)
-                .body("error", containsString("gates.minExactMatch must be between 0 and 1, got 2.0"));
+                .body("detail", containsString("gates.minExactMatch must be between 0 and 1, got 2.0"));
     }
 }

@@ -5,6 +5,7 @@ import dev.finetune.cli.http.ApiException;
 import dev.finetune.cli.jobs.JobCommand;
 import dev.finetune.cli.registry.RegistryCommand;
 import dev.finetune.cli.run.RunCommand;
+import dev.finetune.errors.InvalidInputException;
 import java.io.UncheckedIOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,6 +37,7 @@ public final class FinetuneCli {
             if (e instanceof ApiException
                     || e instanceof UncheckedIOException
                     || e instanceof IllegalArgumentException
+                    || e instanceof InvalidInputException
                     || e instanceof IllegalStateException) {
                 commandLine.getErr().println("finetune: " + e.getMessage());
                 return 1;

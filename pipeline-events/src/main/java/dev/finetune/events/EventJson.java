@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.finetune.errors.InvalidInputException;
+import dev.finetune.errors.ReadOnlyProperties;
 import dev.finetune.errors.UnknownProperty;
 import java.io.IOException;
 
@@ -21,7 +22,8 @@ public final class EventJson {
     private static final ObjectMapper MAPPER = new ObjectMapper()
             .registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .addHandler(new ReadOnlyProperties());
 
     private EventJson() {}
 

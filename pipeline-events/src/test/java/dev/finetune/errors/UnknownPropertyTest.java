@@ -1,7 +1,11 @@
 package dev.finetune.errors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -27,5 +31,24 @@ class UnknownPropertyTest {
         assertThat(UnknownProperty.levenshtein("kitten", "sitting")).isEqualTo(3);
         assertThat(UnknownProperty.levenshtein("", "abc")).isEqualTo(3);
         assertThat(UnknownProperty.levenshtein("same", "same")).isZero();
+    }
+
+    /** A stored record with a derived getter, as the services write them. */
+    record Manifest(String status, int lines) {
+        public boolean isPrepared() {
+            return "prepared".equals(status);
+        }
+    }
+
+    @Test
+    void aStrictMapperReadsBackWhatATypeWritesThroughADerivedGetterButStillRefusesTypos() throws Exception {
+        ObjectMapper strict = new ObjectMapper()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .addHandler(new ReadOnlyProperties());
+        String written = strict.writeValueAsString(new Manifest("prepared", 3));
+        assertThat(written).contains("\"prepared\":true");
+        assertThat(strict.readValue(written, Manifest.class)).isEqualTo(new Manifest("prepared", 3));
+        assertThatThrownBy(() -> strict.readValue("{\"status\":\"prepared\",\"line\":3}", Manifest.class))
+                .isInstanceOf(UnrecognizedPropertyException.class);
     }
 }

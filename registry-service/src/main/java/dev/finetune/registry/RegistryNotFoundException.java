@@ -1,7 +1,9 @@
 package dev.finetune.registry;
 
+import dev.finetune.errors.ResourceNotFoundException;
+
 /** A model, version, alias or file that does not exist; answered 404 with the message. */
-public final class RegistryNotFoundException extends RuntimeException {
+public final class RegistryNotFoundException extends ResourceNotFoundException {
     private static final long serialVersionUID = 1L;
 
     public RegistryNotFoundException(String message) {

@@ -63,7 +63,7 @@ class AliasTest {
                         .findFirst()
                         .orElseThrow()
                         .jsonPath()
-                        .getString("error"))
+                        .getString("detail"))
                 .contains("not the expected version 1");
         long winner = won.get(0).jsonPath().getLong("version");
         JsonPath alias = given().get("/api/models/{m}/aliases/production", model)
@@ -120,7 +120,7 @@ class AliasTest {
                         .statusCode(409)
                         .extract()
                         .jsonPath()
-                        .getString("error"))
+                        .getString("detail"))
                 .contains("alias canary");
         given().delete("/api/models/{m}/aliases/canary?expectedVersion=3", model)
                 .then()

@@ -114,7 +114,7 @@ class DownloadTest {
                 .statusCode(500)
                 .extract()
                 .jsonPath()
-                .getString("error");
+                .getString("detail");
         assertThat(error)
                 .contains(card)
                 .contains("does not match its record")

@@ -50,7 +50,7 @@ class PromotionTest {
                 .statusCode(422)
                 .extract()
                 .jsonPath();
-        assertThat(refused.getString("error"))
+        assertThat(refused.getString("detail"))
                 .contains("promotion of " + model + " version 2 to production refused")
                 .contains("the evaluation of version 2 is gates_failed (required: passed)")
                 .contains("eval_loss 2.1000 vs 2.0000 of production version 1: improvement -0.1000, required > 0");

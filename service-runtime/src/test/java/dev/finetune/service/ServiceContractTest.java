@@ -13,7 +13,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Optional;
 import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,6 +59,76 @@ public abstract class ServiceContractTest {
                 .body("topic", equalTo("pipeline.diagnostics"))
                 .body("roundTripMillis", greaterThan(0f))
                 .body("traceId", matchesPattern("[0-9a-f]{32}"));
+    }
+
+    /**
+     * An endpoint of the service that takes a JSON object, for the checks of how bad JSON is
+     * answered; empty for a service without one whose shape is settled.
+     *
+     * @param method POST or PUT
+     * @param path the path, with any parameter filled in
+     * @param field a field of the body, which the checks misspell by dropping its last letter
+     */
+    public record JsonEndpoint(String method, String path, String field) {}
+
+    protected Optional<JsonEndpoint> jsonEndpoint() {
+        return Optional.empty();
+    }
+
+    @Test
+    void anUnknownPathIsAProblemDetails404NamingThePath() {
+        given().when()
+                .get("/api/diagnostics/no-such-thing")
+                .then()
+                .statusCode(404)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/not-found"))
+                .body("title", equalTo("Not found"))
+                .body("status", equalTo(404))
+                .body("instance", equalTo("/api/diagnostics/no-such-thing"));
+    }
+
+    @Test
+    void aMethodTheEndpointDoesNotTakeIsA405Problem() {
+        given().when()
+                .get("/api/diagnostics/kafka-roundtrip")
+                .then()
+                .statusCode(405)
+                .contentType("application/problem+json")
+                .body("type", equalTo("about:blank"))
+                .body("title", equalTo("Method Not Allowed"))
+                .body("instance", equalTo("/api/diagnostics/kafka-roundtrip"));
+    }
+
+    @Test
+    void malformedJsonIsA400ProblemNamingThePosition() {
+        JsonEndpoint endpoint = jsonEndpoint().orElse(null);
+        Assumptions.assumeTrue(endpoint != null, "this service names no JSON endpoint");
+        given().contentType("application/json")
+                .body("{\"" + endpoint.field() + "\": ")
+                .request(endpoint.method(), endpoint.path())
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/invalid-json"))
+                .body("detail", containsString("at line 1, column "))
+                .body("instance", equalTo(endpoint.path()));
+    }
+
+    @Test
+    void anUnknownFieldIsA400ProblemNamingTheFieldAndTheClosestKnownOne() {
+        JsonEndpoint endpoint = jsonEndpoint().orElse(null);
+        Assumptions.assumeTrue(endpoint != null, "this service names no JSON endpoint");
+        String misspelt = endpoint.field().substring(0, endpoint.field().length() - 1);
+        given().contentType("application/json")
+                .body("{\"" + misspelt + "\": 1}")
+                .request(endpoint.method(), endpoint.path())
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/unknown-field"))
+                .body("field", equalTo(misspelt))
+                .body("detail", containsString("did you mean '" + endpoint.field() + "'?"));
     }
 
     @Test

@@ -1,28 +1,29 @@
 package dev.finetune.dataset.api;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.dataset.ingest.IngestException;
+import dev.finetune.service.errors.Problem;
+import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
-import java.util.Map;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
-/** Turns bad requests into answers that say what was wrong, as JSON {"error": "..."}. */
+/**
+ * An ingestion refused with the status it chose (400 empty, 409 a version that exists with other
+ * bytes, 413 too large, 422 a checksum that differs), as problem details of the matching type.
+ * Everything else is answered by service-runtime's ProblemMappers.
+ */
 public class ErrorMappers {
+    private final ObjectMapper json;
 
-    @ServerExceptionMapper
-    public Response ingest(IngestException e) {
-        return error(e.status(), e.getMessage());
+    ErrorMappers(ObjectMapper json) {
+        this.json = json;
     }
 
-    /** Invalid names, formats and values: the message names the field and the value. */
     @ServerExceptionMapper
-    public Response badValue(IllegalArgumentException e) {
-        return error(400, e.getMessage());
-    }
-
-    static Response error(int status, String message) {
-        return Response.status(status)
-                .entity(Map.of("error", message))
-                .type("application/json")
-                .build();
+    public Response ingest(IngestException e, ContainerRequestContext request) {
+        return Problem.ofStatus(e.status(), e.getMessage())
+                .field(e.field())
+                .instance(request.getUriInfo().getRequestUri().getRawPath())
+                .toResponse(json);
     }
 }

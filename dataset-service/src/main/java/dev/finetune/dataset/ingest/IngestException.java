@@ -1,7 +1,13 @@
 package dev.finetune.dataset.ingest;
 
-/** An ingestion that cannot succeed as asked; the message says why, the status how HTTP reports it. */
-public final class IngestException extends RuntimeException {
+import dev.finetune.errors.InvalidInputException;
+
+/**
+ * An ingestion that cannot succeed as asked; the message says why, the status how HTTP reports it
+ * (400, 409, 413 or 422). Every one is about the input (its size, its bytes, a version that exists
+ * with other bytes), so it is never retried.
+ */
+public final class IngestException extends InvalidInputException {
     private final int status;
 
     public IngestException(int status, String message) {

@@ -157,7 +157,7 @@ class DatasetUploadTest {
                 .post("/api/datasets/{n}/versions?version=2024-06", name)
                 .then()
                 .statusCode(409)
-                .body("error", containsString("version 2024-06 of dataset '" + name + "' already exists"));
+                .body("detail", containsString("version 2024-06 of dataset '" + name + "' already exists"));
     }
 
     @Test
@@ -212,12 +212,12 @@ class DatasetUploadTest {
                 .post("/api/datasets/{n}/versions", "..%2F..%2Fx")
                 .then()
                 .statusCode(400)
-                .body("error", containsString("dataset name"));
+                .body("detail", containsString("dataset name"));
         given().body(alpaca(1))
                 .post("/api/datasets/{n}/versions?version=../1", "ok-name")
                 .then()
                 .statusCode(400)
-                .body("error", containsString("dataset version"));
+                .body("detail", containsString("dataset version"));
     }
 
     @Test

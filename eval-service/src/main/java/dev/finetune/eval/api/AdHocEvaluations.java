@@ -1,5 +1,6 @@
 package dev.finetune.eval.api;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.gates.Gates;
 import dev.finetune.eval.messaging.Evaluations;
@@ -46,7 +47,7 @@ public class AdHocEvaluations {
     /** Validates and queues the request. */
     public EvaluationRequest submit(EvaluateRequest r) {
         if (r == null || r.dataset() == null) {
-            throw new IllegalArgumentException("dataset: required, e.g. {\"name\":\"qa\",\"version\":\"1\"}");
+            throw new InvalidInputException("dataset", "dataset: required, e.g. {\"name\":\"qa\",\"version\":\"1\"}");
         }
         String id = ID_PREFIX + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
         String prefix = r.checkpointPrefix() == null || r.checkpointPrefix().endsWith("/")

@@ -1,5 +1,6 @@
 package dev.finetune.eval.api;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.run.EvaluationReport;
 import dev.finetune.eval.run.EvaluationRequest;
 import dev.finetune.eval.run.ReportStore;
@@ -10,13 +11,11 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * Evaluations over HTTP: request one of any adapter or model on any prepared dataset, and read the
@@ -72,25 +71,8 @@ public class EvaluationResource {
     @GET
     public List<EvaluationReport> ofJob(@QueryParam("jobId") String jobId) {
         if (jobId == null) {
-            throw new IllegalArgumentException("jobId: a query parameter is required");
+            throw new InvalidInputException("jobId", "jobId: a query parameter is required");
         }
         return reports.ofJob(Names.requireName("jobId", jobId));
-    }
-
-    @ServerExceptionMapper
-    public Response badValue(IllegalArgumentException e) {
-        return error(400, e.getMessage());
-    }
-
-    @ServerExceptionMapper
-    public Response notFound(NotFoundException e) {
-        return error(404, e.getMessage());
-    }
-
-    private static Response error(int status, String message) {
-        return Response.status(status)
-                .entity(Map.of("error", String.valueOf(message)))
-                .type(MediaType.APPLICATION_JSON)
-                .build();
     }
 }

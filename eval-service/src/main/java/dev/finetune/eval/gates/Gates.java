@@ -5,6 +5,7 @@ import static dev.finetune.eval.metrics.MetricNames.EXACT_MATCH;
 import static dev.finetune.eval.metrics.MetricNames.PREFERENCE_ACCURACY;
 import static dev.finetune.eval.metrics.MetricNames.ROUGE_L;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import java.util.ArrayList;
@@ -35,10 +36,12 @@ public record Gates(
 
     public Gates {
         if (maxEvalLossRatio != null && !(maxEvalLossRatio >= 0)) {
-            throw new IllegalArgumentException("gates.maxEvalLossRatio must be >= 0, got " + maxEvalLossRatio);
+            throw new InvalidInputException(
+                    "gates.maxEvalLossRatio", "gates.maxEvalLossRatio must be >= 0, got " + maxEvalLossRatio);
         }
         if (minEvalLossImprovement != null && !Double.isFinite(minEvalLossImprovement)) {
-            throw new IllegalArgumentException(
+            throw new InvalidInputException(
+                    "gates.minEvalLossImprovement",
                     "gates.minEvalLossImprovement must be a finite number, got " + minEvalLossImprovement);
         }
         requireFraction("gates.minExactMatch", minExactMatch);
@@ -96,7 +99,7 @@ public record Gates(
 
     private static void requireFraction(String field, Double value) {
         if (value != null && !(value >= 0 && value <= 1)) {
-            throw new IllegalArgumentException(field + " must be between 0 and 1, got " + value);
+            throw new InvalidInputException(field, field + " must be between 0 and 1, got " + value);
         }
     }
 

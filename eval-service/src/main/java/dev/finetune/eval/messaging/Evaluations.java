@@ -57,8 +57,8 @@ public class Evaluations {
         try {
             report = runner.run(request);
         } catch (RuntimeException e) {
-            if (!(e instanceof EvaluationFailure) && Failures.isRetriable(e)) {
-                throw e;
+            if (Failures.isRetriable(e)) {
+                throw e; // the store or broker blinked: the caller retries; bad input falls through to a failed report
             }
             LOG.errorf(e, "evaluation %s failed", request.evaluationId());
             report = EvaluationReport.failed(request, runner.limits(), reason(e));

@@ -1,5 +1,6 @@
 package dev.finetune.eval.run;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.gates.Gates;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.FineTuneMethod;
@@ -37,7 +38,8 @@ public record EvaluationRequest(
         Names.requireName("dataset name", datasetName);
         Names.requireName("dataset version", datasetVersion);
         if (checkpointPrefix == null || checkpointPrefix.isBlank() || !checkpointPrefix.endsWith("/")) {
-            throw new IllegalArgumentException(
+            throw new InvalidInputException(
+                    "checkpointPrefix",
                     "checkpointPrefix must be a key prefix ending in '/', got '" + checkpointPrefix + "'");
         }
         Names.requireFilePath("checkpointPrefix", checkpointPrefix.substring(0, checkpointPrefix.length() - 1));

@@ -1,5 +1,6 @@
 package dev.finetune.llm.checkpoint;
 
+import dev.finetune.llm.BadInput;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -7,7 +8,7 @@ import java.nio.file.Path;
  * A checkpoint file (safetensors, shard index or config.json) that cannot be used. The message
  * always names the file and, where one is involved, the tensor or config field.
  */
-public class CheckpointException extends IOException {
+public class CheckpointException extends IOException implements BadInput {
     private static final long serialVersionUID = 1L;
 
     private final Path file;

@@ -1,5 +1,6 @@
 package dev.finetune.llm.tokenizer;
 
+import dev.finetune.llm.BadInput;
 import java.util.Optional;
 
 /**
@@ -8,7 +9,7 @@ import java.util.Optional;
  * roles must alternate user/assistant"). The message names the template's source (file and field)
  * and the template line.
  */
-public class ChatTemplateException extends RuntimeException {
+public class ChatTemplateException extends RuntimeException implements BadInput {
     private static final long serialVersionUID = 1L;
 
     private final String raisedMessage;

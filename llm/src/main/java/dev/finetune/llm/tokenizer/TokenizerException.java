@@ -1,5 +1,6 @@
 package dev.finetune.llm.tokenizer;
 
+import dev.finetune.llm.BadInput;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -8,7 +9,7 @@ import java.nio.file.Path;
  * file) that is missing or cannot be used. The message always names the file and, where one is
  * involved, the field.
  */
-public class TokenizerException extends IOException {
+public class TokenizerException extends IOException implements BadInput {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;

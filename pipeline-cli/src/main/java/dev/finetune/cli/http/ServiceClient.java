@@ -145,7 +145,7 @@ public final class ServiceClient {
         HttpRequest.Builder builder = HttpRequest.newBuilder(base.resolve(path))
                 .timeout(timeout)
                 .method(method, body)
-                .header("Accept", "application/json");
+                .header("Accept", "application/json, application/problem+json");
         if (contentType != null) {
             builder.header("Content-Type", contentType);
         }

@@ -1,5 +1,6 @@
 package dev.finetune.registry.api;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistryNotFoundException;
 import dev.finetune.registry.alias.AliasRecord;
@@ -75,7 +76,8 @@ public class AliasResource {
     public AliasRecord setAlias(
             @PathParam("model") String model, @PathParam("alias") String alias, AliasRequest request) {
         if (request == null || request.version() == null) {
-            throw new IllegalArgumentException("body must be {\"version\": <n>} (optionally \"expectedVersion\")");
+            throw new InvalidInputException(
+                    "version", "body must be {\"version\": <n>} (optionally \"expectedVersion\")");
         }
         Names.requireName("model", model);
         RegistryKeys.requireAlias(alias);
@@ -114,7 +116,7 @@ public class AliasResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public PromotionPolicy setPolicy(@PathParam("model") String model, PromotionPolicy policy) {
         if (policy == null) {
-            throw new IllegalArgumentException(
+            throw new InvalidInputException(
                     "body must be a promotion policy, e.g. {\"requirePassed\": true," + " \"metric\": \"eval_loss\"}");
         }
         return policies.put(Names.requireName("model", model), policy);

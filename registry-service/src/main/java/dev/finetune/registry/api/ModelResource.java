@@ -1,5 +1,6 @@
 package dev.finetune.registry.api;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistryNotFoundException;
 import dev.finetune.registry.alias.AliasRecord;
@@ -115,7 +116,7 @@ public class ModelResource {
             @QueryParam("max") Double max) {
         Names.requireName("model", model);
         if ((min != null || max != null) && metric == null) {
-            throw new IllegalArgumentException("min and max filter a metric: add metric=<name>");
+            throw new InvalidInputException("metric", "min and max filter a metric: add metric=<name>");
         }
         Map<Long, List<String>> pointers = pointers(model);
         Long aliasTarget = alias == null

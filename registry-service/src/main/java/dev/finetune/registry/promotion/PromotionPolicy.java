@@ -1,6 +1,7 @@
 package dev.finetune.registry.promotion;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.registry.store.RegistryKeys;
 import java.util.Locale;
 
@@ -30,13 +31,15 @@ public record PromotionPolicy(
     public PromotionPolicy {
         alias = alias == null ? DEFAULT_ALIAS : RegistryKeys.requireAlias(alias);
         if (metric != null && metric.isBlank()) {
-            throw new IllegalArgumentException("policy.metric must be a metric name or absent, got '" + metric + "'");
+            throw new InvalidInputException(
+                    "metric", "policy.metric must be a metric name or absent, got '" + metric + "'");
         }
         if (minImprovement != null && !(minImprovement >= 0)) {
-            throw new IllegalArgumentException("policy.minImprovement must be >= 0, got " + minImprovement);
+            throw new InvalidInputException(
+                    "minImprovement", "policy.minImprovement must be >= 0, got " + minImprovement);
         }
         if (minImprovement != null && metric == null) {
-            throw new IllegalArgumentException("policy.minImprovement needs policy.metric");
+            throw new InvalidInputException("minImprovement", "policy.minImprovement needs policy.metric");
         }
         minImprovement = minImprovement == null ? 0.0 : minImprovement;
     }

@@ -1,5 +1,6 @@
 package dev.finetune.registry.registration;
 
+import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.EvaluationCompleted;
 import dev.finetune.events.EvaluationStatus;
@@ -108,7 +109,7 @@ public class VersionRegistrar {
         }
         String job = Names.requireName("evaluation jobId", event.jobId());
         if (event.status() == null) {
-            throw new IllegalArgumentException("evaluation " + event.evaluationId() + " has no status");
+            throw new InvalidInputException("status", "evaluation " + event.evaluationId() + " has no status");
         }
         synchronized (lockOf(job)) {
             if (announced(job)) {

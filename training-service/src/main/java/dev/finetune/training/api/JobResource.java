@@ -26,8 +26,6 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /** Fine-tuning jobs, shaped as users of hosted fine-tuning APIs expect. */
 @Path("/api/jobs")
@@ -145,21 +143,5 @@ public class JobResource {
 
     private JobRecord job(String id) {
         return jobs.get(id).orElseThrow(() -> new NotFoundException("no job '" + id + "'"));
-    }
-
-    @ServerExceptionMapper
-    public Response invalid(InvalidJobException e) {
-        return Response.status(400)
-                .entity(Map.of("error", e.getMessage()))
-                .type(MediaType.APPLICATION_JSON)
-                .build();
-    }
-
-    @ServerExceptionMapper
-    public Response badValue(IllegalArgumentException e) {
-        return Response.status(400)
-                .entity(Map.of("error", e.getMessage()))
-                .type(MediaType.APPLICATION_JSON)
-                .build();
     }
 }
