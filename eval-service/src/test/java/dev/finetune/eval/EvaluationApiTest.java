@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.storage.ObjectStore;
@@ -87,7 +88,12 @@ class EvaluationApiTest {
 
     @Test
     void unknownEvaluationsAndBadRequestsAreRefusedWithTheReason() {
-        given().get("/api/evaluations/{id}", "eval-doesnotexist").then().statusCode(404);
+        given().get("/api/evaluations/{id}", "eval-doesnotexist")
+                .then()
+                .statusCode(404)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/not-found"))
+                .body("detail", equalTo("no evaluation 'eval-doesnotexist'"));
         given().contentType("application/json")
                 .body(Map.of(
                         "baseModel",
@@ -99,6 +105,11 @@ class EvaluationApiTest {
                 .post("/api/evaluations")
                 .then()
                 .statusCode(400)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/invalid-input"))
+                .body("title", equalTo("Invalid input"))
+                .body("field", equalTo("baseModel"))
+                .body("instance", equalTo("/api/evaluations"))
                 .body("detail", containsString("baseModel"));
         given().contentType("application/json")
                 .body(Map.of(
@@ -113,6 +124,13 @@ class EvaluationApiTest {
                 .post("/api/evaluations")
                 .then()
                 .statusCode(400)
+                .body("field", equalTo("gates.minExactMatch"))
                 .body("detail", containsString("gates.minExactMatch must be between 0 and 1, got 2.0"));
+        given().get("/api/evaluations")
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("field", equalTo("jobId"))
+                .body("detail", equalTo("jobId: a query parameter is required"));
     }
 }

@@ -157,6 +157,9 @@ class DatasetUploadTest {
                 .post("/api/datasets/{n}/versions?version=2024-06", name)
                 .then()
                 .statusCode(409)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/conflict"))
+                .body("instance", equalTo("/api/datasets/" + name + "/versions"))
                 .body("detail", containsString("version 2024-06 of dataset '" + name + "' already exists"));
     }
 
@@ -217,6 +220,7 @@ class DatasetUploadTest {
                 .post("/api/datasets/{n}/versions?version=../1", "ok-name")
                 .then()
                 .statusCode(400)
+                .body("type", equalTo("https://finetune.dev/problems/invalid-input"))
                 .body("detail", containsString("dataset version"));
     }
 

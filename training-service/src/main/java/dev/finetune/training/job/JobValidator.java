@@ -3,6 +3,7 @@ package dev.finetune.training.job;
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.Objective;
+import dev.finetune.naming.InvalidNameException;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
@@ -89,8 +90,8 @@ public class JobValidator {
             if (job.suffix() != null) {
                 Names.requireName("suffix", job.suffix());
             }
-        } catch (IllegalArgumentException e) {
-            throw new InvalidJobException(e.getMessage());
+        } catch (InvalidNameException e) {
+            throw new InvalidJobException(e.field(), e.getMessage());
         }
     }
 
