@@ -1,6 +1,7 @@
 package dev.finetune.llm.train;
 
 import dev.finetune.llm.cli.ProgressBar;
+import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
@@ -74,8 +75,8 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainingProgress bar = new TrainingProgress(new ProgressBar(err, "training", System.console() != null));
         TrainingListener listener = noProgress ? checkpointsOnly(bar) : bar;
-        try (Recipe recipe =
-                job.objective() == Objective.SFT ? new SftRecipe(job, listener) : new DpoRecipe(job, listener)) {
+        Engines.trainingThread();
+        try (Recipe recipe = Recipes.create(job, listener)) {
             recipe.setup();
             out.printf(
                     Locale.ROOT,

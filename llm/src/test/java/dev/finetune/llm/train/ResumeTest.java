@@ -95,7 +95,7 @@ class ResumeTest {
     }
 
     static Recipe recipe(TrainConfig config, TrainingListener listener) {
-        return config.objective() == Objective.SFT ? new SftRecipe(config, listener) : new DpoRecipe(config, listener);
+        return Recipes.create(config, listener);
     }
 
     /** Asks the recipe in {@code running[0]} to stop as soon as its first checkpoint is complete. */
