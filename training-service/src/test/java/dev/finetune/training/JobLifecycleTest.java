@@ -78,7 +78,11 @@ class JobLifecycleTest {
                     .toList();
             assertThat(phases)
                     .extracting(s -> s.getName())
-                    .contains("job load model", "job train", "job upload checkpoint", "job upload result");
+                    .contains(
+                            "training.load-model",
+                            "training.train",
+                            "training.upload-checkpoint",
+                            "training.upload-result");
             String trace = phases.get(0).getTraceId();
             assertThat(phases).allSatisfy(s -> assertThat(s.getTraceId()).isEqualTo(trace));
             assertThat(finished).anySatisfy(s -> {

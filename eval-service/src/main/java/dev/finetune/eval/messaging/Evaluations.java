@@ -41,7 +41,7 @@ public class Evaluations {
      * and the parent of every phase's span.
      */
     public EvaluationReport evaluateOnce(EvaluationRequest request, Context trace) {
-        return phases.run(trace, "eval.evaluation", request.evaluationId(), () -> evaluateOnceTraced(request));
+        return phases.run(trace, "evaluation", request.evaluationId(), () -> evaluateOnceTraced(request));
     }
 
     private EvaluationReport evaluateOnceTraced(EvaluationRequest request) {
@@ -64,7 +64,7 @@ public class Evaluations {
             report = EvaluationReport.failed(request, runner.limits(), reason(e));
         }
         EvaluationReport done = report;
-        phases.run("eval.publish", request.evaluationId(), () -> {
+        phases.run("publish", request.evaluationId(), () -> {
             reports.put(done);
             events.completed(done);
         });

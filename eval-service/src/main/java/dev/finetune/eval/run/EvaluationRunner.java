@@ -57,7 +57,7 @@ public class EvaluationRunner {
         ai.djl.pytorch.jni.JniUtils.setGradMode(false);
         String id = r.evaluationId();
         Limits limits = limits();
-        Inputs in = phases.run("eval.load-data", id, () -> loadInputs(r, limits));
+        Inputs in = phases.run("load-data", id, () -> loadInputs(r, limits));
         Path checkpointDir = null;
         CausalLm model = null;
         try (Tokenizer tokenizer = in.tokenizer()) {
@@ -66,10 +66,9 @@ public class EvaluationRunner {
                     .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits)
                     .orElse(null);
             if (base == null) {
-                CausalLm baseModel = phases.run("eval.load-model", id, () -> loadModel(in.baseDir(), "base model"));
+                CausalLm baseModel = phases.run("load-model", id, () -> loadModel(in.baseDir(), "base model"));
                 model = baseModel;
-                ModelScoring.Scored scored = phases.run("eval.base-metrics", id, () -> scoring(
-                                baseModel, tokenizer, padId)
+                ModelScoring.Scored scored = phases.run("base-metrics", id, () -> scoring(baseModel, tokenizer, padId)
                         .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, baseModel)));
                 base = new BaseMetricsCache.Entry(
                         r.baseModel(),
@@ -81,15 +80,13 @@ public class EvaluationRunner {
                         scored.generations());
                 baseCache.put(base);
             }
-            checkpointDir = phases.run("eval.load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
+            checkpointDir = phases.run("load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
             model = applyCheckpoint(r, in.baseDir(), checkpointDir, model);
             CausalLm evaluated = model;
-            ModelScoring.Scored scored = phases.run("eval.checkpoint-metrics", id, () -> scoring(
-                            evaluated, tokenizer, padId)
+            ModelScoring.Scored scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                     .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
             Map<String, Double> baseMetrics = base.metrics();
-            List<GateOutcome> gates =
-                    phases.run("eval.gates", id, () -> r.gates().evaluate(scored.metrics(), baseMetrics));
+            List<GateOutcome> gates = phases.run("gates", id, () -> r.gates().evaluate(scored.metrics(), baseMetrics));
             boolean passed = gates.stream().allMatch(GateOutcome::passed);
             List<Generation> all = scored.generations();
             return new EvaluationReport(
@@ -162,7 +159,7 @@ public class EvaluationRunner {
 
     /** The model to evaluate: the base model with the adapter attached, or the checkpoint's full weights. */
     private CausalLm applyCheckpoint(EvaluationRequest r, Path baseDir, Path checkpointDir, CausalLm loaded) {
-        return phases.run("eval.apply-checkpoint", r.evaluationId(), () -> {
+        return phases.run("apply-checkpoint", r.evaluationId(), () -> {
             boolean adapter = r.method() != null
                     ? r.method() != FineTuneMethod.FULL
                     : Files.exists(checkpointDir.resolve("adapter_config.json"));

@@ -7,7 +7,7 @@ package dev.finetune.cli.trace;
  * @param spanId 16 hex digits
  * @param parentSpanId 16 hex digits, or empty for a root span
  * @param service the exporting service's {@code service.name}
- * @param name the span name, e.g. {@code datasets.submitted receive} or {@code job train}
+ * @param name the span name, e.g. {@code datasets.submitted receive} or {@code training.train}
  * @param durationNanos how long it took
  */
 public record CollectedSpan(

@@ -119,7 +119,7 @@ class PipelineRunIT {
         Map<String, CollectedSpanName> stages = Map.of(
                 "ingestion", new CollectedSpanName("dataset-service", "datasets.submitted receive"),
                 "preparation", new CollectedSpanName("dataset-service", "datasets.prepared publish"),
-                "training", new CollectedSpanName("training-service", "job train"),
+                "training", new CollectedSpanName("training-service", "training.train"),
                 "evaluation", new CollectedSpanName("eval-service", "eval.evaluation"),
                 "registration", new CollectedSpanName("registry-service", "registry.events publish"));
 

@@ -118,7 +118,7 @@ public class JobRunner {
             throws IOException {
         String id = job.id();
         Path model = phases.run(
-                "load model",
+                "load-model",
                 id,
                 () -> artifacts.downloadPrefix(
                         ObjectKeys.baseModelPrefix(job.baseModel()),
@@ -130,7 +130,7 @@ public class JobRunner {
         Path trainFile = dataDir.resolve("train.jsonl");
         if (!Files.exists(trainFile)) {
             phases.run(
-                    "load data",
+                    "load-data",
                     id,
                     () -> store.download(
                             ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "train.jsonl"),
@@ -139,7 +139,7 @@ public class JobRunner {
         Path runDir = settings.workDir().resolve("runs").resolve(id);
         OptionalLong stored = artifacts.latestCheckpoint(id);
         if (stored.isPresent()) {
-            phases.run("restore checkpoint", id, () -> {
+            phases.run("restore-checkpoint", id, () -> {
                 artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir);
                 return null;
             });
@@ -178,7 +178,7 @@ public class JobRunner {
                 finish(id, JobState.FAILED, reason);
             } else {
                 String prefix = phases.run(
-                        "upload result",
+                        "upload-result",
                         id,
                         () -> artifacts.uploadCheckpoint(id, result.totalSteps(), result.output()));
                 jobs.update(id, j -> j.withResult(prefix).withProgress(result.totalSteps(), result.totalSteps()));
@@ -302,7 +302,7 @@ public class JobRunner {
         public void onCheckpoint(int step, Path directory) {
             try {
                 String prefix = phases.run(
-                        "upload checkpoint", job.id(), () -> artifacts.uploadCheckpoint(job.id(), step, directory));
+                        "upload-checkpoint", job.id(), () -> artifacts.uploadCheckpoint(job.id(), step, directory));
                 JobRecord j = jobs.update(job.id(), r -> r.withCheckpoint(step));
                 events.checkpoint(checkpointEvent(job, step, j.totalSteps(), prefix, false));
             } catch (IOException e) {
