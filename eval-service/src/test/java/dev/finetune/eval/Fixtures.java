@@ -4,6 +4,7 @@ import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
@@ -77,7 +78,7 @@ final class Fixtures {
 
     /** 40 LoRA steps at a high learning rate: the tiny model learns the answers' shape. */
     private static Path train(Path root, Path trainFile) throws IOException {
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        Engines.trainingThread();
         TrainConfig config = TrainConfig.of(baseDir, trainFile, root.resolve("run"), Method.LORA, Objective.SFT)
                 .with(Settings.MAX_STEPS, 40)
                 .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)

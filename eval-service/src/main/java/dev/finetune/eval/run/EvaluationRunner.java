@@ -1,12 +1,12 @@
 package dev.finetune.eval.run;
 
-import ai.djl.engine.Engine;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
@@ -51,10 +51,7 @@ public class EvaluationRunner {
     private record Inputs(Path baseDir, Tokenizer tokenizer, EvalExamples validation, EvalExamples test) {}
 
     public EvaluationReport run(EvaluationRequest r) {
-        // libtorch's grad mode is per thread and on by default; DJL turns it off only on the thread
-        // that started the engine. Evaluation records no gradients, so this worker turns it off.
-        Engine.getEngine("PyTorch");
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        Engines.inferenceThread(); // this worker thread records no gradients
         String id = r.evaluationId();
         Limits limits = limits();
         Inputs in = phases.run("load-data", id, () -> loadInputs(r, limits));

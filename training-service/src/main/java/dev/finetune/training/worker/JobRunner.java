@@ -1,12 +1,13 @@
 package dev.finetune.training.worker;
 
+import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.JobState;
 import dev.finetune.events.TrainingEvent;
-import dev.finetune.llm.train.DpoRecipe;
+import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.train.Recipe;
-import dev.finetune.llm.train.SftRecipe;
+import dev.finetune.llm.train.Recipes;
 import dev.finetune.llm.train.StepMetrics;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
@@ -24,11 +25,11 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
 /**
@@ -85,7 +86,6 @@ public class JobRunner {
             return;
         }
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
-        AtomicReference<String> stopReason = new AtomicReference<>();
         try {
             if (job.cancelRequested()) {
                 finish(jobId, JobState.CANCELLED, "cancelled before training started");
@@ -94,7 +94,7 @@ public class JobRunner {
             boolean resumed = job.state() == JobState.RUNNING;
             job = jobs.update(jobId, j -> j.withWorker(workerId).withState(JobState.RUNNING, null));
             events.state(jobId, JobState.RUNNING, (resumed ? "resumed on worker " : "started on worker ") + workerId);
-            train(job, lease, renewer, stopReason);
+            train(job, lease, renewer);
         } catch (OutOfMemoryError e) {
             finish(
                     jobId,
@@ -113,9 +113,7 @@ public class JobRunner {
         }
     }
 
-    private void train(
-            JobRecord job, JobLease lease, ScheduledExecutorService renewer, AtomicReference<String> stopReason)
-            throws IOException {
+    private void train(JobRecord job, JobLease lease, ScheduledExecutorService renewer) throws IOException {
         String id = job.id();
         Path model = phases.run(
                 "load-model",
@@ -139,43 +137,29 @@ public class JobRunner {
         Path runDir = settings.workDir().resolve("runs").resolve(id);
         OptionalLong stored = artifacts.latestCheckpoint(id);
         if (stored.isPresent()) {
-            phases.run("restore-checkpoint", id, () -> {
-                artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir);
-                return null;
-            });
+            phases.run("restore-checkpoint", id, () -> artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir));
             LOG.infof("job %s resumes from step %d", id, stored.getAsLong());
         }
         TrainConfig config = RecipeConfigs.of(job, model, trainFile, runDir);
-        Recipe[] recipe = new Recipe[1];
+        RunControl control = new RunControl();
         renewer.scheduleAtFixedRate(
-                () -> keepAlive(id, lease, recipe, stopReason),
+                () -> keepAlive(id, lease, control),
                 settings.leaseTtl().toMillis() / 3,
                 settings.leaseTtl().toMillis() / 3,
                 TimeUnit.MILLISECONDS);
         Instant deadline = Instant.now().plus(settings.jobTimeout());
-        TrainingListener listener = new Listener(job, recipe, stopReason, deadline);
-        // libtorch's grad mode is per thread and on by default; DJL switches it off only on the thread
-        // that started the engine. Gradients are recorded inside the recipe's collector scopes, so
-        // this worker thread must start with it off like that one, or the optimizer's in-place
-        // updates of leaf weights are refused.
-        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before the JNI call below
-        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
-        try (Recipe r = job.objective() == dev.finetune.events.Objective.DPO
-                ? new DpoRecipe(config, listener)
-                : new SftRecipe(config, listener)) {
-            recipe[0] = r;
-            LOG.infof(
-                    "job %s trains on %s",
-                    id, ai.djl.engine.Engine.getInstance().defaultDevice());
+        TrainingListener listener = new Listener(job, control, deadline);
+        Device device = Engines.trainingThread(); // grad mode as the recipe expects it on this thread
+        LOG.infof("job %s trains on %s", id, device);
+        try (Recipe recipe = Recipes.create(config, listener)) {
+            control.attach(recipe);
             TrainResult result = phases.run("train", id, () -> {
-                r.setup();
-                return r.train();
+                recipe.setup();
+                return recipe.train();
             });
-            String reason = stopReason.get();
-            if (reason != null && reason.startsWith("cancel")) {
-                finish(id, JobState.CANCELLED, "cancelled at step " + result.step() + "; the last checkpoint is kept");
-            } else if (reason != null) {
-                finish(id, JobState.FAILED, reason);
+            Optional<StopReason> stopped = control.stopReason();
+            if (stopped.isPresent()) {
+                stopped(id, stopped.get(), result);
             } else {
                 String prefix = phases.run(
                         "upload-result",
@@ -217,22 +201,27 @@ public class JobRunner {
         return true;
     }
 
-    /** Renews the lease and polls for cancellation, off the training thread. */
-    private void keepAlive(String id, JobLease lease, Recipe[] recipe, AtomicReference<String> stopReason) {
-        try {
-            if (!lease.renew()) {
-                stop(recipe, stopReason, "lease lost: another worker took the job over");
-            } else if (jobs.get(id).map(JobRecord::cancelRequested).orElse(false)) {
-                stop(recipe, stopReason, "cancel requested");
-            }
-        } catch (RuntimeException e) {
-            LOG.warnf("job %s: lease renewal failed (%s); will retry", id, e.getMessage());
+    /** Ends a job whose training stopped early: cancelled as asked, or failed. */
+    private void stopped(String id, StopReason reason, TrainResult result) {
+        switch (reason) {
+            case CANCELLED -> finish(
+                    id, JobState.CANCELLED, "cancelled at step " + result.step() + "; the last checkpoint is kept");
+            case LEASE_LOST -> finish(id, JobState.FAILED, "lease lost: another worker took the job over");
+            case TIMEOUT -> finish(
+                    id, JobState.FAILED, "timed out after " + settings.jobTimeout() + " at step " + result.step());
         }
     }
 
-    private static void stop(Recipe[] recipe, AtomicReference<String> stopReason, String reason) {
-        if (stopReason.compareAndSet(null, reason) && recipe[0] != null) {
-            recipe[0].requestStop();
+    /** Renews the lease and polls for cancellation, off the training thread. */
+    private void keepAlive(String id, JobLease lease, RunControl control) {
+        try {
+            if (!lease.renew()) {
+                control.stop(StopReason.LEASE_LOST);
+            } else if (jobs.get(id).map(JobRecord::cancelRequested).orElse(false)) {
+                control.stop(StopReason.CANCELLED);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("job %s: lease renewal failed (%s); will retry", id, e.getMessage());
         }
     }
 
@@ -260,14 +249,12 @@ public class JobRunner {
     /** Turns the recipe's progress into job state and events. */
     private final class Listener implements TrainingListener {
         private final JobRecord job;
-        private final Recipe[] recipe;
-        private final AtomicReference<String> stopReason;
+        private final RunControl control;
         private final Instant deadline;
 
-        Listener(JobRecord job, Recipe[] recipe, AtomicReference<String> stopReason, Instant deadline) {
+        Listener(JobRecord job, RunControl control, Instant deadline) {
             this.job = job;
-            this.recipe = recipe;
-            this.stopReason = stopReason;
+            this.control = control;
             this.deadline = deadline;
         }
 
@@ -279,7 +266,7 @@ public class JobRunner {
         @Override
         public void onStep(StepMetrics m) {
             if (Instant.now().isAfter(deadline)) {
-                stop(recipe, stopReason, "timed out after " + settings.jobTimeout() + " at step " + m.step());
+                control.stop(StopReason.TIMEOUT);
             }
             if (m.step() % settings.metricsEverySteps() == 0 || m.step() == m.totalSteps()) {
                 jobs.update(job.id(), j -> j.withProgress(m.step(), m.totalSteps()));
