@@ -3,7 +3,7 @@ package dev.finetune.eval.metrics;
 import java.util.List;
 
 /**
- * ROUGE-L F1 over words of the {@link TextNormalizer normalised} texts: with L the length of their
+ * ROUGE-L F1 over words of the {@link AnswerNormalizer normalised} texts: with L the length of their
  * longest common subsequence, precision P = L / |prediction|, recall R = L / |reference|, and F1 =
  * 2PR / (P + R) (rouge-score's {@code rougeL} with beta = 1). Two empty texts score 1; one empty
  * text scores 0.
@@ -12,8 +12,8 @@ public final class RougeL {
     private RougeL() {}
 
     public static double score(String prediction, String reference) {
-        List<String> p = TextNormalizer.tokens(prediction);
-        List<String> r = TextNormalizer.tokens(reference);
+        List<String> p = AnswerNormalizer.tokens(prediction);
+        List<String> r = AnswerNormalizer.tokens(reference);
         if (p.isEmpty() || r.isEmpty()) {
             return p.isEmpty() && r.isEmpty() ? 1.0 : 0.0;
         }

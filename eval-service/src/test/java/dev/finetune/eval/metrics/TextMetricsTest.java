@@ -8,10 +8,10 @@ import org.junit.jupiter.api.Test;
 class TextMetricsTest {
     @Test
     void normalisationLowercasesStripsPunctuationArticlesAndExtraWhitespace() {
-        assertThat(TextNormalizer.normalize("  The Cat, sat on   a MAT!  ")).isEqualTo("cat sat on mat");
-        assertThat(TextNormalizer.normalize("An apple\n\tthere.")).isEqualTo("apple there");
-        assertThat(TextNormalizer.normalize("<think>\n\n</think>\n\nParis.")).isEqualTo("paris");
-        assertThat(TextNormalizer.normalize("theory")).isEqualTo("theory"); // articles only as whole words
+        assertThat(AnswerNormalizer.normalize("  The Cat, sat on   a MAT!  ")).isEqualTo("cat sat on mat");
+        assertThat(AnswerNormalizer.normalize("An apple\n\tthere.")).isEqualTo("apple there");
+        assertThat(AnswerNormalizer.normalize("<think>\n\n</think>\n\nParis.")).isEqualTo("paris");
+        assertThat(AnswerNormalizer.normalize("theory")).isEqualTo("theory"); // articles only as whole words
     }
 
     @Test

@@ -13,13 +13,13 @@ import java.util.regex.Pattern;
  * block {@code <think>...</think>} (Qwen3 templates put an empty one in each answer) is dropped
  * first, so it never counts against an answer.
  */
-public final class TextNormalizer {
+public final class AnswerNormalizer {
     private static final Pattern THINK_BLOCK = Pattern.compile("^\\s*<think>.*?</think>", Pattern.DOTALL);
     private static final Pattern PUNCTUATION = Pattern.compile("\\p{P}");
     private static final Pattern ARTICLES = Pattern.compile("\\b(a|an|the)\\b");
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
 
-    private TextNormalizer() {}
+    private AnswerNormalizer() {}
 
     public static String normalize(String text) {
         String s = THINK_BLOCK.matcher(text).replaceFirst("");
