@@ -167,7 +167,8 @@ public final class DatasetCommand extends ApiCommand {
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",
-                            description = "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
+                            description =
+                                    "A training setting by its HF/TRL name, e.g. --set learning_rate=2e-4 (`bin/llm settings` lists them).")
                     Map<String, String> hyperparameters) {
         Map<String, Object> trigger = new LinkedHashMap<>();
         trigger.put("baseModel", baseModel);

@@ -1,5 +1,8 @@
 package dev.finetune.cli.run;
 
+import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -8,10 +11,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import dev.finetune.llm.optim.ScheduleType;
-import dev.finetune.llm.settings.SettingValues;
-import dev.finetune.llm.settings.Settings;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;

@@ -1,7 +1,6 @@
 package dev.finetune.registry.registration;
 
 import dev.finetune.contracts.RegisteredModelNames;
-
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistrySettings;

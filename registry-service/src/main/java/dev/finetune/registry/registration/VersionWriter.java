@@ -1,6 +1,5 @@
 package dev.finetune.registry.registration;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.EvaluationCompleted;
@@ -13,8 +12,6 @@ import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.storage.Digests;
-import dev.finetune.storage.ObjectKeys;
-import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.StoredObject;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -142,7 +139,8 @@ public class VersionWriter {
             }
             return new Lineage.Dataset(name, version, id, sha, key, null);
         } catch (IOException e) {
-            return new Lineage.Dataset(name, version, id, null, key, "the prepared manifest cannot be read: " + e.getMessage());
+            return new Lineage.Dataset(
+                    name, version, id, null, key, "the prepared manifest cannot be read: " + e.getMessage());
         }
     }
 }
