@@ -36,7 +36,11 @@ class ApiKeySecurityTest {
                 .post("/api/diagnostics/kafka-roundtrip")
                 .then()
                 .statusCode(401)
-                .header("WWW-Authenticate", containsString("Bearer"));
+                .header("WWW-Authenticate", containsString("Bearer"))
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/unauthorized"))
+                .body("instance", equalTo("/api/diagnostics/kafka-roundtrip"))
+                .body("detail", containsString("an API key is required"));
     }
 
     @Test
@@ -45,7 +49,9 @@ class ApiKeySecurityTest {
                 .when()
                 .post("/api/diagnostics/kafka-roundtrip")
                 .then()
-                .statusCode(401);
+                .statusCode(401)
+                .contentType("application/problem+json")
+                .body("detail", equalTo("the API key is not known"));
     }
 
     @Test

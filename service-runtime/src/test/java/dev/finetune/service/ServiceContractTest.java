@@ -89,6 +89,17 @@ public abstract class ServiceContractTest {
     }
 
     @Test
+    void aPathNoEndpointServesIsAProblemDetails404() {
+        given().when()
+                .get("/api/no-such-resource")
+                .then()
+                .statusCode(404)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/not-found"))
+                .body("instance", equalTo("/api/no-such-resource"));
+    }
+
+    @Test
     void aMethodTheEndpointDoesNotTakeIsA405Problem() {
         given().when()
                 .get("/api/diagnostics/kafka-roundtrip")

@@ -102,20 +102,23 @@ public final class Problem {
 
     /** The answer, on a builder that may carry headers already (e.g. {@code Allow}, {@code WWW-Authenticate}). */
     public Response toResponse(ObjectMapper json, Response.ResponseBuilder builder) {
-        String body;
+        return builder.status(status).entity(toJson(json)).type(MEDIA_TYPE).build();
+    }
+
+    /** The body, for answers written below the REST layer (e.g. the 401 of the API-key check). */
+    public String toJson(ObjectMapper json) {
         try {
-            body = json.writeValueAsString(members);
+            return json.writeValueAsString(members);
         } catch (JsonProcessingException e) {
             // An extension member that does not serialise: answer without it rather than not at all.
             Map<String, Object> core = new LinkedHashMap<>(members);
             core.keySet()
                     .retainAll(java.util.Set.of("type", "title", "status", "detail", "instance", "field", "errorId"));
             try {
-                body = json.writeValueAsString(core);
+                return json.writeValueAsString(core);
             } catch (JsonProcessingException again) {
                 throw new IllegalStateException("problem details cannot be serialised", again);
             }
         }
-        return builder.status(status).entity(body).type(MEDIA_TYPE).build();
     }
 }

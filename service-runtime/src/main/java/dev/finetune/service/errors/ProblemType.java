@@ -13,6 +13,8 @@ public enum ProblemType {
     INVALID_JSON("invalid-json", "Invalid JSON", 400),
     /** A body field the endpoint does not have; the detail names the closest field it does have. */
     UNKNOWN_FIELD("unknown-field", "Unknown field", 400),
+    /** No API key, or one that is not known. */
+    UNAUTHORIZED("unauthorized", "Unauthorized", 401),
     NOT_FOUND("not-found", "Not found", 404),
     /** The request contradicts the current state of what it addresses. */
     CONFLICT("conflict", "Conflict", 409),

@@ -1,5 +1,8 @@
 package dev.finetune.service.security;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.service.errors.Problem;
+import dev.finetune.service.errors.ProblemType;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.identity.IdentityProviderManager;
 import io.quarkus.security.identity.SecurityIdentity;
@@ -9,6 +12,7 @@ import io.quarkus.security.runtime.QuarkusSecurityIdentity;
 import io.quarkus.vertx.http.runtime.security.ChallengeData;
 import io.quarkus.vertx.http.runtime.security.HttpAuthenticationMechanism;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Set;
@@ -23,10 +27,14 @@ public class ApiKeyAuthenticationMechanism implements HttpAuthenticationMechanis
     static final String API_KEY_HEADER = "X-API-Key";
     private static final String BEARER = "Bearer ";
 
-    private final ApiKeys keys;
+    private static final String CHALLENGE = "Bearer realm=\"finetune-pipeline\"";
 
-    ApiKeyAuthenticationMechanism(ApiKeys keys) {
+    private final ApiKeys keys;
+    private final ObjectMapper json;
+
+    ApiKeyAuthenticationMechanism(ApiKeys keys, ObjectMapper json) {
         this.keys = keys;
+        this.json = json;
     }
 
     @Override
@@ -46,7 +54,27 @@ public class ApiKeyAuthenticationMechanism implements HttpAuthenticationMechanis
 
     @Override
     public Uni<ChallengeData> getChallenge(RoutingContext context) {
-        return Uni.createFrom().item(new ChallengeData(401, "WWW-Authenticate", "Bearer realm=\"finetune-pipeline\""));
+        return Uni.createFrom().item(new ChallengeData(401, "WWW-Authenticate", CHALLENGE));
+    }
+
+    /** The 401, with the challenge header and, like every error answer, problem details that say what to send. */
+    @Override
+    public Uni<Boolean> sendChallenge(RoutingContext context) {
+        HttpServerResponse response = context.response();
+        if (response.ended() || response.headWritten()) {
+            return Uni.createFrom().item(true);
+        }
+        String detail = presentedToken(context) == null
+                ? "an API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+                : "the API key is not known";
+        String body = Problem.of(ProblemType.UNAUTHORIZED, detail)
+                .instance(context.request().path())
+                .toJson(json);
+        response.setStatusCode(401)
+                .putHeader("WWW-Authenticate", CHALLENGE)
+                .putHeader("Content-Type", Problem.MEDIA_TYPE)
+                .end(body);
+        return Uni.createFrom().item(true);
     }
 
     @Override
