@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune.deploy.render.Origins;
 import dev.finetune.deploy.render.Resource;
-import dev.finetune.deploy.validation.Problem;
+import dev.finetune.deploy.validation.ManifestProblem;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -106,7 +106,7 @@ final class Fixture {
 
     private List<String> problems(List<Resource> resources) {
         return Repo.problems(resources, dir.resolve("README.md")).stream()
-                .map(Problem::toString)
+                .map(ManifestProblem::toString)
                 .toList();
     }
 

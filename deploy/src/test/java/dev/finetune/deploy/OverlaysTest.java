@@ -2,8 +2,8 @@ package dev.finetune.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.deploy.validation.ManifestProblem;
 import dev.finetune.deploy.validation.ManifestValidator;
-import dev.finetune.deploy.validation.Problem;
 import dev.finetune.deploy.validation.ScaledObject;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -22,7 +22,7 @@ class OverlaysTest {
     @ParameterizedTest
     @ValueSource(strings = {"overlays/dev", "overlays/gpu", "base", "observability"})
     void everyObjectPassesSchemaAndReferenceChecks(String kustomization) {
-        List<Problem> problems = Repo.problems(Repo.render(kustomization), Repo.DEPLOY.resolve("README.md"));
+        List<ManifestProblem> problems = Repo.problems(Repo.render(kustomization), Repo.DEPLOY.resolve("README.md"));
 
         assertThat(problems).isEmpty();
     }

@@ -9,8 +9,8 @@ import dev.finetune.deploy.render.Resource;
 import dev.finetune.deploy.render.Snapshots;
 import dev.finetune.deploy.validation.CrossReferences;
 import dev.finetune.deploy.validation.ExternalSecrets;
+import dev.finetune.deploy.validation.ManifestProblem;
 import dev.finetune.deploy.validation.ManifestValidator;
-import dev.finetune.deploy.validation.Problem;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -77,9 +77,9 @@ final class Repo {
     }
 
     /** Schema problems and cross-reference problems together. */
-    static List<Problem> problems(List<Resource> resources, Path readme) {
+    static List<ManifestProblem> problems(List<Resource> resources, Path readme) {
         ManifestValidator.Validation validation = new ManifestValidator().validate(resources);
-        List<Problem> problems = new ArrayList<>(validation.problems());
+        List<ManifestProblem> problems = new ArrayList<>(validation.problems());
         problems.addAll(CrossReferences.check(validation, ExternalSecrets.documentedIn(readme)));
         return problems;
     }

@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.eval.run.BaseMetricsCache;
+import dev.finetune.eval.run.EvaluationPhases;
 import dev.finetune.eval.run.EvaluationRunner;
-import dev.finetune.eval.run.Phases;
 import dev.finetune.llm.inference.Scorer;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.ChatEncoder;
@@ -205,7 +205,8 @@ class CheckpointEvaluationTest {
 
     private List<SpanData> phases(String evaluationId) {
         return spans.getFinishedSpanItems().stream()
-                .filter(s -> evaluationId.equals(s.getAttributes().get(AttributeKey.stringKey(Phases.EVALUATION_ID))))
+                .filter(s -> evaluationId.equals(
+                        s.getAttributes().get(AttributeKey.stringKey(EvaluationPhases.EVALUATION_ID))))
                 .toList();
     }
 

@@ -14,24 +14,25 @@ import java.util.List;
 final class CredentialScan {
     private CredentialScan() {}
 
-    static void check(Resource resource, List<Problem> problems) {
+    static void check(Resource resource, List<ManifestProblem> problems) {
         String where = resource.describe();
         if (resource.kind().equals("Secret")
                 && (resource.body().has("data") || resource.body().has("stringData"))) {
-            problems.add(
-                    new Problem(where, "data", "a Secret with data puts credentials in a manifest; create it outside"));
+            problems.add(new ManifestProblem(
+                    where, "data", "a Secret with data puts credentials in a manifest; create it outside"));
         }
         if (resource.kind().equals("ConfigMap")) {
             resource.body().path("data").fieldNames().forEachRemaining(key -> {
                 if (CredentialNames.isCredential(key)) {
-                    problems.add(new Problem(where, "data." + key, "literal credential in a ConfigMap; use a Secret"));
+                    problems.add(new ManifestProblem(
+                            where, "data." + key, "literal credential in a ConfigMap; use a Secret"));
                 }
             });
         }
         scanEnv(resource.body(), "", where, problems);
     }
 
-    private static void scanEnv(JsonNode node, String path, String where, List<Problem> problems) {
+    private static void scanEnv(JsonNode node, String path, String where, List<ManifestProblem> problems) {
         if (node.isArray()) {
             for (int i = 0; i < node.size(); i++) {
                 scanEnv(node.get(i), path + "[" + i + "]", where, problems);
@@ -47,7 +48,7 @@ final class CredentialScan {
                     if (CredentialNames.isCredential(name)
                             && value.isValueNode()
                             && !value.asText().isEmpty()) {
-                        problems.add(new Problem(
+                        problems.add(new ManifestProblem(
                                 where, at + "[" + name + "].value", "literal credential; use valueFrom.secretKeyRef"));
                     }
                 }

@@ -31,14 +31,14 @@ import java.util.stream.Stream;
 public final class CrossReferences {
     private final ManifestValidator.Validation validation;
     private final ExternalSecrets external;
-    private final List<Problem> problems = new ArrayList<>();
+    private final List<ManifestProblem> problems = new ArrayList<>();
 
     private CrossReferences(ManifestValidator.Validation validation, ExternalSecrets external) {
         this.validation = validation;
         this.external = external;
     }
 
-    public static List<Problem> check(ManifestValidator.Validation validation, ExternalSecrets external) {
+    public static List<ManifestProblem> check(ManifestValidator.Validation validation, ExternalSecrets external) {
         CrossReferences refs = new CrossReferences(validation, external);
         validation.typed().forEach(refs::check);
         return refs.problems;
@@ -212,6 +212,6 @@ public final class CrossReferences {
     }
 
     private void fail(String where, String path, String message) {
-        problems.add(new Problem(where, path, message));
+        problems.add(new ManifestProblem(where, path, message));
     }
 }

@@ -23,7 +23,7 @@ public final class ManifestValidator {
     private final ObjectMapper mapper = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** The typed objects that deserialized, and every problem found. */
-    public record Validation(Map<Resource, Object> typed, List<Problem> problems) {
+    public record Validation(Map<Resource, Object> typed, List<ManifestProblem> problems) {
         public <T> List<T> all(Class<T> type) {
             return typed.values().stream()
                     .filter(type::isInstance)
@@ -34,13 +34,13 @@ public final class ManifestValidator {
 
     public Validation validate(List<Resource> resources) {
         Map<Resource, Object> typed = new LinkedHashMap<>();
-        List<Problem> problems = new ArrayList<>();
+        List<ManifestProblem> problems = new ArrayList<>();
         for (Resource resource : resources) {
             String where = resource.describe();
             CredentialScan.check(resource, problems);
             Optional<Class<?>> type = Schemas.typeOf(resource.apiVersion(), resource.kind());
             if (type.isEmpty()) {
-                problems.add(new Problem(
+                problems.add(new ManifestProblem(
                         where,
                         "",
                         "no schema for apiVersion " + resource.apiVersion() + " kind " + resource.kind() + " (known: "
@@ -51,17 +51,18 @@ public final class ManifestValidator {
             try {
                 object = mapper.treeToValue(resource.body(), type.get());
             } catch (UnrecognizedPropertyException e) {
-                problems.add(new Problem(where, JsonPaths.of(e), "unknown field"));
+                problems.add(new ManifestProblem(where, JsonPaths.of(e), "unknown field"));
                 continue;
             } catch (JsonMappingException e) {
-                problems.add(new Problem(where, JsonPaths.of(e), "wrong type: " + firstLine(e.getOriginalMessage())));
+                problems.add(new ManifestProblem(
+                        where, JsonPaths.of(e), "wrong type: " + firstLine(e.getOriginalMessage())));
                 continue;
             } catch (Exception e) {
-                problems.add(new Problem(where, "", "cannot read: " + firstLine(e.getMessage())));
+                problems.add(new ManifestProblem(where, "", "cannot read: " + firstLine(e.getMessage())));
                 continue;
             }
             for (String path : UnknownFields.find(mapper, object)) {
-                problems.add(new Problem(where, path, "unknown field"));
+                problems.add(new ManifestProblem(where, path, "unknown field"));
             }
             typed.put(resource, object);
             ObjectRules.check(resource, object, problems);

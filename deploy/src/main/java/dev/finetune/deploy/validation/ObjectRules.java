@@ -58,7 +58,7 @@ final class ObjectRules {
 
     private ObjectRules() {}
 
-    static void check(Resource resource, Object object, List<Problem> problems) {
+    static void check(Resource resource, Object object, List<ManifestProblem> problems) {
         Rules rules = new Rules(resource.describe(), problems);
         if (object instanceof HasMetadata meta) {
             metadata(meta.getMetadata(), rules);
@@ -231,7 +231,7 @@ final class ObjectRules {
     }
 
     /** Collects problems for one object. */
-    record Rules(String object, List<Problem> problems) {
+    record Rules(String object, List<ManifestProblem> problems) {
         void require(boolean condition, String path, String message) {
             if (!condition) {
                 fail(path, message);
@@ -239,7 +239,7 @@ final class ObjectRules {
         }
 
         void fail(String path, String message) {
-            problems.add(new Problem(object, path, message));
+            problems.add(new ManifestProblem(object, path, message));
         }
     }
 }

@@ -2,10 +2,10 @@ package dev.finetune.eval.messaging;
 
 import dev.finetune.errors.Failures;
 import dev.finetune.eval.run.EvaluationFailure;
+import dev.finetune.eval.run.EvaluationPhases;
 import dev.finetune.eval.run.EvaluationReport;
 import dev.finetune.eval.run.EvaluationRequest;
 import dev.finetune.eval.run.EvaluationRunner;
-import dev.finetune.eval.run.Phases;
 import dev.finetune.eval.run.ReportStore;
 import io.opentelemetry.context.Context;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -27,9 +27,9 @@ public class Evaluations {
     private final EvaluationRunner runner;
     private final ReportStore reports;
     private final EvaluationEvents events;
-    private final Phases phases;
+    private final EvaluationPhases phases;
 
-    Evaluations(EvaluationRunner runner, ReportStore reports, EvaluationEvents events, Phases phases) {
+    Evaluations(EvaluationRunner runner, ReportStore reports, EvaluationEvents events, EvaluationPhases phases) {
         this.runner = runner;
         this.reports = reports;
         this.events = events;

@@ -34,10 +34,10 @@ public class EvaluationRunner {
 
     private final ModelFiles files;
     private final BaseMetricsCache baseCache;
-    private final Phases phases;
+    private final EvaluationPhases phases;
     private final EvalSettings settings;
 
-    EvaluationRunner(ModelFiles files, BaseMetricsCache baseCache, Phases phases, EvalSettings settings) {
+    EvaluationRunner(ModelFiles files, BaseMetricsCache baseCache, EvaluationPhases phases, EvalSettings settings) {
         this.files = files;
         this.baseCache = baseCache;
         this.phases = phases;

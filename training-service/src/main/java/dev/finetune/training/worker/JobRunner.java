@@ -48,7 +48,7 @@ public class JobRunner {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final TrainingSettings settings;
-    private final Phases phases;
+    private final JobPhases phases;
     private final String workerId;
 
     JobRunner(
@@ -58,7 +58,7 @@ public class JobRunner {
             ObjectStore store,
             ObjectMapper json,
             TrainingSettings settings,
-            Phases phases) {
+            JobPhases phases) {
         this.jobs = jobs;
         this.events = events;
         this.artifacts = artifacts;

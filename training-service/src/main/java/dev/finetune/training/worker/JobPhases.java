@@ -12,11 +12,11 @@ import jakarta.inject.Singleton;
  * in one trace where a job's time went.
  */
 @Singleton
-public class Phases extends PhaseSpans {
+public class JobPhases extends PhaseSpans {
     /** The attribute that carries the job's id. */
     public static final String JOB_ID = "job.id";
 
-    Phases(Tracer tracer) {
+    JobPhases(Tracer tracer) {
         super(tracer, "training", JOB_ID);
     }
 }

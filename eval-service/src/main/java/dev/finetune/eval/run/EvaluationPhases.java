@@ -10,10 +10,10 @@ import jakarta.inject.Singleton;
  * span of the checkpoint event, itself in the training job's trace, or the HTTP request's.
  */
 @Singleton
-public class Phases extends PhaseSpans {
+public class EvaluationPhases extends PhaseSpans {
     public static final String EVALUATION_ID = "evaluation.id";
 
-    Phases(Tracer tracer) {
+    EvaluationPhases(Tracer tracer) {
         super(tracer, "eval", EVALUATION_ID);
     }
 }
