@@ -104,6 +104,7 @@ public class JobService {
 
     /** Cancels a job: at once if it is not running, else the worker stops within a step or two. */
     public JobRecord cancel(String id) {
+        jobs.requestCancel(id);
         JobRecord job = jobs.update(id, j -> j.state().isTerminal() ? j : j.withCancelRequested());
         if (job.state() == JobState.VALIDATING || job.state() == JobState.QUEUED) {
             JobRecord cancelled =

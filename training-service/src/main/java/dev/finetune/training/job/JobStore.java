@@ -18,7 +18,13 @@ import java.util.regex.Pattern;
 
 /**
  * Jobs in the object store, under {@code training/jobs/<id>/}: {@code job.json} (the record,
- * changed only by compare-and-set) and {@code events/<sequence>.json} (the job's event log).
+ * changed only by compare-and-set), {@code events/<sequence>.json} (the job's event log) and {@code
+ * cancel.json} (a cancel request, written once).
+ *
+ * <p>The cancel request has an object of its own because the record is rewritten several times a
+ * step while a job trains, and an S3 server whose conditional writes are not atomic (s3proxy's
+ * filesystem store is one) can let a concurrent compare-and-set win over it: a write-once marker
+ * cannot be overwritten, so a cancel is never lost.
  */
 @ApplicationScoped
 public class JobStore {
@@ -41,6 +47,25 @@ public class JobStore {
     static String eventKey(String id, long sequence) {
         return "training/jobs/" + Names.requireName("job id", id) + "/events/" + String.format("%012d", sequence)
                 + ".json";
+    }
+
+    static String cancelKey(String id) {
+        return "training/jobs/" + Names.requireName("job id", id) + "/cancel.json";
+    }
+
+    /** Records that the job is to be cancelled (idempotent; the first request's time is kept). */
+    public void requestCancel(String id) {
+        store.putIfAbsent(
+                cancelKey(id),
+                ("{\"requestedAt\":\"" + java.time.Instant.now() + "\"}")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                JSON);
+    }
+
+    /** Whether a cancel was asked for: the marker, or the record's flag. */
+    public boolean cancelRequested(String id) {
+        return store.exists(cancelKey(id))
+                || get(id).map(JobRecord::cancelRequested).orElse(false);
     }
 
     /** Creates the job; false if a job with this id exists already. */

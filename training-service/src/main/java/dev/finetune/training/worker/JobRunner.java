@@ -87,7 +87,7 @@ public class JobRunner {
         }
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
         try {
-            if (job.cancelRequested()) {
+            if (jobs.cancelRequested(jobId)) {
                 finish(jobId, JobState.CANCELLED, "cancelled before training started");
                 return;
             }
@@ -217,7 +217,7 @@ public class JobRunner {
         try {
             if (!lease.renew()) {
                 control.stop(StopReason.LEASE_LOST);
-            } else if (jobs.get(id).map(JobRecord::cancelRequested).orElse(false)) {
+            } else if (jobs.cancelRequested(id)) {
                 control.stop(StopReason.CANCELLED);
             }
         } catch (RuntimeException e) {
