@@ -1,5 +1,6 @@
 package dev.finetune.eval;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
@@ -8,7 +9,6 @@ import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
-import dev.finetune.llm.train.Objective;
 import dev.finetune.llm.train.SftRecipe;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;

@@ -6,6 +6,7 @@ import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.PreparedManifests;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,7 +57,7 @@ public class DatasetCatalog {
     }
 
     public Optional<PreparedManifest> manifest(String dataset, String version) {
-        return read(PreparedManifest.key(dataset, version), PreparedManifest.class);
+        return read(PreparedManifests.key(dataset, version), PreparedManifest.class);
     }
 
     /** The version already holding bytes with this SHA-256, if any. */
@@ -97,7 +98,7 @@ public class DatasetCatalog {
 
     /** Writes the manifest: the last file of a prepared version, its completion marker. */
     public void writeManifest(String dataset, String version, PreparedManifest manifest) {
-        store.putBytes(PreparedManifest.key(dataset, version), bytes(manifest), JSON_TYPE);
+        store.putBytes(PreparedManifests.key(dataset, version), bytes(manifest), JSON_TYPE);
     }
 
     public byte[] bytes(Object value) {

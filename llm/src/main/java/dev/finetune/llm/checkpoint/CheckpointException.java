@@ -1,6 +1,6 @@
 package dev.finetune.llm.checkpoint;
 
-import dev.finetune.llm.BadInput;
+import dev.finetune.errors.BadInput;
 import java.io.IOException;
 import java.nio.file.Path;
 

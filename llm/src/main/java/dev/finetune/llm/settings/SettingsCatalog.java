@@ -1,6 +1,8 @@
 package dev.finetune.llm.settings;
 
+import dev.finetune.errors.UnknownProperty;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,46 +67,11 @@ public final class SettingsCatalog {
     }
 
     /**
-     * The known name closest to {@code name} by edit distance, if it is close enough to be a typo or
-     * another spelling ({@code learningRate} -> {@code learning_rate}): at most a third of the name's
-     * length apart once case and separators are ignored.
+     * The known name closest to {@code name}, if it is close enough to be a typo or another spelling
+     * ({@code learningRate} -> {@code learning_rate}): the rule the services use for unknown JSON
+     * fields ({@link UnknownProperty#closest}).
      */
-    public static Optional<String> closest(String name, Iterable<String> known) {
-        String wanted = squash(name);
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String candidate : known) {
-            int distance = editDistance(wanted, squash(candidate));
-            if (distance < bestDistance) {
-                best = candidate;
-                bestDistance = distance;
-            }
-        }
-        return best != null && bestDistance <= Math.max(1, wanted.length() / 3) ? Optional.of(best) : Optional.empty();
-    }
-
-    /** Lower case without '_', '-' and '.', so camelCase and kebab-case spellings meet the snake_case one. */
-    private static String squash(String name) {
-        return name.toLowerCase(java.util.Locale.ROOT).replaceAll("[_.\\-]", "");
-    }
-
-    /** Levenshtein distance with one row of memory. */
-    static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
+    public static Optional<String> closest(String name, Collection<String> known) {
+        return UnknownProperty.closest(name, known);
     }
 }

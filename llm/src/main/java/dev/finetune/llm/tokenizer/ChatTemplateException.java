@@ -1,6 +1,6 @@
 package dev.finetune.llm.tokenizer;
 
-import dev.finetune.llm.BadInput;
+import dev.finetune.errors.BadInput;
 import java.util.Optional;
 
 /**

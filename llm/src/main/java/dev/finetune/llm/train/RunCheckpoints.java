@@ -29,7 +29,7 @@ final class RunCheckpoints {
         this.plan = plan;
         this.planRecord = new TrainerState.Plan(
                 config.method().configName(),
-                config.objective().configName(),
+                config.objective().code(),
                 plan.items(),
                 fingerprint,
                 plan.batchSize(),

@@ -82,7 +82,7 @@ public final class TrainCommand implements Callable<Integer> {
                     Locale.ROOT,
                     "%s %s of %s: %,d trainable parameters%n",
                     job.method().configName(),
-                    job.objective().configName(),
+                    job.objective().code(),
                     job.model(),
                     recipe.model().trainableValues());
             out.flush();

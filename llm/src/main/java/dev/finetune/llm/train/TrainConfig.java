@@ -1,5 +1,6 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.settings.Setting;
 import dev.finetune.llm.settings.SettingValues;

@@ -1,6 +1,6 @@
 package dev.finetune.llm.train;
 
-import dev.finetune.llm.BadInput;
+import dev.finetune.errors.BadInput;
 import java.io.IOException;
 
 /** A job config that cannot be used; the message names the file, the key and the value. */

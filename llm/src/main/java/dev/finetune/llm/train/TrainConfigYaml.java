@@ -1,5 +1,7 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.errors.InvalidInputException;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
@@ -84,7 +86,7 @@ public final class TrainConfigYaml {
         Path trainFile = base.resolve(required(file, job, "train_file"));
         Path outputDir = base.resolve(required(file, job, "output_dir"));
         Method method = parsed(file, job, "method", Method::parse, Method.LORA);
-        Objective objective = parsed(file, job, "objective", Objective::parse, Objective.SFT);
+        Objective objective = parsed(file, job, "objective", Objective::fromCode, Objective.SFT);
         TrainConfig config = TrainConfig.of(model, trainFile, outputDir, method, objective);
         Object resume = job.get("resume");
         if (resume != null) {
@@ -115,7 +117,7 @@ public final class TrainConfigYaml {
         String text = required(file, job, key);
         try {
             return parser.apply(text);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | InvalidInputException e) {
             throw new TrainConfigException(file + ": " + e.getMessage(), e);
         }
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -3,6 +3,7 @@ package dev.finetune.llm.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.optim.LearningRateSchedule;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.settings.Settings;

@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.events.Objective;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,6 @@ class RecipesTest {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        return TrainConfig.of(model, data, dir.resolve("out-" + objective.configName()), Method.LORA, objective);
+        return TrainConfig.of(model, data, dir.resolve("out-" + objective.code()), Method.LORA, objective);
     }
 }

@@ -13,6 +13,7 @@ import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.PreparedManifests;
 import dev.finetune.storage.StoredObject;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -125,10 +126,10 @@ public class VersionWriter {
     private Lineage.Dataset dataset(CheckpointCreated checkpoint) {
         String name = checkpoint.datasetName();
         String version = checkpoint.datasetVersion();
-        String key = PreparedManifest.key(name, version);
+        String key = PreparedManifests.key(name, version);
         String id = name + "@" + version;
         try {
-            String sha = PreparedManifest.read(store, name, version)
+            String sha = PreparedManifests.read(store, name, version)
                     .map(PreparedManifest::sha256)
                     .orElse(null);
             if (sha == null) {

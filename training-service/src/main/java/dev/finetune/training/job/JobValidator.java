@@ -7,6 +7,7 @@ import dev.finetune.naming.InvalidNameException;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.PreparedManifests;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 
@@ -61,10 +62,10 @@ public class JobValidator {
     }
 
     private PreparedManifest manifest(JobRecord job) {
-        String key = PreparedManifest.key(job.datasetName(), job.datasetVersion());
+        String key = PreparedManifests.key(job.datasetName(), job.datasetVersion());
         PreparedManifest manifest;
         try {
-            manifest = PreparedManifest.read(store, job.datasetName(), job.datasetVersion())
+            manifest = PreparedManifests.read(store, job.datasetName(), job.datasetVersion())
                     .orElseThrow(() -> new InvalidJobException(
                             "dataset",
                             "dataset: " + job.datasetName() + "@" + job.datasetVersion() + " is not prepared (no " + key

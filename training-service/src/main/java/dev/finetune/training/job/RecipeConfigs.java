@@ -4,7 +4,6 @@ import dev.finetune.events.Hyperparameters;
 import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.train.Method;
-import dev.finetune.llm.train.Objective;
 import dev.finetune.llm.train.TrainConfig;
 import java.nio.file.Path;
 
@@ -33,11 +32,7 @@ public final class RecipeConfigs {
      */
     public static TrainConfig of(JobRecord job, Path model, Path trainFile, Path outputDir) {
         return TrainConfig.of(
-                        model,
-                        trainFile,
-                        outputDir,
-                        Method.parse(job.method().code()),
-                        Objective.parse(job.objective().code()))
+                        model, trainFile, outputDir, Method.parse(job.method().code()), job.objective())
                 .withSettings(settings(job.hyperparameters()));
     }
 

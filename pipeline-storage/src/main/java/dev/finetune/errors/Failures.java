@@ -18,9 +18,9 @@ import java.util.zip.ZipException;
  * whole cause chain (never by package name).
  *
  * <ul>
- *   <li>Permanent whenever the chain holds bad input: an {@link InvalidInputException}, or an
- *       exception of the {@code llm} library marked {@code dev.finetune.llm.BadInput} (a corrupt
- *       checkpoint, an unusable tokenizer or training file). Retrying cannot fix bad input.
+ *   <li>Permanent whenever the chain holds bad input: an {@link InvalidInputException}, or a
+ *       checked exception marked {@link BadInput} (llm's corrupt checkpoint, unusable tokenizer or
+ *       training file). Retrying cannot fix bad input.
  *   <li>Otherwise the outermost cause with a verdict decides. Retriable: a {@link
  *       TransientException}; an S3 error with a throttling/server-side code or a 5xx without a
  *       body; a timeout ({@link InterruptedIOException}, {@link TimeoutException}); a Kafka {@code
@@ -47,12 +47,6 @@ public final class Failures {
             "RequestTimeTooSkewed",
             "OperationAborted",
             "XMinioServerNotInitialized");
-
-    /**
-     * The marker of the {@code llm} library's bad-input exceptions. That library has none of the
-     * pipeline's dependencies, so the type is matched by name, as Kafka's RetriableException is.
-     */
-    static final String LLM_BAD_INPUT = "dev.finetune.llm.BadInput";
 
     private static final String KAFKA_RETRIABLE = "org.apache.kafka.common.errors.RetriableException";
 
@@ -82,7 +76,7 @@ public final class Failures {
     public static boolean isInvalidInput(Throwable failure) {
         int depth = 0;
         for (Throwable t = failure; t != null && depth < MAX_DEPTH; t = next(t), depth++) {
-            if (t instanceof InvalidInputException || implementsByName(t.getClass(), LLM_BAD_INPUT)) {
+            if (t instanceof InvalidInputException || t instanceof BadInput) {
                 return true;
             }
         }
@@ -133,17 +127,6 @@ public final class Failures {
         for (Class<?> c = t.getClass(); c != null; c = c.getSuperclass()) {
             if (c.getName().equals(KAFKA_RETRIABLE)) {
                 return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean implementsByName(Class<?> type, String interfaceName) {
-        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-            for (Class<?> i : c.getInterfaces()) {
-                if (i.getName().equals(interfaceName) || implementsByName(i, interfaceName)) {
-                    return true;
-                }
             }
         }
         return false;

@@ -4,19 +4,14 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.DatasetPrepared;
-import dev.finetune.events.EventJson;
-import dev.finetune.storage.ObjectKeys;
-import dev.finetune.storage.ObjectNotFoundException;
-import dev.finetune.storage.ObjectStore;
-import java.io.IOException;
 import java.time.Instant;
-import java.util.Optional;
 
 /**
  * The outcome of preparing a version: {@code datasets/prepared/<dataset>/<version>/manifest.json},
  * written after every file it names, so a reader that finds it finds complete files. Without it a
  * version is still being prepared (or preparation was interrupted and will be redone). Written by the
- * dataset-service; read, typed, by every service that trains on, evaluates or registers a dataset.
+ * dataset-service; read, typed, by every service that trains on, evaluates or registers a dataset (storage's
+ * {@code PreparedManifests} finds and reads it).
  *
  * @param status {@code prepared} or {@code rejected}
  * @param datasetId {@code <name>@<version>}
@@ -60,25 +55,5 @@ public record PreparedManifest(
 
     public boolean isPrepared() {
         return PREPARED.equals(status);
-    }
-
-    /** Where the manifest of a dataset version is stored. */
-    public static String key(String dataset, String version) {
-        return ObjectKeys.preparedDataset(dataset, version, "manifest.json");
-    }
-
-    /**
-     * The manifest of a dataset version, or empty while it is not prepared (or never was).
-     *
-     * @throws IOException if the stored manifest is not a manifest
-     */
-    public static Optional<PreparedManifest> read(ObjectStore store, String dataset, String version)
-            throws IOException {
-        try {
-            return Optional.of(
-                    EventJson.mapper().readValue(store.getBytes(key(dataset, version)), PreparedManifest.class));
-        } catch (ObjectNotFoundException e) {
-            return Optional.empty();
-        }
     }
 }

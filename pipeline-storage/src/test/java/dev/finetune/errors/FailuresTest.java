@@ -3,7 +3,6 @@ package dev.finetune.errors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.JsonParseException;
-import dev.finetune.llm.BadInput;
 import dev.finetune.naming.InvalidNameException;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStoreException;
