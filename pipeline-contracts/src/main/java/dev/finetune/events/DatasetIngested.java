@@ -28,8 +28,12 @@ public record DatasetIngested(
         implements PipelineEvent {
     public static final String TYPE = "dev.finetune.dataset.ingested.v1";
 
+    /**
+     * The dataset's name, not this version's id: the preparer handles the versions of one dataset in
+     * the order they were ingested, which needs them on one partition.
+     */
     @Override
     public String cloudEventSubject() {
-        return datasetId;
+        return datasetName;
     }
 }

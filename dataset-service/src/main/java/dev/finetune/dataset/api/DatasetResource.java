@@ -66,7 +66,8 @@ public class DatasetResource {
 
     /**
      * Uploads a dataset version: the body is the raw JSONL (optionally gzip), streamed to storage.
-     * 201 with the new version, or 200 if the same bytes are already a version.
+     * 201 with the new version, or 200 if the same bytes are already a version (also when another
+     * upload of them is being stored at the same moment); 413 past the size or decompression limits.
      */
     @POST
     @Path("/{name}/versions")

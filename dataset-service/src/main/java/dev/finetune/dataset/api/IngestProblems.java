@@ -2,6 +2,7 @@ package dev.finetune.dataset.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.dataset.ingest.IngestException;
+import dev.finetune.errors.TransientException;
 import dev.finetune.service.errors.Problem;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
@@ -10,6 +11,7 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 /**
  * An ingestion refused with the status it chose (400 empty, 409 a version that exists with other
  * bytes, 413 too large, 422 a checksum that differs), as problem details of the matching type.
+ * A transient failure (another upload of the same bytes still allocating its version) is 503.
  * Everything else is answered by service-runtime's ProblemMappers.
  */
 public class IngestProblems {
@@ -17,6 +19,14 @@ public class IngestProblems {
 
     IngestProblems(ObjectMapper json) {
         this.json = json;
+    }
+
+    /** Another upload of the same bytes is still being stored: 503 with Retry-After, the answer comes soon. */
+    @ServerExceptionMapper
+    public Response busy(TransientException e, ContainerRequestContext request) {
+        return Problem.ofStatus(503, e.getMessage())
+                .instance(request.getUriInfo().getRequestUri().getRawPath())
+                .toResponse(json, Response.status(503).header("Retry-After", "1"));
     }
 
     @ServerExceptionMapper

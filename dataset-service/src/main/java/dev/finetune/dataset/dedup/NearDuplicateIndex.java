@@ -1,36 +1,74 @@
 package dev.finetune.dataset.dedup;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * Finds near-duplicate texts with MinHash and locality-sensitive hashing: two texts whose sets of
- * character 5-grams have Jaccard similarity at or above the threshold are duplicates; the first
- * one seen is kept.
+ * Finds near-duplicate examples with MinHash and locality-sensitive hashing, comparing the whole
+ * example part by part: what is asked (system and user turns) and what is answered (assistant
+ * turns; a preference example's chosen and rejected answers each). Two examples are near
+ * duplicates when every part of one is at least {@code threshold} similar (Jaccard similarity of
+ * character 5-grams) to the same part of the other; the first one seen is kept and named as the
+ * original.
  *
- * <p>Each text gets a signature of {@value #HASHES} minimum hashes. LSH splits it into bands; texts
- * that agree on a whole band become candidates, and a candidate is a duplicate only if the
- * fraction of agreeing signature positions (an unbiased Jaccard estimate) reaches the threshold.
- * Memory: {@value #HASHES} ints per kept text (256 bytes), so a million examples take ~256 MB.
+ * <p>Part by part, because a whole-text similarity is dominated by what examples share: rows of a
+ * template that differ in a short slot and a short answer are 90% alike as text and 0% alike as
+ * examples. Two rules keep short text from being judged by shingles it does not have:
+ *
+ * <ul>
+ *   <li>an example whose answers are all shorter than {@value #MIN_CHARACTERS} characters is not
+ *       judged at all (exact de-duplication still applies): a label-like answer says too little to
+ *       call two rows near, and what tells them apart is in their prompts;
+ *   <li>a part shorter than that (a short prompt) must be equal, ignoring case and whitespace, not
+ *       merely similar: its signature is its fingerprint repeated.
+ * </ul>
+ *
+ * <p>Each part gets a signature of {@value #HASHES} minimum hashes; LSH splits it into bands, and
+ * examples that agree on a whole band of the same part become candidates. Candidates are taken
+ * from the part whose buckets are smallest (a duplicate must agree on every part, so one part's
+ * buckets find it), so a template shared by every prompt does not make every row a candidate.
+ * Memory: {@value #HASHES} ints per part per judged example (512 bytes for a prompt and an answer)
+ * plus the band buckets.
  */
 public final class NearDuplicateIndex {
     static final int HASHES = 64;
     /** 5 characters: long enough that unrelated texts share few shingles, short enough for one-line answers. */
     private static final int SHINGLE = 5;
+    /**
+     * 20 characters (16 shingles): below it a single changed character already moves Jaccard below
+     * any useful threshold, so only equality means anything.
+     */
+    static final int MIN_CHARACTERS = 20;
+    /** Candidates checked per example at most: bounds pathological data; a missed near duplicate is kept. */
+    private static final int MAX_CANDIDATES = 512;
 
     private final double threshold;
     private final int bands;
     private final int rows;
     private final long[] multipliers = new long[HASHES];
     private final long[] offsets = new long[HASHES];
-    private final List<int[]> signatures = new ArrayList<>();
-    private final List<Map<Long, List<Integer>>> buckets = new ArrayList<>();
+    private final List<int[][]> signatures = new ArrayList<>();
+    private long[] tags = new long[1024];
+    /** (part, band, band hash) to the ids of the examples in that bucket. */
+    private final Map<Long, List<Integer>> buckets = new HashMap<>();
 
-    /** @param threshold Jaccard similarity from which two texts are duplicates, in (0, 1] */
+    /**
+     * An earlier example the new one nearly duplicates.
+     *
+     * @param original the tag the earlier example was added with (e.g. its line number)
+     * @param similarity the lowest estimated similarity over the parts
+     */
+    public record Match(long original, double similarity) {}
+
+    /** @param threshold Jaccard similarity from which two parts are alike, in (0, 1] */
     public NearDuplicateIndex(double threshold) {
         if (!(threshold > 0 && threshold <= 1)) {
             throw new IllegalArgumentException("near-duplicate threshold must be in (0, 1], got " + threshold);
@@ -42,9 +80,6 @@ public final class NearDuplicateIndex {
         for (int i = 0; i < HASHES; i++) {
             multipliers[i] = random.nextLong() | 1L;
             offsets[i] = random.nextLong();
-        }
-        for (int b = 0; b < bands; b++) {
-            buckets.add(new HashMap<>());
         }
     }
 
@@ -63,46 +98,110 @@ public final class NearDuplicateIndex {
         return best;
     }
 
-    /** Whether {@code text} nearly duplicates a text added before; if not, it is added. */
-    public boolean isDuplicateOrAdd(String text) {
-        int[] signature = signature(text);
-        List<Integer> seen = new ArrayList<>();
-        long[] bandKeys = new long[bands];
-        for (int b = 0; b < bands; b++) {
-            bandKeys[b] = bandKey(signature, b);
-            List<Integer> bucket = buckets.get(b).get(bandKeys[b]);
+    /**
+     * The earlier example that {@code parts} nearly duplicate; if there is none, the example is
+     * added under {@code tag}. Examples too short to judge are neither matched nor added.
+     *
+     * @param parts what is asked first, then what is answered (a single text counts as an answer)
+     */
+    public Optional<Match> findOrAdd(List<String> parts, long tag) {
+        if (!judged(parts)) {
+            return Optional.empty();
+        }
+        int[][] signature = new int[parts.size()][];
+        for (int p = 0; p < parts.size(); p++) {
+            signature[p] = signature(parts.get(p));
+        }
+        long[][] keys = new long[parts.size()][bands];
+        int smallest = -1;
+        long smallestSize = Long.MAX_VALUE;
+        for (int p = 0; p < parts.size(); p++) {
+            long size = 0;
+            for (int b = 0; b < bands; b++) {
+                keys[p][b] = bandKey(p, b, signature[p]);
+                List<Integer> bucket = buckets.get(keys[p][b]);
+                size += bucket == null ? 0 : bucket.size();
+            }
+            if (size < smallestSize) {
+                smallestSize = size;
+                smallest = p;
+            }
+        }
+        Match best = null;
+        Set<Integer> seen = new HashSet<>();
+        for (int b = 0; b < bands && seen.size() < MAX_CANDIDATES; b++) {
+            List<Integer> bucket = buckets.get(keys[smallest][b]);
             if (bucket == null) {
                 continue;
             }
             for (int candidate : bucket) {
-                if (!seen.contains(candidate)) {
-                    seen.add(candidate);
-                    if (similarity(signature, signatures.get(candidate)) >= threshold) {
-                        return true;
+                if (seen.size() >= MAX_CANDIDATES) {
+                    break;
+                }
+                if (seen.add(candidate)) {
+                    double similarity = similarity(signature, signatures.get(candidate));
+                    if (similarity >= threshold && (best == null || similarity > best.similarity())) {
+                        best = new Match(tags[candidate], similarity);
                     }
                 }
             }
         }
-        int id = signatures.size();
-        signatures.add(signature);
-        for (int b = 0; b < bands; b++) {
-            buckets.get(b).computeIfAbsent(bandKeys[b], k -> new ArrayList<>(1)).add(id);
+        if (best != null) {
+            return Optional.of(best);
         }
-        return false;
+        add(signature, keys, tag);
+        return Optional.empty();
+    }
+
+    /** Whether {@code text} nearly duplicates a text added before; if not, it is added. */
+    public boolean isDuplicateOrAdd(String text) {
+        return findOrAdd(List.of(text), signatures.size()).isPresent();
     }
 
     /** The estimated Jaccard similarity of two texts (fraction of equal signature positions). */
     public double estimate(String a, String b) {
-        return similarity(signature(a), signature(b));
+        return similarity(new int[][] {signature(a)}, new int[][] {signature(b)});
+    }
+
+    /** Judged if an answer (a part after the first, or the only part) has enough characters for shingles. */
+    private static boolean judged(List<String> parts) {
+        for (int p = parts.size() == 1 ? 0 : 1; p < parts.size(); p++) {
+            if (normalise(parts.get(p)).length() >= MIN_CHARACTERS) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void add(int[][] signature, long[][] keys, long tag) {
+        int id = signatures.size();
+        signatures.add(signature);
+        if (id == tags.length) {
+            tags = Arrays.copyOf(tags, tags.length * 2);
+        }
+        tags[id] = tag;
+        for (long[] partKeys : keys) {
+            for (long key : partKeys) {
+                buckets.computeIfAbsent(key, k -> new ArrayList<>(1)).add(id);
+            }
+        }
     }
 
     int[] signature(String text) {
-        String s = text.toLowerCase(Locale.ROOT).replaceAll("\\s+", " ").strip();
+        String s = normalise(text);
         int[] min = new int[HASHES];
-        java.util.Arrays.fill(min, Integer.MAX_VALUE);
-        int shingles = Math.max(1, s.length() - SHINGLE + 1);
-        for (int start = 0; start < shingles; start++) {
-            long h = mix(shingleHash(s, start, Math.min(s.length(), start + SHINGLE)));
+        if (s.length() < MIN_CHARACTERS) {
+            // Too short for shingles: equal texts get equal signatures, different ones (almost)
+            // none in common, so only equality counts as alike.
+            long fingerprint = shingleHash(s, 0, s.length());
+            for (int i = 0; i < HASHES; i++) {
+                min[i] = (int) (mix(fingerprint + i) >>> 33);
+            }
+            return min;
+        }
+        Arrays.fill(min, Integer.MAX_VALUE);
+        for (int start = 0; start <= s.length() - SHINGLE; start++) {
+            long h = mix(shingleHash(s, start, start + SHINGLE));
             for (int i = 0; i < HASHES; i++) {
                 // multiply-add-shift: a universal hash family, cheap enough for 64 per shingle
                 int v = (int) ((h * multipliers[i] + offsets[i]) >>> 33);
@@ -114,22 +213,34 @@ public final class NearDuplicateIndex {
         return min;
     }
 
-    private long bandKey(int[] signature, int band) {
-        long key = band;
+    private static String normalise(String text) {
+        return text.toLowerCase(Locale.ROOT).replaceAll("\\s+", " ").strip();
+    }
+
+    private long bandKey(int part, int band, int[] signature) {
+        long key = ((long) part << 32) | band;
         for (int r = band * rows; r < (band + 1) * rows; r++) {
             key = key * 0x9E3779B97F4A7C15L + signature[r];
         }
         return mix(key);
     }
 
-    private static double similarity(int[] a, int[] b) {
-        int equal = 0;
-        for (int i = 0; i < HASHES; i++) {
-            if (a[i] == b[i]) {
-                equal++;
-            }
+    /** The lowest per-part similarity; examples with different numbers of parts are not alike. */
+    private static double similarity(int[][] a, int[][] b) {
+        if (a.length != b.length) {
+            return 0;
         }
-        return (double) equal / HASHES;
+        double lowest = 1;
+        for (int p = 0; p < a.length; p++) {
+            int equal = 0;
+            for (int i = 0; i < HASHES; i++) {
+                if (a[p][i] == b[p][i]) {
+                    equal++;
+                }
+            }
+            lowest = Math.min(lowest, (double) equal / HASHES);
+        }
+        return lowest;
     }
 
     private static long shingleHash(String s, int from, int to) {

@@ -26,13 +26,37 @@ public record CanonicalExample(List<Message> messages, List<Message> chosen, Lis
         return chosen != null;
     }
 
-    /** All text of the example, for de-duplication and length checks. */
+    /** All text of the example, roles included: what token estimates are made from. */
     public String text() {
         StringBuilder text = new StringBuilder();
         append(text, messages);
         if (isPreference()) {
             append(text, chosen);
             append(text, rejected);
+        }
+        return text.toString();
+    }
+
+    /**
+     * The example as near-duplicate detection compares it: what is asked (system and user turns),
+     * then what is answered (the assistant turns; for a preference example the chosen and the
+     * rejected answer each).
+     */
+    public List<String> parts() {
+        if (isPreference()) {
+            // The whole prompt conversation is what is asked, earlier assistant turns included.
+            return List.of(contents(messages, null), contents(chosen, null), contents(rejected, null));
+        }
+        return List.of(contents(messages, false), contents(messages, true));
+    }
+
+    /** The contents of the turns (only assistant ones if {@code assistant}, only others if false, all if null). */
+    private static String contents(List<Message> turns, Boolean assistant) {
+        StringBuilder text = new StringBuilder();
+        for (Message m : turns) {
+            if (assistant == null || assistant == m.role().equals("assistant")) {
+                text.append(m.content()).append('\n');
+            }
         }
         return text.toString();
     }

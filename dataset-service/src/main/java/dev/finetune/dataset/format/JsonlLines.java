@@ -10,18 +10,23 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Reads JSONL as numbered raw lines, one at a time, so a multi-GB file never sits in memory. A
- * gzip stream (by its magic bytes) is decompressed on the fly. Each line is checked to be UTF-8
- * before anyone parses it, so "not UTF-8" is reported as such rather than as a JSON error.
+ * gzip stream (by its magic bytes) is decompressed on the fly, within {@link DecompressionLimits}.
+ * Each line is checked to be UTF-8 before anyone parses it, so "not UTF-8" is reported as such
+ * rather than as a JSON error.
+ *
+ * <p>Failures are told apart: a corrupt or truncated archive, or one past the limits, is an {@link
+ * UnreadableInputException} (bad input: the dataset is rejected with the reason); a failure of the
+ * stream underneath (a dropped connection) is an {@link UncheckedIOException} (worth retrying).
  */
 public final class JsonlLines implements AutoCloseable {
     /** A line longer than this is not read whole (it would not pass the example length limit anyway). */
     private static final int MAX_LINE_BYTES = 64 * 1024 * 1024;
 
     private final InputStream in;
+    private final boolean gzip;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream(4096);
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8
             .newDecoder()
@@ -44,13 +49,25 @@ public final class JsonlLines implements AutoCloseable {
         }
     }
 
+    /** Reads trusted input: gzip without decompression limits. */
     public JsonlLines(InputStream raw) throws IOException {
+        this(raw, DecompressionLimits.none());
+    }
+
+    public JsonlLines(InputStream raw, DecompressionLimits limits) throws IOException {
         BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
         buffered.mark(2);
         int b1 = buffered.read();
         int b2 = buffered.read();
         buffered.reset();
-        this.in = b1 == 0x1f && b2 == 0x8b ? new GZIPInputStream(buffered, 1 << 16) : buffered;
+        this.gzip = b1 == 0x1f && b2 == 0x8b;
+        InputStream opened;
+        try {
+            opened = gzip ? new BoundedGzipInputStream(buffered, limits) : buffered;
+        } catch (IOException e) {
+            throw failure(e);
+        }
+        this.in = opened;
     }
 
     /** The next line, or null at the end. */
@@ -85,7 +102,7 @@ public final class JsonlLines implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("reading line " + (number + 1) + ": " + e.getMessage(), e);
+            throw failure(e);
         }
         number++;
         byte[] bytes = line.toByteArray();
@@ -93,6 +110,21 @@ public final class JsonlLines implements AutoCloseable {
             bytes = java.util.Arrays.copyOf(bytes, bytes.length - 1);
         }
         return new Line(number, bytes, isUtf8(bytes), tooLong);
+    }
+
+    /** What a failure to read means: bad input (the archive) or a broken stream (see class doc). */
+    private RuntimeException failure(IOException e) {
+        if (e instanceof BoundedGzipInputStream.SourceException source) {
+            return new UncheckedIOException("reading line " + (number + 1) + ": " + e.getMessage(), source.source());
+        }
+        if (e instanceof DecompressionLimits.LimitExceededException) {
+            return new UnreadableInputException(e.getMessage() + " (at line " + (number + 1) + ")", e);
+        }
+        if (gzip) {
+            return new UnreadableInputException(
+                    "the gzip data is corrupt or truncated at line " + (number + 1) + ": " + e.getMessage(), e);
+        }
+        return new UncheckedIOException("reading line " + (number + 1) + ": " + e.getMessage(), e);
     }
 
     private static int indexOf(byte[] bytes, int from, int to, byte value) {

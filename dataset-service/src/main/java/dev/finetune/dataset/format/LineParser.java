@@ -20,7 +20,9 @@ import java.util.List;
  * with a recognisable set of fields; later lines must have the same format.
  */
 public final class LineParser {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** A second value after the object ({@code {...}{...}}) is an error, not silently dropped. */
+    private static final ObjectMapper JSON =
+            new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final long maxCharacters;
     private DatasetFormat format;
@@ -133,8 +135,8 @@ public final class LineParser {
 
     private static CanonicalExample preference(long n, JsonNode root) throws InvalidLineException {
         JsonNode prompt = root.get("prompt");
-        JsonNode chosen = root.get("chosen");
-        JsonNode rejected = root.get("rejected");
+        JsonNode chosen = required(n, root, "chosen");
+        JsonNode rejected = required(n, root, "rejected");
         CanonicalExample example;
         if (prompt == null && chosen.isArray() && rejected.isArray()) {
             example = implicitPrompt(n, messages(n, chosen, "chosen"), messages(n, rejected, "rejected"));
@@ -173,6 +175,15 @@ public final class LineParser {
         checkAnswer(n, "chosen", chosenAnswer, common);
         checkAnswer(n, "rejected", rejectedAnswer, common);
         return CanonicalExample.preference(prompt, chosenAnswer, rejectedAnswer);
+    }
+
+    /** A field a declared format needs, which a line of another shape may lack. */
+    private static JsonNode required(long n, JsonNode root, String field) throws InvalidLineException {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            throw invalid(n, field, "is required", null);
+        }
+        return node;
     }
 
     private static List<Message> answer(long n, JsonNode root, String field) throws InvalidLineException {

@@ -2,8 +2,12 @@ package dev.finetune.dataset.ingest;
 
 import dev.finetune.dataset.DatasetEvents;
 import dev.finetune.dataset.DatasetSettings;
+import dev.finetune.dataset.catalog.ContentClaim;
 import dev.finetune.dataset.catalog.DatasetCatalog;
+import dev.finetune.dataset.catalog.DatasetCatalog.Tagged;
 import dev.finetune.dataset.catalog.IngestRecord;
+import dev.finetune.dataset.format.DecompressionLimits;
+import dev.finetune.errors.TransientException;
 import dev.finetune.events.DatasetIngested;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.Digests;
@@ -15,6 +19,7 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -23,22 +28,40 @@ import org.jboss.logging.Logger;
 
 /**
  * Stores a dataset's raw bytes unmodified as a new version, exactly once per content and per
- * submission event:
+ * submission event, with dense version numbers:
  *
  * <ol>
- *   <li>stream the bytes to a staging key, hashing them on the way (nothing is held in memory);
- *   <li>if this submission or these bytes already made a version, drop the staging copy and answer
- *       with that version;
- *   <li>claim the version by creating its {@code ingest.json} only if absent (two concurrent
- *       uploads can never take the same number);
- *   <li>move the bytes to the version's key, record the indexes, publish {@code ingested}.
+ *   <li>stream the bytes to a staging key, hashing them on the way (nothing is held in memory) and,
+ *       for gzip, inflating them on the side within the decompression limits (413 past them);
+ *   <li>if this submission event already made a version, drop the staging copy and answer with it;
+ *   <li>claim the content: create its {@link ContentClaim} only if absent. Of concurrent uploads of
+ *       the same bytes exactly one wins; every other one waits until the claim names a version and
+ *       answers with it, as a repeat upload does (200, {@code duplicate}). A claim that names no
+ *       version after {@link #ABANDONED_CLAIM} was left by a crashed upload and is taken over by
+ *       compare-and-set;
+ *   <li>the winner allocates the version by creating its {@code ingest.json} only if absent: the
+ *       requested name, or the lowest free number (re-read after each lost race, so numbers have no
+ *       gaps); if it cannot (a requested version exists with other bytes), it releases the claim;
+ *   <li>record the version in the claim ({@code allocated}), move the bytes to the version's key,
+ *       index the event, publish {@code ingested}, mark the claim {@code ingested}.
  * </ol>
+ *
+ * A failure in step 5 marks the claim unfinished, and the next upload of the same bytes (the
+ * retried request or event) finishes step 5 (the bytes are the same, by their hash). A crash in
+ * step 5 leaves the claim {@code allocated}; an upload of the same bytes after {@link
+ * #UNFINISHED_CLAIM} finishes it. So no content is stranded in a version that never gets prepared.
  */
 @ApplicationScoped
 public class DatasetIngestion {
     private static final Logger LOG = Logger.getLogger(DatasetIngestion.class);
     /** A version is claimed by conditional create; this many lost races in a row means something is wrong. */
     private static final int MAX_CLAIM_ATTEMPTS = 100;
+    /** Steps 3 to 4 are a listing and two small writes: a claim without a version this old was abandoned. */
+    static final Duration ABANDONED_CLAIM = Duration.ofSeconds(60);
+    /** How long an upload waits for the winner of its content to name the version (then 503, retried). */
+    private static final Duration AWAIT_VERSION = Duration.ofSeconds(30);
+    /** Step 5 is one server-side copy and one event: unfinished after this long, its upload died. */
+    static final Duration UNFINISHED_CLAIM = Duration.ofMinutes(10);
 
     private final ObjectStore store;
     private final DatasetCatalog catalog;
@@ -72,7 +95,8 @@ public class DatasetIngestion {
         try {
             BufferedInputStream in = new BufferedInputStream(new LimitedInputStream(body, settings.maxUploadBytes()));
             boolean gzip = isGzip(in);
-            StoredObject stored = store.put(staging, in, size, gzip ? "application/gzip" : "application/jsonl");
+            InputStream checked = gzip ? new GzipLimitCheck(in, settings.decompressionLimits()) : in;
+            StoredObject stored = store.put(staging, checked, size, gzip ? "application/gzip" : "application/jsonl");
             if (stored.size() == 0) {
                 throw new IngestException(400, "dataset '" + request.name() + "' is empty");
             }
@@ -89,6 +113,9 @@ public class DatasetIngestion {
                     throw new IngestException(
                             413, "dataset is larger than the limit of " + settings.maxUploadBytes() + " bytes");
                 }
+                if (t instanceof DecompressionLimits.LimitExceededException limit) {
+                    throw new IngestException(413, limit.getMessage());
+                }
             }
             throw e;
         } finally {
@@ -98,29 +125,65 @@ public class DatasetIngestion {
 
     private IngestOutcome store(IngestRequest request, StoredObject stored, String fileName, String staging) {
         String name = request.name();
+        String sha256 = stored.sha256();
         if (request.version() != null) {
             Optional<IngestRecord> existing = catalog.ingestRecord(name, request.version());
             if (existing.isPresent()) {
-                return sameBytesOrConflict(existing.get(), stored.sha256());
-            }
-        } else {
-            Optional<IngestRecord> sameBytes = catalog.versionBySha256(name, stored.sha256())
-                    .flatMap(version -> catalog.ingestRecord(name, version));
-            if (sameBytes.isPresent()) {
-                indexEvent(request, sameBytes.get().version());
-                LOG.infof(
-                        "dataset %s: bytes %s are already version %s",
-                        name, stored.sha256(), sameBytes.get().version());
-                return new IngestOutcome(sameBytes.get(), true);
+                IngestOutcome outcome = sameBytesOrConflict(existing.get(), sha256);
+                indexEvent(request, outcome.record().version());
+                return outcome;
             }
         }
-        IngestRecord record = claimVersion(request, stored, fileName);
+        ContentClaim mine = ContentClaim.claimed(UUID.randomUUID().toString(), Instant.now());
+        Optional<String> etag = catalog.createContentClaim(name, sha256, mine);
+        while (etag.isEmpty()) {
+            Optional<Tagged<ContentClaim>> held = awaitVersion(name, sha256);
+            if (held.isEmpty()) {
+                etag = catalog.createContentClaim(name, sha256, mine); // released meanwhile: claim it afresh
+            } else if (held.get().value().hasVersion()) {
+                return alreadyStored(request, held.get(), sha256, staging);
+            } else {
+                etag = catalog.replaceContentClaim(
+                        name, sha256, mine, held.get().etag()); // abandoned
+                if (etag.isPresent()) {
+                    LOG.warnf("dataset %s: took over the abandoned claim on bytes %s", name, sha256);
+                }
+            }
+        }
+        IngestRecord record;
+        try {
+            record = allocateVersion(request, stored, fileName);
+        } catch (RuntimeException e) {
+            catalog.releaseContentClaim(name, sha256);
+            throw e;
+        }
+        ContentClaim allocated = mine.allocated(record.version(), Instant.now());
+        String allocatedEtag = catalog.replaceContentClaim(name, sha256, allocated, etag.get())
+                .orElseThrow(() -> new IllegalStateException("the claim on bytes " + sha256 + " of dataset '" + name
+                        + "' was taken over while version " + record.version() + " was allocated"));
+        try {
+            finish(request, record, new Tagged<>(allocated, allocatedEtag), staging);
+        } catch (RuntimeException e) {
+            // Let the next upload of these bytes (this one retried) finish the version at once
+            // rather than after UNFINISHED_CLAIM.
+            try {
+                catalog.replaceContentClaim(name, sha256, allocated.unfinished(), allocatedEtag);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        LOG.infof("dataset %s stored: %d bytes, sha256 %s", record.datasetId(), record.sizeBytes(), record.sha256());
+        return new IngestOutcome(record, false);
+    }
+
+    /** Step 5: the bytes to the version's key, the event index, {@code ingested}, the claim complete. */
+    private void finish(IngestRequest request, IngestRecord record, Tagged<ContentClaim> claim, String staging) {
         store.copy(staging, record.rawKey());
-        catalog.indexSha256(name, stored.sha256(), record.version());
         indexEvent(request, record.version());
         events.ingested(new DatasetIngested(
                 record.datasetId(),
-                name,
+                record.name(),
                 record.version(),
                 record.format(),
                 record.rawKey(),
@@ -128,15 +191,66 @@ public class DatasetIngestion {
                 record.sizeBytes(),
                 record.source(),
                 record.ingestedAt()));
-        LOG.infof("dataset %s stored: %d bytes, sha256 %s", record.datasetId(), record.sizeBytes(), record.sha256());
-        return new IngestOutcome(record, false);
+        if (catalog.replaceContentClaim(
+                        record.name(), record.sha256(), claim.value().ingested(Instant.now()), claim.etag())
+                .isEmpty()) {
+            LOG.infof("dataset %s: another upload finished it at the same time", record.datasetId());
+        }
     }
 
-    private IngestRecord claimVersion(IngestRequest request, StoredObject stored, String fileName) {
+    /** Another upload holds these bytes: answer with its version, as for a repeat upload. */
+    private IngestOutcome alreadyStored(
+            IngestRequest request, Tagged<ContentClaim> claim, String sha256, String staging) {
+        String name = request.name();
+        String version = claim.value().version();
+        IngestRecord record = catalog.ingestRecord(name, version)
+                .orElseThrow(() -> new IllegalStateException("the claim on bytes " + sha256 + " of dataset '" + name
+                        + "' names version " + version + ", which has no ingest record"));
+        if (request.version() != null && !request.version().equals(version)) {
+            throw new IngestException(
+                    409,
+                    "these bytes are already version " + version + " of dataset '" + name + "' (sha256 " + sha256
+                            + "); a content is stored as one version only");
+        }
+        if (!claim.value().isIngested() && claim.value().olderThan(Instant.now().minus(UNFINISHED_CLAIM))) {
+            LOG.warnf("dataset %s: its upload stopped before it was announced; finishing it", record.datasetId());
+            finish(request, record, claim, staging);
+        } else {
+            indexEvent(request, version);
+        }
+        LOG.infof("dataset %s: bytes %s are already version %s", name, sha256, version);
+        return new IngestOutcome(record, true);
+    }
+
+    /**
+     * Waits until the claim on these bytes names a version or is found abandoned (returned without
+     * a version, for the caller to take over); empty if it was released (no claim any more).
+     */
+    private Optional<Tagged<ContentClaim>> awaitVersion(String name, String sha256) {
+        long deadline = System.nanoTime() + AWAIT_VERSION.toNanos();
+        long pause = 20;
+        while (true) {
+            Optional<Tagged<ContentClaim>> claim = catalog.contentClaim(name, sha256);
+            if (claim.isEmpty()
+                    || claim.get().value().hasVersion()
+                    || claim.get().value().olderThan(Instant.now().minus(ABANDONED_CLAIM))) {
+                return claim;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TransientException(
+                        "another upload of the same bytes to dataset '" + name + "' is still allocating its version",
+                        null);
+            }
+            sleep(pause);
+            pause = Math.min(pause * 2, 500);
+        }
+    }
+
+    private IngestRecord allocateVersion(IngestRequest request, StoredObject stored, String fileName) {
         for (int attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
             String version = request.version() != null
                     ? request.version()
-                    : String.valueOf(catalog.nextNumericVersion(request.name()) + attempt);
+                    : String.valueOf(catalog.nextNumericVersion(request.name()));
             IngestRecord record = new IngestRecord(
                     IngestRecord.datasetId(request.name(), version),
                     request.name(),
@@ -154,10 +268,9 @@ public class DatasetIngestion {
                 return record;
             }
             if (request.version() != null) {
-                // Someone created the requested version between our check and our claim.
-                return sameBytesOrConflict(
-                                catalog.ingestRecord(request.name(), version).orElseThrow(), stored.sha256())
-                        .record();
+                // Someone created the requested version, with other bytes (ours are claimed by us).
+                sameBytesOrConflict(
+                        catalog.ingestRecord(request.name(), version).orElseThrow(), stored.sha256());
             }
         }
         throw new IllegalStateException(
@@ -201,6 +314,15 @@ public class DatasetIngestion {
             store.delete(key);
         } catch (RuntimeException e) {
             LOG.warnf("could not delete staging object %s: %s", key, e.getMessage());
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransientException("interrupted while waiting for a content claim", e);
         }
     }
 

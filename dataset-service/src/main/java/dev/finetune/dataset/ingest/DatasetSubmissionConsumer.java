@@ -16,8 +16,10 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 /**
  * Ingests datasets that upstream systems announce on {@code datasets.submitted}: the object they
  * name is copied, unmodified, into a new version. The same event delivered twice, or the same bytes
- * submitted twice, make one version. A submission that cannot succeed (bad URI, missing object,
- * hash mismatch) goes to the dead-letter topic with the reason.
+ * submitted twice, make one version. Only objects in the allowed upstream locations are read
+ * ({@link UpstreamSources}). A submission that cannot succeed (bad URI, a location not allowed,
+ * missing object, hash mismatch, past the decompression limits) goes to the dead-letter topic with
+ * the reason.
  */
 @ApplicationScoped
 public class DatasetSubmissionConsumer {
@@ -26,10 +28,12 @@ public class DatasetSubmissionConsumer {
 
     private final ObjectStore store;
     private final DatasetIngestion ingestion;
+    private final UpstreamSources sources;
 
-    DatasetSubmissionConsumer(ObjectStore store, DatasetIngestion ingestion) {
+    DatasetSubmissionConsumer(ObjectStore store, DatasetIngestion ingestion, UpstreamSources sources) {
         this.store = store;
         this.ingestion = ingestion;
+        this.sources = sources;
     }
 
     @Incoming("datasets-submitted")
@@ -40,6 +44,7 @@ public class DatasetSubmissionConsumer {
 
     IngestOutcome ingest(DatasetSubmitted event, String eventId) throws Exception {
         S3Location from = S3Location.parse(event.objectUri());
+        sources.check(from);
         Map<String, String> labels = event.labels() == null ? Map.of() : event.labels();
         IngestRequest request = new IngestRequest(
                 event.datasetName(),

@@ -3,6 +3,7 @@ package dev.finetune.dataset.prepare;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.dataset.dedup.NearDuplicateIndex;
+import dev.finetune.dataset.dedup.RemovedDuplicate;
 import dev.finetune.dataset.format.CanonicalExample;
 import dev.finetune.dataset.format.JsonlLines;
 import dev.finetune.dataset.format.LineParser;
@@ -23,16 +24,17 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
  * Prepares one dataset in a single streaming pass: read line by line, validate and normalise into
- * the canonical form, drop exact and near duplicates (first occurrence wins), assign each example
+ * the canonical form, drop exact and near duplicates (first occurrence wins, and the report names
+ * it for each one dropped), assign each example
  * to a split by the hash of its content, count its tokens, and append it to that split's file.
  * Memory holds the de-duplication index and the token lengths, never the examples.
  */
@@ -57,7 +59,8 @@ public final class DatasetPreparation {
         NearDuplicateIndex nearDuplicates = settings.nearDuplicateThreshold() < 1
                 ? new NearDuplicateIndex(settings.nearDuplicateThreshold())
                 : null;
-        Set<Key> seen = new HashSet<>();
+        Map<Key, Long> seen = new HashMap<>(); // example hash to the line it was first seen on
+        List<RemovedDuplicate> duplicates = new ArrayList<>();
         Map<Split, SplitWriter> writers = new EnumMap<>(Split.class);
         for (Split split : Split.values()) {
             writers.put(split, new SplitWriter(workDir.resolve(split.fileName())));
@@ -71,7 +74,7 @@ public final class DatasetPreparation {
         long nearDuplicateCount = 0;
         Boolean preference = null;
         List<Pending> pending = new ArrayList<>(BATCH);
-        try (JsonlLines reader = new JsonlLines(raw);
+        try (JsonlLines reader = new JsonlLines(raw, settings.decompression());
                 BatchWriter batches = new BatchWriter(writers)) {
             for (JsonlLines.Line line = reader.next(); line != null; line = reader.next()) {
                 lines++;
@@ -94,12 +97,18 @@ public final class DatasetPreparation {
                 preference = example.isPreference();
                 byte[] canonical = canonicalJson(example);
                 byte[] digest = sha256(canonical);
-                if (!seen.add(new Key(digest))) {
+                Long original = seen.putIfAbsent(new Key(digest), line.number());
+                if (original != null) {
                     exactDuplicates++;
+                    list(duplicates, RemovedDuplicate.exact(line.number(), original));
                     continue;
                 }
-                if (nearDuplicates != null && nearDuplicates.isDuplicateOrAdd(example.text())) {
+                Optional<NearDuplicateIndex.Match> near = nearDuplicates == null
+                        ? Optional.empty()
+                        : nearDuplicates.findOrAdd(example.parts(), line.number());
+                if (near.isPresent()) {
                     nearDuplicateCount++;
+                    list(duplicates, RemovedDuplicate.near(line.number(), near.get()));
                     continue;
                 }
                 pending.add(new Pending(example, canonical, splitter.assign(digest)));
@@ -145,8 +154,16 @@ public final class DatasetPreparation {
                 files,
                 List.copyOf(errors),
                 errorsByReason,
+                List.copyOf(duplicates),
                 rejection,
                 statistics);
+    }
+
+    /** Lists a removed duplicate in the report, up to the same bound as invalid lines (all are counted). */
+    private void list(List<RemovedDuplicate> duplicates, RemovedDuplicate duplicate) {
+        if (duplicates.size() < settings.maxReportedErrors()) {
+            duplicates.add(duplicate);
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.finetune.dataset.DatasetEvents;
 import dev.finetune.dataset.DatasetSettings;
 import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
+import dev.finetune.dataset.format.UnreadableInputException;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.tokens.TokenCounters;
 import dev.finetune.events.DatasetIngested;
@@ -17,6 +18,7 @@ import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -34,7 +37,9 @@ import org.jboss.logging.Logger;
  * the splits, statistics and report, then the manifest (last, so a reader never sees a half-written
  * version), then publishes {@code prepared} (carrying the dataset's training trigger, which the
  * training-service applies) or {@code rejected}. A redelivered event finds the manifest and only
- * re-announces the outcome.
+ * re-announces the outcome. A dataset that cannot be read (a corrupt or truncated archive, one that
+ * expands past the decompression limits) is rejected with the reason. Several datasets are prepared
+ * at once on a bounded {@link PreparationPool}.
  */
 @ApplicationScoped
 public class DatasetPreparer {
@@ -45,6 +50,8 @@ public class DatasetPreparer {
     private final DatasetEvents events;
     private final DatasetSettings settings;
     private final TokenCounters tokenCounters;
+    /** Several datasets at once, the versions of one in order (pipeline.dataset.preparation-concurrency). */
+    private final PreparationPool pool;
 
     DatasetPreparer(
             ObjectStore store,
@@ -57,12 +64,28 @@ public class DatasetPreparer {
         this.events = events;
         this.settings = settings;
         this.tokenCounters = tokenCounters;
+        this.pool = new PreparationPool(settings.preparationConcurrency(), "dataset-preparation");
     }
 
+    /**
+     * Hands the event to the preparation pool and returns: the pool acknowledges it when its
+     * preparation is done (the commit strategy commits an offset only when everything before it is
+     * acknowledged, so a crash redelivers what was not finished). Blocks, on a worker thread, only
+     * while the pool is full.
+     */
     @Incoming("datasets-ingested")
     @Blocking
-    public CompletionStage<Void> onIngested(Message<DatasetIngested> message) {
-        return EventProcessing.process(message, (event, eventId) -> prepare(event.datasetName(), event.version()));
+    public CompletionStage<Void> onIngested(Message<DatasetIngested> message) throws InterruptedException {
+        pool.submit(
+                message.getPayload().datasetName(),
+                () -> EventProcessing.process(
+                        message, (event, eventId) -> prepare(event.datasetName(), event.version())));
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @PreDestroy
+    void stop() {
+        pool.close();
     }
 
     /** Prepares one version (or re-announces its outcome if it was prepared before). */
@@ -102,6 +125,8 @@ public class DatasetPreparer {
                         record,
                         "the raw bytes are missing (" + record.rawKey()
                                 + "): the upload was interrupted; upload the dataset again");
+            } catch (UnreadableInputException e) {
+                return reject(record, e.getMessage()); // a corrupt archive or one past the limits
             }
             return upload(record, result);
         } finally {
@@ -253,6 +278,8 @@ public class DatasetPreparer {
         report.put("invalidLinesByReason", result.errorsByReason());
         report.put("invalidLinesListed", result.errors().size());
         report.put("errors", result.errors());
+        report.put("duplicatesListed", result.duplicates().size());
+        report.put("duplicates", result.duplicates());
         return report;
     }
 }

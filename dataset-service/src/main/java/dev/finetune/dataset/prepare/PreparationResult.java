@@ -1,5 +1,6 @@
 package dev.finetune.dataset.prepare;
 
+import dev.finetune.dataset.dedup.RemovedDuplicate;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.validation.LineError;
 import dev.finetune.events.DatasetFormat;
@@ -22,6 +23,8 @@ import java.util.Map;
  * @param splits the split files written
  * @param errors invalid lines in file order, at most the configured number
  * @param errorsByReason count of invalid lines per reason (field + reason)
+ * @param duplicates removed duplicates in file order, each with the line it repeats, at most the
+ *     configured number
  * @param rejection why the dataset as a whole is rejected, or null if it is accepted
  * @param statistics token statistics per split and the length histogram
  */
@@ -36,6 +39,7 @@ public record PreparationResult(
         Map<Split, SplitFile> splits,
         List<LineError> errors,
         Map<String, Long> errorsByReason,
+        List<RemovedDuplicate> duplicates,
         String rejection,
         Statistics statistics) {
 

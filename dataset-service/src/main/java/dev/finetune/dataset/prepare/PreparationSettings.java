@@ -1,5 +1,6 @@
 package dev.finetune.dataset.prepare;
 
+import dev.finetune.dataset.format.DecompressionLimits;
 import dev.finetune.events.DatasetFormat;
 
 /**
@@ -15,7 +16,9 @@ import dev.finetune.events.DatasetFormat;
  * @param validationRatio share in the validation split
  * @param testRatio share in the test split
  * @param maxTokens the training sequence length the truncation estimate is made for
- * @param maxReportedErrors invalid lines listed one by one in the report (all are counted)
+ * @param maxReportedErrors invalid lines (and removed duplicates) listed one by one in the report
+ *     (all are counted)
+ * @param decompression how far a gzip dataset may expand
  */
 public record PreparationSettings(
         DatasetFormat format,
@@ -26,7 +29,8 @@ public record PreparationSettings(
         double validationRatio,
         double testRatio,
         int maxTokens,
-        int maxReportedErrors) {
+        int maxReportedErrors,
+        DecompressionLimits decompression) {
 
     public PreparationSettings {
         if (maxCharacters < 1) {
@@ -40,8 +44,12 @@ public record PreparationSettings(
         }
     }
 
-    /** 200k characters, 5% invalid, near duplicates at 0.85, 90/5/5 split, 2,048 tokens, 1,000 listed errors. */
+    /**
+     * 200k characters, 5% invalid, near duplicates at 0.85, 90/5/5 split, 2,048 tokens, 1,000 listed
+     * errors, gzip up to 20 GiB and 100 times its size (the service's defaults).
+     */
     public static PreparationSettings defaults(DatasetFormat format) {
-        return new PreparationSettings(format, 200_000, 0.05, 0.85, 0.90, 0.05, 0.05, 2048, 1000);
+        return new PreparationSettings(
+                format, 200_000, 0.05, 0.85, 0.90, 0.05, 0.05, 2048, 1000, new DecompressionLimits(20L << 30, 100));
     }
 }

@@ -3,6 +3,7 @@ package dev.finetune.dataset.dedup;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class NearDuplicateIndexTest {
@@ -40,6 +41,37 @@ class NearDuplicateIndexTest {
         double estimate = index.estimate(TEXT, half);
         // ~half the shingles are shared: J = |A∩B| / |A∪B| ≈ 0.5; 64 hashes give ±0.12 at 2σ
         assertThat(estimate).isBetween(0.35, 0.65);
+    }
+
+    @Test
+    void examplesAreAlikeOnlyWhenEveryPartIsAlike() {
+        NearDuplicateIndex index = new NearDuplicateIndex(0.85);
+        String prompt = "Summarise the following support policy for a customer in two sentences.";
+        assertThat(index.findOrAdd(List.of(prompt, TEXT), 1)).isEmpty();
+        assertThat(index.findOrAdd(List.of(prompt, TEXT.replace("thirty", "sixty")), 2))
+                .get()
+                .extracting(NearDuplicateIndex.Match::original)
+                .isEqualTo(1L);
+        assertThat(index.findOrAdd(List.of(prompt.replace("two", "three"), "Something else entirely, at length."), 3))
+                .isEmpty();
+    }
+
+    @Test
+    void shortAnswersAreNotJudgedEvenUnderALongSharedPrompt() {
+        NearDuplicateIndex index = new NearDuplicateIndex(0.85);
+        String template = "Classify the sentiment of the review below as positive or negative. Review: ";
+        assertThat(index.findOrAdd(List.of(template + "great phone", "positive"), 1))
+                .isEmpty();
+        assertThat(index.findOrAdd(List.of(template + "great price", "positive"), 2))
+                .isEmpty();
+    }
+
+    @Test
+    void aShortPromptMustBeEqualForTheExampleToBeANearDuplicate() {
+        NearDuplicateIndex index = new NearDuplicateIndex(0.85);
+        assertThat(index.findOrAdd(List.of("Hi", TEXT), 1)).isEmpty();
+        assertThat(index.findOrAdd(List.of("Yo", TEXT), 2)).isEmpty();
+        assertThat(index.findOrAdd(List.of("  HI ", TEXT), 3)).isPresent();
     }
 
     @Test

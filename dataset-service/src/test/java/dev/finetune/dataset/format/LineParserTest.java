@@ -21,6 +21,21 @@ class LineParserTest {
     }
 
     @Test
+    void twoObjectsOnOneLineAreRefusedNotHalfRead() {
+        LineError error = errorOf(auto, line(4, "{\"prompt\":\"a\",\"completion\":\"b\"}{\"prompt\":\"c\"}"));
+        assertThat(error.line()).isEqualTo(4);
+        assertThat(error.reason()).startsWith("invalid JSON: Trailing token");
+    }
+
+    @Test
+    void aDeclaredPreferenceLineWithoutChosenNamesTheMissingField() {
+        LineParser preference = new LineParser(DatasetFormat.PREFERENCE, 1000);
+        LineError error = errorOf(preference, line(3, "{\"prompt\":\"q\",\"rejected\":\"b\"}"));
+        assertThat(error.field()).isEqualTo("chosen");
+        assertThat(error.reason()).isEqualTo("is required");
+    }
+
+    @Test
     void promptCompletionBecomesUserAndAssistantTurns() throws Exception {
         CanonicalExample e = auto.parse(line(1, "{\"prompt\":\"2+2?\",\"completion\":\" 4 \"}"));
         assertThat(e.messages()).containsExactly(new Message("user", "2+2?"), new Message("assistant", "4"));

@@ -1,8 +1,12 @@
 package dev.finetune.dataset.prepare;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.finetune.dataset.dedup.RemovedDuplicate;
 import dev.finetune.dataset.format.CanonicalExample;
+import dev.finetune.dataset.format.DecompressionLimits;
+import dev.finetune.dataset.format.UnreadableInputException;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.events.DatasetKind;
@@ -72,8 +76,8 @@ class DatasetPreparationTest {
                             : "{\"prompt\":\"question " + i + " about topic " + (i * 7919)
                                     + "\",\"completion\":\"answer " + i + "\"}\n");
         }
-        PreparationSettings settings =
-                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.8, 0.1, 0.1, 16, 10);
+        PreparationSettings settings = new PreparationSettings(
+                DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.8, 0.1, 0.1, 16, 10, DecompressionLimits.none());
 
         PreparationResult result = prepare(bytes(jsonl.toString()), settings);
 
@@ -113,8 +117,8 @@ class DatasetPreparationTest {
     void statisticsCountTruncationAtTheSequenceLength() throws Exception {
         String jsonl = "{\"prompt\":\"one two three four five six\",\"completion\":\"seven eight\"}\n"
                 + "{\"prompt\":\"short\",\"completion\":\"reply\"}\n";
-        PreparationSettings settings =
-                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 1.0, 0.0, 0.0, 4, 10);
+        PreparationSettings settings = new PreparationSettings(
+                DatasetFormat.AUTO, 1000, 0.05, 1.0, 1.0, 0.0, 0.0, 4, 10, DecompressionLimits.none());
 
         PreparationResult result = prepare(bytes(jsonl), settings);
 
@@ -144,8 +148,8 @@ class DatasetPreparationTest {
                     .append(j * 104729)
                     .append("\",\"completion\":\"a\"}\n");
         }
-        PreparationSettings settings =
-                new PreparationSettings(DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.6, 0.2, 0.2, 16, 10);
+        PreparationSettings settings = new PreparationSettings(
+                DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.6, 0.2, 0.2, 16, 10, DecompressionLimits.none());
         PreparationResult a = new DatasetPreparation(settings, WORDS)
                 .prepare(new ByteArrayInputStream(bytes(forward.toString())), dir.resolve("a"));
         PreparationResult b = new DatasetPreparation(settings, WORDS)
@@ -156,6 +160,98 @@ class DatasetPreparationTest {
                     .containsExactlyInAnyOrderElementsOf(
                             Files.readAllLines(a.splits().get(split).path()));
         }
+    }
+
+    @Test
+    void templatedRowsThatDifferInAShortSlotAndAnswerAreAllKept() throws Exception {
+        String template = "You are a careful geography tutor. Answer with the name of the capital city only, "
+                + "in one or two words, without any explanation. Question: what is the capital of ";
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 150; i++) {
+            jsonl.append("{\"instruction\":\"")
+                    .append(template)
+                    .append("Country-")
+                    .append(i);
+            jsonl.append("?\",\"output\":\"");
+            jsonl.append(i % 2 == 0 ? "City-" + i : "The capital of Country-" + i + " is City-" + i + ".");
+            jsonl.append("\"}\n");
+        }
+
+        PreparationResult result = prepare(bytes(jsonl.toString()), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.duplicates()).isEmpty();
+        assertThat(result.nearDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(150);
+    }
+
+    @Test
+    void oneWordChangedInALongAnswerIsANearDuplicateReportedWithItsOriginal() throws Exception {
+        String answer = "To rotate the token, open the admin console, choose Service accounts, select the account, "
+                + "press Rotate token and confirm. The old token stays valid for thirty minutes so running jobs "
+                + "can finish; update every client with the new token within that time.";
+        String jsonl = line("How do I rotate the API token of a service account?", answer)
+                + line("Which regions does the service run in?", "Frankfurt, Dublin and Virginia, with more to come.")
+                + line("How do I rotate the API token of a service account?", answer.replace("thirty", "sixty"))
+                + line("How do I rotate the API token of a service account?", answer); // exact
+
+        PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.nearDuplicates()).isEqualTo(1);
+        assertThat(result.exactDuplicates()).isEqualTo(1);
+        assertThat(result.duplicates()).hasSize(2);
+        assertThat(result.duplicates().get(0)).satisfies(d -> {
+            assertThat(d.line()).isEqualTo(3);
+            assertThat(d.duplicateOf()).isEqualTo(1);
+            assertThat(d.kind()).isEqualTo("near");
+            assertThat(d.similarity()).isBetween(0.85, 1.0);
+        });
+        assertThat(result.duplicates().get(1)).isEqualTo(RemovedDuplicate.exact(4, 1));
+    }
+
+    @Test
+    void theSameLongAnswerToADifferentQuestionIsKept() throws Exception {
+        String answer = "Open the admin console, choose Service accounts, select the account and follow the steps "
+                + "shown there; the console explains each option as you go.";
+        String jsonl = line("How do I rotate the API token of a service account?", answer)
+                + line("How do I delete a service account that is no longer used?", answer);
+
+        PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.nearDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(2);
+    }
+
+    @Test
+    void truncatedGzipIsUnreadableInputNamingTheLine() throws Exception {
+        byte[] whole = gzip(line("q", "a").repeat(2000));
+        byte[] truncated = java.util.Arrays.copyOf(whole, whole.length / 2);
+
+        assertThatThrownBy(() -> prepare(truncated, PreparationSettings.defaults(DatasetFormat.AUTO)))
+                .isInstanceOf(UnreadableInputException.class)
+                .hasMessageStartingWith("the gzip data is corrupt or truncated at line ");
+    }
+
+    @Test
+    void gzipPastTheDecompressionLimitsIsUnreadableInputNamingTheLimit() throws Exception {
+        byte[] zeros = gzip(" ".repeat(8 << 20)); // 8 MiB of blanks: a ratio of ~1000
+        PreparationSettings settings = new PreparationSettings(
+                DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.8, 0.1, 0.1, 16, 10, new DecompressionLimits(1L << 30, 100));
+
+        assertThatThrownBy(() -> prepare(zeros, settings))
+                .isInstanceOf(UnreadableInputException.class)
+                .hasMessageContaining("expands more than 100 times")
+                .hasMessageContaining("pipeline.dataset.max-compression-ratio (100)");
+
+        PreparationSettings small = new PreparationSettings(
+                DatasetFormat.AUTO, 1000, 0.05, 1.0, 0.8, 0.1, 0.1, 16, 10, new DecompressionLimits(1 << 20, 10_000));
+        assertThatThrownBy(() -> prepare(zeros, small))
+                .isInstanceOf(UnreadableInputException.class)
+                .hasMessageContaining("more than 1048576 bytes")
+                .hasMessageContaining("pipeline.dataset.max-decompressed-bytes (1048576)");
+    }
+
+    private static String line(String instruction, String output) {
+        return "{\"instruction\":\"" + instruction + "\",\"output\":\"" + output + "\"}\n";
     }
 
     private PreparationResult prepare(byte[] raw, PreparationSettings settings) throws Exception {

@@ -192,6 +192,13 @@ class DatasetUploadTest {
 
         JsonPath version = awaitStatus(name, "1", "prepared");
         assertThat(version.getLong("manifest.nearDuplicates")).isEqualTo(1);
+        given().get("/api/datasets/{n}/versions/1/report", name)
+                .then()
+                .statusCode(200)
+                .body("duplicatesListed", equalTo(1))
+                .body("duplicates[0].line", equalTo(12))
+                .body("duplicates[0].duplicateOf", equalTo(11))
+                .body("duplicates[0].kind", equalTo("near"));
     }
 
     @Test

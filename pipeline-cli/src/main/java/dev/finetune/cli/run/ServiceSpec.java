@@ -10,7 +10,9 @@ import java.util.Map;
  */
 record ServiceSpec(String name, String heap, int torchThreads, Map<String, String> settings) {
     static final List<ServiceSpec> ALL = List.of(
-            new ServiceSpec("dataset-service", "768m", 1, Map.of()),
+            // The local run's upstream system writes to this bucket; prod trusts no bucket unless told.
+            new ServiceSpec(
+                    "dataset-service", "768m", 1, Map.of("DATASET_UPSTREAM_ALLOWED", PipelineFlow.UPSTREAM_BUCKET)),
             new ServiceSpec("training-service", "1536m", 2, Map.of("PIPELINE_TRAINING_WORKER_ID", "local-worker-1")),
             new ServiceSpec("eval-service", "1g", 1, Map.of()),
             new ServiceSpec("registry-service", "768m", 1, Map.of()));

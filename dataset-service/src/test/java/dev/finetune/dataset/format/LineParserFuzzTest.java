@@ -1,0 +1,182 @@
+package dev.finetune.dataset.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.finetune.dataset.validation.InvalidLineException;
+import dev.finetune.dataset.validation.LineError;
+import dev.finetune.events.DatasetFormat;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Thousands of generated and mutated JSONL lines through {@link JsonlLines} and {@link LineParser},
+ * for every declared format: each line is accepted as a well-formed example or refused with a
+ * reason (and a field path when a field is at fault); no other exception escapes. Seeded, so a
+ * failure names the seed and line that reproduce it.
+ */
+class LineParserFuzzTest {
+    private static final long SEED = 0x2024_0620L;
+    private static final int LINES_PER_FORMAT = 4000;
+    /** A field path as the parser names them: {@code output}, {@code messages[2].role}, {@code chosen[0]}. */
+    private static final String FIELD_PATH = "[a-z_]+(\\[\\d+])?(\\.[a-z_]+)?";
+
+    private static final String[] SEEDS = {
+        "{\"instruction\":\"Name a colour\",\"input\":\"\",\"output\":\"Blue\"}",
+        "{\"prompt\":\"2+2?\",\"completion\":\"4\"}",
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief\"},{\"role\":\"user\",\"content\":\"Hi\"},"
+                + "{\"role\":\"assistant\",\"content\":\"Hello\"}]}",
+        "{\"prompt\":\"Pick one\",\"chosen\":\"A\",\"rejected\":\"B\"}",
+        "{\"chosen\":[{\"role\":\"user\",\"content\":\"Q\"},{\"role\":\"assistant\",\"content\":\"good\"}],"
+                + "\"rejected\":[{\"role\":\"user\",\"content\":\"Q\"},{\"role\":\"assistant\",\"content\":\"bad\"}]}",
+        "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
+                + "\"rejected\":[{\"role\":\"assistant\",\"content\":\"b\"}]}",
+    };
+    private static final String[] FRAGMENTS = {
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "\\",
+        "\\u0000",
+        "\\ud800",
+        "null",
+        "true",
+        "1e999",
+        "-0",
+        "[]",
+        "{}",
+        "\"role\"",
+        "\"content\"",
+        "\"messages\"",
+        "\"chosen\"",
+        "\"rejected\"",
+        "\"prompt\"",
+        "\"system\"",
+        "\"user\"",
+        "\"assistant\"",
+        "\"tool\"",
+        "   ",
+        "\t",
+        "\r",
+        "\u00e9",
+        "\ud83d\ude00",
+        "[[[[[[[[",
+        "]]]]]]]]"
+    };
+
+    @Test
+    void everyGeneratedOrMutatedLineIsAcceptedOrRefusedWithAReason() throws Exception {
+        SplittableRandom random = new SplittableRandom(SEED);
+        for (DatasetFormat format : DatasetFormat.values()) {
+            List<byte[]> lines = new ArrayList<>();
+            for (int i = 0; i < LINES_PER_FORMAT; i++) {
+                lines.add(line(random));
+            }
+            check(format, lines);
+        }
+    }
+
+    private static void check(DatasetFormat format, List<byte[]> lines) throws Exception {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        for (byte[] line : lines) {
+            file.write(line);
+            file.write('\n');
+        }
+        LineParser parser = new LineParser(format, 10_000);
+        int accepted = 0;
+        int refused = 0;
+        try (JsonlLines reader = new JsonlLines(new ByteArrayInputStream(file.toByteArray()))) {
+            for (JsonlLines.Line line = reader.next(); line != null; line = reader.next()) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String shown = new String(line.bytes(), StandardCharsets.UTF_8);
+                try {
+                    CanonicalExample example = parser.parse(line);
+                    assertWellFormed(example, shown);
+                    accepted++;
+                } catch (InvalidLineException e) {
+                    LineError error = e.error();
+                    assertThat(error.line()).as(shown).isEqualTo(line.number());
+                    assertThat(error.reason()).as(shown).isNotBlank();
+                    if (error.field() != null) {
+                        assertThat(error.field()).as(shown).matches(FIELD_PATH);
+                    }
+                    refused++;
+                } catch (RuntimeException e) {
+                    fail(
+                            "seed " + SEED + ", format " + format + ", line " + line.number() + " escaped with " + e
+                                    + ": " + shown,
+                            e);
+                }
+            }
+        }
+        // The generator must exercise both outcomes, or the test proves nothing.
+        assertThat(accepted).as("accepted lines for %s", format).isGreaterThan(50);
+        assertThat(refused).as("refused lines for %s", format).isGreaterThan(50);
+    }
+
+    private static void assertWellFormed(CanonicalExample example, String shown) {
+        assertThat(example.messages()).as(shown).isNotEmpty();
+        assertThat(example.messages()).as(shown).allSatisfy(m -> {
+            assertThat(m.role()).isIn("system", "user", "assistant");
+            assertThat(m.content()).isNotEmpty();
+        });
+        if (example.isPreference()) {
+            assertThat(example.chosen()).as(shown).isNotEmpty();
+            assertThat(example.rejected()).as(shown).isNotEmpty().isNotEqualTo(example.chosen());
+        } else {
+            assertThat(example.messages().get(example.messages().size() - 1).role())
+                    .as(shown)
+                    .isEqualTo("assistant");
+        }
+    }
+
+    /** A valid seed line, then 0-6 mutations at the text or byte level. */
+    private static byte[] line(SplittableRandom random) {
+        String text = SEEDS[random.nextInt(SEEDS.length)];
+        int mutations = random.nextInt(7);
+        for (int m = 0; m < mutations; m++) {
+            text = mutate(text, random);
+        }
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (random.nextInt(10) == 0) { // raw bytes: invalid UTF-8, NUL, a stray newline-free control byte
+            bytes = bytes.clone();
+            if (bytes.length > 0) {
+                int at = random.nextInt(bytes.length);
+                bytes[at] = (byte) random.nextInt(256);
+                if (bytes[at] == '\n') {
+                    bytes[at] = (byte) 0xff;
+                }
+            }
+        }
+        return bytes;
+    }
+
+    private static String mutate(String text, SplittableRandom random) {
+        if (text.isEmpty()) {
+            return FRAGMENTS[random.nextInt(FRAGMENTS.length)];
+        }
+        int at = random.nextInt(text.length() + 1);
+        return switch (random.nextInt(8)) {
+            case 0 -> text.substring(0, at) + FRAGMENTS[random.nextInt(FRAGMENTS.length)] + text.substring(at);
+            case 1 -> at < text.length() ? text.substring(0, at) + text.substring(at + 1) : text; // delete a char
+            case 2 -> text.substring(0, at); // truncate
+            case 3 -> text.replace("\"user\"", "\"assistant\""); // role order
+            case 4 -> text.replaceFirst("\"[^\"]{1,12}\"", "\"\""); // empty a string or a key
+            case 5 -> text.replaceFirst(
+                    ":\"[^\"]*\"", ":" + new String[] {"1", "null", "[]", "{}", "true"}[random.nextInt(5)]);
+            case 6 -> text.replaceFirst("\"(instruction|output|prompt|completion|chosen|rejected|messages)\"", "\"x\"");
+            default -> text + text; // two objects on one line
+        };
+    }
+}
