@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.commons.io.file.PathUtils;
 
 /**
@@ -30,6 +32,9 @@ import org.apache.commons.io.file.PathUtils;
  * followed by the values read back as fp32 once it survived, so a caller can tell where it died.
  */
 public final class PrecisionProbe {
+    /** 128 + SIGABRT (6): how the OS reports a process that {@code std::terminate} ended. */
+    public static final int ABORTED = 134;
+
     static final String BEFORE = "probe: calling";
     static final String AFTER = "probe: survived";
     /** Exactly representable in fp16 and bf16 (3.140625 = 0x4049 in bf16, 0x4248 in fp16). */
@@ -98,7 +103,7 @@ public final class PrecisionProbe {
                     "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                     "-Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils=error",
                     "-cp",
-                    System.getProperty("java.class.path"),
+                    absoluteClassPath(),
                     PrecisionProbe.class.getName(),
                     way.name().toLowerCase(Locale.ROOT),
                     type.name().toLowerCase(Locale.ROOT)));
@@ -121,6 +126,14 @@ public final class PrecisionProbe {
         } finally {
             PathUtils.deleteDirectory(work);
         }
+    }
+
+    /** This JVM's classpath with every entry absolute: the child runs in another directory. */
+    private static String absoluteClassPath() {
+        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(entry -> !entry.isEmpty())
+                .map(entry -> Path.of(entry).toAbsolutePath().toString())
+                .collect(Collectors.joining(File.pathSeparator));
     }
 
     private static DataType halfPrecision(String name) {

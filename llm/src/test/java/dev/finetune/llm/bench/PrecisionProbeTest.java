@@ -15,8 +15,6 @@ import org.junit.jupiter.api.Test;
  * item 10) and the document and these tests must say so.
  */
 class PrecisionProbeTest {
-    /** 128 + SIGABRT (6): how the OS reports a process that {@code std::terminate} ended. */
-    private static final int ABORTED = 134;
 
     private static final String TERMINATE = "terminate called without an active exception";
 
@@ -49,7 +47,7 @@ class PrecisionProbeTest {
     private static void assertAbortedInTheCall(Outcome outcome, String way) {
         assertThat(outcome.exitStatus())
                 .as("exit status; stdout: %s stderr: %s", outcome.stdout(), outcome.stderr())
-                .isEqualTo(ABORTED);
+                .isEqualTo(PrecisionProbe.ABORTED);
         assertThat(outcome.stderr()).contains(TERMINATE);
         assertThat(outcome.stdout())
                 .contains(PrecisionProbe.BEFORE + " " + way + " bfloat16")
