@@ -146,6 +146,15 @@ class JobLifecycleTest {
                         Map.of("learningRate", 0.1)),
                 "hyperparameters.learningRate is not a known setting; did you mean learning_rate?");
         reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
+                        Map.of("max_seq_length", 1_000_000)),
+                "hyperparameters.max_seq_length must be <= the model's max_position_embeddings");
+        reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
                 "objective: dpo needs preference pairs");
         reject(

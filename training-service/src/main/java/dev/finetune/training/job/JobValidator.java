@@ -3,6 +3,9 @@ package dev.finetune.training.job;
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.Objective;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.naming.InvalidNameException;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
@@ -10,6 +13,8 @@ import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.PreparedManifests;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
@@ -45,6 +50,7 @@ public class JobValidator {
                     "baseModel: unknown base model '" + job.baseModel() + "' (no "
                             + ObjectKeys.baseModel(job.baseModel(), "config.json") + ")");
         }
+        RecipeConfigs.checkAgainst(baseModelConfig(job), checked);
         DatasetKind kind = manifest(job).kind();
         if (job.objective() == Objective.DPO && kind != DatasetKind.PREFERENCE) {
             throw new InvalidJobException(
@@ -59,6 +65,15 @@ public class JobValidator {
                             + " holds " + kind.code() + " data");
         }
         return checked;
+    }
+
+    private ModelConfig baseModelConfig(JobRecord job) {
+        String key = ObjectKeys.baseModel(job.baseModel(), "config.json");
+        try {
+            return ModelConfigJson.parse(new String(store.getBytes(key), StandardCharsets.UTF_8), Path.of(key));
+        } catch (CheckpointException | IllegalArgumentException e) {
+            throw new InvalidJobException("baseModel", "baseModel: " + key + " cannot be used: " + e.getMessage());
+        }
     }
 
     private PreparedManifest manifest(JobRecord job) {

@@ -1,6 +1,8 @@
 package dev.finetune.training.job;
 
 import dev.finetune.events.Hyperparameters;
+import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.settings.ModelBounds;
 import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.train.Method;
@@ -34,6 +36,19 @@ public final class RecipeConfigs {
         return TrainConfig.of(
                         model, trainFile, outputDir, Method.parse(job.method().code()), job.objective())
                 .withSettings(settings(job.hyperparameters()));
+    }
+
+    /**
+     * Checks the job's settings against its base model (sequence length, LoRA rank).
+     *
+     * @throws InvalidJobException naming {@code hyperparameters.<setting>}, its value and the limit
+     */
+    public static void checkAgainst(ModelConfig model, JobRecord job) {
+        try {
+            ModelBounds.check(model, of(job, Path.of("model"), Path.of("train.jsonl"), Path.of("out")));
+        } catch (SettingException e) {
+            throw new InvalidJobException("hyperparameters." + e.setting(), "hyperparameters." + e.getMessage());
+        }
     }
 
     private static SettingValues settings(Hyperparameters requested) {
