@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
 import dev.finetune.llm.objective.TrainingSequence;
@@ -122,11 +123,13 @@ final class TrainingWorkload {
         model.beginStep(42, step);
         try (NDScope ignored = new NDScope()) {
             NDManager manager = lm.manager();
-            optimization.accumulate(() -> SftLoss.windowMean(
-                    batch.logits(lm, manager),
+            optimization.accumulate(collector -> SftLoss.backward(
+                    lm,
                     batch,
                     batch.targetCount(),
-                    manager)); // the loss value is read: a sync point
+                    ChunkedLmHead.defaults(),
+                    manager,
+                    collector)); // the loss value is read: a sync point
         }
         optimization.update(step);
     }

@@ -30,6 +30,16 @@ final class LoraDropout {
         calls = 0;
     }
 
+    /** The number of masks drawn since the last reseed: the next mask is drawn from (seed, this). */
+    long position() {
+        return calls;
+    }
+
+    /** Draws the next mask from (seed, {@code position}), as after that many masks. */
+    void rewind(long position) {
+        calls = position;
+    }
+
     /** x with each element zeroed with the dropout probability and the rest scaled by 1 / (1 - p). */
     NDArray apply(NDArray x) {
         int size = Math.toIntExact(x.getShape().size());

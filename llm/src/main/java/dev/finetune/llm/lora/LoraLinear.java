@@ -6,6 +6,7 @@ import dev.finetune.llm.model.Linear;
 import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.model.ReplayableRandomness;
 import java.util.SplittableRandom;
 
 /**
@@ -21,7 +22,7 @@ import java.util.SplittableRandom;
  *
  * <p>Dimension letters: I input features, O output features, R rank; x is [..., I], y [..., O].
  */
-public final class LoraLinear extends Module implements LinearLayer {
+public final class LoraLinear extends Module implements LinearLayer, ReplayableRandomness {
     private final LinearLayer base;
     private final Linear loraA;
     private final Linear loraB;
@@ -123,6 +124,20 @@ public final class LoraLinear extends Module implements LinearLayer {
     /** {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
     public double scaling() {
         return scalingValue;
+    }
+
+    /** How many dropout masks this layer has drawn since the step began (0 without dropout). */
+    @Override
+    public long randomPosition() {
+        return dropout == null ? 0 : dropout.position();
+    }
+
+    /** Makes the next forward pass draw the dropout mask it drew at {@code position}. */
+    @Override
+    public void rewindRandom(long position) {
+        if (dropout != null) {
+            dropout.rewind(position);
+        }
     }
 
     void reseedDropout(long seed) {

@@ -28,6 +28,7 @@ public final class CausalLm extends Module implements AutoCloseable {
     private final NDManager manager;
     private final DecoderModel body;
     private final Linear lmHead;
+    private boolean gradientCheckpointing;
 
     /** Builds the module tree with unset parameters; load or initialise weights next. */
     public CausalLm(ModelConfig config, Device device) {
@@ -113,6 +114,34 @@ public final class CausalLm extends Module implements AutoCloseable {
      */
     public NDArray forwardPacked(NDArray inputIds, NDArray positionIds) {
         return logits(body.forwardPacked(inputIds, positionIds));
+    }
+
+    /**
+     * HF's {@code gradient_checkpointing_enable()}: training forward passes keep only each decoder
+     * layer's input and rebuild its activations during backward (see {@link TrainingPass}).
+     */
+    public void setGradientCheckpointing(boolean enabled) {
+        this.gradientCheckpointing = enabled;
+    }
+
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
+     * The forward pass of training up to the final-normed hidden states [B, T, C]; apply {@link
+     * #logits} to them (in chunks of rows), back-propagate, then call {@link TrainingPass#backward}.
+     *
+     * @param inputIds [B, T] int64
+     * @param paddingMask [B, T] int64, 1 = token, 0 = padding; null means no padding
+     */
+    public TrainingPass trainingForward(NDArray inputIds, NDArray paddingMask) {
+        return body.trainingForward(inputIds, paddingMask, gradientCheckpointing);
+    }
+
+    /** {@link #trainingForward} over packed rows: see {@link #forwardPacked}. */
+    public TrainingPass trainingForwardPacked(NDArray inputIds, NDArray positionIds) {
+        return body.trainingForwardPacked(inputIds, positionIds, gradientCheckpointing);
     }
 
     /** Logits of the last new position only [B, V]: what generation needs, without the [B, T, V] head. */

@@ -83,16 +83,63 @@ public final class DecoderModel extends Module {
         return layersForward(inputIds, positionIds, window -> AttentionMask.packed(positionIds, window, manager), null);
     }
 
+    /**
+     * A training forward pass over unpadded or padded rows, like {@link #forward} without a cache,
+     * checkpointing the layers' activations if {@code checkpointing} (see {@link TrainingPass}).
+     */
+    public TrainingPass trainingForward(NDArray inputIds, NDArray paddingMask, boolean checkpointing) {
+        int batch = (int) inputIds.getShape().get(0);
+        int length = (int) inputIds.getShape().get(1);
+        NDManager manager = inputIds.getManager();
+        NDArray positions = AttentionMask.positions(paddingMask, batch, 0, length, manager); // [B, T]
+        return trainingPass(
+                inputIds,
+                positions,
+                window -> AttentionMask.additive(paddingMask, batch, 0, length, window, manager),
+                checkpointing);
+    }
+
+    /** A training forward pass over packed rows, like {@link #forwardPacked}; see {@link TrainingPass}. */
+    public TrainingPass trainingForwardPacked(NDArray inputIds, NDArray positionIds, boolean checkpointing) {
+        NDManager manager = inputIds.getManager();
+        return trainingPass(
+                inputIds, positionIds, window -> AttentionMask.packed(positionIds, window, manager), checkpointing);
+    }
+
+    private TrainingPass trainingPass(
+            NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, boolean checkpointing) {
+        RotaryEmbedding.Angles angles = rotary.angles(positions);
+        List<NDArray> masks = masks(maskOfWindow); // made once, outside the layers' scopes: the replay reuses them
+        NDArray embedded = embedTokens.forward(inputIds); // [B, T, C]
+        boolean embeddingTrains = embedTokens.weight().array().hasGradient(); // a leaf: DJL answers truly
+        return TrainingPass.run(
+                embedded,
+                embeddingTrains,
+                layers,
+                (i, x) -> layers.get(i).forward(x, angles, masks.get(i), null),
+                norm,
+                checkpointing);
+    }
+
     /** Embedding, the layers with one additive mask [B, 1, T, S] per distinct sliding window, the final norm. */
     private NDArray layersForward(
             NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, KvCache cache) {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
-        Map<Integer, NDArray> maskByWindow = new HashMap<>();
+        List<NDArray> masks = masks(maskOfWindow);
         NDArray x = embedTokens.forward(inputIds); // [B, T, C]
         for (int i = 0; i < layers.size(); i++) {
-            NDArray mask = maskByWindow.computeIfAbsent(config.slidingWindowOf(i), maskOfWindow::apply); // [B,1,T,S]
-            x = layers.get(i).forward(x, angles, mask, cache);
+            x = layers.get(i).forward(x, angles, masks.get(i), cache);
         }
         return norm.forward(x);
+    }
+
+    /** Each layer's additive mask [B, 1, T, S], one array per distinct sliding window. */
+    private List<NDArray> masks(IntFunction<NDArray> maskOfWindow) {
+        Map<Integer, NDArray> maskByWindow = new HashMap<>();
+        List<NDArray> masks = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            masks.add(maskByWindow.computeIfAbsent(config.slidingWindowOf(i), maskOfWindow::apply));
+        }
+        return masks;
     }
 }

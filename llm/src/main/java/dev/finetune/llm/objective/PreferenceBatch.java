@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.TrainingPass;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,15 +59,32 @@ public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] comp
     }
 
     /**
-     * {@code log p(completion | prompt)} of every row [2B]: chosen rows [0, B), rejected rows [B,
-     * 2B). With gradient if called inside a gradient collector; arrays live in {@code manager}, which
-     * must stay open until the backward pass is done.
+     * {@code log p(completion | prompt)} of every row [2B], without gradient: chosen rows [0, B),
+     * rejected rows [B, 2B). The LM head runs over chunks of rows; arrays live in {@code manager}
+     * (and the caller's NDScope).
      */
     public NDArray sequenceLogProbs(CausalLm model, NDManager manager) {
         NDArray inputIds = manager.create(ids); // [2B, T]
-        NDArray logits = model.forward(inputIds, manager.create(paddingMask), null); // [2B, T, V]
-        NDArray tokenLogProbs = SftLoss.nextTokenLogProbs(logits, inputIds); // [2B, T-1]
-        return tokenLogProbs.mul(manager.create(completionMask)).sum(new int[] {1}); // [2B]
+        NDArray hidden = model.body().forward(inputIds, manager.create(paddingMask), null); // [2B, T, C]
+        return completionSums(ChunkedLmHead.defaults().logProbs(model, hidden, inputIds), manager);
+    }
+
+    /**
+     * The training forward pass of the 2B rows up to the final hidden states (see {@link
+     * CausalLm#trainingForward}), with its input ids [2B, T] created in {@code manager}.
+     */
+    public TrainingPass trainingForward(CausalLm model, NDArray inputIds, NDManager manager) {
+        return model.trainingForward(inputIds, manager.create(paddingMask));
+    }
+
+    /** Each row's sum over its completion tokens [2B] of per-prediction values [2B, T-1]. */
+    public NDArray completionSums(NDArray perPrediction, NDManager manager) {
+        return perPrediction.mul(manager.create(completionMask)).sum(new int[] {1}); // [2B]
+    }
+
+    /** Per-row values [2B] spread over each row's completion predictions [2B, T-1], zero elsewhere. */
+    public NDArray overCompletions(NDArray perRow, NDManager manager) {
+        return manager.create(completionMask).mul(perRow.expandDims(1)); // [2B, T-1] * [2B, 1]
     }
 
     /** The chosen half [B] of per-row values [2B]. */

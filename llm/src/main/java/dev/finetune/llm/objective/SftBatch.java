@@ -3,6 +3,7 @@ package dev.finetune.llm.objective;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.TrainingPass;
 import java.util.Arrays;
 import java.util.List;
 
@@ -73,5 +74,16 @@ public record SftBatch(long[][] ids, long[][] positions, long[][] paddingMask, f
             return model.forwardPacked(inputIds, manager.create(positions)); // [B, T, V]
         }
         return model.forward(inputIds, manager.create(paddingMask), null); // [B, T, V]
+    }
+
+    /**
+     * The training forward pass of the batch up to the final hidden states (see {@link
+     * CausalLm#trainingForward}), with its input ids [B, T] created in {@code manager}.
+     */
+    public TrainingPass trainingForward(CausalLm model, NDArray inputIds, NDManager manager) {
+        if (packed) {
+            return model.trainingForwardPacked(inputIds, manager.create(positions));
+        }
+        return model.trainingForward(inputIds, manager.create(paddingMask));
     }
 }

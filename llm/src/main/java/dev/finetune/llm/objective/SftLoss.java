@@ -3,6 +3,9 @@ package dev.finetune.llm.objective;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.training.GradientCollector;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.TrainingPass;
 
 /**
  * The supervised fine-tuning loss: negative log-likelihood of the target tokens, everything else
@@ -38,7 +41,39 @@ public final class SftLoss {
     }
 
     /**
-     * The loss to back-propagate for one micro-batch: its NLL sum divided by the target tokens of the
+     * One micro-batch's forward and backward passes: back-propagates its NLL sum divided by the
+     * target tokens of the whole accumulation window, with the LM head in chunks of rows (the logits
+     * [B, T, V] never exist whole), and returns that loss. Call inside {@code collector}; arrays are
+     * created in {@code manager} (and the caller's NDScope).
+     *
+     * @param windowTargets target tokens of every micro-batch of the optimizer step, at least 1
+     */
+    public static double backward(
+            CausalLm model,
+            SftBatch batch,
+            int windowTargets,
+            ChunkedLmHead head,
+            NDManager manager,
+            GradientCollector collector) {
+        NDArray inputIds = manager.create(batch.ids()); // [B, T]
+        TrainingPass pass = batch.trainingForward(model, inputIds, manager);
+        // d loss / d log p = -mask / N: the loss is linear in the log-probabilities, so one pass does.
+        float perTarget = -1f / Math.max(1, windowTargets);
+        float[][] lossMask = batch.lossMask();
+        float[][] weights = new float[lossMask.length][];
+        for (int b = 0; b < lossMask.length; b++) {
+            weights[b] = new float[lossMask[b].length];
+            for (int t = 0; t < weights[b].length; t++) {
+                weights[b][t] = lossMask[b][t] * perTarget;
+            }
+        }
+        double loss = head.backward(model, pass.hidden(), inputIds, manager.create(weights), collector);
+        pass.backward(collector);
+        return loss;
+    }
+
+    /**
+     * The loss of one micro-batch from its whole logits [B, T, V]: its NLL sum divided by the target tokens of the
      * whole accumulation window.
      *
      * @param windowTargets target tokens of every micro-batch of the optimizer step, at least 1

@@ -2,6 +2,7 @@ package dev.finetune.llm.quant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -16,7 +17,7 @@ import java.util.Arrays;
 /**
  * A frozen linear layer whose weight is stored as NF4 ({@link Nf4}): only the packed codes and the
  * (double-)quantised block scales are resident; the fp32 weight is rebuilt on every forward pass
- * and dropped with the step's scope. The weight never has a gradient; the input does, so LoRA
+ * and its temporaries are freed as soon as the product is computed. The weight never has a gradient; the input does, so LoRA
  * adapters before and after this layer train through it. The bias, if any, stays fp32 under
  * {@code bias}.
  *
@@ -114,11 +115,24 @@ public final class Nf4Linear extends Module implements LinearLayer {
         }
     }
 
+    /**
+     * Dequantises, multiplies and drops every temporary at once: the fp32 weight lives past this call
+     * only if the recorded graph holds it for backward (libtorch counts references; closing DJL's
+     * handle does not free a tensor autograd saved). Under activation checkpointing nothing is
+     * recorded in the first pass, and the recompute rebuilds the weight for the layer's backward.
+     */
     @Override
+    @SuppressWarnings("try")
     public NDArray forward(NDArray x) {
-        NDArray weight = dequantize(x.getManager()); // [O, I], no gradient
-        NDArray b = bias == null ? null : bias.array();
-        return x.getNDArrayInternal().linear(x, weight, b).singletonOrThrow(); // [..., I] -> [..., O]
+        NDArray y;
+        try (NDScope ignored = new NDScope()) {
+            NDArray weight = dequantize(x.getManager()); // [O, I], no gradient
+            NDArray b = bias == null ? null : bias.array();
+            y = x.getNDArrayInternal().linear(x, weight, b).singletonOrThrow(); // [..., I] -> [..., O]
+            NDScope.unregister(y);
+        }
+        NDScope.register(y); // the caller's scope owns the output
+        return y;
     }
 
     /** The fp32 weight [O, I], created in {@code target} (and the current NDScope). */

@@ -129,6 +129,15 @@ public final class Settings {
             Rule.count(0, 1_000_000),
             "keep only the newest this many checkpoints; 0 keeps every one");
 
+    public static final Setting<Boolean> GRADIENT_CHECKPOINTING = Setting.of(
+            "gradient_checkpointing",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "keep only each decoder layer's input and recompute its activations in backward: less memory for"
+                    + " one more forward pass (transformers' default off; always on with qlora, whose weights are"
+                    + " dequantised again in backward)");
+
     // --- SFT (TRL's SFTConfig) ---
 
     public static final Setting<Boolean> ASSISTANT_ONLY_LOSS = Setting.of(
@@ -234,6 +243,7 @@ public final class Settings {
             SEED,
             SAVE_STEPS,
             SAVE_TOTAL_LIMIT,
+            GRADIENT_CHECKPOINTING,
             ASSISTANT_ONLY_LOSS,
             PACKING,
             BETA,

@@ -2,8 +2,11 @@ package dev.finetune.llm.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.TrainingPass;
+import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
 import dev.finetune.llm.objective.PreferencePair;
@@ -36,9 +39,17 @@ final class DpoStep implements ObjectiveStep {
     /** beta as an array created once: a Java scalar on the gradient path is freed too early. */
     private final NDArray betaArray;
 
+    private final ChunkedLmHead head;
+
     private PreferenceScores precomputedReference;
 
     DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, double beta) {
+        this(model, pairs, padId, beta, ChunkedLmHead.defaults());
+    }
+
+    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
+    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, double beta, ChunkedLmHead head) {
+        this.head = head;
         this.model = model;
         this.pairs = pairs;
         this.padId = padId;
@@ -140,9 +151,17 @@ final class DpoStep implements ObjectiveStep {
                 this.reference = reference;
             }
 
+            /**
+             * The loss is not linear in the token log-probabilities: score them first without
+             * recording (chunked), back-propagate the DPO loss to the sequence sums, then that
+             * gradient through the LM head (chunked again) and the layers.
+             */
             @Override
-            public NDArray loss(CausalLm lm, NDManager manager) {
-                NDArray rows = batch.sequenceLogProbs(lm, manager); // [2B]
+            public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
+                NDArray inputIds = manager.create(batch.ids()); // [2B, T]
+                TrainingPass pass = batch.trainingForward(lm, inputIds, manager);
+                NDArray rows = batch.completionSums(head.logProbs(lm, pass.hidden(), inputIds), manager); // [2B]
+                rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
                 float[] policy = rows.toFloatArray();
                 int n = batch.pairs();
                 statistics = statistics.add(DpoLoss.Statistics.of(
@@ -157,7 +176,12 @@ final class DpoStep implements ObjectiveStep {
                         manager.create(reference.chosen()),
                         manager.create(reference.rejected()),
                         betaArray); // [B]
-                return losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+                NDArray loss = losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+                collector.backward(loss);
+                NDArray tokenWeights = batch.overCompletions(rows.getGradient(), manager); // [2B, T-1]
+                head.backward(lm, pass.hidden(), inputIds, tokenWeights, collector);
+                pass.backward(collector);
+                return loss.getFloat();
             }
 
             @Override

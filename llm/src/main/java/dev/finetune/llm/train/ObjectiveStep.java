@@ -1,7 +1,7 @@
 package dev.finetune.llm.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -56,11 +56,11 @@ interface ObjectiveStep {
     /** One micro-batch of a window. */
     interface MicroBatch {
         /**
-         * The forward pass: this micro-batch's loss divided by the window's normaliser, a scalar on the
-         * gradient path. Runs inside a gradient collector and an NDScope, so every array made in
-         * {@code manager} is freed once the loss is back-propagated.
+         * The forward and backward passes: back-propagates this micro-batch's loss divided by the
+         * window's normaliser and returns that value. Runs inside {@code collector} and an NDScope,
+         * so every array made in {@code manager} is freed when the micro-batch is done.
          */
-        NDArray loss(CausalLm model, NDManager manager);
+        double backward(CausalLm model, NDManager manager, GradientCollector collector);
 
         /** Real (non-padding) input tokens, for tokens per second. */
         int tokens();

@@ -8,7 +8,7 @@ import dev.finetune.llm.optim.AdamW;
 import dev.finetune.llm.optim.GradientClipping;
 import dev.finetune.llm.optim.LearningRateSchedule;
 import java.util.List;
-import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * One optimizer step as the recipes share it: gradients of the window's micro-batches accumulate in
@@ -40,17 +40,15 @@ public final class Optimization implements AutoCloseable {
     public record Update(double learningRate, double gradNorm) {}
 
     /**
-     * Runs {@code loss} (the forward pass of one micro-batch, already divided by the window's
-     * normaliser) inside a gradient collector and back-propagates it; gradients add up across calls.
-     * The caller scopes the arrays (an NDScope around this call).
+     * Runs {@code pass} (the forward and backward passes of one micro-batch, its loss already divided
+     * by the window's normaliser) inside a gradient collector; gradients add up across calls. The
+     * caller scopes the arrays (an NDScope around this call).
      *
-     * @return the loss value
+     * @return the loss value {@code pass} returns
      */
-    public float accumulate(Supplier<NDArray> loss) {
+    public double accumulate(ToDoubleFunction<GradientCollector> pass) {
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            NDArray value = loss.get();
-            collector.backward(value);
-            return value.getFloat();
+            return pass.applyAsDouble(collector);
         }
     }
 

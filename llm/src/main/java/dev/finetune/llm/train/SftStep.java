@@ -1,8 +1,9 @@
 package dev.finetune.llm.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
 import dev.finetune.llm.objective.TrainingSequence;
@@ -18,12 +19,19 @@ final class SftStep implements ObjectiveStep {
     private final List<TrainingSequence> items;
     private final long padId;
     private final boolean packed;
+    private final ChunkedLmHead head;
 
     /**
      * @param items the training items: tokenized examples, or packed rows of them
      * @param packed whether the items are packed rows (run with their position ids)
      */
     SftStep(List<TrainingSequence> items, long padId, boolean packed) {
+        this(items, padId, packed, ChunkedLmHead.defaults());
+    }
+
+    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
+    SftStep(List<TrainingSequence> items, long padId, boolean packed, ChunkedLmHead head) {
+        this.head = head;
         this.items = items;
         this.padId = padId;
         this.packed = packed;
@@ -40,13 +48,13 @@ final class SftStep implements ObjectiveStep {
             batches.add(SftBatch.of(rows, padId, packed));
         }
         int windowTargets = batches.stream().mapToInt(SftBatch::targetCount).sum();
-        return index -> new Micro(batches.get(index), windowTargets);
+        return index -> new Micro(batches.get(index), windowTargets, head);
     }
 
-    private record Micro(SftBatch batch, int windowTargets) implements MicroBatch {
+    private record Micro(SftBatch batch, int windowTargets, ChunkedLmHead head) implements MicroBatch {
         @Override
-        public NDArray loss(CausalLm model, NDManager manager) {
-            return SftLoss.windowMean(batch.logits(model, manager), batch, windowTargets, manager);
+        public double backward(CausalLm model, NDManager manager, GradientCollector collector) {
+            return SftLoss.backward(model, batch, windowTargets, head, manager, collector);
         }
 
         @Override

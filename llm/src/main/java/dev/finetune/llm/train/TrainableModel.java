@@ -51,7 +51,21 @@ public final class TrainableModel implements AutoCloseable {
             return new TrainableModel(model, method, null, all);
         }
         Adapters adapters = Adapters.apply(model, lora.withQuantizeBase(method == Method.QLORA), seed);
-        return new TrainableModel(model, method, adapters, adapters.trainableParameters());
+        TrainableModel prepared = new TrainableModel(model, method, adapters, adapters.trainableParameters());
+        prepared.setGradientCheckpointing(false);
+        return prepared;
+    }
+
+    /**
+     * Activation checkpointing ({@code gradient_checkpointing}) as asked, and always under QLoRA.
+     * An NF4 base linear's fp32 weight is rebuilt on each forward pass, and the recorded graph holds
+     * it until backward (the input's gradient is {@code g W}); DJL has no custom autograd functions,
+     * so the only way not to keep every layer's fp32 weight is to run each layer again in backward,
+     * dequantising its weights again as bitsandbytes does, and free them with the layer. PEFT's
+     * {@code prepare_model_for_kbit_training} turns checkpointing on by default for the same reason.
+     */
+    public void setGradientCheckpointing(boolean requested) {
+        model.setGradientCheckpointing(requested || method == Method.QLORA);
     }
 
     public CausalLm model() {

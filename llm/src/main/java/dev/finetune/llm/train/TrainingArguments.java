@@ -29,6 +29,8 @@ import dev.finetune.llm.settings.Settings;
  * @param saveSteps write a resumable checkpoint every this many optimizer steps (and always at the
  *     end). Default 500: transformers'.
  * @param saveTotalLimit keep only the newest this many checkpoints; 0 keeps all. Default 0.
+ * @param gradientCheckpointing recompute each decoder layer's activations in backward. Default off:
+ *     transformers'. QLoRA recomputes whatever this says ({@link TrainableModel#setGradientCheckpointing}).
  */
 public record TrainingArguments(
         double learningRate,
@@ -47,7 +49,8 @@ public record TrainingArguments(
         int maxSeqLength,
         long seed,
         int saveSteps,
-        int saveTotalLimit) {
+        int saveTotalLimit,
+        boolean gradientCheckpointing) {
 
     /** The arguments {@code settings} give a run of {@code method}; values were checked when they were set. */
     public static TrainingArguments from(SettingValues settings, Method method) {
@@ -68,7 +71,8 @@ public record TrainingArguments(
                 settings.get(Settings.MAX_SEQ_LENGTH, method),
                 settings.get(Settings.SEED, method),
                 settings.get(Settings.SAVE_STEPS, method),
-                settings.get(Settings.SAVE_TOTAL_LIMIT, method));
+                settings.get(Settings.SAVE_TOTAL_LIMIT, method),
+                settings.get(Settings.GRADIENT_CHECKPOINTING, method));
     }
 
     /** Every default, with the learning rate of {@code method}. */

@@ -50,6 +50,7 @@ final class TrainingLoop implements AutoCloseable {
     TrainableModel prepare(int items, String fingerprint) throws IOException {
         plan = BatchPlan.of(items, arguments);
         model = TrainableModel.prepare(CausalLm.load(config.model()), config.method(), config.lora(), arguments.seed());
+        model.setGradientCheckpointing(arguments.gradientCheckpointing());
         optimization = new Optimization(model, arguments, plan.totalSteps());
         checkpoints = new RunCheckpoints(config, model, optimization, plan, fingerprint);
         return model;
@@ -121,7 +122,7 @@ final class TrainingLoop implements AutoCloseable {
         for (int i = 0; i < microBatches.size(); i++) {
             ObjectiveStep.MicroBatch batch = window.microBatch(i);
             try (NDScope ignored = new NDScope()) {
-                loss += optimization.accumulate(() -> batch.loss(lm, lm.manager()));
+                loss += optimization.accumulate(collector -> batch.backward(lm, lm.manager(), collector));
             }
             tokens += batch.tokens();
         }

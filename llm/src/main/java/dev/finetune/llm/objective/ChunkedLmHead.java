@@ -1,0 +1,120 @@
+package dev.finetune.llm.objective;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.training.GradientCollector;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
+
+/**
+ * The LM head and its next-token log-probabilities over a few rows at a time, so that the logits
+ * [tokens, V] (1.2 GB for a 151,936-token vocabulary at 2,048 tokens, before log-softmax copies it)
+ * never exist whole: at most [{@code rows}, V] at once. Each chunk is computed, back-propagated and
+ * freed before the next, so its logits are not kept for backward either.
+ *
+ * <p>A loss whose gradient with respect to the token log-probabilities is known before the forward
+ * pass (SFT: {@code -mask / N}) needs one pass: {@link #backward} with those weights. One that needs
+ * all log-probabilities first (DPO's sigmoid of sequence sums) scores them without recording ({@link
+ * #logProbs}), back-propagates its loss to them, then calls {@link #backward} with that gradient: one
+ * more LM-head forward pass. Both give the unchunked loss's gradients (same math, summed per chunk).
+ *
+ * <p>Dimension letters: B batch, T time, C channels, V vocabulary, N = B * (T - 1) predictions.
+ */
+public final class ChunkedLmHead {
+    /**
+     * Rows of logits at a time: [1024, V] is 128 MB for a 32k vocabulary and 620 MB for Qwen's 152k
+     * (with log-softmax's copy), and large enough that the LM head's matmul stays efficient.
+     */
+    public static final int DEFAULT_ROWS = 1024;
+
+    private final int rows;
+
+    public ChunkedLmHead(int rows) {
+        if (rows < 1) {
+            throw new IllegalArgumentException("chunk rows must be positive, got " + rows);
+        }
+        this.rows = rows;
+    }
+
+    public static ChunkedLmHead defaults() {
+        return new ChunkedLmHead(DEFAULT_ROWS);
+    }
+
+    /**
+     * {@code log p(x_{t+1} | x_<=t)} for every position [B, T-1], without gradient.
+     *
+     * @param hidden final-normed hidden states [B, T, C]
+     * @param inputIds [B, T] int64
+     */
+    @SuppressWarnings("try")
+    public NDArray logProbs(CausalLm model, NDArray hidden, NDArray inputIds) {
+        long batch = hidden.getShape().get(0);
+        long predictions = hidden.getShape().get(1) - 1;
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            NDArray flat = predictionRows(hidden); // [N, C]
+            NDArray next = nextTokens(inputIds); // [N]
+            NDList chunks = new NDList();
+            for (long start = 0; start < flat.getShape().get(0); start += rows) {
+                NDArray chunk;
+                try (NDScope ignored = new NDScope()) {
+                    chunk = chunkLogProbs(model, flat, next, start); // [n]
+                    NDScope.unregister(chunk);
+                }
+                NDScope.register(chunk);
+                chunks.add(chunk);
+            }
+            return NDArrays.concat(chunks).reshape(batch, predictions); // [B, T-1]
+        }
+    }
+
+    /**
+     * Back-propagates {@code sum(weights * log p(x_{t+1} | x_<=t))} into {@code hidden} and through
+     * its graph, one chunk of rows at a time, and returns that sum. Call inside {@code collector}.
+     *
+     * @param hidden final-normed hidden states [B, T, C], on the gradient path
+     * @param inputIds [B, T] int64
+     * @param weights [B, T-1], constants: d loss / d log-prob of each prediction
+     */
+    @SuppressWarnings("try")
+    public double backward(
+            CausalLm model, NDArray hidden, NDArray inputIds, NDArray weights, GradientCollector collector) {
+        NDArray flat = predictionRows(hidden); // [N, C], recorded: leads back to hidden
+        NDArray leaf = flat.stopGradient(); // [N, C], where the chunks' gradients add up
+        leaf.setRequiresGradient(true);
+        NDArray next = nextTokens(inputIds); // [N]
+        NDArray flatWeights = weights.reshape(-1); // [N]
+        double total = 0;
+        for (long start = 0; start < leaf.getShape().get(0); start += rows) {
+            try (NDScope ignored = new NDScope()) {
+                NDArray weighted = chunkLogProbs(model, leaf, next, start)
+                        .mul(flatWeights.get(new NDIndex("{}:{}", start, start + rows)))
+                        .sum(); // sum over the chunk of w * log p
+                collector.backward(weighted);
+                total += weighted.getFloat(); // a sync point per chunk
+            }
+        }
+        collector.backward(flat.mul(leaf.getGradient()).sum()); // on into hidden's graph
+        return total;
+    }
+
+    /** log p of rows [start, start + rows) of {@code flat}: [n]. The logits [n, V] die with the caller's scope. */
+    private NDArray chunkLogProbs(CausalLm model, NDArray flat, NDArray next, long start) {
+        NDIndex range = new NDIndex("{}:{}", start, start + rows);
+        NDArray logits = model.logits(flat.get(range)); // [n, C] -> [n, V]
+        return logits.logSoftmax(1).gather(next.get(range).expandDims(1), 1).squeeze(1); // [n, V] -> [n]
+    }
+
+    /** The hidden states that predict a next token, flattened: [B, T-1, C] -> [N, C]. */
+    private static NDArray predictionRows(NDArray hidden) {
+        long channels = hidden.getShape().get(2);
+        return hidden.get(new NDIndex(":, :-1, :")).reshape(-1, channels); // [N, C]
+    }
+
+    /** The token each row predicts: [B, T-1] -> [N]. */
+    private static NDArray nextTokens(NDArray inputIds) {
+        return inputIds.get(new NDIndex(":, 1:")).reshape(-1); // [N]
+    }
+}

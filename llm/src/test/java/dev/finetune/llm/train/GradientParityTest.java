@@ -1,0 +1,291 @@
+package dev.finetune.llm.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
+import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.objective.ChunkedLmHead;
+import dev.finetune.llm.objective.DpoLoss;
+import dev.finetune.llm.objective.PreferenceBatch;
+import dev.finetune.llm.objective.PreferencePair;
+import dev.finetune.llm.objective.PreferenceScores;
+import dev.finetune.llm.objective.SftBatch;
+import dev.finetune.llm.objective.SftLoss;
+import dev.finetune.llm.objective.TrainingSequence;
+import dev.finetune.llm.tiny.TinyModelGenerator;
+import dev.finetune.llm.tiny.TinyModels;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Activation checkpointing and the chunked LM head change how gradients are computed, not what they
+ * are: every trainable parameter's gradient equals the one of the plain computation (the whole
+ * logits, one recorded forward pass, one backward call), for LoRA, QLoRA and full fine-tuning, SFT
+ * (plain and packed rows) and DPO. Adapters have dropout on (so the replay must draw the same masks)
+ * and non-zero B (so every adapter matrix has a gradient). The LM head runs in chunks of 5 rows, so a
+ * batch spans several chunks and one ragged last chunk.
+ */
+class GradientParityTest {
+    /** Relative to each tensor's largest gradient: fp32 rounding of differently ordered sums stays below. */
+    private static final double TOLERANCE = 1e-6;
+
+    private static final double BETA = 0.5;
+    private static final ChunkedLmHead FIVE_ROWS = new ChunkedLmHead(5);
+    private static final LoraConfig LORA =
+            LoraConfig.defaults().withDropout(0.3).withTargetModules("all-linear");
+
+    private static final List<TrainingSequence> SEQUENCES = List.of(
+            sequence(new long[] {1, 17, 99, 3, 44, 8, 120, 31, 2}, 3),
+            sequence(new long[] {1, 64, 2, 77, 31, 9}, 2),
+            sequence(new long[] {1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 2}, 4));
+
+    private static final List<PreferencePair> PAIRS = List.of(
+            new PreferencePair(new long[] {1, 17, 99}, new long[] {3, 44, 8, 2}, new long[] {120, 31, 2}),
+            new PreferencePair(new long[] {1, 64}, new long[] {77, 2}, new long[] {9, 9, 10, 11, 2}));
+
+    @Test
+    void checkpointedSftGradientsEqualThePlainOnesForLora() {
+        assertSftParity(ModelType.LLAMA, Method.LORA, false);
+    }
+
+    @Test
+    void checkpointedSftGradientsEqualThePlainOnesForQlora() {
+        assertSftParity(ModelType.LLAMA, Method.QLORA, false);
+    }
+
+    @Test
+    void checkpointedSftGradientsEqualThePlainOnesForFullFineTuningWithTiedEmbeddings() {
+        assertSftParity(ModelType.QWEN3, Method.FULL, false);
+    }
+
+    @Test
+    void checkpointedSftGradientsEqualThePlainOnesForPackedRows() {
+        assertSftParity(ModelType.MISTRAL, Method.LORA, true);
+        assertSftParity(ModelType.QWEN2, Method.FULL, true);
+    }
+
+    @Test
+    void checkpointedDpoGradientsEqualThePlainOnes() {
+        assertDpoParity(ModelType.QWEN2, Method.LORA);
+        assertDpoParity(ModelType.LLAMA, Method.QLORA);
+        assertDpoParity(ModelType.QWEN3, Method.FULL);
+    }
+
+    @Test
+    void chunkedLmHeadAloneGivesThePlainLossAndGradients() {
+        SftBatch batch = SftBatch.of(SEQUENCES, 0, false);
+        double[] losses = new double[2];
+        Map<String, float[]> plain =
+                gradients(ModelType.LLAMA, Method.FULL, false, model -> (lm, c) -> losses[0] = plainSft(lm, batch, c));
+        Map<String, float[]> chunked = gradients(
+                ModelType.LLAMA,
+                Method.FULL,
+                false,
+                model -> (lm, c) ->
+                        losses[1] = SftLoss.backward(lm, batch, batch.targetCount(), FIVE_ROWS, lm.manager(), c));
+        assertSameGradients(chunked, plain, "chunked head only, full sft llama");
+        assertThat(losses[1]).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    @Test
+    void qloraRecomputesTheLayersEvenWhenCheckpointingIsOff() {
+        try (TrainableModel model = prepare(ModelType.LLAMA, Method.QLORA)) {
+            model.setGradientCheckpointing(false);
+            assertThat(model.model().gradientCheckpointing()).isTrue();
+        }
+        try (TrainableModel model = prepare(ModelType.LLAMA, Method.LORA)) {
+            model.setGradientCheckpointing(false);
+            assertThat(model.model().gradientCheckpointing()).isFalse();
+        }
+    }
+
+    private static void assertSftParity(ModelType type, Method method, boolean packed) {
+        List<TrainingSequence> items = packed ? packedRows() : SEQUENCES;
+        SftBatch batch = SftBatch.of(items, 0, packed);
+        double[] losses = new double[2];
+        Map<String, float[]> plain =
+                gradients(type, method, false, model -> (lm, c) -> losses[0] = plainSft(lm, batch, c));
+        SftStep step = new SftStep(items, 0, packed, FIVE_ROWS);
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            ObjectiveStep.MicroBatch micro =
+                    step.window(List.of(indices(items.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " sft " + type + (packed ? " packed" : "");
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    private static void assertDpoParity(ModelType type, Method method) {
+        double[] losses = new double[2];
+        Map<String, float[]> plain = gradients(type, method, false, model -> {
+            PreferenceScores reference;
+            // What DpoStep uses: the initial weights (full) or the adapters switched off.
+            if (model.adapters().isPresent()) {
+                try (var off = model.reference()) {
+                    reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+                }
+            } else {
+                reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+            }
+            return (lm, c) -> losses[0] = plainDpo(lm, reference, c);
+        });
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            DpoStep dpo = new DpoStep(model, PAIRS, 0, BETA, FIVE_ROWS);
+            dpo.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
+            ObjectiveStep.MicroBatch micro =
+                    dpo.window(List.of(indices(PAIRS.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " dpo " + type;
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /** SFT as it was computed before chunking: the whole logits [B, T, V], one backward call. */
+    private static double plainSft(CausalLm lm, SftBatch batch, GradientCollector collector) {
+        NDArray loss = SftLoss.windowMean(batch.logits(lm, lm.manager()), batch, batch.targetCount(), lm.manager());
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** DPO from the whole logits [2B, T, V] with gradient, one backward call. */
+    private static double plainDpo(CausalLm lm, PreferenceScores reference, GradientCollector collector) {
+        NDManager manager = lm.manager();
+        PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
+        NDArray ids = manager.create(batch.ids()); // [2B, T]
+        NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
+        NDArray rows = batch.completionSums(SftLoss.nextTokenLogProbs(logits, ids), manager); // [2B]
+        NDArray loss = DpoLoss.losses(
+                        PreferenceBatch.chosen(rows),
+                        PreferenceBatch.rejected(rows),
+                        manager.create(reference.chosen()),
+                        manager.create(reference.rejected()),
+                        manager.create((float) BETA))
+                .sum()
+                .div(manager.create((float) PAIRS.size()));
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** A micro-batch's forward and backward passes. */
+    @FunctionalInterface
+    private interface Pass {
+        double backward(CausalLm lm, GradientCollector collector);
+    }
+
+    /**
+     * The gradients one micro-batch gives a freshly prepared model (same weights, adapters and dropout
+     * masks every time), with checkpointing on or off. {@code setUp} runs after the step's randomness
+     * is seeded and outside the gradient collector, as the training loop makes its micro-batches.
+     */
+    @SuppressWarnings("try")
+    private static Map<String, float[]> gradients(
+            ModelType type, Method method, boolean checkpointing, Function<TrainableModel, Pass> setUp) {
+        try (TrainableModel model = prepare(type, method)) {
+            model.setGradientCheckpointing(checkpointing);
+            assertThat(model.model().gradientCheckpointing()).isEqualTo(checkpointing || method == Method.QLORA);
+            model.setTraining(true);
+            model.beginStep(7, 0);
+            try (NDScope ignored = new NDScope()) {
+                Pass pass = setUp.apply(model);
+                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                    pass.backward(model.model(), collector);
+                }
+                return read(model.parameters());
+            }
+        }
+    }
+
+    @SuppressWarnings("try")
+    private static Map<String, float[]> read(Map<String, Parameter> parameters) {
+        Map<String, float[]> gradients = new LinkedHashMap<>();
+        try (NDScope ignored = new NDScope()) {
+            parameters.forEach(
+                    (name, p) -> gradients.put(name, p.array().getGradient().toFloatArray()));
+        }
+        return gradients;
+    }
+
+    /** A tiny model of {@code type} prepared for {@code method}, with random non-zero LoRA B matrices. */
+    private static TrainableModel prepare(ModelType type, Method method) {
+        CausalLm lm = TinyModelGenerator.create(
+                TinyModels.config(type), 11, TinyModelGenerator.Initialization.TEST, Device.cpu());
+        TrainableModel model = TrainableModel.prepare(lm, method, LORA, 3);
+        SplittableRandom random = new SplittableRandom(5);
+        model.parameters().forEach((name, p) -> {
+            if (name.contains("lora_B")) {
+                float[] values = new float[Math.toIntExact(p.shape().size())];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (random.nextDouble() - 0.5) * 0.2f;
+                }
+                p.array().set(values);
+            }
+        });
+        return model;
+    }
+
+    private static void assertSameGradients(Map<String, float[]> actual, Map<String, float[]> expected, String what) {
+        assertThat(actual.keySet()).as(what).isEqualTo(expected.keySet());
+        double worst = 0;
+        for (String name : expected.keySet()) {
+            float[] e = expected.get(name);
+            float[] a = actual.get(name);
+            double scale = 0;
+            double diff = 0;
+            for (int i = 0; i < e.length; i++) {
+                scale = Math.max(scale, Math.abs(e[i]));
+                diff = Math.max(diff, Math.abs(a[i] - e[i]));
+            }
+            assertThat(scale).as("%s: %s has a gradient", what, name).isPositive();
+            assertThat(diff)
+                    .as("%s: %s (largest gradient %s)", what, name, scale)
+                    .isLessThanOrEqualTo(TOLERANCE * scale);
+            worst = Math.max(worst, diff / scale);
+        }
+        System.out.printf(
+                "%s: largest relative gradient difference %.2e over %d tensors%n", what, worst, expected.size());
+    }
+
+    private static List<TrainingSequence> packedRows() {
+        // Two rows: [example 0 | example 1] and [example 2]; positions restart at each example.
+        TrainingSequence a = SEQUENCES.get(0);
+        TrainingSequence b = SEQUENCES.get(1);
+        int n = a.length() + b.length();
+        long[] ids = new long[n];
+        long[] positions = new long[n];
+        boolean[] targets = new boolean[n];
+        System.arraycopy(a.ids(), 0, ids, 0, a.length());
+        System.arraycopy(b.ids(), 0, ids, a.length(), b.length());
+        System.arraycopy(a.positions(), 0, positions, 0, a.length());
+        System.arraycopy(b.positions(), 0, positions, a.length(), b.length());
+        System.arraycopy(a.targets(), 0, targets, 0, a.length());
+        System.arraycopy(b.targets(), 0, targets, a.length(), b.length());
+        return List.of(new TrainingSequence(ids, positions, targets), SEQUENCES.get(2));
+    }
+
+    private static int[] indices(int n) {
+        int[] all = new int[n];
+        java.util.Arrays.setAll(all, i -> i);
+        return all;
+    }
+
+    private static TrainingSequence sequence(long[] ids, int promptLength) {
+        boolean[] targets = new boolean[ids.length];
+        java.util.Arrays.fill(targets, promptLength, ids.length, true);
+        return TrainingSequence.of(ids, targets);
+    }
+}
