@@ -1,11 +1,10 @@
 package dev.finetune.service.messaging;
 
 import dev.finetune.errors.InvalidInputException;
-import dev.finetune.errors.Retry;
 import dev.finetune.events.EventCatalog;
 import dev.finetune.events.PipelineEvent;
+import dev.finetune.service.retry.TransientRetry;
 import io.smallrye.reactive.messaging.ce.IncomingCloudEventMetadata;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -13,7 +12,7 @@ import org.jboss.logging.Logger;
 
 /**
  * How every consumer handles an incoming event: run the work; retry transient failures (broker or
- * object store briefly away) with a bounded backoff; acknowledge on success; on a permanent failure
+ * object store away) with backoff and jitter for the retry budget ({@link TransientRetry}); acknowledge on success; on a permanent failure
  * (bad data, a bug) negatively acknowledge, which sends the message to the channel's dead-letter
  * topic with the reason, and the consumer moves on. Handlers must be idempotent: a message can be
  * delivered again after a crash.
@@ -25,8 +24,6 @@ import org.jboss.logging.Logger;
  */
 public final class EventProcessing {
     private static final Logger LOG = Logger.getLogger(EventProcessing.class);
-    /** 5 attempts over ~6 s ride out a broker leader election or an object-store restart. */
-    public static final Retry TRANSIENT = new Retry("event handler", 5, Duration.ofMillis(400));
 
     /** The work done for one event. */
     @FunctionalInterface
@@ -44,7 +41,7 @@ public final class EventProcessing {
             return message.nack(new InvalidInputException(poison.get()));
         }
         try {
-            TRANSIENT.call(() -> {
+            TransientRetry.call("event " + eventId, () -> {
                 handler.handle(message.getPayload(), eventId);
                 return null;
             });
