@@ -95,6 +95,19 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the S3 server's process, as an outage of the object store would: connections are
+     * refused until {@link #startS3()}. Stored objects stay on disk.
+     */
+    public void stopS3() {
+        s3.close();
+    }
+
+    /** Starts the S3 server again on the same port, with the objects it had. */
+    public void startS3() {
+        s3.start(START_TIMEOUT);
+    }
+
     public String kafkaBootstrapServers() {
         return kafka.bootstrapServers();
     }

@@ -45,6 +45,23 @@ class LocalStackTest {
     }
 
     @Test
+    void s3ServerStoppedRefusesConnectionsAndComesBackOnTheSamePort(LocalStack stack) throws Exception {
+        String endpoint = stack.s3Endpoint();
+        HttpRequest root = HttpRequest.newBuilder(URI.create(endpoint + "/")).build();
+
+        stack.stopS3();
+        assertThatThrownBy(() -> HttpClient.newHttpClient().send(root, HttpResponse.BodyHandlers.ofString()))
+                .isInstanceOf(java.net.ConnectException.class);
+
+        stack.startS3();
+        assertThat(stack.s3Endpoint()).isEqualTo(endpoint);
+        assertThat(HttpClient.newHttpClient()
+                        .send(root, HttpResponse.BodyHandlers.ofString())
+                        .statusCode())
+                .isEqualTo(403);
+    }
+
+    @Test
     void s3ServerRefusesUnsignedRequests(LocalStack stack) throws Exception {
         HttpResponse<String> response = HttpClient.newHttpClient()
                 .send(

@@ -76,8 +76,10 @@ public class DatasetPreparer {
     @Incoming("datasets-ingested")
     @Blocking
     public CompletionStage<Void> onIngested(Message<DatasetIngested> message) throws InterruptedException {
+        // A record with no value has no dataset: EventProcessing dead-letters it, in a queue of its own.
+        DatasetIngested ingested = message.getPayload();
         pool.submit(
-                message.getPayload().datasetName(),
+                ingested == null ? "" : ingested.datasetName(),
                 () -> EventProcessing.process(
                         message, (event, eventId) -> prepare(event.datasetName(), event.version())));
         return CompletableFuture.completedFuture(null);

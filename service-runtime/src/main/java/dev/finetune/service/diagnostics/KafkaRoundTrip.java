@@ -53,7 +53,7 @@ public class KafkaRoundTrip {
 
     @Incoming("diagnostics-in")
     void receive(String probeId) {
-        CompletableFuture<Long> waiting = pending.get(probeId);
+        CompletableFuture<Long> waiting = probeId == null ? null : pending.get(probeId);
         if (waiting != null) {
             waiting.complete(System.nanoTime());
         }

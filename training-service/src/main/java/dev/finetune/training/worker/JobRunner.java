@@ -2,6 +2,7 @@ package dev.finetune.training.worker;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.errors.Failures;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.JobState;
 import dev.finetune.events.TrainingEvent;
@@ -12,6 +13,7 @@ import dev.finetune.llm.train.StepMetrics;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
 import dev.finetune.llm.train.TrainingListener;
+import dev.finetune.service.retry.TransientRetry;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.training.TrainingSettings;
@@ -82,7 +84,7 @@ public class JobRunner {
         }
         job = jobs.get(jobId).orElseThrow();
         if (job.state().isTerminal()) { // its previous worker finished it just before letting go
-            lease.release();
+            release(jobId, lease);
             return;
         }
         ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
@@ -102,14 +104,47 @@ public class JobRunner {
                     "out of memory: " + e.getMessage()
                             + "; use qlora, a smaller batch size or max_seq_length, or a larger worker");
         } catch (IOException | RuntimeException e) {
-            if (dev.finetune.errors.Failures.isRetriable(e)) {
+            if (Failures.isRetriable(e)) {
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }
             LOG.errorf(e, "job %s failed", jobId);
             finish(jobId, JobState.FAILED, failureReason(e));
         } finally {
             renewer.shutdownNow();
-            lease.release();
+            release(jobId, lease);
+        }
+    }
+
+    /**
+     * Gives the lease up, riding out a store outage within the retry budget; if that fails too, the
+     * lease simply expires after its TTL, and the failure must not hide how the run ended.
+     */
+    private void release(String jobId, JobLease lease) {
+        try {
+            retried(jobId, "lease release", () -> {
+                lease.release();
+                return null;
+            });
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("job %s: the lease could not be released (%s); it expires on its own", jobId, e.getMessage());
+        }
+    }
+
+    /**
+     * An end-of-run or checkpoint write, retried through an outage of the store or the broker
+     * ({@link TransientRetry}): a job that trained to the end must not be stranded in {@code running}
+     * because its last writes met a short outage. Each write is idempotent (same keys, same event ids).
+     */
+    private <T> T retried(String jobId, String what, TransientRetry.Action<T> write) throws IOException {
+        try {
+            return TransientRetry.call("job " + jobId + ": " + what, write);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted during " + what + " of job " + jobId);
+        } catch (Exception e) {
+            throw new IOException(what + " of job " + jobId + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -164,9 +199,20 @@ public class JobRunner {
                 String prefix = phases.run(
                         "upload-result",
                         id,
-                        () -> artifacts.uploadCheckpoint(id, result.totalSteps(), result.output()));
-                jobs.update(id, j -> j.withResult(prefix).withProgress(result.totalSteps(), result.totalSteps()));
-                events.checkpoint(checkpointEvent(job, result.totalSteps(), result.totalSteps(), prefix, true));
+                        () -> retried(
+                                id,
+                                "result upload",
+                                () -> artifacts.uploadCheckpoint(id, result.totalSteps(), result.output())));
+                retried(
+                        id,
+                        "result record",
+                        () -> jobs.update(
+                                id, j -> j.withResult(prefix).withProgress(result.totalSteps(), result.totalSteps())));
+                CheckpointCreated last = checkpointEvent(job, result.totalSteps(), result.totalSteps(), prefix, true);
+                retried(id, "final checkpoint event", () -> {
+                    events.checkpoint(last);
+                    return null;
+                });
                 finish(
                         id,
                         JobState.SUCCEEDED,
@@ -225,9 +271,20 @@ public class JobRunner {
         }
     }
 
+    /** Records how the job ended, then announces it; each write retried through an outage. */
     private void finish(String id, JobState state, String message) {
-        jobs.update(id, j -> j.withState(state, state == JobState.FAILED ? message : null));
-        events.state(id, state, message);
+        try {
+            retried(
+                    id,
+                    "final state",
+                    () -> jobs.update(id, j -> j.withState(state, state == JobState.FAILED ? message : null)));
+            retried(id, "final state event", () -> {
+                events.state(id, state, message);
+                return null;
+            });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         LOG.infof("job %s %s: %s", id, state.code(), message);
     }
 
@@ -269,29 +326,54 @@ public class JobRunner {
                 control.stop(StopReason.TIMEOUT);
             }
             if (m.step() % settings.metricsEverySteps() == 0 || m.step() == m.totalSteps()) {
-                jobs.update(job.id(), j -> j.withProgress(m.step(), m.totalSteps()));
-                events.metrics(
-                        job.id(),
-                        JobState.RUNNING,
-                        new TrainingEvent.Metrics(
-                                m.step(),
-                                m.totalSteps(),
-                                m.epoch(),
-                                m.loss(),
-                                m.learningRate(),
-                                m.gradNorm(),
-                                m.tokensPerSecond(),
-                                m.eta().toMillis() / 1000.0));
+                try {
+                    report(m);
+                } catch (RuntimeException e) {
+                    if (!Failures.isRetriable(e)) {
+                        throw e;
+                    }
+                    // Progress is reported again at the next interval and at the end: an outage of
+                    // the store or the broker must not stop training.
+                    LOG.warnf("job %s: progress at step %d not reported (%s)", job.id(), m.step(), e.getMessage());
+                }
             }
+        }
+
+        private void report(StepMetrics m) {
+            jobs.update(job.id(), j -> j.withProgress(m.step(), m.totalSteps()));
+            events.metrics(
+                    job.id(),
+                    JobState.RUNNING,
+                    new TrainingEvent.Metrics(
+                            m.step(),
+                            m.totalSteps(),
+                            m.epoch(),
+                            m.loss(),
+                            m.learningRate(),
+                            m.gradNorm(),
+                            m.tokensPerSecond(),
+                            m.eta().toMillis() / 1000.0));
         }
 
         @Override
         public void onCheckpoint(int step, Path directory) {
             try {
                 String prefix = phases.run(
-                        "upload-checkpoint", job.id(), () -> artifacts.uploadCheckpoint(job.id(), step, directory));
-                JobRecord j = jobs.update(job.id(), r -> r.withCheckpoint(step));
-                events.checkpoint(checkpointEvent(job, step, j.totalSteps(), prefix, false));
+                        "upload-checkpoint",
+                        job.id(),
+                        () -> retried(
+                                job.id(),
+                                "checkpoint " + step + " upload",
+                                () -> artifacts.uploadCheckpoint(job.id(), step, directory)));
+                JobRecord j = retried(
+                        job.id(),
+                        "checkpoint " + step + " record",
+                        () -> jobs.update(job.id(), r -> r.withCheckpoint(step)));
+                CheckpointCreated created = checkpointEvent(job, step, j.totalSteps(), prefix, false);
+                retried(job.id(), "checkpoint " + step + " event", () -> {
+                    events.checkpoint(created);
+                    return null;
+                });
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("uploading checkpoint " + step + " of job " + job.id(), e);
             }
