@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class CompressedInputTest {
 
     @Test
-    void gzipBombIsRefusedWithin1sNamingTheLimit() throws Exception {
+    void gzipBombIsRefusedAtOnceNamingTheLimit() throws Exception {
         byte[] bomb = gzipOfZeros(1L << 30); // ~1 MB that expands to 1 GiB
         assertThat(bomb.length).isBetween(900_000, 1_200_000);
         String name = unique("bomb");
@@ -43,7 +43,10 @@ class CompressedInputTest {
         assertThat(answer.jsonPath().getString("detail"))
                 .contains("pipeline.dataset.max-compression-ratio (100)")
                 .doesNotContain("JSON");
-        assertThat(millis).as("answered after %d ms", millis).isLessThan(1000);
+        // Inflating the whole GiB took ~100 s before the limits; on a quiet machine the refusal comes
+        // in well under a second (it stops after the first MiB). The bound leaves room for a loaded
+        // 2-core CI machine: a wall-clock assertion this tight failed once at 1001 ms under load.
+        assertThat(millis).as("answered after %d ms", millis).isLessThan(10_000);
         given().get("/api/datasets/{n}/versions", name).then().statusCode(200).body("size()", equalTo(0));
     }
 
