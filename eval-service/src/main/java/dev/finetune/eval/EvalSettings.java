@@ -1,5 +1,6 @@
 package dev.finetune.eval;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -31,6 +32,19 @@ public interface EvalSettings {
     /** Sequences per forward pass: large enough to use the matmul units, small enough for CPU memory. */
     @WithDefault("8")
     int batchSize();
+
+    /**
+     * How the decoder-layer linears of the scored models are stored: {@code fp32}, {@code int8} (per-row
+     * absmax), {@code nf4}, or {@code auto}: the most precise of fp32, int8 and nf4 whose weights take
+     * at most half of {@link #memoryLimit} (the other half is for the runtime, the logits and the
+     * activations of a batch), and nf4 for a qlora checkpoint (scored as it was trained). The base
+     * model is scored under the same storage, so the comparison measures the checkpoint alone.
+     */
+    @WithDefault("auto")
+    String baseDtype();
+
+    /** The memory this instance may use; unset: the container's limit (the pod's), else the machine's. */
+    Optional<MemorySize> memoryLimit();
 
     /** Generations copied into the report's {@code samples} (every generation is in {@code generations}). */
     @WithDefault("5")

@@ -12,6 +12,7 @@ import dev.finetune.llm.inference.Scorer;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.TrainingSequence;
+import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -109,7 +110,7 @@ class CheckpointEvaluationTest {
         String second = Fixtures.freshCheckpoint(store, job, 2);
         Broker.publish(Broker.checkpoint(job, 1, first), "checkpoint:" + first, null);
         JsonNode one = Broker.evaluations(job + "-step-1", 1, WAIT).get(0).value();
-        String baseKey = BaseMetricsCache.key(Fixtures.BASE, Fixtures.DATASET, "1", runner.limits());
+        String baseKey = BaseMetricsCache.key(Fixtures.BASE, Fixtures.DATASET, "1", runner.limits(), BaseDType.FP32);
         Instant cached = store.stat(baseKey).orElseThrow().lastModified();
         Thread.sleep(1100); // S3 timestamps have one-second resolution
         Broker.publish(Broker.checkpoint(job, 2, second), "checkpoint:" + second, null);

@@ -2,13 +2,18 @@ package dev.finetune.registry;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
 
 import ai.djl.Device;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.SafetensorsReader;
+import dev.finetune.llm.checkpoint.SafetensorsWriter;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -16,6 +21,8 @@ import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -107,5 +114,46 @@ class MergedExportTest {
         assertThat(RegistryTopics.events(model, 2).stream()
                         .map(e -> e.value().path("action").asText()))
                 .containsExactly("version_registered", "merged_model_exported");
+    }
+
+    /** PEFT's safe_merge: an adapter that makes a weight NaN is refused, naming it, and nothing is stored. */
+    @Test
+    void anAdapterThatBreaksTheWeightsIsRefusedAndLeavesNoExport() throws Exception {
+        String dataset = Pipeline.unique("nanmerge");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.Trained trained = Pipeline.adapter(store, 72);
+        Path weights = trained.directory().resolve(PeftAdapter.WEIGHTS_FILE);
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
+            for (String name : reader.names()) {
+                float[] values = reader.readFloats(name);
+                if (name.equals(LORA + "B.weight")) {
+                    values[5] = Float.NaN;
+                }
+                entries.add(SafetensorsWriter.floats(name, reader.info(name).shape(), values, DType.F32));
+            }
+        }
+        SafetensorsWriter.write(weights, entries, Map.of("format", "pt"));
+        Pipeline.uploadCheckpoint(store, job, 72, trained.directory());
+        Pipeline.checkpointCreated(
+                job, 72, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                job,
+                72,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0),
+                UUID.randomUUID().toString());
+        Pipeline.awaitRegistered(job);
+
+        given().post("/api/models/{m}/versions/1/merged", model)
+                .then()
+                .statusCode(409)
+                .body("detail", containsString("'" + Q_PROJ + "'"))
+                .body("detail", containsString("safe_merge"));
+        given().get("/api/models/{m}/versions/1/merged", model).then().statusCode(404);
+        assertThat(store.list(RegistryKeys.version(model, 1) + RegistryKeys.MERGED_DIRECTORY))
+                .isEmpty();
     }
 }

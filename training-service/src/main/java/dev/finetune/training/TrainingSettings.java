@@ -1,5 +1,6 @@
 package dev.finetune.training;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -23,6 +24,14 @@ public interface TrainingSettings {
     /** The lease outlives a missed renewal or two; a dead worker's job is free again after this. */
     @WithDefault("30s")
     Duration leaseTtl();
+
+    /**
+     * The memory a training worker may use. A job whose estimated need exceeds it is refused at
+     * validation with both numbers (llm's {@code JobMemory}); one that leaves {@code base_dtype} unset
+     * gets the most precise base that fits. Unset: this instance's memory (the container's limit,
+     * else the machine's), since workers run in the service's own pods.
+     */
+    Optional<MemorySize> memoryLimit();
 
     /** A job running longer than this is stopped and failed: hung hardware must not hold a GPU for ever. */
     @WithDefault("24h")

@@ -155,6 +155,36 @@ class JobLifecycleTest {
                         Map.of("max_seq_length", 1_000_000)),
                 "hyperparameters.max_seq_length must be <= the model's max_position_embeddings");
         reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "method",
+                        "full",
+                        "hyperparameters",
+                        Map.of("base_dtype", "int8")),
+                "hyperparameters.base_dtype int8 cannot be used with method full: full fine-tuning trains every"
+                        + " weight, so the base must be fp32");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
+                        Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
+                "hyperparameters: the job needs about ");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
+                        Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
+                "but a training worker has ");
+        reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
                 "objective: dpo needs preference pairs");
         reject(

@@ -1,6 +1,7 @@
 package dev.finetune.eval.run;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -11,10 +12,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The base model's metrics per (base model, dataset version, limits), computed once and stored at
- * {@code evaluations/base/<model>/<dataset>/<version>/<limits>.json}: every checkpoint of every job
- * on that data compares against the same numbers. Base models and prepared versions never change,
- * so the entry never goes stale.
+ * The base model's metrics per (base model, dataset version, limits, storage), computed once and
+ * stored at {@code evaluations/base/<model>/<dataset>/<version>/<limits>.json} ({@code
+ * <limits>-int8.json} and {@code -nf4} when the base was scored quantised): every checkpoint of every
+ * job on that data compares against the same numbers. Base models and prepared versions never
+ * change, so the entry never goes stale.
  */
 @ApplicationScoped
 public class BaseMetricsCache {
@@ -36,14 +38,14 @@ public class BaseMetricsCache {
             long scoredTokens,
             List<Generation> generations) {}
 
-    public static String key(String baseModel, String dataset, String version, Limits limits) {
+    public static String key(String baseModel, String dataset, String version, Limits limits, BaseDType stored) {
         return "evaluations/base/" + Names.requireName("base model name", baseModel) + "/"
                 + Names.requireName("dataset name", dataset) + "/" + Names.requireName("dataset version", version)
-                + "/" + limits.key() + ".json";
+                + "/" + limits.key() + (stored == BaseDType.FP32 ? "" : "-" + stored.configName()) + ".json";
     }
 
-    public Optional<Entry> get(String baseModel, String dataset, String version, Limits limits) {
-        String key = key(baseModel, dataset, version, limits);
+    public Optional<Entry> get(String baseModel, String dataset, String version, Limits limits, BaseDType stored) {
+        String key = key(baseModel, dataset, version, limits, stored);
         if (!store.exists(key)) {
             return Optional.empty();
         }
@@ -54,8 +56,8 @@ public class BaseMetricsCache {
         }
     }
 
-    public void put(Entry entry) {
-        String key = key(entry.baseModel(), entry.datasetName(), entry.datasetVersion(), entry.limits());
+    public void put(Entry entry, BaseDType stored) {
+        String key = key(entry.baseModel(), entry.datasetName(), entry.datasetVersion(), entry.limits(), stored);
         try {
             store.putBytes(key, json.writeValueAsBytes(entry), "application/json");
         } catch (IOException e) {

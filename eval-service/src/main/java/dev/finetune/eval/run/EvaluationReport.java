@@ -13,6 +13,8 @@ import java.util.Map;
  *
  * @param improvement per metric, how much better the checkpoint is than the base model: base -
  *     checkpoint for eval_loss and perplexity, checkpoint - base for the others (positive = better)
+ * @param baseDtype how the decoder linears of both scored models were stored: fp32, int8 or nf4
+ *     ({@code pipeline.eval.base-dtype}); null when the evaluation failed before choosing
  * @param scoredTokens completion tokens behind eval_loss, perplexity and mean_token_accuracy
  * @param samples the first few generations (see {@code generations} for all)
  * @param generations every test-split generation of the checkpoint, with its scores
@@ -34,6 +36,7 @@ public record EvaluationReport(
         Map<String, Double> improvement,
         List<GateOutcome> gates,
         Limits limits,
+        String baseDtype,
         long scoredTokens,
         List<Generation> samples,
         List<Generation> generations,
@@ -59,6 +62,7 @@ public record EvaluationReport(
                 Map.of(),
                 List.of(),
                 limits,
+                null,
                 0,
                 List.of(),
                 List.of(),

@@ -8,6 +8,7 @@ import dev.finetune.events.FineTuneMethod;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,12 +37,19 @@ public class EvaluationRunner {
     private final BaseMetricsCache baseCache;
     private final EvaluationPhases phases;
     private final EvalSettings settings;
+    private final ScoringStorage storage;
 
-    EvaluationRunner(ModelFiles files, BaseMetricsCache baseCache, EvaluationPhases phases, EvalSettings settings) {
+    EvaluationRunner(
+            ModelFiles files,
+            BaseMetricsCache baseCache,
+            EvaluationPhases phases,
+            EvalSettings settings,
+            ScoringStorage storage) {
         this.files = files;
         this.baseCache = baseCache;
         this.phases = phases;
         this.settings = settings;
+        this.storage = storage;
     }
 
     public Limits limits() {
@@ -59,11 +67,12 @@ public class EvaluationRunner {
         CausalLm model = null;
         try (Tokenizer tokenizer = in.tokenizer()) {
             long padId = padId(tokenizer);
+            BaseStorage stored = storage.forEvaluation(in.baseDir(), r.method());
             BaseMetricsCache.Entry base = baseCache
-                    .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits)
+                    .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits, stored.dtype())
                     .orElse(null);
             if (base == null) {
-                CausalLm baseModel = phases.run("load-model", id, () -> loadModel(in.baseDir(), "base model"));
+                CausalLm baseModel = phases.run("load-model", id, () -> loadModel(in.baseDir(), stored, "base model"));
                 model = baseModel;
                 ModelScoring.Scored scored = phases.run("base-metrics", id, () -> scoring(baseModel, tokenizer, padId)
                         .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, baseModel)));
@@ -75,10 +84,10 @@ public class EvaluationRunner {
                         scored.metrics(),
                         scored.scoredTokens(),
                         scored.generations());
-                baseCache.put(base);
+                baseCache.put(base, stored.dtype());
             }
             checkpointDir = phases.run("load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
-            model = applyCheckpoint(r, in.baseDir(), checkpointDir, model);
+            model = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
             CausalLm evaluated = model;
             ModelScoring.Scored scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                     .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
@@ -102,6 +111,7 @@ public class EvaluationRunner {
                     improvement(scored.metrics(), baseMetrics),
                     gates,
                     limits,
+                    stored.dtype().configName(),
                     scored.scoredTokens(),
                     all.subList(0, Math.min(settings.sampleGenerations(), all.size())),
                     all,
@@ -154,8 +164,12 @@ public class EvaluationRunner {
         }
     }
 
-    /** The model to evaluate: the base model with the adapter attached, or the checkpoint's full weights. */
-    private CausalLm applyCheckpoint(EvaluationRequest r, Path baseDir, Path checkpointDir, CausalLm loaded) {
+    /**
+     * The model to evaluate: the base model with the adapter attached, or the checkpoint's full
+     * weights, stored as {@code stored}.
+     */
+    private CausalLm applyCheckpoint(
+            EvaluationRequest r, Path baseDir, Path checkpointDir, CausalLm loaded, BaseStorage stored) {
         return phases.run("apply-checkpoint", r.evaluationId(), () -> {
             boolean adapter = r.method() != null
                     ? r.method() != FineTuneMethod.FULL
@@ -164,11 +178,11 @@ public class EvaluationRunner {
                 if (loaded != null) {
                     loaded.close();
                 }
-                return loadModel(checkpointDir, "checkpoint " + r.checkpointPrefix());
+                return loadModel(checkpointDir, stored, "checkpoint " + r.checkpointPrefix());
             }
-            CausalLm model = loaded != null ? loaded : loadModel(baseDir, "base model");
+            CausalLm model = loaded != null ? loaded : loadModel(baseDir, stored, "base model");
             try {
-                PeftAdapter.load(model, checkpointDir, r.method() == FineTuneMethod.QLORA);
+                PeftAdapter.load(model, checkpointDir, stored);
                 return model;
             } catch (IOException | RuntimeException e) {
                 model.close();
@@ -181,9 +195,10 @@ public class EvaluationRunner {
         });
     }
 
-    private static CausalLm loadModel(Path dir, String what) {
+    /** Loads tensor by tensor, the decoder linears straight into {@code stored}. */
+    private static CausalLm loadModel(Path dir, BaseStorage stored, String what) {
         try {
-            return CausalLm.load(dir);
+            return CausalLm.load(dir, CausalLm.preferredDevice(), stored);
         } catch (IOException | RuntimeException e) {
             throw new EvaluationFailure(what + " cannot be loaded: " + e.getMessage(), e);
         }

@@ -1,16 +1,14 @@
 package dev.finetune.llm.checkpoint;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Collections;
@@ -18,59 +16,53 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads a safetensors file through memory mappings. The data section is mapped in segments of at
- * most {@value #DEFAULT_SEGMENT_BYTES} bytes, so files over 2 GiB (the limit of one Java mapping)
- * work, and a tensor may span several segments.
+ * Reads a safetensors file with positional reads, a block at a time: nothing is memory-mapped and
+ * no whole file or tensor is ever held in a Java buffer, so reading a tensor costs the tensor plus
+ * one block, and the resident size of a process that loads a model is what it keeps (mapped file
+ * pages would count as resident until the mapping is collected). Files of any size work; a tensor
+ * larger than one NDArray block is built block by block into its final array ({@link EngineArrays}).
  *
  * <p>The whole header is validated when the file is opened: every tensor's dtype, shape and byte
- * range must be consistent and inside the file. A bad or truncated file is therefore reported as
- * a {@link CheckpointException} naming the file and the tensor, and no read ever touches a mapped
- * byte beyond the end of the file (which would crash the JVM with SIGBUS).
+ * range must be consistent and inside the file. A bad or truncated file is therefore reported as a
+ * {@link CheckpointException} naming the file and the tensor.
  */
 public final class SafetensorsReader implements TensorSource {
-    /** 1 GiB: well below the 2 GiB limit of one mapping, few mappings for a large file. */
-    static final long DEFAULT_SEGMENT_BYTES = 1L << 30;
-    /** One NDArray is created from at most this many bytes; larger tensors are built in row blocks. */
-    static final long DEFAULT_MAX_BLOCK_BYTES = 1L << 30;
-    /** Widening F16/BF16 goes through a heap buffer of this size. */
-    private static final int CONVERSION_CHUNK_BYTES = 8 << 20;
+    /** Widening F16/BF16 goes through a heap buffer of this size per thread. */
+    static final int DEFAULT_CHUNK_BYTES = 1 << 20;
+
+    private static final ThreadLocal<ByteBuffer> CHUNK = new ThreadLocal<>();
 
     private final Path file;
     private final SafetensorsHeader header;
-    private final long segmentBytes;
+    private final FileChannel channel;
+    private final int chunkBytes;
     private final long maxBlockBytes;
-    private volatile MappedByteBuffer[] segments;
 
     private SafetensorsReader(
-            Path file, SafetensorsHeader header, MappedByteBuffer[] segments, long segmentBytes, long maxBlockBytes) {
+            Path file, SafetensorsHeader header, FileChannel channel, int chunkBytes, long maxBlockBytes) {
         this.file = file;
         this.header = header;
-        this.segments = segments;
-        this.segmentBytes = segmentBytes;
+        this.channel = channel;
+        this.chunkBytes = chunkBytes;
         this.maxBlockBytes = maxBlockBytes;
     }
 
     public static SafetensorsReader open(Path file) throws CheckpointException {
-        return open(file, DEFAULT_SEGMENT_BYTES, DEFAULT_MAX_BLOCK_BYTES);
+        return open(file, DEFAULT_CHUNK_BYTES, EngineArrays.DEFAULT_BLOCK_BYTES);
     }
 
-    /** Smaller segments and blocks let tests cross mapping and block boundaries with tiny files. */
-    static SafetensorsReader open(Path file, long segmentBytes, long maxBlockBytes) throws CheckpointException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+    /** Smaller conversion chunks and array blocks let tests cross their boundaries with tiny files. */
+    static SafetensorsReader open(Path file, int chunkBytes, long maxBlockBytes) throws CheckpointException {
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
             SafetensorsHeader header = SafetensorsHeader.read(file, channel);
-            long dataBytes = channel.size() - header.dataStart();
-            int count = (int) ((dataBytes + segmentBytes - 1) / segmentBytes);
-            MappedByteBuffer[] segments = new MappedByteBuffer[count];
-            for (int i = 0; i < count; i++) {
-                long start = i * segmentBytes;
-                long length = Math.min(segmentBytes, dataBytes - start);
-                segments[i] = channel.map(FileChannel.MapMode.READ_ONLY, header.dataStart() + start, length);
-            }
-            // The mappings stay valid after the channel is closed.
-            return new SafetensorsReader(file, header, segments, segmentBytes, maxBlockBytes);
-        } catch (CheckpointException e) {
-            throw e;
+            return new SafetensorsReader(file, header, channel, chunkBytes, maxBlockBytes);
         } catch (IOException e) {
+            closeQuietly(channel);
+            if (e instanceof CheckpointException checkpoint) {
+                throw checkpoint;
+            }
             throw new CheckpointException(file, null, "cannot be read: " + e, e);
         }
     }
@@ -111,52 +103,76 @@ public final class SafetensorsReader implements TensorSource {
     public float[] readFloats(String name) throws CheckpointException {
         TensorInfo info = requireFloat(name);
         long n = info.elementCount();
-        if (n * Float.BYTES > Integer.MAX_VALUE - 8) {
+        if (n > Integer.MAX_VALUE - 8) {
             throw new CheckpointException(file, name, n + " elements do not fit in one Java array; use read()");
         }
-        ByteBuffer buffer = ByteBuffer.allocate((int) n * Float.BYTES).order(ByteOrder.nativeOrder());
-        widenInto(info, 0, n, buffer);
         float[] values = new float[(int) n];
-        buffer.flip().asFloatBuffer().get(values);
+        readFloats(name, 0, values, 0, values.length);
         return values;
+    }
+
+    @Override
+    public void readFloats(String name, long first, float[] into, int offset, int count) throws CheckpointException {
+        TensorInfo info = requireFloat(name);
+        checkRange(info, first, count);
+        int size = info.dtype().bytes();
+        ByteBuffer chunk = chunk();
+        int perChunk = chunk.capacity() / size;
+        for (int done = 0; done < count; ) {
+            int n = Math.min(perChunk, count - done);
+            chunk.clear().limit(n * size);
+            readRaw(info, info.begin() + (first + done) * size, chunk);
+            chunk.flip();
+            switch (info.dtype()) {
+                case F32 -> chunk.asFloatBuffer().get(into, offset + done, n);
+                case BF16 -> {
+                    for (int i = 0; i < n; i++) {
+                        into[offset + done + i] = FloatFormats.bf16ToFloat(chunk.getShort());
+                    }
+                }
+                case F16 -> {
+                    for (int i = 0; i < n; i++) {
+                        into[offset + done + i] = FloatFormats.halfToFloat(chunk.getShort());
+                    }
+                }
+                default -> throw new IllegalStateException("not a float dtype: " + info.dtype());
+            }
+            done += n;
+        }
     }
 
     @Override
     public NDArray read(String name, NDManager manager) throws CheckpointException {
         TensorInfo info = requireFloat(name);
         long[] shape = info.shape();
-        long n = info.elementCount();
-        if (n * Float.BYTES <= maxBlockBytes || shape.length == 0) {
-            return createArray(info, 0, n, shape, manager);
-        }
-        // A direct buffer holds at most 2 GiB: build the tensor in blocks of rows and concatenate.
-        long rowElements = n / shape[0];
-        long rowsPerBlock = maxBlockBytes / (rowElements * Float.BYTES);
-        if (rowsPerBlock == 0) {
-            throw new CheckpointException(file, name, "one row of " + rowElements + " elements is too large to load");
-        }
-        try (NDList blocks = new NDList()) {
-            for (long row = 0; row < shape[0]; row += rowsPerBlock) {
-                long rows = Math.min(rowsPerBlock, shape[0] - row);
-                long[] blockShape = shape.clone();
-                blockShape[0] = rows;
-                blocks.add(createArray(info, row * rowElements, rows * rowElements, blockShape, manager));
-            }
-            return NDArrays.concat(blocks, 0); // [rows, ...] blocks -> shape
-        }
+        long rowElements = shape.length == 0 || shape[0] == 0 ? 1 : info.elementCount() / shape[0];
+        return EngineArrays.create(
+                manager,
+                new Shape(shape),
+                DataType.FLOAT32,
+                maxBlockBytes,
+                (firstRow, rows, into) -> widenInto(info, firstRow * rowElements, rows * rowElements, into));
     }
 
-    private NDArray createArray(TensorInfo info, long first, long count, long[] shape, NDManager manager)
-            throws CheckpointException {
-        ByteBuffer buffer =
-                ByteBuffer.allocateDirect(Math.toIntExact(count * Float.BYTES)).order(ByteOrder.nativeOrder());
-        widenInto(info, first, count, buffer);
-        buffer.flip();
-        // create() wraps the direct buffer without copying; duplicate() moves the values into memory
-        // owned by the engine, so the Java buffer can be collected and never counts against the
-        // direct-memory limit for the lifetime of the weights.
-        try (NDArray wrapped = manager.create(buffer, new Shape(shape), DataType.FLOAT32)) {
-            return wrapped.duplicate();
+    @Override
+    public void copyBytes(String name, WritableByteChannel target) throws CheckpointException {
+        TensorInfo info = info(name);
+        long position = header.dataStart() + info.begin();
+        long remaining = info.byteSize();
+        try {
+            while (remaining > 0) {
+                long n = channel.transferTo(position, remaining, target);
+                if (n <= 0) {
+                    throw new CheckpointException(file, name, "ends early: " + remaining + " bytes could not be read");
+                }
+                position += n;
+                remaining -= n;
+            }
+        } catch (IOException e) {
+            if (e instanceof CheckpointException checkpoint) {
+                throw checkpoint;
+            }
+            throw new CheckpointException(file, name, "cannot be copied: " + e, e);
         }
     }
 
@@ -169,23 +185,30 @@ public final class SafetensorsReader implements TensorSource {
         return info;
     }
 
+    private void checkRange(TensorInfo info, long first, long count) {
+        if (first < 0 || count < 0 || first + count > info.elementCount()) {
+            throw new IndexOutOfBoundsException("elements [" + first + ", " + (first + count) + ") of '" + info.name()
+                    + "', which has " + info.elementCount());
+        }
+    }
+
     /** Writes {@code count} elements starting at element {@code first} as native-order fp32 into dst. */
-    private void widenInto(TensorInfo info, long first, long count, ByteBuffer dst) {
+    private void widenInto(TensorInfo info, long first, long count, ByteBuffer dst) throws CheckpointException {
         int size = info.dtype().bytes();
         long offset = info.begin() + first * size;
         if (info.dtype() == DType.F32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
             ByteBuffer raw = dst.slice();
             raw.limit(Math.toIntExact(count * Float.BYTES));
-            copyRaw(offset, raw);
+            readRaw(info, offset, raw);
             dst.position(dst.position() + raw.limit());
             return;
         }
-        int perChunk = CONVERSION_CHUNK_BYTES / size;
-        ByteBuffer chunk = ByteBuffer.allocate(perChunk * size).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer chunk = chunk();
+        int perChunk = chunk.capacity() / size;
         for (long done = 0; done < count; ) {
             int n = (int) Math.min(perChunk, count - done);
             chunk.clear().limit(n * size);
-            copyRaw(offset + done * size, chunk);
+            readRaw(info, offset + done * size, chunk);
             chunk.flip();
             for (int i = 0; i < n; i++) {
                 dst.putFloat(
@@ -200,25 +223,48 @@ public final class SafetensorsReader implements TensorSource {
         }
     }
 
-    /** Copies dst.remaining() bytes starting at {@code dataOffset} of the data section. */
-    private void copyRaw(long dataOffset, ByteBuffer dst) {
-        MappedByteBuffer[] mapped = segments;
-        if (mapped == null) {
-            throw new IllegalStateException(file + " is closed");
-        }
-        long position = dataOffset;
-        while (dst.hasRemaining()) {
-            MappedByteBuffer segment = mapped[(int) (position / segmentBytes)];
-            int inSegment = (int) (position % segmentBytes);
-            int length = Math.min(dst.remaining(), segment.capacity() - inSegment);
-            dst.put(segment.slice(inSegment, length));
-            position += length;
+    /** Reads dst.remaining() bytes starting at {@code dataOffset} of the data section. */
+    private void readRaw(TensorInfo info, long dataOffset, ByteBuffer dst) throws CheckpointException {
+        long position = header.dataStart() + dataOffset;
+        try {
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, position);
+                if (n < 0) {
+                    throw new CheckpointException(
+                            file, info.name(), "truncated: the file ended at byte " + position + " while reading");
+                }
+                position += n;
+            }
+        } catch (IOException e) {
+            if (e instanceof CheckpointException checkpoint) {
+                throw checkpoint;
+            }
+            throw new CheckpointException(file, info.name(), "cannot be read: " + e, e);
         }
     }
 
-    /** Drops the mappings; the operating system releases them once they are garbage-collected. */
+    /** This thread's conversion buffer (little-endian, as safetensors stores values). */
+    private ByteBuffer chunk() {
+        ByteBuffer buffer = CHUNK.get();
+        if (buffer == null || buffer.capacity() != chunkBytes) {
+            buffer = ByteBuffer.allocate(chunkBytes).order(ByteOrder.LITTLE_ENDIAN);
+            CHUNK.set(buffer);
+        }
+        return buffer;
+    }
+
     @Override
     public void close() {
-        segments = null;
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // a read-only channel has nothing to flush; the descriptor is released either way
+            }
+        }
     }
 }

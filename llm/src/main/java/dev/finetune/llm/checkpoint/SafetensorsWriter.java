@@ -27,6 +27,22 @@ public final class SafetensorsWriter {
 
     private SafetensorsWriter() {}
 
+    /** A tensor's place in a file without its data: what the header says about it. */
+    public record Layout(String name, DType dtype, long[] shape) {
+        public Layout {
+            shape = shape.clone();
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+
+        public long byteSize() {
+            return Math.multiplyExact(TensorInfo.elementCount(shape), dtype.bytes());
+        }
+    }
+
     /**
      * One tensor to write.
      *
@@ -49,6 +65,10 @@ public final class SafetensorsWriter {
 
         public long byteSize() {
             return data.remaining();
+        }
+
+        public Layout layout() {
+            return new Layout(name, dtype, shape);
         }
     }
 
@@ -74,30 +94,92 @@ public final class SafetensorsWriter {
     }
 
     public static void write(Path file, List<Entry> entries, Map<String, String> metadata) throws IOException {
-        byte[] header = header(entries, metadata);
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(
-                temporary, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            ByteBuffer length =
-                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-            writeFully(channel, length);
-            writeFully(channel, ByteBuffer.wrap(header));
+        try (Streaming out = open(file, entries.stream().map(Entry::layout).toList(), metadata)) {
             for (Entry entry : entries) {
-                writeFully(channel, entry.data().duplicate());
+                out.write(entry.data().duplicate());
             }
-            channel.force(true);
+            out.finish();
         }
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    static byte[] header(List<Entry> entries, Map<String, String> metadata) throws IOException {
+    /**
+     * Starts a file whose tensors are written one after another by the caller, in {@code layouts}'
+     * order, without any of them being in memory at once: the header is written first from the
+     * layouts. The file appears (atomically) only when {@link Streaming#finish} has checked that
+     * every byte arrived; closing an unfinished file deletes it.
+     */
+    public static Streaming open(Path file, List<Layout> layouts, Map<String, String> metadata) throws IOException {
+        byte[] header = header(layouts, metadata);
+        long dataBytes = layouts.stream().mapToLong(Layout::byteSize).sum();
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        FileChannel channel = FileChannel.open(
+                temporary, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        Streaming out = new Streaming(file, temporary, channel, 8 + header.length + dataBytes);
+        try {
+            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
+            out.write(ByteBuffer.wrap(header));
+        } catch (IOException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** A safetensors file being written tensor by tensor; see {@link #open}. */
+    public static final class Streaming implements AutoCloseable {
+        private final Path file;
+        private final Path temporary;
+        private final FileChannel channel;
+        private final long expectedBytes;
+        private boolean finished;
+
+        private Streaming(Path file, Path temporary, FileChannel channel, long expectedBytes) {
+            this.file = file;
+            this.temporary = temporary;
+            this.channel = channel;
+            this.expectedBytes = expectedBytes;
+        }
+
+        /** The channel tensor bytes go to, for copying them straight from another file. */
+        public FileChannel channel() {
+            return channel;
+        }
+
+        /** Appends the buffer's remaining bytes. */
+        public void write(ByteBuffer bytes) throws IOException {
+            writeFully(channel, bytes);
+        }
+
+        /** Checks the size, syncs and moves the file into place. */
+        public void finish() throws IOException {
+            long written = channel.position();
+            if (written != expectedBytes) {
+                throw new IllegalStateException(
+                        file + ": " + written + " bytes written, the header promises " + expectedBytes);
+            }
+            channel.force(true);
+            channel.close();
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            finished = true;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!finished) {
+                channel.close();
+                Files.deleteIfExists(temporary);
+            }
+        }
+    }
+
+    static byte[] header(List<Layout> entries, Map<String, String> metadata) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
             header.put(SafetensorsHeader.METADATA_KEY, metadata);
         }
         Set<String> seen = new HashSet<>();
         long offset = 0;
-        for (Entry entry : entries) {
+        for (Layout entry : entries) {
             if (!seen.add(entry.name()) || entry.name().equals(SafetensorsHeader.METADATA_KEY)) {
                 throw new IllegalArgumentException("tensor name '" + entry.name() + "' is used twice or reserved");
             }
@@ -120,17 +202,23 @@ public final class SafetensorsWriter {
 
     /** Splits entries into shards of at most {@code maxShardBytes} each (one tensor may exceed it alone). */
     static List<List<Entry>> shards(List<Entry> entries, long maxShardBytes) {
-        List<List<Entry>> shards = new ArrayList<>();
-        List<Entry> current = new ArrayList<>();
-        long size = 0;
-        for (Entry entry : entries) {
-            if (!current.isEmpty() && size + entry.byteSize() > maxShardBytes) {
+        return shards(entries, Entry::byteSize, maxShardBytes);
+    }
+
+    /** As {@link #shards(List, long)} for anything with a byte size. */
+    public static <T> List<List<T>> shards(
+            List<T> entries, java.util.function.ToLongFunction<T> size, long maxShardBytes) {
+        List<List<T>> shards = new ArrayList<>();
+        List<T> current = new ArrayList<>();
+        long bytes = 0;
+        for (T entry : entries) {
+            if (!current.isEmpty() && bytes + size.applyAsLong(entry) > maxShardBytes) {
                 shards.add(current);
                 current = new ArrayList<>();
-                size = 0;
+                bytes = 0;
             }
             current.add(entry);
-            size += entry.byteSize();
+            bytes += size.applyAsLong(entry);
         }
         if (!current.isEmpty()) {
             shards.add(current);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ import java.util.regex.Pattern;
 /**
  * A checkpoint split over several safetensors files, found through {@code
  * model.safetensors.index.json}: {@code {"metadata": {"total_size": N}, "weight_map": {"<tensor>":
- * "<shard file>"}}}. Every shard is opened (memory-mapped) up front and every tensor of the index
+ * "<shard file>"}}}. Every shard is opened up front and every tensor of the index
  * is checked to be in its shard, so a broken checkpoint fails when opened, naming the shard.
  */
 public final class ShardedSafetensors implements TensorSource {
@@ -99,22 +100,36 @@ public final class ShardedSafetensors implements TensorSource {
         Map<String, String> weightMap = new TreeMap<>();
         long totalSize = 0;
         for (int i = 0; i < shards.size(); i++) {
-            String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+            String name = shardFileName(i, shards.size());
             SafetensorsWriter.write(directory.resolve(name), shards.get(i), metadata);
             for (SafetensorsWriter.Entry entry : shards.get(i)) {
                 weightMap.put(entry.name(), name);
                 totalSize += entry.byteSize();
             }
         }
-        Map<String, Object> index = new LinkedHashMap<>();
-        index.put("metadata", Map.of("total_size", totalSize));
-        index.put("weight_map", weightMap);
-        Path temporary = directory.resolve(INDEX_FILE + ".tmp");
-        JSON.writeValue(temporary.toFile(), index);
-        Files.move(temporary, directory.resolve(INDEX_FILE), StandardCopyOption.REPLACE_EXISTING);
+        writeIndex(directory, weightMap, totalSize);
         Set<String> written = new java.util.HashSet<>(weightMap.values());
         written.add(INDEX_FILE);
         removeStaleFiles(directory, written);
+    }
+
+    /** HuggingFace's name of shard {@code index} (from 0) of {@code count}: model-00001-of-00003.safetensors. */
+    public static String shardFileName(int index, int count) {
+        return String.format("model-%05d-of-%05d.safetensors", index + 1, count);
+    }
+
+    /**
+     * Writes {@value #INDEX_FILE} ({@code {"metadata": {"total_size": N}, "weight_map": {...}}}) into
+     * {@code directory} atomically: write it after the shards, so a reader never finds an index whose
+     * shards are not all there.
+     */
+    public static void writeIndex(Path directory, Map<String, String> weightMap, long totalSize) throws IOException {
+        Map<String, Object> index = new LinkedHashMap<>();
+        index.put("metadata", Map.of("total_size", totalSize));
+        index.put("weight_map", new TreeMap<>(weightMap));
+        Path temporary = directory.resolve(INDEX_FILE + ".tmp");
+        JSON.writeValue(temporary.toFile(), index);
+        Files.move(temporary, directory.resolve(INDEX_FILE), StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**
@@ -154,6 +169,16 @@ public final class ShardedSafetensors implements TensorSource {
     @Override
     public NDArray read(String name, NDManager manager) throws CheckpointException {
         return reader(name).read(name, manager);
+    }
+
+    @Override
+    public void readFloats(String name, long first, float[] into, int offset, int count) throws CheckpointException {
+        reader(name).readFloats(name, first, into, offset, count);
+    }
+
+    @Override
+    public void copyBytes(String name, WritableByteChannel target) throws CheckpointException {
+        reader(name).copyBytes(name, target);
     }
 
     private SafetensorsReader reader(String name) throws CheckpointException {

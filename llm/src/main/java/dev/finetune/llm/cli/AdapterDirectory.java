@@ -4,6 +4,7 @@ import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.peft.AdapterConfigJson;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.quant.BaseStorage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -47,7 +48,7 @@ record AdapterDirectory(Path path) {
      *
      * @throws CheckpointException naming the file and the tensor when the adapter does not fit the model
      */
-    void applyTo(CausalLm model) throws CheckpointException {
-        PeftAdapter.load(model, path);
+    void applyTo(CausalLm model, BaseStorage storage) throws CheckpointException {
+        PeftAdapter.load(model, path, storage);
     }
 }

@@ -2,6 +2,7 @@ package dev.finetune.llm.cli;
 
 import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.quant.BaseDType;
 import java.math.BigDecimal;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -32,6 +33,18 @@ final class Converters {
                 case "bf16", "bfloat16" -> DType.BF16;
                 default -> throw new TypeConversionException("'" + value + "' is not a weight type (f32, bf16)");
             };
+        }
+    }
+
+    /** A frozen-base storage: fp32, int8 or nf4. */
+    static final class BaseDTypeConverter implements ITypeConverter<BaseDType> {
+        @Override
+        public BaseDType convert(String value) {
+            try {
+                return BaseDType.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("'" + value + "' is not a base dtype (fp32, int8, nf4)");
+            }
         }
     }
 

@@ -105,9 +105,9 @@ final class GenerateCommand implements Callable<Integer> {
             Set<Long> stops = new TreeSet<>();
             tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
             directory.config().eosTokenIds().forEach(id -> stops.add((long) id));
-            try (CausalLm lm = CausalLm.load(directory.path())) {
+            try (CausalLm lm = CausalLm.load(directory.path(), CausalLm.preferredDevice(), models.storage())) {
                 if (adapterDirectory.isPresent()) {
-                    adapterDirectory.get().applyTo(lm);
+                    adapterDirectory.get().applyTo(lm, models.storage());
                 }
                 stream(lm, tokenizer, prompt, settings.withStopTokens(stops), start);
             }

@@ -60,9 +60,9 @@ final class ScoreCommand implements Callable<Integer> {
         long[] tokens = input.ids != null ? parseIds(input.ids) : tokenize(input.text);
         directory.requireInVocabulary(tokens, input.ids != null ? "--ids" : "--text");
         float[] logProbs;
-        try (CausalLm lm = CausalLm.load(directory.path())) {
+        try (CausalLm lm = CausalLm.load(directory.path(), CausalLm.preferredDevice(), models.storage())) {
             if (adapterDirectory.isPresent()) {
-                adapterDirectory.get().applyTo(lm);
+                adapterDirectory.get().applyTo(lm, models.storage());
             }
             logProbs = Scorer.tokenLogProbs(lm, List.of(tokens)).get(0);
         }

@@ -4,6 +4,7 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.quant.BaseStorage;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,12 +37,14 @@ public final class Adapters {
     }
 
     /**
-     * Wraps every linear that {@code config.targetModules()} selects in a {@link LoraLinear} (and,
-     * with {@code quantizeBase}, stores every decoder linear as NF4 first). The adapter matrices are
-     * created in the model's manager and marked {@code requiresGradient}.
+     * Wraps every linear that {@code config.targetModules()} selects in a {@link LoraLinear}, after
+     * storing every decoder linear as {@code config.baseDtype()} says (fp32 linears are quantised
+     * here; a model loaded with that storage already has it). The adapter matrices are created in
+     * the model's manager and marked {@code requiresGradient}.
      *
      * @param seed seeds A's initialisation and the dropout masks
-     * @throws IllegalArgumentException if a target name selects nothing (see {@link TargetModules})
+     * @throws IllegalArgumentException if a target name selects nothing (see {@link TargetModules}),
+     *     or the base is already quantised another way
      * @throws IllegalStateException if the model already has adapters
      */
     public static Adapters apply(CausalLm model, LoraConfig config, long seed) {
@@ -56,9 +59,8 @@ public final class Adapters {
         for (TargetModules.Site site : all) {
             bases.put(site.path(), site.module());
         }
-        if (config.quantizeBase()) {
-            bases.replaceAll((path, base) -> BaseLinear.quantize(base, config, model.manager()));
-        }
+        BaseStorage storage = config.baseStorage();
+        bases.replaceAll((path, base) -> BaseLinear.store(path, base, storage, model.manager()));
         AdapterMode mode = new AdapterMode();
         SplittableRandom init = new SplittableRandom(seed);
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
@@ -142,7 +144,8 @@ public final class Adapters {
 
     /**
      * Resident bits per weight value over all decoder-layer linears (the frozen base, adapters not
-     * counted): 32 in fp32, ~4.127 under QLoRA with double quantisation.
+     * counted): 32 in fp32, ~8 in int8 (plus 32 / I for the row scales), ~4.127 under QLoRA with double
+     * quantisation.
      */
     public double baseLinearBitsPerParameter() {
         long bytes = 0;

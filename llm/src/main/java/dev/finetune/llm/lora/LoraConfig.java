@@ -1,6 +1,9 @@
 package dev.finetune.llm.lora;
 
+import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.quant.BaseStorage;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * How LoRA (and QLoRA) adapters are attached to a model. Every field has a default ({@link
@@ -21,10 +24,10 @@ import java.util.List;
  *     Default false: PEFT's default, so adapters load elsewhere with the same scaling.
  * @param bias which biases train; only {@value #BIAS_NONE} is supported. Default "none": biases stay
  *     frozen, as in PEFT's default.
- * @param quantizeBase QLoRA: store every decoder-layer linear of the frozen base as NF4 (adapted or
- *     not). Default false: fp32 base, the exact model.
- * @param doubleQuantization with {@code quantizeBase}, also quantise the per-block scales to 8 bits
- *     (~4.127 instead of 4.5 bits per base parameter). Default true: the QLoRA paper's setting.
+ * @param baseDtype how every decoder-layer linear of the frozen base is stored (adapted or not): fp32,
+ *     int8 or nf4 (QLoRA). Default fp32: the exact model.
+ * @param doubleQuantization with an nf4 base, also quantise the per-block scales to 8 bits (~4.127
+ *     instead of 4.5 bits per base parameter). Default true: the QLoRA paper's setting.
  */
 public record LoraConfig(
         int r,
@@ -33,7 +36,7 @@ public record LoraConfig(
         List<String> targetModules,
         boolean useRslora,
         String bias,
-        boolean quantizeBase,
+        BaseDType baseDtype,
         boolean doubleQuantization) {
 
     /** The {@code target_modules} value that selects every linear layer of the decoder layers. */
@@ -41,8 +44,8 @@ public record LoraConfig(
     /** The only supported {@code bias} mode: no bias is trained. */
     public static final String BIAS_NONE = "none";
 
-    private static final LoraConfig DEFAULTS =
-            new LoraConfig(8, 16, 0.05, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false, BIAS_NONE, false, true);
+    private static final LoraConfig DEFAULTS = new LoraConfig(
+            8, 16, 0.05, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false, BIAS_NONE, BaseDType.FP32, true);
 
     public LoraConfig {
         if (r <= 0) {
@@ -69,6 +72,7 @@ public record LoraConfig(
                     + "\" selects every linear and cannot be combined with names, got " + targetModules);
         }
         targetModules = List.copyOf(targetModules);
+        Objects.requireNonNull(baseDtype, "lora.base_dtype");
         if (!BIAS_NONE.equals(bias)) {
             throw new IllegalArgumentException(
                     "lora.bias must be \"" + BIAS_NONE + "\" (training biases is not supported), got \"" + bias + "\"");
@@ -85,19 +89,19 @@ public record LoraConfig(
     }
 
     public LoraConfig withR(int value) {
-        return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+        return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
     }
 
     public LoraConfig withAlpha(int value) {
-        return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+        return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
     }
 
     public LoraConfig withDropout(double value) {
-        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, quantizeBase, doubleQuantization);
+        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, baseDtype, doubleQuantization);
     }
 
     public LoraConfig withTargetModules(List<String> value) {
-        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, quantizeBase, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, baseDtype, doubleQuantization);
     }
 
     public LoraConfig withTargetModules(String... value) {
@@ -105,19 +109,33 @@ public record LoraConfig(
     }
 
     public LoraConfig withUseRslora(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, quantizeBase, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, baseDtype, doubleQuantization);
     }
 
     public LoraConfig withBias(String value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, value, quantizeBase, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, value, baseDtype, doubleQuantization);
     }
 
-    /** QLoRA when true: the frozen base linears are stored as NF4. */
-    public LoraConfig withQuantizeBase(boolean value) {
+    public LoraConfig withBaseDtype(BaseDType value) {
         return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization);
     }
 
+    /** QLoRA when true (an nf4 base), an fp32 base when false: shorthand for {@link #withBaseDtype}. */
+    public LoraConfig withQuantizeBase(boolean value) {
+        return withBaseDtype(value ? BaseDType.NF4 : BaseDType.FP32);
+    }
+
+    /** Whether the frozen base is stored quantised (int8 or nf4). */
+    public boolean quantizeBase() {
+        return baseDtype != BaseDType.FP32;
+    }
+
+    /** How the frozen base's linears are stored: the dtype, and for nf4 the double quantisation. */
+    public BaseStorage baseStorage() {
+        return new BaseStorage(baseDtype, doubleQuantization);
+    }
+
     public LoraConfig withDoubleQuantization(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, quantizeBase, value);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, value);
     }
 }

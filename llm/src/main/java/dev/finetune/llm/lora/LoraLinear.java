@@ -14,8 +14,8 @@ import java.util.SplittableRandom;
  *
  * <pre>y = base(x) + B(A(dropout(x))) * scaling</pre>
  *
- * The base is kept as child {@code base_layer} (a fp32 {@link Linear} or, for QLoRA, an NF4
- * linear), the adapter matrices as children {@code lora_A} and {@code lora_B}, so the parameter
+ * The base is kept as child {@code base_layer} (a fp32 {@link Linear}, or an int8 or NF4 linear
+ * when the base is stored quantised: QLoRA is the NF4 case), the adapter matrices as children {@code lora_A} and {@code lora_B}, so the parameter
  * paths are PEFT's: {@code q_proj.base_layer.weight}, {@code q_proj.lora_A.weight} [R, I] and
  * {@code q_proj.lora_B.weight} [O, R]. A starts kaiming-uniform (a = sqrt(5)) and B at zero, so a
  * fresh adapter leaves the output exactly unchanged.
@@ -94,7 +94,7 @@ public final class LoraLinear extends Module implements LinearLayer, ReplayableR
         return b.matMul(a).mul(scaling); // [O, R] x [R, I] -> [O, I]
     }
 
-    /** The wrapped frozen layer (a {@link Linear}, or an NF4 linear under QLoRA). */
+    /** The wrapped frozen layer (a {@link Linear}, or an int8 or NF4 linear). */
     public LinearLayer base() {
         return base;
     }

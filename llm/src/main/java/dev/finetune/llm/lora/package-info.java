@@ -1,5 +1,5 @@
 /**
- * LoRA adapters (and QLoRA, the same adapters over an NF4-quantised base): {@link
+ * LoRA adapters (over an fp32, int8 or NF4 base; QLoRA is the NF4 one): {@link
  * dev.finetune.llm.lora.LoraConfig} says what to adapt, {@link dev.finetune.llm.lora.Adapters#apply}
  * wraps the target linears of a model in {@link dev.finetune.llm.lora.LoraLinear}s in place, and the
  * returned {@link dev.finetune.llm.lora.Adapters} hands out the trainable parameters by PEFT tensor

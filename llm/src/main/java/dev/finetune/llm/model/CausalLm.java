@@ -40,12 +40,22 @@ public final class CausalLm extends Module implements AutoCloseable {
                 : child("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false));
     }
 
-    /** Loads a model directory in HuggingFace layout onto {@code device}. */
+    /** Loads a model directory in HuggingFace layout onto {@code device}, every weight in fp32. */
     public static CausalLm load(Path directory, Device device) throws CheckpointException {
+        return load(directory, device, LinearStorage.FP32);
+    }
+
+    /**
+     * Loads a model directory in HuggingFace layout onto {@code device}, tensor by tensor, the decoder
+     * layers' linears stored as {@code storage} says (the embedding, norms and LM head in fp32). The
+     * peak while loading is the model as stored plus about one fp32 tensor: a quantised model is never
+     * whole in fp32 on the way.
+     */
+    public static CausalLm load(Path directory, Device device, LinearStorage storage) throws CheckpointException {
         try (Checkpoint checkpoint = Checkpoint.open(directory)) {
             CausalLm model = new CausalLm(checkpoint.config(), device);
             try {
-                ModelWeights.load(model, checkpoint.tensors());
+                ModelWeights.load(model, checkpoint.tensors(), storage);
             } catch (CheckpointException | RuntimeException e) {
                 model.close();
                 throw e;

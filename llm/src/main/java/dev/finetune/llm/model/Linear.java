@@ -1,6 +1,9 @@
 package dev.finetune.llm.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.TensorSource;
 
 /**
  * {@code y = x W^T + b} with HuggingFace's weight layout: {@code weight} is [out, in].
@@ -13,6 +16,17 @@ public final class Linear extends Module implements LinearLayer {
     public Linear(long inFeatures, long outFeatures, boolean withBias) {
         weight = parameter("weight", outFeatures, inFeatures);
         bias = withBias ? parameter("bias", outFeatures) : null;
+    }
+
+    /** A fp32 linear with weight {@code path.weight} [O, I] (and {@code path.bias} [O]) read from {@code tensors}. */
+    public static Linear read(TensorSource tensors, String path, long[] shape, boolean withBias, NDManager manager)
+            throws CheckpointException {
+        Linear linear = new Linear(shape[1], shape[0], withBias);
+        linear.weight.set(tensors.read(path + ".weight", shape, manager));
+        if (withBias) {
+            linear.bias.set(tensors.read(path + ".bias", new long[] {shape[0]}, manager));
+        }
+        return linear;
     }
 
     public Parameter weight() {

@@ -6,11 +6,13 @@ import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.checkpoint.SafetensorsWriter;
 import dev.finetune.llm.checkpoint.ShardedSafetensors;
+import dev.finetune.llm.checkpoint.TensorInfo;
 import dev.finetune.llm.checkpoint.TensorSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,17 +22,33 @@ import java.util.TreeSet;
 final class ModelWeights {
     private ModelWeights() {}
 
-    static void load(CausalLm model, TensorSource tensors) throws CheckpointException {
+    /** The prefix of the decoder layers' module paths: their linears are stored as the caller chooses. */
+    static final String LAYERS_PREFIX = "model.layers.";
+
+    /**
+     * Reads every parameter from {@code tensors}, tensor by tensor; the decoder layers' linears go
+     * through {@code storage} (which may quantise each one as it is read). Every tensor's presence,
+     * dtype and shape are checked before the first one is read, so a checkpoint that cannot be loaded
+     * fails at once, naming the tensor, not after minutes of quantising.
+     */
+    static void load(CausalLm model, TensorSource tensors, LinearStorage storage) throws CheckpointException {
         Map<String, Parameter> parameters = model.namedParameters();
-        Set<String> unexpected = new TreeSet<>(tensors.names());
         for (Map.Entry<String, Parameter> entry : parameters.entrySet()) {
-            String name = entry.getKey();
+            check(tensors, entry.getKey(), entry.getValue().shape().getShape());
+        }
+        Set<String> unexpected = new TreeSet<>(tensors.names());
+        for (LinearSite site : decoderLinears(model)) {
+            Module layer = storage.load(tensors, site.path(), site.shape(), site.withBias(), model.manager());
+            site.parent().replaceChild(site.name(), layer);
+            unexpected.remove(site.path() + ".weight");
+            unexpected.remove(site.path() + ".bias");
+        }
+        for (Map.Entry<String, Parameter> entry : model.namedParameters().entrySet()) {
             Parameter parameter = entry.getValue();
-            if (!tensors.names().contains(name)) {
-                tensors.info(name); // throws, naming the file(s) searched
+            if (!parameter.isSet()) {
+                parameter.set(tensors.read(entry.getKey(), parameter.shape().getShape(), model.manager()));
             }
-            parameter.set(tensors.read(name, parameter.shape().getShape(), model.manager()));
-            unexpected.remove(name);
+            unexpected.remove(entry.getKey());
         }
         unexpected.removeIf(name -> isIgnorable(name, model));
         if (!unexpected.isEmpty()) {
@@ -40,6 +58,53 @@ final class ModelWeights {
                     first,
                     "is not a parameter of a " + model.config().modelType().hfName() + " model with this config ("
                             + unexpected.size() + " unexpected tensors: " + preview(unexpected) + ")");
+        }
+    }
+
+    /** The tensor exists, holds floats the engine can store, and has the parameter's shape. */
+    private static void check(TensorSource tensors, String name, long[] shape) throws CheckpointException {
+        TensorInfo info = tensors.info(name); // throws, naming the file(s) searched
+        if (!info.dtype().isFloatWeight()) {
+            throw new CheckpointException(
+                    tensors.fileOf(name),
+                    name,
+                    "dtype " + info.dtype() + " cannot be stored by the engine: weights must be F32, F16 or BF16"
+                            + " (quantised checkpoints are not read; load the 16- or 32-bit weights and choose"
+                            + " base_dtype int8 or nf4)");
+        }
+        if (!Arrays.equals(info.shape(), shape)) {
+            throw new CheckpointException(
+                    tensors.fileOf(name),
+                    name,
+                    "shape " + Arrays.toString(info.shape()) + " does not match the expected shape "
+                            + Arrays.toString(shape));
+        }
+    }
+
+    /** A fp32 linear of a decoder layer: where it hangs in the tree and what it holds. */
+    private record LinearSite(String path, Module parent, String name, long[] shape, boolean withBias) {}
+
+    private static List<LinearSite> decoderLinears(CausalLm model) {
+        List<LinearSite> sites = new ArrayList<>();
+        collectLinears(model, "", sites);
+        return sites;
+    }
+
+    private static void collectLinears(Module module, String prefix, List<LinearSite> into) {
+        for (Map.Entry<String, Module> entry : module.children().entrySet()) {
+            String path = prefix + entry.getKey();
+            if (entry.getValue() instanceof Linear linear) {
+                if (path.startsWith(LAYERS_PREFIX)) {
+                    into.add(new LinearSite(
+                            path,
+                            module,
+                            entry.getKey(),
+                            linear.weight().shape().getShape(),
+                            linear.namedParameters().containsKey("bias")));
+                }
+            } else {
+                collectLinears(entry.getValue(), path + ".", into);
+            }
         }
     }
 

@@ -24,8 +24,9 @@ import java.util.Map;
  * Exports a model with adapters as a plain HuggingFace checkpoint, each adapted linear merged:
  * {@code W' = W + B A * scaling} (PEFT's {@code merge_and_unload} followed by {@code
  * save_pretrained}). Tensor names are the base model's ({@code ...q_proj.weight}: no {@code
- * base_layer}, no {@code lora_*}); NF4 bases are written dequantised. The model itself is not
- * changed, so training or serving with adapters can go on.
+ * base_layer}, no {@code lora_*}); quantised bases are written dequantised. The model itself is not
+ * changed, so training or serving with adapters can go on. This needs the model in memory; to merge
+ * a saved adapter into a base checkpoint of any size, see {@link StreamedMerge}.
  */
 public final class MergedCheckpoint {
     /**

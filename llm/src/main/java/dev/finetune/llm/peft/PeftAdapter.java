@@ -9,6 +9,8 @@ import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.quant.BaseStorage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,9 +58,9 @@ public final class PeftAdapter {
         AdapterConfigJson.write(config, targets, baseModelNameOrPath, directory.resolve(AdapterConfigJson.FILE_NAME));
     }
 
-    /** Applies a saved adapter to {@code model} for inference (see {@link #load(CausalLm, Path, boolean)}). */
+    /** Applies a saved adapter to a fp32 {@code model} for inference (see {@link #load(CausalLm, Path, BaseStorage)}). */
     public static Adapters load(CausalLm model, Path adapterDirectory) throws CheckpointException {
-        return load(model, adapterDirectory, false);
+        return load(model, adapterDirectory, BaseStorage.FP32);
     }
 
     /**
@@ -66,16 +68,19 @@ public final class PeftAdapter {
      * without gradients: what {@code --adapter DIR} does. The files are validated completely before
      * the model is touched, so a bad adapter leaves the model as it was.
      *
-     * @param quantizeBase also store the base linears as NF4 (QLoRA inference)
+     * @param storage how the base linears are stored: as the model was loaded with, or fp32 linears
+     *     to quantise now (nf4 for QLoRA inference)
      * @throws CheckpointException naming the file and the key or tensor that is wrong
      */
-    public static Adapters load(CausalLm model, Path adapterDirectory, boolean quantizeBase)
-            throws CheckpointException {
+    public static Adapters load(CausalLm model, Path adapterDirectory, BaseStorage storage) throws CheckpointException {
         Path configFile = adapterDirectory.resolve(AdapterConfigJson.FILE_NAME);
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(configFile, null, "does not exist: not a PEFT adapter directory");
         }
-        LoraConfig config = AdapterConfigJson.read(configFile).lora().withQuantizeBase(quantizeBase);
+        LoraConfig saved = AdapterConfigJson.read(configFile).lora();
+        LoraConfig config = saved.withBaseDtype(storage.dtype())
+                .withDoubleQuantization(
+                        storage.dtype() == BaseDType.NF4 ? storage.doubleQuantization() : saved.doubleQuantization());
         Map<String, long[]> shapes = expectedShapes(model, config, configFile);
         try (SafetensorsReader reader = openWeights(adapterDirectory)) {
             validate(reader, shapes);

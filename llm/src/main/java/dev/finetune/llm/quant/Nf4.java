@@ -1,11 +1,14 @@
 package dev.finetune.llm.quant;
 
+import dev.finetune.llm.checkpoint.CheckpointException;
+
 /**
  * 4-bit NormalFloat quantisation (Dettmers et al. 2023, "QLoRA"), in Java: blockwise absmax scaling
  * to [-1, 1], then the nearest of 16 code values that are quantiles of a normal distribution, so
  * that normally distributed weights use every code about equally. Optional double quantisation of
  * the scales; see {@link Nf4Weight.DoubleQuantizedScales}. Quantisation runs once, when a model is
- * prepared for QLoRA; dequantisation runs in the engine ({@link Nf4Linear}).
+ * loaded (streaming each tensor from the checkpoint) or prepared for QLoRA; dequantisation runs in
+ * the engine ({@link Nf4Linear}).
  *
  * <p>Unlike bitsandbytes, which quantises the scales with an 8-bit float code, the scales' 8-bit
  * code here is symmetric linear int8 ({@code round(x / absmax * 127)}); the size is the same.
@@ -15,6 +18,8 @@ public final class Nf4 {
     public static final int BLOCK_SIZE = 64;
     /** Scales per group sharing one fp32 absmax under double quantisation: QLoRA's value. */
     public static final int SCALE_BLOCK_SIZE = 256;
+    /** Blocks read per call when streaming a weight: 1M values (4 MB of fp32) at a time. */
+    private static final int BLOCKS_PER_READ = 1 << 14;
 
     /** The NF4 code values as published (QLoRA appendix E; bitsandbytes' NF4 table). */
     static final float[] CODE_VALUES = {
@@ -75,21 +80,38 @@ public final class Nf4 {
      * @param doubleQuantization also quantise the block scales to 8 bits
      */
     public static Nf4Weight quantize(float[] values, long[] shape, boolean doubleQuantization) {
-        int blocks = blocks(values.length, BLOCK_SIZE);
+        try {
+            return quantize(Values.of(values), values.length, shape, doubleQuantization);
+        } catch (CheckpointException e) {
+            throw new IllegalStateException(e); // reading a Java array cannot fail
+        }
+    }
+
+    /** As {@link #quantize(float[], long[], boolean)}, reading {@code count} values a chunk at a time. */
+    static Nf4Weight quantize(Values values, long count, long[] shape, boolean doubleQuantization)
+            throws CheckpointException {
+        int blocks = blocks(count, BLOCK_SIZE);
         float[] absmax = new float[blocks];
         byte[] packed = new byte[blocks * BLOCK_SIZE / 2];
-        for (int b = 0; b < blocks; b++) {
-            int start = b * BLOCK_SIZE;
-            int end = Math.min(values.length, start + BLOCK_SIZE);
-            float max = 0;
-            for (int i = start; i < end; i++) {
-                max = Math.max(max, Math.abs(values[i]));
-            }
-            absmax[b] = max;
-            float divisor = max > 0 ? max : 1;
-            for (int i = start; i < start + BLOCK_SIZE; i++) {
-                int code = i < end ? nearestCode(values[i] / divisor) : ZERO_CODE;
-                packed[i / 2] |= (byte) ((i % 2 == 0) ? code << 4 : code); // first of a pair: high nibble
+        float[] chunk = new float[(int) Math.min((long) BLOCKS_PER_READ * BLOCK_SIZE, Math.max(count, 1))];
+        for (long first = 0; first < count; first += chunk.length) {
+            int n = (int) Math.min(chunk.length, count - first);
+            values.read(first, chunk, n);
+            for (int start = 0; start < n; start += BLOCK_SIZE) {
+                int b = (int) ((first + start) / BLOCK_SIZE);
+                int end = Math.min(n, start + BLOCK_SIZE);
+                float max = 0;
+                for (int i = start; i < end; i++) {
+                    max = Math.max(max, Math.abs(chunk[i]));
+                }
+                absmax[b] = max;
+                float divisor = max > 0 ? max : 1;
+                for (int k = 0; k < BLOCK_SIZE; k++) {
+                    int i = start + k;
+                    int code = i < end ? nearestCode(chunk[i] / divisor) : ZERO_CODE;
+                    int at = b * BLOCK_SIZE + k;
+                    packed[at / 2] |= (byte) ((at % 2 == 0) ? code << 4 : code); // first of a pair: high nibble
+                }
             }
         }
         Nf4Weight.Scales scales = doubleQuantization ? quantizeScales(absmax) : new Nf4Weight.Fp32Scales(absmax);

@@ -6,12 +6,12 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.EngineArrays;
+import dev.finetune.llm.checkpoint.TensorSource;
 import dev.finetune.llm.model.Linear;
-import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -28,7 +28,7 @@ import java.util.Arrays;
  * <p>Dimension letters: I input features, O output features, N = O * I weight values, NB blocks of
  * 64 values (N rounded up), NG groups of 256 scales; x is [..., I], y [..., O].
  */
-public final class Nf4Linear extends Module implements LinearLayer {
+public final class Nf4Linear extends Module implements QuantizedLinear {
     private final long inFeatures;
     private final long outFeatures;
     private final long count;
@@ -57,15 +57,15 @@ public final class Nf4Linear extends Module implements LinearLayer {
         this.count = weight.count();
         this.blocks = weight.scales().blocks();
         this.packedCodes =
-                engineArray(manager, weight.packedCodes(), DataType.UINT8, new Shape(weight.packedCodes().length));
+                EngineArrays.of(manager, weight.packedCodes(), new Shape(weight.packedCodes().length), DataType.UINT8);
         if (weight.scales() instanceof Nf4Weight.DoubleQuantizedScales dq) {
             this.absmax = null;
-            this.scaleCodes = engineArray(manager, dq.codes(), DataType.INT8, new Shape(dq.codes().length, 1));
+            this.scaleCodes = EngineArrays.of(manager, dq.codes(), new Shape(dq.codes().length, 1), DataType.INT8);
             this.scaleStep = manager.create(dq.step(), new Shape(dq.step().length, 1));
             this.scaleMean = manager.create(dq.mean());
         } else {
             float[] values = ((Nf4Weight.Fp32Scales) weight.scales()).absmax();
-            this.absmax = manager.create(values, new Shape(values.length, 1));
+            this.absmax = EngineArrays.of(manager, values, new Shape(values.length, 1));
             this.scaleCodes = null;
             this.scaleStep = null;
             this.scaleMean = null;
@@ -106,13 +106,25 @@ public final class Nf4Linear extends Module implements LinearLayer {
         return new Nf4Linear(quantized, linearBias == null ? null : linearBias.array(), manager);
     }
 
-    /** Creates an engine-owned array (not wrapping a Java direct buffer) of raw bytes. */
-    private static NDArray engineArray(NDManager manager, byte[] bytes, DataType type, Shape shape) {
-        ByteBuffer buffer = ByteBuffer.allocateDirect(bytes.length).order(ByteOrder.nativeOrder());
-        buffer.put(bytes).flip();
-        try (NDArray wrapped = manager.create(buffer, shape, type)) {
-            return wrapped.duplicate();
-        }
+    /**
+     * Reads the linear at {@code path} from a checkpoint straight into NF4: {@code path.weight} [O, I]
+     * is streamed a chunk at a time (never whole in fp32), {@code path.bias} [O] is read as fp32 when
+     * {@code withBias}.
+     */
+    public static Nf4Linear read(
+            TensorSource tensors,
+            String path,
+            long[] shape,
+            boolean withBias,
+            boolean doubleQuantization,
+            NDManager manager)
+            throws CheckpointException {
+        String weightName = path + ".weight";
+        tensors.info(weightName); // a missing tensor is reported with the file(s) searched
+        Nf4Weight quantized =
+                Nf4.quantize(Values.of(tensors, weightName), shape[0] * shape[1], shape, doubleQuantization);
+        NDArray bias = withBias ? tensors.read(path + ".bias", new long[] {shape[0]}, manager) : null;
+        return of(quantized, bias, manager);
     }
 
     /**
@@ -135,7 +147,7 @@ public final class Nf4Linear extends Module implements LinearLayer {
         return y;
     }
 
-    /** The fp32 weight [O, I], created in {@code target} (and the current NDScope). */
+    @Override
     public NDArray dequantize(NDManager target) {
         NDArray bytes = attach(packedCodes.toType(DataType.INT64, false), target); // [NB * 32] values 0..255
         NDArray high = highNibbleValues.take(target, bytes); // [NB * 32] values 2k
@@ -148,7 +160,7 @@ public final class Nf4Linear extends Module implements LinearLayer {
         return weight.reshape(outFeatures, inFeatures); // [O, I]
     }
 
-    /** The fp32 weight [O, I] in the packed codes' manager (use inside an NDScope). */
+    @Override
     public NDArray dequantize() {
         return dequantize(packedCodes.getManager());
     }
@@ -175,15 +187,22 @@ public final class Nf4Linear extends Module implements LinearLayer {
         return packedCodes;
     }
 
+    @Override
+    public BaseDType dtype() {
+        return BaseDType.NF4;
+    }
+
+    @Override
     public long inFeatures() {
         return inFeatures;
     }
 
+    @Override
     public long outFeatures() {
         return outFeatures;
     }
 
-    /** The fp32 bias [O], or null. */
+    @Override
     public Parameter bias() {
         return bias;
     }
@@ -192,6 +211,7 @@ public final class Nf4Linear extends Module implements LinearLayer {
      * Bytes the quantised weight occupies: packed codes and scales, as stored (the bias and the two
      * 1 KB lookup tables are not part of the weight).
      */
+    @Override
     public long residentBytes() {
         long bytes = packedCodes.size();
         if (absmax != null) {
@@ -201,6 +221,7 @@ public final class Nf4Linear extends Module implements LinearLayer {
     }
 
     /** Resident bits per weight value: 4.5 with fp32 scales, ~4.127 with double quantisation. */
+    @Override
     public double bitsPerParameter() {
         return 8.0 * residentBytes() / count;
     }

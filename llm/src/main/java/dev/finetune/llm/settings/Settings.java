@@ -2,6 +2,7 @@ package dev.finetune.llm.settings;
 
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.train.DpoLossType;
 import dev.finetune.llm.train.Method;
 import java.util.List;
@@ -217,6 +218,17 @@ public final class Settings {
             Rule.any(),
             "rank-stabilised LoRA: scaling lora_alpha / sqrt(lora_r) (PEFT's default off)");
 
+    /** nf4 for qlora (the method's meaning), fp32 otherwise: the exact model unless a job asks for less memory. */
+    public static final Setting<BaseDType> BASE_DTYPE = Setting.perMethod(
+            "base_dtype",
+            ValueType.named(BaseDType.class, BaseDType::configName, BaseDType::parse),
+            method -> method == Method.QLORA ? BaseDType.NF4 : BaseDType.FP32,
+            "nf4 for qlora, fp32 for lora and full",
+            Rule.any(),
+            "how the frozen base's decoder linears are stored: fp32 (exact), int8 (per-row absmax, bitsandbytes'"
+                    + " load_in_8bit storage without outlier decomposition) or nf4 (QLoRA's); lora may use any,"
+                    + " qlora is nf4, full needs fp32; embeddings and the LM head stay fp32");
+
     public static final Setting<Boolean> BNB_4BIT_USE_DOUBLE_QUANT = Setting.of(
             "bnb_4bit_use_double_quant",
             ValueType.BOOLEAN,
@@ -254,6 +266,7 @@ public final class Settings {
             LORA_DROPOUT,
             LORA_TARGET_MODULES,
             USE_RSLORA,
+            BASE_DTYPE,
             BNB_4BIT_USE_DOUBLE_QUANT));
 
     private Settings() {}

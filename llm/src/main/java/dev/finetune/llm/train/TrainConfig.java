@@ -2,7 +2,10 @@ package dev.finetune.llm.train;
 
 import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.settings.Setting;
+import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
 import java.nio.file.Path;
@@ -39,6 +42,31 @@ public record TrainConfig(
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(objective, "objective");
         Objects.requireNonNull(settings, "settings");
+        checkCombination(method, settings);
+    }
+
+    /**
+     * The rules between the method and the settings: full fine-tuning trains every weight, so its base
+     * is fp32; qlora means an nf4 base (lora takes any base_dtype).
+     *
+     * @throws SettingException naming base_dtype, the method and what would work
+     */
+    public static void checkCombination(Method method, SettingValues settings) {
+        BaseDType base = settings.get(Settings.BASE_DTYPE, method);
+        if (method == Method.FULL && base != BaseDType.FP32) {
+            throw new SettingException(
+                    Settings.BASE_DTYPE.name(),
+                    "base_dtype " + base.configName() + " cannot be used with method full: full fine-tuning trains"
+                            + " every weight, so the base must be fp32 (to store the base as " + base.configName()
+                            + ", train adapters: method lora with base_dtype " + base.configName() + ")");
+        }
+        if (method == Method.QLORA && base != BaseDType.NF4) {
+            throw new SettingException(
+                    Settings.BASE_DTYPE.name(),
+                    "base_dtype " + base.configName() + " cannot be used with method qlora, which stores the base as"
+                            + " nf4; to store it as " + base.configName() + " use method lora with base_dtype "
+                            + base.configName());
+        }
     }
 
     /** A job with every default: resume on, the method's learning rate. */
@@ -66,16 +94,26 @@ public record TrainConfig(
         return DpoConfig.from(settings, method);
     }
 
-    /** Adapter settings (used for lora and qlora; the method decides whether the base is NF4). */
+    /** Adapter settings (used for lora and qlora), with the base's storage from base_dtype. */
     public LoraConfig lora() {
+        return lora(settings, method);
+    }
+
+    /** The adapter settings of a job of {@code method} that sets {@code settings}. */
+    public static LoraConfig lora(SettingValues settings, Method method) {
         return LoraConfig.defaults()
-                .withR(setting(Settings.LORA_R))
-                .withAlpha(setting(Settings.LORA_ALPHA))
-                .withDropout(setting(Settings.LORA_DROPOUT))
-                .withTargetModules(setting(Settings.LORA_TARGET_MODULES))
-                .withUseRslora(setting(Settings.USE_RSLORA))
-                .withQuantizeBase(method == Method.QLORA)
-                .withDoubleQuantization(setting(Settings.BNB_4BIT_USE_DOUBLE_QUANT));
+                .withR(settings.get(Settings.LORA_R, method))
+                .withAlpha(settings.get(Settings.LORA_ALPHA, method))
+                .withDropout(settings.get(Settings.LORA_DROPOUT, method))
+                .withTargetModules(settings.get(Settings.LORA_TARGET_MODULES, method))
+                .withUseRslora(settings.get(Settings.USE_RSLORA, method))
+                .withBaseDtype(settings.get(Settings.BASE_DTYPE, method))
+                .withDoubleQuantization(settings.get(Settings.BNB_4BIT_USE_DOUBLE_QUANT, method));
+    }
+
+    /** How the model's decoder linears are stored while training: fp32 for full, base_dtype for adapters. */
+    public BaseStorage baseStorage() {
+        return method == Method.FULL ? BaseStorage.FP32 : lora().baseStorage();
     }
 
     /** This job with {@code setting} set to {@code value} (checked against its rule). */

@@ -5,12 +5,15 @@ import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.lora.BaseLinear;
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.lora.TargetModules;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.peft.AdapterConfigJson;
 import dev.finetune.llm.peft.MergedCheckpoint;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.quant.BaseDType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -41,31 +44,43 @@ public final class TrainableModel implements AutoCloseable {
     /**
      * Prepares {@code model} (which this object then owns and closes) for {@code method}.
      *
-     * @param lora adapter settings, used for LoRA and QLoRA (QLoRA sets {@code quantizeBase})
+     * @param lora adapter settings, used for LoRA and QLoRA (QLoRA always has an nf4 base; LoRA the
+     *     config's {@code baseDtype})
      * @param seed seeds the adapters' initialisation and dropout
+     * @throws IllegalArgumentException for full fine-tuning of a model whose linears are quantised
      */
     public static TrainableModel prepare(CausalLm model, Method method, LoraConfig lora, long seed) {
         if (method == Method.FULL) {
+            for (TargetModules.Site site : TargetModules.decoderLinears(model)) {
+                BaseDType stored = BaseLinear.dtype(site.module());
+                if (stored != BaseDType.FP32) {
+                    throw new IllegalArgumentException("full fine-tuning trains every weight, so the model must be"
+                            + " loaded in fp32; " + site.path() + " is stored as " + stored.configName());
+                }
+            }
             Map<String, Parameter> all = model.namedParameters();
             all.values().forEach(parameter -> parameter.array().setRequiresGradient(true));
             return new TrainableModel(model, method, null, all);
         }
-        Adapters adapters = Adapters.apply(model, lora.withQuantizeBase(method == Method.QLORA), seed);
+        Adapters adapters =
+                Adapters.apply(model, method == Method.QLORA ? lora.withBaseDtype(BaseDType.NF4) : lora, seed);
         TrainableModel prepared = new TrainableModel(model, method, adapters, adapters.trainableParameters());
         prepared.setGradientCheckpointing(false);
         return prepared;
     }
 
     /**
-     * Activation checkpointing ({@code gradient_checkpointing}) as asked, and always under QLoRA.
-     * An NF4 base linear's fp32 weight is rebuilt on each forward pass, and the recorded graph holds
-     * it until backward (the input's gradient is {@code g W}); DJL has no custom autograd functions,
-     * so the only way not to keep every layer's fp32 weight is to run each layer again in backward,
-     * dequantising its weights again as bitsandbytes does, and free them with the layer. PEFT's
-     * {@code prepare_model_for_kbit_training} turns checkpointing on by default for the same reason.
+     * Activation checkpointing ({@code gradient_checkpointing}) as asked, and always over a quantised
+     * (int8 or NF4) base. A quantised base linear's fp32 weight is rebuilt on each forward pass, and
+     * the recorded graph holds it until backward (the input's gradient is {@code g W}); DJL has no
+     * custom autograd functions, so the only way not to keep every layer's fp32 weight is to run each
+     * layer again in backward, dequantising its weights again as bitsandbytes does, and free them with
+     * the layer. PEFT's {@code prepare_model_for_kbit_training} turns checkpointing on by default for
+     * the same reason.
      */
     public void setGradientCheckpointing(boolean requested) {
-        model.setGradientCheckpointing(requested || method == Method.QLORA);
+        boolean quantisedBase = adapters != null && adapters.config().baseDtype() != BaseDType.FP32;
+        model.setGradientCheckpointing(requested || quantisedBase);
     }
 
     public CausalLm model() {

@@ -49,7 +49,8 @@ final class TrainingLoop implements AutoCloseable {
      */
     TrainableModel prepare(int items, String fingerprint) throws IOException {
         plan = BatchPlan.of(items, arguments);
-        model = TrainableModel.prepare(CausalLm.load(config.model()), config.method(), config.lora(), arguments.seed());
+        CausalLm loaded = CausalLm.load(config.model(), CausalLm.preferredDevice(), config.baseStorage());
+        model = TrainableModel.prepare(loaded, config.method(), config.lora(), arguments.seed());
         model.setGradientCheckpointing(arguments.gradientCheckpointing());
         optimization = new Optimization(model, arguments, plan.totalSteps());
         checkpoints = new RunCheckpoints(config, model, optimization, plan, fingerprint);

@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -78,7 +79,7 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
-    void tensorsSpanningSeveralMappingsAndBlocksAreReadIntact() throws IOException {
+    void tensorsSpanningSeveralChunksAndBlocksAreReadIntact() throws IOException {
         float[] a = randomFloats(7, 3);
         float[] b = randomFloats(12 * 5, 4);
         Path file = dir.resolve("segments.safetensors");
@@ -89,12 +90,16 @@ class SafetensorsRoundTripTest {
                         SafetensorsWriter.floats("b", new long[] {12, 5}, b, DType.F32)),
                 Map.of());
 
-        // 24-byte mappings split elements across mappings; 64-byte blocks build b from 4 row blocks.
+        // 24-byte conversion chunks read a and b in pieces; 64-byte blocks build b from 4 row blocks
+        // (3 rows of 20 bytes each) written into the one array.
         try (SafetensorsReader small = SafetensorsReader.open(file, 24, 64);
                 SafetensorsReader whole = SafetensorsReader.open(file);
                 NDManager manager = NDManager.newBaseManager()) {
             assertThat(small.info("b").begin()).isEqualTo(14);
             assertThat(small.readFloats("b")).containsExactly(b);
+            float[] range = new float[19]; // elements 23..41: crosses chunks and rows
+            small.readFloats("b", 23, range, 2, 17);
+            assertThat(Arrays.copyOfRange(range, 2, 19)).containsExactly(Arrays.copyOfRange(b, 23, 40));
             assertThat(small.readFloats("a")).containsExactly(whole.readFloats("a"));
             NDArray blocks = small.read("b", manager);
             assertThat(blocks.getShape().getShape()).containsExactly(12, 5);
@@ -104,7 +109,7 @@ class SafetensorsRoundTripTest {
 
     /** A sparse file: the 2 GiB filler is never written, so the test costs no disk and little time. */
     @Test
-    void fileOverTwoGibibytesIsReadThroughSeveralMappings() throws IOException {
+    void fileOverTwoGibibytesIsReadPastTheTwoGibibyteMark() throws IOException {
         long filler = (1L << 31) - 16; // bytes
         String header = "{\"filler\":{\"dtype\":\"F32\",\"shape\":[" + filler / 4 + "],\"data_offsets\":[0," + filler
                 + "]},\"straddle\":{\"dtype\":\"F32\",\"shape\":[8],\"data_offsets\":[" + filler + "," + (filler + 32)

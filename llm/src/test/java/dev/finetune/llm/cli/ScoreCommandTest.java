@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.llm.inference.Scorer;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -108,6 +109,36 @@ class ScoreCommandTest {
             largestChange = Math.max(largestChange, Math.abs(adapted[i - 1] - base[i - 1]));
         }
         assertThat(largestChange).as("the adapter changes the scores").isGreaterThan(0.01);
+    }
+
+    @Test
+    void anInt8BaseScoresAsTheModelLoadedIntoInt8() throws IOException {
+        long[] ids = {1, 5, 9, 300, 42, 42};
+        float[] int8;
+        float[] fp32;
+        try (CausalLm model = CausalLm.load(weightsOnly, Device.cpu(), BaseStorage.INT8);
+                CausalLm exact = CausalLm.load(weightsOnly, Device.cpu())) {
+            int8 = Scorer.tokenLogProbs(model, List.of(ids)).get(0);
+            fp32 = Scorer.tokenLogProbs(exact, List.of(ids)).get(0);
+        }
+
+        CliRun run = CliRun.of(
+                "score", "--model", weightsOnly.toString(), "--base-dtype", "int8", "--ids", "1,5,9,300,42,42");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode logProbs = new ObjectMapper().readTree(run.out()).get("logprobs");
+        for (int i = 1; i < ids.length; i++) {
+            assertThat(logProbs.get(i).asDouble()).as("logprobs[%d]", i).isCloseTo(int8[i - 1], within(1e-6));
+        }
+        assertThat(int8).isNotEqualTo(fp32);
+    }
+
+    @Test
+    void anUnknownBaseDtypeIsRefusedWithTheChoices() {
+        CliRun run = CliRun.of("score", "--model", weightsOnly.toString(), "--base-dtype", "int4", "--ids", "1,2");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("'int4' is not a base dtype (fp32, int8, nf4)");
     }
 
     @Test

@@ -13,8 +13,10 @@ import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.llm.checkpoint.SafetensorsWriter;
 import dev.finetune.llm.checkpoint.ShardedSafetensors;
+import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.testing.ParityFixture;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,6 +58,31 @@ class ModelLoadingTest {
                 .hasMessageContaining("'model.layers.1.mlp.up_proj.weight'")
                 .hasMessageContaining("[64, 160]")
                 .hasMessageContaining("[160, 64]");
+    }
+
+    /** F8, integer or other dtypes cannot become engine arrays: refused before anything is read. */
+    @Test
+    void tensorInADtypeTheEngineCannotStoreIsRefusedWithTensorAndDtype() throws IOException {
+        String name = "model.layers.1.mlp.up_proj.weight";
+        Path broken = copyWithTensors("llama", tensors -> {
+            SafetensorsWriter.Entry original = tensors.stream()
+                    .filter(e -> e.name().equals(name))
+                    .findFirst()
+                    .orElseThrow();
+            long count = java.util.Arrays.stream(original.shape()).reduce(1, Math::multiplyExact);
+            tensors.replaceAll(e -> e == original
+                    ? new SafetensorsWriter.Entry(
+                            name, DType.F8_E4M3, original.shape(), ByteBuffer.allocate((int) count))
+                    : e);
+            return tensors;
+        });
+
+        for (LinearStorage storage : List.of(LinearStorage.FP32, BaseStorage.INT8, BaseStorage.NF4)) {
+            assertThatThrownBy(() -> CausalLm.load(broken, Device.cpu(), storage))
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessageContaining("'" + name + "'")
+                    .hasMessageContaining("dtype F8_E4M3 cannot be stored by the engine");
+        }
     }
 
     @Test

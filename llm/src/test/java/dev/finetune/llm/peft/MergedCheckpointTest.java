@@ -9,6 +9,7 @@ import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.testing.AdapterFixtures;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
@@ -95,7 +96,7 @@ class MergedCheckpointTest {
             assertThat(AdapterFixtures.maxAbsDiff(logits(reloaded), adapted)).isLessThan(1e-5 * scale);
         }
         try (CausalLm fresh = CausalLm.load(base, Device.cpu())) {
-            PeftAdapter.load(fresh, adapter, true);
+            PeftAdapter.load(fresh, adapter, BaseStorage.NF4);
             assertThat(logits(fresh)).containsExactly(adapted);
         }
     }

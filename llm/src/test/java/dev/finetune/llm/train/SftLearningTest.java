@@ -3,9 +3,12 @@ package dev.finetune.llm.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.events.Objective;
+import dev.finetune.llm.lora.BaseLinear;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Module;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -74,11 +77,22 @@ class SftLearningTest {
 
     @Test
     void qloraLearnsToAnswerHeldOutQuestions() throws IOException {
-        assertAdaptersLearn(Method.QLORA);
+        assertAdaptersLearn(Method.QLORA, BaseDType.NF4);
+    }
+
+    /** LoRA over an int8 base: the model is loaded straight into int8 and the adapters learn through it. */
+    @Test
+    void loraOverAnInt8BaseLearnsToAnswerHeldOutQuestions() throws IOException {
+        assertAdaptersLearn(Method.LORA, BaseDType.INT8);
     }
 
     private void assertAdaptersLearn(Method method) throws IOException {
+        assertAdaptersLearn(method, BaseDType.FP32);
+    }
+
+    private void assertAdaptersLearn(Method method, BaseDType base) throws IOException {
         TrainConfig config = job(method, 1e-2, 30)
+                .with(Settings.BASE_DTYPE, base)
                 .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
                 .with(Settings.LORA_R, 16)
                 .with(Settings.LORA_ALPHA, 32);
@@ -90,9 +104,12 @@ class SftLearningTest {
 
             assertThat(after).as(method.configName()).isGreaterThanOrEqualTo(TARGET_ACCURACY);
             assertLossFell(losses);
-            try (CausalLm base = CausalLm.load(config.model())) {
-                PeftAdapter.load(base, result.output(), method == Method.QLORA);
-                assertThat(CapitalsTask.accuracy(base, recipe.tokenizer(), CapitalsTask.heldOut()))
+            assertThat(recipe.model().adapters().orElseThrow().layers().values())
+                    .allSatisfy(layer ->
+                            assertThat(BaseLinear.dtype((Module) layer.base())).isEqualTo(base));
+            try (CausalLm reloaded = CausalLm.load(config.model())) {
+                PeftAdapter.load(reloaded, result.output(), config.baseStorage());
+                assertThat(CapitalsTask.accuracy(reloaded, recipe.tokenizer(), CapitalsTask.heldOut()))
                         .isEqualTo(after);
             }
         }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.finetune.llm.optim.ScheduleType;
+import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.quant.BaseStorage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +68,29 @@ class TrainConfigYamlTest {
                 .hasMessageEndingWith("job.yaml: method must be one of full, lora, qlora, got \"adapters\"");
         assertThatThrownBy(() -> load(REQUIRED + "loss_type: ipo\n"))
                 .hasMessageEndingWith("job.yaml: loss_type must be one of sigmoid, got \"ipo\"");
+    }
+
+    /** qlora means an nf4 base; lora takes any base_dtype; full trains every weight, so it needs fp32. */
+    @Test
+    void theBaseDtypeFollowsTheMethodAndAContradictionIsNamed() throws IOException {
+        assertThat(load(REQUIRED).baseStorage()).isEqualTo(BaseStorage.FP32);
+        assertThat(load(REQUIRED + "method: qlora\n").baseStorage()).isEqualTo(BaseStorage.NF4);
+        assertThat(load(REQUIRED + "method: qlora\nbnb_4bit_use_double_quant: false\n")
+                        .baseStorage())
+                .isEqualTo(new BaseStorage(BaseDType.NF4, false));
+        assertThat(load(REQUIRED + "base_dtype: int8\n").lora().baseDtype()).isEqualTo(BaseDType.INT8);
+        assertThat(load(REQUIRED + "method: full\n").baseStorage()).isEqualTo(BaseStorage.FP32);
+
+        assertThatThrownBy(() -> load(REQUIRED + "method: full\nbase_dtype: nf4\n"))
+                .isInstanceOf(TrainConfigException.class)
+                .hasMessageEndingWith("job.yaml: base_dtype nf4 cannot be used with method full: full fine-tuning"
+                        + " trains every weight, so the base must be fp32 (to store the base as nf4, train adapters:"
+                        + " method lora with base_dtype nf4)");
+        assertThatThrownBy(() -> load(REQUIRED + "method: qlora\nbase_dtype: int8\n"))
+                .hasMessageEndingWith("job.yaml: base_dtype int8 cannot be used with method qlora, which stores the"
+                        + " base as nf4; to store it as int8 use method lora with base_dtype int8");
+        assertThatThrownBy(() -> load(REQUIRED + "base_dtype: int4\n"))
+                .hasMessageEndingWith("job.yaml: base_dtype must be one of fp32, int8, nf4, got \"int4\"");
     }
 
     @Test

@@ -1,11 +1,9 @@
 package dev.finetune.registry.export;
 
-import ai.djl.Device;
 import dev.finetune.events.RegistryAction;
-import dev.finetune.llm.checkpoint.DType;
-import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.peft.MergedCheckpoint;
+import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.peft.StreamedMerge;
 import dev.finetune.registry.RegistryConflictException;
 import dev.finetune.registry.RegistryEvents;
 import dev.finetune.registry.RegistryNotFoundException;
@@ -36,11 +34,19 @@ import org.jboss.logging.Logger;
 
 /**
  * Exports a version's adapter merged into its base model as a plain HuggingFace checkpoint under
- * {@code registry/<model>/<version>/merged/} ({@code W' = W + B A * scaling}, fp32, tokenizer files
- * copied from the base): what serving stacks without adapter support load. Every input is verified
- * on download, the base model against the hashes recorded in the version's lineage, so an export is
- * the merge of exactly the registered adapter and the base it was trained on. The merge needs the
- * whole base model in memory once.
+ * {@code registry/<model>/<version>/merged/} ({@code W' = W + B A * scaling}, tokenizer files copied
+ * from the base): what serving stacks without adapter support load. Every input is verified on
+ * download, the base model against the hashes recorded in the version's lineage, so an export is
+ * the merge of exactly the registered adapter and the base it was trained on.
+ *
+ * <p>The merge streams tensor by tensor from the base checkpoint on disk ({@link StreamedMerge}):
+ * memory stays at about one tensor whatever the model's size, the result keeps the base's dtype (a
+ * bf16 base gives a bf16 export, rounded to nearest even) and is sharded at {@code
+ * pipeline.registry.merged-shard-bytes} with {@code model.safetensors.index.json}. A merge that gives
+ * NaN or infinite weights is refused (409, naming the tensor), as PEFT's {@code safe_merge} does.
+ * Nothing is uploaded before the merge is complete, and the export's manifest is written after its
+ * files: an interrupted or failed export leaves no merged version (stray files of one are replaced
+ * by the next export and never listed).
  */
 @ApplicationScoped
 public class MergedExporter {
@@ -88,7 +94,7 @@ public class MergedExporter {
             throw new RegistryConflictException("version " + version + " of '" + model
                     + "' is a full model already (method " + manifest.method().code() + "): download its files");
         }
-        synchronized (this) { // one merge at a time per instance: each holds a whole base model in memory
+        synchronized (this) { // one merge at a time per instance: each needs the base and the result on disk
             var existing = catalog.merged(model, version);
             if (existing.isPresent()) {
                 return new Export(existing.get(), false);
@@ -122,9 +128,12 @@ public class MergedExporter {
             }
             Path out = work.resolve("merged");
             long started = System.nanoTime();
-            try (CausalLm lm = CausalLm.load(base, Device.cpu())) {
-                PeftAdapter.load(lm, adapter);
-                MergedCheckpoint.write(lm, out, DType.F32, settings.mergedShardBytes(), base);
+            try {
+                StreamedMerge.write(base, adapter, out, settings.mergedShardBytes());
+            } catch (CheckpointException e) {
+                throw new RegistryConflictException("version " + version + " of '" + model + "' cannot be merged into "
+                        + lineage.baseModel().name() + ": "
+                        + String.valueOf(e.getMessage()).replace(work + "/", ""));
             }
             Map<String, FileDigest> files = new TreeMap<>();
             try (Stream<Path> list = Files.list(out)) {

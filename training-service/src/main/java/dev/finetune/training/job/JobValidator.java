@@ -2,19 +2,28 @@ package dev.finetune.training.job;
 
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.DatasetKind;
+import dev.finetune.events.Hyperparameters;
 import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
+import dev.finetune.llm.memory.JobMemory;
+import dev.finetune.llm.memory.MemoryEstimate;
+import dev.finetune.llm.memory.WorkerMemory;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.train.Method;
 import dev.finetune.naming.InvalidNameException;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.PreparedManifests;
+import dev.finetune.training.TrainingSettings;
+import io.quarkus.runtime.configuration.MemorySize;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
@@ -23,14 +32,16 @@ import java.nio.file.Path;
 @ApplicationScoped
 public class JobValidator {
     private final ObjectStore store;
+    private final long memoryLimit;
 
-    JobValidator(ObjectStore store) {
+    JobValidator(ObjectStore store, TrainingSettings settings) {
         this.store = store;
+        this.memoryLimit = settings.memoryLimit().map(MemorySize::asLongValue).orElseGet(WorkerMemory::available);
     }
 
     /**
      * The job as it will run: its settings checked and normalised (numbers as numbers, the catalog's
-     * order).
+     * order), and checked to fit a worker's memory, with an unset base_dtype chosen to fit.
      *
      * @throws InvalidJobException with a message a person can act on, and the field
      */
@@ -43,14 +54,14 @@ public class JobValidator {
         require(job.method() != null, "method", "method is required (full, lora or qlora)");
         require(job.objective() != null, "objective", "objective is required (sft or dpo)");
         names(job);
-        JobRecord checked = job.withHyperparameters(RecipeConfigs.checked(job.hyperparameters()));
-        if (!store.exists(ObjectKeys.baseModel(job.baseModel(), "config.json"))) {
+        JobRecord checked = job.withHyperparameters(RecipeConfigs.checked(job.method(), job.hyperparameters()));
+        String configKey = ObjectKeys.baseModel(job.baseModel(), ModelConfigJson.FILE_NAME);
+        if (!store.exists(configKey)) {
             throw new InvalidJobException(
-                    "baseModel",
-                    "baseModel: unknown base model '" + job.baseModel() + "' (no "
-                            + ObjectKeys.baseModel(job.baseModel(), "config.json") + ")");
+                    "baseModel", "baseModel: unknown base model '" + job.baseModel() + "' (no " + configKey + ")");
         }
-        RecipeConfigs.checkAgainst(baseModelConfig(job), checked);
+        ModelConfig config = baseModelConfig(configKey);
+        RecipeConfigs.checkAgainst(config, checked);
         DatasetKind kind = manifest(job).kind();
         if (job.objective() == Objective.DPO && kind != DatasetKind.PREFERENCE) {
             throw new InvalidJobException(
@@ -64,11 +75,34 @@ public class JobValidator {
                     "objective: sft needs conversations, dataset " + job.datasetName() + "@" + job.datasetVersion()
                             + " holds " + kind.code() + " data");
         }
-        return checked;
+        return fitMemory(checked, config);
     }
 
-    private ModelConfig baseModelConfig(JobRecord job) {
-        String key = ObjectKeys.baseModel(job.baseModel(), "config.json");
+    /**
+     * The job with its memory known: refused if its estimate exceeds a worker's memory even after an
+     * unset base_dtype is chosen, naming both numbers and the changes that would fit.
+     */
+    private JobRecord fitMemory(JobRecord job, ModelConfig config) {
+        JobMemory memory = new JobMemory(
+                config, Method.parse(job.method().code()), job.objective(), Runtime.getRuntime().maxMemory());
+        SettingValues settings = SettingValues.read(job.hyperparameters().values());
+        SettingValues fitted = memory.fit(settings, memoryLimit);
+        MemoryEstimate estimate = memory.estimate(fitted);
+        if (estimate.total() > memoryLimit) {
+            List<String> fits = memory.alternatives(fitted, memoryLimit);
+            throw new InvalidJobException(
+                    "hyperparameters",
+                    "hyperparameters: the job needs about " + estimate.describe() + " but a training worker has "
+                            + WorkerMemory.format(memoryLimit) + " (pipeline.training.memory-limit); "
+                            + (fits.isEmpty()
+                                    ? "no single setting fits: use a shorter max_seq_length, a smaller base model or"
+                                            + " a larger worker"
+                                    : "it would fit with " + String.join(", or ", fits)));
+        }
+        return job.withHyperparameters(new Hyperparameters(fitted.toPlainMap()));
+    }
+
+    private ModelConfig baseModelConfig(String key) {
         try {
             return ModelConfigJson.parse(new String(store.getBytes(key), StandardCharsets.UTF_8), Path.of(key));
         } catch (CheckpointException | IllegalArgumentException e) {

@@ -1,5 +1,6 @@
 package dev.finetune.training.job;
 
+import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Hyperparameters;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.settings.ModelBounds;
@@ -18,13 +19,20 @@ public final class RecipeConfigs {
     private RecipeConfigs() {}
 
     /**
-     * The job's settings, checked: numbers as numbers, in the catalog's order.
+     * The job's settings, checked on their own and against the method (full fine-tuning needs an fp32
+     * base_dtype, qlora an nf4 one): numbers as numbers, in the catalog's order.
      *
      * @throws InvalidJobException naming {@code hyperparameters.<setting>} and the value, or the
      *     closest known name for an unknown one
      */
-    public static Hyperparameters checked(Hyperparameters requested) {
-        return new Hyperparameters(settings(requested).toPlainMap());
+    public static Hyperparameters checked(FineTuneMethod method, Hyperparameters requested) {
+        SettingValues values = settings(requested);
+        try {
+            TrainConfig.checkCombination(Method.parse(method.code()), values);
+        } catch (SettingException e) {
+            throw invalid(e);
+        }
+        return new Hyperparameters(values.toPlainMap());
     }
 
     /**
@@ -55,7 +63,11 @@ public final class RecipeConfigs {
         try {
             return SettingValues.read(requested == null ? null : requested.values());
         } catch (SettingException e) {
-            throw new InvalidJobException("hyperparameters." + e.setting(), "hyperparameters." + e.getMessage());
+            throw invalid(e);
         }
+    }
+
+    private static InvalidJobException invalid(SettingException e) {
+        return new InvalidJobException("hyperparameters." + e.setting(), "hyperparameters." + e.getMessage());
     }
 }

@@ -1,0 +1,139 @@
+package dev.finetune.llm.memory;
+
+import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.train.Method;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The memory a training step needs, estimated from the config before anything is loaded: the
+ * weights as stored, the trainable state (values, gradients, AdamW's two moments, all fp32), the
+ * activations autograd keeps for the backward pass, the logits, and the runtime (the JVM's heap and
+ * the engine's own memory).
+ *
+ * <p>Activations are counted per token and decoder layer in fp32 floats, with coefficients fitted to
+ * this engine's measured step peaks (eager attention, fp32; llama layouts of hidden 512-1024, MLP
+ * 1536-3072, 256-1024 tokens; within about 10% of the measurements; see docs/benchmarks.md):
+ *
+ * <pre>
+ *   per token and layer:  18 C + 7.5 F  (+ 2 (I + O) for each adapted linear: dropout, A, B, scaling)
+ *   per query and layer:  4.5 H S        (attention scores, mask, softmax and their gradients)
+ *   per token:            4.25 V         (logits, log-softmax and their gradients)
+ * </pre>
+ *
+ * With activation checkpointing every layer keeps only its input (C per token) and one layer's
+ * activations exist at a time, while it is recomputed for its backward pass. A quantised base adds
+ * one layer's dequantised fp32 weights while that layer computes. DPO scores chosen and rejected
+ * answers in one micro-batch: twice the sequences.
+ *
+ * @param weights the model's weights as stored
+ * @param trainable trainable values (adapters; full fine-tuning's values are the weights), their
+ *     gradients and AdamW's moments
+ * @param activations what the forward pass keeps for the backward pass, and transient weights
+ * @param logits the LM head's output and its gradient
+ * @param runtime the JVM's heap limit and the engine's native libraries, threads and caches
+ */
+public record MemoryEstimate(long weights, long trainable, long activations, long logits, long runtime) {
+    /** The engine's native code, thread pools and allocator caches, beside the JVM heap (measured ~230 MiB). */
+    public static final long ENGINE_BYTES = 256L << 20;
+
+    /** What a training job's micro-batch shape is. */
+    public record Step(int sequences, int length, boolean checkpointing) {}
+
+    public long total() {
+        return weights + trainable + activations + logits + runtime;
+    }
+
+    /**
+     * One training step of {@code method} on {@code config}.
+     *
+     * @param base how the decoder linears are stored (fp32 for full fine-tuning)
+     * @param lora the adapters (rank and targets); ignored for full fine-tuning
+     * @param step sequences per micro-batch (both answers of a DPO pair count), tokens per sequence,
+     *     activation checkpointing
+     * @param heapBytes the JVM's heap limit
+     */
+    public static MemoryEstimate training(
+            ModelConfig config, Method method, BaseDType base, LoraConfig lora, Step step, long heapBytes) {
+        ModelSize size = ModelSize.of(config);
+        long c = config.hiddenSize();
+        long f = config.intermediateSize();
+        long layers = config.numHiddenLayers();
+        long tokens = (long) step.sequences() * step.length();
+        long trainableValues;
+        double adapterFloats = 0; // per token and layer
+        if (method == Method.FULL) {
+            trainableValues = size.parameters();
+        } else {
+            trainableValues = 0;
+            for (long[] shape : adaptedLinears(config, lora)) {
+                trainableValues += (long) lora.r() * (shape[0] + shape[1]);
+                adapterFloats += 2.0 * (shape[0] + shape[1]);
+            }
+            trainableValues *= layers;
+        }
+        // Gradients and two moments; adapters' values too (full fine-tuning's are the weights).
+        long trainable = Float.BYTES * trainableValues * (method == Method.FULL ? 3 : 4);
+        double perTokenLayer = 18.0 * c + 7.5 * f + adapterFloats;
+        double perQueryLayer = 4.5 * config.numAttentionHeads() * step.length();
+        double layerBytes = Float.BYTES * tokens * (perTokenLayer + perQueryLayer);
+        double activations = step.checkpointing()
+                ? Float.BYTES * tokens * c * layers + layerBytes // saved inputs + the layer being recomputed
+                : layerBytes * layers;
+        if (base != BaseDType.FP32) {
+            activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights
+        }
+        long logits = (long) (Float.BYTES * 4.25 * tokens * config.vocabSize());
+        BaseDType stored = method == Method.FULL ? BaseDType.FP32 : base;
+        return new MemoryEstimate(
+                size.weightBytes(stored), trainable, (long) activations, logits, heapBytes + ENGINE_BYTES);
+    }
+
+    /** A decoder layer's linear: its name and weight shape [O, I]. */
+    private record LayerLinear(String name, long out, long in) {}
+
+    /** The linears {@code lora} adapts in one decoder layer, as [O, I]. */
+    private static List<long[]> adaptedLinears(ModelConfig config, LoraConfig lora) {
+        long c = config.hiddenSize();
+        long q = (long) config.numAttentionHeads() * config.headDim();
+        long kv = (long) config.numKeyValueHeads() * config.headDim();
+        long f = config.intermediateSize();
+        List<LayerLinear> all = List.of(
+                new LayerLinear("q_proj", q, c),
+                new LayerLinear("k_proj", kv, c),
+                new LayerLinear("v_proj", kv, c),
+                new LayerLinear("o_proj", c, q),
+                new LayerLinear("gate_proj", f, c),
+                new LayerLinear("up_proj", f, c),
+                new LayerLinear("down_proj", c, f));
+        boolean everyLinear = lora.targetModules().equals(List.of(LoraConfig.ALL_LINEAR));
+        return all.stream()
+                .filter(linear -> everyLinear
+                        || lora.targetModules().stream()
+                                .anyMatch(t -> t.equals(linear.name()) || t.endsWith("." + linear.name())))
+                .map(linear -> new long[] {linear.out(), linear.in()})
+                .toList();
+    }
+
+    private static long largestLayerLinearWeights(ModelConfig config) {
+        long c = config.hiddenSize();
+        long q = (long) config.numAttentionHeads() * config.headDim();
+        long kv = (long) config.numKeyValueHeads() * config.headDim();
+        return c * q + 2 * c * kv + q * c + 3 * c * config.intermediateSize();
+    }
+
+    /** "3.1 GiB (weights 0.8 GiB, trainable state 0.1 GiB, activations 1.4 GiB, logits 0.3 GiB, runtime 0.5 GiB)". */
+    public String describe() {
+        return WorkerMemory.format(total())
+                + String.format(
+                        Locale.ROOT,
+                        " (weights %s, trainable state %s, activations %s, logits %s, runtime %s)",
+                        WorkerMemory.format(weights),
+                        WorkerMemory.format(trainable),
+                        WorkerMemory.format(activations),
+                        WorkerMemory.format(logits),
+                        WorkerMemory.format(runtime));
+    }
+}
