@@ -38,7 +38,8 @@ public interface EvalSettings {
      * absmax), {@code nf4}, or {@code auto}: the most precise of fp32, int8 and nf4 whose weights take
      * at most half of {@link #memoryLimit} (the other half is for the runtime, the logits and the
      * activations of a batch), and nf4 for a qlora checkpoint (scored as it was trained). The base
-     * model is scored under the same storage, so the comparison measures the checkpoint alone.
+     * model is scored under the same storage, so the comparison measures the checkpoint alone. An
+     * evaluation whose weights alone exceed the memory limit ends with an error naming both numbers.
      */
     @WithDefault("auto")
     String baseDtype();

@@ -43,19 +43,32 @@ public class ScoringStorage {
         }
     }
 
-    /** The storage for evaluating a checkpoint trained with {@code method} (null: unknown) on {@code baseModel}. */
+    /**
+     * The storage for evaluating a checkpoint trained with {@code method} (null: unknown) on {@code
+     * baseModel}.
+     *
+     * @throws EvaluationFailure if the base model's weights alone, so stored, exceed this instance's
+     *     memory, naming both numbers
+     */
     public BaseStorage forEvaluation(Path baseModel, FineTuneMethod method) {
-        if (fixed.isPresent()) {
-            return BaseStorage.of(fixed.get());
-        }
-        if (method == FineTuneMethod.QLORA) {
-            return BaseStorage.NF4;
-        }
+        ModelSize size;
         try {
-            ModelSize size = ModelSize.of(ModelConfigJson.read(baseModel.resolve(ModelConfigJson.FILE_NAME)));
-            return BaseStorage.of(size.mostPreciseWithin(memory / 2));
+            size = ModelSize.of(ModelConfigJson.read(baseModel.resolve(ModelConfigJson.FILE_NAME)));
         } catch (CheckpointException e) {
             throw new EvaluationFailure("base model cannot be read: " + e.getMessage(), e);
         }
+        BaseDType dtype = fixed.orElseGet(
+                () -> method == FineTuneMethod.QLORA ? BaseDType.NF4 : size.mostPreciseWithin(memory / 2));
+        long weights = size.weightBytes(dtype);
+        if (weights > memory) {
+            throw new EvaluationFailure("the base model's weights need about " + WorkerMemory.format(weights) + " as "
+                    + dtype.configName() + " but this instance has " + WorkerMemory.format(memory)
+                    + " (pipeline.eval.memory-limit)"
+                    + (dtype == BaseDType.NF4
+                            ? ""
+                            : "; pipeline.eval.base-dtype nf4 needs "
+                                    + WorkerMemory.format(size.weightBytes(BaseDType.NF4))));
+        }
+        return BaseStorage.of(dtype);
     }
 }

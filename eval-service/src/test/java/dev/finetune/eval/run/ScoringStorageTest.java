@@ -9,6 +9,7 @@ import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.memory.ModelSize;
+import dev.finetune.llm.memory.WorkerMemory;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.tiny.TinyModels;
@@ -56,7 +57,21 @@ class ScoringStorageTest {
 
         assertThat(int8.forEvaluation(model, FineTuneMethod.QLORA)).isEqualTo(BaseStorage.INT8);
         assertThat(int8.forEvaluation(model, FineTuneMethod.FULL)).isEqualTo(BaseStorage.INT8);
-        assertThat(storage("FP32", 1).forEvaluation(model, null)).isEqualTo(BaseStorage.FP32);
+        assertThat(storage("FP32", 1L << 40).forEvaluation(model, null)).isEqualTo(BaseStorage.FP32);
+    }
+
+    @Test
+    void weightsBeyondTheMemoryLimitFailTheEvaluationWithBothNumbers() throws IOException {
+        ModelSize size = ModelSize.of(CONFIG);
+
+        assertThatThrownBy(() ->
+                        storage("int8", size.weightBytes(BaseDType.INT8) - 1).forEvaluation(model, null))
+                .isInstanceOf(EvaluationFailure.class)
+                .hasMessage("the base model's weights need about "
+                        + WorkerMemory.format(size.weightBytes(BaseDType.INT8))
+                        + " as int8 but this instance has " + WorkerMemory.format(size.weightBytes(BaseDType.INT8) - 1)
+                        + " (pipeline.eval.memory-limit); pipeline.eval.base-dtype nf4 needs "
+                        + WorkerMemory.format(size.weightBytes(BaseDType.NF4)));
     }
 
     @Test

@@ -1,12 +1,12 @@
 package dev.finetune.llm.memory;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.settings.Setting;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
-import dev.finetune.events.Objective;
 import dev.finetune.llm.train.TrainConfig;
 import java.util.ArrayList;
 import java.util.List;

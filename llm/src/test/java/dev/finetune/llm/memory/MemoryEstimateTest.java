@@ -2,6 +2,7 @@ package dev.finetune.llm.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.lora.LoraConfig;
@@ -11,7 +12,6 @@ import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.testing.ChildJvm;
 import dev.finetune.llm.tiny.TinyModels;
 import dev.finetune.llm.train.Method;
-import dev.finetune.events.Objective;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

@@ -84,7 +84,10 @@ public class JobValidator {
      */
     private JobRecord fitMemory(JobRecord job, ModelConfig config) {
         JobMemory memory = new JobMemory(
-                config, Method.parse(job.method().code()), job.objective(), Runtime.getRuntime().maxMemory());
+                config,
+                Method.parse(job.method().code()),
+                job.objective(),
+                Runtime.getRuntime().maxMemory());
         SettingValues settings = SettingValues.read(job.hyperparameters().values());
         SettingValues fitted = memory.fit(settings, memoryLimit);
         MemoryEstimate estimate = memory.estimate(fitted);
