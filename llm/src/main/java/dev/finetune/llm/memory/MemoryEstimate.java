@@ -24,9 +24,11 @@ import java.util.Locale;
  * </pre>
  *
  * With activation checkpointing every layer keeps only its input (C per token) and one layer's
- * activations exist at a time, while it is recomputed for its backward pass. A quantised base adds
- * one layer's dequantised fp32 weights while that layer computes. DPO scores chosen and rejected
- * answers in one micro-batch: twice the sequences.
+ * activations exist at a time, while it is recomputed for its backward pass (with their gradients:
+ * 1.25 times a layer's). A quantised base, always checkpointed, adds one layer's dequantised fp32
+ * weights while that layer computes. The LM head runs in chunks of 1,024 rows, which changes nothing
+ * up to 1,024 tokens a micro-batch and is not counted beyond (an overestimate there). DPO scores
+ * chosen and rejected answers in one micro-batch: twice the sequences.
  *
  * @param weights the model's weights as stored
  * @param trainable trainable values (adapters; full fine-tuning's values are the weights), their
@@ -80,7 +82,7 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
         double perQueryLayer = 4.5 * config.numAttentionHeads() * step.length();
         double layerBytes = Float.BYTES * tokens * (perTokenLayer + perQueryLayer);
         double activations = step.checkpointing()
-                ? Float.BYTES * tokens * c * layers + layerBytes // saved inputs + the layer being recomputed
+                ? Float.BYTES * tokens * c * layers + 1.25 * layerBytes // saved inputs + the layer recomputed
                 : layerBytes * layers;
         if (base != BaseDType.FP32) {
             activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights

@@ -2,6 +2,7 @@ package dev.finetune.llm.quant;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.CheckpointException;
@@ -78,11 +79,23 @@ public final class Int8Linear extends Module implements QuantizedLinear {
         return new Int8Linear(quantized, bias, manager);
     }
 
+    /**
+     * {@code x W^T + b} with W dequantised for this product only: the fp32 weight's handle is freed
+     * as soon as the product is made (as {@link Nf4Linear} does), so outside a recorded graph it
+     * costs one [O, I] temporary while this layer computes.
+     */
     @Override
+    @SuppressWarnings("try")
     public NDArray forward(NDArray x) {
-        NDArray weight = dequantize(x.getManager()); // [O, I], no gradient
-        NDArray b = bias == null ? null : bias.array();
-        return x.getNDArrayInternal().linear(x, weight, b).singletonOrThrow(); // [..., I] -> [..., O]
+        NDArray y;
+        try (NDScope ignored = new NDScope()) {
+            NDArray weight = dequantize(x.getManager()); // [O, I], no gradient
+            NDArray b = bias == null ? null : bias.array();
+            y = x.getNDArrayInternal().linear(x, weight, b).singletonOrThrow(); // [..., I] -> [..., O]
+            NDScope.unregister(y);
+        }
+        NDScope.register(y); // the caller's scope owns the output
+        return y;
     }
 
     @Override

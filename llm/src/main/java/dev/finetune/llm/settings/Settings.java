@@ -136,8 +136,8 @@ public final class Settings {
             false,
             Rule.any(),
             "keep only each decoder layer's input and recompute its activations in backward: less memory for"
-                    + " one more forward pass (transformers' default off; always on with qlora, whose weights are"
-                    + " dequantised again in backward)");
+                    + " one more forward pass (transformers' default off; always on over an int8 or nf4 base, whose"
+                    + " weights are dequantised again in backward)");
 
     // --- SFT (TRL's SFTConfig) ---
 
