@@ -108,6 +108,19 @@ public final class LocalStack implements AutoCloseable {
         s3.start(START_TIMEOUT);
     }
 
+    /**
+     * Shuts the Kafka broker down, as an outage of the broker would: clients get no answer on its
+     * port until {@link #startKafka()}. Topics, records and committed offsets stay on disk.
+     */
+    public void stopKafka() {
+        kafka.close();
+    }
+
+    /** Starts the Kafka broker again on the same ports, with the log it had. */
+    public void startKafka() {
+        kafka.start(START_TIMEOUT);
+    }
+
     public String kafkaBootstrapServers() {
         return kafka.bootstrapServers();
     }

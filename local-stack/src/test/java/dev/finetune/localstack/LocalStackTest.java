@@ -62,6 +62,31 @@ class LocalStackTest {
     }
 
     @Test
+    void kafkaBrokerStoppedRefusesConnectionsAndComesBackWithItsRecords(LocalStack stack) throws Exception {
+        String topic = "broker-restart-" + UUID.randomUUID();
+        produce(stack.kafkaBootstrapServers(), topic, "k", "before");
+        int port = Integer.parseInt(stack.kafkaBootstrapServers()
+                .substring(stack.kafkaBootstrapServers().lastIndexOf(':') + 1));
+
+        stack.stopKafka();
+        try {
+            assertThatThrownBy(() -> {
+                        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+                            socket.getInputStream();
+                        }
+                    })
+                    .isInstanceOf(java.net.ConnectException.class);
+        } finally {
+            stack.startKafka();
+        }
+
+        produce(stack.kafkaBootstrapServers(), topic, "k", "after");
+        assertThat(consumeAll(stack.kafkaBootstrapServers(), topic, 2))
+                .extracting(ConsumerRecord::value)
+                .containsExactly("before", "after");
+    }
+
+    @Test
     void s3ServerRefusesUnsignedRequests(LocalStack stack) throws Exception {
         HttpResponse<String> response = HttpClient.newHttpClient()
                 .send(
