@@ -19,7 +19,10 @@ public interface Recipe extends AutoCloseable {
     /** Writes a resumable checkpoint of the current step and returns its directory. */
     Path saveCheckpoint() throws IOException;
 
-    /** Asks {@link #train} to return after the step in progress (thread-safe; no checkpoint is forced). */
+    /**
+     * Asks {@link #train} to return after the micro-batch in progress, a step cut short left unapplied
+     * (thread-safe; no checkpoint is forced).
+     */
     void requestStop();
 
     void cleanup();

@@ -84,6 +84,9 @@ final class TrainingLoop implements AutoCloseable {
         try {
             while (step < total && !stopRequested) {
                 StepOutcome outcome = runStep(step);
+                if (outcome == null) {
+                    break; // stopped between two micro-batches: the step is not applied
+                }
                 step++;
                 lastLoss = outcome.loss();
                 ProgressMeter.Lap lap = meter.lap(step, outcome.tokens());
@@ -111,7 +114,11 @@ final class TrainingLoop implements AutoCloseable {
 
     private record StepOutcome(double loss, Optimization.Update update, int tokens, Map<String, Double> metrics) {}
 
-    /** Accumulates the gradients of step {@code index}'s micro-batches, then updates the weights. */
+    /**
+     * Accumulates the gradients of step {@code index}'s micro-batches, then updates the weights; null
+     * if a stop was requested between two of its micro-batches (a step of many micro-batches can take
+     * minutes, a cancel should not), in which case the weights are left as they were.
+     */
     @SuppressWarnings("try")
     private StepOutcome runStep(int index) {
         List<int[]> microBatches = plan.microBatches(index);
@@ -121,6 +128,9 @@ final class TrainingLoop implements AutoCloseable {
         double loss = 0;
         int tokens = 0;
         for (int i = 0; i < microBatches.size(); i++) {
+            if (stopRequested) {
+                return null;
+            }
             ObjectiveStep.MicroBatch batch = window.microBatch(i);
             try (NDScope ignored = new NDScope()) {
                 loss += optimization.accumulate(collector -> batch.backward(lm, lm.manager(), collector));
@@ -137,7 +147,10 @@ final class TrainingLoop implements AutoCloseable {
         return lastCheckpoint;
     }
 
-    /** Asks {@link #run} to return after the step in progress; thread-safe, also before it starts. */
+    /**
+     * Asks {@link #run} to return after the micro-batch in progress, leaving a step cut short
+     * unapplied; thread-safe, also before it starts.
+     */
     void requestStop() {
         stopRequested = true;
     }
