@@ -33,6 +33,34 @@ public interface TrainingSettings {
      */
     Optional<MemorySize> memoryLimit();
 
+    /**
+     * How often a training job looks for a cancel request (one small object-store read each time);
+     * the job stops at the next micro-batch boundary after it sees one.
+     */
+    @WithDefault("2s")
+    Duration cancelCheckInterval();
+
+    /** {@code pipeline.training.reaper.*}: finding jobs whose worker died. */
+    Reaper reaper();
+
+    /**
+     * Every training worker runs the lease reaper: it resumes a job that is neither ended nor held
+     * by a live lease (its worker died and nothing redelivers it), or fails it once it has been
+     * resumed this way too often.
+     */
+    interface Reaper {
+        /** How often the reaper looks for stranded jobs; each look reads every job that has not ended. */
+        @WithDefault("60s")
+        Duration interval();
+
+        /**
+         * The reaper resumes a job at most this many times; the next time it finds the job
+         * stranded, it fails it with the reason (a job that kills its workers must not loop for ever).
+         */
+        @WithDefault("3")
+        int maxResumes();
+    }
+
     /** A job running longer than this is stopped and failed: hung hardware must not hold a GPU for ever. */
     @WithDefault("24h")
     Duration jobTimeout();

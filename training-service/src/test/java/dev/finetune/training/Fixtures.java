@@ -35,10 +35,15 @@ final class Fixtures {
         }
     }
 
-    /** A prepared SFT dataset: short question/answer conversations. */
+    /** A prepared SFT dataset: 24 short question/answer conversations. */
     static void sftDataset(ObjectStore store, String name) {
+        sftDataset(store, name, 24);
+    }
+
+    /** A prepared SFT dataset of {@code examples} short question/answer conversations. */
+    static void sftDataset(ObjectStore store, String name, int examples) {
         StringBuilder train = new StringBuilder();
-        for (int i = 0; i < 24; i++) {
+        for (int i = 0; i < examples; i++) {
             train.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
                     .append(i)
                     .append(" plus ")
@@ -47,7 +52,7 @@ final class Fixtures {
                     .append(2 * i)
                     .append("\"}]}\n");
         }
-        prepared(store, name, "sft", train.toString());
+        prepared(store, name, "sft", train.toString(), examples);
     }
 
     /** A prepared preference dataset: prompt, chosen and rejected answers. */
@@ -59,16 +64,16 @@ final class Fixtures {
                     .append("\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"yes\"}],")
                     .append("\"rejected\":[{\"role\":\"assistant\",\"content\":\"no\"}]}\n");
         }
-        prepared(store, name, "preference", train.toString());
+        prepared(store, name, "preference", train.toString(), 16);
     }
 
-    private static void prepared(ObjectStore store, String name, String kind, String train) {
+    private static void prepared(ObjectStore store, String name, String kind, String train, int examples) {
         String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
         store.putBytes(prefix + "train.jsonl", train.getBytes(StandardCharsets.UTF_8), "application/jsonl");
         store.putBytes(
                 prefix + "manifest.json",
                 ("{\"status\":\"prepared\",\"datasetId\":\"" + name + "@1\",\"kind\":\"" + kind
-                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":24}}")
+                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":" + examples + "}}")
                         .getBytes(StandardCharsets.UTF_8),
                 "application/json");
     }

@@ -247,6 +247,57 @@ class JobLifecycleTest {
                 .isTrue();
     }
 
+    /**
+     * A step of 4000 micro-batches (gradient accumulation) lasts far longer than the time a cancel
+     * may take: the job stops inside its first step, within {@code cancel-check-interval} (2 s) plus
+     * one micro-batch, and never applies the step cut short.
+     */
+    @Test
+    void cancelStopsAJobBetweenMicroBatchesWhenItsStepsAreLong() {
+        Fixtures.sftDataset(store, "many", 4000);
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "many", "version", "1"),
+                "hyperparameters",
+                Map.of(
+                        "max_steps",
+                        2,
+                        "per_device_train_batch_size",
+                        1,
+                        "gradient_accumulation_steps",
+                        4000,
+                        "max_seq_length",
+                        32)));
+        // The training loop has started its first step (its total is set just before).
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> given().get("/api/jobs/{id}", id).then().extract().jsonPath(), j -> {
+                    assertThat(j.getString("state"))
+                            .as(j.getString("failureReason"))
+                            .isIn("validating", "queued", "running");
+                    return j.getLong("totalSteps") > 0;
+                });
+
+        long requested = System.nanoTime();
+        given().post("/api/jobs/{id}/cancel", id).then().statusCode(200);
+        JsonPath job = awaitState(id, "cancelled");
+        Duration took = Duration.ofNanos(System.nanoTime() - requested);
+
+        assertThat(job.getLong("step"))
+                .as("optimizer steps applied before the cancel")
+                .isZero();
+        // The promise is 5 s; the bound leaves room for a loaded machine (the step is 4000 micro-batches).
+        assertThat(took).isLessThan(Duration.ofSeconds(15));
+        assertThat(given().get("/api/jobs/{id}/events?limit=1000", id)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getString("find { it.kind == 'state' && it.state == 'cancelled' }.message"))
+                .isEqualTo("cancelled at step 0; the last checkpoint is kept");
+    }
+
     @Test
     void duplicatedPreparedEventWithATriggerTrainsOnce() throws Exception {
         String dataset = "trig-" + UUID.randomUUID().toString().substring(0, 8);

@@ -4,74 +4,156 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.StoredObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * The lease that makes one worker the trainer of a job: {@code training/jobs/<id>/lease.json},
- * taken and renewed by compare-and-set on its ETag. Kafka's partition ownership already sends a job
- * to one worker at a time; the lease also fences a worker that was paused past its group session
- * (a long GC, a frozen VM) and comes back after the job moved on: its next renewal fails and it
- * stops before writing anything.
+ * The lease that makes one worker the trainer of a job. Each time the job changes hands a new
+ * generation is written, once: {@code training/jobs/<id>/lease/<generation>.json}, created with
+ * If-None-Match, so of two workers taking the same expired lease exactly one wins (a write-once
+ * object is reliable on every S3 server; s3proxy's If-Match is not atomic, so a compare-and-set on
+ * one shared object could let both win). Only the holder rewrites its own generation afterwards
+ * (renewals, release), with If-Match on its ETag.
+ *
+ * <p>Kafka's partition ownership already sends a job to one worker at a time; the lease also
+ * fences a worker that was paused past its group session (a long GC, a frozen VM) and comes back
+ * after the job moved on: its next renewal finds the next generation and it stops without writing
+ * the job's state. The lease reaper ({@link LeaseReaper}) takes over jobs whose holder died.
  */
 final class JobLease {
-    /** The owner and until when it holds the lease. */
-    record Holder(String worker, Instant expiresAt) {}
+    /**
+     * The owner of one generation and until when it holds it.
+     *
+     * @param reaped taken over by the lease reaper (counted against its resume limit)
+     */
+    record Holder(String worker, Instant expiresAt, boolean reaped) {
+        boolean expired(Instant now) {
+            return !expiresAt.isAfter(now);
+        }
+    }
+
+    /** A generation of the lease and who holds (or held) it. */
+    record Generation(long number, Holder holder) {}
+
+    private static final String JSON = "application/json";
+    /** Anything else under the prefix is not a generation (s3proxy lists a write in progress as {@code <name>-<uuid>}). */
+    private static final Pattern GENERATION_FILE = Pattern.compile("(\\d{9})\\.json");
 
     private final ObjectStore store;
     private final ObjectMapper json;
-    private final String key;
+    private final String prefix;
     private final String worker;
     private final Duration ttl;
+    private long generation;
+    private boolean reaped;
     private String etag;
 
     JobLease(ObjectStore store, ObjectMapper json, String jobId, String worker, Duration ttl) {
         this.store = store;
         this.json = json;
-        this.key = "training/jobs/" + Names.requireName("job id", jobId) + "/lease.json";
+        this.prefix = "training/jobs/" + Names.requireName("job id", jobId) + "/lease/";
         this.worker = worker;
         this.ttl = ttl;
     }
 
-    /** Takes the lease if it is free, expired, or already ours; false if another live worker holds it. */
+    /** Takes the lease if it is free, expired, or held by this worker; false if another live worker holds it. */
     boolean acquire() {
-        Optional<ObjectInfo> info = store.stat(key);
-        byte[] next = bytes(new Holder(worker, Instant.now().plus(ttl)));
-        if (info.isEmpty()) {
-            return store.putIfAbsent(key, next, "application/json")
-                    .map(s -> etag = s.etag())
-                    .isPresent();
+        Optional<Generation> current = current();
+        if (current.isPresent()) {
+            Holder holder = current.get().holder();
+            if (!holder.worker().equals(worker) && !holder.expired(Instant.now())) {
+                return false;
+            }
         }
-        Holder current = read();
-        if (!current.worker().equals(worker) && current.expiresAt().isAfter(Instant.now())) {
-            return false;
-        }
-        return store.putIfMatch(key, next, "application/json", info.get().etag())
-                .map(s -> etag = s.etag())
-                .isPresent();
+        return take(current.map(Generation::number).orElse(0L) + 1, false);
     }
 
-    /** Extends the lease; false if it was lost (another worker took it). */
+    /**
+     * Takes the lease over from a holder whose lease expired, for the reaper; false if it is live,
+     * was never taken, or another worker took it first.
+     */
+    boolean takeOverExpired() {
+        Optional<Generation> current = current();
+        if (current.isEmpty() || !current.get().holder().expired(Instant.now())) {
+            return false;
+        }
+        return take(current.get().number() + 1, true);
+    }
+
+    private boolean take(long next, boolean byReaper) {
+        Optional<StoredObject> written = store.putIfAbsent(
+                key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper)), JSON);
+        written.ifPresent(w -> {
+            generation = next;
+            reaped = byReaper;
+            etag = w.etag();
+        });
+        return written.isPresent();
+    }
+
+    /** Extends the lease; false if it was lost (a later generation exists: another worker took the job). */
     boolean renew() {
-        return store.putIfMatch(key, bytes(new Holder(worker, Instant.now().plus(ttl))), "application/json", etag)
-                .map(s -> etag = s.etag())
+        if (store.exists(key(generation + 1))) {
+            return false;
+        }
+        return store.putIfMatch(
+                        key(generation), bytes(new Holder(worker, Instant.now().plus(ttl), reaped)), JSON, etag)
+                .map(w -> etag = w.etag())
                 .isPresent();
     }
 
     /** Gives the lease up so the next worker need not wait for it to expire. */
     void release() {
-        store.putIfMatch(key, bytes(new Holder(worker, Instant.EPOCH)), "application/json", etag);
+        store.putIfMatch(key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped)), JSON, etag);
     }
 
-    Holder read() {
+    /** The newest generation, if the lease was ever taken. */
+    Optional<Generation> current() {
+        return generations().stream()
+                .max(Comparator.comparingLong(Long::longValue))
+                .map(this::read);
+    }
+
+    /** How many times the reaper took this job over. */
+    long reaperTakeovers() {
+        return generations().stream()
+                .map(this::read)
+                .filter(g -> g.holder().reaped())
+                .count();
+    }
+
+    /** The generation this worker holds, 0 before it took the lease. */
+    long generation() {
+        return generation;
+    }
+
+    private List<Long> generations() {
+        return store.list(prefix).stream()
+                .map(ObjectInfo::key)
+                .map(k -> GENERATION_FILE.matcher(k.substring(prefix.length())))
+                .filter(Matcher::matches)
+                .map(m -> Long.parseLong(m.group(1)))
+                .toList();
+    }
+
+    private Generation read(long number) {
         try {
-            return json.readValue(store.getBytes(key), Holder.class);
+            return new Generation(number, json.readValue(store.getBytes(key(number)), Holder.class));
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException("corrupt lease " + key(number) + ": " + e.getMessage(), e);
         }
+    }
+
+    private String key(long number) {
+        return prefix + String.format("%09d", number) + ".json";
     }
 
     private byte[] bytes(Holder holder) {

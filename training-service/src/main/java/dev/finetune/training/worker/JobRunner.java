@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -52,6 +53,8 @@ public class JobRunner {
     private final TrainingSettings settings;
     private final JobPhases phases;
     private final String workerId;
+    /** One job at a time per worker, from the queue or from the reaper. */
+    private final Semaphore slot = new Semaphore(1);
 
     JobRunner(
             JobStore jobs,
@@ -71,23 +74,64 @@ public class JobRunner {
         this.workerId = settings.workerId().orElseGet(JobRunner::hostName);
     }
 
-    /** Runs the job if it is queued (or was running on a worker that died); anything else is left alone. */
+    /**
+     * Runs the job if it is queued (or was running on a worker that died); anything else is left
+     * alone. Waits for this worker's slot: a worker trains one job at a time, whether the job came
+     * from {@code training.jobs} or from the lease reaper.
+     */
     public void run(String jobId) throws IOException {
         JobRecord job = jobs.get(jobId).orElseThrow(() -> new IllegalStateException("no job " + jobId));
         if (job.state().isTerminal() || job.state() == JobState.VALIDATING) {
             LOG.infof("job %s is %s: nothing to run", jobId, job.state().code());
             return;
         }
-        JobLease lease = new JobLease(store, json, jobId, workerId, settings.leaseTtl());
-        if (!awaitLease(jobId, lease)) {
-            return;
+        try {
+            slot.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting to run job " + jobId);
         }
-        job = jobs.get(jobId).orElseThrow();
+        try {
+            JobLease lease = lease(jobId);
+            if (awaitLease(jobId, lease)) {
+                runLeased(jobId, lease, null);
+            }
+        } finally {
+            slot.release();
+        }
+    }
+
+    /** This worker's one training slot, if it is free; the caller releases it. */
+    boolean tryTakeSlot() {
+        return slot.tryAcquire();
+    }
+
+    void releaseSlot() {
+        slot.release();
+    }
+
+    /** A lease on {@code jobId} in this worker's name. */
+    JobLease lease(String jobId) {
+        return new JobLease(store, json, jobId, workerId, settings.leaseTtl());
+    }
+
+    String workerId() {
+        return workerId;
+    }
+
+    /**
+     * Trains the job under a lease this worker holds, then lets the lease go.
+     *
+     * @param takeover why the reaper took the job over, for its event; null when it came from the queue
+     */
+    void runLeased(String jobId, JobLease lease, String takeover) throws IOException {
+        JobRecord job = jobs.get(jobId).orElseThrow();
         if (job.state().isTerminal()) { // its previous worker finished it just before letting go
             release(jobId, lease);
             return;
         }
-        ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor();
+        ScheduledExecutorService renewer = Executors.newScheduledThreadPool(2);
+        RunControl control = new RunControl();
         try {
             if (jobs.cancelRequested(jobId)) {
                 finish(jobId, JobState.CANCELLED, "cancelled before training started");
@@ -95,8 +139,14 @@ public class JobRunner {
             }
             boolean resumed = job.state() == JobState.RUNNING;
             job = jobs.update(jobId, j -> j.withWorker(workerId).withState(JobState.RUNNING, null));
-            events.state(jobId, JobState.RUNNING, (resumed ? "resumed on worker " : "started on worker ") + workerId);
-            train(job, lease, renewer);
+            events.state(
+                    jobId,
+                    JobState.RUNNING,
+                    takeover != null
+                            ? takeover + "; resumed on worker " + workerId
+                            : (resumed ? "resumed on worker " : "started on worker ") + workerId);
+            watch(jobId, lease, control, renewer);
+            train(job, lease, control);
         } catch (OutOfMemoryError e) {
             finish(
                     jobId,
@@ -104,6 +154,10 @@ public class JobRunner {
                     "out of memory: " + e.getMessage()
                             + "; use qlora, a smaller batch size or max_seq_length, or a larger worker");
         } catch (IOException | RuntimeException e) {
+            if (control.stopReason().orElse(null) == StopReason.LEASE_LOST) {
+                LOG.warnf("job %s: lost its lease and stopped (%s); its new holder finishes it", jobId, e.getMessage());
+                return;
+            }
             if (Failures.isRetriable(e)) {
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }
@@ -111,6 +165,15 @@ public class JobRunner {
             finish(jobId, JobState.FAILED, failureReason(e));
         } finally {
             renewer.shutdownNow();
+            release(jobId, lease);
+        }
+    }
+
+    /** Fails a job under a lease this worker holds, without training it, then lets the lease go. */
+    void failLeased(String jobId, JobLease lease, String reason) {
+        try {
+            finish(jobId, JobState.FAILED, reason);
+        } finally {
             release(jobId, lease);
         }
     }
@@ -148,7 +211,7 @@ public class JobRunner {
         }
     }
 
-    private void train(JobRecord job, JobLease lease, ScheduledExecutorService renewer) throws IOException {
+    private void train(JobRecord job, JobLease lease, RunControl control) throws IOException {
         String id = job.id();
         Path model = phases.run(
                 "load-model",
@@ -176,12 +239,6 @@ public class JobRunner {
             LOG.infof("job %s resumes from step %d", id, stored.getAsLong());
         }
         TrainConfig config = RecipeConfigs.of(job, model, trainFile, runDir);
-        RunControl control = new RunControl();
-        renewer.scheduleAtFixedRate(
-                () -> keepAlive(id, lease, control),
-                settings.leaseTtl().toMillis() / 3,
-                settings.leaseTtl().toMillis() / 3,
-                TimeUnit.MILLISECONDS);
         Instant deadline = Instant.now().plus(settings.jobTimeout());
         TrainingListener listener = new Listener(job, control, deadline);
         Device device = Engines.trainingThread(); // grad mode as the recipe expects it on this thread
@@ -192,6 +249,10 @@ public class JobRunner {
                 recipe.setup();
                 return recipe.train();
             });
+            if (control.stopReason().isEmpty() && !renewed(id, lease)) {
+                control.stop(
+                        StopReason.LEASE_LOST); // the job moved on while we trained: its result is not ours to write
+            }
             Optional<StopReason> stopped = control.stopReason();
             if (stopped.isPresent()) {
                 stopped(id, stopped.get(), result);
@@ -236,7 +297,7 @@ public class JobRunner {
             }
             LOG.infof(
                     "job %s: lease held by %s; waiting for it to expire",
-                    jobId, lease.read().worker());
+                    jobId, lease.current().map(g -> g.holder().worker()).orElse("(none)"));
             try {
                 Thread.sleep(Math.max(500, settings.leaseTtl().toMillis() / 3));
             } catch (InterruptedException e) {
@@ -252,22 +313,54 @@ public class JobRunner {
         switch (reason) {
             case CANCELLED -> finish(
                     id, JobState.CANCELLED, "cancelled at step " + result.step() + "; the last checkpoint is kept");
-            case LEASE_LOST -> finish(id, JobState.FAILED, "lease lost: another worker took the job over");
+            case LEASE_LOST -> LOG.warnf(
+                    "job %s: lease lost at step %d: another worker took the job over and records how it ends",
+                    id, result.step());
             case TIMEOUT -> finish(
                     id, JobState.FAILED, "timed out after " + settings.jobTimeout() + " at step " + result.step());
         }
     }
 
-    /** Renews the lease and polls for cancellation, off the training thread. */
-    private void keepAlive(String id, JobLease lease, RunControl control) {
+    /**
+     * Off the training thread: renews the lease every third of its TTL, and looks for a cancel
+     * request every {@code cancel-check-interval}. The training loop sees a stop between two
+     * micro-batches, so a cancel takes effect within that interval plus one micro-batch, however long
+     * an optimizer step is, and the training thread itself never waits on the object store.
+     */
+    private void watch(String id, JobLease lease, RunControl control, ScheduledExecutorService executor) {
+        long renewEvery = settings.leaseTtl().toMillis() / 3;
+        executor.scheduleWithFixedDelay(
+                () -> {
+                    if (!renewed(id, lease)) {
+                        control.stop(StopReason.LEASE_LOST);
+                    }
+                },
+                renewEvery,
+                renewEvery,
+                TimeUnit.MILLISECONDS);
+        long cancelEvery = settings.cancelCheckInterval().toMillis();
+        executor.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        if (jobs.cancelRequested(id)) {
+                            control.stop(StopReason.CANCELLED);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.warnf("job %s: cancel check failed (%s); will retry", id, e.getMessage());
+                    }
+                },
+                cancelEvery,
+                cancelEvery,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Renews the lease: false only if another worker took it; a store that is away is tried again later. */
+    private boolean renewed(String id, JobLease lease) {
         try {
-            if (!lease.renew()) {
-                control.stop(StopReason.LEASE_LOST);
-            } else if (jobs.cancelRequested(id)) {
-                control.stop(StopReason.CANCELLED);
-            }
+            return lease.renew();
         } catch (RuntimeException e) {
             LOG.warnf("job %s: lease renewal failed (%s); will retry", id, e.getMessage());
+            return true;
         }
     }
 

@@ -1,0 +1,120 @@
+package dev.finetune.training.worker;
+
+import dev.finetune.events.JobState;
+import dev.finetune.training.TrainingSettings;
+import dev.finetune.training.job.JobRecord;
+import dev.finetune.training.job.JobStore;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Finds jobs that no worker holds any more and gets them going again. A job's record on
+ * {@code training.jobs} is redelivered when its worker dies, but not always to a worker that can take
+ * it: the partition's next owner may be busy with another job for hours, or the run may have been
+ * dead-lettered after an outage longer than the retry budget. Every training worker therefore looks,
+ * every {@code pipeline.training.reaper.interval}, for a job that has not ended and whose lease has
+ * expired, and when its own slot is free takes the lease over (a new lease generation written once,
+ * so of two reapers exactly one wins) and resumes the job from its last checkpoint, as a redelivery
+ * would. A job the reaper has already resumed {@code max-resumes} times is failed instead, with the
+ * reason: a job that kills every worker it lands on must not go round for ever.
+ */
+@ApplicationScoped
+public class LeaseReaper {
+    private static final Logger LOG = Logger.getLogger(LeaseReaper.class);
+
+    private final JobStore jobs;
+    private final JobRunner runner;
+    private final TrainingSettings.Reaper settings;
+    private ScheduledExecutorService executor;
+
+    LeaseReaper(JobStore jobs, JobRunner runner, TrainingSettings settings) {
+        this.jobs = jobs;
+        this.runner = runner;
+        this.settings = settings.reaper();
+    }
+
+    void start(@Observes StartupEvent startup) {
+        Duration interval = settings.interval();
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException(
+                    "pipeline.training.reaper.interval must be a positive duration, got " + interval);
+        }
+        if (settings.maxResumes() < 0) {
+            throw new IllegalArgumentException(
+                    "pipeline.training.reaper.max-resumes must be 0 or more, got " + settings.maxResumes());
+        }
+        executor = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "lease-reaper");
+            thread.setDaemon(true); // a job it trains at shutdown is simply reaped again elsewhere
+            return thread;
+        });
+        executor.scheduleWithFixedDelay(this::sweep, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent shutdown) {
+        if (executor != null) {
+            executor.shutdownNow();
+        }
+    }
+
+    /**
+     * One look at the jobs, when this worker is free: takes over the first stranded job it finds
+     * and trains it to its end (the worker's slot stays taken meanwhile).
+     */
+    void sweep() {
+        try {
+            if (!runner.tryTakeSlot()) {
+                return; // busy training: the other workers' reapers look too
+            }
+            try {
+                for (JobRecord job : jobs.list()) {
+                    if (!job.state().isTerminal() && job.state() != JobState.VALIDATING && reap(job.id())) {
+                        return;
+                    }
+                }
+            } finally {
+                runner.releaseSlot();
+            }
+        } catch (IOException | RuntimeException e) {
+            // One bad look (the store away, a job that failed to resume) must not end the schedule.
+            LOG.warnf(e, "lease reaper: %s", e.getMessage());
+        }
+    }
+
+    /** Takes the job over if its lease expired and no one else takes it first; true if it did. */
+    boolean reap(String jobId) throws IOException {
+        JobLease lease = runner.lease(jobId);
+        Optional<JobLease.Generation> current = lease.current();
+        if (current.isEmpty() || !current.get().holder().expired(Instant.now()) || !lease.takeOverExpired()) {
+            return false; // never leased (waiting in the queue), held by a live worker, or taken by another reaper
+        }
+        JobLease.Holder previous = current.get().holder();
+        String why = "lease of worker " + previous.worker()
+                + (previous.expiresAt().equals(Instant.EPOCH)
+                        ? " was given up before the job ended"
+                        : " expired at " + previous.expiresAt());
+        long resumes = lease.reaperTakeovers();
+        if (resumes > settings.maxResumes()) {
+            LOG.errorf("job %s: %s; the lease reaper already resumed it %d times", jobId, why, settings.maxResumes());
+            runner.failLeased(
+                    jobId,
+                    lease,
+                    "stranded: " + why + "; the lease reaper resumed it " + settings.maxResumes()
+                            + " times (pipeline.training.reaper.max-resumes) and gives up");
+            return true;
+        }
+        LOG.warnf("job %s: %s; the lease reaper resumes it (%d of %d)", jobId, why, resumes, settings.maxResumes());
+        runner.runLeased(jobId, lease, why + "; lease reaper resume " + resumes + " of " + settings.maxResumes());
+        return true;
+    }
+}

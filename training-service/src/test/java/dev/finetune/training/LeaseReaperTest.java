@@ -1,0 +1,202 @@
+package dev.finetune.training;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.JobState;
+import dev.finetune.events.Objective;
+import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.storage.ObjectInfo;
+import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.job.JobRecord;
+import dev.finetune.training.job.JobStore;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.path.json.JsonPath;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Jobs whose worker vanished, with nothing left to redeliver them: a job record in {@code running}
+ * with an expired lease and no worker, written straight to the store. The lease reaper
+ * ({@code pipeline.training.reaper.interval} 1 s, {@code max-resumes} 2 in tests) resumes such a job
+ * from its last checkpoint, or fails it once it has resumed it too often.
+ */
+@QuarkusTest
+@WithTestResource(LocalStackTestResource.class)
+class LeaseReaperTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, Object> SIX_STEPS =
+            Map.of("max_steps", 6, "save_steps", 2, "per_device_train_batch_size", 2, "max_seq_length", 32);
+
+    @Inject
+    ObjectStore store;
+
+    @Inject
+    JobStore jobs;
+
+    @BeforeEach
+    void inputs() throws Exception {
+        Fixtures.baseModel(store, "tiny-qwen3");
+        Fixtures.sftDataset(store, "qa");
+    }
+
+    @Test
+    void aRunningJobWhoseWorkerVanishedIsResumedByTheReaperFromItsLastCheckpoint() throws Exception {
+        // The step-2 checkpoint a worker that died at step 3 would have left: a finished job's, copied.
+        String donor = JobLifecycleTest.create(job(SIX_STEPS));
+        JobLifecycleTest.awaitState(donor, "succeeded");
+        String id = "stranded-" + UUID.randomUUID().toString().substring(0, 8);
+        for (ObjectInfo object : store.list("checkpoints/" + donor + "/step-2/")) {
+            store.copy(object.key(), object.key().replace(donor, id));
+        }
+        strand(id, 3, 2);
+        writeLease(id, 1, "vanished-worker", Instant.now().minusSeconds(60), false);
+
+        // Taken over within the reaper's interval (1 s; generous bound for a loaded machine) ...
+        await().atMost(Duration.ofSeconds(60)).until(() -> lease(id, 2) != null);
+        // ... and from then on never without a live lease while it has not ended.
+        List<String> violations = new ArrayList<>();
+        JsonPath done = await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(200))
+                .until(
+                        () -> {
+                            // The lease first, then the job: a job seen unended was unended when its lease was read.
+                            JsonNode newest = newestLease(id);
+                            JsonPath job = given().get("/api/jobs/{id}", id)
+                                    .then()
+                                    .extract()
+                                    .jsonPath();
+                            boolean live = Instant.parse(
+                                            newest.path("expiresAt").asText())
+                                    .isAfter(Instant.now());
+                            if (!isTerminal(job.getString("state")) && !live) {
+                                violations.add(job.getString("state") + " with lease " + newest);
+                            }
+                            return job;
+                        },
+                        j -> isTerminal(j.getString("state")));
+
+        assertThat(done.getString("state")).as(done.getString("failureReason")).isEqualTo("succeeded");
+        assertThat(violations)
+                .as("moments the job was unended without a live lease")
+                .isEmpty();
+        assertThat(done.getLong("step")).isEqualTo(6);
+        assertThat(lease(id, 2).path("reaped").asBoolean()).isTrue();
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .extract()
+                .jsonPath();
+        assertThat(events.getString("find { it.kind == 'state' && it.state == 'running' }.message"))
+                .startsWith("lease of worker vanished-worker expired at ")
+                .contains("lease reaper resume 1 of 2; resumed on worker ");
+        // Resumed from the step-2 checkpoint: steps 3 to 6 trained here, none skipped or repeated.
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
+                .containsExactly(3, 4, 5, 6);
+        assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_model.safetensors"))
+                .isTrue();
+    }
+
+    @Test
+    void aJobTheReaperHasResumedMaxResumesTimesIsFailedWithTheReason() throws Exception {
+        String id = "doomed-" + UUID.randomUUID().toString().substring(0, 8);
+        strand(id, 1, 0);
+        Instant past = Instant.now().minusSeconds(60);
+        writeLease(id, 1, "first-worker", past, false);
+        writeLease(id, 2, "second-worker", past, true);
+        writeLease(id, 3, "third-worker", past, true);
+
+        JsonPath failed = JobLifecycleTest.awaitState(id, "failed");
+
+        assertThat(failed.getString("failureReason"))
+                .startsWith("stranded: lease of worker third-worker expired at ")
+                .endsWith("the lease reaper resumed it 2 times (pipeline.training.reaper.max-resumes) and gives up");
+        assertThat(Instant.parse(newestLease(id).path("expiresAt").asText()))
+                .as("the lease is given up once the job has ended")
+                .isBefore(Instant.now());
+        assertThat(store.list("checkpoints/" + id + "/"))
+                .as("nothing was trained")
+                .isEmpty();
+    }
+
+    private static boolean isTerminal(String state) {
+        return JobState.fromCode(state).isTerminal();
+    }
+
+    /** A job record as a worker that died at {@code step} leaves it: running, its lease left to expire. */
+    private void strand(String id, long step, long lastCheckpoint) {
+        Instant started = Instant.now().minusSeconds(120);
+        assertThat(jobs.create(new JobRecord(
+                        id,
+                        "tiny-qwen3",
+                        "qa",
+                        "1",
+                        FineTuneMethod.LORA,
+                        Objective.SFT,
+                        new Hyperparameters(SIX_STEPS),
+                        null,
+                        null,
+                        JobState.RUNNING,
+                        null,
+                        step,
+                        6,
+                        lastCheckpoint,
+                        null,
+                        "vanished-worker",
+                        false,
+                        0,
+                        started,
+                        started,
+                        null)))
+                .isTrue();
+    }
+
+    private static Map<String, Object> job(Map<String, Object> hyperparameters) {
+        return Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "qa", "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "sft",
+                "hyperparameters",
+                hyperparameters);
+    }
+
+    private void writeLease(String id, long generation, String worker, Instant expiresAt, boolean reaped) {
+        String holder = "{\"worker\":\"" + worker + "\",\"expiresAt\":\"" + expiresAt + "\",\"reaped\":" + reaped + "}";
+        store.putBytes(leaseKey(id, generation), holder.getBytes(StandardCharsets.UTF_8), "application/json");
+    }
+
+    private JsonNode lease(String id, long generation) throws Exception {
+        return store.exists(leaseKey(id, generation)) ? JSON.readTree(store.getBytes(leaseKey(id, generation))) : null;
+    }
+
+    private JsonNode newestLease(String id) throws Exception {
+        String newest = store.list("training/jobs/" + id + "/lease/").stream()
+                .map(ObjectInfo::key)
+                .filter(k -> k.matches(".*/\\d{9}\\.json"))
+                .max(String::compareTo)
+                .orElseThrow();
+        return JSON.readTree(store.getBytes(newest));
+    }
+
+    private static String leaseKey(String id, long generation) {
+        return "training/jobs/" + id + "/lease/" + String.format("%09d", generation) + ".json";
+    }
+}
