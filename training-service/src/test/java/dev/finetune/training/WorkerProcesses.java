@@ -1,0 +1,86 @@
+package dev.finetune.training;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+
+import dev.finetune.localstack.FreePorts;
+import dev.finetune.localstack.LocalStack;
+import io.restassured.path.json.JsonPath;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The packaged training-service started as real worker processes against a local stack, for the
+ * integration tests (run after packaging). Each worker gets its own port, name, work directory and
+ * log under {@code target/worker-logs/}; {@link #close} kills whatever is still running.
+ */
+final class WorkerProcesses implements AutoCloseable {
+    /** One running worker. */
+    record Worker(String name, int port, Process process) {
+        JsonPath job(String id) {
+            return given().port(port)
+                    .get("/api/jobs/{id}", id)
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .jsonPath();
+        }
+    }
+
+    private final LocalStack stack;
+    private final List<Process> started = new ArrayList<>();
+
+    WorkerProcesses(LocalStack stack) {
+        this.stack = stack;
+    }
+
+    /** Starts a worker named {@code name} and waits until it is ready; {@code env} adds to or overrides the defaults. */
+    Worker start(String name, Map<String, String> env) throws IOException {
+        Path jar = Path.of("target/quarkus-app/quarkus-run.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar.toAbsolutePath() + " is missing: run in the integration-test phase");
+        }
+        int port = FreePorts.find();
+        Path log = Files.createDirectories(Path.of("target/worker-logs")).resolve(name + ".log");
+        ProcessBuilder builder = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx1g",
+                        "-Dai.djl.pytorch.num_threads=1",
+                        "-Dai.djl.pytorch.num_interop_threads=1",
+                        "-Dai.djl.offline=true",
+                        "-jar",
+                        jar.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        Map<String, String> environment = builder.environment();
+        environment.put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        environment.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrapServers());
+        environment.put("PIPELINE_OBJECT_STORE_ENDPOINT", stack.s3Endpoint());
+        environment.put("PIPELINE_OBJECT_STORE_ACCESS_KEY", stack.s3AccessKey());
+        environment.put("PIPELINE_OBJECT_STORE_SECRET_KEY", stack.s3SecretKey());
+        environment.put("PIPELINE_SECURITY_ENABLED", "false");
+        environment.put("PIPELINE_TRAINING_WORKER_ID", name);
+        environment.put(
+                "PIPELINE_TRAINING_WORK_DIR", Files.createTempDirectory(name).toString());
+        environment.put("PIPELINE_TRAINING_LEASE_TTL", "6s");
+        // The broker's minimum: a dead worker's partition moves after 6 s instead of 45.
+        environment.put("TRAINING_SESSION_TIMEOUT_MS", "6000");
+        environment.putAll(env);
+        Process process = builder.start();
+        started.add(process);
+        await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .until(() -> given().port(port).get("/q/health/ready").statusCode() == 200);
+        return new Worker(name, port, process);
+    }
+
+    @Override
+    public void close() {
+        started.forEach(Process::destroyForcibly);
+    }
+}
