@@ -1,6 +1,7 @@
 package dev.finetune.cli;
 
 import dev.finetune.cli.datasets.DatasetCommand;
+import dev.finetune.cli.dlq.DlqCommand;
 import dev.finetune.cli.http.ApiException;
 import dev.finetune.cli.jobs.JobCommand;
 import dev.finetune.cli.registry.RegistryCommand;
@@ -19,7 +20,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "finetune 0.1.0",
         header = "Datasets in, fine-tuned, evaluated and versioned adapters out.",
-        subcommands = {RunCommand.class, DatasetCommand.class, JobCommand.class, RegistryCommand.class})
+        subcommands = {RunCommand.class, DatasetCommand.class, JobCommand.class, RegistryCommand.class, DlqCommand.class
+        })
 public final class FinetuneCli {
 
     public static void main(String[] args) {

@@ -240,8 +240,68 @@ class PipelineRunIT {
         assertThat(watch.out()).contains("job " + jobId + " cancelled");
     }
 
+    /**
+     * An operator's repair: a submission whose object is not there yet is dead-lettered by the
+     * dataset-service; `finetune dlq list` shows it with the reason, `show` its event, and once the
+     * object exists `replay` puts the record back on datasets.submitted, where it is consumed and
+     * becomes a prepared version.
+     */
     @Test
     @Order(5)
+    void deadLetteredSubmissionIsListedShownAndReplayedOnceItsObjectExists() throws Exception {
+        var stack = pipeline.stack();
+        String topic = "datasets.submitted.dlq.dataset-service";
+        String key = "exports/dlq-replay/late.jsonl";
+        java.net.URI uri = java.net.URI.create("s3://" + PipelineFlow.UPSTREAM_BUCKET + "/" + key);
+        dev.finetune.cli.datasets.UpstreamSubmission.publish(
+                new dev.finetune.events.DatasetSubmitted(
+                        "dlq-replay",
+                        null,
+                        uri,
+                        dev.finetune.events.DatasetFormat.AUTO,
+                        null,
+                        Map.of(),
+                        java.time.Instant.now()),
+                stack.kafkaBootstrapServers());
+
+        String servers = stack.kafkaBootstrapServers();
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String line = null;
+        while (line == null && System.nanoTime() < until) {
+            CliRun list = dlq("list", topic, "--bootstrap-servers", servers);
+            line = list.exit() != 0
+                    ? null
+                    : list.out()
+                            .lines()
+                            .filter(l -> l.contains("dlq-replay"))
+                            .findFirst()
+                            .orElse(null);
+            Thread.sleep(500);
+        }
+        assertThat(line)
+                .as("the dead-lettered submission in `finetune dlq list`")
+                .isNotNull();
+        assertThat(line).contains("dev.finetune.dataset.submitted.v1");
+        String offset = line.trim().split("\\s+")[1];
+        CliRun show = dlq("show", topic, offset, "--bootstrap-servers", servers);
+        assertThat(show.exit()).as(show.err()).isZero();
+        assertThat(show.out())
+                .contains("dead-letter-topic: datasets.submitted")
+                .contains("\"objectUri\" : \"" + uri + "\"");
+
+        try (var upstream = new dev.finetune.storage.ObjectStore(dev.finetune.storage.ObjectStoreConfig.of(
+                stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), PipelineFlow.UPSTREAM_BUCKET))) {
+            upstream.ensureBucket();
+            upstream.putFile(key, home.resolve("examples/data/support-assistant.jsonl"), "application/jsonl");
+        }
+        CliRun replay = dlq("replay", topic, offset, "--bootstrap-servers", servers);
+        assertThat(replay.exit()).as(replay.err()).isZero();
+        assertThat(replay.out()).startsWith("replayed " + topic + " offset " + offset + " to datasets.submitted");
+        awaitOutput(Duration.ofSeconds(60), "prepared", "dataset", "list", "dlq-replay");
+    }
+
+    @Test
+    @Order(6)
     void unknownKeyIsRefusedAndTheFailingCallIsNamed() {
         CliRun list = execute("wrong-key-wrong-key-wrong-key", "job", "list");
         assertThat(list.exit()).isEqualTo(1);
@@ -249,7 +309,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void rejectedDatasetStopsTheRunAtPreparationWithTheBadLines() throws Exception {
         Path broken = work.resolve("broken.jsonl");
         Files.writeString(broken, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\nnot json at all\n");
@@ -263,7 +323,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void closingStopsEveryServiceItStarted() throws Exception {
         var services = pipeline.services();
         List<URI> bases = List.of(
@@ -317,6 +377,19 @@ class PipelineRunIT {
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         int exit = cli.execute(withServices(apiKey, args));
+        return new CliRun(exit, out.toString(), err.toString());
+    }
+
+    /** Runs `finetune dlq ARGS` (it talks to the broker, not to the services). */
+    private static CliRun dlq(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cli = FinetuneCli.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of("dlq"));
+        all.addAll(List.of(args));
+        int exit = cli.execute(all.toArray(String[]::new));
         return new CliRun(exit, out.toString(), err.toString());
     }
 
