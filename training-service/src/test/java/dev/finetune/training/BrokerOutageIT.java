@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
-import dev.finetune.storage.ObjectStore;
-import dev.finetune.storage.ObjectStoreConfig;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import java.io.IOException;
@@ -24,7 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -40,48 +38,18 @@ class BrokerOutageIT {
     private static final Duration OUTAGE = Duration.ofSeconds(25);
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    @AutoClose
     private WorkerProcesses workers;
-
-    @AfterEach
-    void stopWorkers() {
-        if (workers != null) {
-            workers.close();
-        }
-    }
 
     @Test
     void aJobThatMeetsABrokerOutageSucceedsOnceAndReadinessSaysDownMeanwhile(LocalStack stack) throws Exception {
-        ObjectStore store = new ObjectStore(
-                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "finetune"));
-        store.ensureBucket();
-        Fixtures.baseModel(store, "outage-base");
-        Fixtures.sftDataset(store, "outage-qa");
         workers = new WorkerProcesses(stack);
+        workers.storeWith("outage-base", "outage-qa");
         WorkerProcesses.Worker worker = workers.start("outage-worker", Map.of());
-        String id = given().port(worker.port())
-                .contentType("application/json")
-                .body(Map.of(
-                        "baseModel",
-                        "outage-base",
-                        "dataset",
-                        Map.of("name", "outage-qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of(
-                                "max_steps",
-                                40,
-                                "save_steps",
-                                10,
-                                "per_device_train_batch_size",
-                                2,
-                                "max_seq_length",
-                                32)))
-                .post("/api/jobs")
-                .then()
-                .log()
-                .ifValidationFails()
-                .statusCode(201)
-                .extract()
-                .path("id");
+        String id = worker.createJob(
+                "outage-base",
+                "outage-qa",
+                Map.of("max_steps", 40, "save_steps", 10, "per_device_train_batch_size", 2, "max_seq_length", 32));
         await().atMost(Duration.ofMinutes(2)).until(() -> worker.job(id).getLong("step") >= 5);
 
         long outageEnds = System.nanoTime() + OUTAGE.toNanos();
@@ -117,12 +85,7 @@ class BrokerOutageIT {
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> health(worker, "ready").statusCode() == 200);
 
-        JsonPath log = given().port(worker.port())
-                .get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath log = worker.events(id);
         assertThat(log.getList("findAll { it.kind == 'state' && it.state == 'succeeded' }"))
                 .hasSize(1);
         String bootstrap = stack.kafkaBootstrapServers();

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 
@@ -33,6 +34,21 @@ final class Fixtures {
                         ObjectKeys.baseModel(name, file.getFileName().toString()), file, "application/octet-stream");
             }
         }
+    }
+
+    /** The body of {@code POST /api/jobs} for a LoRA SFT job on version 1 of {@code dataset}. */
+    static Map<String, Object> loraSftJob(String baseModel, String dataset, Map<String, Object> hyperparameters) {
+        return Map.of(
+                "baseModel",
+                baseModel,
+                "dataset",
+                Map.of("name", dataset, "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "sft",
+                "hyperparameters",
+                hyperparameters);
     }
 
     /** A prepared SFT dataset: 24 short question/answer conversations. */

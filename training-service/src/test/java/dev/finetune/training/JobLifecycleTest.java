@@ -255,12 +255,9 @@ class JobLifecycleTest {
     @Test
     void cancelStopsAJobBetweenMicroBatchesWhenItsStepsAreLong() {
         Fixtures.sftDataset(store, "many", 4000);
-        String id = create(Map.of(
-                "baseModel",
+        String id = create(Fixtures.loraSftJob(
                 "tiny-qwen3",
-                "dataset",
-                Map.of("name", "many", "version", "1"),
-                "hyperparameters",
+                "many",
                 Map.of(
                         "max_steps",
                         2,

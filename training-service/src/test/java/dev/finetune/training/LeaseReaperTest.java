@@ -57,7 +57,7 @@ class LeaseReaperTest {
     @Test
     void aRunningJobWhoseWorkerVanishedIsResumedByTheReaperFromItsLastCheckpoint() throws Exception {
         // The step-2 checkpoint a worker that died at step 3 would have left: a finished job's, copied.
-        String donor = JobLifecycleTest.create(job(SIX_STEPS));
+        String donor = JobLifecycleTest.create(Fixtures.loraSftJob("tiny-qwen3", "qa", SIX_STEPS));
         JobLifecycleTest.awaitState(donor, "succeeded");
         String id = "stranded-" + UUID.randomUUID().toString().substring(0, 8);
         for (ObjectInfo object : store.list("checkpoints/" + donor + "/step-2/")) {
@@ -162,20 +162,6 @@ class LeaseReaperTest {
                         started,
                         null)))
                 .isTrue();
-    }
-
-    private static Map<String, Object> job(Map<String, Object> hyperparameters) {
-        return Map.of(
-                "baseModel",
-                "tiny-qwen3",
-                "dataset",
-                Map.of("name", "qa", "version", "1"),
-                "method",
-                "lora",
-                "objective",
-                "sft",
-                "hyperparameters",
-                hyperparameters);
     }
 
     private void writeLease(String id, long generation, String worker, Instant expiresAt, boolean reaped) {

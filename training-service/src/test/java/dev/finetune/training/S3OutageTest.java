@@ -53,16 +53,9 @@ class S3OutageTest {
                 .isEqualTo(ConfigProvider.getConfig().getValue("pipeline.object-store.endpoint", String.class));
         Fixtures.baseModel(store, "tiny-qwen3");
         Fixtures.sftDataset(store, "qa");
-        String id = JobLifecycleTest.create(Map.of(
-                "baseModel",
+        String id = JobLifecycleTest.create(Fixtures.loraSftJob(
                 "tiny-qwen3",
-                "dataset",
-                Map.of("name", "qa", "version", "1"),
-                "method",
-                "lora",
-                "objective",
-                "sft",
-                "hyperparameters",
+                "qa",
                 Map.of(
                         "max_steps",
                         maxSteps,

@@ -1,18 +1,16 @@
 package dev.finetune.training;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
 import dev.finetune.storage.ObjectStore;
-import dev.finetune.storage.ObjectStoreConfig;
 import io.restassured.path.json.JsonPath;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -23,47 +21,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LocalStackExtension.class)
 class WorkerCrashIT {
+    @AutoClose
     private WorkerProcesses workers;
-
-    @AfterEach
-    void stopWorkers() {
-        if (workers != null) {
-            workers.close();
-        }
-    }
 
     @Test
     void jobOfAWorkerKilledMidJobResumesOnAnotherFromItsLastCheckpoint(LocalStack stack) throws Exception {
-        ObjectStore store = new ObjectStore(
-                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "finetune"));
-        store.ensureBucket();
-        Fixtures.baseModel(store, "crash-base");
-        Fixtures.sftDataset(store, "crash-qa");
         workers = new WorkerProcesses(stack);
-
+        ObjectStore store = workers.storeWith("crash-base", "crash-qa");
         WorkerProcesses.Worker a = workers.start("worker-a", Map.of());
-        String id = given().port(a.port())
-                .contentType("application/json")
-                .body(Map.of(
-                        "baseModel",
-                        "crash-base",
-                        "dataset",
-                        Map.of("name", "crash-qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of(
-                                "max_steps",
-                                40,
-                                "save_steps",
-                                5,
-                                "per_device_train_batch_size",
-                                2,
-                                "max_seq_length",
-                                32)))
-                .post("/api/jobs")
-                .then()
-                .statusCode(201)
-                .extract()
-                .path("id");
+        String id = a.createJob(
+                "crash-base",
+                "crash-qa",
+                Map.of("max_steps", 40, "save_steps", 5, "per_device_train_batch_size", 2, "max_seq_length", 32));
         await().atMost(Duration.ofMinutes(3)).until(() -> a.job(id).getLong("lastCheckpointStep") >= 10);
 
         a.process().destroyForcibly().waitFor(); // kill -9: no shutdown hook, no lease release, no commit
@@ -76,12 +45,7 @@ class WorkerCrashIT {
         assertThat(done.getLong("step")).isEqualTo(40);
         assertThat(done.getLong("totalSteps")).isEqualTo(40);
         assertThat(done.getString("worker")).isEqualTo("worker-b");
-        JsonPath log = given().port(b.port())
-                .get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath log = b.events(id);
         long resumedAt = log.getLong("find { it.message.endsWith('resumed on worker worker-b') }.sequence");
         List<Integer> stepsOnB = log.getList(
                 "findAll { it.kind == 'metrics' && it.sequence > " + resumedAt + " }.metrics.step", Integer.class);

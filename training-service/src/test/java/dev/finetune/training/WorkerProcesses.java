@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.finetune.localstack.FreePorts;
 import dev.finetune.localstack.LocalStack;
+import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.ObjectStoreConfig;
 import io.restassured.path.json.JsonPath;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +24,30 @@ import java.util.Map;
 final class WorkerProcesses implements AutoCloseable {
     /** One running worker. */
     record Worker(String name, int port, Process process) {
+        /** Creates a LoRA SFT job on {@code baseModel} and version 1 of {@code dataset}; returns its id. */
+        String createJob(String baseModel, String dataset, Map<String, Object> hyperparameters) {
+            return given().port(port)
+                    .contentType("application/json")
+                    .body(Fixtures.loraSftJob(baseModel, dataset, hyperparameters))
+                    .post("/api/jobs")
+                    .then()
+                    .log()
+                    .ifValidationFails()
+                    .statusCode(201)
+                    .extract()
+                    .path("id");
+        }
+
+        /** The job's event log, oldest first. */
+        JsonPath events(String id) {
+            return given().port(port)
+                    .get("/api/jobs/{id}/events?limit=1000", id)
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .jsonPath();
+        }
+
         JsonPath job(String id) {
             return given().port(port)
                     .get("/api/jobs/{id}", id)
@@ -37,6 +63,16 @@ final class WorkerProcesses implements AutoCloseable {
 
     WorkerProcesses(LocalStack stack) {
         this.stack = stack;
+    }
+
+    /** The stack's object store, bucket created, with a tiny base model and an SFT dataset (version 1) in it. */
+    ObjectStore storeWith(String baseModel, String dataset) throws IOException {
+        ObjectStore store = new ObjectStore(
+                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "finetune"));
+        store.ensureBucket();
+        Fixtures.baseModel(store, baseModel);
+        Fixtures.sftDataset(store, dataset);
+        return store;
     }
 
     /** Starts a worker named {@code name} and waits until it is ready; {@code env} adds to or overrides the defaults. */

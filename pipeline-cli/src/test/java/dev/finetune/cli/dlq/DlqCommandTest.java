@@ -2,11 +2,9 @@ package dev.finetune.cli.dlq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.finetune.cli.FinetuneCli;
+import dev.finetune.cli.CliRun;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,7 +53,7 @@ class DlqCommandTest {
         produce(deadLetters, "job-7", GARBAGE, deadLetterHeaders("ce_type", "dev.finetune.x.v1"));
         produce(deadLetters, "job-8", json("{\"a\":1}"), deadLetterHeaders("ce_type", "dev.finetune.y.v1"));
 
-        Run list = run("list", deadLetters);
+        CliRun list = run("list", deadLetters);
 
         assertThat(list.exit()).as(list.err()).isZero();
         List<String> lines = list.out().lines().toList();
@@ -71,8 +69,8 @@ class DlqCommandTest {
         produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders());
         produce(deadLetters, "job-2", json("{\"jobId\":\"job-2\",\"step\":3}"), deadLetterHeaders());
 
-        Run bytes = run("show", deadLetters, "0");
-        Run json = run("show", deadLetters, "1");
+        CliRun bytes = run("show", deadLetters, "0");
+        CliRun json = run("show", deadLetters, "1");
 
         assertThat(bytes.exit()).as(bytes.err()).isZero();
         assertThat(bytes.out())
@@ -87,7 +85,7 @@ class DlqCommandTest {
     void replayPublishesTheOriginalKeyValueAndHeadersToTheSourceTopic() throws Exception {
         produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders("ce_id", "event-1"));
 
-        Run replay = run("replay", deadLetters, "0");
+        CliRun replay = run("replay", deadLetters, "0");
 
         assertThat(replay.exit()).as(replay.err()).isZero();
         assertThat(replay.out())
@@ -109,7 +107,7 @@ class DlqCommandTest {
         unnamed.remove("dead-letter-topic");
         produce(deadLetters, "job-2", GARBAGE, unnamed);
 
-        Run replay = run("replay", deadLetters, "0", "1");
+        CliRun replay = run("replay", deadLetters, "0", "1");
 
         assertThat(replay.exit()).isEqualTo(1);
         assertThat(replay.err())
@@ -185,17 +183,10 @@ class DlqCommandTest {
         return records;
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cli = FinetuneCli.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
+    private CliRun run(String... args) {
         List<String> all = new ArrayList<>(List.of("dlq"));
         all.addAll(List.of(args));
         all.addAll(List.of("--bootstrap-servers", servers));
-        return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+        return CliRun.of(all.toArray(String[]::new));
     }
 }

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune.cli.FinetuneCli;
+import dev.finetune.cli.CliRun;
 import dev.finetune.cli.trace.CollectedSpan;
 import dev.finetune.cli.trace.TraceTree;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -366,31 +364,16 @@ class PipelineRunIT {
                 Duration.ofMinutes(10));
     }
 
-    /** What one `finetune` command printed and its exit code. */
-    private record CliRun(int exit, String out, String err) {}
-
     /** Runs `finetune ARGS` against the running services with {@code apiKey}. */
     private CliRun execute(String apiKey, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cli = FinetuneCli.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(withServices(apiKey, args));
-        return new CliRun(exit, out.toString(), err.toString());
+        return CliRun.of(withServices(apiKey, args));
     }
 
     /** Runs `finetune dlq ARGS` (it talks to the broker, not to the services). */
     private static CliRun dlq(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cli = FinetuneCli.commandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
         List<String> all = new ArrayList<>(List.of("dlq"));
         all.addAll(List.of(args));
-        int exit = cli.execute(all.toArray(String[]::new));
-        return new CliRun(exit, out.toString(), err.toString());
+        return CliRun.of(all.toArray(String[]::new));
     }
 
     /** The output of a command that must succeed. */

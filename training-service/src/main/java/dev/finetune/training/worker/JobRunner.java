@@ -115,10 +115,6 @@ public class JobRunner {
         return new JobLease(store, json, jobId, workerId, settings.leaseTtl());
     }
 
-    String workerId() {
-        return workerId;
-    }
-
     /**
      * Trains the job under a lease this worker holds, then lets the lease go.
      *
