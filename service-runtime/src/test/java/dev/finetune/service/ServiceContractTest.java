@@ -31,7 +31,8 @@ public abstract class ServiceContractTest {
                 .then()
                 .statusCode(200)
                 .body("status", equalTo("UP"))
-                .body("checks.name", hasItems("object-store", "Kafka connection health check"));
+                .body("checks.name", hasItems("object-store", "kafka"))
+                .body("checks.find { it.name == 'kafka' }.data.nodes", containsString("127.0.0.1:"));
     }
 
     @Test
