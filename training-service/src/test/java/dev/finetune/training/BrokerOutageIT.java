@@ -38,6 +38,7 @@ class BrokerOutageIT {
     private static final Duration OUTAGE = Duration.ofSeconds(25);
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
     @AutoClose
     private WorkerProcesses workers;
 
