@@ -46,7 +46,8 @@ class WorkerCrashIT {
         assertThat(done.getLong("totalSteps")).isEqualTo(40);
         assertThat(done.getString("worker")).isEqualTo("worker-b");
         JsonPath log = b.events(id);
-        long resumedAt = log.getLong("find { it.kind == 'state' && it.message.endsWith('resumed on worker worker-b') }.sequence");
+        long resumedAt = log.getLong(
+                "find { it.kind == 'state' && it.message.endsWith('resumed on worker worker-b') }.sequence");
         List<Integer> stepsOnB = log.getList(
                 "findAll { it.kind == 'metrics' && it.sequence > " + resumedAt + " }.metrics.step", Integer.class);
         // B continued from the newest stored checkpoint (at least the one seen before the kill):
