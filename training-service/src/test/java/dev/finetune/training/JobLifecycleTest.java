@@ -309,6 +309,17 @@ class JobLifecycleTest {
                 json);
     }
 
+    /** A lora sft job of tiny-qwen3 on version 1 of {@code dataset}. */
+    static Map<String, Object> sftJob(String dataset, Map<String, Object> hyperparameters) {
+        return Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", dataset, "version", "1"),
+                "hyperparameters",
+                hyperparameters);
+    }
+
     static String create(Map<String, Object> body) {
         return given().contentType("application/json")
                 .body(body)
