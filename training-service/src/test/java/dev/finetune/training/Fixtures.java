@@ -62,13 +62,32 @@ final class Fixtures {
         prepared(store, name, "preference", train.toString());
     }
 
+    /** The SFT dataset, with statistics that count {@code trainTokens} tokens in its train split. */
+    static void sftDatasetWithStats(ObjectStore store, String name, long trainTokens) {
+        sftDataset(store, name);
+        String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
+        store.putBytes(
+                prefix + "stats.json",
+                ("{\"tokenizer\":\"approximate\",\"splits\":{\"train\":{\"examples\":24,\"tokens\":" + trainTokens
+                                + "}}}")
+                        .getBytes(StandardCharsets.UTF_8),
+                "application/json");
+        manifest(store, name, "sft", ",\"statsKey\":\"" + prefix + "stats.json\"");
+    }
+
     private static void prepared(ObjectStore store, String name, String kind, String train) {
         String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
         store.putBytes(prefix + "train.jsonl", train.getBytes(StandardCharsets.UTF_8), "application/jsonl");
+        manifest(store, name, kind, "");
+    }
+
+    private static void manifest(ObjectStore store, String name, String kind, String moreFields) {
+        String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
         store.putBytes(
                 prefix + "manifest.json",
                 ("{\"status\":\"prepared\",\"datasetId\":\"" + name + "@1\",\"kind\":\"" + kind
-                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":24}}")
+                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":24}" + moreFields
+                                + "}")
                         .getBytes(StandardCharsets.UTF_8),
                 "application/json");
     }
