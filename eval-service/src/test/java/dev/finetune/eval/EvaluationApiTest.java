@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.finetune.events.Topics;
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -84,6 +86,42 @@ class EvaluationApiTest {
                         .jsonPath()
                         .getList("evaluationId"))
                 .containsExactly(job + "-step-2");
+    }
+
+    @Test
+    void evaluatingAMissingCheckpointIs404NamingItAndStartsNothing() throws Exception {
+        String missing = "checkpoints/missing-" + UUID.randomUUID().toString().substring(0, 8) + "/step-3/";
+        long acceptedBefore = acceptedMarkers();
+        given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        Fixtures.BASE,
+                        "checkpointPrefix",
+                        missing,
+                        "dataset",
+                        Map.of("name", Fixtures.DATASET, "version", "1")))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(404)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://finetune.dev/problems/not-found"))
+                .body("detail", containsString("no checkpoint at '" + missing + "'"))
+                .body("instance", equalTo("/api/evaluations"));
+
+        assertThat(acceptedMarkers()).isEqualTo(acceptedBefore);
+        assertThat(EventTopics.read(
+                        Topics.EVALUATIONS_COMPLETED,
+                        v -> missing.equals(v.path("checkpointPrefix").asText()),
+                        1,
+                        Duration.ofSeconds(5)))
+                .isEmpty();
+    }
+
+    /** Ad-hoc evaluations accepted so far: each leaves its marker when it is accepted, before it runs. */
+    private long acceptedMarkers() {
+        return store.list("evaluations/adhoc/").stream()
+                .filter(o -> o.key().endsWith("/accepted"))
+                .count();
     }
 
     @Test

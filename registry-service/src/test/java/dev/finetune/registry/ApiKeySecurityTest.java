@@ -1,33 +1,52 @@
 package dev.finetune.registry;
 
+import static dev.finetune.service.testing.RoleKeys.asAdmin;
+import static dev.finetune.service.testing.RoleKeys.asOperator;
+import static dev.finetune.service.testing.RoleKeys.asViewer;
+import static dev.finetune.service.testing.RoleKeys.refused;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
 
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.RoleKeys;
+import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
+import jakarta.inject.Inject;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
-/** The production security setting (API keys on /api/*), applied to a real service. */
+/** The production security setting (API keys with roles on /api/*), applied to the registry. */
 @QuarkusTest
-@TestProfile(ApiKeySecurityTest.Secured.class)
+@TestProfile(RoleKeys.class)
 @WithTestResource(LocalStackTestResource.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ApiKeySecurityTest {
-    static final String CI_TOKEN = "ci-token-0123456789abcdef";
+    @Inject
+    ObjectStore store;
 
-    public static class Secured implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of(
-                    "pipeline.security.enabled",
-                    "true",
-                    "pipeline.security.api-keys",
-                    "ci:" + CI_TOKEN + ",alice:alice-token-0123456789abc");
+    private String model;
+
+    /** One registered version, by the first test that runs (the HTTP port is set per test). */
+    @BeforeEach
+    void oneVersion() throws Exception {
+        if (model != null) {
+            return;
         }
+        String dataset = Pipeline.unique("roles");
+        RestAssured.requestSpecification = asViewer(); // Pipeline reads the registration without a key of its own
+        try {
+            Pipeline.register(store, Pipeline.unique("job"), dataset, 7, Map.of("eval_loss", 2.0));
+        } finally {
+            RestAssured.requestSpecification = null;
+        }
+        model = Pipeline.modelOf(dataset);
     }
 
     @Test
@@ -47,7 +66,7 @@ class ApiKeySecurityTest {
     void apiCallWithAnUnknownKeyIs401() {
         given().header("Authorization", "Bearer not-a-configured-token-at-all")
                 .when()
-                .post("/api/diagnostics/kafka-roundtrip")
+                .get("/api/models")
                 .then()
                 .statusCode(401)
                 .contentType("application/problem+json")
@@ -55,17 +74,47 @@ class ApiKeySecurityTest {
     }
 
     @Test
-    void bearerTokenAndApiKeyHeaderAreBothAccepted() {
-        given().header("Authorization", "Bearer " + CI_TOKEN)
-                .when()
-                .post("/api/diagnostics/kafka-roundtrip")
+    void aViewerReadsButCannotArchive() {
+        asViewer().get("/api/models").then().statusCode(200).body("name", hasItem(model));
+        refused(asViewer().post("/api/models/{m}/versions/1/archive", model).then(), "admin", "viewer")
+                .body("instance", equalTo("/api/models/" + model + "/versions/1/archive"));
+        refused(asViewer().post("/api/diagnostics/kafka-roundtrip").then(), "operator", "viewer");
+    }
+
+    @Test
+    void anOperatorCannotPromoteAndAnAdminCan() {
+        asOperator().post("/api/diagnostics/kafka-roundtrip").then().statusCode(200);
+        refused(
+                asOperator()
+                        .contentType("application/json")
+                        .body(Map.of("version", 1))
+                        .put("/api/models/{m}/aliases/staging", model)
+                        .then(),
+                "admin",
+                "operator");
+        asViewer().get("/api/models/{m}/aliases/staging", model).then().statusCode(404);
+
+        asAdmin()
+                .contentType("application/json")
+                .body(Map.of("version", 1))
+                .put("/api/models/{m}/aliases/staging", model)
                 .then()
-                .statusCode(200);
-        given().header("X-API-Key", "alice-token-0123456789abc")
-                .when()
-                .post("/api/diagnostics/kafka-roundtrip")
-                .then()
-                .statusCode(200);
+                .statusCode(200)
+                .body("version", equalTo(1))
+                .body("history[0].actor", equalTo("ada"));
+    }
+
+    @Test
+    void aRoleIsCheckedBeforeTheBodyIsRead() {
+        // An operator's malformed policy is refused for the role, not for its JSON: nothing is read first.
+        refused(
+                asOperator()
+                        .contentType("application/json")
+                        .body("{\"metric\": ")
+                        .put("/api/models/{m}/policy", model)
+                        .then(),
+                "admin",
+                "operator");
     }
 
     @Test

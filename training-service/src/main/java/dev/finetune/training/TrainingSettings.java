@@ -61,6 +61,15 @@ public interface TrainingSettings {
         int maxResumes();
     }
 
+     * The most tokens one job may train on: a job whose plan exceeds it is refused at validation with
+     * both numbers and the setting that would fit (the job's {@code max_steps} or {@code
+     * num_train_epochs}, or this). The default, one billion, is about a day of a GPU worker at 11,600
+     * tokens/s (LoRA on a 1-3B model): more than that should be a deliberate choice, not a typo in
+     * num_train_epochs.
+     */
+    @WithDefault("1000000000")
+    long maxJobTokens();
+
     /** A job running longer than this is stopped and failed: hung hardware must not hold a GPU for ever. */
     @WithDefault("24h")
     Duration jobTimeout();

@@ -83,13 +83,32 @@ final class Fixtures {
         prepared(store, name, "preference", train.toString(), 16);
     }
 
+    /** The SFT dataset, with statistics that count {@code trainTokens} tokens in its train split. */
+    static void sftDatasetWithStats(ObjectStore store, String name, long trainTokens) {
+        sftDataset(store, name);
+        String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
+        store.putBytes(
+                prefix + "stats.json",
+                ("{\"tokenizer\":\"approximate\",\"splits\":{\"train\":{\"examples\":24,\"tokens\":" + trainTokens
+                                + "}}}")
+                        .getBytes(StandardCharsets.UTF_8),
+                "application/json");
+        manifest(store, name, "sft", 24, ",\"statsKey\":\"" + prefix + "stats.json\"");
+    }
+
     private static void prepared(ObjectStore store, String name, String kind, String train, int examples) {
         String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
         store.putBytes(prefix + "train.jsonl", train.getBytes(StandardCharsets.UTF_8), "application/jsonl");
+        manifest(store, name, kind, examples, "");
+    }
+
+    private static void manifest(ObjectStore store, String name, String kind, int examples, String moreFields) {
+        String prefix = ObjectKeys.preparedDatasetPrefix(name, "1");
         store.putBytes(
                 prefix + "manifest.json",
                 ("{\"status\":\"prepared\",\"datasetId\":\"" + name + "@1\",\"kind\":\"" + kind
-                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":" + examples + "}}")
+                                + "\",\"train\":{\"key\":\"" + prefix + "train.jsonl\",\"examples\":" + examples + "}"
+                                + moreFields + "}")
                         .getBytes(StandardCharsets.UTF_8),
                 "application/json");
     }

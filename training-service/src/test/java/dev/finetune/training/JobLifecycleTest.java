@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -98,6 +99,23 @@ class JobLifecycleTest {
                 .jsonPath()
                 .getList("prefix");
         assertThat(checkpoints).containsExactly("checkpoints/" + id + "/step-3/", "checkpoints/" + id + "/step-6/");
+    }
+
+    @Test
+    void eachCheckpointIsPublishedOnceUnderItsOwnIdAndTheLastOnlyAsFinal() throws Exception {
+        String id = create(sftJob(
+                "qa", Map.of("max_steps", 4, "save_steps", 2, "per_device_train_batch_size", 4, "max_seq_length", 48)));
+        awaitState(id, "succeeded");
+
+        List<EventTopics.Received> published = EventTopics.read(
+                "checkpoints.created", v -> v.path("jobId").asText().equals(id), 2, Duration.ofSeconds(20));
+        assertThat(published)
+                .extracting(r -> r.value().path("step").asLong()
+                        + (r.value().path("isFinal").asBoolean() ? " final" : ""))
+                .containsExactly("2", "4 final");
+        assertThat(published)
+                .extracting(r -> r.headers().get("ce_id"))
+                .containsExactly("checkpoint:" + id + ":step-2", "checkpoint:" + id + ":step-4:final");
     }
 
     @Test
@@ -355,6 +373,17 @@ class JobLifecycleTest {
                 "prepared:" + dataset + "@1",
                 "dev.finetune.dataset.prepared.v1",
                 json);
+    }
+
+    /** A lora sft job of tiny-qwen3 on version 1 of {@code dataset}. */
+    static Map<String, Object> sftJob(String dataset, Map<String, Object> hyperparameters) {
+        return Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", dataset, "version", "1"),
+                "hyperparameters",
+                hyperparameters);
     }
 
     static String create(Map<String, Object> body) {

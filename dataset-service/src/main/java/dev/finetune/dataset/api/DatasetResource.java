@@ -11,9 +11,11 @@ import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.events.TrainingTrigger;
 import dev.finetune.naming.Names;
+import dev.finetune.service.security.Roles;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -70,6 +72,7 @@ public class DatasetResource {
      * upload of them is being stored at the same moment); 413 past the size or decompression limits.
      */
     @POST
+    @RolesAllowed(Roles.OPERATOR)
     @Path("/{name}/versions")
     @Consumes(MediaType.WILDCARD)
     public Response upload(
@@ -93,11 +96,13 @@ public class DatasetResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     public List<String> datasets() {
         return catalog.datasets();
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/versions")
     public List<VersionView> versions(@PathParam("name") String name) {
         Names.requireName("dataset name", name);
@@ -105,12 +110,14 @@ public class DatasetResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/versions/{version}")
     public VersionView version(@PathParam("name") String name, @PathParam("version") String version) {
         return view(record(name, version));
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/versions/{version}/stats")
     public Response stats(@PathParam("name") String name, @PathParam("version") String version) {
         PreparedManifest manifest = manifest(name, version);
@@ -121,6 +128,7 @@ public class DatasetResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/versions/{version}/report")
     public Response report(@PathParam("name") String name, @PathParam("version") String version) {
         return json(manifest(name, version).reportKey());
@@ -128,6 +136,7 @@ public class DatasetResource {
 
     /** Streams a split as JSONL in the canonical chat form. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/versions/{version}/splits/{split}")
     @Produces("application/jsonl")
     public Response split(
@@ -165,6 +174,7 @@ public class DatasetResource {
      * The settings are checked now, with the rules a job is checked with, and stored as checked.
      */
     @PUT
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/trigger")
     @Consumes(MediaType.APPLICATION_JSON)
     public TrainingTrigger setTrigger(@PathParam("name") String name, TrainingTrigger trigger) {
@@ -186,6 +196,7 @@ public class DatasetResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{name}/trigger")
     public TrainingTrigger trigger(@PathParam("name") String name) {
         return catalog.read(ObjectKeys.datasetTrigger(name), TrainingTrigger.class)
@@ -193,6 +204,7 @@ public class DatasetResource {
     }
 
     @DELETE
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{name}/trigger")
     public Response removeTrigger(@PathParam("name") String name) {
         store.delete(ObjectKeys.datasetTrigger(name));

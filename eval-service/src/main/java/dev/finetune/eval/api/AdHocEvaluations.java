@@ -1,6 +1,7 @@
 package dev.finetune.eval.api;
 
 import dev.finetune.errors.InvalidInputException;
+import dev.finetune.errors.ResourceNotFoundException;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.gates.Gates;
 import dev.finetune.eval.messaging.Evaluations;
@@ -44,7 +45,11 @@ public class AdHocEvaluations {
         return "evaluations/adhoc/" + id + "/accepted";
     }
 
-    /** Validates and queues the request. */
+    /**
+     * Validates and queues the request. A checkpoint prefix with nothing under it is refused here
+     * (404 naming it), before anything is stored or published: an evaluation that can only fail is
+     * not started.
+     */
     public EvaluationRequest submit(EvaluateRequest r) {
         if (r == null || r.dataset() == null) {
             throw new InvalidInputException("dataset", "dataset: required, e.g. {\"name\":\"qa\",\"version\":\"1\"}");
@@ -64,6 +69,11 @@ public class AdHocEvaluations {
                 r.method(),
                 r.gates() != null ? r.gates().toGates() : configured,
                 reportKey(id));
+        if (store.list(prefix).isEmpty()) { // the request has checked that prefix is one
+            throw new ResourceNotFoundException("checkpointPrefix: no checkpoint at '" + prefix
+                    + "' (nothing is stored under it); name a checkpoint (checkpoints/<job>/step-<n>/) or a"
+                    + " registry version that exists");
+        }
         store.putBytes(acceptedKey(id), id.getBytes(StandardCharsets.UTF_8), "text/plain");
         Context trace = Context.current();
         worker.execute(() -> {

@@ -5,12 +5,16 @@ import dev.finetune.eval.run.EvaluationReport;
 import dev.finetune.eval.run.EvaluationRequest;
 import dev.finetune.eval.run.ReportStore;
 import dev.finetune.naming.Names;
+import dev.finetune.service.security.Roles;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +39,8 @@ public class EvaluationResource {
 
     /** Starts an evaluation: 202 with its id; poll {@code GET /api/evaluations/{id}}. */
     @POST
+    @RolesAllowed(Roles.OPERATOR)
+    @Consumes(MediaType.APPLICATION_JSON)
     public Response request(EvaluateRequest request) {
         EvaluationRequest accepted = adHoc.submit(request);
         return Response.accepted(Map.of(
@@ -49,6 +55,7 @@ public class EvaluationResource {
 
     /** The full report (status passed, gates_failed or error), or 202 {"status":"running"}. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{id}")
     public Response get(@PathParam("id") String id) {
         Names.requireName("evaluation id", id);
@@ -69,6 +76,7 @@ public class EvaluationResource {
 
     /** Every evaluated checkpoint of a job, by step. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     public List<EvaluationReport> ofJob(@QueryParam("jobId") String jobId) {
         if (jobId == null) {
             throw new InvalidInputException("jobId", "jobId: a query parameter is required");

@@ -46,7 +46,8 @@ public final class ServiceOptions {
             names = "--api-key",
             paramLabel = "TOKEN",
             defaultValue = "${env:FINETUNE_API_KEY}",
-            description = "API key sent as a Bearer token (env FINETUNE_API_KEY); not needed in the dev profile.")
+            description = "API key sent as a Bearer token (env FINETUNE_API_KEY); its role (viewer, operator or"
+                    + " admin) decides what it may do. Not needed in the dev profile.")
     String apiKey;
 
     public Services services() {

@@ -33,7 +33,7 @@ public final class LocalPipeline implements AutoCloseable {
     /**
      * @param home the repository root (the services' packaged jars are under it)
      * @param workDir logs, the services' work directories and the stack's data
-     * @param apiKey the key every service accepts and the CLI presents
+     * @param apiKey the key every service accepts (with the admin role) and the CLI presents
      * @param serviceEnv extra configuration per service name (environment variable form)
      */
     public record Options(Path home, Path workDir, String apiKey, Map<String, Map<String, String>> serviceEnv) {}
@@ -139,7 +139,8 @@ public final class LocalPipeline implements AutoCloseable {
         env.put("PIPELINE_OBJECT_STORE_SECRET_KEY", stack.s3SecretKey());
         env.put("PIPELINE_OBJECT_STORE_BUCKET", BUCKET);
         env.put("PIPELINE_SECURITY_ENABLED", "true");
-        env.put("PIPELINE_SECURITY_API_KEYS", "finetune-cli:" + options.apiKey());
+        // The run uploads, trains and promotes, so its one key has the role that may do all of it.
+        env.put("PIPELINE_SECURITY_API_KEYS", "finetune-cli:admin:" + options.apiKey());
         env.put("OTEL_EXPORTER_OTLP_ENDPOINT", traces.endpoint());
         env.put("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf");
         // Spans leave each service within a second of ending, so the trace is complete when the run ends.

@@ -9,8 +9,10 @@ import dev.finetune.registry.promotion.GateDecision;
 import dev.finetune.registry.promotion.PromotionPolicies;
 import dev.finetune.registry.promotion.PromotionPolicy;
 import dev.finetune.registry.store.RegistryKeys;
+import dev.finetune.service.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -53,6 +55,7 @@ public class AliasResource {
     public record AliasRequest(Long version, Long expectedVersion, String reason) {}
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/aliases")
     public List<AliasRecord> aliases(@PathParam("model") String model) {
         return aliases.list(Names.requireName("model", model));
@@ -60,6 +63,7 @@ public class AliasResource {
 
     /** The alias with its full history (also after removal: then {@code version} is null). */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/aliases/{alias}")
     public AliasRecord alias(@PathParam("model") String model, @PathParam("alias") String alias) {
         return aliases.get(model, alias)
@@ -71,6 +75,7 @@ public class AliasResource {
      * expectedVersion} does not hold; 422 with the failed rules if the promotion policy refuses.
      */
     @PUT
+    @RolesAllowed(Roles.ADMIN)
     @Path("/aliases/{alias}")
     @Consumes(MediaType.APPLICATION_JSON)
     public AliasRecord setAlias(
@@ -86,6 +91,7 @@ public class AliasResource {
     }
 
     @DELETE
+    @RolesAllowed(Roles.ADMIN)
     @Path("/aliases/{alias}")
     public AliasRecord removeAlias(
             @PathParam("model") String model,
@@ -98,6 +104,7 @@ public class AliasResource {
 
     /** Whether the version may become what the alias points at, with every rule's numbers; changes nothing. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/versions/{version}/promotion")
     public GateDecision promotion(
             @PathParam("model") String model, @PathParam("version") long version, @QueryParam("alias") String alias) {
@@ -105,6 +112,7 @@ public class AliasResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/policy")
     public PromotionPolicy policy(@PathParam("model") String model) {
         return policies.get(model)
@@ -112,6 +120,7 @@ public class AliasResource {
     }
 
     @PUT
+    @RolesAllowed(Roles.ADMIN)
     @Path("/policy")
     @Consumes(MediaType.APPLICATION_JSON)
     public PromotionPolicy setPolicy(@PathParam("model") String model, PromotionPolicy policy) {
@@ -123,6 +132,7 @@ public class AliasResource {
     }
 
     @DELETE
+    @RolesAllowed(Roles.ADMIN)
     @Path("/policy")
     public Response removePolicy(@PathParam("model") String model) {
         policies.delete(Names.requireName("model", model));

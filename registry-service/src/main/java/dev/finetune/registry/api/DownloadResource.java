@@ -12,9 +12,11 @@ import dev.finetune.registry.export.MergedExporter;
 import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.registry.store.VerifiedDownloads;
+import dev.finetune.service.security.Roles;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -77,6 +79,7 @@ public class DownloadResource {
      * the transfer).
      */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/files/{file: .+}")
     @Produces(MediaType.WILDCARD)
     public Response file(
@@ -114,6 +117,7 @@ public class DownloadResource {
 
     /** Presigned GET URLs of the version's files ({@code ?merged=true}: of its merged export). */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/download")
     @Produces(MediaType.APPLICATION_JSON)
     public DownloadView download(
@@ -137,6 +141,7 @@ public class DownloadResource {
      * models raise the client's timeout.
      */
     @POST
+    @RolesAllowed(Roles.OPERATOR)
     @Path("/merged")
     @Produces(MediaType.APPLICATION_JSON)
     public Response export(@PathParam("model") String model, @PathParam("version") long version) throws IOException {
@@ -147,6 +152,7 @@ public class DownloadResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/merged")
     @Produces(MediaType.APPLICATION_JSON)
     public MergedManifest merged(@PathParam("model") String model, @PathParam("version") long version) {

@@ -14,8 +14,10 @@ import dev.finetune.registry.catalog.VersionState;
 import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.registry.store.VerifiedDownloads;
+import dev.finetune.service.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -78,6 +80,7 @@ public class ModelResource {
             VersionView version, String card, VersionMetrics metrics, Lineage lineage, MergedManifest merged) {}
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     public List<ModelView> models() {
         List<ModelView> models = new ArrayList<>();
         for (String name : catalog.models()) {
@@ -104,6 +107,7 @@ public class ModelResource {
      * @param metric only versions that have this metric (within {@code min}/{@code max} if given)
      */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{model}/versions")
     public List<VersionView> versions(
             @PathParam("model") String model,
@@ -151,6 +155,7 @@ public class ModelResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{model}/versions/{version}")
     public VersionDetail version(@PathParam("model") String model, @PathParam("version") long version)
             throws IOException {
@@ -177,6 +182,7 @@ public class ModelResource {
 
     /** The model card as Markdown. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{model}/versions/{version}/card")
     @Produces("text/markdown")
     public String card(@PathParam("model") String model, @PathParam("version") long version) throws IOException {
@@ -191,6 +197,7 @@ public class ModelResource {
 
     /** Hides the version from default listings; its files are kept. */
     @POST
+    @RolesAllowed(Roles.ADMIN)
     @Path("/{model}/versions/{version}/archive")
     public VersionView archive(@PathParam("model") String model, @PathParam("version") long version) {
         VersionState state = archive.archive(model, version, Actors.of(identity));

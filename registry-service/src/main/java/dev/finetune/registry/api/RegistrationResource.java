@@ -4,7 +4,9 @@ import dev.finetune.naming.Names;
 import dev.finetune.registry.catalog.JobRef;
 import dev.finetune.registry.catalog.RegistryCatalog;
 import dev.finetune.registry.registration.PendingRegistrations;
+import dev.finetune.service.security.Roles;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -37,6 +39,7 @@ public class RegistrationResource {
     public record RegistrationView(String jobId, String state, String model, Long version, String detail) {}
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{job}")
     public RegistrationView registration(@PathParam("job") String job) {
         Names.requireName("job id", job);

@@ -1,7 +1,9 @@
 package dev.finetune.service.diagnostics;
 
+import dev.finetune.service.security.Roles;
 import io.opentelemetry.api.trace.Span;
 import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -35,6 +37,7 @@ public class DiagnosticsResource {
 
     /** Sends a probe through Kafka and returns once this instance has consumed it (504 if it does not). */
     @POST
+    @RolesAllowed(Roles.OPERATOR)
     @Path("/kafka-roundtrip")
     public Uni<RoundTrip> kafkaRoundTrip() {
         String traceId = Span.current().getSpanContext().getTraceId();

@@ -15,10 +15,14 @@ public enum ProblemType {
     UNKNOWN_FIELD("unknown-field", "Unknown field", 400),
     /** No API key, or one that is not known. */
     UNAUTHORIZED("unauthorized", "Unauthorized", 401),
+    /** A known key whose role is less than the call needs; {@code requiredRole} and {@code callerRole} say both. */
+    FORBIDDEN("forbidden", "Forbidden", 403),
     NOT_FOUND("not-found", "Not found", 404),
     /** The request contradicts the current state of what it addresses. */
     CONFLICT("conflict", "Conflict", 409),
     PAYLOAD_TOO_LARGE("payload-too-large", "Payload too large", 413),
+    /** A body in a media type the endpoint does not read (e.g. not JSON where JSON is expected). */
+    UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", "Unsupported media type", 415),
     /** Well-formed and valid, but the rules of the domain refuse it (e.g. a checksum that differs). */
     UNPROCESSABLE("unprocessable", "Unprocessable content", 422),
     /** A fault of the service; {@code errorId} finds the stack trace in its log. */

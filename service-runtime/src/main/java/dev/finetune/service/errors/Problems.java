@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.finetune.errors.InvalidInputException;
 import dev.finetune.errors.UnknownProperty;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
 import java.util.Optional;
 
 /**
@@ -78,6 +79,17 @@ public final class Problems {
             return invalidInput(invalid.get());
         }
         return Problem.ofStatus(status, e.getMessage());
+    }
+
+    /**
+     * 415: the body's media type (or its absence) is not JSON, which every endpoint of ours that reads
+     * a body as an object takes; names the type sent.
+     */
+    public static Problem unsupportedMediaType(MediaType sent) {
+        return Problem.of(
+                ProblemType.UNSUPPORTED_MEDIA_TYPE,
+                "this endpoint reads " + MediaType.APPLICATION_JSON + " bodies, got "
+                        + (sent == null ? "a body without Content-Type" : "'" + sent + "'"));
     }
 
     /** 500: says only that it happened and under which id it was logged. */

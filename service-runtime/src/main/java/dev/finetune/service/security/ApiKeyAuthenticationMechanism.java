@@ -19,12 +19,19 @@ import java.util.Set;
 
 /**
  * Authenticates a request by its API key, sent as {@code Authorization: Bearer <token>} or
- * {@code X-API-Key: <token>}. No key: the request stays anonymous (and {@link ApiAccessPolicy}
- * refuses it on {@code /api/*}); a wrong key: 401 at once.
+ * {@code X-API-Key: <token>}: the caller is the key's principal with the roles its role grants
+ * ({@link Roles}). No key: the request stays anonymous (and {@link ApiAccessPolicy} refuses it on
+ * {@code /api/*}); a wrong key: 401 at once. With security disabled (dev, test) every caller is
+ * {@value #UNSECURED_PRINCIPAL} with every role, so the endpoints' role checks pass.
  */
 @ApplicationScoped
 public class ApiKeyAuthenticationMechanism implements HttpAuthenticationMechanism {
     static final String API_KEY_HEADER = "X-API-Key";
+    /** The identity attribute that holds the caller's role as configured (its roles include lesser ones). */
+    public static final String ROLE_ATTRIBUTE = "pipeline.role";
+    /** Who calls when security is disabled; the registry records it as the actor of changes. */
+    public static final String UNSECURED_PRINCIPAL = "anonymous";
+
     private static final String BEARER = "Bearer ";
 
     private static final String CHALLENGE = "Bearer realm=\"finetune-pipeline\"";
@@ -39,17 +46,24 @@ public class ApiKeyAuthenticationMechanism implements HttpAuthenticationMechanis
 
     @Override
     public Uni<SecurityIdentity> authenticate(RoutingContext context, IdentityProviderManager identityProviderManager) {
+        if (!keys.enabled()) {
+            return Uni.createFrom().item(identity(new ApiKeys.Caller(UNSECURED_PRINCIPAL, Roles.ADMIN)));
+        }
         String token = presentedToken(context);
-        if (token == null || !keys.enabled()) {
+        if (token == null) {
             return Uni.createFrom().nullItem();
         }
-        return keys.principalOf(token)
-                .map(principal -> Uni.createFrom()
-                        .<SecurityIdentity>item(QuarkusSecurityIdentity.builder()
-                                .setPrincipal(new QuarkusPrincipal(principal))
-                                .addRole("user")
-                                .build()))
+        return keys.callerOf(token)
+                .map(caller -> Uni.createFrom().item(identity(caller)))
                 .orElseGet(() -> Uni.createFrom().failure(new AuthenticationFailedException("unknown API key")));
+    }
+
+    private static SecurityIdentity identity(ApiKeys.Caller caller) {
+        return QuarkusSecurityIdentity.builder()
+                .setPrincipal(new QuarkusPrincipal(caller.principal()))
+                .addRoles(Roles.granted(caller.role()))
+                .addAttribute(ROLE_ATTRIBUTE, caller.role())
+                .build();
     }
 
     @Override

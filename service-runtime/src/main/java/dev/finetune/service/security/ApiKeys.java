@@ -11,8 +11,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The configured API keys, parsed and checked once at startup. A misconfiguration (security on and
- * no keys, a malformed entry, a short token) stops the service with a message naming the setting,
+ * The configured API keys, {@code principal:role:token} each ({@link Roles}), parsed and checked
+ * once at startup. A misconfiguration (security on and no keys, an entry without a role or with an
+ * unknown one, a short token) stops the service with a message naming the setting and the entry,
  * never the token.
  */
 @Startup // validated when the service starts, not on the first request
@@ -21,8 +22,18 @@ public class ApiKeys {
     /** 128 bits of a random hex or base64 token; anything shorter is guessable. */
     public static final int MIN_TOKEN_LENGTH = 24;
 
+    /**
+     * Who presented a key.
+     *
+     * @param principal the name the key was configured under
+     * @param role its role, one of {@link Roles#all()}
+     */
+    public record Caller(String principal, String role) {}
+
+    private record Key(String role, byte[] token) {}
+
     private final boolean enabled;
-    private final Map<String, byte[]> tokensByPrincipal;
+    private final Map<String, Key> keysByPrincipal;
 
     @Inject
     ApiKeys(SecuritySettings settings) {
@@ -31,11 +42,12 @@ public class ApiKeys {
 
     ApiKeys(boolean enabled, List<String> entries) {
         this.enabled = enabled;
-        this.tokensByPrincipal = parse(entries);
-        if (enabled && tokensByPrincipal.isEmpty()) {
+        this.keysByPrincipal = parse(entries);
+        if (enabled && keysByPrincipal.isEmpty()) {
             throw new IllegalStateException(
                     "pipeline.security.enabled is true but pipeline.security.api-keys is empty: "
-                            + "set PIPELINE_SECURITY_API_KEYS=principal:token[,principal:token...]");
+                            + "set PIPELINE_SECURITY_API_KEYS=principal:role:token[,principal:role:token...], role one of "
+                            + String.join(", ", Roles.all()));
         }
     }
 
@@ -43,37 +55,47 @@ public class ApiKeys {
         return enabled;
     }
 
-    /** The principal whose token this is, comparing in constant time. */
-    public Optional<String> principalOf(String token) {
+    /** Whose token this is, and with which role, comparing in constant time. */
+    public Optional<Caller> callerOf(String token) {
         byte[] presented = token.getBytes(StandardCharsets.UTF_8);
-        String match = null;
-        for (Map.Entry<String, byte[]> entry : tokensByPrincipal.entrySet()) {
-            if (MessageDigest.isEqual(entry.getValue(), presented)) {
-                match = entry.getKey();
+        Caller match = null;
+        for (Map.Entry<String, Key> entry : keysByPrincipal.entrySet()) {
+            if (MessageDigest.isEqual(entry.getValue().token(), presented)) {
+                match = new Caller(entry.getKey(), entry.getValue().role());
             }
         }
         return Optional.ofNullable(match);
     }
 
-    private static Map<String, byte[]> parse(List<String> entries) {
-        Map<String, byte[]> result = new LinkedHashMap<>();
+    private static Map<String, Key> parse(List<String> entries) {
+        Map<String, Key> result = new LinkedHashMap<>();
         for (int i = 0; i < entries.size(); i++) {
-            String entry = entries.get(i).trim();
-            int colon = entry.indexOf(':');
-            if (colon <= 0 || colon == entry.length() - 1) {
-                throw new IllegalStateException("pipeline.security.api-keys entry " + (i + 1)
-                        + " must be principal:token (the token is not shown)");
+            String where = "pipeline.security.api-keys entry " + (i + 1);
+            // principal:role:token; the token is the rest, so only the first two colons split.
+            String[] parts = entries.get(i).trim().split(":", 3);
+            if (parts.length < 3 || parts[0].isEmpty() || parts[2].isEmpty()) {
+                throw new IllegalStateException(where + " must be principal:role:token with role one of "
+                        + String.join(", ", Roles.all())
+                        + (parts.length == 2 ? "; it has no role" : "") + " (the token is not shown)");
             }
-            String principal = entry.substring(0, colon);
-            String token = entry.substring(colon + 1);
+            String principal = parts[0];
+            String token = parts[2];
+            String role = Roles.parse(parts[1])
+                    .orElseThrow(() -> new IllegalStateException(where + " ('" + principal + "') has the role "
+                            + shown(parts[1]) + ", which is none of " + String.join(", ", Roles.all())));
             if (token.length() < MIN_TOKEN_LENGTH) {
                 throw new IllegalStateException("pipeline.security.api-keys token of '" + principal
                         + "' must be at least " + MIN_TOKEN_LENGTH + " characters, got " + token.length());
             }
-            if (result.put(principal, token.getBytes(StandardCharsets.UTF_8)) != null) {
+            if (result.put(principal, new Key(role, token.getBytes(StandardCharsets.UTF_8))) != null) {
                 throw new IllegalStateException("pipeline.security.api-keys lists principal '" + principal + "' twice");
             }
         }
         return result;
+    }
+
+    /** An unknown role as the message shows it: not at all if it is as long as a token (a misplaced one). */
+    private static String shown(String role) {
+        return role.length() >= MIN_TOKEN_LENGTH ? "part (not shown: as long as a token)" : "'" + role + "'";
     }
 }

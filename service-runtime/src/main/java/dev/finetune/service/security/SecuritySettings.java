@@ -16,9 +16,11 @@ public interface SecuritySettings {
     boolean enabled();
 
     /**
-     * The accepted API keys as {@code principal:token} entries, e.g. from a Kubernetes Secret through
-     * the environment variable {@code PIPELINE_SECURITY_API_KEYS=ci:...,alice:...}. Tokens must be at
-     * least {@value ApiKeys#MIN_TOKEN_LENGTH} characters.
+     * The accepted API keys as {@code principal:role:token} entries, role one of {@code viewer},
+     * {@code operator}, {@code admin} ({@link Roles}), e.g. from a Kubernetes Secret through the
+     * environment variable {@code PIPELINE_SECURITY_API_KEYS=ci:operator:...,alice:admin:...}. An entry
+     * without a role stops the service. Tokens must be at least {@value ApiKeys#MIN_TOKEN_LENGTH}
+     * characters.
      */
     Optional<List<String>> apiKeys();
 }

@@ -10,11 +10,50 @@ class ApiKeysTest {
     private static final String TOKEN = "0123456789abcdef01234567";
 
     @Test
-    void tokenMapsToItsPrincipal() {
-        ApiKeys keys = new ApiKeys(true, List.of("ci:" + TOKEN, "alice:" + TOKEN.replace('0', 'x')));
-        assertThat(keys.principalOf(TOKEN)).contains("ci");
-        assertThat(keys.principalOf(TOKEN.replace('0', 'x'))).contains("alice");
-        assertThat(keys.principalOf("wrong-token-wrong-token!")).isEmpty();
+    void tokenMapsToItsPrincipalAndRole() {
+        ApiKeys keys = new ApiKeys(true, List.of("ci:operator:" + TOKEN, "alice:admin:" + TOKEN.replace('0', 'x')));
+        assertThat(keys.callerOf(TOKEN)).contains(new ApiKeys.Caller("ci", "operator"));
+        assertThat(keys.callerOf(TOKEN.replace('0', 'x'))).contains(new ApiKeys.Caller("alice", "admin"));
+        assertThat(keys.callerOf("wrong-token-wrong-token!")).isEmpty();
+    }
+
+    @Test
+    void aTokenMayContainColons() {
+        ApiKeys keys = new ApiKeys(true, List.of("ci:viewer:" + TOKEN + ":more"));
+        assertThat(keys.callerOf(TOKEN + ":more")).contains(new ApiKeys.Caller("ci", "viewer"));
+    }
+
+    @Test
+    void entryWithoutARoleStopsTheServiceNamingTheEntryNotTheToken() {
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("ci:viewer:" + TOKEN, "bob:" + TOKEN)))
+                .hasMessageContaining("entry 2")
+                .hasMessageContaining("principal:role:token")
+                .hasMessageContaining("it has no role")
+                .hasMessageContaining("viewer, operator, admin")
+                .hasMessageNotContaining(TOKEN);
+    }
+
+    @Test
+    void unknownRoleIsNamedWithTheEntry() {
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("bob:root:" + TOKEN)))
+                .hasMessageContaining("entry 1 ('bob') has the role 'root'")
+                .hasMessageNotContaining(TOKEN);
+    }
+
+    @Test
+    void aTokenInTheRolesPlaceIsNotShown() {
+        // principal:token:token-again, e.g. a key pasted twice: the middle part is a secret too
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("bob:" + TOKEN + ":" + TOKEN)))
+                .hasMessageContaining("entry 1")
+                .hasMessageNotContaining(TOKEN);
+    }
+
+    @Test
+    void eachRoleGrantsTheLesserOnes() {
+        assertThat(Roles.granted(Roles.VIEWER)).containsExactly(Roles.VIEWER);
+        assertThat(Roles.granted(Roles.OPERATOR)).containsExactlyInAnyOrder(Roles.VIEWER, Roles.OPERATOR);
+        assertThat(Roles.granted(Roles.ADMIN)).containsExactlyInAnyOrder(Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN);
+        assertThat(Roles.least(new String[] {Roles.ADMIN, Roles.OPERATOR})).isEqualTo(Roles.OPERATOR);
     }
 
     @Test
@@ -26,7 +65,7 @@ class ApiKeysTest {
 
     @Test
     void shortTokenIsRefusedWithoutShowingIt() {
-        assertThatThrownBy(() -> new ApiKeys(true, List.of("bob:short-secret")))
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("bob:viewer:short-secret")))
                 .hasMessageContaining("'bob'")
                 .hasMessageContaining("at least 24")
                 .hasMessageNotContaining("short-secret");
@@ -34,14 +73,14 @@ class ApiKeysTest {
 
     @Test
     void malformedEntryIsReportedByPositionWithoutItsContent() {
-        assertThatThrownBy(() -> new ApiKeys(true, List.of("ci:" + TOKEN, "no-colon-" + TOKEN)))
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("ci:admin:" + TOKEN, "no-colon-" + TOKEN)))
                 .hasMessageContaining("entry 2")
                 .hasMessageNotContaining(TOKEN);
     }
 
     @Test
     void principalListedTwiceIsRefused() {
-        assertThatThrownBy(() -> new ApiKeys(true, List.of("ci:" + TOKEN, "ci:" + TOKEN + "x")))
+        assertThatThrownBy(() -> new ApiKeys(true, List.of("ci:admin:" + TOKEN, "ci:viewer:" + TOKEN + "x")))
                 .hasMessageContaining("'ci' twice");
     }
 

@@ -5,6 +5,7 @@ import dev.finetune.events.Hyperparameters;
 import dev.finetune.events.Objective;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.events.TrainingJobRequested;
+import dev.finetune.service.security.Roles;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.training.job.InvalidJobException;
@@ -12,6 +13,7 @@ import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobService;
 import dev.finetune.training.job.JobStore;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -69,6 +71,7 @@ public class JobResource {
     public record CheckpointView(long step, String prefix, boolean isFinal) {}
 
     @POST
+    @RolesAllowed(Roles.OPERATOR)
     @Consumes(MediaType.APPLICATION_JSON)
     public Response create(CreateJob request) {
         if (request == null) {
@@ -95,11 +98,13 @@ public class JobResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     public List<JobRecord> list() {
         return jobs.list();
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{id}")
     public JobRecord get(@PathParam("id") String id) {
         return job(id);
@@ -107,6 +112,7 @@ public class JobResource {
 
     /** The job's events after sequence {@code after}, oldest first, a page of at most {@code limit}. */
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{id}/events")
     public List<TrainingEvent> events(
             @PathParam("id") String id,
@@ -120,6 +126,7 @@ public class JobResource {
     }
 
     @GET
+    @RolesAllowed(Roles.VIEWER)
     @Path("/{id}/checkpoints")
     public List<CheckpointView> checkpoints(@PathParam("id") String id) {
         JobRecord job = job(id);
@@ -135,6 +142,7 @@ public class JobResource {
     }
 
     @POST
+    @RolesAllowed(Roles.OPERATOR)
     @Path("/{id}/cancel")
     public JobRecord cancel(@PathParam("id") String id) {
         job(id);

@@ -53,7 +53,17 @@ public class JobEvents {
                 JobState.RUNNING,
                 (checkpoint.isFinal() ? "final result at " : "checkpoint at ") + checkpoint.prefix(),
                 null);
-        send(checkpoints, checkpoint, "checkpoint:" + checkpoint.prefix());
+        send(checkpoints, checkpoint, checkpointEventId(checkpoint));
+    }
+
+    /**
+     * The CloudEvents id of a checkpoint fact: its job, step and finality, so a retried send of the
+     * same fact keeps its id (and consumers drop the repeat), while the job's final result is a fact
+     * of its own even where it shares its step's prefix.
+     */
+    static String checkpointEventId(CheckpointCreated checkpoint) {
+        return "checkpoint:" + checkpoint.jobId() + ":step-" + checkpoint.step()
+                + (checkpoint.isFinal() ? ":final" : "");
     }
 
     public void requested(dev.finetune.events.TrainingJobRequested request) {

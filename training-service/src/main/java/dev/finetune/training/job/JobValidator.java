@@ -1,5 +1,7 @@
 package dev.finetune.training.job;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.Hyperparameters;
@@ -11,6 +13,7 @@ import dev.finetune.llm.memory.JobMemory;
 import dev.finetune.llm.memory.MemoryEstimate;
 import dev.finetune.llm.memory.WorkerMemory;
 import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
 import dev.finetune.naming.InvalidNameException;
 import dev.finetune.naming.Names;
@@ -27,16 +30,21 @@ import java.util.List;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
- * the job. Each failure says which field is wrong and why.
+ * the job, including that it fits a worker's memory and the service's token budget ({@link
+ * TokenBudget}). Each failure says which field is wrong and why.
  */
 @ApplicationScoped
 public class JobValidator {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final ObjectStore store;
     private final long memoryLimit;
+    private final TokenBudget budget;
 
     JobValidator(ObjectStore store, TrainingSettings settings) {
         this.store = store;
         this.memoryLimit = settings.memoryLimit().map(MemorySize::asLongValue).orElseGet(WorkerMemory::available);
+        this.budget = new TokenBudget(settings.maxJobTokens());
     }
 
     /**
@@ -62,7 +70,8 @@ public class JobValidator {
         }
         ModelConfig config = baseModelConfig(configKey);
         RecipeConfigs.checkAgainst(config, checked);
-        DatasetKind kind = manifest(job).kind();
+        PreparedManifest manifest = manifest(job);
+        DatasetKind kind = manifest.kind();
         if (job.objective() == Objective.DPO && kind != DatasetKind.PREFERENCE) {
             throw new InvalidJobException(
                     "objective",
@@ -75,7 +84,43 @@ public class JobValidator {
                     "objective: sft needs conversations, dataset " + job.datasetName() + "@" + job.datasetVersion()
                             + " holds " + kind.code() + " data");
         }
+        Method method = Method.parse(job.method().code());
+        SettingValues values = SettingValues.read(checked.hyperparameters().values());
+        budget.check(values, method, () -> trainTokens(manifest, values.get(Settings.MAX_SEQ_LENGTH, method)));
         return fitMemory(checked, config);
+    }
+
+    /**
+     * The train split's tokens from the version's statistics ({@code splits.train.tokens} of its
+     * stats.json); a version without statistics is bounded by its examples, each cut to {@code
+     * maxSeqLength}.
+     */
+    private TokenBudget.TrainTokens trainTokens(PreparedManifest manifest, int maxSeqLength) {
+        String dataset = manifest.datasetId();
+        if (manifest.statsKey() == null || !store.exists(manifest.statsKey())) {
+            long examples = manifest.train() == null ? 0 : manifest.train().examples();
+            return new TokenBudget.TrainTokens(
+                    examples * maxSeqLength,
+                    "at most (no statistics) " + dataset + "'s " + examples + " train examples of max_seq_length "
+                            + maxSeqLength);
+        }
+        JsonNode tokens;
+        try {
+            tokens = JSON.readTree(store.getBytes(manifest.statsKey()))
+                    .path("splits")
+                    .path("train")
+                    .path("tokens");
+        } catch (IOException e) {
+            throw new InvalidJobException(
+                    "dataset", "dataset: the statistics " + manifest.statsKey() + " cannot be read: " + e.getMessage());
+        }
+        if (!tokens.canConvertToLong()) {
+            throw new InvalidJobException(
+                    "dataset",
+                    "dataset: the statistics " + manifest.statsKey() + " have no splits.train.tokens count, got "
+                            + (tokens.isMissingNode() ? "none" : tokens));
+        }
+        return new TokenBudget.TrainTokens(tokens.asLong(), dataset + "'s train split");
     }
 
     /**

@@ -458,6 +458,11 @@ public class JobRunner {
                         job.id(),
                         "checkpoint " + step + " record",
                         () -> jobs.update(job.id(), r -> r.withCheckpoint(step)));
+                if (step >= j.totalSteps()) {
+                    // The last step's checkpoint is where the final result is exported next, and that is
+                    // announced once, as final: a second, non-final event for it would be evaluated twice.
+                    return;
+                }
                 CheckpointCreated created = checkpointEvent(job, step, j.totalSteps(), prefix, false);
                 retried(job.id(), "checkpoint " + step + " event", () -> {
                     events.checkpoint(created);
