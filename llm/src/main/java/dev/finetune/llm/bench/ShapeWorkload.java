@@ -2,14 +2,11 @@ package dev.finetune.llm.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.SftBatch;
-import dev.finetune.llm.objective.SftLoss;
 import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
@@ -18,8 +15,6 @@ import dev.finetune.llm.train.Optimization;
 import dev.finetune.llm.train.TrainableModel;
 import dev.finetune.llm.train.TrainingArguments;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -74,16 +69,16 @@ final class ShapeWorkload {
         try (NDManager engine = NDManager.newBaseManager()) {
             engine.zeros(new Shape(1)).getFloat(0); // engine and allocator up
         }
-        long beforeLoad = Proc.resident();
-        Proc.resetPeak();
+        long beforeLoad = ResidentMemory.resident();
+        ResidentMemory.resetPeak();
         LoraConfig lora = LoraConfig.defaults()
                 .withR(LORA_R)
                 .withAlpha(LORA_ALPHA)
                 .withTargetModules(LoraConfig.ALL_LINEAR)
                 .withBaseDtype(configuration.base());
         CausalLm base = CausalLm.load(checkpoint, Device.cpu(), lora.baseStorage());
-        long loadPeak = Proc.peak();
-        long loaded = Proc.resident();
+        long loadPeak = ResidentMemory.peak();
+        long loaded = ResidentMemory.resident();
         int vocabulary = base.config().vocabSize();
         int total = warmup + steps;
         TrainingArguments arguments =
@@ -95,18 +90,18 @@ final class ShapeWorkload {
             SftBatch batch = randomRow(tokens, vocabulary);
             int step = 0;
             for (; step < warmup; step++) {
-                step(model, optimization, batch, step);
+                TrainingWorkload.step(model, optimization, batch, step);
             }
-            long lifePeakSoFar = Proc.peak();
-            long resting = Proc.resident();
-            Proc.resetPeak();
+            long lifePeakSoFar = ResidentMemory.peak();
+            long resting = ResidentMemory.resident();
+            ResidentMemory.resetPeak();
             double[] seconds = new double[steps];
             for (int i = 0; i < steps; i++, step++) {
                 long start = System.nanoTime();
-                step(model, optimization, batch, step);
+                TrainingWorkload.step(model, optimization, batch, step);
                 seconds[i] = (System.nanoTime() - start) / 1e9;
             }
-            long stepPeak = Proc.peak();
+            long stepPeak = ResidentMemory.peak();
             return new Result(
                     configuration.cliName(),
                     tokens,
@@ -121,18 +116,6 @@ final class ShapeWorkload {
         }
     }
 
-    /** One optimizer step of one micro-batch, its arrays scoped as the recipes scope them. */
-    @SuppressWarnings("try")
-    private static void step(TrainableModel model, Optimization optimization, SftBatch batch, int step) {
-        CausalLm lm = model.model();
-        model.beginStep(42, step);
-        try (NDScope ignored = new NDScope()) {
-            optimization.accumulate(collector -> SftLoss.backward(
-                    lm, batch, batch.targetCount(), ChunkedLmHead.defaults(), lm.manager(), collector));
-        }
-        optimization.update(step);
-    }
-
     /** One row of random tokens, every token but the first a target. */
     private static SftBatch randomRow(int tokens, int vocabulary) {
         SplittableRandom random = new SplittableRandom(6);
@@ -140,45 +123,5 @@ final class ShapeWorkload {
         Arrays.fill(targets, 1, tokens, true);
         long[] ids = random.longs(tokens, 0, vocabulary).toArray();
         return SftBatch.of(List.of(TrainingSequence.of(ids, targets)), 0, false);
-    }
-
-    /** This process's resident memory (Linux /proc/self/status). */
-    static final class Proc {
-        private Proc() {}
-
-        /** VmRSS after GCs (direct buffers of freed arrays are released by their cleaners). */
-        static long resident() {
-            for (int i = 0; i < 2; i++) {
-                System.gc();
-            }
-            return field("VmRSS:");
-        }
-
-        /** VmHWM: the largest resident size since start or since {@link #resetPeak}. */
-        static long peak() {
-            return field("VmHWM:");
-        }
-
-        /** Sets VmHWM to the current VmRSS (Linux 4.0+). */
-        static void resetPeak() {
-            try {
-                Files.writeString(Path.of("/proc/self/clear_refs"), "5");
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot reset the peak resident size (Linux 4.0+ only)", e);
-            }
-        }
-
-        private static long field(String name) {
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                    if (line.startsWith(name)) {
-                        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            throw new IllegalStateException("no " + name + " in /proc/self/status (Linux only)");
-        }
     }
 }
