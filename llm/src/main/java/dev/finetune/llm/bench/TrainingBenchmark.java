@@ -18,6 +18,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -67,25 +68,46 @@ public final class TrainingBenchmark implements Callable<Integer> {
             description = "Markdown file; only its training-bench section is replaced (default ${DEFAULT-VALUE}).")
     private Path out;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "4", description = "Sequences per step (default 4).")
-    private int batch;
+    @Option(names = "--batch", paramLabel = "B", description = "Sequences per step (default 4; with --shape always 1).")
+    private Integer batch;
+
+    @Option(names = "--length", paramLabel = "T", description = "Tokens per sequence (default 256; with --shape 512).")
+    private Integer length;
+
+    @Option(names = "--warmup", paramLabel = "N", description = "Unmeasured steps first (default 3; with --shape 1).")
+    private Integer warmup;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Measured steps (default 10; with --shape 3).")
+    private Integer steps;
 
     @Option(
-            names = "--length",
-            paramLabel = "T",
-            defaultValue = "256",
-            description = "Tokens per sequence (default 256).")
-    private int length;
+            names = "--shape",
+            paramLabel = "NAME",
+            description = "Measure a real model shape instead: qwen3-0.6b, qwen3-1.7b or the path of a model's"
+                    + " config.json (random weights written as sharded bf16 safetensors, loaded through the"
+                    + " trainer's path), one sequence per step.")
+    private String shape;
 
     @Option(
-            names = "--warmup",
-            paramLabel = "N",
-            defaultValue = "3",
-            description = "Unmeasured steps first (default 3).")
-    private int warmup;
+            names = "--methods",
+            paramLabel = "LIST",
+            description = "With --shape: configurations to run, comma-separated, from lora, lora+ckpt, int8+ckpt,"
+                    + " nf4+ckpt (default: all four).")
+    private String methods;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "10", description = "Measured steps (default 10).")
-    private int steps;
+    @Option(
+            names = "--json",
+            paramLabel = "FILE",
+            description = "With --shape: also write the results as JSON (per configuration: step seconds, resident"
+                    + " bytes at rest, step peak, load peak, process peak).")
+    private Path json;
+
+    @Option(
+            names = "--model-dir",
+            paramLabel = "DIR",
+            description = "With --shape: where the random checkpoint is written; kept, and reused when it is"
+                    + " already there (default: a temporary directory, deleted at the end).")
+    private Path modelDir;
 
     @Option(
             names = "--long-steps",
@@ -113,6 +135,24 @@ public final class TrainingBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (shape != null) {
+            ModelShape resolved;
+            try {
+                resolved = ModelShape.resolve(shape);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            return new ShapeBenchmark(spec, resolved, methods, or(length, 512), or(warmup, 1), or(steps, 3))
+                    .run(out, json, modelDir);
+        }
+        if (methods != null || json != null || modelDir != null) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--methods, --json and --model-dir go with --shape");
+        }
+        batch = or(batch, 4);
+        length = or(length, 256);
+        warmup = or(warmup, 3);
+        steps = or(steps, 10);
         if (batch < 1 || length < 2 || warmup < 0 || steps < 1 || longSteps < 1 || longLength < 2) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(),
@@ -146,38 +186,62 @@ public final class TrainingBenchmark implements Callable<Integer> {
         return 0;
     }
 
+    private static int or(Integer value, int otherwise) {
+        return value == null ? otherwise : value;
+    }
+
     /** Runs {@link TrainingWorkload} for {@code method} in a new JVM with this JVM's classpath and engine settings. */
     private TrainingWorkload.Result runChild(Method method) throws IOException, InterruptedException {
-        Path result = Files.createTempFile("training-bench-" + method.configName(), ".json");
+        return runChild(
+                method.configName(),
+                List.of(CHILD_HEAP),
+                Map.of(),
+                TrainingWorkload.class,
+                TrainingWorkload.Result.class,
+                List.of(
+                        method.configName(),
+                        Integer.toString(batch),
+                        Integer.toString(length),
+                        Integer.toString(warmup),
+                        Integer.toString(steps),
+                        Integer.toString(longSteps),
+                        Integer.toString(longLength)));
+    }
+
+    /**
+     * Runs {@code workload}'s main in a new JVM with this JVM's classpath and engine settings, the
+     * given JVM options and environment, and {@code args} followed by a result file; returns the JSON
+     * the child wrote there.
+     */
+    static <T> T runChild(
+            String name,
+            List<String> jvmOptions,
+            Map<String, String> environment,
+            Class<?> workload,
+            Class<T> resultType,
+            List<String> args)
+            throws IOException, InterruptedException {
+        Path result = Files.createTempFile("training-bench-" + name.replaceAll("[^a-z0-9.-]", "_"), ".json");
         try {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            command.add(CHILD_HEAP);
+            command.addAll(jvmOptions);
             for (String property : FORWARDED) {
                 String value = System.getProperty(property);
                 if (value != null) {
                     command.add("-D" + property + "=" + value);
                 }
             }
-            command.addAll(List.of(
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    TrainingWorkload.class.getName(),
-                    method.configName(),
-                    Integer.toString(batch),
-                    Integer.toString(length),
-                    Integer.toString(warmup),
-                    Integer.toString(steps),
-                    Integer.toString(longSteps),
-                    Integer.toString(longLength),
-                    result.toString()));
-            Process process = new ProcessBuilder(command).inheritIO().start();
-            int exit = process.waitFor();
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), workload.getName()));
+            command.addAll(args);
+            command.add(result.toString());
+            ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+            builder.environment().putAll(environment);
+            int exit = builder.start().waitFor();
             if (exit != 0) {
-                throw new IllegalStateException(
-                        "the " + method.configName() + " workload failed with exit code " + exit);
+                throw new IllegalStateException("the " + name + " workload failed with exit code " + exit);
             }
-            return new ObjectMapper().readValue(result.toFile(), TrainingWorkload.Result.class);
+            return new ObjectMapper().readValue(result.toFile(), resultType);
         } finally {
             Files.deleteIfExists(result);
         }

@@ -19,7 +19,6 @@ import dev.finetune.llm.train.Optimization;
 import dev.finetune.llm.train.TrainableModel;
 import dev.finetune.llm.train.TrainingArguments;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -72,7 +71,7 @@ final class TrainingWorkload {
         try (NDManager engine = NDManager.newBaseManager()) {
             engine.zeros(new ai.djl.ndarray.types.Shape(1)).getFloat(0); // engine and allocator up
         }
-        long before = Resident.current();
+        long before = ResidentMemory.resident();
         ModelConfig config = InferenceBenchmark.modelConfig();
         CausalLm base = TinyModelGenerator.create(
                 config, 1, TinyModelGenerator.Initialization.huggingFace(config), Device.cpu());
@@ -98,7 +97,7 @@ final class TrainingWorkload {
                 step(model, optimization, shortBatch, step);
                 for (int sample : MEMORY_SAMPLES) {
                     if (sample == i) {
-                        residentByStep.put(i, Resident.current());
+                        residentByStep.put(i, ResidentMemory.resident());
                     }
                 }
             }
@@ -109,7 +108,7 @@ final class TrainingWorkload {
                     length,
                     seconds,
                     before,
-                    Resident.peak(),
+                    ResidentMemory.peak(),
                     longSteps,
                     longLength,
                     residentByStep);
@@ -118,7 +117,7 @@ final class TrainingWorkload {
 
     /** One optimizer step of one micro-batch, its arrays scoped as the recipes scope them. */
     @SuppressWarnings("try")
-    private static void step(TrainableModel model, Optimization optimization, SftBatch batch, int step) {
+    static void step(TrainableModel model, Optimization optimization, SftBatch batch, int step) {
         CausalLm lm = model.model();
         model.beginStep(42, step);
         try (NDScope ignored = new NDScope()) {
@@ -144,30 +143,5 @@ final class TrainingWorkload {
             sequences.add(TrainingSequence.of(random.longs(length, 0, vocab).toArray(), targets));
         }
         return SftBatch.of(sequences, 0, false);
-    }
-
-    /** The process's resident memory from /proc (Linux), engine memory included. */
-    static final class Resident {
-        private Resident() {}
-
-        /** VmRSS after a GC (direct buffers of freed arrays are released by it). */
-        static long current() throws IOException {
-            System.gc();
-            return field("VmRSS:");
-        }
-
-        /** VmHWM: the peak resident memory of the process so far. */
-        static long peak() throws IOException {
-            return field("VmHWM:");
-        }
-
-        private static long field(String name) throws IOException {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(name)) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-            throw new IOException("no " + name + " in /proc/self/status (resident memory is read on Linux only)");
-        }
     }
 }

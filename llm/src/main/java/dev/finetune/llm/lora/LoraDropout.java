@@ -53,7 +53,13 @@ final class LoraDropout {
                 mask[j] = (bits & 0xFFFF) < threshold ? 0f : keptScale;
             }
         }
-        return x.mul(x.getManager().create(mask, x.getShape())); // [..., I] * [..., I]
+        // The product keeps the mask for backward. An array made from Java data only borrows a direct
+        // buffer, which is freed once its handle is closed and the buffer collected; the training pass
+        // closes each layer's handles when the layer is done, so hand the product libtorch's own copy.
+        NDArray drawn = x.getManager().create(mask, x.getShape());
+        NDArray owned = drawn.duplicate();
+        drawn.close();
+        return x.mul(owned); // [..., I] * [..., I]
     }
 
     /** A well-spread 64-bit seed from two numbers (SplittableRandom's output mixing). */

@@ -2,6 +2,7 @@ package dev.finetune.llm.memory;
 
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.train.Method;
 import java.util.List;
@@ -15,20 +16,22 @@ import java.util.Locale;
  *
  * <p>Activations are counted per token and decoder layer in fp32 floats, with coefficients fitted to
  * this engine's measured step peaks (eager attention, fp32; llama layouts of hidden 512-1024, MLP
- * 1536-3072, 256-1024 tokens; within about 10% of the measurements; see docs/benchmarks.md):
+ * 1536, 256-1024 tokens, batch 1-4; within about 10% of the measurements; see docs/benchmarks.md).
+ * What a layer keeps for backward (each layer's other intermediate arrays are freed when it is done):
  *
  * <pre>
- *   per token and layer:  18 C + 7.5 F  (+ 2 (I + O) for each adapted linear: dropout, A, B, scaling)
- *   per query and layer:  4.5 H S        (attention scores, mask, softmax and their gradients)
- *   per token:            4.25 V         (logits, log-softmax and their gradients)
+ *   per token and layer:  9 C + 3.75 F  (+ I + O for each adapted linear: dropout mask, A's output)
+ *   per query and layer:  2.25 H S      (the softmax's output, the scores' gradient in backward)
+ *   per chunk row:        4.25 V        (a chunk of logits, log-softmax and their gradients)
  * </pre>
  *
  * With activation checkpointing every layer keeps only its input (C per token) and one layer's
- * activations exist at a time, while it is recomputed for its backward pass (with their gradients:
- * 1.25 times a layer's). A quantised base, always checkpointed, adds one layer's dequantised fp32
- * weights while that layer computes. The LM head runs in chunks of 1,024 rows, which changes nothing
- * up to 1,024 tokens a micro-batch and is not counted beyond (an overestimate there). DPO scores
- * chosen and rejected answers in one micro-batch: twice the sequences.
+ * activations exist at a time, while it is recomputed for its backward pass: all of its intermediate
+ * arrays and their gradients, measured at 2.5 times what it keeps. A quantised base, always
+ * checkpointed, adds one layer's dequantised fp32 weights while that layer computes. The LM head runs
+ * in chunks of {@link ChunkedLmHead#DEFAULT_CHUNK_BYTES} of logits (110 rows of a 151,936-token
+ * vocabulary), so only one chunk counts. DPO scores chosen and rejected answers in one micro-batch:
+ * twice the sequences.
  *
  * @param weights the model's weights as stored
  * @param trainable trainable values (adapters; full fine-tuning's values are the weights), their
@@ -72,22 +75,23 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
             trainableValues = 0;
             for (long[] shape : adaptedLinears(config, lora)) {
                 trainableValues += (long) lora.r() * (shape[0] + shape[1]);
-                adapterFloats += 2.0 * (shape[0] + shape[1]);
+                adapterFloats += shape[0] + shape[1];
             }
             trainableValues *= layers;
         }
         // Gradients and two moments; adapters' values too (full fine-tuning's are the weights).
         long trainable = Float.BYTES * trainableValues * (method == Method.FULL ? 3 : 4);
-        double perTokenLayer = 18.0 * c + 7.5 * f + adapterFloats;
-        double perQueryLayer = 4.5 * config.numAttentionHeads() * step.length();
+        double perTokenLayer = 9.0 * c + 3.75 * f + adapterFloats;
+        double perQueryLayer = 2.25 * config.numAttentionHeads() * step.length();
         double layerBytes = Float.BYTES * tokens * (perTokenLayer + perQueryLayer);
         double activations = step.checkpointing()
-                ? Float.BYTES * tokens * c * layers + 1.25 * layerBytes // saved inputs + the layer recomputed
+                ? Float.BYTES * tokens * c * layers + 2.5 * layerBytes // saved inputs + the layer recomputed
                 : layerBytes * layers;
         if (base != BaseDType.FP32) {
             activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights
         }
-        long logits = (long) (Float.BYTES * 4.25 * tokens * config.vocabSize());
+        long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));
+        long logits = (long) (Float.BYTES * 4.25 * chunkRows * config.vocabSize());
         BaseDType stored = method == Method.FULL ? BaseDType.FP32 : base;
         return new MemoryEstimate(
                 size.weightBytes(stored), trainable, (long) activations, logits, heapBytes + ENGINE_BYTES);

@@ -25,12 +25,13 @@ import dev.finetune.llm.model.GradientMode;
  */
 public final class ChunkedLmHead {
     /**
-     * Rows of logits at a time: [1024, V] is 128 MB for a 32k vocabulary and 620 MB for Qwen's 152k
-     * (with log-softmax's copy), and large enough that the LM head's matmul stays efficient.
+     * What one chunk's fp32 logits [rows, V] may take by default: 64 MiB, 110 rows of Qwen's 151,936
+     * tokens, 524 of a 32k vocabulary. Log-softmax's output and the gradient double it for a moment;
+     * a chunk's matmul [rows, C] x [C, V] is still billions of FLOPs, so speed does not suffer.
      */
-    public static final int DEFAULT_ROWS = 1024;
+    public static final long DEFAULT_CHUNK_BYTES = 64L << 20;
 
-    private final int rows;
+    private final int rows; // 0: from DEFAULT_CHUNK_BYTES and the model's vocabulary
 
     public ChunkedLmHead(int rows) {
         if (rows < 1) {
@@ -39,8 +40,22 @@ public final class ChunkedLmHead {
         this.rows = rows;
     }
 
+    private ChunkedLmHead() {
+        this.rows = 0;
+    }
+
+    /** Chunks of {@link #DEFAULT_CHUNK_BYTES} of logits, whatever the vocabulary. */
     public static ChunkedLmHead defaults() {
-        return new ChunkedLmHead(DEFAULT_ROWS);
+        return new ChunkedLmHead();
+    }
+
+    /** Rows of a default chunk for a vocabulary of {@code vocabulary} tokens: at least 1. */
+    public static int defaultRows(int vocabulary) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, DEFAULT_CHUNK_BYTES / (Float.BYTES * (long) vocabulary)));
+    }
+
+    private int rows(CausalLm model) {
+        return rows > 0 ? rows : defaultRows(model.config().vocabSize());
     }
 
     /**
@@ -57,10 +72,11 @@ public final class ChunkedLmHead {
             NDArray flat = predictionRows(hidden); // [N, C]
             NDArray next = nextTokens(inputIds); // [N]
             NDList chunks = new NDList();
+            int rows = rows(model);
             for (long start = 0; start < flat.getShape().get(0); start += rows) {
                 NDArray chunk;
                 try (NDScope ignored = new NDScope()) {
-                    chunk = chunkLogProbs(model, flat, next, start); // [n]
+                    chunk = chunkLogProbs(model, flat, next, start, rows); // [n]
                     NDScope.unregister(chunk);
                 }
                 NDScope.register(chunk);
@@ -87,11 +103,17 @@ public final class ChunkedLmHead {
         NDArray next = nextTokens(inputIds); // [N]
         NDArray flatWeights = weights.reshape(-1); // [N]
         double total = 0;
+        int rows = rows(model);
         for (long start = 0; start < leaf.getShape().get(0); start += rows) {
             try (NDScope ignored = new NDScope()) {
-                NDArray weighted = chunkLogProbs(model, leaf, next, start)
-                        .mul(flatWeights.get(new NDIndex("{}:{}", start, start + rows)))
-                        .sum(); // sum over the chunk of w * log p
+                NDArray weighted;
+                try (NDScope chunk = new NDScope()) { // the logits' handle goes; the graph keeps log-softmax's output
+                    weighted = chunkLogProbs(model, leaf, next, start, rows)
+                            .mul(flatWeights.get(new NDIndex("{}:{}", start, start + rows)))
+                            .sum(); // sum over the chunk of w * log p
+                    NDScope.unregister(weighted);
+                }
+                NDScope.register(weighted);
                 collector.backward(weighted);
                 total += weighted.getFloat(); // a sync point per chunk
             }
@@ -101,7 +123,7 @@ public final class ChunkedLmHead {
     }
 
     /** log p of rows [start, start + rows) of {@code flat}: [n]. The logits [n, V] die with the caller's scope. */
-    private NDArray chunkLogProbs(CausalLm model, NDArray flat, NDArray next, long start) {
+    private static NDArray chunkLogProbs(CausalLm model, NDArray flat, NDArray next, long start, int rows) {
         NDIndex range = new NDIndex("{}:{}", start, start + rows);
         NDArray logits = model.logits(flat.get(range)); // [n, C] -> [n, V]
         return logits.logSoftmax(1).gather(next.get(range).expandDims(1), 1).squeeze(1); // [n, V] -> [n]

@@ -34,7 +34,8 @@ class MemoryEstimateTest {
     /**
      * The activation and logit terms against measured LoRA steps (q/k/v/o, r 8) in JVMs of their own:
      * one sequence of 512 tokens, and one of 1,024 with activation checkpointing. Measured on this
-     * code: 378 and 394 MiB over the resident size before the step; the estimates say 396 and 392 MiB.
+     * code: 203 and 334 MiB over the resident size before the step; the estimates say 215 and 392 MiB.
+     * (Before each layer's intermediate arrays were freed when it was done: 378 and 394 MiB.)
      */
     @ParameterizedTest(name = "{0} tokens, checkpointing {1}")
     @CsvSource({"512, false", "1024, true"})
@@ -85,7 +86,25 @@ class MemoryEstimateTest {
         // r 8 on q, k, v, o of 4 layers: 8 x (512 + 512 + 2 x (512 + 256) + 512 + 512) x 4 values, 4 copies each
         assertThat(lora.trainable()).isEqualTo(4L * 4 * 8 * (1024 + 768 + 768 + 1024) * 4);
         assertThat(full.trainable()).isEqualTo(3L * 4 * size.parameters()); // gradients and two moments
-        assertThat(checkpointed.activations()).isLessThan(lora.activations() / 2);
+        assertThat(checkpointed.activations()).isLessThan(lora.activations()); // 4 layers: one recomputed costs 2.5
+        ModelConfig deep = MODEL.toBuilder().numHiddenLayers(28).build();
+        assertThat(MemoryEstimate.training(
+                                deep,
+                                Method.LORA,
+                                BaseDType.FP32,
+                                LoraConfig.defaults(),
+                                new MemoryEstimate.Step(2, 256, true),
+                                HEAP)
+                        .activations())
+                .isLessThan(MemoryEstimate.training(
+                                        deep,
+                                        Method.LORA,
+                                        BaseDType.FP32,
+                                        LoraConfig.defaults(),
+                                        new MemoryEstimate.Step(2, 256, false),
+                                        HEAP)
+                                .activations()
+                        / 5);
         assertThat(lora.runtime()).isEqualTo(HEAP + MemoryEstimate.ENGINE_BYTES);
         assertThat(lora.total())
                 .isEqualTo(lora.weights() + lora.trainable() + lora.activations() + lora.logits() + lora.runtime());

@@ -2,6 +2,7 @@ package dev.finetune.llm.memory;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDScope;
+import dev.finetune.llm.bench.ResidentMemory;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
@@ -12,7 +13,6 @@ import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
-import dev.finetune.llm.testing.ResidentMemory;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.train.Method;
 import dev.finetune.llm.train.Optimization;

@@ -1,6 +1,6 @@
 package dev.finetune.llm.peft;
 
-import dev.finetune.llm.testing.ResidentMemory;
+import dev.finetune.llm.bench.ResidentMemory;
 import java.nio.file.Path;
 
 /**

@@ -1,8 +1,8 @@
 package dev.finetune.llm.quant;
 
 import ai.djl.Device;
+import dev.finetune.llm.bench.ResidentMemory;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.testing.ResidentMemory;
 import java.nio.file.Path;
 
 /**

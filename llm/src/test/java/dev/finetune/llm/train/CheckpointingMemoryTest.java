@@ -24,13 +24,15 @@ import org.junit.jupiter.api.Test;
  */
 class CheckpointingMemoryTest {
     /**
-     * Measured here (2026-12-05, step peak / at rest): lora 1,997 / 1,078 MiB; lora + checkpointing
-     * 1,281 / 1,074 MiB; qlora (always checkpointed) 1,024 / 763 MiB, i.e. 0.51 of lora. What remains
-     * is mostly the fp32 embedding and LM head (250 MiB), libtorch and the JVM's 320 MiB heap; the
-     * bound leaves room for allocator noise and still fails if the step keeps every layer's
-     * dequantised weights or activations (0.8 and more).
+     * Measured here (2026-12-05, step peak / at rest): lora 1,545 / 1,079 MiB; lora + checkpointing
+     * 1,269 / 1,075 MiB; qlora (always checkpointed) 1,032 / 772 MiB, i.e. 0.67 of lora. What remains
+     * is mostly the fp32 embedding and LM head (250 MiB), libtorch and the JVM's 320 MiB heap. (Before
+     * each layer's intermediate arrays were freed as soon as it was done, lora peaked at 1,997 MiB and
+     * the fraction was 0.51: the denominator shrank.) The bound leaves room for allocator noise and
+     * still fails if the step keeps every layer's dequantised weights or activations (0.9 and more);
+     * at real size, where activations weigh more, see {@code llm bench-train --shape}.
      */
-    private static final double MAX_QLORA_FRACTION = 0.65;
+    private static final double MAX_QLORA_FRACTION = 0.75;
 
     private static final long CHILD_TIMEOUT_SECONDS = 120;
 

@@ -100,6 +100,61 @@ class GradientParityTest {
         assertThat(losses[1]).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
     }
 
+    /**
+     * Without checkpointing each layer's array handles are closed when the layer is done and backward
+     * relies on what the recorded graph holds. Garbage collections running all through the pass free
+     * the direct buffers behind closed arrays that were made from Java data (as dropout masks are), so
+     * a mask the graph still needed would turn into garbage and the gradients would differ.
+     */
+    @Test
+    void layerScopesKeepWhatBackwardNeedsWhileCollectionsRun() {
+        SftBatch batch = SftBatch.of(SEQUENCES, 0, false);
+        for (ModelType type : List.of(ModelType.LLAMA, ModelType.QWEN3)) {
+            double[] losses = new double[2];
+            Map<String, float[]> plain =
+                    gradients(type, Method.LORA, false, model -> (lm, c) -> losses[0] = plainSft(lm, batch, c));
+            Map<String, float[]> scoped = gradients(type, Method.LORA, false, model -> (lm, c) -> {
+                try (Collections ignored = Collections.start()) {
+                    return losses[1] = SftLoss.backward(lm, batch, batch.targetCount(), FIVE_ROWS, lm.manager(), c);
+                }
+            });
+            assertSameGradients(scoped, plain, "layer scopes, lora sft " + type);
+            assertThat(losses[1]).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+        }
+    }
+
+    /** A thread that collects garbage and churns the allocator until closed. */
+    private static final class Collections implements AutoCloseable {
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        private Collections() {
+            thread = new Thread(() -> {
+                while (running) {
+                    System.gc();
+                    java.nio.ByteBuffer.allocateDirect(64 * 1024).putFloat(0, 1f); // reuse freed native blocks
+                }
+            });
+            thread.setDaemon(true);
+        }
+
+        static Collections start() {
+            Collections collections = new Collections();
+            collections.thread.start();
+            return collections;
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @Test
     void qloraRecomputesTheLayersEvenWhenCheckpointingIsOff() {
         try (TrainableModel model = prepare(ModelType.LLAMA, Method.QLORA)) {

@@ -1,4 +1,4 @@
-package dev.finetune.llm.testing;
+package dev.finetune.llm.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -8,8 +8,8 @@ import java.nio.file.Path;
 /**
  * This process's resident memory on Linux ({@code /proc/self/status}): VmRSS now and VmHWM, the
  * kernel's exact peak, which {@link #resetPeak} sets back to the current size. With a fixed,
- * pre-touched heap and glibc told to return freed memory ({@link ChildJvm} does both) a change of
- * either is native memory the code under test allocated.
+ * pre-touched heap and glibc told to return freed memory (the benchmarks' child JVMs and the tests'
+ * {@code ChildJvm} run so) a change of either is native memory the code being measured allocated.
  */
 public final class ResidentMemory {
     private ResidentMemory() {}
@@ -29,7 +29,7 @@ public final class ResidentMemory {
     public static void resetPeak() {
         System.gc();
         try {
-            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5"); // VmHWM := VmRSS
         } catch (IOException e) {
             throw new UncheckedIOException("cannot reset the peak resident size", e);
         }
