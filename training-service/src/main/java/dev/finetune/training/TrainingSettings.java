@@ -61,6 +61,7 @@ public interface TrainingSettings {
         int maxResumes();
     }
 
+    /**
      * The most tokens one job may train on: a job whose plan exceeds it is refused at validation with
      * both numbers and the setting that would fit (the job's {@code max_steps} or {@code
      * num_train_epochs}, or this). The default, one billion, is about a day of a GPU worker at 11,600
