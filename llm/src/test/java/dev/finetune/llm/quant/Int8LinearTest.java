@@ -11,13 +11,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.Linear;
 import dev.finetune.llm.testing.AdapterFixtures;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class Int8LinearTest {
     private final NDManager manager = NDManager.newBaseManager(Device.cpu());
-    private final SplittableRandom random = new SplittableRandom(23);
+    private final RandomLinears random = new RandomLinears(manager, 23);
 
     @AfterEach
     void close() {
@@ -25,20 +24,11 @@ class Int8LinearTest {
     }
 
     private float[] gaussian(int n, double std) {
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = (float) (std * random.nextGaussian());
-        }
-        return values;
+        return random.gaussian(n, std);
     }
 
     private Linear linear(int in, int out, boolean bias) {
-        Linear linear = new Linear(in, out, bias);
-        linear.weight().set(manager.create(gaussian(out * in, 0.02), new Shape(out, in)));
-        if (bias) {
-            linear.namedParameters().get("bias").set(manager.create(gaussian(out, 0.1), new Shape(out)));
-        }
-        return linear;
+        return random.linear(in, out, bias);
     }
 
     /**
