@@ -36,29 +36,54 @@ final class Fixtures {
 
     private Fixtures() {}
 
+    /**
+     * Where the files of {@link #prepare} are, once made: a system property, because a test profile
+     * restarts Quarkus and loads this class afresh, and making the files again would load the
+     * tokenizer's native library in a second class loader, which the JVM refuses.
+     */
+    private static final String PREPARED_ROOT = "finetune.eval.fixtures.root";
+
+    private static final String PREPARED_TRAINED = "finetune.eval.fixtures.trained";
+
     static synchronized void prepare(ObjectStore store) throws IOException {
         if (baseDir != null) {
             return;
         }
+        String prepared = System.getProperty(PREPARED_ROOT);
+        if (prepared != null) {
+            Path root = Path.of(prepared);
+            baseDir = root.resolve("model");
+            trained = Path.of(System.getProperty(PREPARED_TRAINED));
+            fresh = root.resolve("fresh");
+            store(store, root);
+            return;
+        }
         Path root = Files.createTempDirectory("eval-fixtures-");
-        baseDir = root.resolve("model");
-        int exit = new CommandLine(new LlmCli()).execute("init-tiny", "--type", "qwen3", "--out", baseDir.toString());
+        Path model = root.resolve("model");
+        int exit = new CommandLine(new LlmCli()).execute("init-tiny", "--type", "qwen3", "--out", model.toString());
         if (exit != 0) {
             throw new IllegalStateException("init-tiny failed with exit code " + exit);
         }
-        uploadDirectory(store, baseDir, ObjectKeys.baseModelPrefix(BASE));
-        Path train = root.resolve("train.jsonl");
-        Files.writeString(train, conversations(0, 32));
+        baseDir = model;
+        Files.writeString(root.resolve("train.jsonl"), conversations(0, 32));
+        store(store, root);
+        trained = train(root, root.resolve("train.jsonl"));
+        fresh = root.resolve("fresh");
+        try (CausalLm base = CausalLm.load(baseDir)) {
+            PeftAdapter.save(Adapters.apply(base, LoraConfig.defaults(), 7), fresh, baseDir.toString());
+        }
+        System.setProperty(PREPARED_TRAINED, trained.toString());
+        System.setProperty(PREPARED_ROOT, root.toString());
+    }
+
+    /** The base model and the prepared dataset in the object store. */
+    private static void store(ObjectStore store, Path root) throws IOException {
+        uploadDirectory(store, root.resolve("model"), ObjectKeys.baseModelPrefix(BASE));
         String prefix = ObjectKeys.preparedDatasetPrefix(DATASET, "1");
-        store.putFile(prefix + "train.jsonl", train, "application/jsonl");
+        store.putFile(prefix + "train.jsonl", root.resolve("train.jsonl"), "application/jsonl");
         put(store, prefix + "validation.jsonl", conversations(32, 40));
         put(store, prefix + "test.jsonl", conversations(40, 44));
         put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
-        trained = train(root, train);
-        fresh = root.resolve("fresh");
-        try (CausalLm model = CausalLm.load(baseDir)) {
-            PeftAdapter.save(Adapters.apply(model, LoraConfig.defaults(), 7), fresh, baseDir.toString());
-        }
     }
 
     /** "What is i plus i?" -> "2i", one conversation per i in [from, to). */
