@@ -17,6 +17,7 @@ import dev.finetune.registry.registration.PendingRegistrations.PendingCheckpoint
 import dev.finetune.registry.registration.PendingRegistrations.PendingEvaluation;
 import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.RegistryKeys;
+import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -169,6 +170,14 @@ public class VersionRegistrar {
 
     /** Publishes the new version, applies automatic promotion and forgets the pending state. */
     private void announce(String job, VersionManifest manifest) {
+        try (WorkContext ignored = WorkContext.builder()
+                .registryVersion(manifest.model(), manifest.version())
+                .open()) {
+            announceInContext(job, manifest);
+        }
+    }
+
+    private void announceInContext(String job, VersionManifest manifest) {
         events.publish(
                 manifest.model(),
                 manifest.version(),

@@ -4,6 +4,8 @@ import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.EventCatalog;
 import dev.finetune.events.PipelineEvent;
 import dev.finetune.service.retry.TransientRetry;
+import dev.finetune.service.tracing.EventWork;
+import dev.finetune.service.tracing.WorkContext;
 import io.smallrye.reactive.messaging.ce.IncomingCloudEventMetadata;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -21,6 +23,9 @@ import org.jboss.logging.Logger;
  * connector itself ({@code fail-on-deserialization-failure=false} in the shared configuration); a
  * decoded record that is not a CloudEvent, has no value, or whose {@code ce_type} is not the type
  * of the event it decoded to is dead-lettered here, with the reason, before the handler runs.
+ *
+ * <p>The handler runs in the event's work context ({@link EventWork}): its log lines and the spans
+ * it starts carry the dataset, job, model, evaluation or registry version the event is about.
  */
 public final class EventProcessing {
     private static final Logger LOG = Logger.getLogger(EventProcessing.class);
@@ -40,9 +45,19 @@ public final class EventProcessing {
             LOG.warnf("record refused unread: %s", poison.get());
             return message.nack(new InvalidInputException(poison.get()));
         }
+        T event = message.getPayload();
+        // Opened before the try below, so the failure's log line carries the context too.
+        try (WorkContext ignored = event instanceof PipelineEvent pipelineEvent
+                ? EventWork.of(pipelineEvent).open()
+                : WorkContext.builder().open()) {
+            return handle(message, event, eventId, handler);
+        }
+    }
+
+    private static <T> CompletionStage<Void> handle(Message<T> message, T event, String eventId, Handler<T> handler) {
         try {
             TransientRetry.call("event " + eventId, () -> {
-                handler.handle(message.getPayload(), eventId);
+                handler.handle(event, eventId);
                 return null;
             });
             return message.ack();

@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * each a child of the span current when it starts, so an operator sees in one trace where the time
  * went. Every service names its spans by one rule: {@code <area>.<phase>}, both lower-case words
  * joined by dashes, and tags them with the id of what they work on. A failed phase's span records
- * the exception and ends with status ERROR.
+ * the exception and ends with status ERROR. While a phase runs, its id is in the work context
+ * ({@link WorkContext}): in the log lines of the phase and on the spans started inside it.
  *
  * <p>A service makes one bean of this, with its area and id attribute (training-service's {@code
  * worker.Phases}: {@code training}, {@code job.id}).
@@ -45,7 +46,7 @@ public class PhaseSpans {
     public PhaseSpans(Tracer tracer, String area, String idAttribute) {
         this.tracer = tracer;
         this.area = requireWords("area", area);
-        this.idAttribute = AttributeKey.stringKey(idAttribute);
+        this.idAttribute = AttributeKey.stringKey(WorkContext.requireKey(idAttribute));
     }
 
     /** The span name of {@code phase} in {@code area}: {@code <area>.<phase>}. */
@@ -72,7 +73,9 @@ public class PhaseSpans {
                 .setParent(parent)
                 .setAttribute(idAttribute, id)
                 .startSpan();
-        try (Scope ignored = span.makeCurrent()) {
+        try (Scope ignored = span.makeCurrent();
+                WorkContext context =
+                        WorkContext.builder().with(idAttribute.getKey(), id).open()) {
             return work.run();
         } catch (Exception | Error e) {
             span.recordException(e);

@@ -1,6 +1,7 @@
 package dev.finetune.training.worker;
 
 import dev.finetune.events.JobState;
+import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.training.TrainingSettings;
 import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobStore;
@@ -78,8 +79,13 @@ public class LeaseReaper {
             }
             try {
                 for (JobRecord job : jobs.list()) {
-                    if (!job.state().isTerminal() && job.state() != JobState.VALIDATING && reap(job.id())) {
-                        return;
+                    if (job.state().isTerminal() || job.state() == JobState.VALIDATING) {
+                        continue;
+                    }
+                    try (WorkContext ignored = JobWork.open(job)) {
+                        if (reap(job.id())) {
+                            return;
+                        }
                     }
                 }
             } finally {

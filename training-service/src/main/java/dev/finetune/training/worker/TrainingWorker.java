@@ -2,6 +2,7 @@ package dev.finetune.training.worker;
 
 import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.service.messaging.EventProcessing;
+import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobService;
 import io.smallrye.reactive.messaging.annotations.Blocking;
@@ -31,7 +32,9 @@ public class TrainingWorker {
     public CompletionStage<Void> onJob(Message<TrainingJobRequested> message) {
         return EventProcessing.process(message, (request, eventId) -> {
             JobRecord job = jobs.accept(request);
-            runner.run(job.id());
+            try (WorkContext ignored = JobWork.open(job)) {
+                runner.run(job.id());
+            }
         });
     }
 }
