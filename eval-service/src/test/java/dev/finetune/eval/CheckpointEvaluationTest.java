@@ -97,10 +97,23 @@ class CheckpointEvaluationTest {
                         "eval.load-checkpoint",
                         "eval.apply-checkpoint",
                         "eval.checkpoint-metrics",
-                        "eval.gates",
                         "eval.publish"));
         assertThat(phases(job + "-step-40"))
                 .allSatisfy(span -> assertThat(span.getTraceId()).isEqualTo(traceId));
+        // The gates take microseconds: their outcome is an event on the evaluation's span.
+        SpanData evaluation = phases(job + "-step-40").stream()
+                .filter(s -> s.getName().equals("eval.evaluation"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(evaluation.getEvents())
+                .filteredOn(e -> e.getName().equals("eval.gates"))
+                .singleElement()
+                .satisfies(e -> assertThat(e.getAttributes().get(AttributeKey.stringKey("eval.gates.outcome")))
+                        .isEqualTo("passed"));
+        // Every span of the evaluation says what it evaluates (the event's job, base model...).
+        assertThat(phases(job + "-step-40"))
+                .allSatisfy(span -> assertThat(span.getAttributes().get(AttributeKey.stringKey("job.id")))
+                        .isEqualTo(job));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.finetune.training;
 
+import static io.opentelemetry.api.common.AttributeKey.stringKey;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -86,6 +87,20 @@ class JobLifecycleTest {
                             "training.upload-result");
             String trace = phases.get(0).getTraceId();
             assertThat(phases).allSatisfy(s -> assertThat(s.getTraceId()).isEqualTo(trace));
+            // Searchable in Jaeger by what the job is about: every span of its work carries it,
+            // the Kafka producer span of a checkpoint too.
+            assertThat(phases)
+                    .filteredOn(s ->
+                            s.getName().equals("training.train") || s.getName().equals("checkpoints.created publish"))
+                    .hasSizeGreaterThanOrEqualTo(2)
+                    .allSatisfy(s -> assertThat(s.getAttributes().asMap())
+                            .containsEntry(stringKey("dataset.name"), "qa")
+                            .containsEntry(stringKey("dataset.version"), "1")
+                            .containsEntry(stringKey("model.base"), "tiny-qwen3")
+                            .containsEntry(stringKey("finetune.method"), "lora")
+                            .containsEntry(stringKey("finetune.objective"), "sft"));
+            assertThat(finished).as("progress reports are not spans").noneMatch(s -> s.getName()
+                    .startsWith("training.events"));
             assertThat(finished).anySatisfy(s -> {
                 assertThat(s.getKind()).isEqualTo(io.opentelemetry.api.trace.SpanKind.SERVER);
                 assertThat(s.getName()).contains("/api/jobs");

@@ -11,6 +11,9 @@ import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.trace.Span;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -92,8 +95,17 @@ public class EvaluationRunner {
             ModelScoring.Scored scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                     .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
             Map<String, Double> baseMetrics = base.metrics();
-            List<GateOutcome> gates = phases.run("gates", id, () -> r.gates().evaluate(scored.metrics(), baseMetrics));
+            List<GateOutcome> gates = r.gates().evaluate(scored.metrics(), baseMetrics);
             boolean passed = gates.stream().allMatch(GateOutcome::passed);
+            // Applying the gates takes microseconds: an event on the evaluation's span, not a span.
+            Span.current()
+                    .addEvent(
+                            "eval.gates",
+                            Attributes.of(
+                                    AttributeKey.stringKey("eval.gates.outcome"),
+                                    passed ? "passed" : "failed",
+                                    AttributeKey.longKey("eval.gates.applied"),
+                                    (long) gates.size()));
             List<Generation> all = scored.generations();
             return new EvaluationReport(
                     id,

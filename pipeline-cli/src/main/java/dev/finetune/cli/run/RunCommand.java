@@ -175,7 +175,7 @@ public final class RunCommand implements Callable<Integer> {
                 .with(Settings.LORA_ALPHA, 32)
                 .with(Settings.LORA_TARGET_MODULES, List.of("all-linear"))
                 .with(Settings.MAX_SEQ_LENGTH, 128)
-                .with(Settings.SAVE_STEPS, 100);
+                .with(Settings.SAVE_STEPS, 200);
         if (maxSteps != null) {
             demo = demo.with(Settings.MAX_STEPS, maxSteps);
         }

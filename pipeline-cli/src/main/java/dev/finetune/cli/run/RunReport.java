@@ -5,9 +5,7 @@ import dev.finetune.cli.trace.CollectedSpan;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /** What a pipeline run prints at the end of each stage: the numbers a person checks. */
@@ -110,9 +108,21 @@ final class RunReport {
                 new TreeMap<>(spans.stream().collect(Collectors.groupingBy(CollectedSpan::service)));
         out.printf("trace %s: %d spans from %d services%n", traceId, spans.size(), byService.size());
         byService.forEach((service, list) -> {
-            Set<String> names = new TreeSet<>();
-            list.forEach(s -> names.add(s.name()));
-            out.printf("  %-17s %3d spans: %s%n", service, list.size(), abbreviate(String.join(", ", names), 100));
+            out.printf("  %-17s %3d spans%n", service, list.size());
+            // A name repeated by work done many times (once per checkpoint) shows with its count.
+            Map<String, Long> names = new TreeMap<>(
+                    list.stream().collect(Collectors.groupingBy(CollectedSpan::name, Collectors.counting())));
+            StringBuilder line = new StringBuilder("    ");
+            names.forEach((name, count) -> {
+                String entry = name + (count > 1 ? " x" + count : "") + ", ";
+                if (line.length() + entry.length() > 104) {
+                    out.println(line.toString().stripTrailing());
+                    line.setLength(0);
+                    line.append("    ");
+                }
+                line.append(entry);
+            });
+            out.println(line.substring(0, line.length() - 2));
         });
     }
 

@@ -120,7 +120,11 @@ final class ServiceProcess implements AutoCloseable {
             // Lenient decoding: a log may hold bytes of any encoding.
             List<String> all =
                     List.of(new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8).split("\n"));
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+            return String.join(
+                    "\n",
+                    all.subList(Math.max(0, all.size() - lines), all.size()).stream()
+                            .map(LogLine::readable)
+                            .toList());
         } catch (IOException e) {
             return "(cannot read " + log + ": " + e.getMessage() + ")";
         }

@@ -17,7 +17,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -112,11 +114,22 @@ public final class OtlpTraceReceiver implements AutoCloseable {
                             hex(span.getParentSpanId()),
                             service,
                             span.getName(),
-                            span.getEndTimeUnixNano() - span.getStartTimeUnixNano()));
+                            span.getEndTimeUnixNano() - span.getStartTimeUnixNano(),
+                            stringAttributes(span.getAttributesList())));
                 }
             }
         }
         return decoded;
+    }
+
+    private static Map<String, String> stringAttributes(List<KeyValue> attributes) {
+        Map<String, String> strings = new LinkedHashMap<>();
+        for (KeyValue attribute : attributes) {
+            if (attribute.getValue().hasStringValue()) {
+                strings.put(attribute.getKey(), attribute.getValue().getStringValue());
+            }
+        }
+        return strings;
     }
 
     private static String hex(ByteString bytes) {

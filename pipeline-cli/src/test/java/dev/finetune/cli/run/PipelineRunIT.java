@@ -132,6 +132,68 @@ class PipelineRunIT {
         assertThat(TraceTree.orphans(spans))
                 .extracting(CollectedSpan::name)
                 .containsExactly("datasets.submitted receive");
+        // A span per phase and per checkpoint, not per progress report: 60 reported steps would be
+        // 60 spans more (the README's demo run, 560 steps and 3 checkpoints, stays under 80 too).
+        assertThat(spans).noneMatch(s -> s.name().startsWith("training.events"));
+        assertThat(spans).hasSizeLessThan(80);
+    }
+
+    @Test
+    @Order(2)
+    void everySpanOfTheWorkCarriesWhatItIsAbout() {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        List<CollectedSpan> spans = pipeline.traces().trace(outcome.traceId());
+        String job = outcome.job().path("id").asText();
+        assertThat(named(spans, "datasets.prepared publish"))
+                .containsEntry("dataset.name", "support-assistant")
+                .containsEntry("dataset.version", "1");
+        assertThat(named(spans, "training.train"))
+                .containsEntry("job.id", job)
+                .containsEntry("dataset.name", "support-assistant")
+                .containsEntry("dataset.version", "1")
+                .containsEntry("model.base", "tiny-chat")
+                .containsEntry("finetune.method", "lora")
+                .containsEntry("finetune.objective", "sft");
+        assertThat(named(spans, "eval.checkpoint-metrics"))
+                .containsEntry("job.id", job)
+                .containsEntry("model.base", "tiny-chat")
+                .containsKey("evaluation.id");
+        assertThat(named(spans, "registry.events publish"))
+                .containsEntry("job.id", job)
+                .containsEntry("registry.model", "tiny-chat-support-assistant")
+                .containsEntry("registry.version", "1");
+    }
+
+    @Test
+    @Order(2)
+    void servicesLogJsonLinesWithTheJobAndTheTraceAsFields() throws Exception {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        String job = outcome.job().path("id").asText();
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(work.resolve("logs").resolve("training-service.log"))) {
+            if (line.startsWith("{")) {
+                lines.add(json.readTree(line));
+            }
+        }
+        assertThat(lines)
+                .as("training-service's JSON log lines about job %s", job)
+                .filteredOn(line -> job.equals(line.path("mdc").path("job.id").asText()))
+                .isNotEmpty()
+                .allSatisfy(line -> {
+                    assertThat(line.path("message").asText()).isNotBlank();
+                    assertThat(line.path("level").asText()).isNotBlank();
+                    assertThat(line.path("mdc").path("dataset.name").asText()).isEqualTo("support-assistant");
+                    assertThat(line.path("mdc").path("traceId").asText()).matches("[0-9a-f]{32}");
+                });
+    }
+
+    /** The attributes of the one span of the trace named {@code name}. */
+    private static Map<String, String> named(List<CollectedSpan> spans, String name) {
+        List<CollectedSpan> found =
+                spans.stream().filter(s -> s.name().equals(name)).toList();
+        assertThat(found).as(name).isNotEmpty();
+        return found.get(0).attributes();
     }
 
     private record CollectedSpanName(String service, String name) {}

@@ -15,6 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.HexFormat;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class OtlpTraceReceiverTest {
@@ -31,7 +32,14 @@ class OtlpTraceReceiverTest {
                                         .setValue(AnyValue.newBuilder().setStringValue("eval-service"))))
                         .addScopeSpans(ScopeSpans.newBuilder()
                                 .addSpans(span("b7ad6b7169203331", "", "eval.evaluation"))
-                                .addSpans(span("00f067aa0ba902b7", "b7ad6b7169203331", "eval.gates"))))
+                                .addSpans(span("00f067aa0ba902b7", "b7ad6b7169203331", "eval.load-data").toBuilder()
+                                        .addAttributes(KeyValue.newBuilder()
+                                                .setKey("job.id")
+                                                .setValue(AnyValue.newBuilder().setStringValue("job-1")))
+                                        .addAttributes(KeyValue.newBuilder()
+                                                .setKey("eval.examples")
+                                                .setValue(AnyValue.newBuilder().setIntValue(6)))
+                                        .build())))
                 .build();
         try (OtlpTraceReceiver receiver = OtlpTraceReceiver.start()) {
             HttpResponse<byte[]> response = HttpClient.newHttpClient()
@@ -45,9 +53,16 @@ class OtlpTraceReceiverTest {
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(receiver.trace(TRACE))
                     .containsExactly(
-                            new CollectedSpan(TRACE, "b7ad6b7169203331", "", "eval-service", "eval.evaluation", 1500),
                             new CollectedSpan(
-                                    TRACE, "00f067aa0ba902b7", "b7ad6b7169203331", "eval-service", "eval.gates", 1500));
+                                    TRACE, "b7ad6b7169203331", "", "eval-service", "eval.evaluation", 1500, Map.of()),
+                            new CollectedSpan(
+                                    TRACE,
+                                    "00f067aa0ba902b7",
+                                    "b7ad6b7169203331",
+                                    "eval-service",
+                                    "eval.load-data",
+                                    1500,
+                                    Map.of("job.id", "job-1")));
             assertThat(receiver.trace("ffffffffffffffffffffffffffffffff")).isEmpty();
         }
     }
