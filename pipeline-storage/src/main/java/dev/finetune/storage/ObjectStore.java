@@ -37,6 +37,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
 
 /**
  * The pipeline's object store (MinIO or any S3) behind one small API, on one bucket that holds the
@@ -49,13 +50,24 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ObjectStore implements AutoCloseable {
     private static final Set<String> NOT_FOUND_CODES = Set.of("NoSuchKey", "NoSuchBucket", "NoSuchObject");
+    /** A conditional put's "no": the key is taken or the ETag moved on. */
+    private static final Set<String> PRECONDITION_CODES = Set.of("PreconditionFailed", "ConditionalRequestConflict");
+
+    private static final Logger LOG = Logger.getLogger(ObjectStore.class);
 
     private final ObjectStoreConfig config;
     private final MinioClient client;
     private final Retry retry;
+    private final ObjectStoreObserver observer;
 
     public ObjectStore(ObjectStoreConfig config) {
+        this(config, ObjectStoreObserver.NONE);
+    }
+
+    /** A store that tells {@code observer} about every call it makes (each once, retries included). */
+    public ObjectStore(ObjectStoreConfig config, ObjectStoreObserver observer) {
         this.config = config;
+        this.observer = observer;
         this.client = MinioClient.builder()
                 .endpoint(config.endpoint().toString())
                 .credentials(config.accessKey(), config.secretKey())
@@ -70,7 +82,7 @@ public final class ObjectStore implements AutoCloseable {
 
     /** Creates the bucket if it does not exist. Safe to call from every service at start. */
     public void ensureBucket() {
-        run("create bucket", config.bucket(), () -> {
+        run("ensure_bucket", config.bucket(), () -> {
             if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket()).build())) {
                 try {
                     client.makeBucket(MakeBucketArgs.builder().bucket(bucket()).build());
@@ -92,15 +104,17 @@ public final class ObjectStore implements AutoCloseable {
      * @param size the exact length, or -1 if unknown (then uploaded in parts)
      */
     public StoredObject put(String key, InputStream in, long size, String contentType) {
+        return call("put", key, () -> upload(key, in, size, contentType));
+    }
+
+    /** The upload itself, for {@link #put} and the retried puts (each call observed once). */
+    private StoredObject upload(String key, InputStream in, long size, String contentType) throws Exception {
         MessageDigest sha256 = Digests.sha256();
         CountingInputStream counted = new CountingInputStream(new DigestInputStream(in, sha256));
-        ObjectWriteResponse response = call(
-                "put",
-                key,
-                () -> client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
-                                new BufferedInputStream(counted, 64 * 1024), size, config.partSize())
-                        .contentType(contentType)
-                        .build()));
+        ObjectWriteResponse response = client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
+                        new BufferedInputStream(counted, 64 * 1024), size, config.partSize())
+                .contentType(contentType)
+                .build());
         return new StoredObject(key, counted.count(), Digests.hex(sha256), unquote(response.etag()));
     }
 
@@ -123,7 +137,7 @@ public final class ObjectStore implements AutoCloseable {
     private Optional<StoredObject> conditionalPut(
             String key, byte[] data, String contentType, Map<String, String> condition) {
         try {
-            return Optional.of(retrying("conditional put", key, () -> {
+            return Optional.of(retrying("put_conditional", key, () -> {
                 ObjectWriteResponse response =
                         client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key).stream(
                                         new ByteArrayInputStream(data), (long) data.length, -1L)
@@ -135,8 +149,7 @@ public final class ObjectStore implements AutoCloseable {
         } catch (ObjectStoreException e) {
             if (e.getCause() instanceof ErrorResponseException r
                     && r.errorResponse() != null
-                    && Set.of("PreconditionFailed", "ConditionalRequestConflict")
-                            .contains(r.errorResponse().code())) {
+                    && PRECONDITION_CODES.contains(r.errorResponse().code())) {
                 return Optional.empty();
             }
             throw e;
@@ -145,14 +158,14 @@ public final class ObjectStore implements AutoCloseable {
 
     /** Writes a small object from memory; retried on transient errors. */
     public StoredObject putBytes(String key, byte[] data, String contentType) {
-        return retrying("put", key, () -> put(key, new ByteArrayInputStream(data), data.length, contentType));
+        return retrying("put", key, () -> upload(key, new ByteArrayInputStream(data), data.length, contentType));
     }
 
     /** Uploads a file (multipart when larger than a part); retried on transient errors. */
     public StoredObject putFile(String key, Path file, String contentType) {
         return retrying("put", key, () -> {
             try (InputStream in = Files.newInputStream(file)) {
-                return put(key, in, Files.size(file), contentType);
+                return upload(key, in, Files.size(file), contentType);
             }
         });
     }
@@ -336,18 +349,24 @@ public final class ObjectStore implements AutoCloseable {
         retrying(operation, key, action);
     }
 
+    /** Runs one operation: translates what the client throws, and tells the observer how it went. */
     private <T> T call(String operation, String key, Callable<T> action) {
+        long started = System.nanoTime();
+        boolean failed = true;
         try {
-            return action.call();
+            T result = action.call();
+            failed = false;
+            return result;
         } catch (ObjectStoreException e) {
+            failed = !(e instanceof ObjectNotFoundException);
             throw e;
         } catch (ErrorResponseException e) {
-            if (e.errorResponse() != null
-                    && "NoSuchBucket".equals(e.errorResponse().code())) {
+            String code = e.errorResponse() == null ? null : e.errorResponse().code();
+            failed = code == null || !(NOT_FOUND_CODES.contains(code) || PRECONDITION_CODES.contains(code));
+            if ("NoSuchBucket".equals(code)) {
                 throw ObjectNotFoundException.noBucket(bucket(), key);
             }
-            if (e.errorResponse() != null
-                    && NOT_FOUND_CODES.contains(e.errorResponse().code())) {
+            if (code != null && NOT_FOUND_CODES.contains(code)) {
                 // An upstream object may live in another bucket: name the one the store looked in.
                 String looked = e.errorResponse().bucketName();
                 throw new ObjectNotFoundException(looked == null || looked.isBlank() ? bucket() : looked, key);
@@ -362,6 +381,17 @@ public final class ObjectStore implements AutoCloseable {
             throw new ObjectStoreException(operation, key, e.getCause());
         } catch (Exception e) {
             throw new ObjectStoreException(operation, key, e);
+        } finally {
+            observe(operation, System.nanoTime() - started, failed);
+        }
+    }
+
+    /** Observing never fails the call it observes. */
+    private void observe(String operation, long nanos, boolean failed) {
+        try {
+            observer.completed(operation, nanos, failed);
+        } catch (RuntimeException e) {
+            LOG.debugf(e, "object store observer failed on %s", operation);
         }
     }
 

@@ -16,8 +16,10 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -221,6 +223,42 @@ class ObjectStoreTest {
                     .hasMessageContaining("some/key");
             // Two pauses (100 ms + 200 ms) before the third and last attempt.
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+        }
+    }
+
+    @Test
+    void everyCallIsObservedOnceWithAnsweredNoesNotCountedAsFailures() throws Exception {
+        List<String> calls = new CopyOnWriteArrayList<>();
+        ObjectStoreObserver observer = (operation, nanos, failed) -> {
+            assertThat(nanos).isPositive();
+            calls.add(operation + (failed ? " failed" : ""));
+        };
+        ObjectStoreConfig config =
+                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "pipeline-test");
+        try (ObjectStore observed = new ObjectStore(config, observer)) {
+            observed.putBytes(prefix + "a", new byte[] {1}, "application/octet-stream");
+            assertThat(observed.putIfAbsent(prefix + "a", new byte[] {2}, "application/octet-stream"))
+                    .isEmpty();
+            assertThat(observed.stat(prefix + "missing")).isEmpty();
+        }
+        ObjectStoreConfig wrongSecret =
+                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), "not-the-secret", "pipeline-test");
+        try (ObjectStore wrong = new ObjectStore(wrongSecret, observer)) {
+            assertThatThrownBy(() -> wrong.getBytes(prefix + "a")).isInstanceOf(ObjectStoreException.class);
+        }
+
+        assertThat(calls).containsExactly("put", "put_conditional", "stat", "get failed");
+    }
+
+    @Test
+    void anObserverThatThrowsDoesNotFailTheCall() throws Exception {
+        ObjectStoreConfig config =
+                ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "pipeline-test");
+        try (ObjectStore observed = new ObjectStore(config, (operation, nanos, failed) -> {
+            throw new IllegalStateException("broken metrics");
+        })) {
+            observed.putBytes(prefix + "b", new byte[] {1}, "application/octet-stream");
+            assertThat(observed.exists(prefix + "b")).isTrue();
         }
     }
 

@@ -118,8 +118,13 @@ class ApiKeySecurityTest {
     }
 
     @Test
-    void healthAndOpenApiStayOpenForProbes() {
+    void healthOpenApiAndMetricsStayOpenForProbesAndScrapers() {
         given().when().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
         given().when().get("/q/openapi").then().statusCode(200);
+        given().when()
+                .get("/q/metrics")
+                .then()
+                .statusCode(200)
+                .body(containsString("finetune_registry_versions_registered_total"));
     }
 }

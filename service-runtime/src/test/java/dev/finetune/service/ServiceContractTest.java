@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.matchesPattern;
 
+import dev.finetune.service.testing.Scrape;
 import io.restassured.RestAssured;
 import java.net.Socket;
 import java.net.URI;
@@ -15,6 +16,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Optional;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Assumptions;
@@ -40,6 +42,21 @@ public abstract class ServiceContractTest {
     @Test
     void livenessIsUp() {
         given().when().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+    }
+
+    @Test
+    void metricsAreServedInPrometheusFormatWithJvmHttpAndObjectStoreMeters() {
+        // Quarkus leaves its own /q/* endpoints out of the HTTP meters: an /api request is counted.
+        given().when().get("/api/no-such-resource").then().statusCode(404);
+        given().when().get("/q/health/ready").then().statusCode(200); // calls the object store
+        Scrape scrape = Scrape.now();
+        assertThat(scrape.has("jvm_memory_used_bytes", Map.of())).isTrue();
+        assertThat(scrape.value("http_server_requests_seconds_count", Map.of("method", "GET", "status", "404")))
+                .isGreaterThanOrEqualTo(1);
+        assertThat(scrape.value(
+                        "finetune_object_store_request_duration_seconds_count",
+                        Map.of("operation", "ensure_bucket", "outcome", "success")))
+                .isGreaterThanOrEqualTo(1);
     }
 
     @Test

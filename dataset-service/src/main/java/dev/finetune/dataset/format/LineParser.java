@@ -44,41 +44,41 @@ public final class LineParser {
     public CanonicalExample parse(JsonlLines.Line line) throws InvalidLineException {
         long n = line.number();
         if (line.tooLong()) {
-            throw invalid(n, null, "line is longer than 64 MiB", null);
+            throw invalidLine(n, "line_length", "line is longer than 64 MiB", null);
         }
         if (!line.validUtf8()) {
-            throw invalid(n, null, "not valid UTF-8", null);
+            throw invalidLine(n, "encoding", "not valid UTF-8", null);
         }
         JsonNode root;
         try {
             root = JSON.readTree(line.bytes());
         } catch (JsonProcessingException e) {
-            throw invalid(n, null, "invalid JSON: " + e.getOriginalMessage(), null);
+            throw invalidLine(n, "json", "invalid JSON: " + e.getOriginalMessage(), null);
         } catch (IOException e) {
-            throw invalid(n, null, "invalid JSON: " + e.getMessage(), null);
+            throw invalidLine(n, "json", "invalid JSON: " + e.getMessage(), null);
         }
         if (root == null || !root.isObject()) {
-            throw invalid(
+            throw invalidLine(
                     n,
-                    null,
+                    "json_object",
                     "must be a JSON object",
                     root == null ? null : root.getNodeType().name().toLowerCase());
         }
         DatasetFormat lineFormat = detect(root);
         if (format == DatasetFormat.AUTO) {
             if (lineFormat == null) {
-                throw invalid(
+                throw invalidLine(
                         n,
-                        null,
+                        "format",
                         "unrecognised format: expected fields messages, instruction/output, "
                                 + "prompt/completion or prompt/chosen/rejected",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
         } else if (lineFormat != null && lineFormat != format) {
-            throw invalid(
+            throw invalidLine(
                     n,
-                    null,
+                    "format",
                     "line has the fields of the " + lineFormat.code() + " format but the dataset is " + format.code(),
                     null);
         }
@@ -91,7 +91,11 @@ public final class LineParser {
                     case AUTO -> throw new IllegalStateException("format is detected above");
                 };
         if (example.characters() > maxCharacters) {
-            throw invalid(n, null, "example has " + example.characters() + " characters, limit " + maxCharacters, null);
+            throw invalidLine(
+                    n,
+                    "characters",
+                    "example has " + example.characters() + " characters, limit " + maxCharacters,
+                    null);
         }
         return example;
     }
@@ -315,5 +319,10 @@ public final class LineParser {
 
     private static InvalidLineException invalid(long line, String field, String reason, String value) {
         return new InvalidLineException(LineError.of(line, field, reason, value));
+    }
+
+    /** The whole line is at fault; {@code rule} is one of a fixed set of codes, for counting. */
+    private static InvalidLineException invalidLine(long line, String rule, String reason, String value) {
+        return new InvalidLineException(LineError.of(line, null, reason, value), rule);
     }
 }

@@ -67,6 +67,7 @@ public final class DatasetPreparation {
         }
         List<LineError> errors = new ArrayList<>();
         Map<String, Long> errorsByReason = new TreeMap<>();
+        Map<String, Long> invalidByRule = new TreeMap<>();
         long lines = 0;
         long blank = 0;
         long invalid = 0;
@@ -89,6 +90,7 @@ public final class DatasetPreparation {
                     invalid++;
                     LineError error = e.error();
                     errorsByReason.merge(reasonKey(error), 1L, Long::sum);
+                    invalidByRule.merge(e.rule(), 1L, Long::sum);
                     if (errors.size() < settings.maxReportedErrors()) {
                         errors.add(error);
                     }
@@ -154,6 +156,7 @@ public final class DatasetPreparation {
                 files,
                 List.copyOf(errors),
                 errorsByReason,
+                invalidByRule,
                 List.copyOf(duplicates),
                 rejection,
                 statistics);

@@ -6,6 +6,7 @@ import dev.finetune.dataset.DatasetSettings;
 import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
 import dev.finetune.dataset.format.UnreadableInputException;
+import dev.finetune.dataset.metrics.DatasetMetrics;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.tokens.TokenCounters;
 import dev.finetune.events.DatasetIngested;
@@ -53,13 +54,17 @@ public class DatasetPreparer {
     /** Several datasets at once, the versions of one in order (pipeline.dataset.preparation-concurrency). */
     private final PreparationPool pool;
 
+    private final DatasetMetrics metrics;
+
     DatasetPreparer(
             ObjectStore store,
             DatasetCatalog catalog,
             DatasetEvents events,
             DatasetSettings settings,
-            TokenCounters tokenCounters) {
+            TokenCounters tokenCounters,
+            DatasetMetrics metrics) {
         this.store = store;
+        this.metrics = metrics;
         this.catalog = catalog;
         this.events = events;
         this.settings = settings;
@@ -98,6 +103,7 @@ public class DatasetPreparer {
         PreparedManifest manifest = catalog.manifest(name, version).orElse(null);
         if (manifest == null) {
             manifest = run(record);
+            metrics.prepared(manifest.isPrepared());
         } else {
             LOG.infof(
                     "dataset %s was prepared before (%s): announcing it again", record.datasetId(), manifest.status());
@@ -130,7 +136,9 @@ public class DatasetPreparer {
             } catch (UnreadableInputException e) {
                 return reject(record, e.getMessage()); // a corrupt archive or one past the limits
             }
-            return upload(record, result);
+            PreparedManifest manifest = upload(record, result);
+            metrics.linesRead(result);
+            return manifest;
         } finally {
             LocalDirectories.deleteRecursively(work);
         }

@@ -23,6 +23,8 @@ import java.util.Map;
  * @param splits the split files written
  * @param errors invalid lines in file order, at most the configured number
  * @param errorsByReason count of invalid lines per reason (field + reason)
+ * @param invalidLinesByRule count of invalid lines per rule code ({@code InvalidLineException#rule}),
+ *     a bounded set, for metrics
  * @param duplicates removed duplicates in file order, each with the line it repeats, at most the
  *     configured number
  * @param rejection why the dataset as a whole is rejected, or null if it is accepted
@@ -39,6 +41,7 @@ public record PreparationResult(
         Map<Split, SplitFile> splits,
         List<LineError> errors,
         Map<String, Long> errorsByReason,
+        Map<String, Long> invalidLinesByRule,
         List<RemovedDuplicate> duplicates,
         String rejection,
         Statistics statistics) {

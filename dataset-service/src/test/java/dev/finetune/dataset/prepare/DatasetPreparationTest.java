@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,6 +100,9 @@ class DatasetPreparationTest {
         PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
 
         assertThat(result.rejection()).isEqualTo("2 of 4 lines (50.0%) are invalid, more than the 5.0% allowed");
+        // Counted by the rule each broke, a code from a fixed set, never the message.
+        assertThat(result.invalidLinesByRule())
+                .containsExactlyInAnyOrderEntriesOf(Map.of("json", 1L, "completion", 1L));
     }
 
     @Test

@@ -28,12 +28,19 @@ public class Evaluations {
     private final ReportStore reports;
     private final EvaluationEvents events;
     private final EvaluationPhases phases;
+    private final EvaluationMetrics metrics;
 
-    Evaluations(EvaluationRunner runner, ReportStore reports, EvaluationEvents events, EvaluationPhases phases) {
+    Evaluations(
+            EvaluationRunner runner,
+            ReportStore reports,
+            EvaluationEvents events,
+            EvaluationPhases phases,
+            EvaluationMetrics metrics) {
         this.runner = runner;
         this.reports = reports;
         this.events = events;
         this.phases = phases;
+        this.metrics = metrics;
     }
 
     /**
@@ -54,6 +61,7 @@ public class Evaluations {
             return stored.get();
         }
         EvaluationReport report;
+        long started = System.nanoTime();
         try {
             report = runner.run(request);
         } catch (RuntimeException e) {
@@ -63,9 +71,11 @@ public class Evaluations {
             LOG.errorf(e, "evaluation %s failed", request.evaluationId());
             report = EvaluationReport.failed(request, runner.limits(), reason(e));
         }
+        long ran = System.nanoTime() - started;
         EvaluationReport done = report;
         phases.run("publish", request.evaluationId(), () -> {
             reports.put(done);
+            metrics.evaluated(ran, done.status()); // once stored, i.e. once: a stored report is not run again
             events.completed(done);
         });
         LOG.infof("evaluation %s: %s %s", done.evaluationId(), done.status().code(), done.metrics());

@@ -14,6 +14,8 @@ import java.util.Map;
  * @param gradNorm global gradient norm before clipping
  * @param tokensPerSecond real (non-padding) input tokens of the step over its wall time
  * @param eta estimated time to the last step, from the mean step time of this process so far
+ * @param stepTime wall time of this step's forward, backward and update passes (listeners and
+ *     checkpoint saves not included)
  * @param objectiveMetrics objective-specific means over the window, TRL's names (DPO: {@code
  *     rewards/accuracies}, {@code rewards/margins}...); empty for SFT
  */
@@ -26,6 +28,7 @@ public record StepMetrics(
         double gradNorm,
         double tokensPerSecond,
         Duration eta,
+        Duration stepTime,
         Map<String, Double> objectiveMetrics) {
     public StepMetrics {
         objectiveMetrics = Map.copyOf(objectiveMetrics);

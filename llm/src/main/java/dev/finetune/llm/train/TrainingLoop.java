@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDScope;
 import dev.finetune.llm.model.CausalLm;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -83,7 +84,9 @@ final class TrainingLoop implements AutoCloseable {
         model.setTraining(true);
         try {
             while (step < total && !stopRequested) {
+                long stepStarted = System.nanoTime();
                 StepOutcome outcome = runStep(step);
+                Duration stepTime = Duration.ofNanos(System.nanoTime() - stepStarted);
                 if (outcome == null) {
                     break; // stopped between two micro-batches: the step is not applied
                 }
@@ -99,6 +102,7 @@ final class TrainingLoop implements AutoCloseable {
                         outcome.update().gradNorm(),
                         lap.tokensPerSecond(),
                         lap.eta(),
+                        stepTime,
                         outcome.metrics()));
                 if (step % arguments.saveSteps() == 0 || step == total) {
                     saveCheckpoint();

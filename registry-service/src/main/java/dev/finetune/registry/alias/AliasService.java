@@ -8,6 +8,7 @@ import dev.finetune.registry.RegistrySettings;
 import dev.finetune.registry.catalog.RegistryCatalog;
 import dev.finetune.registry.catalog.VersionManifest;
 import dev.finetune.registry.catalog.VersionState;
+import dev.finetune.registry.metrics.RegistryMetrics;
 import dev.finetune.registry.promotion.GateDecision;
 import dev.finetune.registry.promotion.PromotionGate;
 import dev.finetune.registry.promotion.PromotionPolicies;
@@ -40,6 +41,7 @@ public class AliasService {
     private final RegistryCatalog catalog;
     private final PromotionPolicies policies;
     private final RegistryEvents events;
+    private final RegistryMetrics metrics;
     private final int attempts;
 
     AliasService(
@@ -47,11 +49,13 @@ public class AliasService {
             RegistryCatalog catalog,
             PromotionPolicies policies,
             RegistryEvents events,
+            RegistryMetrics metrics,
             RegistrySettings settings) {
         this.json = json;
         this.catalog = catalog;
         this.policies = policies;
         this.events = events;
+        this.metrics = metrics;
         this.attempts = settings.aliasAttempts();
     }
 
@@ -105,6 +109,7 @@ public class AliasService {
             }
             AliasRecord next = AliasRecord.moved(previous, model, alias, version, actor, reason);
             if (write(key, next, current)) {
+                metrics.promoted(alias);
                 events.publish(
                         model,
                         version,

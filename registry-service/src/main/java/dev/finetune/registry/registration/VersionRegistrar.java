@@ -13,6 +13,7 @@ import dev.finetune.registry.catalog.Lineage;
 import dev.finetune.registry.catalog.Registration;
 import dev.finetune.registry.catalog.RegistryCatalog;
 import dev.finetune.registry.catalog.VersionManifest;
+import dev.finetune.registry.metrics.RegistryMetrics;
 import dev.finetune.registry.registration.PendingRegistrations.PendingCheckpoint;
 import dev.finetune.registry.registration.PendingRegistrations.PendingEvaluation;
 import dev.finetune.registry.store.JsonObjects;
@@ -57,6 +58,7 @@ public class VersionRegistrar {
     private final ModelNames names;
     private final RegistryEvents events;
     private final AliasService aliases;
+    private final RegistryMetrics metrics;
 
     VersionRegistrar(
             PendingRegistrations pending,
@@ -68,7 +70,8 @@ public class VersionRegistrar {
             VersionWriter writer,
             ModelNames names,
             RegistryEvents events,
-            AliasService aliases) {
+            AliasService aliases,
+            RegistryMetrics metrics) {
         this.pending = pending;
         this.catalog = catalog;
         this.json = json;
@@ -79,6 +82,7 @@ public class VersionRegistrar {
         this.names = names;
         this.events = events;
         this.aliases = aliases;
+        this.metrics = metrics;
         for (int i = 0; i < jobLocks.length; i++) {
             jobLocks[i] = new Object();
         }
@@ -164,6 +168,7 @@ public class VersionRegistrar {
             }
             manifest = writer.write(registration, staged, baseModel);
         }
+        metrics.versionRegistered(); // complete now; a crash before this point resumes the same write
         announce(job, manifest);
         return Optional.of(manifest);
     }

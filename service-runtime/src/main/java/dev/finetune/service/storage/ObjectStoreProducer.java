@@ -1,7 +1,9 @@
 package dev.finetune.service.storage;
 
+import dev.finetune.service.metrics.ObjectStoreMetrics;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
@@ -10,7 +12,10 @@ import jakarta.inject.Singleton;
 import java.net.URI;
 import org.jboss.logging.Logger;
 
-/** Makes the service's one {@link ObjectStore} client from configuration. */
+/**
+ * Makes the service's one {@link ObjectStore} client from configuration, every call of which is
+ * timed and counted ({@link ObjectStoreMetrics}).
+ */
 public class ObjectStoreProducer {
 
     private static final Logger LOG = Logger.getLogger(ObjectStoreProducer.class);
@@ -30,16 +35,18 @@ public class ObjectStoreProducer {
 
     @Produces
     @Singleton
-    ObjectStore objectStore(ObjectStoreSettings settings) {
-        return new ObjectStore(new ObjectStoreConfig(
-                URI.create(settings.endpoint()),
-                settings.accessKey(),
-                settings.secretKey(),
-                settings.bucket(),
-                settings.region(),
-                settings.partSize(),
-                settings.maxAttempts(),
-                settings.initialBackoff()));
+    ObjectStore objectStore(ObjectStoreSettings settings, MeterRegistry registry) {
+        return new ObjectStore(
+                new ObjectStoreConfig(
+                        URI.create(settings.endpoint()),
+                        settings.accessKey(),
+                        settings.secretKey(),
+                        settings.bucket(),
+                        settings.region(),
+                        settings.partSize(),
+                        settings.maxAttempts(),
+                        settings.initialBackoff()),
+                new ObjectStoreMetrics(registry));
     }
 
     void close(@Disposes ObjectStore store) throws Exception {

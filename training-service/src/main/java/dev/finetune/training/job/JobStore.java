@@ -5,6 +5,7 @@ import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.metrics.JobTransitions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,10 +35,12 @@ public class JobStore {
 
     private final ObjectStore store;
     private final ObjectMapper json;
+    private final JobTransitions transitions;
 
-    JobStore(ObjectStore store, ObjectMapper json) {
+    JobStore(ObjectStore store, ObjectMapper json, JobTransitions transitions) {
         this.store = store;
         this.json = json;
+        this.transitions = transitions;
     }
 
     static String jobKey(String id) {
@@ -70,7 +73,11 @@ public class JobStore {
 
     /** Creates the job; false if a job with this id exists already. */
     public boolean create(JobRecord job) {
-        return store.putIfAbsent(jobKey(job.id()), write(job), JSON).isPresent();
+        boolean created = store.putIfAbsent(jobKey(job.id()), write(job), JSON).isPresent();
+        if (created) {
+            transitions.entered(job.state());
+        }
+        return created;
     }
 
     public Optional<JobRecord> get(String id) {
@@ -90,6 +97,9 @@ public class JobStore {
                 return current;
             }
             if (store.putIfMatch(jobKey(id), write(next), JSON, info.etag()).isPresent()) {
+                if (next.state() != current.state()) {
+                    transitions.entered(next.state());
+                }
                 return next;
             }
         }

@@ -3,6 +3,7 @@ package dev.finetune.training.worker;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.metrics.TrainingRunMetrics;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,9 +22,11 @@ public class Artifacts {
     static final String MANIFEST = "trainer_state.json";
 
     private final ObjectStore store;
+    private final TrainingRunMetrics metrics;
 
-    Artifacts(ObjectStore store) {
+    Artifacts(ObjectStore store, TrainingRunMetrics metrics) {
         this.store = store;
+        this.metrics = metrics;
     }
 
     /** Downloads every object under {@code prefix} into {@code dir} (kept as a cache if complete). */
@@ -45,6 +48,8 @@ public class Artifacts {
 
     /** Uploads a local checkpoint (or result) directory under the job's step prefix, manifest last. */
     public String uploadCheckpoint(String jobId, long step, Path dir) throws IOException {
+        long started = System.nanoTime();
+        long bytes = 0;
         String prefix = ObjectKeys.checkpointPrefix(jobId, step);
         List<Path> files;
         try (Stream<Path> walk = Files.walk(dir)) {
@@ -56,11 +61,14 @@ public class Artifacts {
                 manifest = file;
                 continue;
             }
-            store.putFile(prefix + dir.relativize(file).toString().replace('\\', '/'), file, contentType(file));
+            bytes += store.putFile(prefix + dir.relativize(file).toString().replace('\\', '/'), file, contentType(file))
+                    .size();
         }
         if (manifest != null) {
-            store.putFile(prefix + dir.relativize(manifest), manifest, "application/json");
+            bytes += store.putFile(prefix + dir.relativize(manifest), manifest, "application/json")
+                    .size();
         }
+        metrics.checkpointUploaded(System.nanoTime() - started, bytes);
         return prefix;
     }
 

@@ -21,7 +21,9 @@ import dev.finetune.training.job.JobEvents;
 import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobStore;
 import dev.finetune.training.job.RecipeConfigs;
+import dev.finetune.training.metrics.TrainingRunMetrics;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -55,6 +57,9 @@ public class JobRunner {
     private final String workerId;
     /** One job at a time per worker, from the queue or from the reaper. */
     private final Semaphore slot = new Semaphore(1);
+
+    @Inject
+    TrainingRunMetrics metrics;
 
     JobRunner(
             JobStore jobs,
@@ -161,6 +166,7 @@ public class JobRunner {
             finish(jobId, JobState.FAILED, failureReason(e));
         } finally {
             renewer.shutdownNow();
+            metrics.ended(jobId);
             release(jobId, lease);
         }
     }
@@ -406,11 +412,13 @@ public class JobRunner {
 
         @Override
         public void onStart(int startStep, int totalSteps) {
+            metrics.started(job, startStep, totalSteps);
             jobs.update(job.id(), j -> j.withProgress(startStep, totalSteps));
         }
 
         @Override
         public void onStep(StepMetrics m) {
+            metrics.step(job.id(), m);
             if (Instant.now().isAfter(deadline)) {
                 control.stop(StopReason.TIMEOUT);
             }

@@ -8,6 +8,8 @@ import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
+import dev.finetune.training.metrics.JobTransitions;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,7 @@ class JobStoreTest {
         try (ObjectStore store = new ObjectStore(
                 ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "job-store-test"))) {
             store.ensureBucket();
-            JobStore jobs = new JobStore(store, EventJson.mapper());
+            JobStore jobs = new JobStore(store, EventJson.mapper(), new JobTransitions(new SimpleMeterRegistry()));
             store.putBytes(
                     JobStore.eventKey("j-1", 1), "{\"n\":1}".getBytes(StandardCharsets.UTF_8), "application/json");
             store.putBytes(
