@@ -124,7 +124,7 @@ public final class RuleGroups {
     }
 
     /** Brackets nest and close, outside string literals; every literal closes. */
-    static boolean balanced(String expr) {
+    public static boolean balanced(String expr) {
         StringBuilder open = new StringBuilder();
         char quote = 0;
         for (int i = 0; i < expr.length(); i++) {
