@@ -52,6 +52,23 @@ class MonitoringTest {
     }
 
     @Test
+    void prometheusReadsItsConfigurationAndRuleFilesFromTheRepository() {
+        Map<String, Object> prometheus = service("prometheus");
+        String configFile =
+                String.valueOf(prometheus.get("command")).replaceAll(".*--config\\.file=([^,\\]]+).*", "$1");
+        ObjectNode config =
+                YamlDocuments.read(PROMETHEUS_CONFIG, "prometheus.yml").get(0);
+
+        assertThat(mounted(prometheus, configFile)).hasValue(PROMETHEUS_CONFIG);
+        assertThat(config.path("rule_files")).isNotEmpty();
+        for (JsonNode ruleFile : config.path("rule_files")) {
+            String inContainer =
+                    Path.of(configFile).resolveSibling(ruleFile.asText()).toString();
+            assertThat(mounted(prometheus, inContainer)).hasValue(AlertsTest.RULE_FILE);
+        }
+    }
+
+    @Test
     void grafanaShowsTheDashboardOnTheComposePrometheus() {
         Map<String, Object> grafana = service("grafana");
         Map<String, Object> environment = map(grafana.get("environment"));

@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /** Whether a set of labels matches a Kubernetes label selector (matchLabels and matchExpressions, ANDed). */
-final class LabelSelectors {
+public final class LabelSelectors {
     private LabelSelectors() {}
 
-    static boolean matches(LabelSelector selector, Map<String, String> labels) {
+    public static boolean matches(LabelSelector selector, Map<String, String> labels) {
         Map<String, String> have = labels == null ? Map.of() : labels;
         Map<String, String> wanted = selector.getMatchLabels() == null ? Map.of() : selector.getMatchLabels();
         if (!have.entrySet().containsAll(wanted.entrySet())) {
