@@ -163,6 +163,15 @@ class ComposeTest {
     }
 
     @Test
+    void mountedFileMissingFromTheRepositoryIsReported() throws IOException {
+        String broken = SMALL.replace(
+                "volumes: [store-data:/data]", "volumes: [store-data:/data, ./store.yml:/etc/store.yml:ro]");
+
+        assertThat(check(broken))
+                .contains("docker-compose.yml: services.store.volumes: bind source ./store.yml does not exist");
+    }
+
+    @Test
     void dependencyNotAwaitedHealthyIsReported() throws IOException {
         String broken = SMALL.replace("condition: service_healthy", "condition: service_started");
 

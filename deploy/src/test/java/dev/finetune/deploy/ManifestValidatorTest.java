@@ -255,6 +255,59 @@ class ManifestValidatorTest {
                         + "Deployment demo sets spec.replicas"));
     }
 
+    @Test
+    void misspeltServiceMonitorAndPrometheusRuleFieldsAreReported() {
+        fixture.replace("monitoring.yaml", "      path: /metrics", "      metricsPath: /metrics");
+        fixture.replace("monitoring.yaml", "          for: 5m", "          pending: 5m");
+
+        assertThat(fixture.problems())
+                .contains(
+                        "ServiceMonitor/demo (from monitoring.yaml): spec.endpoints[0].metricsPath: unknown field",
+                        "PrometheusRule/demo (from monitoring.yaml): spec.groups[0].rules[0].pending: unknown field");
+    }
+
+    @Test
+    void serviceMonitorPortTheServicesLackIsReported() {
+        fixture.replace("monitoring.yaml", "    - port: http", "    - port: metrics");
+
+        assertThat(fixture.problems())
+                .contains("ServiceMonitor/demo (from monitoring.yaml): spec.endpoints[metrics].port: "
+                        + "Service demo has no port named metrics");
+    }
+
+    @Test
+    void serviceMonitorSelectingNoServiceIsReported() {
+        fixture.replace("monitoring.yaml", "values: [demo]", "values: [demo-api]");
+
+        assertThat(fixture.problems())
+                .contains("ServiceMonitor/demo (from monitoring.yaml): spec.selector: selects no Service");
+    }
+
+    @Test
+    void alertWithoutSeverityOrSummaryOrWithABadDurationIsReported() {
+        fixture.replace("monitoring.yaml", "            severity: critical\n", "            team: ml\n");
+        fixture.replace("monitoring.yaml", "            summary: Demo is down\n", "");
+        fixture.replace("monitoring.yaml", "for: 5m", "for: 5 minutes");
+
+        assertThat(fixture.problems())
+                .contains(
+                        "PrometheusRule/demo (from monitoring.yaml): spec.groups[demo].rules[DemoDown].labels.severity: "
+                                + "required, one of [critical, info, warning] (alert routing reads it)",
+                        "PrometheusRule/demo (from monitoring.yaml): "
+                                + "spec.groups[demo].rules[DemoDown].annotations.summary: required",
+                        "PrometheusRule/demo (from monitoring.yaml): spec.groups[demo].rules[DemoDown].for: "
+                                + "not a Prometheus duration (e.g. 5m, 1h30m): 5 minutes");
+    }
+
+    @Test
+    void alertExpressionWithUnbalancedBracketsIsReported() {
+        fixture.replace("monitoring.yaml", "expr: up{job=\"demo\"} == 0", "expr: sum(up{job=\"demo\"} == 0");
+
+        assertThat(fixture.problems())
+                .contains("PrometheusRule/demo (from monitoring.yaml): spec.groups[demo].rules[DemoDown].expr: "
+                        + "unbalanced brackets or quotes: sum(up{job=\"demo\"} == 0");
+    }
+
     private static Map<String, ObjectNode> byId(List<ObjectNode> objects) {
         Map<String, ObjectNode> byId = new TreeMap<>();
         objects.forEach(o -> byId.put(

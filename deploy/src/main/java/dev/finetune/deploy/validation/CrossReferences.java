@@ -25,8 +25,8 @@ import java.util.stream.Stream;
  * What objects say about each other: a Service selects the pods of some Deployment and targets a
  * port they declare; every ConfigMap, Secret and ServiceAccount a pod uses exists (Secrets may
  * instead be documented as created outside the manifests, with the key); a ScaledObject scales an
- * existing Deployment that leaves its replica count to KEDA; Strimzi objects name a Kafka cluster
- * that is deployed alongside, when one is.
+ * existing Deployment that leaves its replica count to KEDA; a ServiceMonitor selects Services that
+ * have the port it scrapes; Strimzi objects name a Kafka cluster that is deployed alongside, when one is.
  */
 public final class CrossReferences {
     private final ManifestValidator.Validation validation;
@@ -62,6 +62,8 @@ public final class CrossReferences {
                         "spec.scaleTargetRef",
                         "Deployment " + target + " sets spec.replicas: every kubectl apply would undo KEDA's scaling");
             }
+        } else if (object instanceof ServiceMonitor serviceMonitor) {
+            serviceMonitor(serviceMonitor, namespace, where);
         } else if (resource.group().equals("kafka.strimzi.io")
                 && !resource.kind().equals("Kafka")) {
             List<Kafka> clusters = validation.all(Kafka.class);
@@ -109,6 +111,41 @@ public final class CrossReferences {
                         "spec.ports[" + port.getName() + "].targetPort",
                         "no selected container has port "
                                 + (target.getStrVal() != null ? target.getStrVal() : target.getIntVal()));
+            }
+        }
+    }
+
+    /**
+     * A ServiceMonitor of its own namespace selects at least one Service, and every Service it selects
+     * has the named port of each endpoint: Prometheus silently skips a Service that lacks it.
+     */
+    private void serviceMonitor(ServiceMonitor serviceMonitor, String namespace, String where) {
+        ServiceMonitor.Spec spec = serviceMonitor.spec();
+        if (spec == null || spec.selector() == null || spec.endpoints() == null || spec.namespaceSelector() != null) {
+            return; // ObjectRules reports what is missing; other namespaces are not in these manifests
+        }
+        List<Service> selected = new ArrayList<>();
+        for (Map.Entry<Resource, Object> e : validation.typed().entrySet()) {
+            if (e.getValue() instanceof Service s
+                    && e.getKey().namespace().equals(namespace)
+                    && LabelSelectors.matches(spec.selector(), s.getMetadata().getLabels())) {
+                selected.add(s);
+            }
+        }
+        if (selected.isEmpty()) {
+            fail(where, "spec.selector", "selects no Service");
+            return;
+        }
+        for (ServiceMonitor.Endpoint endpoint : spec.endpoints()) {
+            for (Service service : selected) {
+                boolean named = service.getSpec().getPorts().stream()
+                        .anyMatch(p -> Objects.equals(p.getName(), endpoint.port()));
+                if (!named) {
+                    fail(
+                            where,
+                            "spec.endpoints[" + endpoint.port() + "].port",
+                            "Service " + service.getMetadata().getName() + " has no port named " + endpoint.port());
+                }
             }
         }
     }

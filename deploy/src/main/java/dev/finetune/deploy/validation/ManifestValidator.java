@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Checks rendered objects against the Kubernetes, Strimzi and KEDA schemas, strictly: every object
+ * Checks rendered objects against the Kubernetes, Strimzi, KEDA and Prometheus Operator schemas, strictly: every object
  * must have a known apiVersion and kind, deserialize into its typed class without a type error, and
  * carry no field the class does not define. Then the fields the API server would require, and the
  * rule that credentials never appear in a manifest. Each problem names the object, the files it came

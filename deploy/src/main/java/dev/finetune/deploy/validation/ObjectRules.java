@@ -87,6 +87,50 @@ final class ObjectRules {
         } else if (object instanceof ScaledObject scaledObject) {
             metadata(scaledObject.metadata(), rules);
             scaledObject(scaledObject, rules);
+        } else if (object instanceof ServiceMonitor serviceMonitor) {
+            metadata(serviceMonitor.metadata(), rules);
+            serviceMonitor(serviceMonitor, rules);
+        } else if (object instanceof PrometheusRule prometheusRule) {
+            metadata(prometheusRule.metadata(), rules);
+            if (prometheusRule.spec() == null) {
+                rules.fail("spec", "required");
+            } else {
+                RuleGroups.check(prometheusRule.spec().groups(), "spec.groups")
+                        .forEach(problem -> rules.fail(problem.path(), problem.message()));
+            }
+        }
+    }
+
+    private static void serviceMonitor(ServiceMonitor serviceMonitor, Rules rules) {
+        ServiceMonitor.Spec spec = serviceMonitor.spec();
+        if (spec == null || spec.selector() == null) {
+            rules.fail("spec.selector", "required");
+            return;
+        }
+        boolean selects = !isEmpty(spec.selector().getMatchExpressions())
+                || spec.selector().getMatchLabels() != null
+                        && !spec.selector().getMatchLabels().isEmpty();
+        rules.require(selects, "spec.selector", "empty: it would scrape every Service in the namespace");
+        if (isEmpty(spec.endpoints())) {
+            rules.fail("spec.endpoints", "at least one endpoint is required");
+            return;
+        }
+        for (ServiceMonitor.Endpoint endpoint : spec.endpoints()) {
+            String at = "spec.endpoints[" + endpoint.port() + "]";
+            rules.require(
+                    endpoint.port() != null && Names.isPortName(endpoint.port()),
+                    at + ".port",
+                    "required: the name of a port of the selected Services");
+            rules.require(
+                    endpoint.path() == null || endpoint.path().startsWith("/"), at + ".path", "must start with /");
+            rules.require(
+                    endpoint.interval() == null || RuleGroups.isDuration(endpoint.interval()),
+                    at + ".interval",
+                    "not a Prometheus duration: " + endpoint.interval());
+            rules.require(
+                    endpoint.scrapeTimeout() == null || RuleGroups.isDuration(endpoint.scrapeTimeout()),
+                    at + ".scrapeTimeout",
+                    "not a Prometheus duration: " + endpoint.scrapeTimeout());
         }
     }
 
