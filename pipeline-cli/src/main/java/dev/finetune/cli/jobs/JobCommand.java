@@ -89,16 +89,25 @@ public final class JobCommand extends ApiCommand {
                 + (job.path("cancelRequested").asBoolean() ? " (cancel requested)" : ""));
     }
 
+    /** The training-service's default page of jobs. */
+    private static final int DEFAULT_PAGE = 100;
+
     @Command(
             name = "list",
             mixinStandardHelpOptions = true,
             header = "Lists jobs with state and progress, a page at a time in id order.")
     void list(
-            @Option(names = "--limit", defaultValue = "100", description = "Jobs per page, 1-1000 (default 100).")
+            @Option(
+                            names = "--limit",
+                            defaultValue = "" + DEFAULT_PAGE,
+                            description = "Jobs per page, 1-1000 (default 100).")
                     int limit,
             @Option(names = "--after", paramLabel = "JOB", description = "Start after this job id (the next page).")
                     String after) {
-        String query = "api/jobs?limit=" + limit + (after == null ? "" : "&after=" + ServiceClient.segment(after));
+        String query = "api/jobs"
+                + (limit == DEFAULT_PAGE && after == null
+                        ? "" // the service's default page
+                        : "?limit=" + limit + (after == null ? "" : "&after=" + ServiceClient.segment(after)));
         JsonNode page = services().training().get(query);
         for (JsonNode job : page) {
             out().printf(
