@@ -277,6 +277,62 @@ public final class ObjectStore implements AutoCloseable {
     }
 
     /**
+     * A page of the objects under {@code prefix}, at any depth, in key order: those whose key sorts
+     * after {@code startAfter} (S3 {@code start-after}; null for the first page), at most {@code
+     * limit}. Only the page is listed, however many objects follow it.
+     */
+    public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
+        return retrying("list", prefix, () -> {
+            List<ObjectInfo> objects = new ArrayList<>();
+            for (Result<Item> result : client.listObjects(page(prefix, startAfter, limit, true))) {
+                Item item = result.get();
+                objects.add(new ObjectInfo(
+                        item.objectName(),
+                        item.size(),
+                        unquote(item.etag()),
+                        item.lastModified() == null ? null : item.lastModified().toInstant()));
+                if (objects.size() == limit) {
+                    break; // the client would fetch the next page of the listing if asked for more
+                }
+            }
+            return objects;
+        });
+    }
+
+    /**
+     * A page of {@link #listChildren(String)}: the names one level below {@code prefix} whose key
+     * sorts after {@code startAfter} (null for the first page), at most {@code limit}.
+     */
+    public List<String> listChildren(String prefix, String startAfter, int limit) {
+        return retrying("list", prefix, () -> {
+            List<String> names = new ArrayList<>();
+            for (Result<Item> result : client.listObjects(page(prefix, startAfter, limit, false))) {
+                String name = result.get().objectName().substring(prefix.length());
+                names.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+                if (names.size() == limit) {
+                    break;
+                }
+            }
+            return names;
+        });
+    }
+
+    private ListObjectsArgs page(String prefix, String startAfter, int limit, boolean recursive) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("a listing page holds at least one key, got limit " + limit);
+        }
+        ListObjectsArgs.Builder args = ListObjectsArgs.builder()
+                .bucket(bucket())
+                .prefix(prefix)
+                .recursive(recursive)
+                .maxKeys(Math.min(limit, 1000)); // S3 answers at most 1000 keys a request
+        if (startAfter != null) {
+            args.startAfter(startAfter);
+        }
+        return args.build();
+    }
+
+    /**
      * The names one level below {@code prefix} (which ends in '/'): sub-prefixes without their
      * trailing '/', and objects. Like {@code ls}, for catalogues laid out as key paths.
      */

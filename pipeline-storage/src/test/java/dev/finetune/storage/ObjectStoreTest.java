@@ -126,6 +126,35 @@ class ObjectStoreTest {
     }
 
     @Test
+    void aListingPageStartsAfterTheGivenKeyAndHoldsAtMostTheLimit() {
+        for (int i = 1; i <= 7; i++) {
+            store.putBytes(prefix + "p/" + String.format("%03d", i), new byte[] {1}, "application/octet-stream");
+        }
+
+        assertThat(store.list(prefix + "p/", null, 3))
+                .extracting(ObjectInfo::key)
+                .containsExactly(prefix + "p/001", prefix + "p/002", prefix + "p/003");
+        assertThat(store.list(prefix + "p/", prefix + "p/003", 3))
+                .extracting(ObjectInfo::key)
+                .containsExactly(prefix + "p/004", prefix + "p/005", prefix + "p/006");
+        assertThat(store.list(prefix + "p/", prefix + "p/006", 3))
+                .extracting(ObjectInfo::key)
+                .containsExactly(prefix + "p/007");
+    }
+
+    @Test
+    void aPageOfChildrenStartsAfterTheGivenKey() {
+        for (String child : new String[] {"a", "b", "c", "d"}) {
+            store.putBytes(prefix + "c/" + child + "/record.json", new byte[] {1}, "application/json");
+            store.putBytes(prefix + "c/" + child + "/more/1.json", new byte[] {1}, "application/json");
+        }
+
+        assertThat(store.listChildren(prefix + "c/", null, 2)).containsExactly("a", "b");
+        // '0' is the character after '/': every key under c/b/ sorts before c/b0.
+        assertThat(store.listChildren(prefix + "c/", prefix + "c/b0", 2)).containsExactly("c", "d");
+    }
+
+    @Test
     void missingObjectIsReportedWithItsKeyAndBucket() {
         assertThat(store.stat(prefix + "nope")).isEmpty();
         assertThatThrownBy(() -> store.getBytes(prefix + "nope"))

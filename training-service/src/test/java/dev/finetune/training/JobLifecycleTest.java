@@ -68,8 +68,13 @@ class JobLifecycleTest {
                 .jsonPath();
         List<String> states = events.getList("findAll { it.kind == 'state' }.state");
         assertThat(states).containsSubsequence("validating", "queued", "running", "succeeded");
+        // Progress is throttled (report-interval): the first step at once, then at most one report per
+        // interval, after each checkpoint and at the last step; never twice, never backwards.
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
-                .containsExactly(1, 2, 3, 4, 5, 6);
+                .startsWith(1)
+                .endsWith(6)
+                .isSorted()
+                .doesNotHaveDuplicates();
         assertThat(events.getList("sequence", Long.class)).isSorted().doesNotHaveDuplicates();
         // One span per phase, in the trace of the request that created the job (spans export in batches).
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
@@ -351,7 +356,9 @@ class JobLifecycleTest {
         assertThat(events.getList("findAll { it.kind == 'state' && it.state == 'running' }"))
                 .hasSize(1);
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
-                .containsExactly(1, 2, 3);
+                .endsWith(3)
+                .isSorted()
+                .doesNotHaveDuplicates();
     }
 
     @Test

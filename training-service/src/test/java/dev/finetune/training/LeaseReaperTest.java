@@ -103,11 +103,93 @@ class LeaseReaperTest {
         assertThat(events.getString("find { it.kind == 'state' && it.state == 'running' }.message"))
                 .startsWith("lease of worker vanished-worker expired at ")
                 .contains("lease reaper resume 1 of 2; resumed on worker ");
-        // Resumed from the step-2 checkpoint: steps 3 to 6 trained here, none skipped or repeated.
+        // Resumed from the step-2 checkpoint: steps 3 to 6 trained here (progress is throttled, so
+        // not every step is reported), none repeated, and checkpoints 4 and 6 written here.
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
-                .containsExactly(3, 4, 5, 6);
+                .endsWith(6)
+                .isSorted()
+                .doesNotHaveDuplicates()
+                .allSatisfy(step -> assertThat(step).isGreaterThanOrEqualTo(3));
+        assertThat(store.exists("checkpoints/" + id + "/step-4/trainer_state.json"))
+                .isTrue();
         assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_model.safetensors"))
                 .isTrue();
+    }
+
+    /**
+     * The worker died while uploading checkpoint 4 (its files there, its manifest not: the manifest
+     * goes last), so 4 was never announced: the job resumes from checkpoint 2, the last complete one.
+     */
+    @Test
+    void aCrashMidCheckpointUploadResumesFromThePreviousCompleteCheckpoint() throws Exception {
+        String donor = JobLifecycleTest.create(Fixtures.loraSftJob("tiny-qwen3", "qa", SIX_STEPS));
+        JobLifecycleTest.awaitState(donor, "succeeded");
+        String id = "halfup-" + UUID.randomUUID().toString().substring(0, 8);
+        copyCheckpoint(donor, id, 2);
+        for (ObjectInfo object : store.list("checkpoints/" + donor + "/step-4/")) {
+            if (!object.key().endsWith("/trainer_state.json")) {
+                store.copy(object.key(), object.key().replace(donor, id));
+            }
+        }
+        strand(id, 4, 2);
+        writeLease(id, 1, "vanished-worker", Instant.now().minusSeconds(60), false);
+
+        JobLifecycleTest.awaitState(id, "succeeded");
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .extract()
+                .jsonPath();
+        // The first step trained is reported at once: step 3, so the run started from checkpoint 2.
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
+                .startsWith(3)
+                .endsWith(6);
+        assertThat(store.exists("checkpoints/" + id + "/step-4/trainer_state.json"))
+                .as("checkpoint 4 trained again and uploaded whole")
+                .isTrue();
+        assertThat(events.getList("findAll { it.kind == 'checkpoint' }.message", String.class))
+                .containsExactly(
+                        "checkpoint at checkpoints/" + id + "/step-4/",
+                        "final result at checkpoints/" + id + "/step-6/");
+    }
+
+    /**
+     * The worker died after uploading checkpoint 4 whole but before announcing it (record and
+     * event): the job resumes from 4, and announces it once, before training on.
+     */
+    @Test
+    void aCheckpointUploadedButNotAnnouncedBeforeACrashIsResumedFromAndAnnouncedOnce() throws Exception {
+        String donor = JobLifecycleTest.create(Fixtures.loraSftJob("tiny-qwen3", "qa", SIX_STEPS));
+        JobLifecycleTest.awaitState(donor, "succeeded");
+        String id = "unsaid-" + UUID.randomUUID().toString().substring(0, 8);
+        copyCheckpoint(donor, id, 2);
+        copyCheckpoint(donor, id, 4);
+        strand(id, 4, 2);
+        writeLease(id, 1, "vanished-worker", Instant.now().minusSeconds(60), false);
+
+        JsonPath done = JobLifecycleTest.awaitState(id, "succeeded");
+        assertThat(done.getLong("lastCheckpointStep")).isEqualTo(6);
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .extract()
+                .jsonPath();
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
+                .startsWith(5)
+                .endsWith(6);
+        assertThat(events.getList("findAll { it.kind == 'checkpoint' }.message", String.class))
+                .containsExactly(
+                        "checkpoint at checkpoints/" + id + "/step-4/",
+                        "final result at checkpoints/" + id + "/step-6/");
+        assertThat(dev.finetune.service.testing.EventTopics.read(
+                        "checkpoints.created", v -> v.path("jobId").asText().equals(id), 2, Duration.ofSeconds(20)))
+                .extracting(r -> r.value().path("step").asLong()
+                        + (r.value().path("isFinal").asBoolean() ? " final" : ""))
+                .containsExactly("4", "6 final");
+    }
+
+    private void copyCheckpoint(String from, String to, int step) {
+        for (ObjectInfo object : store.list("checkpoints/" + from + "/step-" + step + "/")) {
+            store.copy(object.key(), object.key().replace(from, to));
+        }
     }
 
     @Test

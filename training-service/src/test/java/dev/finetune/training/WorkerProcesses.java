@@ -77,22 +77,24 @@ final class WorkerProcesses implements AutoCloseable {
 
     /** Starts a worker named {@code name} and waits until it is ready; {@code env} adds to or overrides the defaults. */
     Worker start(String name, Map<String, String> env) throws IOException {
+        return start(name, env, List.of("-Xmx1g", "-Dai.djl.pytorch.num_threads=1"));
+    }
+
+    /** As {@link #start(String, Map)}, with these JVM options (heap, PyTorch threads). */
+    Worker start(String name, Map<String, String> env, List<String> jvmOptions) throws IOException {
         Path jar = Path.of("target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar.toAbsolutePath() + " is missing: run in the integration-test phase");
         }
         int port = FreePorts.find();
         Path log = Files.createDirectories(Path.of("target/worker-logs")).resolve(name + ".log");
-        ProcessBuilder builder = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx1g",
-                        "-Dai.djl.pytorch.num_threads=1",
-                        "-Dai.djl.pytorch.num_interop_threads=1",
-                        "-Dai.djl.offline=true",
-                        "-jar",
-                        jar.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(
+                List.of("-Dai.djl.pytorch.num_interop_threads=1", "-Dai.djl.offline=true", "-jar", jar.toString()));
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> environment = builder.environment();
         environment.put("QUARKUS_HTTP_PORT", String.valueOf(port));
         environment.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrapServers());

@@ -106,6 +106,41 @@ public final class ServiceClient {
         }
     }
 
+    /**
+     * Opens a Server-Sent Events stream ({@code text/event-stream}), resuming after {@code
+     * lastEventId} when it is not null. An error answer is thrown as {@link ApiException}.
+     */
+    public EventStream events(String path, String lastEventId) {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(base.resolve(path))
+                .GET()
+                .header("Accept", "text/event-stream, application/problem+json");
+        if (lastEventId != null) {
+            builder.header("Last-Event-ID", lastEventId);
+        }
+        if (apiKey != null && !apiKey.isBlank()) {
+            builder.header("Authorization", "Bearer " + apiKey);
+        }
+        try {
+            // No request timeout: a stream stays open as long as the job runs; the server's keep-alive
+            // comments show that it is alive.
+            HttpResponse<InputStream> response = http.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() >= 300) {
+                try (InputStream body = response.body()) {
+                    throw new ApiException(
+                            call("GET", path),
+                            response.statusCode(),
+                            new String(body.readAllBytes(), StandardCharsets.UTF_8));
+                }
+            }
+            return new EventStream(response.body());
+        } catch (IOException e) {
+            throw unreachable(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while calling " + call("GET", path), e);
+        }
+    }
+
     private byte[] send(String method, String path, HttpRequest.BodyPublisher body, String contentType) {
         return checked(method, path, exchange(method, path, body, contentType));
     }

@@ -89,9 +89,27 @@ public final class JobCommand extends ApiCommand {
                 + (job.path("cancelRequested").asBoolean() ? " (cancel requested)" : ""));
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, header = "Lists jobs with state and progress.")
-    void list() {
-        for (JsonNode job : services().training().get("api/jobs")) {
+    /** The training-service's default page of jobs. */
+    private static final int DEFAULT_PAGE = 100;
+
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            header = "Lists jobs with state and progress, a page at a time in id order.")
+    void list(
+            @Option(
+                            names = "--limit",
+                            defaultValue = "" + DEFAULT_PAGE,
+                            description = "Jobs per page, 1-1000 (default 100).")
+                    int limit,
+            @Option(names = "--after", paramLabel = "JOB", description = "Start after this job id (the next page).")
+                    String after) {
+        String query = "api/jobs"
+                + (limit == DEFAULT_PAGE && after == null
+                        ? "" // the service's default page
+                        : "?limit=" + limit + (after == null ? "" : "&after=" + ServiceClient.segment(after)));
+        JsonNode page = services().training().get(query);
+        for (JsonNode job : page) {
             out().printf(
                             "%-40s %-10s %5d/%-5d %s@%s %s%n",
                             job.path("id").asText(),
@@ -101,6 +119,10 @@ public final class JobCommand extends ApiCommand {
                             job.path("datasetName").asText(),
                             job.path("datasetVersion").asText(),
                             job.path("baseModel").asText());
+        }
+        if (page.size() == limit) {
+            out().println("(more: job list --after "
+                    + page.get(page.size() - 1).path("id").asText() + ")");
         }
     }
 }

@@ -1,8 +1,13 @@
 package dev.finetune.cli.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.cli.http.ApiException;
+import dev.finetune.cli.http.EventStream;
 import dev.finetune.cli.http.ServiceClient;
 import dev.finetune.llm.cli.ProgressBar;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
@@ -10,10 +15,15 @@ import java.util.Set;
 /**
  * Follows a training job through the training-service API until it ends: a progress bar with step,
  * loss, tokens/s and ETA from the job's metrics events, and its state changes and checkpoints as
- * lines above the bar. Reads events after the last one seen, so nothing is shown twice.
+ * lines above the bar. The events come live over the job's Server-Sent Events stream; a stream that
+ * breaks off is resumed after the last event seen ({@code Last-Event-ID}), so nothing is shown twice
+ * or missed. A service that cannot stream (an error answer) is polled instead, and the watcher says so.
  */
 public final class JobWatcher {
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reconnects after a stream broke off, in a row, before the watch gives up. */
+    private static final int MAX_RECONNECTS = 5;
 
     private final ServiceClient training;
     private final Duration pollInterval;
@@ -29,40 +39,135 @@ public final class JobWatcher {
     }
 
     /**
-     * As {@link #watch(String, ProgressBar, Instant)}, running {@code eachPoll} once per poll: a
-     * caller's own reason to stop watching (it throws).
+     * As {@link #watch(String, ProgressBar, Instant)}, running {@code eachPoll} at each event and
+     * keep-alive of the stream (every few seconds at least), or once per poll: a caller's own reason
+     * to stop watching (it throws).
      */
     public JsonNode watch(String jobId, ProgressBar bar, Instant deadline, Runnable eachPoll)
             throws InterruptedException {
-        String path = "api/jobs/" + ServiceClient.segment(jobId);
-        long after = 0;
-        JsonNode lastMetrics = null;
+        Shown shown = new Shown(jobId, bar);
+        try {
+            return follow(shown, deadline, eachPoll);
+        } catch (ApiException e) {
+            bar.message("  " + jobId + ": no live event stream (" + e.getMessage() + "); polling every "
+                    + pollInterval.toMillis() + " ms instead");
+            return poll(shown, deadline, eachPoll);
+        }
+    }
+
+    /** Follows the job's event stream to its end, reconnecting after the last event seen if it breaks off. */
+    private JsonNode follow(Shown shown, Instant deadline, Runnable eachPoll) throws InterruptedException {
+        String path = "api/jobs/" + ServiceClient.segment(shown.jobId);
+        String lastId = null;
+        int breaks = 0;
         while (true) {
-            JsonNode events = training.get(path + "/events?after=" + after + "&limit=500");
-            for (JsonNode event : events) {
-                after = Math.max(after, event.path("sequence").asLong());
-                switch (event.path("kind").asText()) {
-                    case "metrics" -> lastMetrics = event.path("metrics");
-                    case "state", "checkpoint" -> bar.message(
-                            "  " + jobId + ": " + event.path("message").asText());
-                    default -> {}
+            String why;
+            try (EventStream stream = training.events(path + "/events/stream", lastId)) {
+                EventStream.Event event;
+                while ((event = stream.next()) != null) {
+                    if (!event.keepAlive()) {
+                        lastId = event.id();
+                        breaks = 0;
+                        shown.event(read(event.data()));
+                    }
+                    eachPoll.run();
+                    checkDeadline(shown, deadline);
                 }
+                // The service ends the stream after the job's terminal state event; a proxy may end
+                // it sooner.
+                JsonNode job = training.get(path);
+                if (TERMINAL.contains(job.path("state").asText())) {
+                    return shown.end(job);
+                }
+                why = "the event stream ended before the job did";
+            } catch (UncheckedIOException e) {
+                why = e.getMessage();
+            }
+            if (++breaks > MAX_RECONNECTS) {
+                throw new IllegalStateException("job " + shown.jobId + ": " + why + ", " + breaks + " times in a row");
+            }
+            shown.bar.message(
+                    "  " + shown.jobId + ": " + why + "; resuming after event " + (lastId == null ? "0" : lastId));
+            Thread.sleep(pollInterval.toMillis());
+            checkDeadline(shown, deadline);
+        }
+    }
+
+    /** Polls the job's events and record every {@code pollInterval}: for a service without streams. */
+    private JsonNode poll(Shown shown, Instant deadline, Runnable eachPoll) throws InterruptedException {
+        String path = "api/jobs/" + ServiceClient.segment(shown.jobId);
+        while (true) {
+            for (JsonNode event : training.get(path + "/events?after=" + shown.after + "&limit=500")) {
+                shown.event(event);
             }
             eachPoll.run();
             JsonNode job = training.get(path);
-            long step = job.path("step").asLong();
-            long total = job.path("totalSteps").asLong();
-            String state = job.path("state").asText();
-            if (TERMINAL.contains(state)) {
-                bar.finish(step, total, state + metricsDetail(lastMetrics, false));
-                return job;
+            if (TERMINAL.contains(job.path("state").asText())) {
+                return shown.end(job);
             }
-            bar.update(step, total, state + metricsDetail(lastMetrics, true));
-            if (Instant.now().isAfter(deadline)) {
-                throw new IllegalStateException("job " + jobId + " is still " + state + " at step " + step + "/" + total
-                        + " after the time allowed");
-            }
+            checkDeadline(shown, deadline);
             Thread.sleep(pollInterval.toMillis());
+        }
+    }
+
+    private static void checkDeadline(Shown shown, Instant deadline) {
+        if (Instant.now().isAfter(deadline)) {
+            throw new IllegalStateException("job " + shown.jobId + " is still " + shown.state + " at step " + shown.step
+                    + "/" + shown.total + " after the time allowed");
+        }
+    }
+
+    private static JsonNode read(String data) {
+        try {
+            return JSON.readTree(data);
+        } catch (IOException e) {
+            throw new IllegalStateException("the training-service streamed an event that is not JSON: " + data, e);
+        }
+    }
+
+    /** What the bar shows so far: events up to {@code after}, the newest metrics and state. */
+    private static final class Shown {
+        private final String jobId;
+        private final ProgressBar bar;
+        private long after;
+        private JsonNode lastMetrics;
+        private String state = "queued";
+        private long step;
+        private long total;
+
+        Shown(String jobId, ProgressBar bar) {
+            this.jobId = jobId;
+            this.bar = bar;
+        }
+
+        void event(JsonNode event) {
+            long sequence = event.path("sequence").asLong();
+            if (sequence <= after) {
+                return; // shown already
+            }
+            after = sequence;
+            state = event.path("state").asText(state);
+            switch (event.path("kind").asText()) {
+                case "metrics" -> {
+                    lastMetrics = event.path("metrics");
+                    step = lastMetrics.path("step").asLong();
+                    total = lastMetrics.path("totalSteps").asLong();
+                }
+                case "state", "checkpoint" -> bar.message(
+                        "  " + jobId + ": " + event.path("message").asText());
+                default -> {}
+            }
+            if (!TERMINAL.contains(state)) {
+                bar.update(step, total, state + metricsDetail(lastMetrics, true));
+            }
+        }
+
+        JsonNode end(JsonNode job) {
+            bar.finish(
+                    job.path("step").asLong(),
+                    job.path("totalSteps").asLong(),
+                    job.path("state").asText() + metricsDetail(lastMetrics, false));
+            return job;
         }
     }
 

@@ -40,6 +40,23 @@ public class CloudEventMessages {
      * caller knows the event is durable before it records having sent it.
      */
     public <E extends PipelineEvent> void sendAndAwait(Emitter<E> emitter, E event, String eventId) {
+        try {
+            send(emitter, event, eventId).get(SEND_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing " + event.cloudEventType(), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(
+                    "the broker did not acknowledge " + event.cloudEventType() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Sends {@code event} with the given id without waiting: the result completes when the broker
+     * acknowledges it, or fails. For facts a newer one supersedes (progress), where the sender must
+     * not wait on the broker.
+     */
+    public <E extends PipelineEvent> CompletableFuture<Void> send(Emitter<E> emitter, E event, String eventId) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         emitter.send(of(event, eventId)
                 .withAck(() -> {
@@ -50,15 +67,7 @@ public class CloudEventMessages {
                     done.completeExceptionally(failure);
                     return done;
                 }));
-        try {
-            done.get(SEND_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while publishing " + event.cloudEventType(), e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(
-                    "the broker did not acknowledge " + event.cloudEventType() + ": " + e.getMessage(), e);
-        }
+        return done;
     }
 
     /** A message with a fresh CloudEvents id. */

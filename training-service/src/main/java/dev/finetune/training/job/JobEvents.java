@@ -8,16 +8,20 @@ import dev.finetune.events.TrainingEventKind;
 import dev.finetune.service.messaging.CloudEventMessages;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
+import java.util.function.UnaryOperator;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
+import org.jboss.logging.Logger;
 
 /**
  * Publishes what happens to jobs: numbered training events (also kept in the job's log for the
  * API) on {@code training.events}, checkpoints on {@code checkpoints.created}, job requests on
- * {@code training.jobs}. Sends wait for the broker's acknowledgement.
+ * {@code training.jobs}. Sends wait for the broker's acknowledgement, except progress metrics'.
  */
 @ApplicationScoped
 public class JobEvents {
+    private static final Logger LOG = Logger.getLogger(JobEvents.class);
+
     private final JobStore jobs;
     private final CloudEventMessages messages;
     private final Emitter<TrainingEvent> events;
@@ -42,8 +46,25 @@ public class JobEvents {
         publish(jobId, TrainingEventKind.STATE, state, message, null);
     }
 
-    public void metrics(String jobId, JobState state, TrainingEvent.Metrics metrics) {
-        publish(jobId, TrainingEventKind.METRICS, state, null, metrics);
+    /**
+     * Records progress (the record's step, in the same write that numbers the event) and publishes
+     * it without waiting for the broker: a newer report supersedes it, and the job's log has it
+     * either way. A send the broker refuses is logged.
+     */
+    public void metrics(String jobId, TrainingEvent.Metrics metrics) {
+        TrainingEvent event = append(
+                jobId,
+                job -> job.withProgress(metrics.step(), metrics.totalSteps()),
+                TrainingEventKind.METRICS,
+                JobState.RUNNING,
+                null,
+                metrics);
+        messages.send(events, event, eventId(event)).exceptionally(failure -> {
+            LOG.warnf(
+                    "job %s: metrics event %d not published (%s); it is in the job's event log",
+                    jobId, event.sequence(), failure.getMessage());
+            return null;
+        });
     }
 
     public void checkpoint(CheckpointCreated checkpoint) {
@@ -72,11 +93,28 @@ public class JobEvents {
 
     private void publish(
             String jobId, TrainingEventKind kind, JobState state, String message, TrainingEvent.Metrics m) {
+        TrainingEvent event = append(jobId, UnaryOperator.identity(), kind, state, message, m);
+        send(events, event, eventId(event));
+    }
+
+    private TrainingEvent append(
+            String jobId,
+            UnaryOperator<JobRecord> change,
+            TrainingEventKind kind,
+            JobState state,
+            String message,
+            TrainingEvent.Metrics m) {
         TrainingEvent[] event = new TrainingEvent[1];
         jobs.appendEvent(
                 jobId,
+                change,
                 sequence -> event[0] = new TrainingEvent(jobId, sequence, kind, state, message, m, Instant.now()));
-        send(events, event[0], jobId + ":" + event[0].sequence());
+        return event[0];
+    }
+
+    /** A training event's CloudEvents id: its job and sequence, the same on every retry. */
+    private static String eventId(TrainingEvent event) {
+        return event.jobId() + ":" + event.sequence();
     }
 
     private <E extends PipelineEvent> void send(Emitter<E> emitter, E event, String id) {

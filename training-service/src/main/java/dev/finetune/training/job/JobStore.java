@@ -10,7 +10,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
@@ -108,7 +107,17 @@ public class JobStore {
 
     /** Appends an event to the job's log, numbering it; returns the sequence number. */
     public long appendEvent(String id, java.util.function.LongFunction<Object> eventForSequence) {
-        JobRecord updated = update(id, job -> job.withEventSequence(job.eventSequence() + 1));
+        return appendEvent(id, UnaryOperator.identity(), eventForSequence);
+    }
+
+    /**
+     * Appends an event to the job's log and applies {@code change} to the record in the same
+     * compare-and-set that numbers the event (one write of the record, not two); returns the
+     * sequence number.
+     */
+    public long appendEvent(
+            String id, UnaryOperator<JobRecord> change, java.util.function.LongFunction<Object> eventForSequence) {
+        JobRecord updated = update(id, job -> change.apply(job).withEventSequence(job.eventSequence() + 1));
         long sequence = updated.eventSequence();
         store.putBytes(eventKey(id, sequence), write(eventForSequence.apply(sequence)), JSON);
         return sequence;
@@ -116,32 +125,78 @@ public class JobStore {
 
     private static final Pattern EVENT_FILE = Pattern.compile("(\\d{12})\\.json");
 
-    /** Events of a job with sequence > {@code after}, oldest first, at most {@code limit}. */
+    /**
+     * Events of a job with sequence > {@code after}, oldest first, at most {@code limit}. Reads only
+     * those: the listing starts after the key of event {@code after} (keys are zero-padded, so key
+     * order is sequence order) and stops once the page is full.
+     */
     public <T> List<T> events(String id, long after, int limit, Class<T> type) {
-        String prefix = "training/jobs/" + Names.requireName("job id", id) + "/events/";
+        String prefix = eventsPrefix(id);
         List<T> events = new ArrayList<>();
-        for (ObjectInfo info : store.list(prefix)) {
-            Matcher event = EVENT_FILE.matcher(info.key().substring(prefix.length()));
-            // Anything else under the prefix is not an event: s3proxy's filesystem store, for one,
-            // lists a write in progress as "<name>-<uuid>".
-            if (event.matches() && Long.parseLong(event.group(1)) > after && events.size() < limit) {
-                read(info.key(), type).ifPresent(events::add);
+        String startAfter = eventKey(id, after);
+        while (events.size() < limit) {
+            int wanted = limit - events.size();
+            List<ObjectInfo> page = store.list(prefix, startAfter, wanted);
+            for (ObjectInfo info : page) {
+                Matcher event = EVENT_FILE.matcher(info.key().substring(prefix.length()));
+                // Anything else under the prefix is not an event: s3proxy's filesystem store, for one,
+                // lists a write in progress as "<name>-<uuid>".
+                if (event.matches()) {
+                    read(info.key(), type).ifPresent(events::add);
+                }
             }
+            if (page.size() < wanted) {
+                break; // the log ends here
+            }
+            startAfter = page.get(page.size() - 1).key();
         }
         return events;
     }
 
-    /** Every job, newest first. */
+    private static String eventsPrefix(String id) {
+        return "training/jobs/" + Names.requireName("job id", id) + "/events/";
+    }
+
+    /**
+     * A page of jobs in id order: those whose id sorts after {@code after} (null for the first
+     * page), at most {@code limit}. Reads only the page's records.
+     */
+    public List<JobRecord> page(String after, int limit) {
+        String prefix = "training/jobs/";
+        // '0' is the character after '/': every key of job <after> sorts before "<after>0", and the
+        // next job's keys after it.
+        String startAfter = after == null ? null : prefix + Names.requireName("job id", after) + "0";
+        List<JobRecord> page = new ArrayList<>();
+        while (page.size() < limit) {
+            int wanted = limit - page.size();
+            List<String> ids = store.listChildren(prefix, startAfter, wanted);
+            for (String id : ids) {
+                if (Names.isName(id)) {
+                    get(id).ifPresent(page::add);
+                }
+            }
+            if (ids.size() < wanted) {
+                break;
+            }
+            startAfter = prefix + ids.get(ids.size() - 1) + "0";
+        }
+        return page;
+    }
+
+    /** Every job, page by page (it reads every record: for the lease reaper's sweep, not for APIs). */
     public List<JobRecord> list() {
         List<JobRecord> jobs = new ArrayList<>();
-        for (String id : store.listChildren("training/jobs/")) {
-            if (Names.isName(id)) {
-                get(id).ifPresent(jobs::add);
-            }
+        List<JobRecord> page = page(null, LIST_PAGE);
+        while (!page.isEmpty()) {
+            jobs.addAll(page);
+            page = page.size() < LIST_PAGE
+                    ? List.of()
+                    : page(page.get(page.size() - 1).id(), LIST_PAGE);
         }
-        jobs.sort(Comparator.comparing(JobRecord::createdAt).reversed());
         return jobs;
     }
+
+    private static final int LIST_PAGE = 500;
 
     /** The job an idempotency key created, if any. */
     public Optional<String> jobForKey(String keyHash) {

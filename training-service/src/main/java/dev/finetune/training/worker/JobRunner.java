@@ -77,6 +77,10 @@ public class JobRunner {
         this.settings = settings;
         this.phases = phases;
         this.workerId = settings.workerId().orElseGet(JobRunner::hostName);
+        if (settings.reportInterval().isNegative()) {
+            throw new IllegalArgumentException(
+                    "pipeline.training.report-interval must be 0s or more, got " + settings.reportInterval());
+        }
     }
 
     /**
@@ -239,18 +243,28 @@ public class JobRunner {
         if (stored.isPresent()) {
             phases.run("restore-checkpoint", id, () -> artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir));
             LOG.infof("job %s resumes from step %d", id, stored.getAsLong());
+            if (stored.getAsLong() > job.lastCheckpointStep()) {
+                // Uploaded, but its worker died before announcing it: announce it now, once (its event
+                // id is derived from the step, so a repeat is dropped by consumers).
+                announceCheckpoint(job, stored.getAsLong(), ObjectKeys.checkpointPrefix(id, stored.getAsLong()));
+            }
         }
         TrainConfig config = RecipeConfigs.of(job, model, trainFile, runDir);
         Instant deadline = Instant.now().plus(settings.jobTimeout());
-        TrainingListener listener = new Listener(job, control, deadline);
         Device device = Engines.trainingThread(); // grad mode as the recipe expects it on this thread
         LOG.infof("job %s trains on %s", id, device);
-        try (Recipe recipe = Recipes.create(config, listener)) {
+        try (JobReporter reporter = new JobReporter(
+                        id,
+                        new Outlet(job),
+                        settings.reportInterval(),
+                        settings.workDir().resolve("uploads").resolve(id));
+                Recipe recipe = Recipes.create(config, new Listener(job, control, deadline, reporter))) {
             control.attach(recipe);
             TrainResult result = phases.run("train", id, () -> {
                 recipe.setup();
                 return recipe.train();
             });
+            reporter.finish(); // the last checkpoint uploaded and announced, the last progress reported
             if (control.stopReason().isEmpty() && !renewed(id, lease)) {
                 control.stop(
                         StopReason.LEASE_LOST); // the job moved on while we trained: its result is not ours to write
@@ -398,16 +412,39 @@ public class JobRunner {
                 Instant.now());
     }
 
-    /** Turns the recipe's progress into job state and events. */
+    /**
+     * Records an uploaded checkpoint (record, then event), each write retried through an outage. The
+     * last step's checkpoint is where the final result is exported next, and that is announced once,
+     * as final: a second, non-final event for it would be evaluated twice.
+     */
+    private void announceCheckpoint(JobRecord job, long step, String prefix) throws IOException {
+        JobRecord j = retried(
+                job.id(), "checkpoint " + step + " record", () -> jobs.update(job.id(), r -> r.withCheckpoint(step)));
+        if (step >= j.totalSteps()) {
+            return;
+        }
+        CheckpointCreated created = checkpointEvent(job, step, j.totalSteps(), prefix, false);
+        retried(job.id(), "checkpoint " + step + " event", () -> {
+            events.checkpoint(created);
+            return null;
+        });
+    }
+
+    /**
+     * Turns the recipe's progress into reports, on the training thread: hands each step and
+     * checkpoint to the run's {@link JobReporter} and returns at once.
+     */
     private final class Listener implements TrainingListener {
         private final JobRecord job;
         private final RunControl control;
         private final Instant deadline;
+        private final JobReporter reporter;
 
-        Listener(JobRecord job, RunControl control, Instant deadline) {
+        Listener(JobRecord job, RunControl control, Instant deadline, JobReporter reporter) {
             this.job = job;
             this.control = control;
             this.deadline = deadline;
+            this.reporter = reporter;
         }
 
         @Override
@@ -422,25 +459,31 @@ public class JobRunner {
             if (Instant.now().isAfter(deadline)) {
                 control.stop(StopReason.TIMEOUT);
             }
-            if (m.step() % settings.metricsEverySteps() == 0 || m.step() == m.totalSteps()) {
-                try {
-                    report(m);
-                } catch (RuntimeException e) {
-                    if (!Failures.isRetriable(e)) {
-                        throw e;
-                    }
-                    // Progress is reported again at the next interval and at the end: an outage of
-                    // the store or the broker must not stop training.
-                    LOG.warnf("job %s: progress at step %d not reported (%s)", job.id(), m.step(), e.getMessage());
-                }
-            }
+            reporter.progress(m);
         }
 
-        private void report(StepMetrics m) {
-            jobs.update(job.id(), j -> j.withProgress(m.step(), m.totalSteps()));
+        @Override
+        public void onCheckpoint(int step, Path directory) {
+            try {
+                reporter.checkpoint(step, directory);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("staging checkpoint " + step + " of job " + job.id(), e);
+            }
+        }
+    }
+
+    /** Where the reporter thread sends a run's progress and the uploader thread its checkpoints. */
+    private final class Outlet implements JobReporter.Outlet {
+        private final JobRecord job;
+
+        Outlet(JobRecord job) {
+            this.job = job;
+        }
+
+        @Override
+        public void progress(StepMetrics m) {
             events.metrics(
                     job.id(),
-                    JobState.RUNNING,
                     new TrainingEvent.Metrics(
                             m.step(),
                             m.totalSteps(),
@@ -453,32 +496,19 @@ public class JobRunner {
         }
 
         @Override
-        public void onCheckpoint(int step, Path directory) {
-            try {
-                String prefix = phases.run(
-                        "upload-checkpoint",
-                        job.id(),
-                        () -> retried(
-                                job.id(),
-                                "checkpoint " + step + " upload",
-                                () -> artifacts.uploadCheckpoint(job.id(), step, directory)));
-                JobRecord j = retried(
-                        job.id(),
-                        "checkpoint " + step + " record",
-                        () -> jobs.update(job.id(), r -> r.withCheckpoint(step)));
-                if (step >= j.totalSteps()) {
-                    // The last step's checkpoint is where the final result is exported next, and that is
-                    // announced once, as final: a second, non-final event for it would be evaluated twice.
-                    return;
-                }
-                CheckpointCreated created = checkpointEvent(job, step, j.totalSteps(), prefix, false);
-                retried(job.id(), "checkpoint " + step + " event", () -> {
-                    events.checkpoint(created);
-                    return null;
-                });
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException("uploading checkpoint " + step + " of job " + job.id(), e);
-            }
+        public String upload(int step, Path directory) throws IOException {
+            return phases.run(
+                    "upload-checkpoint",
+                    job.id(),
+                    () -> retried(
+                            job.id(),
+                            "checkpoint " + step + " upload",
+                            () -> artifacts.uploadCheckpoint(job.id(), step, directory)));
+        }
+
+        @Override
+        public void announce(int step, String prefix) throws IOException {
+            announceCheckpoint(job, step, prefix);
         }
     }
 
