@@ -93,6 +93,22 @@ public final class WorkContext implements AutoCloseable {
         return value == null ? Optional.empty() : Optional.of(value.toString());
     }
 
+    /**
+     * {@code task} to run on another thread in this thread's work context: a worker's reporter or
+     * uploader thread logs with the job's fields, as the thread that handed it the work does.
+     */
+    public static Runnable propagate(Runnable task) {
+        Builder work = builder();
+        for (String key : KEYS) {
+            current(key).ifPresent(value -> work.put(key, value));
+        }
+        return () -> {
+            try (WorkContext ignored = work.open()) {
+                task.run();
+            }
+        };
+    }
+
     private void put(String key, String value) {
         if (!previous.containsKey(key)) {
             previous.put(key, MDC.get(key));

@@ -128,4 +128,28 @@ class WorkContextTest {
     private static String attribute(SpanData span, String key) {
         return span.getAttributes().get(AttributeKey.stringKey(key));
     }
+
+    @Test
+    void aTaskHandedToAnotherThreadRunsInTheContextOfTheThreadThatHandedItOver() throws Exception {
+        String[] seen = new String[2];
+        Runnable task;
+        try (WorkContext ignored =
+                WorkContext.builder().job("job-6").dataset("support", "1").open()) {
+            task = WorkContext.propagate(() -> {
+                seen[0] = WorkContext.current(WorkContext.JOB_ID).orElse(null);
+                seen[1] = WorkContext.current(WorkContext.DATASET_NAME).orElse(null);
+            });
+        }
+        java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            other.submit(task).get();
+            assertThat(seen).containsExactly("job-6", "support");
+            assertThat(other.submit(() -> WorkContext.current(WorkContext.JOB_ID))
+                            .get())
+                    .as("the other thread's next task starts clean")
+                    .isEmpty();
+        } finally {
+            other.shutdownNow();
+        }
+    }
 }

@@ -14,6 +14,7 @@ import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
 import dev.finetune.llm.train.TrainingListener;
 import dev.finetune.service.retry.TransientRetry;
+import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.training.TrainingSettings;
@@ -341,22 +342,23 @@ public class JobRunner {
      * Off the training thread: renews the lease every third of its TTL, and looks for a cancel
      * request every {@code cancel-check-interval}. The training loop sees a stop between two
      * micro-batches, so a cancel takes effect within that interval plus one micro-batch, however long
-     * an optimizer step is, and the training thread itself never waits on the object store.
+     * an optimizer step is, and the training thread itself never waits on the object store. Both log
+     * in the job's work context.
      */
     private void watch(String id, JobLease lease, RunControl control, ScheduledExecutorService executor) {
         long renewEvery = settings.leaseTtl().toMillis() / 3;
         executor.scheduleWithFixedDelay(
-                () -> {
+                WorkContext.propagate(() -> {
                     if (!renewed(id, lease)) {
                         control.stop(StopReason.LEASE_LOST);
                     }
-                },
+                }),
                 renewEvery,
                 renewEvery,
                 TimeUnit.MILLISECONDS);
         long cancelEvery = settings.cancelCheckInterval().toMillis();
         executor.scheduleWithFixedDelay(
-                () -> {
+                WorkContext.propagate(() -> {
                     try {
                         if (jobs.cancelRequested(id)) {
                             control.stop(StopReason.CANCELLED);
@@ -364,7 +366,7 @@ public class JobRunner {
                     } catch (RuntimeException e) {
                         LOG.warnf("job %s: cancel check failed (%s); will retry", id, e.getMessage());
                     }
-                },
+                }),
                 cancelEvery,
                 cancelEvery,
                 TimeUnit.MILLISECONDS);
