@@ -45,12 +45,25 @@ class PipelineWiringTest {
     @Test
     void everyConsumerDeadLettersToItsTopicDlqGroupTopic() {
         var consumers = ServiceConfig.channels().stream()
-                .filter(c -> c.incoming() && !c.name().equals("diagnostics-in"))
+                .filter(c -> c.incoming() && !"ignore".equals(c.failureStrategy()))
                 .toList();
 
         assertThat(consumers).isNotEmpty().allSatisfy(c -> assertThat(c.deadLetterTopic())
                 .as(c.service() + " channel " + c.name())
                 .isEqualTo(c.topic() + ".dlq." + c.group()));
+    }
+
+    /**
+     * Only feeds whose records are disposable skip what they cannot read (failure-strategy ignore):
+     * the Kafka round-trip probe and the live job events of the SSE stream, which a client re-reads
+     * from the job's stored log. Any other consumer ignoring failures would lose work.
+     */
+    @Test
+    void onlyDisposableFeedsIgnoreFailures() {
+        assertThat(ServiceConfig.channels().stream()
+                        .filter(c -> c.incoming() && "ignore".equals(c.failureStrategy()))
+                        .map(ServiceConfig.Channel::name))
+                .containsExactlyInAnyOrder("diagnostics-in", "training-events-live");
     }
 
     @ParameterizedTest

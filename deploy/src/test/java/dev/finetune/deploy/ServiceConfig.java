@@ -19,8 +19,18 @@ final class ServiceConfig {
             Pattern.compile("mp\\.messaging\\.(incoming|outgoing)\\.([^.]+)\\.topic");
     private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)");
 
-    /** A SmallRye channel of a service: its topic, and for incoming ones the group and dead-letter topic. */
-    record Channel(String service, boolean incoming, String name, String topic, String group, String deadLetterTopic) {}
+    /**
+     * A SmallRye channel of a service: its topic, and for incoming ones the group, dead-letter topic
+     * and failure strategy.
+     */
+    record Channel(
+            String service,
+            boolean incoming,
+            String name,
+            String topic,
+            String group,
+            String deadLetterTopic,
+            String failureStrategy) {}
 
     private ServiceConfig() {}
 
@@ -47,7 +57,8 @@ final class ServiceConfig {
                             m.group(2),
                             p.getProperty(key),
                             p.getProperty(prefix + "group.id"),
-                            p.getProperty(prefix + "dead-letter-queue.topic")));
+                            p.getProperty(prefix + "dead-letter-queue.topic"),
+                            p.getProperty(prefix + "failure-strategy")));
                 }
             }
         }
