@@ -86,24 +86,7 @@ public final class ServiceClient {
 
     /** Streams a GET body; the caller closes it. */
     public InputStream stream(String path) {
-        HttpRequest request = request("GET", path, HttpRequest.BodyPublishers.noBody(), null);
-        try {
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            if (response.statusCode() >= 300) {
-                try (InputStream body = response.body()) {
-                    throw new ApiException(
-                            call("GET", path),
-                            response.statusCode(),
-                            new String(body.readAllBytes(), StandardCharsets.UTF_8));
-                }
-            }
-            return response.body();
-        } catch (IOException e) {
-            throw unreachable(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while calling " + call("GET", path), e);
-        }
+        return openBody(path, request("GET", path, HttpRequest.BodyPublishers.noBody(), null));
     }
 
     /**
@@ -120,10 +103,15 @@ public final class ServiceClient {
         if (apiKey != null && !apiKey.isBlank()) {
             builder.header("Authorization", "Bearer " + apiKey);
         }
+        // No request timeout: a stream stays open as long as the job runs; the server's keep-alive
+        // comments show that it is alive.
+        return new EventStream(openBody(path, builder.build()));
+    }
+
+    /** The body of a GET as a stream, once the answer is a success; an error answer is thrown. */
+    private InputStream openBody(String path, HttpRequest request) {
         try {
-            // No request timeout: a stream stays open as long as the job runs; the server's keep-alive
-            // comments show that it is alive.
-            HttpResponse<InputStream> response = http.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             if (response.statusCode() >= 300) {
                 try (InputStream body = response.body()) {
                     throw new ApiException(
@@ -132,7 +120,7 @@ public final class ServiceClient {
                             new String(body.readAllBytes(), StandardCharsets.UTF_8));
                 }
             }
-            return new EventStream(response.body());
+            return response.body();
         } catch (IOException e) {
             throw unreachable(e);
         } catch (InterruptedException e) {
