@@ -6,21 +6,18 @@ import static org.awaitility.Awaitility.await;
 
 import dev.finetune.events.DatasetIngested;
 import dev.finetune.events.DatasetSubmitted;
-import dev.finetune.localstack.FreePorts;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
+import dev.finetune.service.testing.PackagedService;
 import dev.finetune.service.testing.PoisonRecords;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -38,20 +35,22 @@ class DatasetPoisonAcrossRestartIT {
             "datasets.submitted", "datasets.submitted.dlq.dataset-service",
             "datasets.ingested", "datasets.ingested.dlq.dataset-service-preparer");
 
-    private final List<Process> started = new ArrayList<>();
-    private LocalStack stack;
+    @AutoClose
+    private PackagedService service;
+
     private PoisonRecords topics;
     private ObjectStore upstream;
-
-    @AfterEach
-    void stop() {
-        started.forEach(Process::destroyForcibly);
-    }
 
     @Test
     void poisonBeforeAndAfterARestartIsDeadLetteredOnceAndTheSubmissionsBehindItArePrepared(LocalStack stack)
             throws Exception {
-        this.stack = stack;
+        service = new PackagedService(
+                stack,
+                Map.of(
+                        "DATASET_UPSTREAM_ALLOWED",
+                        "upstream-exports/exports/",
+                        "PIPELINE_DATASET_WORK_DIR",
+                        Files.createTempDirectory("dataset-poison").toString()));
         topics = new PoisonRecords(stack.kafkaBootstrapServers());
         upstream = new ObjectStore(
                 ObjectStoreConfig.of(stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), "upstream-exports"));
@@ -60,20 +59,18 @@ class DatasetPoisonAcrossRestartIT {
         String before = "poison-before-" + suffix;
         String after = "poison-after-" + suffix;
 
-        int first = start("dataset-poison-1");
+        PackagedService.Instance first = service.start("dataset-poison-1");
         poisonThenSubmit(before);
-        awaitPrepared(first, before);
+        awaitPrepared(first.port(), before);
         assertDeadLetteredOnce(before, "the first poison");
-        Process running = started.get(0);
-        running.destroy(); // SIGTERM: a graceful stop, as a rollout does
-        running.waitFor();
+        first.stop();
 
         poisonThenSubmit(after); // while no service runs
-        int second = start("dataset-poison-2");
-        awaitPrepared(second, after);
+        PackagedService.Instance second = service.start("dataset-poison-2");
+        awaitPrepared(second.port(), after);
         assertDeadLetteredOnce(after, "the poison published while the service was down");
         assertDeadLetteredOnce(before, "the first poison, not read again after the restart");
-        given().port(second).get("/q/health/live").then().statusCode(200);
+        given().port(second.port()).get("/q/health/live").then().statusCode(200);
     }
 
     /** Poison on both topics keyed {@code name}, then a good submission of an upstream object. */
@@ -106,37 +103,5 @@ class DatasetPoisonAcrossRestartIT {
                                 .extract()
                                 .path("status"),
                         "prepared"::equals);
-    }
-
-    /** Starts the packaged service against the stack and waits until it is ready; returns its port. */
-    private int start(String name) throws Exception {
-        Path jar = Path.of("target/quarkus-app/quarkus-run.jar");
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar.toAbsolutePath() + " is missing: run in the integration-test phase");
-        }
-        int port = FreePorts.find();
-        Path log = Files.createDirectories(Path.of("target/service-logs")).resolve(name + ".log");
-        ProcessBuilder builder = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-Xmx512m",
-                        "-jar",
-                        jar.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        Map<String, String> environment = builder.environment();
-        environment.put("QUARKUS_HTTP_PORT", String.valueOf(port));
-        environment.put("KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrapServers());
-        environment.put("PIPELINE_OBJECT_STORE_ENDPOINT", stack.s3Endpoint());
-        environment.put("PIPELINE_OBJECT_STORE_ACCESS_KEY", stack.s3AccessKey());
-        environment.put("PIPELINE_OBJECT_STORE_SECRET_KEY", stack.s3SecretKey());
-        environment.put("PIPELINE_SECURITY_ENABLED", "false");
-        environment.put("DATASET_UPSTREAM_ALLOWED", "upstream-exports/exports/");
-        environment.put(
-                "PIPELINE_DATASET_WORK_DIR", Files.createTempDirectory(name).toString());
-        started.add(builder.start());
-        await().atMost(Duration.ofSeconds(60))
-                .ignoreExceptions()
-                .until(() -> given().port(port).get("/q/health/ready").statusCode() == 200);
-        return port;
     }
 }

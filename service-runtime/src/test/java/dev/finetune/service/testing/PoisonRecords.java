@@ -1,5 +1,7 @@
 package dev.finetune.service.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -7,12 +9,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -48,9 +55,31 @@ public final class PoisonRecords {
         publish(topic, key, valid, cloudEvent("dev.finetune.no-such.event.v1", key));
     }
 
-    /** Publishes a valid event of {@code type} keyed {@code key}, with fresh CloudEvents headers. */
-    public void publishEvent(String topic, String key, String type, String json) throws Exception {
-        publish(topic, key, json.getBytes(StandardCharsets.UTF_8), cloudEvent(type, key));
+    /**
+     * Publishes a valid event of {@code type} keyed {@code key}, with fresh CloudEvents headers, and
+     * returns where it landed.
+     */
+    public RecordMetadata publishEvent(String topic, String key, String type, String json) throws Exception {
+        return publish(topic, key, json.getBytes(StandardCharsets.UTF_8), cloudEvent(type, key));
+    }
+
+    /**
+     * Waits until consumer group {@code group} has committed past {@code record} of {@code topic}:
+     * the record and everything before it on its partition have been handled.
+     */
+    public void awaitCommittedPast(String group, String topic, RecordMetadata record) {
+        TopicPartition partition = new TopicPartition(topic, record.partition());
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            await().atMost(Duration.ofMinutes(2))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> {
+                        OffsetAndMetadata committed = admin.listConsumerGroupOffsets(group)
+                                .partitionsToOffsetAndMetadata()
+                                .get()
+                                .get(partition);
+                        return committed != null && committed.offset() > record.offset();
+                    });
+        }
     }
 
     /**
@@ -101,7 +130,8 @@ public final class PoisonRecords {
                 "application/json");
     }
 
-    private void publish(String topic, String key, byte[] value, Map<String, String> headers) throws Exception {
+    private RecordMetadata publish(String topic, String key, byte[] value, Map<String, String> headers)
+            throws Exception {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -109,7 +139,7 @@ public final class PoisonRecords {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props)) {
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, key, value);
             headers.forEach((name, text) -> record.headers().add(name, text.getBytes(StandardCharsets.UTF_8)));
-            producer.send(record).get();
+            return producer.send(record).get();
         }
     }
 }
