@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
+import dev.finetune.storage.ObjectStore;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import java.io.IOException;
@@ -30,7 +31,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A Kafka outage in the middle of a training job, with the packaged service as a real worker
  * process and the local stack's in-process KRaft broker really shut down and started again on the
  * same port: meanwhile readiness answers DOWN within a second and liveness stays UP; afterwards the
- * job succeeds and announces its result once.
+ * job succeeds and announces its result once, and it was never running without a live lease
+ * ({@link LeaseWatch}, from the store, throughout).
  */
 @ExtendWith(LocalStackExtension.class)
 class BrokerOutageIT {
@@ -42,15 +44,19 @@ class BrokerOutageIT {
     @AutoClose
     private WorkerProcesses workers;
 
+    @AutoClose
+    private LeaseWatch watch;
+
     @Test
     void aJobThatMeetsABrokerOutageSucceedsOnceAndReadinessSaysDownMeanwhile(LocalStack stack) throws Exception {
         workers = new WorkerProcesses(stack);
-        workers.storeWith("outage-base", "outage-qa");
+        ObjectStore store = workers.storeWith("outage-base", "outage-qa");
         WorkerProcesses.Worker worker = workers.start("outage-worker", Map.of());
         String id = worker.createJob(
                 "outage-base",
                 "outage-qa",
                 Map.of("max_steps", 40, "save_steps", 10, "per_device_train_batch_size", 2, "max_seq_length", 32));
+        watch = new LeaseWatch(store, id);
         await().atMost(Duration.ofMinutes(2)).until(() -> worker.job(id).getLong("step") >= 5);
 
         long outageEnds = System.nanoTime() + OUTAGE.toNanos();
@@ -83,6 +89,12 @@ class BrokerOutageIT {
                 .until(() -> worker.job(id), j -> !"running".equals(j.getString("state")));
         assertThat(done.getString("state")).as(done.getString("failureReason")).isEqualTo("succeeded");
         assertThat(done.getLong("step")).isEqualTo(40);
+        // The worker lived through the outage and kept its lease (the store stayed up): the job was
+        // never running without a live lease.
+        assertThat(watch.runningSeen()).as("looks that found the job running").isGreaterThan(10);
+        assertThat(watch.violations())
+                .as("moments running without a live lease")
+                .isEmpty();
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> health(worker, "ready").statusCode() == 200);
 

@@ -333,6 +333,66 @@ class JobLifecycleTest {
                 .isEqualTo("cancelled at step 0; the last checkpoint is kept");
     }
 
+    /**
+     * Cancel works on a job that has not started: a job queued behind the worker's one busy slot is
+     * cancelled at once, and the worker, when it reaches the job's record, commits past it without
+     * running it.
+     */
+    @Test
+    void aQueuedJobIsCancelledAtOnceAndNeverRuns() throws Exception {
+        Fixtures.sftDataset(store, "many", 4000);
+        String busy = create(Fixtures.loraSftJob(
+                "tiny-qwen3",
+                "many",
+                Map.of(
+                        "max_steps",
+                        2,
+                        "per_device_train_batch_size",
+                        1,
+                        "gradient_accumulation_steps",
+                        4000,
+                        "max_seq_length",
+                        32)));
+        awaitState(busy, "running");
+        String queued = create(sftJob("qa", Map.of("max_steps", 2, "per_device_train_batch_size", 2)));
+        assertThat(given().get("/api/jobs/{id}", queued)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getString("state"))
+                .as("behind the busy job")
+                .isEqualTo("queued");
+
+        given().post("/api/jobs/{id}/cancel", queued)
+                .then()
+                .statusCode(200)
+                .body("state", org.hamcrest.Matchers.equalTo("cancelled"));
+        given().post("/api/jobs/{id}/cancel", busy).then().statusCode(200);
+        awaitState(busy, "cancelled");
+
+        EventTopics.RawRecord request = EventTopics.readRaw("training.jobs", queued, 1, Duration.ofSeconds(20))
+                .get(0);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> EventTopics.committedOffset("training-workers", "training.jobs", request.partition())
+                        > request.offset());
+        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", queued)
+                .then()
+                .extract()
+                .jsonPath();
+        assertThat(events.getList("findAll { it.kind == 'state' }.state", String.class))
+                .doesNotContain("running")
+                .endsWith("cancelled");
+        assertThat(events.getString("find { it.kind == 'state' && it.state == 'cancelled' }.message"))
+                .isEqualTo("cancelled before training started");
+        assertThat(given().get("/api/jobs/{id}", queued)
+                        .then()
+                        .extract()
+                        .jsonPath()
+                        .getString("state"))
+                .isEqualTo("cancelled");
+    }
+
     @Test
     void duplicatedPreparedEventWithATriggerTrainsOnce() throws Exception {
         String dataset = "trig-" + UUID.randomUUID().toString().substring(0, 8);

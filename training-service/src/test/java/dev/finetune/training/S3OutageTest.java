@@ -2,7 +2,6 @@ package dev.finetune.training;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -12,16 +11,22 @@ import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
 /**
- * An object-store outage shorter than the retry budget in the middle of a training job: its
- * checkpoint and end-of-run writes wait for the store, and the job succeeds once, with one final
- * checkpoint event.
+ * An object-store outage shorter than the retry budget (45 s in tests) in the middle of a training
+ * job: its checkpoint and end-of-run writes wait for the store, and the job succeeds once, with one
+ * final checkpoint event. The store is stopped at a known point of the run ({@link PhaseHooks}),
+ * on the job's own thread, so a fast or a slow run meets the outage where the test says.
  */
 @QuarkusTest
 @WithTestResource(LocalStackTestResource.class)
@@ -31,32 +36,59 @@ class S3OutageTest {
     @Inject
     ObjectStore store;
 
-    /** The outage meets checkpoint uploads and progress reports; training goes on meanwhile. */
+    @Inject
+    PhaseHooks hooks;
+
+    /**
+     * The store stops once the first checkpoint is uploaded, while training goes on: the next
+     * checkpoint uploads and progress reports meet the outage, and so, if training ends first, do
+     * the end-of-run writes.
+     */
     @Test
     void aJobThatMeetsAnS3OutageMidRunSucceedsOnceWhenTheStoreReturns() throws Exception {
-        runThroughAnOutage(200, 20);
+        String dataset = "outage-mid-" + UUID.randomUUID().toString().substring(0, 8);
+        AtomicBoolean trained = new AtomicBoolean();
+        AtomicBoolean stoppedMidTraining = new AtomicBoolean();
+        hooks.onceWhenEnded("training.train", dataset, () -> trained.set(true));
+        runThroughAnOutage(
+                dataset, 200, 20, "training.upload-checkpoint", () -> stoppedMidTraining.set(!trained.get()));
+        assertThat(stoppedMidTraining)
+                .as("the store stopped while the job was still training")
+                .isTrue();
     }
 
     /**
-     * The job trains its last steps while the store is away (a tiny step takes ~10 ms, and progress
-     * reports that fail no longer hold steps up: 600 steps end a few seconds into the outage), so its
-     * result upload, final state and lease release meet the outage.
+     * The store stops the moment training ends, before the result is uploaded: the result upload,
+     * the result record, the final checkpoint event, the final state and the lease release all meet
+     * the outage.
      */
     @Test
     void aJobThatEndsDuringAnS3OutageSucceedsOnceWhenTheStoreReturns() throws Exception {
-        runThroughAnOutage(600, 1000);
+        String dataset = "outage-end-" + UUID.randomUUID().toString().substring(0, 8);
+        runThroughAnOutage(dataset, 20, 1000, "training.train", () -> {});
     }
 
-    private void runThroughAnOutage(int maxSteps, int saveSteps) throws Exception {
+    /**
+     * Trains a job on {@code dataset} and stops the store when phase {@code stopAfter} of the job
+     * ends; starts it again {@link #OUTAGE} later, probing readiness and liveness meanwhile.
+     */
+    private void runThroughAnOutage(String dataset, int maxSteps, int saveSteps, String stopAfter, Runnable atStop)
+            throws Exception {
         LocalStack stack = SharedLocalStack.get();
         assertThat(stack.s3Endpoint())
                 .as("the stack this test stops is the one the service uses")
                 .isEqualTo(ConfigProvider.getConfig().getValue("pipeline.object-store.endpoint", String.class));
         Fixtures.baseModel(store, "tiny-qwen3");
-        Fixtures.sftDataset(store, "qa");
+        Fixtures.sftDataset(store, dataset);
+        CountDownLatch stopped = new CountDownLatch(1);
+        hooks.onceWhenEnded(stopAfter, dataset, () -> {
+            atStop.run();
+            stack.stopS3();
+            stopped.countDown();
+        });
         String id = JobLifecycleTest.create(Fixtures.loraSftJob(
                 "tiny-qwen3",
-                "qa",
+                dataset,
                 Map.of(
                         "max_steps",
                         maxSteps,
@@ -66,20 +98,19 @@ class S3OutageTest {
                         2,
                         "max_seq_length",
                         32)));
-        await().atMost(Duration.ofSeconds(120))
-                .pollInterval(Duration.ofMillis(50))
-                .until(() -> given().get("/api/jobs/{id}", id)
-                                .then()
-                                .extract()
-                                .jsonPath()
-                                .getLong("step")
-                        >= 5);
 
-        stack.stopS3();
+        boolean stoppedInTime = stopped.await(180, TimeUnit.SECONDS);
         try {
-            Thread.sleep(OUTAGE.toMillis());
+            assertThat(stoppedInTime)
+                    .as("phase %s of job %s ended and the store stopped", stopAfter, id)
+                    .isTrue();
+            long outageEnds = System.nanoTime() + OUTAGE.toNanos();
+            readinessSaysTheStoreIsDown();
+            Thread.sleep(Math.max(0, (outageEnds - System.nanoTime()) / 1_000_000)); // the outage itself
         } finally {
-            stack.startS3();
+            if (stopped.getCount() == 0) {
+                stack.startS3();
+            }
         }
 
         JsonPath job = JobLifecycleTest.awaitState(id, "succeeded");
@@ -106,5 +137,21 @@ class S3OutageTest {
                         0,
                         Duration.ofSeconds(3)))
                 .isEmpty();
+    }
+
+    /** Readiness reads DOWN for the object store within its bound, not after a hang; liveness stays UP. */
+    private static void readinessSaysTheStoreIsDown() {
+        for (int probe = 0; probe < 3; probe++) {
+            long start = System.nanoTime();
+            Response ready = given().get("/q/health/ready");
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(ready.statusCode()).as(ready.asString()).isEqualTo(503);
+            assertThat(ready.jsonPath().getString("checks.find { it.name == 'object-store' }.status"))
+                    .isEqualTo("DOWN");
+            // Readiness answers within 1 s (BoundedCheck caps the store's call at 900 ms); the bound
+            // leaves room for a loaded machine.
+            assertThat(took).as("readiness answered in").isLessThan(Duration.ofMillis(2500));
+            given().get("/q/health/live").then().statusCode(200);
+        }
     }
 }

@@ -171,7 +171,8 @@ public class DatasetResource {
     /**
      * Declares (or replaces) the dataset's training trigger: every version prepared from now on
      * carries it in its {@code datasets.prepared} event, and the training-service requests that job.
-     * The settings are checked now, with the rules a job is checked with, and stored as checked.
+     * The settings are checked now, with the rules a job is checked with ({@link TriggerSettings}),
+     * and stored as checked.
      */
     @PUT
     @RolesAllowed(Roles.ADMIN)
@@ -189,7 +190,7 @@ public class DatasetResource {
                 trigger.baseModel(),
                 trigger.method(),
                 trigger.objective(),
-                TriggerSettings.checked(trigger.hyperparameters()),
+                TriggerSettings.checked(trigger, store),
                 trigger.suffix());
         store.putBytes(ObjectKeys.datasetTrigger(name), catalog.bytes(checked), "application/json");
         return checked;

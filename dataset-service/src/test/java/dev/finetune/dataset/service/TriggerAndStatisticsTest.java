@@ -3,6 +3,9 @@ package dev.finetune.dataset.service;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
+import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -13,6 +16,7 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,6 +84,76 @@ class TriggerAndStatisticsTest {
                 .statusCode(400)
                 .body(org.hamcrest.Matchers.containsString("did you mean learning_rate?"));
         given().get("/api/datasets/{n}/trigger", name).then().statusCode(404);
+    }
+
+    /**
+     * A trigger is held to a job's rules when it is set, as far as they do not depend on a version:
+     * its settings against its method, and against its base model once that is in the store.
+     */
+    @Test
+    void aTriggerIsCheckedAgainstItsMethodAndItsStoredBaseModelWhenItIsSet() throws Exception {
+        String name = DatasetUploadTest.unique("boundtrigger");
+        ModelConfig model = ModelConfig.builder(ModelType.LLAMA)
+                .vocabSize(256)
+                .hiddenSize(64)
+                .intermediateSize(128)
+                .numHiddenLayers(2)
+                .numAttentionHeads(4)
+                .numKeyValueHeads(2)
+                .maxPositionEmbeddings(512)
+                .eosTokenIds(List.of(2))
+                .build();
+        store.putBytes(
+                ObjectKeys.baseModel("bounds-model", ModelConfigJson.FILE_NAME),
+                ModelConfigJson.toJson(model, "float32").toString().getBytes(StandardCharsets.UTF_8),
+                "application/json");
+
+        refuseTrigger(
+                name,
+                "tiny-base",
+                "full",
+                "{\"base_dtype\":\"int8\"}",
+                "hyperparameters.base_dtype",
+                "hyperparameters.base_dtype int8 cannot be used with method full");
+        refuseTrigger(
+                name,
+                "bounds-model",
+                "lora",
+                "{\"max_seq_length\":4096}",
+                "hyperparameters.max_seq_length",
+                "hyperparameters.max_seq_length must be <= the model's max_position_embeddings (512), got 4096");
+        refuseTrigger(
+                name,
+                "bounds-model",
+                "lora",
+                "{\"max_seq_length\":256,\"lora_r\":128}",
+                "hyperparameters.lora_r",
+                "hyperparameters.lora_r must be <= min(in, out) of the adapted layers");
+        given().get("/api/datasets/{n}/trigger", name).then().statusCode(404);
+
+        given().contentType("application/json")
+                .body(trigger("bounds-model", "lora", "{\"max_seq_length\":512,\"lora_r\":32}"))
+                .put("/api/datasets/{n}/trigger", name)
+                .then()
+                .statusCode(200)
+                .body("hyperparameters.lora_r", org.hamcrest.Matchers.equalTo(32));
+    }
+
+    private static void refuseTrigger(
+            String name, String baseModel, String method, String hyperparameters, String field, String message) {
+        given().contentType("application/json")
+                .body(trigger(baseModel, method, hyperparameters))
+                .put("/api/datasets/{n}/trigger", name)
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("field", org.hamcrest.Matchers.equalTo(field))
+                .body("detail", org.hamcrest.Matchers.containsString(message));
+    }
+
+    private static String trigger(String baseModel, String method, String hyperparameters) {
+        return "{\"baseModel\":\"" + baseModel + "\",\"method\":\"" + method + "\",\"objective\":\"sft\","
+                + "\"hyperparameters\":" + hyperparameters + "}";
     }
 
     @Test

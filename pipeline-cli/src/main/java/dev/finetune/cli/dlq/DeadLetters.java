@@ -1,5 +1,6 @@
 package dev.finetune.cli.dlq;
 
+import dev.finetune.events.EventCatalog;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +36,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * queue keeps the original key, value and headers and adds its own {@code dead-letter-*} headers:
  * the reason, the exception, and the source topic, partition and offset. A replay publishes the
  * original key, value and headers, without those, to the source topic.
+ *
+ * <p>The value is the original bytes for a record that could not be decoded. A record that was
+ * decoded and then refused for its headers (no CloudEvents headers, or a {@code ce_type} that is
+ * not its topic's) holds the event as the service decoded it, written again as JSON: the same
+ * fields and values, not necessarily the same bytes. Such a record is not replayed: its headers
+ * would be refused again by every consumer, and no fix on the consumer's side changes that.
  */
 final class DeadLetters implements AutoCloseable {
     static final Pattern DEAD_LETTER_TOPIC = Pattern.compile(".+\\.dlq\\..+");
@@ -119,6 +126,37 @@ final class DeadLetters implements AutoCloseable {
                 .orElseThrow(() -> new IllegalArgumentException("offset " + record.offset() + " of " + topic
                         + " has no " + SOURCE_TOPIC + " header: the topic it came from is unknown, so it is not"
                         + " replayed"));
+    }
+
+    /** CloudEvents headers in binary mode that every consumer requires ({@code EventProcessing}). */
+    private static final List<String> CLOUD_EVENT_HEADERS = List.of("ce_specversion", "ce_id", "ce_type", "ce_source");
+
+    /**
+     * Refuses {@code record} if the consumers of {@code source} would refuse it again for its
+     * headers alone: a replay is for records whose cause was fixed after they were dead-lettered,
+     * and a record without CloudEvents headers, or of another type than its topic's, must be
+     * published again by its producer, correctly.
+     */
+    static void requireReplayable(String topic, String source, ConsumerRecord<byte[], byte[]> record) {
+        List<String> missing = CLOUD_EVENT_HEADERS.stream()
+                .filter(h -> header(record, h).isEmpty())
+                .toList();
+        String refused = "offset " + record.offset() + " of " + topic + " is not replayed: ";
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(refused + "it has no " + String.join(", ", missing)
+                    + " header, so " + source + "'s consumers would refuse it again; publish it again from its"
+                    + " producer as a CloudEvent");
+        }
+        String type = header(record, "ce_type").orElseThrow();
+        List<String> topicTypes = EventCatalog.ALL.stream()
+                .filter(e -> e.topic().equals(source))
+                .map(EventCatalog.Entry::type)
+                .toList();
+        if (!topicTypes.isEmpty() && !topicTypes.contains(type)) {
+            throw new IllegalArgumentException(refused + "its ce_type '" + type + "' is not " + source + "'s type '"
+                    + String.join("', '", topicTypes) + "', so its consumers would refuse it again; publish it"
+                    + " again from its producer with the right type");
+        }
     }
 
     /**

@@ -97,16 +97,18 @@ public final class DlqCommand {
             name = "replay",
             mixinStandardHelpOptions = true,
             header = "Publishes dead-lettered records again to the topic they came from, with their original"
-                    + " key, value and headers (the dead-letter headers removed).")
+                    + " key, value and headers (the dead-letter headers removed); refuses them all if one lacks"
+                    + " the CloudEvents headers or type its topic's consumers require.")
     void replay(
             @Parameters(index = "0", paramLabel = "TOPIC") String topic,
             @Parameters(index = "1..*", arity = "1..*", paramLabel = "OFFSET") List<Long> offsets,
             @Option(names = "--partition", defaultValue = "0", paramLabel = "N") int partition) {
         try (DeadLetters topics = new DeadLetters(bootstrapServers)) {
-            // Every record is found and its source known before anything is published.
+            // Every record is found, its source known and its headers acceptable there before
+            // anything is published.
             List<ConsumerRecord<byte[], byte[]>> records =
                     offsets.stream().map(o -> topics.at(topic, partition, o)).toList();
-            records.forEach(r -> DeadLetters.sourceTopic(topic, r));
+            records.forEach(r -> DeadLetters.requireReplayable(topic, DeadLetters.sourceTopic(topic, r), r));
             for (ConsumerRecord<byte[], byte[]> r : records) {
                 String source = DeadLetters.sourceTopic(topic, r);
                 RecordMetadata sent = DeadLetters.replay(bootstrapServers, source, r);

@@ -83,7 +83,7 @@ class DlqCommandTest {
 
     @Test
     void replayPublishesTheOriginalKeyValueAndHeadersToTheSourceTopic() throws Exception {
-        produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders("ce_id", "event-1"));
+        produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders(cloudEvent("dev.finetune.order.v1")));
 
         CliRun replay = run("replay", deadLetters, "0");
 
@@ -97,13 +97,46 @@ class DlqCommandTest {
         for (Header h : replayed.headers()) {
             headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
         }
-        assertThat(headers).containsExactly(Map.entry("x-trace", "abc"), Map.entry("ce_id", "event-1"));
+        assertThat(headers)
+                .containsExactly(
+                        Map.entry("x-trace", "abc"),
+                        Map.entry("ce_specversion", "1.0"),
+                        Map.entry("ce_id", "event-1"),
+                        Map.entry("ce_type", "dev.finetune.order.v1"),
+                        Map.entry("ce_source", "/orders"));
+    }
+
+    /**
+     * A record decoded and then refused for its headers would be refused again as it is: with no
+     * CloudEvents headers, or with another type than its topic's. Nothing is published.
+     */
+    @Test
+    void replayRefusesEveryOffsetWhenOneWouldBeRefusedAgainForItsHeaders() throws Exception {
+        produce(deadLetters, "job-1", json("{\"a\":1}"), deadLetterHeaders(cloudEvent("dev.finetune.order.v1")));
+        produce(deadLetters, "job-2", json("{\"a\":2}"), deadLetterHeaders("ce_id", "event-2"));
+        Map<String, String> wrongType = deadLetterHeaders(cloudEvent("dev.finetune.training.job-requested.v1"));
+        wrongType.put("dead-letter-topic", "datasets.submitted");
+        produce(deadLetters, "job-3", json("{\"a\":3}"), wrongType);
+
+        CliRun headerless = run("replay", deadLetters, "0", "1");
+        CliRun mistyped = run("replay", deadLetters, "2");
+
+        assertThat(headerless.exit()).isEqualTo(1);
+        assertThat(headerless.err())
+                .contains("offset 1 of " + deadLetters + " is not replayed")
+                .contains("no ce_specversion, ce_type, ce_source header");
+        assertThat(consume(source)).as("nothing published, not even offset 0").isEmpty();
+        assertThat(mistyped.exit()).isEqualTo(1);
+        assertThat(mistyped.err())
+                .contains("offset 2 of " + deadLetters + " is not replayed")
+                .contains("ce_type 'dev.finetune.training.job-requested.v1' is not datasets.submitted's type"
+                        + " 'dev.finetune.dataset.submitted.v1'");
     }
 
     @Test
     void replayRefusesEveryOffsetWhenOneDoesNotNameItsSourceTopic() throws Exception {
-        produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders());
-        Map<String, String> unnamed = new LinkedHashMap<>(deadLetterHeaders());
+        produce(deadLetters, "job-1", GARBAGE, deadLetterHeaders(cloudEvent("dev.finetune.order.v1")));
+        Map<String, String> unnamed = new LinkedHashMap<>(deadLetterHeaders(cloudEvent("dev.finetune.order.v1")));
         unnamed.remove("dead-letter-topic");
         produce(deadLetters, "job-2", GARBAGE, unnamed);
 
@@ -130,6 +163,11 @@ class DlqCommandTest {
                 .contains("offset 5: partition 0 of " + deadLetters + " holds offsets 0 to 0");
         assertThat(run("show", deadLetters, "0", "--partition", "3").err())
                 .contains("--partition 3: " + deadLetters + " has partitions 0 to 0");
+    }
+
+    /** A producer's CloudEvents headers in binary mode, of type {@code type}. */
+    private static String[] cloudEvent(String type) {
+        return new String[] {"ce_specversion", "1.0", "ce_id", "event-1", "ce_type", type, "ce_source", "/orders"};
     }
 
     /** The headers SmallRye's dead-letter queue leaves, after the original ones, plus {@code extra}. */

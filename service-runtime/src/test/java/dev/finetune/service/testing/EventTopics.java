@@ -118,7 +118,7 @@ public final class EventTopics {
                         for (Header h : r.headers()) {
                             headers.put(h.key(), h.value());
                         }
-                        found.add(new RawRecord(r.key(), r.value(), headers, r.offset()));
+                        found.add(new RawRecord(r.key(), r.value(), headers, r.partition(), r.offset()));
                     }
                 }
                 if (found.size() >= min) {
@@ -189,7 +189,7 @@ public final class EventTopics {
     public record Received(String key, JsonNode value, Map<String, String> headers) {}
 
     /** A record read back as bytes, with its offset. */
-    public record RawRecord(String key, byte[] value, Map<String, byte[]> headers, long offset) {
+    public record RawRecord(String key, byte[] value, Map<String, byte[]> headers, int partition, long offset) {
         public String header(String name) {
             byte[] v = headers.get(name);
             return v == null ? null : new String(v, StandardCharsets.UTF_8);
