@@ -90,6 +90,11 @@ public class WorkerWarmup {
         }
     }
 
+    /** Whether the warm-up has run (each part done or given up). */
+    boolean isDone() {
+        return done.isDone();
+    }
+
     private void warm() {
         long start = System.nanoTime();
         try {
