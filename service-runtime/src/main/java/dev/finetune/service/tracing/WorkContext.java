@@ -2,6 +2,7 @@ package dev.finetune.service.tracing;
 
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.context.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,19 +95,30 @@ public final class WorkContext implements AutoCloseable {
     }
 
     /**
-     * {@code task} to run on another thread in this thread's work context: a worker's reporter or
-     * uploader thread logs with the job's fields, as the thread that handed it the work does.
+     * {@code task} to run on another thread in this thread's work context and trace: a worker's
+     * lease-watch thread logs with the job's fields and {@code traceId}, as the thread that handed it
+     * the work does.
      */
     public static Runnable propagate(Runnable task) {
+        return propagate(Context.current(), task);
+    }
+
+    /**
+     * {@code task} to run on another thread in this thread's work context, with {@code trace} as its
+     * OpenTelemetry context (a reporter's threads work in the trace of the run that made them). The
+     * trace is made current first and the work context opened inside it, so the MDC gets {@code
+     * traceId} and {@code spanId}: the other way round, the work context opens with no span to read.
+     */
+    public static Runnable propagate(Context trace, Runnable task) {
         Builder work = builder();
         for (String key : KEYS) {
             current(key).ifPresent(value -> work.put(key, value));
         }
-        return () -> {
+        return trace.wrap(() -> {
             try (WorkContext ignored = work.open()) {
                 task.run();
             }
-        };
+        });
     }
 
     private void put(String key, String value) {

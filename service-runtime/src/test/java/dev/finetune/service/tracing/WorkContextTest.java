@@ -152,4 +152,37 @@ class WorkContextTest {
             other.shutdownNow();
         }
     }
+
+    @Test
+    void aTaskHandedToAnotherThreadLogsWithTheTraceOfTheThreadThatHandedItOver() throws Exception {
+        Span run = tracer.spanBuilder("training.jobs receive").startSpan();
+        String[] seen = new String[3];
+        Runnable task;
+        // The job's fields in the MDC, the trace only in the OpenTelemetry context (as on a Vert.x
+        // worker thread, where Quarkus keeps the trace's MDC entries on the Vert.x context).
+        try (WorkContext ignored = WorkContext.builder().job("job-9").open();
+                Scope scope = run.makeCurrent()) {
+            task = WorkContext.propagate(() -> {
+                seen[0] = WorkContext.current(WorkContext.JOB_ID).orElse(null);
+                seen[1] = WorkContext.current(WorkContext.TRACE_ID).orElse(null);
+                seen[2] = Span.current().getSpanContext().getSpanId();
+            });
+        }
+        run.end();
+        java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            other.submit(task).get();
+            assertThat(seen)
+                    .containsExactly(
+                            "job-9",
+                            run.getSpanContext().getTraceId(),
+                            run.getSpanContext().getSpanId());
+            assertThat(other.submit(() -> WorkContext.current(WorkContext.TRACE_ID))
+                            .get())
+                    .as("the other thread's next task starts clean")
+                    .isEmpty();
+        } finally {
+            other.shutdownNow();
+        }
+    }
 }

@@ -9,12 +9,14 @@ import dev.finetune.training.metrics.JobTransitions;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
 
 /**
  * Jobs in the object store, under {@code training/jobs/<id>/}: {@code job.json} (the record,
@@ -25,9 +27,14 @@ import java.util.regex.Pattern;
  * step while a job trains, and an S3 server whose conditional writes are not atomic (s3proxy's
  * filesystem store is one) can let a concurrent compare-and-set win over it: a write-once marker
  * cannot be overwritten, so a cancel is never lost.
+ *
+ * <p>Jobs that have not ended also have an entry in the {@link ActiveJobIndex}, written before the
+ * record enters such a state and removed after it ends, so the lease reaper and the jobs gauge read
+ * only those ({@link #active}), however many jobs have run.
  */
 @ApplicationScoped
 public class JobStore {
+    private static final Logger LOG = Logger.getLogger(JobStore.class);
     private static final String JSON = "application/json";
     /** A CAS loses only to another writer of the same job; a handful of retries always suffice. */
     private static final int MAX_CAS_ATTEMPTS = 20;
@@ -35,11 +42,15 @@ public class JobStore {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final JobTransitions transitions;
+    private final ActiveJobIndex index;
+    /** Whether the jobs recorded before the index are known to have their entries. */
+    private volatile boolean backfilled;
 
     JobStore(ObjectStore store, ObjectMapper json, JobTransitions transitions) {
         this.store = store;
         this.json = json;
         this.transitions = transitions;
+        this.index = new ActiveJobIndex(store);
     }
 
     static String jobKey(String id) {
@@ -72,6 +83,9 @@ public class JobStore {
 
     /** Creates the job; false if a job with this id exists already. */
     public boolean create(JobRecord job) {
+        if (!job.state().isTerminal()) {
+            index.add(job.id()); // before the record: a crash in between leaves an entry, not a lost job
+        }
         boolean created = store.putIfAbsent(jobKey(job.id()), write(job), JSON).isPresent();
         if (created) {
             transitions.entered(job.state());
@@ -95,9 +109,16 @@ public class JobStore {
             if (next.equals(current)) {
                 return current;
             }
+            boolean stateChanges = next.state() != current.state();
+            if (stateChanges && !next.state().isTerminal()) {
+                index.add(id); // before the record (a job recorded before the index gets its entry here)
+            }
             if (store.putIfMatch(jobKey(id), write(next), JSON, info.etag()).isPresent()) {
-                if (next.state() != current.state()) {
+                if (stateChanges) {
                     transitions.entered(next.state());
+                    if (next.state().isTerminal()) {
+                        leaveIndex(id);
+                    }
                 }
                 return next;
             }
@@ -183,7 +204,69 @@ public class JobStore {
         return page;
     }
 
-    /** Every job, page by page (it reads every record: for the lease reaper's sweep, not for APIs). */
+    /**
+     * The jobs that have not ended (validating, queued, running), in id order, read through the
+     * {@link ActiveJobIndex}: one listing request per 1000 entries and one read per entry, however
+     * many jobs have ended. An entry left behind by a crash is tidied away here: one whose job ended
+     * (its worker died between the record and the entry's removal), or one without a record that is
+     * older than {@link ActiveJobIndex#ORPHAN_AGE} (its creator died between the entry and the record).
+     */
+    public List<JobRecord> active() {
+        backfillIndex();
+        List<JobRecord> active = new ArrayList<>();
+        Instant orphaned = Instant.now().minus(ActiveJobIndex.ORPHAN_AGE);
+        String after = null;
+        while (true) {
+            List<ObjectInfo> page = index.page(after);
+            for (ObjectInfo entry : page) {
+                String id = ActiveJobIndex.id(entry);
+                Optional<JobRecord> job = Names.isName(id) ? get(id) : Optional.empty();
+                if (job.isPresent() && !job.get().state().isTerminal()) {
+                    active.add(job.get());
+                } else if (job.isPresent()
+                        || (entry.lastModified() != null && entry.lastModified().isBefore(orphaned))) {
+                    leaveIndex(id);
+                }
+            }
+            if (page.size() < ActiveJobIndex.PAGE) {
+                return active;
+            }
+            after = ActiveJobIndex.id(page.get(page.size() - 1));
+        }
+    }
+
+    /**
+     * Once per store: gives the jobs recorded before the index existed their entries. It reads every
+     * record, once; a crash before it is marked done only means the next reader does it again.
+     */
+    private void backfillIndex() {
+        if (backfilled) {
+            return;
+        }
+        if (!index.backfilled()) {
+            for (JobRecord job : list()) {
+                if (!job.state().isTerminal()) {
+                    index.add(job.id());
+                }
+            }
+            index.markBackfilled();
+        }
+        backfilled = true;
+    }
+
+    /** Step 2 of the index's protocol; a failure leaves the entry for the next reader to remove. */
+    private void leaveIndex(String id) {
+        try {
+            index.remove(id);
+        } catch (RuntimeException e) {
+            LOG.debugf(e, "job %s: its active-jobs entry stays until the next reader removes it", id);
+        }
+    }
+
+    /**
+     * Every job, page by page. It reads every record, so it is for the one-off backfill of the index
+     * and for tests; the reaper and the gauge use {@link #active}.
+     */
     public List<JobRecord> list() {
         List<JobRecord> jobs = new ArrayList<>();
         List<JobRecord> page = page(null, LIST_PAGE);

@@ -20,10 +20,13 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * {@code finetune_jobs{state}}: the jobs the store knows in each state. Counting lists the job
- * store, so it is done at most once per {@code pipeline.metrics.jobs-refresh}, on a thread of its
- * own, and only when someone scrapes: a scrape reads the last counts and, if they are older than
- * that, asks for new ones without waiting for them. NaN until the first count is in.
+ * {@code finetune_jobs{state}}: the jobs that have not ended, in each of those states (validating,
+ * queued, running). Counting reads those jobs' records ({@link JobStore#active}), never the ended
+ * ones, whose number only grows (how many end, and how, is {@code
+ * finetune_job_state_transitions_total}). It is done at most once per {@code
+ * pipeline.metrics.jobs-refresh}, on a thread of its own, and only when someone scrapes: a scrape
+ * reads the last counts and, if they are older than that, asks for new ones without waiting for
+ * them. NaN until the first count is in.
  */
 @ApplicationScoped
 public class JobCounts {
@@ -53,8 +56,11 @@ public class JobCounts {
 
     void register(@Observes StartupEvent event) {
         for (JobState state : JobState.values()) {
+            if (state.isTerminal()) {
+                continue;
+            }
             Recording.safely("jobs gauge", () -> Gauge.builder("finetune.jobs", this, c -> c.count(state))
-                    .description("Jobs in the job store in each state, counted at most every"
+                    .description("Jobs that have not ended, in each state, counted at most every"
                             + " pipeline.metrics.jobs-refresh")
                     .tag("state", state.code())
                     .register(registry));
@@ -80,7 +86,7 @@ public class JobCounts {
             counter.execute(() -> {
                 try {
                     Map<JobState, Long> fresh = new EnumMap<>(JobState.class);
-                    for (JobRecord job : jobs.list()) {
+                    for (JobRecord job : jobs.active()) {
                         fresh.merge(job.state(), 1L, Long::sum);
                     }
                     counts = fresh;

@@ -102,7 +102,7 @@ final class JobReporter implements AutoCloseable {
         // Both threads work in the trace of the run that made this reporter: an upload's span and an
         // event's producer span belong to the job's trace, not to traces of their own.
         this.context = Context.current();
-        reporter.execute(WorkContext.propagate(context.wrap(this::report)));
+        reporter.execute(WorkContext.propagate(context, this::report));
     }
 
     /** Hands a step's progress over; never blocks. Throws a failure of earlier reporting work. */
@@ -126,7 +126,7 @@ final class JobReporter implements AutoCloseable {
         awaitUpload();
         Path staged = stage(step, directory);
         upload = CompletableFuture.runAsync(
-                WorkContext.propagate(context.wrap(() -> {
+                WorkContext.propagate(context, () -> {
                     try {
                         String prefix = outlet.upload(step, staged);
                         deleteRecursively(staged);
@@ -137,7 +137,7 @@ final class JobReporter implements AutoCloseable {
                         Thread.currentThread().interrupt();
                         throw new IllegalStateException("interrupted while uploading checkpoint " + step, e);
                     }
-                })),
+                }),
                 uploader);
         upload.whenComplete((ignored, e) -> {
             if (e != null) {

@@ -62,6 +62,9 @@ public class JobRunner {
     @Inject
     TrainingRunMetrics metrics;
 
+    @Inject
+    WorkerWarmup warmup;
+
     JobRunner(
             JobStore jobs,
             JobEvents events,
@@ -102,6 +105,7 @@ public class JobRunner {
             throw new java.io.InterruptedIOException("interrupted while waiting to run job " + jobId);
         }
         try {
+            warmup.awaitWarm(); // a worker's first job: its reporting path is compiled before it trains
             JobLease lease = lease(jobId);
             if (awaitLease(jobId, lease)) {
                 runLeased(jobId, lease, null);

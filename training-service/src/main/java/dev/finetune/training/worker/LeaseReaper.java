@@ -69,8 +69,9 @@ public class LeaseReaper {
     }
 
     /**
-     * One look at the jobs, when this worker is free: takes over the first stranded job it finds
-     * and trains it to its end (the worker's slot stays taken meanwhile).
+     * One look at the jobs that have not ended ({@link JobStore#active}: only those are read), when
+     * this worker is free: takes over the first stranded job it finds and trains it to its end (the
+     * worker's slot stays taken meanwhile).
      */
     void sweep() {
         try {
@@ -78,8 +79,8 @@ public class LeaseReaper {
                 return; // busy training: the other workers' reapers look too
             }
             try {
-                for (JobRecord job : jobs.list()) {
-                    if (job.state().isTerminal() || job.state() == JobState.VALIDATING) {
+                for (JobRecord job : jobs.active()) {
+                    if (job.state() == JobState.VALIDATING) {
                         continue;
                     }
                     try (WorkContext ignored = JobWork.open(job)) {

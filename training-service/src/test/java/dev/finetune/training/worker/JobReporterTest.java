@@ -2,9 +2,16 @@ package dev.finetune.training.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.finetune.llm.train.StepMetrics;
+import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.storage.ObjectStoreException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.context.Scope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +20,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import org.jboss.logging.Logger;
+import org.jboss.logmanager.ExtLogRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -194,6 +206,82 @@ class JobReporterTest {
             assertThatThrownBy(reporter::finish).hasMessageContaining("checkpoint 2 upload failed");
         }
         assertThat(outlet.snapshot()).doesNotContain("announce 2");
+    }
+
+    /**
+     * What a log line on the reporter or uploader thread carries, read from the record as the log
+     * formatter reads it: the MDC of the thread that logged it.
+     */
+    private record LogLine(String thread, String message, Map<String, String> mdc) {}
+
+    @Test
+    void reporterAndUploaderLogLinesCarryTheJobsFieldsAndItsTrace() throws Exception {
+        SpanContext trace = SpanContext.create(
+                "0af7651916cd43dd8448eb211c80319c",
+                "b7ad6b7169203331",
+                TraceFlags.getSampled(),
+                TraceState.getDefault());
+        List<LogLine> lines = new CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.finetune.training.worker");
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                Map<String, String> mdc = record instanceof ExtLogRecord ext
+                        ? ext.getMdcCopy()
+                        : Map.of(); // not jboss-logmanager: the assertions below say so
+                lines.add(new LogLine(Thread.currentThread().getName(), record.getMessage(), Map.copyOf(mdc)));
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(capture);
+        RecordingOutlet outlet = new RecordingOutlet();
+        outlet.progressFails = new ObjectStoreException("put", "training/jobs/job-8/job.json", new IOException("down"));
+        CountDownLatch uploaded = new CountDownLatch(1);
+        JobReporter.Outlet logging = new JobReporter.Outlet() {
+            @Override
+            public void progress(StepMetrics metrics) {
+                outlet.progress(metrics);
+            }
+
+            @Override
+            public String upload(int step, Path directory) {
+                Logger.getLogger(JobReporterTest.class).infof("uploading checkpoint %d", step);
+                uploaded.countDown();
+                return "checkpoints/job-8/step-" + step + "/";
+            }
+
+            @Override
+            public void announce(int step, String prefix) {}
+        };
+        // As on a worker: the job's fields are in the MDC, its trace only in the OpenTelemetry
+        // context (Quarkus keeps the trace's MDC entries on the Vert.x context, not the thread).
+        try (WorkContext job = WorkContext.builder().job("job-8").open();
+                Scope run = Span.wrap(trace).makeCurrent();
+                JobReporter reporter = new JobReporter("job-8", logging, Duration.ZERO, dir.resolve("staging"))) {
+            reporter.progress(step(1, 4)); // fails transiently: the reporter thread logs a warning
+            reporter.checkpoint(2, checkpoint(dir.resolve("run"), 2));
+            assertThat(uploaded.await(10, TimeUnit.SECONDS)).isTrue();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> lines.stream().anyMatch(l -> l.thread().startsWith("reporter-")));
+        } finally {
+            logger.removeHandler(capture);
+        }
+        for (String thread : List.of("reporter-job-8", "uploader-job-8")) {
+            LogLine line = lines.stream()
+                    .filter(l -> l.thread().equals(thread))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no log line on " + thread + " in " + lines));
+            assertThat(line.mdc())
+                    .as("the MDC of %s's line \"%s\"", thread, line.message())
+                    .containsEntry(WorkContext.JOB_ID, "job-8")
+                    .containsEntry("traceId", trace.getTraceId())
+                    .containsEntry("spanId", trace.getSpanId());
+        }
     }
 
     private static Path checkpoint(Path run, int step) throws IOException {
