@@ -54,6 +54,11 @@ public record GenerationConfig(
         return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of(), true, 1);
     }
 
+    public GenerationConfig withMaxNewTokens(int newMaxNewTokens) {
+        return new GenerationConfig(
+                newMaxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, numReturnSequences);
+    }
+
     public GenerationConfig withSampling(double newTemperature, double newTopP, long newSeed) {
         return new GenerationConfig(
                 maxNewTokens, newTemperature, topK, newTopP, newSeed, stopTokens, useKvCache, numReturnSequences);
