@@ -17,8 +17,11 @@ record BenchmarkResults(
         long parameters,
         long matmulWeights,
         Samples forward,
-        Samples cached,
+        GenerationTimes single,
+        GenerationTimes batched,
+        GenerationTimes sampled,
         Samples uncached,
+        Samples linears,
         Samples matmul) {
 
     static final int FORWARD_TOKENS = InferenceBenchmark.FORWARD_BATCH * InferenceBenchmark.FORWARD_LENGTH;
@@ -36,6 +39,17 @@ record BenchmarkResults(
 
     double peakFlopsPerSecond() {
         return matmulFlopsPerRun() / matmul.median();
+    }
+
+    /**
+     * The share of a batch-1 decoding step spent outside the linear layers' matmuls: per-operation
+     * overhead, attention over the cache, norms, sampling.
+     */
+    double shareOutsideLinears() {
+        int tokens = InferenceBenchmark.NEW_TOKENS;
+        double stepSeconds = (single.total().median() - single.firstToken().median()) / (tokens - 1);
+        double linearSeconds = linears.median() / tokens;
+        return 1 - linearSeconds / stepSeconds;
     }
 
     /** Model FLOPs utilisation: the forward pass's FLOP rate as a fraction of the matmul rate. */
@@ -82,9 +96,9 @@ record BenchmarkResults(
 
     private List<Row> rows() {
         int n = InferenceBenchmark.MATMUL_SIZE;
-        String generation = format(
-                "1 prompt of %d tokens, %d new tokens, greedy; prompt processing included",
-                InferenceBenchmark.PROMPT_LENGTH, InferenceBenchmark.NEW_TOKENS);
+        int tokens = InferenceBenchmark.NEW_TOKENS;
+        String perPrompt = format("prompts of %d tokens, %d new tokens each", InferenceBenchmark.PROMPT_LENGTH, tokens);
+        String single = "1 prompt, greedy; " + perPrompt + ", prompt processing included";
         return List.of(
                 tokenRate(
                         "Forward pass",
@@ -93,12 +107,56 @@ record BenchmarkResults(
                         format(
                                 "batch %d x %d tokens, logits at every position",
                                 InferenceBenchmark.FORWARD_BATCH, InferenceBenchmark.FORWARD_LENGTH)),
-                tokenRate("Generation with KV cache", InferenceBenchmark.NEW_TOKENS, cached, generation),
+                tokenRate("Generation, batch 1", tokens, this.single.total(), single),
+                new Row(
+                        "Decoding, batch 1",
+                        number(this.single.decodeTokensPerSecond(tokens)) + " tokens/s",
+                        "",
+                        "the same calls after their first token"),
+                new Row(
+                        "Time to first token, batch 1",
+                        format("%.1f ms", 1000 * this.single.firstToken().median()),
+                        format(
+                                "%.1f .. %.1f ms",
+                                1000 * this.single.firstToken().slowest(),
+                                1000 * this.single.firstToken().fastest()),
+                        "prompt processed, first token chosen"),
+                tokenRate(
+                        "Generation, batch " + InferenceBenchmark.BATCH,
+                        batched.sequences() * tokens,
+                        batched.total(),
+                        format(
+                                "%d prompts, greedy; %s; %.1fx batch 1's tokens/s",
+                                InferenceBenchmark.BATCH,
+                                perPrompt,
+                                batched.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens))),
+                tokenRate(
+                        format(
+                                "Generation, %d prompts x %d samples",
+                                InferenceBenchmark.SAMPLED_PROMPTS, InferenceBenchmark.SAMPLES_PER_PROMPT),
+                        sampled.sequences() * tokens,
+                        sampled.total(),
+                        format(
+                                "temperature 1, top-p 0.95; the samples of a prompt share its prefill; %s; %.1fx"
+                                        + " batch 1's tokens/s",
+                                perPrompt, sampled.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens))),
                 tokenRate(
                         "Generation without KV cache",
-                        InferenceBenchmark.NEW_TOKENS,
+                        tokens,
                         uncached,
-                        generation + "; every step reruns the whole sequence"),
+                        single + "; every step reruns the whole sequence"),
+                new Row(
+                        "Decoding time outside the linear layers' matmuls, batch 1",
+                        format("%.0f%%", 100 * shareOutsideLinears()),
+                        "",
+                        format(
+                                "the linear layers' matmuls alone (one row): %.2f ms per token, of %.2f ms per"
+                                        + " decoding step",
+                                1000 * linears.median() / tokens,
+                                1000
+                                        * (this.single.total().median()
+                                                - this.single.firstToken().median())
+                                        / (tokens - 1))),
                 new Row(
                         "fp32 matmul (DJL)",
                         gflops(matmulFlopsPerRun() / matmul.median()),

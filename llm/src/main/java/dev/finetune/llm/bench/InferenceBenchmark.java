@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -28,8 +29,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Inference speed of a ~20M-parameter llama-type model on this machine, fp32: the forward pass,
- * generation with and without the KV cache, and the machine's fp32 matmul rate (through DJL, the
+ * Inference speed of a ~20M-parameter llama-type model on this machine, fp32: the forward pass;
+ * generation at batch 1 (whole calls, decoding alone, time to first token), at batch 16 and with 8
+ * samples for each of 4 prompts, and without the KV cache; the linear layers' matmuls alone, to
+ * tell per-operation overhead from arithmetic; and the machine's fp32 matmul rate (through DJL, the
  * same engine) as the peak that the forward pass's model FLOPs utilisation is measured against.
  * Results go to a Markdown file, into a section of their own between markers.
  *
@@ -66,6 +69,12 @@ public final class InferenceBenchmark implements Callable<Integer> {
     static final int FORWARD_LENGTH = 256;
     static final int PROMPT_LENGTH = 32;
     static final int NEW_TOKENS = 64;
+    /** Rows of the batched generation. */
+    static final int BATCH = 16;
+    /** Prompts and samples per prompt of the sampled generation (the shape of GRPO's rollouts). */
+    static final int SAMPLED_PROMPTS = 4;
+
+    static final int SAMPLES_PER_PROMPT = 8;
     static final int MATMUL_SIZE = 1024;
     /** About 2 GFLOP each: ten make a run long enough (~0.1 s) for the clock and short enough to repeat. */
     static final int MATMULS_PER_RUN = 10;
@@ -115,23 +124,55 @@ public final class InferenceBenchmark implements Callable<Integer> {
         long parameters;
         long matmulWeights;
         Samples forward;
-        Samples cached;
+        GenerationTimes single;
+        GenerationTimes batched;
+        GenerationTimes sampled;
         Samples uncached;
+        Samples linears;
         try (CausalLm model = TinyModelGenerator.create(
                 config, 1, TinyModelGenerator.Initialization.huggingFace(config), Device.cpu())) {
             parameters = parameterCount(model, false);
             matmulWeights = parameterCount(model, true);
             log.printf("Model: %,d parameters, %,d of them in matmuls%n", parameters, matmulWeights);
             forward = progress(log, "forward", measureForward(model));
-            long[] prompt = randomTokens(new SplittableRandom(2), PROMPT_LENGTH, config.vocabSize());
+            SplittableRandom random = new SplittableRandom(2);
+            List<long[]> prompts = new ArrayList<>();
+            for (int i = 0; i < BATCH; i++) {
+                prompts.add(randomTokens(random, PROMPT_LENGTH, config.vocabSize()));
+            }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
-            cached = progress(log, "generation with KV cache", measureGeneration(model, prompt, greedy));
+            single = progress(log, "generation, batch 1", measureGeneration(model, prompts.subList(0, 1), greedy));
+            batched = progress(log, "generation, batch " + BATCH, measureGeneration(model, prompts, greedy));
+            sampled = progress(
+                    log,
+                    "generation, " + SAMPLED_PROMPTS + " x " + SAMPLES_PER_PROMPT + " samples",
+                    measureGeneration(
+                            model,
+                            prompts.subList(0, SAMPLED_PROMPTS),
+                            greedy.withSampling(1.0, 0.95, 7).withNumReturnSequences(SAMPLES_PER_PROMPT)));
             uncached = progress(
-                    log, "generation without KV cache", measureGeneration(model, prompt, greedy.withKvCache(false)));
+                    log,
+                    "generation without KV cache",
+                    measureGeneration(model, prompts.subList(0, 1), greedy.withKvCache(false))
+                            .total());
+            linears = progress(log, "linear layers alone", measureLinears(model));
         }
         Samples matmul = progress(log, "matmul", measureMatmul());
         BenchmarkResults results = new BenchmarkResults(
-                date, machine, config, warmup, repeats, parameters, matmulWeights, forward, cached, uncached, matmul);
+                date,
+                machine,
+                config,
+                warmup,
+                repeats,
+                parameters,
+                matmulWeights,
+                forward,
+                single,
+                batched,
+                sampled,
+                uncached,
+                linears,
+                matmul);
         String markdown = results.toMarkdown();
         new MarkdownSection(SECTION).write(out, "Benchmarks", markdown);
         log.println();
@@ -158,13 +199,72 @@ public final class InferenceBenchmark implements Callable<Integer> {
         }
     }
 
-    private Samples measureGeneration(CausalLm model, long[] prompt, GenerationConfig config) {
-        return Samples.measure(warmup, repeats, () -> {
-            long[] tokens = Generator.generate(model, List.of(prompt), config).get(0);
-            if (tokens.length != NEW_TOKENS) { // no stop tokens are set: every run makes them all
-                throw new IllegalStateException("generated " + tokens.length + " tokens, expected " + NEW_TOKENS);
+    /**
+     * Whole generation calls, timed from the call to its return and to its first token (the prompt
+     * processed and one token chosen for every row). No stop tokens are set: every sequence makes all
+     * {@link #NEW_TOKENS}.
+     */
+    private GenerationTimes measureGeneration(CausalLm model, List<long[]> prompts, GenerationConfig config) {
+        int sequences = prompts.size() * config.numReturnSequences();
+        double[] total = new double[repeats];
+        double[] first = new double[repeats];
+        for (int run = -warmup; run < repeats; run++) {
+            long start = System.nanoTime();
+            long[] firstToken = new long[1];
+            List<long[]> tokens = Generator.generate(model, prompts, config, (sequence, step, token) -> {
+                if (firstToken[0] == 0) {
+                    firstToken[0] = System.nanoTime();
+                }
+            });
+            long end = System.nanoTime();
+            if (tokens.size() != sequences || tokens.stream().anyMatch(t -> t.length != NEW_TOKENS)) {
+                throw new IllegalStateException("expected " + sequences + " sequences of " + NEW_TOKENS + " tokens");
+            }
+            if (run >= 0) {
+                total[run] = (end - start) / 1e9;
+                first[run] = (firstToken[0] - start) / 1e9;
+            }
+        }
+        return new GenerationTimes(sequences, new Samples(total), new Samples(first));
+    }
+
+    /**
+     * The matmuls of the linear layers alone (every decoder layer's projections and the LM head), for
+     * one row and {@link #NEW_TOKENS} tokens: the part of batch-1 decoding that is arithmetic on the
+     * weights rather than per-operation overhead.
+     */
+    @SuppressWarnings("try")
+    private Samples measureLinears(CausalLm model) {
+        List<NDArray> weights = new ArrayList<>();
+        boolean tied = model.config().tieWordEmbeddings();
+        model.namedParameters().forEach((name, parameter) -> {
+            boolean linear = name.endsWith("proj.weight")
+                    || name.equals("lm_head.weight")
+                    || (tied && name.equals("model.embed_tokens.weight"));
+            if (linear) {
+                weights.add(parameter.array()); // [O, I]
             }
         });
+        try (NDManager manager = model.manager().newSubManager()) {
+            List<NDArray> inputs = new ArrayList<>();
+            for (NDArray weight : weights) {
+                inputs.add(manager.randomNormal(new Shape(1, weight.getShape().get(1)))); // [1, I]
+            }
+            return Samples.measure(warmup, repeats, () -> {
+                for (int token = 0; token < NEW_TOKENS; token++) {
+                    try (NDScope ignored = new NDScope()) {
+                        NDArray y = null;
+                        for (int i = 0; i < weights.size(); i++) {
+                            y = inputs.get(i)
+                                    .getNDArrayInternal()
+                                    .linear(inputs.get(i), weights.get(i), null)
+                                    .singletonOrThrow(); // [1, I] -> [1, O]
+                        }
+                        y.getFloat(0, 0);
+                    }
+                }
+            });
+        }
     }
 
     @SuppressWarnings("try")
@@ -209,8 +309,14 @@ public final class InferenceBenchmark implements Callable<Integer> {
 
     private static Samples progress(PrintWriter log, String name, Samples samples) {
         log.printf(
-                "%-28s median %.3f s (%.3f .. %.3f s)%n", name, samples.median(), samples.fastest(), samples.slowest());
+                "%-36s median %.3f s (%.3f .. %.3f s)%n", name, samples.median(), samples.fastest(), samples.slowest());
         log.flush();
         return samples;
+    }
+
+    private static GenerationTimes progress(PrintWriter log, String name, GenerationTimes times) {
+        progress(log, name, times.total());
+        log.printf("%-36s median %.3f s%n", "  first token", times.firstToken().median());
+        return times;
     }
 }

@@ -9,6 +9,7 @@ import dev.finetune.llm.tokenizer.ChatTemplate;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -27,17 +28,21 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code llm generate}: continues a prompt or a conversation and streams the text to stdout token
- * by token; timing goes to stderr. The tokenizer loads first and the prompt (and the adapter's
- * config) are checked before the weights load, so a bad input fails in milliseconds. With {@code
- * --adapter} the LoRA adapter is applied to the loaded model before generation starts.
+ * by token; timing goes to stderr. Several prompts (or chats), or several samples per prompt, run
+ * as one batch and are printed one after another when it ends. The tokenizer loads first and the
+ * prompts (and the adapter's config) are checked before the weights load, so a bad input fails in
+ * milliseconds. With {@code --adapter} the LoRA adapter is applied to the loaded model before
+ * generation starts.
  */
 @Command(
         name = "generate",
         mixinStandardHelpOptions = true,
-        header = "Streams the continuation of a prompt or a chat to stdout.",
+        header = "Streams the continuation of a prompt or a chat to stdout; several run as one batch.",
         description = {
             "Streams the continuation to stdout; stops at the tokenizer's eos tokens (generation_config.json's"
                     + " eos_token_id, else tokenizer_config.json's eos_token) and config.json's eos_token_id.",
+            "With several --prompt or --chat options, or -n above 1, the sequences are generated as one batch"
+                    + " and printed in order, each under a line '--- prompt I of P, sample J of N ---'.",
             "Prints to stderr: time to first token (from the start of the command, model load included),"
                     + " the number of new tokens and tokens/s (new tokens over the time from the start of"
                     + " generation, prompt processing included)."
@@ -53,8 +58,11 @@ final class GenerateCommand implements Callable<Integer> {
     private PromptInput input;
 
     static final class PromptInput {
-        @Option(names = "--prompt", paramLabel = "TEXT", description = "Raw text to continue (no chat template).")
-        private String prompt;
+        @Option(
+                names = "--prompt",
+                paramLabel = "TEXT",
+                description = "Raw text to continue (no chat template); repeat for a batch of prompts.")
+        private List<String> prompts;
 
         @Option(
                 names = "--messages",
@@ -66,8 +74,8 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(
                 names = "--chat",
                 paramLabel = "TEXT",
-                description = "One user message, rendered with the chat template.")
-        private String chat;
+                description = "One user message, rendered with the chat template; repeat for a batch of chats.")
+        private List<String> chats;
     }
 
     @Option(
@@ -87,6 +95,21 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "Nucleus sampling mass in (0, 1].")
     private double topP;
 
+    @Option(
+            names = "--top-k",
+            paramLabel = "K",
+            defaultValue = "0",
+            description = "Sample among the K most probable tokens only (0 = no limit, the default).")
+    private int topK;
+
+    @Option(
+            names = {"-n", "--num-return-sequences"},
+            paramLabel = "N",
+            defaultValue = "1",
+            description = "Sequences per prompt (default 1); they share the prompt's processing. Use with"
+                    + " --temperature, or all N are the greedy continuation.")
+    private int sequencesPerPrompt;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Sampling seed.")
     private long seed;
 
@@ -100,8 +123,10 @@ final class GenerateCommand implements Callable<Integer> {
         ModelDirectory directory = ModelDirectory.open(spec, models.model);
         Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, models.adapter);
         try (Tokenizer tokenizer = Tokenizer.load(directory.path())) {
-            long[] prompt = promptIds(tokenizer);
-            directory.requireInVocabulary(prompt, inputFlag());
+            List<long[]> prompts = promptIds(tokenizer);
+            for (long[] prompt : prompts) {
+                directory.requireInVocabulary(prompt, inputFlag());
+            }
             Set<Long> stops = new TreeSet<>();
             tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
             directory.config().eosTokenIds().forEach(id -> stops.add((long) id));
@@ -109,7 +134,11 @@ final class GenerateCommand implements Callable<Integer> {
                 if (adapterDirectory.isPresent()) {
                     adapterDirectory.get().applyTo(lm, models.storage());
                 }
-                stream(lm, tokenizer, prompt, settings.withStopTokens(stops), start);
+                if (prompts.size() == 1 && settings.numReturnSequences() == 1) {
+                    stream(lm, tokenizer, prompts.get(0), settings.withStopTokens(stops), start);
+                } else {
+                    batch(lm, tokenizer, prompts, settings.withStopTokens(stops), start);
+                }
             }
         }
         return 0;
@@ -127,34 +156,63 @@ final class GenerateCommand implements Callable<Integer> {
         if (!(topP > 0 && topP <= 1)) {
             throw new ParameterException(spec.commandLine(), "--top-p: must be in (0, 1], got " + topP);
         }
+        if (topK < 0) {
+            throw new ParameterException(spec.commandLine(), "--top-k: must be 0 (no limit) or positive, got " + topK);
+        }
+        if (sequencesPerPrompt < 1) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--num-return-sequences: must be a positive integer, got " + sequencesPerPrompt);
+        }
         return GenerationConfig.greedy(maxNewTokens)
                 .withSampling(temperature, topP, seed)
+                .withTopK(topK)
+                .withNumReturnSequences(sequencesPerPrompt)
                 .withKvCache(!noCache);
     }
 
-    private long[] promptIds(Tokenizer tokenizer) {
-        int[] ids;
-        if (input.prompt != null) {
-            ids = tokenizer.encode(input.prompt, true);
-        } else {
-            ChatTemplate template = tokenizer
-                    .chatTemplate()
-                    .orElseThrow(() -> new InputException(inputFlag() + ": the tokenizer in '" + models.model
-                            + "' has no chat template (tokenizer_config.json: chat_template); use --prompt"));
-            List<Map<String, Object>> messages = input.chat != null
-                    ? List.of(ChatMessage.user(input.chat).toMap())
-                    : ChatMessagesFile.read(input.messages);
-            // As transformers' apply_chat_template: the template writes the special tokens itself.
-            ids = tokenizer.encode(template.renderMaps(messages, true, Map.of()), false);
+    private List<long[]> promptIds(Tokenizer tokenizer) {
+        List<long[]> prompts = new ArrayList<>();
+        if (input.prompts != null) {
+            for (String prompt : input.prompts) {
+                prompts.add(nonEmpty(tokenizer.encode(prompt, true), prompts.size()));
+            }
+            return prompts;
         }
+        ChatTemplate template = tokenizer
+                .chatTemplate()
+                .orElseThrow(() -> new InputException(inputFlag() + ": the tokenizer in '" + models.model
+                        + "' has no chat template (tokenizer_config.json: chat_template); use --prompt"));
+        List<List<Map<String, Object>>> conversations = new ArrayList<>();
+        if (input.chats != null) {
+            input.chats.forEach(
+                    chat -> conversations.add(List.of(ChatMessage.user(chat).toMap())));
+        } else {
+            conversations.add(ChatMessagesFile.read(input.messages));
+        }
+        for (List<Map<String, Object>> messages : conversations) {
+            // As transformers' apply_chat_template: the template writes the special tokens itself.
+            prompts.add(
+                    nonEmpty(tokenizer.encode(template.renderMaps(messages, true, Map.of()), false), prompts.size()));
+        }
+        return prompts;
+    }
+
+    private long[] nonEmpty(int[] ids, int index) {
         if (ids.length == 0) {
-            throw new InputException(inputFlag() + ": the prompt encodes to no tokens; generation needs at least one");
+            String which = index == 0 && !severalInputs() ? "" : " number " + (index + 1);
+            throw new InputException(
+                    inputFlag() + which + ": the prompt encodes to no tokens; generation needs at least one");
         }
         return Arrays.stream(ids).asLongStream().toArray();
     }
 
+    private boolean severalInputs() {
+        return (input.prompts != null && input.prompts.size() > 1) || (input.chats != null && input.chats.size() > 1);
+    }
+
     private String inputFlag() {
-        return input.prompt != null ? "--prompt" : input.chat != null ? "--chat" : "--messages";
+        return input.prompts != null ? "--prompt" : input.chats != null ? "--chat" : "--messages";
     }
 
     private void stream(CausalLm lm, Tokenizer tokenizer, long[] prompt, GenerationConfig settings, long start) {
@@ -186,6 +244,50 @@ final class GenerateCommand implements Callable<Integer> {
                         generated.length,
                         millis(end - generationStart),
                         generated.length / ((end - generationStart) / 1e9)));
+        spec.commandLine().getErr().flush();
+    }
+
+    /**
+     * Several prompts or samples: one batch, then each sequence under a header line naming its
+     * prompt and sample, in order.
+     */
+    private void batch(CausalLm lm, Tokenizer tokenizer, List<long[]> prompts, GenerationConfig settings, long start) {
+        PrintWriter out = spec.commandLine().getOut();
+        long generationStart = System.nanoTime();
+        long[] firstToken = new long[1];
+        List<long[]> generated = Generator.generate(lm, prompts, settings, (sequence, step, token) -> {
+            if (firstToken[0] == 0) {
+                firstToken[0] = System.nanoTime();
+            }
+        });
+        long end = System.nanoTime();
+        int n = settings.numReturnSequences();
+        long tokens = 0;
+        for (int r = 0; r < generated.size(); r++) {
+            out.printf(
+                    Locale.ROOT, "--- prompt %d of %d, sample %d of %d ---%n", r / n + 1, prompts.size(), r % n + 1, n);
+            TextStream text = new TextStream(tokenizer);
+            StringBuilder sequence = new StringBuilder();
+            for (long token : generated.get(r)) {
+                sequence.append(text.append(token));
+            }
+            out.println(sequence.append(text.finish()));
+            tokens += generated.get(r).length;
+        }
+        out.flush();
+        spec.commandLine()
+                .getErr()
+                .println(String.format(
+                        Locale.ROOT,
+                        "time to first token %d ms (loading %d ms, %d prompts); %d sequences, %d tokens in %d ms,"
+                                + " %.1f tokens/s",
+                        millis(firstToken[0] - start),
+                        millis(generationStart - start),
+                        prompts.size(),
+                        generated.size(),
+                        tokens,
+                        millis(end - generationStart),
+                        tokens / ((end - generationStart) / 1e9)));
         spec.commandLine().getErr().flush();
     }
 

@@ -3,18 +3,30 @@ package dev.finetune.llm.inference;
 import java.util.Set;
 
 /**
- * How to continue prompts.
+ * How to continue prompts, with transformers' generation names in mind.
  *
  * @param maxNewTokens upper bound on generated tokens per sequence
  * @param temperature 0 for greedy decoding; otherwise logits are divided by it before sampling
+ * @param topK sample among the k most probable tokens only (0 = no limit), applied before topP
  * @param topP nucleus sampling: sample among the most probable tokens whose mass reaches topP (1 = all)
- * @param seed seeds the sampler, so sampling is reproducible
+ * @param seed seeds the sampling: sequence r of a call (prompt i's sample j is r = i * n + j) draws
+ *     from its own stream seeded with {@code seed + r}, so a sequence does not depend on the others
+ *     in its batch
  * @param stopTokens a sequence ends after emitting one of these (it is included in the output)
  * @param useKvCache reuse keys/values of earlier positions (false recomputes the whole sequence per
  *     token; same tokens, much slower; kept to check the cache)
+ * @param numReturnSequences n: sequences per prompt; the n continuations of a prompt share its
+ *     prompt processing (its KV cache rows are copied, not recomputed)
  */
 public record GenerationConfig(
-        int maxNewTokens, double temperature, double topP, long seed, Set<Long> stopTokens, boolean useKvCache) {
+        int maxNewTokens,
+        double temperature,
+        int topK,
+        double topP,
+        long seed,
+        Set<Long> stopTokens,
+        boolean useKvCache,
+        int numReturnSequences) {
 
     public GenerationConfig {
         if (maxNewTokens < 0) {
@@ -24,26 +36,55 @@ public record GenerationConfig(
             throw new IllegalArgumentException(
                     "generation.temperature must be 0 (greedy) or positive, got " + temperature);
         }
+        if (topK < 0) {
+            throw new IllegalArgumentException("generation.topK must be 0 (no limit) or positive, got " + topK);
+        }
         if (!(topP > 0 && topP <= 1)) {
             throw new IllegalArgumentException("generation.topP must be in (0, 1], got " + topP);
+        }
+        if (numReturnSequences < 1) {
+            throw new IllegalArgumentException(
+                    "generation.numReturnSequences must be at least 1, got " + numReturnSequences);
         }
         stopTokens = Set.copyOf(stopTokens);
     }
 
-    /** Greedy decoding with the KV cache and no stop tokens. */
+    /** Greedy decoding with the KV cache, no stop tokens, one sequence per prompt. */
     public static GenerationConfig greedy(int maxNewTokens) {
-        return new GenerationConfig(maxNewTokens, 0, 1, 0, Set.of(), true);
+        return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of(), true, 1);
+    }
+
+    public GenerationConfig withMaxNewTokens(int newMaxNewTokens) {
+        return new GenerationConfig(
+                newMaxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, numReturnSequences);
     }
 
     public GenerationConfig withSampling(double newTemperature, double newTopP, long newSeed) {
-        return new GenerationConfig(maxNewTokens, newTemperature, newTopP, newSeed, stopTokens, useKvCache);
+        return new GenerationConfig(
+                maxNewTokens, newTemperature, topK, newTopP, newSeed, stopTokens, useKvCache, numReturnSequences);
+    }
+
+    public GenerationConfig withTopK(int newTopK) {
+        return new GenerationConfig(
+                maxNewTokens, temperature, newTopK, topP, seed, stopTokens, useKvCache, numReturnSequences);
     }
 
     public GenerationConfig withStopTokens(Set<Long> newStopTokens) {
-        return new GenerationConfig(maxNewTokens, temperature, topP, seed, newStopTokens, useKvCache);
+        return new GenerationConfig(
+                maxNewTokens, temperature, topK, topP, seed, newStopTokens, useKvCache, numReturnSequences);
     }
 
     public GenerationConfig withKvCache(boolean enabled) {
-        return new GenerationConfig(maxNewTokens, temperature, topP, seed, stopTokens, enabled);
+        return new GenerationConfig(
+                maxNewTokens, temperature, topK, topP, seed, stopTokens, enabled, numReturnSequences);
+    }
+
+    public GenerationConfig withNumReturnSequences(int n) {
+        return new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, n);
+    }
+
+    /** Whether the next token is chosen by argmax (temperature 0). */
+    public boolean greedyDecoding() {
+        return temperature == 0;
     }
 }

@@ -3,6 +3,7 @@ package dev.finetune.llm.inference;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.KvCache;
 import java.util.ArrayList;
@@ -11,105 +12,193 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Continues a batch of prompts token by token. Prompts are left-padded so that every row's next
- * token is predicted at the same (last) column; positions count real tokens only, so a padded
- * prompt continues exactly as it would alone. With the KV cache, the first step runs the whole
- * prompt and later steps run only the newest token. Each step runs in its own NDScope; only the
- * cache (closed at the end) survives a step. A {@link TokenListener} sees each token as soon as it
- * is sampled, for streaming.
+ * Continues a batch of prompts token by token, n sequences per prompt.
+ *
+ * <p>With the KV cache (the normal path) the prompts are left-padded into one batch and run once;
+ * the n sequences of a prompt then copy that prompt's cache rows instead of recomputing them. Each
+ * later step runs one token per unfinished sequence through {@link CausalLm#decode}: the cache is
+ * written in place, positions and padding come from the cache, and the next token is chosen on the
+ * engine ({@link Sampler}), so a step moves B token ids between Java and the engine and nothing
+ * else. A sequence that stops leaves the batch, so it costs nothing afterwards. (On a CPU the engine
+ * runs each operation before returning, so reading the B ids back each step costs no pipelining.)
+ *
+ * <p>Each step runs in its own NDScope; only the cache (closed at the end) survives a step. A
+ * {@link TokenListener} sees each token as soon as it is chosen, for streaming.
  */
 public final class Generator {
     private Generator() {}
 
-    /** The new tokens of each prompt (a stop token, if one ended the sequence, is the last). */
+    /**
+     * The new tokens of each sequence: n per prompt, prompt-major (prompt i's sample j is at i * n + j).
+     * A stop token, if one ended the sequence, is the last.
+     */
     public static List<long[]> generate(CausalLm model, List<long[]> prompts, GenerationConfig config) {
         return generate(model, prompts, config, TokenListener.NONE);
     }
 
     /**
      * As {@link #generate(CausalLm, List, GenerationConfig)}, and hands each new token to {@code
-     * listener} the moment it is sampled, before the next step's forward pass.
+     * listener} the moment it is chosen, before the next step's forward pass.
      */
     public static List<long[]> generate(
             CausalLm model, List<long[]> prompts, GenerationConfig config, TokenListener listener) {
         Objects.requireNonNull(listener, "listener");
-        long padId = model.config().padTokenId() == null ? 0 : model.config().padTokenId();
-        TokenBatch batch = TokenBatch.leftPadded(prompts, padId);
-        int rows = batch.size();
-        long[][] tokens = batch.ids(); // grows by one column per step
-        long[][] mask = batch.mask();
-        List<List<Long>> generated = new ArrayList<>();
-        boolean[] finished = new boolean[rows];
-        for (int b = 0; b < rows; b++) {
-            generated.add(new ArrayList<>());
-        }
-        Sampler sampler = new Sampler(config);
-        try (KvCache cache = config.useKvCache() ? model.newCache() : null) {
-            for (int step = 0; step < config.maxNewTokens(); step++) {
-                float[] logits = nextTokenLogits(model, tokens, mask, cache); // [B, V]
-                int vocab = logits.length / rows;
-                long[] next = new long[rows];
-                boolean allFinished = true;
-                for (int b = 0; b < rows; b++) {
-                    if (finished[b]) {
-                        next[b] = padId; // as transformers: finished rows are fed padding
-                        continue;
-                    }
-                    next[b] = sampler.next(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
-                    generated.get(b).add(next[b]);
-                    listener.onToken(b, step, next[b]);
-                    finished[b] = config.stopTokens().contains(next[b]);
-                    allFinished &= finished[b];
-                }
-                if (allFinished) {
-                    break;
-                }
-                tokens = appendColumn(tokens, next);
-                mask = appendColumn(mask, ones(rows));
+        Sequences sequences = new Sequences(prompts.size() * config.numReturnSequences(), config, listener);
+        if (config.maxNewTokens() > 0) {
+            if (config.useKvCache()) {
+                cached(model, prompts, config, sequences);
+            } else {
+                uncached(model, prompts, config, sequences);
             }
         }
-        List<long[]> result = new ArrayList<>();
-        for (List<Long> row : generated) {
-            result.add(row.stream().mapToLong(Long::longValue).toArray());
+        return sequences.result();
+    }
+
+    @SuppressWarnings("try")
+    private static void cached(CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences) {
+        NDManager manager = model.manager();
+        TokenBatch batch = TokenBatch.leftPadded(prompts, padId(model));
+        Sampler sampler = new Sampler(config, sequences.count());
+        int[] rows = sequences.all(); // row b of the batch continues sequence rows[b]
+        long[] next;
+        try (KvCache cache = model.newCache(batch.length() + config.maxNewTokens())) {
+            try (NDScope ignored = new NDScope()) {
+                NDArray logits =
+                        model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache); // [P, V]
+                int n = config.numReturnSequences();
+                if (n > 1) { // the n sequences of a prompt share its prefill
+                    long[] promptOfRow = new long[rows.length];
+                    for (int r = 0; r < rows.length; r++) {
+                        promptOfRow[r] = r / n;
+                    }
+                    cache.selectRows(promptOfRow);
+                    logits = logits.get(manager.create(promptOfRow)); // [P * n, V]
+                }
+                next = sampler.next(logits, rows);
+            }
+            for (int step = 1; ; step++) {
+                int[] unfinished = sequences.accept(rows, next);
+                if (unfinished.length == 0 || step == config.maxNewTokens()) {
+                    return;
+                }
+                if (unfinished.length < rows.length) { // finished sequences leave the batch
+                    cache.selectRows(positionsOf(unfinished, rows));
+                    rows = unfinished;
+                    next = sequences.lastTokens(rows);
+                }
+                try (NDScope ignored = new NDScope()) {
+                    NDArray logits = model.decode(manager.create(next, new Shape(next.length, 1)), cache); // [B, V]
+                    next = sampler.next(logits, rows);
+                }
+            }
         }
-        return result;
     }
 
     /**
-     * Logits of the last column [B, V]. With a cache, only the columns not yet cached are run
-     * (all of them on the first step, then one).
+     * The reference path: every step reruns each unfinished sequence whole, with no cache. Same
+     * tokens as {@link #cached}, much slower.
      */
     @SuppressWarnings("try")
-    private static float[] nextTokenLogits(CausalLm model, long[][] tokens, long[][] mask, KvCache cache) {
-        try (NDScope ignored = new NDScope()) {
-            NDManager manager = model.manager();
-            int cached = cache == null ? 0 : cache.length();
-            long[][] input = cached == 0 ? tokens : lastColumns(tokens, tokens[0].length - cached);
-            NDArray logits = model.forwardLast(manager.create(input), manager.create(mask), cache); // [B, V]
-            return logits.toFloatArray();
+    private static void uncached(CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences) {
+        NDManager manager = model.manager();
+        long padId = padId(model);
+        Sampler sampler = new Sampler(config, sequences.count());
+        int[] rows = sequences.all();
+        for (int step = 0; step < config.maxNewTokens() && rows.length > 0; step++) {
+            List<long[]> inputs = new ArrayList<>();
+            for (int row : rows) {
+                long[] prompt = prompts.get(row / config.numReturnSequences());
+                long[] generated = sequences.tokens(row);
+                long[] input = Arrays.copyOf(prompt, prompt.length + generated.length);
+                System.arraycopy(generated, 0, input, prompt.length, generated.length);
+                inputs.add(input);
+            }
+            TokenBatch batch = TokenBatch.leftPadded(inputs, padId);
+            long[] next;
+            try (NDScope ignored = new NDScope()) {
+                NDArray logits =
+                        model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), null); // [B, V]
+                next = sampler.next(logits, rows);
+            }
+            rows = sequences.accept(rows, next);
         }
     }
 
-    private static long[][] lastColumns(long[][] values, int count) {
-        long[][] result = new long[values.length][];
-        for (int b = 0; b < values.length; b++) {
-            result[b] = Arrays.copyOfRange(values[b], values[b].length - count, values[b].length);
+    /** Where each of {@code kept} (a subsequence of {@code rows}) is in {@code rows}. */
+    private static long[] positionsOf(int[] kept, int[] rows) {
+        long[] selected = new long[kept.length];
+        int k = 0;
+        for (int b = 0; b < rows.length && k < kept.length; b++) {
+            if (rows[b] == kept[k]) {
+                selected[k++] = b;
+            }
         }
-        return result;
+        return selected;
     }
 
-    private static long[][] appendColumn(long[][] values, long[] column) {
-        long[][] result = new long[values.length][];
-        for (int b = 0; b < values.length; b++) {
-            result[b] = Arrays.copyOf(values[b], values[b].length + 1);
-            result[b][values[b].length] = column[b];
-        }
-        return result;
+    private static long padId(CausalLm model) {
+        return model.config().padTokenId() == null ? 0 : model.config().padTokenId();
     }
 
-    private static long[] ones(int n) {
-        long[] ones = new long[n];
-        Arrays.fill(ones, 1L);
-        return ones;
+    /** The tokens of every sequence so far, which have stopped, and the listener. */
+    private static final class Sequences {
+        private final GenerationConfig config;
+        private final TokenListener listener;
+        private final long[][] tokens;
+        private final int[] lengths;
+
+        Sequences(int count, GenerationConfig config, TokenListener listener) {
+            this.config = config;
+            this.listener = listener;
+            this.tokens = new long[count][config.maxNewTokens()];
+            this.lengths = new int[count];
+        }
+
+        int count() {
+            return tokens.length;
+        }
+
+        int[] all() {
+            int[] all = new int[tokens.length];
+            Arrays.setAll(all, r -> r);
+            return all;
+        }
+
+        /** Appends {@code next[b]} to sequence {@code rows[b]}; returns the sequences that go on. */
+        int[] accept(int[] rows, long[] next) {
+            int[] unfinished = new int[rows.length];
+            int count = 0;
+            for (int b = 0; b < rows.length; b++) {
+                int row = rows[b];
+                int step = lengths[row];
+                tokens[row][step] = next[b];
+                lengths[row]++;
+                listener.onToken(row, step, next[b]);
+                if (!config.stopTokens().contains(next[b])) {
+                    unfinished[count++] = row;
+                }
+            }
+            return Arrays.copyOf(unfinished, count);
+        }
+
+        long[] tokens(int row) {
+            return Arrays.copyOf(tokens[row], lengths[row]);
+        }
+
+        long[] lastTokens(int[] rows) {
+            long[] last = new long[rows.length];
+            for (int b = 0; b < rows.length; b++) {
+                last[b] = tokens[rows[b]][lengths[rows[b]] - 1];
+            }
+            return last;
+        }
+
+        List<long[]> result() {
+            List<long[]> result = new ArrayList<>();
+            for (int r = 0; r < tokens.length; r++) {
+                result.add(tokens(r));
+            }
+            return result;
+        }
     }
 }

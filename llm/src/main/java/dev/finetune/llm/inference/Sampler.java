@@ -1,72 +1,95 @@
 package dev.finetune.llm.inference;
 
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.Random;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.SplittableRandom;
 
 /**
- * Picks the next token from one position's logits, in Java: greedy argmax, or temperature plus
- * top-p (nucleus) sampling as HuggingFace's TemperatureLogitsWarper and TopPLogitsWarper do it.
+ * Picks each row's next token from its logits on the engine, so only B token ids come back to Java,
+ * never the [B, V] logits. Greedy is argmax; sampling follows transformers' warpers in their order
+ * (temperature, then top-k, then top-p) and draws by inverse CDF:
+ *
+ * <ol>
+ *   <li>scale the logits by 1 / temperature;
+ *   <li>with top-k, keep the k largest (sorted, most probable first); else, with top-p, sort all
+ *       tokens that way; else keep the vocabulary order;
+ *   <li>softmax over the kept tokens; with top-p, keep the most probable ones while the mass before
+ *       each is below topP (at least one), as TopPLogitsWarper;
+ *   <li>with u from the row's own stream, take the first kept token whose cumulative probability
+ *       exceeds u times the kept mass.
+ * </ol>
+ *
+ * <p>Sequence r draws from {@code new SplittableRandom(seed + r)}, one uniform per token, so its
+ * tokens do not depend on which other sequences share the batch or when they finish.
  */
 final class Sampler {
-    private final double temperature;
-    private final double topP;
-    private final Random random;
+    private final GenerationConfig config;
+    private final SplittableRandom[] streams;
 
-    Sampler(GenerationConfig config) {
-        this.temperature = config.temperature();
-        this.topP = config.topP();
-        this.random = new Random(config.seed());
+    /** @param sequences the number of sequences of the call, each with its own stream */
+    Sampler(GenerationConfig config, int sequences) {
+        this.config = config;
+        this.streams = new SplittableRandom[sequences];
+        for (int r = 0; r < sequences; r++) {
+            streams[r] = new SplittableRandom(config.seed() + r);
+        }
     }
 
-    int next(float[] logits) {
-        if (temperature == 0) {
-            return argMax(logits);
+    /**
+     * @param logits [B, V], row b belonging to sequence {@code sequences[b]}
+     * @return the next token of each row
+     */
+    long[] next(NDArray logits, int[] sequences) {
+        if (config.greedyDecoding()) {
+            return logits.argMax(1).toLongArray(); // [B]
         }
-        double max = Double.NEGATIVE_INFINITY;
-        for (float logit : logits) {
-            max = Math.max(max, logit / temperature);
+        float[] uniforms = new float[sequences.length];
+        for (int b = 0; b < sequences.length; b++) {
+            uniforms[b] = (float) streams[sequences[b]].nextDouble();
         }
-        double[] probabilities = new double[logits.length];
-        double total = 0;
-        for (int i = 0; i < logits.length; i++) {
-            probabilities[i] = Math.exp(logits[i] / temperature - max);
-            total += probabilities[i];
-        }
-        Integer[] order = new Integer[logits.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-            probabilities[i] /= total;
-        }
-        Arrays.sort(
-                order,
-                Comparator.comparingDouble((Integer i) -> probabilities[i]).reversed());
-        // Keep the most probable tokens until their mass reaches topP; always at least one.
-        int kept = 0;
-        double mass = 0;
-        while (kept < order.length && (kept == 0 || mass < topP)) {
-            mass += probabilities[order[kept]];
-            kept++;
-        }
-        double target = random.nextDouble() * mass;
-        double cumulative = 0;
-        for (int k = 0; k < kept; k++) {
-            cumulative += probabilities[order[k]];
-            if (target < cumulative) {
-                return order[k];
-            }
-        }
-        return order[kept - 1];
+        NDArray u = logits.getManager().create(uniforms, new Shape(uniforms.length, 1)); // [B, 1]
+        return sample(logits.toType(DataType.FLOAT32, false), u, config).toLongArray();
     }
 
-    /** The first index of the largest logit, as torch.argmax. */
-    static int argMax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
+    /**
+     * The sampling rule above for given uniforms, on the engine.
+     *
+     * @param logits [B, V] fp32
+     * @param uniforms [B, 1] in [0, 1)
+     * @return the chosen token ids [B]
+     */
+    static NDArray sample(NDArray logits, NDArray uniforms, GenerationConfig config) {
+        long vocabulary = logits.getShape().get(1);
+        NDArray scaled = logits.div(config.temperature()); // [B, V]
+        NDArray candidates = scaled; // [B, K], K = V unless top-k
+        NDArray order = null; // [B, K] token id of each candidate, null = vocabulary order
+        if (config.topK() > 0 && config.topK() < vocabulary) {
+            NDList top = scaled.topK(config.topK(), 1, true, true);
+            candidates = top.get(0);
+            order = top.get(1);
+        } else if (config.topP() < 1) {
+            order = scaled.argSort(1, false);
+            candidates = scaled.gather(order, 1);
         }
-        return best;
+        NDArray probabilities = candidates.softmax(1); // [B, K]
+        NDArray kept = null; // [B] number of candidates kept by top-p
+        if (config.topP() < 1) {
+            NDArray keep = probabilities.cumSum(1).sub(probabilities).lt(config.topP()); // mass before < topP
+            probabilities = probabilities.mul(keep.toType(DataType.FLOAT32, false));
+            kept = keep.sum(new int[] {1});
+        }
+        NDArray cumulative = probabilities.cumSum(1); // [B, K]
+        NDArray target = uniforms.mul(cumulative.get(new NDIndex(":, -1:"))); // [B, 1]
+        NDArray index = cumulative.lte(target).sum(new int[] {1}); // [B]: first index with cumulative > target
+        // Rounding can put the target at the kept mass itself: fall back to the last kept candidate.
+        NDArray last = kept == null ? null : kept.sub(1);
+        index = last == null ? index.minimum(cumulative.getShape().get(1) - 1) : index.minimum(last);
+        if (order == null) {
+            return index;
+        }
+        return order.gather(index.expandDims(1), 1).squeeze(1); // [B]
     }
 }

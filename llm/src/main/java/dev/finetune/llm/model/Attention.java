@@ -51,6 +51,9 @@ public final class Attention extends Module {
     public NDArray forward(NDArray x, RotaryEmbedding.Angles angles, NDArray mask, KvCache cache, int layer) {
         long batch = x.getShape().get(0);
         long time = x.getShape().get(1);
+        if (time == 1 && cache != null) {
+            return forwardOneToken(x, angles, mask, cache, layer);
+        }
         NDArray q = linear("q_proj").forward(x).reshape(batch, time, heads, headDim); // [B, T, H, D]
         NDArray k = linear("k_proj").forward(x).reshape(batch, time, kvHeads, headDim); // [B, T, KV, D]
         NDArray v = linear("v_proj").forward(x).reshape(batch, time, kvHeads, headDim); // [B, T, KV, D]
@@ -75,6 +78,37 @@ public final class Attention extends Module {
         NDArray out = probabilities.matMul(v); // [B, H, T, S] x [B, H, S, D] -> [B, H, T, D]
         out = out.transpose(0, 2, 1, 3).reshape(batch, time, (long) heads * headDim); // [B, T, H*D]
         return linear("o_proj").forward(out); // [B, T, C]
+    }
+
+    /**
+     * A decoding step, one new token per row, with as few engine calls as the engine allows: each
+     * key/value head attends for its group of G = H / KV query heads at once ([B, KV, G, D] against
+     * [B, KV, S, D]), so keys and values are never repeated or copied, and a token needs no
+     * transposes. The same arithmetic as {@link #forward}'s general path.
+     *
+     * @param x input [B, 1, C]
+     * @param mask additive [B, 1, 1, S], or null when every key may be attended to
+     */
+    private NDArray forwardOneToken(NDArray x, RotaryEmbedding.Angles angles, NDArray mask, KvCache cache, int layer) {
+        long batch = x.getShape().get(0);
+        int group = heads / kvHeads;
+        NDArray q = linear("q_proj").forward(x).reshape(batch, kvHeads, group, headDim); // [B, KV, G, D]
+        NDArray k = linear("k_proj").forward(x).reshape(batch, kvHeads, 1, headDim); // [B, KV, 1, D]
+        NDArray v = linear("v_proj").forward(x).reshape(batch, kvHeads, 1, headDim); // [B, KV, 1, D]
+        if (queryNorm != null) {
+            q = queryNorm.forward(q); // per head, over D
+            k = keyNorm.forward(k);
+        }
+        q = angles.apply(q); // cos, sin [B, 1, 1, D] broadcast over KV and G
+        k = angles.apply(k);
+        NDArray[] all = cache.append(layer, k, v);
+        NDArray scores = q.matMul(all[0].transpose(0, 1, 3, 2)) // [B, KV, G, D] x [B, KV, D, S] -> [B, KV, G, S]
+                .mul(scale);
+        if (mask != null) {
+            scores = scores.add(mask); // + [B, 1, 1, S]
+        }
+        NDArray out = softmaxFp32(scores).matMul(all[1]); // [B, KV, G, S] x [B, KV, S, D] -> [B, KV, G, D]
+        return linear("o_proj").forward(out.reshape(batch, 1, (long) heads * headDim)); // [B, 1, C]
     }
 
     /** HF's repeat_kv: each key/value head serves H / KV consecutive query heads. */

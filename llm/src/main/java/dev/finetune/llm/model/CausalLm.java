@@ -96,8 +96,9 @@ public final class CausalLm extends Module implements AutoCloseable {
         return body;
     }
 
-    public KvCache newCache() {
-        return new KvCache(manager, config.numHiddenLayers());
+    /** An empty KV cache with room for {@code capacity} positions (it grows if a pass needs more). */
+    public KvCache newCache(int capacity) {
+        return new KvCache(manager, config.numHiddenLayers(), capacity);
     }
 
     /**
@@ -159,6 +160,16 @@ public final class CausalLm extends Module implements AutoCloseable {
         NDArray hidden = body.forward(inputIds, paddingMask, cache); // [B, T, C]
         long time = hidden.getShape().get(1);
         return logits(hidden.get(new NDIndex(":, {}:", time - 1))).squeeze(1); // [B, 1, V] -> [B, V]
+    }
+
+    /**
+     * Logits [B, V] of one decoding step: the next token of each row [B, 1] after the tokens in
+     * {@code cache} (filled by {@link #forwardLast} or {@link #forward} first), which supplies each
+     * row's position and padding. See {@link DecoderModel#decode}.
+     */
+    public NDArray decode(NDArray inputIds, KvCache cache) {
+        NDArray hidden = body.decode(inputIds, cache); // [B, 1, C]
+        return logits(hidden.reshape(hidden.getShape().get(0), config.hiddenSize())); // [B, V]
     }
 
     /** The LM head: hidden [..., C] to logits [..., V]. */

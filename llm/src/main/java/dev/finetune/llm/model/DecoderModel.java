@@ -2,8 +2,10 @@ package dev.finetune.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,11 +60,72 @@ public final class DecoderModel extends Module {
         }
         NDManager manager = inputIds.getManager();
         NDArray positions = AttentionMask.positions(paddingMask, batch, past, length, manager); // [B, T]
+        if (cache != null) {
+            cache.beginPass(batch, length, paddingColumns(paddingMask, past));
+        }
         return layersForward(
                 inputIds,
                 positions,
                 window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager),
                 cache);
+    }
+
+    /**
+     * One decoding step: the next token of each row [B, 1] after the tokens in {@code cache}, which
+     * knows each row's position and padding, so nothing else is built per step but the rotary angles
+     * of the B positions (and, past a sliding window, that window's bias).
+     *
+     * @return final-normed hidden states [B, 1, C]
+     */
+    public NDArray decode(NDArray inputIds, KvCache cache) {
+        int batch = (int) inputIds.getShape().get(0);
+        if (inputIds.getShape().get(1) != 1) {
+            throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
+        }
+        if (cache.length() == 0 || cache.rows() != batch) {
+            throw new IllegalArgumentException("a decoding step continues a cache of " + batch + " rows; it holds "
+                    + cache.rows() + " rows of " + cache.length() + " positions");
+        }
+        NDManager manager = inputIds.getManager();
+        NDArray positions = cache.nextPositions(manager); // [B, 1]
+        cache.beginPass(batch, 1, null);
+        int keys = cache.length() + 1;
+        NDArray padding = cache.keyBias(keys); // [B, 1, 1, S] or null
+        return layersForward(inputIds, positions, window -> slidingBias(padding, keys, window, manager), cache);
+    }
+
+    /**
+     * The bias [B, 1, 1, S] of one query at the last of S keys: the padding bias plus, when a sliding
+     * window is shorter than S, the keys it no longer sees ((S - 1) - s >= window, as HF's mask);
+     * null when every key is visible.
+     */
+    private static NDArray slidingBias(NDArray padding, int keys, int window, NDManager manager) {
+        if (window <= 0 || keys <= window) {
+            return padding;
+        }
+        float[] outside = new float[keys];
+        Arrays.fill(outside, 0, keys - window, AttentionMask.MASKED);
+        NDArray bias = manager.create(outside, new Shape(1, 1, 1, keys));
+        return padding == null ? bias : padding.add(bias);
+    }
+
+    /** [B][T]: which of the T new columns of a padding mask [B, P + T] are padding; null if none. */
+    private static boolean[][] paddingColumns(NDArray paddingMask, int past) {
+        if (paddingMask == null) {
+            return null;
+        }
+        int batch = (int) paddingMask.getShape().get(0);
+        int width = (int) paddingMask.getShape().get(1);
+        long[] mask = paddingMask.toLongArray();
+        boolean[][] columns = new boolean[batch][width - past];
+        boolean any = false;
+        for (int b = 0; b < batch; b++) {
+            for (int t = past; t < width; t++) {
+                columns[b][t - past] = mask[b * width + t] == 0;
+                any |= columns[b][t - past];
+            }
+        }
+        return any ? columns : null;
     }
 
     /**

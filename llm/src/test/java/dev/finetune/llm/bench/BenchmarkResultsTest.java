@@ -19,8 +19,18 @@ class BenchmarkResultsTest {
                 20_000_000,
                 17_000_000,
                 new Samples(new double[] {forwardSeconds * 1.1, forwardSeconds, forwardSeconds * 0.9}),
-                new Samples(new double[] {0.5, 0.4, 0.6}),
+                // batch 1: 64 tokens in 0.5 s, the first after 0.0275 s: 63 tokens in 0.4725 s
+                new GenerationTimes(
+                        1, new Samples(new double[] {0.5, 0.4, 0.6}), new Samples(new double[] {0.0275, 0.02, 0.03})),
+                // batch 16: 1024 tokens in 1 s (8x batch 1)
+                new GenerationTimes(
+                        16, new Samples(new double[] {1.0, 0.9, 1.2}), new Samples(new double[] {0.1, 0.1, 0.1})),
+                // 4 x 8 samples: 2048 tokens in 1.6 s (10x batch 1)
+                new GenerationTimes(
+                        32, new Samples(new double[] {1.6, 1.6, 1.6}), new Samples(new double[] {0.2, 0.2, 0.2})),
                 new Samples(new double[] {2.0, 1.6, 1.8}),
+                // the linears alone: 0.1 s for 64 tokens, 1.5625 ms a token, of 7.5 ms a decoding step
+                new Samples(new double[] {0.1, 0.1, 0.1}),
                 new Samples(new double[] {matmulSeconds, matmulSeconds * 2, matmulSeconds / 2}));
     }
 
@@ -40,8 +50,16 @@ class BenchmarkResultsTest {
 
         assertThat(md)
                 .contains("| Forward pass | 2,048 tokens/s | 1,862 .. 2,276 | batch 4 x 256 tokens")
-                .contains("| Generation with KV cache | 128 tokens/s | 107 .. 160 |")
+                .contains("| Generation, batch 1 | 128 tokens/s | 107 .. 160 | 1 prompt, greedy; prompts of 32 tokens,")
+                .contains("| Decoding, batch 1 | 133 tokens/s |  | the same calls after their first token |")
+                .contains("| Time to first token, batch 1 | 27.5 ms | 30.0 .. 20.0 ms |")
+                .contains("| Generation, batch 16 | 1,024 tokens/s | 853 .. 1,138 | 16 prompts, greedy;")
+                .contains("8.0x batch 1's tokens/s")
+                .contains("| Generation, 4 prompts x 8 samples | 1,280 tokens/s |")
+                .contains("share its prefill; prompts of 32 tokens, 64 new tokens each; 10.0x batch 1's tokens/s")
                 .contains("| Generation without KV cache | 35.6 tokens/s | 32.0 .. 40.0 |")
+                .contains("| Decoding time outside the linear layers' matmuls, batch 1 | 79% |  |")
+                .contains("1.56 ms per token, of 7.50 ms per decoding step")
                 .contains("| fp32 matmul (DJL) | 100.0 GFLOP/s | 50.0 .. 200.0 |")
                 .contains("| Model FLOPs utilisation (MFU) | 70% |  | forward model FLOP/s / matmul FLOP/s")
                 .contains("counting all 20,000,000 parameters (2 x params x tokens): 82%")

@@ -106,6 +106,45 @@ class GenerateCommandTest {
     }
 
     @Test
+    void severalPromptsWithSeveralSamplesEachAreOneBatchPrintedInOrder() {
+        CliRun run = generate(
+                "--prompt",
+                "Hello world",
+                "--prompt",
+                "the cat",
+                "-n",
+                "2",
+                "--temperature",
+                "1.1",
+                "--top-k",
+                "40",
+                "--seed",
+                "5",
+                "--max-new-tokens",
+                "12");
+
+        GenerationConfig settings =
+                GenerationConfig.greedy(12).withSampling(1.1, 1, 5).withTopK(40).withNumReturnSequences(2);
+        List<long[]> expected =
+                references(List.of(tokenizer.encode("Hello world", true), tokenizer.encode("the cat", true)), settings);
+        StringBuilder out = new StringBuilder();
+        for (int r = 0; r < 4; r++) {
+            out.append("--- prompt ")
+                    .append(r / 2 + 1)
+                    .append(" of 2, sample ")
+                    .append(r % 2 + 1)
+                    .append(" of 2 ---")
+                    .append(System.lineSeparator())
+                    .append(decode(expected.get(r)))
+                    .append(System.lineSeparator());
+        }
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).isEqualTo(out.toString());
+        assertThat(run.err()).contains("2 prompts); 4 sequences, ");
+        assertThat(expected.get(0)).as("two samples of one prompt").isNotEqualTo(expected.get(1));
+    }
+
+    @Test
     void withoutKvCacheTheOutputIsTheSame() {
         CliRun cached = generate("--prompt", "Hello world", "--max-new-tokens", "16");
         CliRun uncached = generate("--prompt", "Hello world", "--max-new-tokens", "16", "--no-cache");
@@ -215,6 +254,10 @@ class GenerateCommandTest {
         assertThat(generate("--prompt", "Hi", "--top-p", "1.5").err()).contains("--top-p: must be in (0, 1], got 1.5");
         assertThat(generate("--prompt", "Hi", "--max-new-tokens", "0").exitCode())
                 .isEqualTo(2);
+        assertThat(generate("--prompt", "Hi", "--top-k", "-1").err())
+                .contains("--top-k: must be 0 (no limit) or positive, got -1");
+        assertThat(generate("--prompt", "Hi", "-n", "0").err())
+                .contains("--num-return-sequences: must be a positive integer, got 0");
     }
 
     private static CliRun generate(String... args) {
@@ -238,6 +281,17 @@ class GenerateCommandTest {
         long[] ids = Arrays.stream(prompt).asLongStream().toArray();
         return Generator.generate(lm, List.of(ids), settings.withStopTokens(stops))
                 .get(0);
+    }
+
+    /** Generator's sequences for a batch of prompts, with the CLI's stop tokens. */
+    private static List<long[]> references(List<int[]> prompts, GenerationConfig settings) {
+        Set<Long> stops = new HashSet<>();
+        tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
+        model.config().eosTokenIds().forEach(id -> stops.add((long) id));
+        List<long[]> ids = prompts.stream()
+                .map(prompt -> Arrays.stream(prompt).asLongStream().toArray())
+                .toList();
+        return Generator.generate(model, ids, settings.withStopTokens(stops));
     }
 
     private static String decode(long[] ids) {

@@ -72,6 +72,79 @@ class GeneratorTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    void eachSampledRowOfABatchIsTheSequenceItsSeedGivesAlone(ModelType type) {
+        try (CausalLm model = tinyModel(type)) {
+            GenerationConfig sampling =
+                    GenerationConfig.greedy(12).withSampling(1.2, 0.9, 40).withTopK(20);
+
+            List<long[]> batched = Generator.generate(model, PROMPTS, sampling);
+
+            for (int r = 0; r < PROMPTS.size(); r++) {
+                List<long[]> alone =
+                        Generator.generate(model, List.of(PROMPTS.get(r)), sampling.withSampling(1.2, 0.9, 40 + r));
+                assertThat(batched.get(r)).as("row %d", r).containsExactly(alone.get(0));
+            }
+            assertThat(distinctTokens(batched)).as("sampling, not a constant").isGreaterThan(8);
+        }
+    }
+
+    @Test
+    void samplesSharingAPromptsPrefillEqualIndependentSamplesWithTheSameSeeds() {
+        try (CausalLm model = tinyModel(ModelType.QWEN3)) {
+            GenerationConfig sampling = GenerationConfig.greedy(10).withSampling(1.0, 0.95, 9);
+            List<long[]> repeated = new ArrayList<>();
+            for (long[] prompt : PROMPTS) {
+                for (int j = 0; j < 4; j++) {
+                    repeated.add(prompt); // four independent copies, each prefilled on its own row
+                }
+            }
+
+            List<long[]> shared = Generator.generate(model, PROMPTS, sampling.withNumReturnSequences(4));
+            List<long[]> independent = Generator.generate(model, repeated, sampling);
+
+            assertThat(shared).hasSize(12);
+            for (int r = 0; r < shared.size(); r++) {
+                assertThat(shared.get(r))
+                        .as("prompt %d sample %d", r / 4, r % 4)
+                        .containsExactly(independent.get(r));
+            }
+            assertThat(shared.subList(0, 4).stream().map(Arrays::toString).distinct())
+                    .as("the samples of one prompt differ")
+                    .hasSizeGreaterThan(1);
+        }
+    }
+
+    @Test
+    void greedySamplesOfOnePromptAreAllItsGreedyContinuation() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            List<long[]> samples = Generator.generate(
+                    model, List.of(PROMPTS.get(2)), GenerationConfig.greedy(8).withNumReturnSequences(3));
+            long[] greedy = Generator.generate(model, List.of(PROMPTS.get(2)), GenerationConfig.greedy(8))
+                    .get(0);
+
+            assertThat(samples).hasSize(3).allSatisfy(sample -> assertThat(sample)
+                    .containsExactly(greedy));
+        }
+    }
+
+    @Test
+    void rowsThatStopLeaveTheBatchWithoutChangingTheOthers() {
+        try (CausalLm model = tinyModel(ModelType.MISTRAL)) {
+            List<long[]> free = Generator.generate(model, PROMPTS, GenerationConfig.greedy(12));
+            long stop = free.get(0)[1]; // row 0 stops by its second token, the others when (if) they reach it
+
+            List<long[]> stopped = Generator.generate(
+                    model, PROMPTS, GenerationConfig.greedy(12).withStopTokens(Set.of(stop)));
+
+            assertThat(stopped.get(0)).hasSizeLessThanOrEqualTo(2);
+            for (int r = 0; r < PROMPTS.size(); r++) {
+                assertThat(stopped.get(r)).as("row %d", r).containsExactly(untilStop(free.get(r), stop));
+            }
+        }
+    }
+
     @Test
     void samplingIsReproducibleWithItsSeedAndVariesAcrossSeeds() {
         try (CausalLm model = tinyModel(ModelType.LLAMA)) {
@@ -180,9 +253,23 @@ class GeneratorTest {
                 .hasMessage("generation.topP must be in (0, 1], got 0.0");
         assertThatThrownBy(() -> GenerationConfig.greedy(4).withSampling(-1, 1, 1))
                 .hasMessage("generation.temperature must be 0 (greedy) or positive, got -1.0");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withTopK(-2))
+                .hasMessage("generation.topK must be 0 (no limit) or positive, got -2");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withNumReturnSequences(0))
+                .hasMessage("generation.numReturnSequences must be at least 1, got 0");
     }
 
     private record Heard(int sequence, int step, long token) {}
+
+    /** The tokens up to and including the first {@code stop}, or all of them. */
+    private static long[] untilStop(long[] tokens, long stop) {
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] == stop) {
+                return Arrays.copyOf(tokens, i + 1);
+            }
+        }
+        return tokens;
+    }
 
     private static int distinctTokens(List<long[]> rows) {
         Set<Long> tokens = new HashSet<>();
