@@ -113,7 +113,7 @@ public final class KvCache implements AutoCloseable {
             }
             keyBias = own(manager.create(bias, new Shape(padding.length, 1, 1, capacity)));
         }
-        return keyBias.get(new NDIndex(":, :, :, :{}", keyCount));
+        return keyBias.get(new NDIndex().addAllDim(3).addSliceDim(0, keyCount));
     }
 
     /**
@@ -126,10 +126,10 @@ public final class KvCache implements AutoCloseable {
             keys[layer] = allocate(newKeys, capacity);
             values[layer] = allocate(newValues, capacity);
         }
-        NDIndex written = new NDIndex(":, :, {}:{}", length, length + added);
+        NDIndex written = positions(length, length + added);
         keys[layer].set(written, newKeys);
         values[layer].set(written, newValues);
-        NDIndex all = new NDIndex(":, :, :{}", length + added);
+        NDIndex all = positions(0, length + added);
         NDArray[] result = {keys[layer].get(all), values[layer].get(all)};
         if (layer == keys.length - 1) {
             length += added;
@@ -169,6 +169,14 @@ public final class KvCache implements AutoCloseable {
         closeKeyBias();
     }
 
+    /**
+     * Positions [from, to) of a [B, KV, capacity, D] buffer: {@code ":, :, from:to"}, built directly, as a
+     * decoding step makes four of these per layer and parsing the text form would cost more than the copy.
+     */
+    private static NDIndex positions(long from, long to) {
+        return new NDIndex().addAllDim(2).addSliceDim(from, to);
+    }
+
     private void ensureCapacity(int needed) {
         if (needed <= capacity) {
             return;
@@ -205,7 +213,7 @@ public final class KvCache implements AutoCloseable {
     private NDArray grow(NDArray buffer, int positions) {
         NDArray bigger = allocate(buffer, positions);
         if (length > 0) {
-            NDIndex written = new NDIndex(":, :, :{}", length);
+            NDIndex written = positions(0, length);
             bigger.set(written, buffer.get(written));
         }
         buffer.close();
