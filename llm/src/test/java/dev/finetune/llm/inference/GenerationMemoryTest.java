@@ -11,7 +11,6 @@ import dev.finetune.llm.tiny.TinyModels;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,7 +29,7 @@ class GenerationMemoryTest {
                 .numHiddenLayers(4)
                 .numAttentionHeads(8)
                 .build();
-        List<long[]> prompts = randomSequences(4, 48, config.vocabSize());
+        List<long[]> prompts = MemoryFootprintTest.randomSequences(4, 48, config.vocabSize());
         GenerationConfig sampling =
                 GenerationConfig.greedy(1000).withSampling(1.0, 0.95, 3).withTopK(50);
         List<Integer> arrays = new ArrayList<>();
@@ -66,14 +65,5 @@ class GenerationMemoryTest {
             assertThat(median).as("median growth per 50 tokens").isLessThan(4L << 20);
             assertThat(total).as("growth over 750 tokens").isLessThan(160L << 20);
         }
-    }
-
-    private static List<long[]> randomSequences(int count, int length, int vocab) {
-        SplittableRandom random = new SplittableRandom(5);
-        List<long[]> sequences = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            sequences.add(random.longs(length - i * 3, 1, vocab).toArray()); // ragged: padding in play
-        }
-        return sequences;
     }
 }

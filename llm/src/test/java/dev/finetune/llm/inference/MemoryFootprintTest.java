@@ -61,7 +61,8 @@ class MemoryFootprintTest {
         }
     }
 
-    private static List<long[]> randomSequences(int count, int length, int vocab) {
+    /** {@code count} random sequences, each 3 tokens shorter than the one before (so padding is in play). */
+    static List<long[]> randomSequences(int count, int length, int vocab) {
         SplittableRandom random = new SplittableRandom(5);
         List<long[]> sequences = new ArrayList<>();
         for (int i = 0; i < count; i++) {

@@ -34,8 +34,7 @@ class KvCacheTest {
     @EnumSource(ModelType.class)
     @SuppressWarnings("try")
     void chunkedPrefillIntoAGrowingCacheThenDecodingEqualsWholeSequences(ModelType type) {
-        try (CausalLm model = TinyModelGenerator.create(
-                        TinyModels.config(type), 77, TinyModelGenerator.Initialization.TEST, Device.cpu());
+        try (CausalLm model = tinyModel(type, 77);
                 NDScope ignored = new NDScope()) {
             NDManager manager = model.manager();
             TokenBatch batch = TokenBatch.leftPadded(PROMPTS, 0);
@@ -79,8 +78,7 @@ class KvCacheTest {
             names = {"LLAMA", "QWEN3"})
     @SuppressWarnings("try")
     void selectedRowsContinueAsTheRowsTheyCopy(ModelType type) {
-        try (CausalLm model = TinyModelGenerator.create(
-                        TinyModels.config(type), 78, TinyModelGenerator.Initialization.TEST, Device.cpu());
+        try (CausalLm model = tinyModel(type, 78);
                 NDScope ignored = new NDScope()) {
             NDManager manager = model.manager();
             TokenBatch batch = TokenBatch.leftPadded(PROMPTS, 0);
@@ -107,8 +105,7 @@ class KvCacheTest {
     @EnumSource(value = ModelType.class, names = "LLAMA")
     @SuppressWarnings("try")
     void decodingNeedsAFilledCacheOfTheSameRows(ModelType type) {
-        try (CausalLm model = TinyModelGenerator.create(
-                        TinyModels.config(type), 79, TinyModelGenerator.Initialization.TEST, Device.cpu());
+        try (CausalLm model = tinyModel(type, 79);
                 NDScope ignored = new NDScope();
                 KvCache cache = model.newCache(8)) {
             NDManager manager = model.manager();
@@ -117,6 +114,11 @@ class KvCacheTest {
             model.forwardLast(manager.create(new long[][] {{4, 5}}), null, cache);
             assertThatThrownBy(() -> cache.selectRows(new long[] {1})).hasMessage("row 1 is not in the cache's 1 rows");
         }
+    }
+
+    private static CausalLm tinyModel(ModelType type, long seed) {
+        return TinyModelGenerator.create(
+                TinyModels.config(type), seed, TinyModelGenerator.Initialization.TEST, Device.cpu());
     }
 
     private static void assertClose(NDArray actual, NDArray expected) {
