@@ -74,17 +74,16 @@ final class ModelScoring {
         return metrics;
     }
 
-    /** Greedy continuations (KV cache) of {@code prompts}, decoded without special tokens. */
+    /**
+     * Greedy continuations (KV cache) of {@code prompts}, decoded without special tokens, in the
+     * prompts' order; decoded {@code batchSize} prompts at a time, batched by length.
+     */
     List<String> generate(List<long[]> prompts, int maxNewTokens, Set<Long> stopTokens) {
         GenerationConfig config = GenerationConfig.greedy(maxNewTokens).withStopTokens(stopTokens);
         List<String> texts = new ArrayList<>();
-        for (int start = 0; start < prompts.size(); start += batchSize) {
-            for (long[] ids : Generator.generate(
-                    model, prompts.subList(start, Math.min(prompts.size(), start + batchSize)), config)) {
-                int length = ids.length > 0 && stopTokens.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
-                texts.add(tokenizer.decode(
-                        Arrays.stream(ids, 0, length).mapToInt(id -> (int) id).toArray(), true));
-            }
+        for (long[] ids : Generator.generate(model, prompts, config, batchSize)) {
+            int length = ids.length > 0 && stopTokens.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
+            texts.add(tokenizer.decode(Arrays.stream(ids, 0, length).mapToInt(id -> (int) id).toArray(), true));
         }
         return texts;
     }

@@ -8,6 +8,7 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.KvCache;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 
@@ -43,22 +44,78 @@ public final class Generator {
     public static List<long[]> generate(
             CausalLm model, List<long[]> prompts, GenerationConfig config, TokenListener listener) {
         Objects.requireNonNull(listener, "listener");
-        Sequences sequences = new Sequences(prompts.size() * config.numReturnSequences(), config, listener);
+        long[] promptNumbers = new long[prompts.size()];
+        Arrays.setAll(promptNumbers, i -> i);
+        return batch(model, prompts, promptNumbers, config, listener);
+    }
+
+    /**
+     * As {@link #generate(CausalLm, List, GenerationConfig)} for any number of prompts, at most {@code
+     * batchSize} prompts at a time. The prompts are batched by length (longest first), so a batch pads
+     * little and no batch waits on one long prompt among short ones; each sequence is still the one
+     * its number gives (seeds included), and the result is in the prompts' order.
+     */
+    public static List<long[]> generate(CausalLm model, List<long[]> prompts, GenerationConfig config, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("generation batch size must be at least 1, got " + batchSize);
+        }
+        Integer[] byLength = new Integer[prompts.size()];
+        Arrays.setAll(byLength, i -> i);
+        Arrays.sort(
+                byLength,
+                Comparator.comparingInt((Integer i) -> prompts.get(i).length).reversed());
+        int n = config.numReturnSequences();
+        long[][] result = new long[prompts.size() * n][];
+        for (int start = 0; start < byLength.length; start += batchSize) {
+            int end = Math.min(byLength.length, start + batchSize);
+            List<long[]> batch = new ArrayList<>();
+            long[] promptNumbers = new long[end - start];
+            for (int b = start; b < end; b++) {
+                batch.add(prompts.get(byLength[b]));
+                promptNumbers[b - start] = byLength[b];
+            }
+            List<long[]> generated = batch(model, batch, promptNumbers, config, TokenListener.NONE);
+            for (int b = 0; b < batch.size(); b++) {
+                for (int j = 0; j < n; j++) {
+                    result[(int) promptNumbers[b] * n + j] = generated.get(b * n + j);
+                }
+            }
+        }
+        return Arrays.asList(result);
+    }
+
+    /**
+     * One batch: {@code prompts}, whose numbers in the whole request are {@code promptNumbers}; the
+     * listener hears sequences by their number in this batch.
+     */
+    private static List<long[]> batch(
+            CausalLm model,
+            List<long[]> prompts,
+            long[] promptNumbers,
+            GenerationConfig config,
+            TokenListener listener) {
+        int n = config.numReturnSequences();
+        long[] sequenceNumbers = new long[prompts.size() * n];
+        for (int r = 0; r < sequenceNumbers.length; r++) {
+            sequenceNumbers[r] = promptNumbers[r / n] * n + r % n;
+        }
+        Sequences sequences = new Sequences(sequenceNumbers.length, config, listener);
+        Sampler sampler = new Sampler(config, sequenceNumbers);
         if (config.maxNewTokens() > 0) {
             if (config.useKvCache()) {
-                cached(model, prompts, config, sequences);
+                cached(model, prompts, config, sequences, sampler);
             } else {
-                uncached(model, prompts, config, sequences);
+                uncached(model, prompts, config, sequences, sampler);
             }
         }
         return sequences.result();
     }
 
     @SuppressWarnings("try")
-    private static void cached(CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences) {
+    private static void cached(
+            CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences, Sampler sampler) {
         NDManager manager = model.manager();
         TokenBatch batch = TokenBatch.leftPadded(prompts, padId(model));
-        Sampler sampler = new Sampler(config, sequences.count());
         int[] rows = sequences.all(); // row b of the batch continues sequence rows[b]
         long[] next;
         try (KvCache cache = model.newCache(batch.length() + config.maxNewTokens())) {
@@ -99,10 +156,10 @@ public final class Generator {
      * tokens as {@link #cached}, much slower.
      */
     @SuppressWarnings("try")
-    private static void uncached(CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences) {
+    private static void uncached(
+            CausalLm model, List<long[]> prompts, GenerationConfig config, Sequences sequences, Sampler sampler) {
         NDManager manager = model.manager();
         long padId = padId(model);
-        Sampler sampler = new Sampler(config, sequences.count());
         int[] rows = sequences.all();
         for (int step = 0; step < config.maxNewTokens() && rows.length > 0; step++) {
             List<long[]> inputs = new ArrayList<>();
@@ -152,10 +209,6 @@ public final class Generator {
             this.listener = listener;
             this.tokens = new long[count][config.maxNewTokens()];
             this.lengths = new int[count];
-        }
-
-        int count() {
-            return tokens.length;
         }
 
         int[] all() {

@@ -29,12 +29,15 @@ final class Sampler {
     private final GenerationConfig config;
     private final SplittableRandom[] streams;
 
-    /** @param sequences the number of sequences of the call, each with its own stream */
-    Sampler(GenerationConfig config, int sequences) {
+    /**
+     * @param sequenceNumbers for each sequence of this batch, its number r in the whole request, which
+     *     seeds its stream
+     */
+    Sampler(GenerationConfig config, long[] sequenceNumbers) {
         this.config = config;
-        this.streams = new SplittableRandom[sequences];
-        for (int r = 0; r < sequences; r++) {
-            streams[r] = new SplittableRandom(config.seed() + r);
+        this.streams = new SplittableRandom[sequenceNumbers.length];
+        for (int r = 0; r < sequenceNumbers.length; r++) {
+            streams[r] = new SplittableRandom(config.seed() + sequenceNumbers[r]);
         }
     }
 

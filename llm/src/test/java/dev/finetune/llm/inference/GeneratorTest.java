@@ -117,6 +117,33 @@ class GeneratorTest {
     }
 
     @Test
+    void batchesByLengthGiveEverySequenceInThePromptsOrderAsOneBatchWould() {
+        try (CausalLm model = tinyModel(ModelType.QWEN3)) {
+            List<long[]> prompts = new ArrayList<>(PROMPTS);
+            prompts.add(new long[] {40, 41});
+            prompts.add(new long[] {7, 7, 7, 7, 7, 7, 7, 7, 7});
+            GenerationConfig sampling =
+                    GenerationConfig.greedy(8).withSampling(1.0, 1.0, 21).withNumReturnSequences(2);
+
+            List<long[]> oneBatch = Generator.generate(model, prompts, sampling);
+            List<long[]> byLength = Generator.generate(model, prompts, sampling, 2);
+            List<long[]> greedyByLength = Generator.generate(model, prompts, GenerationConfig.greedy(8), 3);
+
+            assertThat(byLength).hasSize(10);
+            for (int r = 0; r < byLength.size(); r++) {
+                assertThat(byLength.get(r)).as("sequence %d", r).containsExactly(oneBatch.get(r));
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                long[] alone = Generator.generate(model, List.of(prompts.get(i)), GenerationConfig.greedy(8))
+                        .get(0);
+                assertThat(greedyByLength.get(i)).as("prompt %d", i).containsExactly(alone);
+            }
+            assertThatThrownBy(() -> Generator.generate(model, prompts, sampling, 0))
+                    .hasMessage("generation batch size must be at least 1, got 0");
+        }
+    }
+
+    @Test
     void greedySamplesOfOnePromptAreAllItsGreedyContinuation() {
         try (CausalLm model = tinyModel(ModelType.LLAMA)) {
             List<long[]> samples = Generator.generate(

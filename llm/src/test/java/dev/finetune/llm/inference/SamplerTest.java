@@ -95,7 +95,7 @@ class SamplerTest {
 
     @Test
     void greedyIsTheFirstLargestLogitOfEachRow() {
-        Sampler greedy = new Sampler(GenerationConfig.greedy(1), 2);
+        Sampler greedy = new Sampler(GenerationConfig.greedy(1), new long[] {0, 1});
         NDArray logits = manager.create(new float[] {1, 5, 5, 2, 9, 0, 0, 9}, new Shape(2, 4));
         assertThat(greedy.next(logits, new int[] {0, 1})).containsExactly(1, 0);
     }
