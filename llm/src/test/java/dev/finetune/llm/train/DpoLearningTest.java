@@ -61,8 +61,9 @@ class DpoLearningTest {
 
             PreferenceScores after = PreferenceScores.of(model, heldOut, 8, recipe.padId());
             PreferenceScores reference = referenceScores(recipe, config, heldOut);
-            DpoLoss.Statistics rewards = DpoLoss.Statistics.of(
-                    after.chosen(), after.rejected(), reference.chosen(), reference.rejected(), BETA);
+            DpoLoss.Statistics rewards = config.dpo()
+                    .loss(model.manager())
+                    .statistics(after.chosen(), after.rejected(), reference.chosen(), reference.rejected());
             String method = config.method().configName();
             assertThat(after.preferenceAccuracy())
                     .as(method)
