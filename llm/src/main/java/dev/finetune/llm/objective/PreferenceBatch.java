@@ -52,6 +52,17 @@ public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] comp
         return ids.length / 2;
     }
 
+    /** Each row's number of completion tokens [2B], chosen rows first: the sums behind a mean per token. */
+    public float[] completionTokens() {
+        float[] counts = new float[completionMask.length];
+        for (int row = 0; row < counts.length; row++) {
+            for (float m : completionMask[row]) {
+                counts[row] += m;
+            }
+        }
+        return counts;
+    }
+
     public int tokenCount() {
         return Arrays.stream(paddingMask)
                 .mapToInt(row -> (int) Arrays.stream(row).sum())

@@ -43,6 +43,27 @@ public record PreferenceScores(float[] chosen, float[] rejected) {
         return new PreferenceScores(c, r);
     }
 
+    /**
+     * These sums divided by each completion's token count: the mean log-probability per token.
+     *
+     * @param completionTokens the count of each row [2B] of the batch these pairs came from, chosen
+     *     rows first ({@link PreferenceBatch#completionTokens})
+     */
+    public PreferenceScores perToken(float[] completionTokens) {
+        int n = chosen.length;
+        if (completionTokens.length != 2 * n) {
+            throw new IllegalArgumentException(
+                    "need a token count for each of " + 2 * n + " rows, got " + completionTokens.length);
+        }
+        float[] c = new float[n];
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+            c[i] = chosen[i] / completionTokens[i];
+            r[i] = rejected[i] / completionTokens[n + i];
+        }
+        return new PreferenceScores(c, r);
+    }
+
     /** Fraction of pairs whose chosen completion is strictly more probable than the rejected one. */
     public double preferenceAccuracy() {
         int correct = 0;

@@ -1,9 +1,9 @@
 package dev.finetune.llm.settings;
 
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.quant.BaseDType;
-import dev.finetune.llm.train.DpoLossType;
 import dev.finetune.llm.train.Method;
 import java.util.List;
 
@@ -176,7 +176,17 @@ public final class Settings {
             ValueType.named(DpoLossType.class, DpoLossType::configName, DpoLossType::parse),
             DpoLossType.SIGMOID,
             Rule.any(),
-            "DPO: the loss on the reward margin (sigmoid, the DPO paper's)");
+            "DPO: the loss on the reward margin, as TRL's: sigmoid (the DPO paper's), robust (sigmoid corrected for"
+                    + " flipped labels), hinge (SLiC's) or ipo (IPO's, on each completion's mean log-probability per"
+                    + " token)");
+
+    public static final Setting<Double> LABEL_SMOOTHING = Setting.of(
+            "label_smoothing",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.halfOpen(0, 0.5),
+            "DPO: assumed probability that a pair's preference is flipped, for loss_type sigmoid (conservative"
+                    + " DPO) and robust; refused with hinge and ipo, which have no such term (TRL's 0)");
 
     // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
 
@@ -261,6 +271,7 @@ public final class Settings {
             BETA,
             MAX_PROMPT_LENGTH,
             LOSS_TYPE,
+            LABEL_SMOOTHING,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

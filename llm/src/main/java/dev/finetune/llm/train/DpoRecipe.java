@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * Direct preference optimisation on prompt / chosen / rejected conversations ({@link DpoStep}: the
- * sigmoid loss against the policy's starting point as reference, TRL's reward metrics); full
+ * job's loss_type against the policy's starting point as reference, TRL's reward metrics); full
  * fine-tuning, LoRA or QLoRA, run by the shared {@link TrainingLoop}.
  */
 public final class DpoRecipe implements Recipe {
@@ -33,7 +33,7 @@ public final class DpoRecipe implements Recipe {
         pairs = encode(ChatDatasets.preferences(config.trainFile()));
         TrainableModel model = loop.prepare(pairs.size(), fingerprint());
         padId = RecipeSupport.padId(tokenizer, model.model());
-        DpoStep step = new DpoStep(model, pairs, padId, config.dpo().beta());
+        DpoStep step = new DpoStep(model, pairs, padId, config.dpo());
         if (!loop.resume(step)) {
             step.precomputeReference(config.training().batchSize());
         }

@@ -20,13 +20,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Direct preference optimisation's step (sigmoid loss), summed over the window's pairs and divided by
- * their number. The reference model is the policy's own starting point: with LoRA and QLoRA the same
- * model with its adapters switched off, scored on each micro-batch before the policy's forward pass;
- * with full fine-tuning, whose initial weights are gone once training starts, the reference
- * log-probabilities of every pair are computed once from the initial weights ({@link
- * #precomputeReference}) and stored in each checkpoint, so a resumed run uses the same. Reports TRL's
- * reward metrics with each step.
+ * Direct preference optimisation's step: the {@link DpoLoss} of the job's loss_type, summed over the
+ * window's pairs and divided by their number. The reference model is the policy's own starting point:
+ * with LoRA and QLoRA the same model with its adapters switched off, scored on each micro-batch before
+ * the policy's forward pass; with full fine-tuning, whose initial weights are gone once training
+ * starts, the reference log-probabilities of every pair are computed once from the initial weights
+ * ({@link #precomputeReference}) and stored in each checkpoint, so a resumed run uses the same. Both
+ * are completion sums; ipo divides them by the completions' token counts per micro-batch. Reports
+ * TRL's reward metrics with each step.
  */
 final class DpoStep implements ObjectiveStep {
     /** The reference log-probabilities in a full fine-tuning checkpoint. */
@@ -35,26 +36,23 @@ final class DpoStep implements ObjectiveStep {
     private final TrainableModel model;
     private final List<PreferencePair> pairs;
     private final long padId;
-    private final double beta;
-    /** beta as an array created once: a Java scalar on the gradient path is freed too early. */
-    private final NDArray betaArray;
+    private final DpoLoss loss;
 
     private final ChunkedLmHead head;
 
     private PreferenceScores precomputedReference;
 
-    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, double beta) {
-        this(model, pairs, padId, beta, ChunkedLmHead.defaults());
+    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo) {
+        this(model, pairs, padId, dpo, ChunkedLmHead.defaults());
     }
 
     /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
-    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, double beta, ChunkedLmHead head) {
+    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo, ChunkedLmHead head) {
         this.head = head;
         this.model = model;
         this.pairs = pairs;
         this.padId = padId;
-        this.beta = beta;
-        this.betaArray = model.model().manager().create((float) beta);
+        this.loss = dpo.loss(model.model().manager());
     }
 
     /**
@@ -162,26 +160,27 @@ final class DpoStep implements ObjectiveStep {
                 TrainingPass pass = batch.trainingForward(lm, inputIds, manager);
                 NDArray rows = batch.completionSums(head.logProbs(lm, pass.hidden(), inputIds), manager); // [2B]
                 rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
-                float[] policy = rows.toFloatArray();
+                float[] tokens = batch.completionTokens(); // [2B]
+                NDArray scores = loss.sequenceScores(rows, manager.create(tokens)); // [2B], per token for ipo
+                PreferenceScores referenceScores = loss.sequenceScores(reference, tokens);
+                float[] policy = scores.toFloatArray();
                 int n = batch.pairs();
-                statistics = statistics.add(DpoLoss.Statistics.of(
+                statistics = statistics.add(loss.statistics(
                         Arrays.copyOfRange(policy, 0, n),
                         Arrays.copyOfRange(policy, n, 2 * n),
-                        reference.chosen(),
-                        reference.rejected(),
-                        beta));
-                NDArray losses = DpoLoss.losses(
-                        PreferenceBatch.chosen(rows),
-                        PreferenceBatch.rejected(rows),
-                        manager.create(reference.chosen()),
-                        manager.create(reference.rejected()),
-                        betaArray); // [B]
-                NDArray loss = losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
-                collector.backward(loss);
+                        referenceScores.chosen(),
+                        referenceScores.rejected()));
+                NDArray losses = loss.losses(
+                        PreferenceBatch.chosen(scores),
+                        PreferenceBatch.rejected(scores),
+                        manager.create(referenceScores.chosen()),
+                        manager.create(referenceScores.rejected())); // [B]
+                NDArray windowLoss = losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+                collector.backward(windowLoss);
                 NDArray tokenWeights = batch.overCompletions(rows.getGradient(), manager); // [2B, T-1]
                 head.backward(lm, pass.hidden(), inputIds, tokenWeights, collector);
                 pass.backward(collector);
-                return loss.getFloat();
+                return windowLoss.getFloat();
             }
 
             @Override

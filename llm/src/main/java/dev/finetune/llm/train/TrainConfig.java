@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.settings.Setting;
@@ -46,12 +47,22 @@ public record TrainConfig(
     }
 
     /**
-     * The rules between the method and the settings: full fine-tuning trains every weight, so its base
-     * is fp32; qlora means an nf4 base (lora takes any base_dtype).
+     * The rules between settings: full fine-tuning trains every weight, so its base is fp32; qlora means
+     * an nf4 base (lora takes any base_dtype); label_smoothing only means something to the DPO losses
+     * that have the term (TRL ignores it for the others: refused, so a job does not run other than set).
      *
-     * @throws SettingException naming base_dtype, the method and what would work
+     * @throws SettingException naming the setting, the value and what would work
      */
     public static void checkCombination(Method method, SettingValues settings) {
+        DpoLossType lossType = settings.get(Settings.LOSS_TYPE, method);
+        double labelSmoothing = settings.get(Settings.LABEL_SMOOTHING, method);
+        if (labelSmoothing > 0 && !lossType.usesLabelSmoothing()) {
+            throw new SettingException(
+                    Settings.LABEL_SMOOTHING.name(),
+                    "label_smoothing " + labelSmoothing + " cannot be used with loss_type "
+                            + lossType.configName() + ", which has no label smoothing term; use loss_type sigmoid"
+                            + " or robust, or leave label_smoothing at 0");
+        }
         BaseDType base = settings.get(Settings.BASE_DTYPE, method);
         if (method == Method.FULL && base != BaseDType.FP32) {
             throw new SettingException(

@@ -14,7 +14,7 @@ import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.objective.ChunkedLmHead;
-import dev.finetune.llm.objective.DpoLoss;
+import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.objective.PreferenceBatch;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
@@ -79,9 +79,20 @@ class GradientParityTest {
 
     @Test
     void checkpointedDpoGradientsEqualThePlainOnes() {
-        assertDpoParity(ModelType.QWEN2, Method.LORA);
-        assertDpoParity(ModelType.LLAMA, Method.QLORA);
-        assertDpoParity(ModelType.QWEN3, Method.FULL);
+        assertDpoParity(ModelType.QWEN2, Method.LORA, DpoLossType.SIGMOID);
+        assertDpoParity(ModelType.LLAMA, Method.QLORA, DpoLossType.SIGMOID);
+        assertDpoParity(ModelType.QWEN3, Method.FULL, DpoLossType.SIGMOID);
+    }
+
+    /**
+     * IPO scores each completion by its mean log-probability per token: the plain computation divides
+     * by the completions' lengths taken from the pairs (4 and 3, 2 and 5 tokens), and the step, whose
+     * reference and policy sums both need dividing, must give the same loss and gradients.
+     */
+    @Test
+    void ipoStepScoresCompletionsByTheirMeanTokenLogProbability() {
+        assertDpoParity(ModelType.LLAMA, Method.LORA, DpoLossType.IPO);
+        assertDpoParity(ModelType.QWEN3, Method.FULL, DpoLossType.IPO);
     }
 
     @Test
@@ -184,7 +195,8 @@ class GradientParityTest {
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
     }
 
-    private static void assertDpoParity(ModelType type, Method method) {
+    private static void assertDpoParity(ModelType type, Method method, DpoLossType lossType) {
+        DpoConfig config = new DpoConfig(BETA, 512, lossType, 0);
         double[] losses = new double[2];
         Map<String, float[]> plain = gradients(type, method, false, model -> {
             PreferenceScores reference;
@@ -196,16 +208,16 @@ class GradientParityTest {
             } else {
                 reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
             }
-            return (lm, c) -> losses[0] = plainDpo(lm, reference, c);
+            return (lm, c) -> losses[0] = plainDpo(lm, reference, config, c);
         });
         Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
-            DpoStep dpo = new DpoStep(model, PAIRS, 0, BETA, FIVE_ROWS);
+            DpoStep dpo = new DpoStep(model, PAIRS, 0, config, FIVE_ROWS);
             dpo.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
             ObjectiveStep.MicroBatch micro =
                     dpo.window(List.of(indices(PAIRS.size()))).microBatch(0);
             return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
         });
-        String what = method + " dpo " + type;
+        String what = method + " dpo " + lossType.configName() + " " + type;
         assertSameGradients(checkpointed, plain, what);
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
     }
@@ -217,19 +229,35 @@ class GradientParityTest {
         return loss.getFloat();
     }
 
-    /** DPO from the whole logits [2B, T, V] with gradient, one backward call. */
-    private static double plainDpo(CausalLm lm, PreferenceScores reference, GradientCollector collector) {
+    /**
+     * DPO from the whole logits [2B, T, V] with gradient, one backward call; for ipo the sums are
+     * divided by the completions' lengths as the pairs give them.
+     */
+    private static double plainDpo(
+            CausalLm lm, PreferenceScores reference, DpoConfig config, GradientCollector collector) {
         NDManager manager = lm.manager();
         PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
         NDArray ids = manager.create(batch.ids()); // [2B, T]
         NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
         NDArray rows = batch.completionSums(SftLoss.nextTokenLogProbs(logits, ids), manager); // [2B]
-        NDArray loss = DpoLoss.losses(
+        float[] referenceChosen = reference.chosen().clone();
+        float[] referenceRejected = reference.rejected().clone();
+        if (config.lossType() == DpoLossType.IPO) {
+            float[] lengths = new float[2 * PAIRS.size()];
+            for (int i = 0; i < PAIRS.size(); i++) {
+                lengths[i] = PAIRS.get(i).chosen().length;
+                lengths[PAIRS.size() + i] = PAIRS.get(i).rejected().length;
+                referenceChosen[i] /= lengths[i];
+                referenceRejected[i] /= lengths[PAIRS.size() + i];
+            }
+            rows = rows.div(manager.create(lengths)); // [2B]
+        }
+        NDArray loss = config.loss(manager)
+                .losses(
                         PreferenceBatch.chosen(rows),
                         PreferenceBatch.rejected(rows),
-                        manager.create(reference.chosen()),
-                        manager.create(reference.rejected()),
-                        manager.create((float) BETA))
+                        manager.create(referenceChosen),
+                        manager.create(referenceRejected))
                 .sum()
                 .div(manager.create((float) PAIRS.size()));
         collector.backward(loss);

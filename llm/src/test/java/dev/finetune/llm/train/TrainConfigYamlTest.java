@@ -3,6 +3,7 @@ package dev.finetune.llm.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.quant.BaseStorage;
@@ -66,8 +67,32 @@ class TrainConfigYamlTest {
                 .hasMessageEndingWith("job.yaml: max_grad_norm must be a number, got \"lots\"");
         assertThatThrownBy(() -> load(REQUIRED + "method: adapters\n"))
                 .hasMessageEndingWith("job.yaml: method must be one of full, lora, qlora, got \"adapters\"");
-        assertThatThrownBy(() -> load(REQUIRED + "loss_type: ipo\n"))
-                .hasMessageEndingWith("job.yaml: loss_type must be one of sigmoid, got \"ipo\"");
+        assertThatThrownBy(() -> load(REQUIRED + "loss_type: kto_pair\n"))
+                .hasMessageEndingWith(
+                        "job.yaml: loss_type must be one of sigmoid, robust, hinge, ipo, got \"kto_pair\"");
+        assertThatThrownBy(() -> load(REQUIRED + "label_smoothing: 0.5\n"))
+                .hasMessageEndingWith("job.yaml: label_smoothing must be in [0, 0.5), got 0.5");
+        assertThatThrownBy(() -> load(REQUIRED + "label_smoothing: -0.1\n"))
+                .hasMessageEndingWith("job.yaml: label_smoothing must be in [0, 0.5), got -0.1");
+    }
+
+    /** TRL ignores label_smoothing with hinge and ipo; a job that sets it there is refused instead. */
+    @Test
+    void labelSmoothingIsReadForTheLossesThatHaveItAndRefusedForTheOthers() throws IOException {
+        assertThat(load(REQUIRED + "objective: dpo\nloss_type: robust\nlabel_smoothing: 0.1\n")
+                        .dpo())
+                .isEqualTo(new DpoConfig(0.1, 512, DpoLossType.ROBUST, 0.1));
+        assertThat(load(REQUIRED + "loss_type: ipo\n").dpo().lossType()).isEqualTo(DpoLossType.IPO);
+        assertThat(load(REQUIRED + "loss_type: hinge\nlabel_smoothing: 0\n")
+                        .dpo()
+                        .labelSmoothing())
+                .isZero();
+        assertThatThrownBy(() -> load(REQUIRED + "loss_type: hinge\nlabel_smoothing: 0.1\n"))
+                .isInstanceOf(TrainConfigException.class)
+                .hasMessageEndingWith("job.yaml: label_smoothing 0.1 cannot be used with loss_type hinge, which has"
+                        + " no label smoothing term; use loss_type sigmoid or robust, or leave label_smoothing at 0");
+        assertThatThrownBy(() -> load(REQUIRED + "label_smoothing: 0.2\nloss_type: ipo\n"))
+                .hasMessageContaining("label_smoothing 0.2 cannot be used with loss_type ipo");
     }
 
     /** qlora means an nf4 base; lora takes any base_dtype; full trains every weight, so it needs fp32. */
