@@ -266,11 +266,7 @@ public final class ObjectStore implements AutoCloseable {
                     .recursive(true)
                     .build())) {
                 Item item = result.get();
-                objects.add(new ObjectInfo(
-                        item.objectName(),
-                        item.size(),
-                        unquote(item.etag()),
-                        item.lastModified() == null ? null : item.lastModified().toInstant()));
+                objects.add(info(item));
             }
             return objects;
         });
@@ -286,11 +282,7 @@ public final class ObjectStore implements AutoCloseable {
             List<ObjectInfo> objects = new ArrayList<>();
             for (Result<Item> result : client.listObjects(page(prefix, startAfter, limit, true))) {
                 Item item = result.get();
-                objects.add(new ObjectInfo(
-                        item.objectName(),
-                        item.size(),
-                        unquote(item.etag()),
-                        item.lastModified() == null ? null : item.lastModified().toInstant()));
+                objects.add(info(item));
                 if (objects.size() == limit) {
                     break; // the client would fetch the next page of the listing if asked for more
                 }
@@ -449,6 +441,15 @@ public final class ObjectStore implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.debugf(e, "object store observer failed on %s", operation);
         }
+    }
+
+    /** One entry of a listing, as both listings hand it out. */
+    private static ObjectInfo info(Item item) {
+        return new ObjectInfo(
+                item.objectName(),
+                item.size(),
+                unquote(item.etag()),
+                item.lastModified() == null ? null : item.lastModified().toInstant());
     }
 
     /** S3 sends ETags quoted; we hand them out bare. */
