@@ -1,10 +1,10 @@
 package dev.finetune.eval.messaging;
 
 import dev.finetune.events.EvaluationStatus;
+import dev.finetune.service.metrics.DurationHistograms;
 import dev.finetune.service.metrics.Recording;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -26,11 +26,11 @@ public class EvaluationMetrics {
     /** An evaluation ran for {@code nanos} and ended {@code status}. */
     public void evaluated(long nanos, EvaluationStatus status) {
         Recording.safely("evaluation", () -> {
-            Timer.builder("finetune.evaluation.duration")
-                    .description("Evaluations of checkpoints, from loading the data to the gates")
-                    .publishPercentileHistogram()
-                    .minimumExpectedValue(Duration.ofMillis(100))
-                    .maximumExpectedValue(Duration.ofHours(2))
+            DurationHistograms.timer(
+                            "finetune.evaluation.duration",
+                            "Evaluations of checkpoints, from loading the data to the gates",
+                            Duration.ofMillis(100),
+                            Duration.ofHours(2))
                     .register(registry)
                     .record(nanos, TimeUnit.NANOSECONDS);
             Counter.builder("finetune.evaluation.gate.outcomes")

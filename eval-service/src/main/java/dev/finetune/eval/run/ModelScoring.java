@@ -83,7 +83,8 @@ final class ModelScoring {
         List<String> texts = new ArrayList<>();
         for (long[] ids : Generator.generate(model, prompts, config, batchSize)) {
             int length = ids.length > 0 && stopTokens.contains(ids[ids.length - 1]) ? ids.length - 1 : ids.length;
-            texts.add(tokenizer.decode(Arrays.stream(ids, 0, length).mapToInt(id -> (int) id).toArray(), true));
+            texts.add(tokenizer.decode(
+                    Arrays.stream(ids, 0, length).mapToInt(id -> (int) id).toArray(), true));
         }
         return texts;
     }

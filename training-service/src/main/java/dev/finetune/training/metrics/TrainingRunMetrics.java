@@ -1,6 +1,7 @@
 package dev.finetune.training.metrics;
 
 import dev.finetune.llm.train.StepMetrics;
+import dev.finetune.service.metrics.DurationHistograms;
 import dev.finetune.service.metrics.Recording;
 import dev.finetune.training.job.JobRecord;
 import io.micrometer.core.instrument.Counter;
@@ -76,11 +77,11 @@ public class TrainingRunMetrics {
     /** A checkpoint (or the final result) of {@code bytes} was uploaded in {@code nanos}. */
     public void checkpointUploaded(long nanos, long bytes) {
         Recording.safely("checkpoint upload", () -> {
-            Timer.builder("finetune.checkpoint.upload.duration")
-                    .description("Uploads of a checkpoint or final result to the object store")
-                    .publishPercentileHistogram()
-                    .minimumExpectedValue(Duration.ofMillis(10))
-                    .maximumExpectedValue(Duration.ofHours(1))
+            DurationHistograms.timer(
+                            "finetune.checkpoint.upload.duration",
+                            "Uploads of a checkpoint or final result to the object store",
+                            Duration.ofMillis(10),
+                            Duration.ofHours(1))
                     .register(registry)
                     .record(nanos, TimeUnit.NANOSECONDS);
             Counter.builder("finetune.checkpoint.upload")
@@ -105,16 +106,16 @@ public class TrainingRunMetrics {
         RunningJob(MeterRegistry registry, JobRecord job, int startStep, int totalSteps) {
             this.step = startStep;
             this.totalSteps = totalSteps;
-            this.steps = Timer.builder("finetune.training.step.duration")
-                    .description("Optimizer steps: forward, backward and update of every micro-batch")
+            this.steps = DurationHistograms.timer(
+                            "finetune.training.step.duration",
+                            "Optimizer steps: forward, backward and update of every micro-batch",
+                            Duration.ofMillis(10),
+                            Duration.ofMinutes(30))
                     .tags(
                             "method",
                             job.method().code(),
                             "objective",
                             job.objective().code())
-                    .publishPercentileHistogram()
-                    .minimumExpectedValue(Duration.ofMillis(10))
-                    .maximumExpectedValue(Duration.ofMinutes(30))
                     .register(registry);
             gauge(
                     registry,
