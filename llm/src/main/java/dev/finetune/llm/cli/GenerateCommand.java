@@ -231,20 +231,14 @@ final class GenerateCommand implements Callable<Integer> {
                 Generator.generate(lm, List.of(prompt), settings, printer).get(0);
         out.println(text.finish());
         out.flush();
-        long end = System.nanoTime();
-        spec.commandLine()
-                .getErr()
-                .println(String.format(
-                        Locale.ROOT,
-                        "time to first token %d ms (loading %d ms, prompt %d tokens); %d tokens in %d ms,"
-                                + " %.1f tokens/s",
-                        millis(firstToken[0] - start),
-                        millis(generationStart - start),
-                        prompt.length,
-                        generated.length,
-                        millis(end - generationStart),
-                        generated.length / ((end - generationStart) / 1e9)));
-        spec.commandLine().getErr().flush();
+        printTiming(
+                start,
+                generationStart,
+                firstToken[0],
+                System.nanoTime(),
+                "prompt " + prompt.length + " tokens",
+                "",
+                generated.length);
     }
 
     /**
@@ -275,16 +269,32 @@ final class GenerateCommand implements Callable<Integer> {
             tokens += generated.get(r).length;
         }
         out.flush();
+        printTiming(
+                start,
+                generationStart,
+                firstToken[0],
+                end,
+                prompts.size() + " prompts",
+                generated.size() + " sequences, ",
+                tokens);
+    }
+
+    /**
+     * The timing line on stderr: time to first token from the command's start (loading included), then
+     * the new tokens and their rate from the start of generation (prompt processing included) to
+     * {@code end}.
+     */
+    private void printTiming(
+            long start, long generationStart, long firstToken, long end, String input, String sequences, long tokens) {
         spec.commandLine()
                 .getErr()
                 .println(String.format(
                         Locale.ROOT,
-                        "time to first token %d ms (loading %d ms, %d prompts); %d sequences, %d tokens in %d ms,"
-                                + " %.1f tokens/s",
-                        millis(firstToken[0] - start),
+                        "time to first token %d ms (loading %d ms, %s); %s%d tokens in %d ms, %.1f tokens/s",
+                        millis(firstToken - start),
                         millis(generationStart - start),
-                        prompts.size(),
-                        generated.size(),
+                        input,
+                        sequences,
                         tokens,
                         millis(end - generationStart),
                         tokens / ((end - generationStart) / 1e9)));

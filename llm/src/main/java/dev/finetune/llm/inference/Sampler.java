@@ -88,8 +88,7 @@ final class Sampler {
         NDArray target = uniforms.mul(cumulative.get(new NDIndex(":, -1:"))); // [B, 1]
         NDArray index = cumulative.lte(target).sum(new int[] {1}); // [B]: first index with cumulative > target
         // Rounding can put the target at the kept mass itself: fall back to the last kept candidate.
-        NDArray last = kept == null ? null : kept.sub(1);
-        index = last == null ? index.minimum(cumulative.getShape().get(1) - 1) : index.minimum(last);
+        index = kept == null ? index.minimum(cumulative.getShape().get(1) - 1) : index.minimum(kept.sub(1));
         if (order == null) {
             return index;
         }
