@@ -35,11 +35,17 @@ public class DatasetEvents {
         messages.sendAndAwait(ingested, event, "ingested:" + event.datasetId());
     }
 
-    public void prepared(DatasetPrepared event) {
-        messages.sendAndAwait(prepared, event, "prepared:" + event.datasetId());
+    /** Publishes the version's outcome; returns the CloudEvents id it was published with. */
+    public String prepared(DatasetPrepared event) {
+        String id = "prepared:" + event.datasetId();
+        messages.sendAndAwait(prepared, event, id);
+        return id;
     }
 
-    public void rejected(DatasetRejected event) {
-        messages.sendAndAwait(rejected, event, "rejected:" + event.datasetId());
+    /** Publishes the version's outcome; returns the CloudEvents id it was published with. */
+    public String rejected(DatasetRejected event) {
+        String id = "rejected:" + event.datasetId();
+        messages.sendAndAwait(rejected, event, id);
+        return id;
     }
 }

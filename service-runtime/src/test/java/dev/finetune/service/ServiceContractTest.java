@@ -10,6 +10,8 @@ import static org.hamcrest.Matchers.matchesPattern;
 
 import dev.finetune.service.testing.Scrape;
 import io.restassured.RestAssured;
+import io.smallrye.reactive.messaging.kafka.KafkaClientService;
+import jakarta.enterprise.inject.spi.CDI;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -93,6 +95,24 @@ public abstract class ServiceContractTest {
 
     protected Optional<JsonEndpoint> jsonEndpoint() {
         return Optional.empty();
+    }
+
+    /**
+     * SmallRye's default, acks=1, silently turns the Kafka client's idempotence off: then the
+     * producer's own retries after a broker restart can write an event twice.
+     */
+    @Test
+    void everyProducerWaitsForAllReplicasAndIsIdempotent() {
+        KafkaClientService kafka =
+                CDI.current().select(KafkaClientService.class).get();
+        assertThat(kafka.getProducerChannels()).isNotEmpty();
+        for (String channel : kafka.getProducerChannels()) {
+            Map<String, ?> config = kafka.getProducer(channel).configuration();
+            assertThat(config.get("acks")).as(channel + " acks").isEqualTo("all");
+            assertThat(config.get("enable.idempotence"))
+                    .as(channel + " enable.idempotence")
+                    .isEqualTo("true");
+        }
     }
 
     @Test

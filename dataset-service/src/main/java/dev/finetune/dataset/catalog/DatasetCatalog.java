@@ -81,6 +81,23 @@ public class DatasetCatalog {
         return read(PreparedManifests.key(dataset, version), PreparedManifest.class);
     }
 
+    /**
+     * Whether the version's outcome ({@code prepared} or {@code rejected}) was published and
+     * acknowledged: {@code announced.json} is written after the broker's acknowledgement, so a
+     * redelivered event of an announced version need not publish it again.
+     */
+    public boolean announced(String dataset, String version) {
+        return store.exists(announcementKey(dataset, version));
+    }
+
+    public void markAnnounced(String dataset, String version, Announcement announcement) {
+        store.putBytes(announcementKey(dataset, version), bytes(announcement), JSON_TYPE);
+    }
+
+    private static String announcementKey(String dataset, String version) {
+        return ObjectKeys.preparedDataset(dataset, version, "announced.json");
+    }
+
     /** The claim on bytes with this SHA-256, with its ETag, if any upload has claimed them. */
     public Optional<Tagged<ContentClaim>> contentClaim(String dataset, String sha256) {
         String key = ObjectKeys.rawBySha256(dataset, sha256);

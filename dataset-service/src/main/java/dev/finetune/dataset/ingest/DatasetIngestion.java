@@ -181,6 +181,11 @@ public class DatasetIngestion {
     private void finish(IngestRequest request, IngestRecord record, Tagged<ContentClaim> claim, String staging) {
         store.copy(staging, record.rawKey());
         indexEvent(request, record.version());
+        announce(record, claim);
+    }
+
+    /** The end of step 5, once the bytes are in place: {@code ingested}, then the claim complete. */
+    private void announce(IngestRecord record, Tagged<ContentClaim> claim) {
         events.ingested(new DatasetIngested(
                 record.datasetId(),
                 record.name(),
@@ -294,7 +299,26 @@ public class DatasetIngestion {
         }
         return catalog.versionByEvent(request.name(), eventKey(request.eventId()))
                 .flatMap(version -> catalog.ingestRecord(request.name(), version))
-                .map(record -> new IngestOutcome(record, true));
+                .map(record -> {
+                    announceIfUnfinished(record);
+                    return new IngestOutcome(record, true);
+                });
+    }
+
+    /**
+     * The event indexed this version, so its bytes are in place; if its {@code ingested} event was
+     * never acknowledged (the claim is unfinished: its publishing failed, e.g. past a long broker
+     * outage, or its upload died), announce it now. Without this the event's redelivery found the
+     * version and answered with it, and the version was never prepared.
+     */
+    private void announceIfUnfinished(IngestRecord record) {
+        Optional<Tagged<ContentClaim>> claim = catalog.contentClaim(record.name(), record.sha256());
+        if (claim.isPresent()
+                && !claim.get().value().isIngested()
+                && claim.get().value().olderThan(Instant.now().minus(UNFINISHED_CLAIM))) {
+            LOG.warnf("dataset %s: its ingestion was never announced; announcing it", record.datasetId());
+            announce(record, claim.get());
+        }
     }
 
     private void indexEvent(IngestRequest request, String version) {

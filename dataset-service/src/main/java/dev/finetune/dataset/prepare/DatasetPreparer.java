@@ -3,6 +3,7 @@ package dev.finetune.dataset.prepare;
 import dev.finetune.contracts.PreparedManifest;
 import dev.finetune.dataset.DatasetEvents;
 import dev.finetune.dataset.DatasetSettings;
+import dev.finetune.dataset.catalog.Announcement;
 import dev.finetune.dataset.catalog.DatasetCatalog;
 import dev.finetune.dataset.catalog.IngestRecord;
 import dev.finetune.dataset.format.UnreadableInputException;
@@ -37,8 +38,10 @@ import org.jboss.logging.Logger;
  * Prepares every ingested dataset version: runs {@link DatasetPreparation} on the raw bytes, uploads
  * the splits, statistics and report, then the manifest (last, so a reader never sees a half-written
  * version), then publishes {@code prepared} (carrying the dataset's training trigger, which the
- * training-service applies) or {@code rejected}. A redelivered event finds the manifest and only
- * re-announces the outcome. A dataset that cannot be read (a corrupt or truncated archive, one that
+ * training-service applies) or {@code rejected}, and records that the broker acknowledged it
+ * ({@code announced.json}). A redelivered event finds the manifest: it publishes the outcome only if
+ * that record is missing (the service stopped between the manifest and the acknowledgement), so a
+ * version's outcome is published once. A dataset that cannot be read (a corrupt or truncated archive, one that
  * expands past the decompression limits) is rejected with the reason. Several datasets are prepared
  * at once on a bounded {@link PreparationPool}.
  */
@@ -104,9 +107,15 @@ public class DatasetPreparer {
         if (manifest == null) {
             manifest = run(record);
             metrics.prepared(manifest.isPrepared());
+        } else if (catalog.announced(name, version)) {
+            LOG.infof(
+                    "dataset %s was prepared (%s) and announced before: nothing to do",
+                    record.datasetId(), manifest.status());
+            return manifest;
         } else {
             LOG.infof(
-                    "dataset %s was prepared before (%s): announcing it again", record.datasetId(), manifest.status());
+                    "dataset %s was prepared (%s) but its outcome was not announced: announcing it",
+                    record.datasetId(), manifest.status());
         }
         announce(record, manifest);
         return manifest;
@@ -239,20 +248,40 @@ public class DatasetPreparer {
         return manifest;
     }
 
+    /**
+     * Publishes the outcome, then records that it was acknowledged. A crash or an object-store
+     * failure between the two is the one case where a redelivery publishes it again (with the same
+     * CloudEvents id, which consumers recognise).
+     */
     private void announce(IngestRecord record, PreparedManifest m) {
-        if (!m.isPrepared()) {
-            events.rejected(new DatasetRejected(
-                    record.datasetId(),
-                    record.name(),
-                    record.version(),
-                    m.rejection(),
-                    m.reportKey(),
-                    m.invalidLines(),
-                    m.lines(),
-                    m.preparedAt()));
-            return;
+        String eventId;
+        String type;
+        if (m.isPrepared()) {
+            DatasetPrepared event = preparedEvent(record, m);
+            eventId = events.prepared(event);
+            type = event.cloudEventType();
+        } else {
+            DatasetRejected event = rejectedEvent(record, m);
+            eventId = events.rejected(event);
+            type = event.cloudEventType();
         }
-        events.prepared(new DatasetPrepared(
+        catalog.markAnnounced(record.name(), record.version(), new Announcement(eventId, type, Instant.now()));
+    }
+
+    private static DatasetRejected rejectedEvent(IngestRecord record, PreparedManifest m) {
+        return new DatasetRejected(
+                record.datasetId(),
+                record.name(),
+                record.version(),
+                m.rejection(),
+                m.reportKey(),
+                m.invalidLines(),
+                m.lines(),
+                m.preparedAt());
+    }
+
+    private DatasetPrepared preparedEvent(IngestRecord record, PreparedManifest m) {
+        return new DatasetPrepared(
                 record.datasetId(),
                 record.name(),
                 record.version(),
@@ -266,7 +295,7 @@ public class DatasetPreparer {
                 m.exactDuplicates() + m.nearDuplicates(),
                 record.sha256(),
                 m.preparedAt(),
-                trigger(record.name())));
+                trigger(record.name()));
     }
 
     private TrainingTrigger trigger(String dataset) {

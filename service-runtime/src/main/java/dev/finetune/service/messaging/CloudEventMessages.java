@@ -26,22 +26,40 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  */
 @ApplicationScoped
 public class CloudEventMessages {
-    /** The producer retries within delivery.timeout.ms (2 min); past 30 s the caller should know. */
-    private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
+    /** Past the connector's last resend, by this much, an unanswered send is taken as lost. */
+    private static final Duration SEND_MARGIN = Duration.ofSeconds(30);
 
     private final URI source;
+    /** How long a send can take before the connector gives up on it for good. */
+    private final Duration sendTimeout;
 
-    CloudEventMessages(@ConfigProperty(name = "quarkus.application.name") String applicationName) {
+    CloudEventMessages(
+            @ConfigProperty(name = "quarkus.application.name") String applicationName,
+            @ConfigProperty(name = "mp.messaging.connector.smallrye-kafka.delivery.timeout.ms", defaultValue = "120000")
+                    long deliveryTimeoutMs) {
         this.source = URI.create("/finetune/" + applicationName);
+        this.sendTimeout = sendTimeout(Duration.ofMillis(deliveryTimeoutMs));
+    }
+
+    /**
+     * The producer retries a record for delivery.timeout.ms; after that SmallRye's sink sends it
+     * again, with backoff, for another delivery.timeout.ms. Only then is the outcome final: a send
+     * still unanswered after both may yet be delivered, so a caller that gave up earlier and sent
+     * the event again published it twice (a broker outage of 30 s did exactly that).
+     */
+    private static Duration sendTimeout(Duration deliveryTimeout) {
+        return deliveryTimeout.multipliedBy(2).plus(SEND_MARGIN);
     }
 
     /**
      * Sends {@code event} with the given id and waits for the broker's acknowledgement, so the
-     * caller knows the event is durable before it records having sent it.
+     * caller knows the event is durable before it records having sent it. It waits for the final
+     * outcome ({@link #sendTimeout}): a failure means the event was not written, and sending it again
+     * does not duplicate it.
      */
     public <E extends PipelineEvent> void sendAndAwait(Emitter<E> emitter, E event, String eventId) {
         try {
-            send(emitter, event, eventId).get(SEND_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            send(emitter, event, eventId).get(sendTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while publishing " + event.cloudEventType(), e);
