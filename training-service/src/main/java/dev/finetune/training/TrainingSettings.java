@@ -63,6 +63,14 @@ public interface TrainingSettings {
          */
         @WithDefault("3")
         int maxResumes();
+
+        /**
+         * A job still {@code validating}, or {@code queued} with no request on {@code training.jobs},
+         * this long after it was created lost its creating request half-way (the service died, or the
+         * broker stayed away past the send's final timeout): the reaper requests it.
+         */
+        @WithDefault("2m")
+        Duration unrequestedAfter();
     }
 
     /**

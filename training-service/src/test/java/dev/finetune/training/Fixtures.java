@@ -1,12 +1,18 @@
 package dev.finetune.training;
 
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.JobState;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.job.JobRecord;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Map;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -52,6 +58,35 @@ final class Fixtures {
     }
 
     /** A prepared SFT dataset: 24 short question/answer conversations. */
+    /**
+     * A LoRA SFT job record of {@code tiny-qwen3} on dataset {@code qa}, version 1, as the service
+     * writes it on creation: nothing trained, no worker.
+     */
+    static JobRecord jobRecord(String id, JobState state, Map<String, Object> hyperparameters, Instant createdAt) {
+        return new JobRecord(
+                id,
+                "tiny-qwen3",
+                "qa",
+                "1",
+                FineTuneMethod.LORA,
+                Objective.SFT,
+                new Hyperparameters(hyperparameters),
+                null,
+                null,
+                state,
+                null,
+                0,
+                0,
+                0,
+                null,
+                null,
+                false,
+                0,
+                createdAt,
+                null,
+                state.isTerminal() ? createdAt : null);
+    }
+
     static void sftDataset(ObjectStore store, String name) {
         sftDataset(store, name, 24);
     }

@@ -4,14 +4,10 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 
-import dev.finetune.events.FineTuneMethod;
-import dev.finetune.events.Hyperparameters;
 import dev.finetune.events.JobState;
-import dev.finetune.events.Objective;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.events.TrainingEventKind;
 import dev.finetune.localstack.LocalStackTestResource;
-import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -135,29 +131,7 @@ class JobPagesTest {
 
     /** A job record in a terminal state, so no worker or reaper touches it. */
     private String endedJob(String id) {
-        Instant now = Instant.now();
-        assertThat(jobs.create(new JobRecord(
-                        id,
-                        "tiny-qwen3",
-                        "qa",
-                        "1",
-                        FineTuneMethod.LORA,
-                        Objective.SFT,
-                        new Hyperparameters(Map.of()),
-                        null,
-                        null,
-                        JobState.SUCCEEDED,
-                        null,
-                        0,
-                        0,
-                        0,
-                        null,
-                        null,
-                        false,
-                        0,
-                        now,
-                        now,
-                        now)))
+        assertThat(jobs.create(Fixtures.jobRecord(id, JobState.SUCCEEDED, Map.of(), Instant.now())))
                 .isTrue();
         return id;
     }

@@ -4,9 +4,11 @@ import dev.finetune.events.JobState;
 import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.storage.Digests;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
+import org.jboss.logging.Logger;
 
 /**
  * The one way a job comes in, whether from the API or from a dataset's trigger: validate (the same
@@ -16,6 +18,8 @@ import java.util.UUID;
  */
 @ApplicationScoped
 public class JobService {
+    private static final Logger LOG = Logger.getLogger(JobService.class);
+
     private final JobStore jobs;
     private final JobValidator validator;
     private final JobEvents events;
@@ -82,10 +86,31 @@ public class JobService {
         if (origin == Origin.QUEUE) {
             JobRecord queued = jobs.update(id, j -> j.withState(JobState.QUEUED, null));
             events.state(id, JobState.QUEUED, "validated; taken from the queue");
+            jobs.markRequested(id); // its request is the record being consumed
             return new Created(queued, false);
         }
-        queue(job);
-        return new Created(jobs.get(id).orElseThrow(), false);
+        return new Created(queue(id), false);
+    }
+
+    /**
+     * Queues a job whose creating request stopped between its record and its {@code training.jobs}
+     * request (the service died, or the broker stayed away past the send's final timeout): the job
+     * sat in {@code validating}, or in {@code queued} with no request on the topic, and no worker
+     * would ever see it. Records are written only after validation, so such a job is queued as it
+     * is. Only jobs older than {@code stranded} are taken, so a request still on its way is left
+     * alone (and a second request for one job would start one run only).
+     *
+     * @return whether the job was stranded and is requested now
+     */
+    public boolean requeueIfStranded(JobRecord job, Duration stranded) {
+        boolean waiting = job.state() == JobState.VALIDATING || job.state() == JobState.QUEUED;
+        if (!waiting || job.createdAt().isAfter(Instant.now().minus(stranded)) || jobs.requested(job.id())) {
+            return false;
+        }
+        LOG.warnf(
+                "job %s has been %s since %s without a request on training.jobs: requesting it now",
+                job.id(), job.state().code(), job.createdAt());
+        return queue(job.id()).state() == JobState.QUEUED;
     }
 
     /** The job a {@code training.jobs} record names: its record, or, if it has none, the request submitted now. */
@@ -123,9 +148,23 @@ public class JobService {
         return failed;
     }
 
-    private void queue(JobRecord job) {
-        jobs.update(job.id(), j -> j.withState(JobState.QUEUED, null));
-        events.state(job.id(), JobState.QUEUED, "validated; waiting for a worker");
+    /**
+     * Moves a validated job to {@code queued} and publishes its request, then records that the
+     * broker acknowledged it. Only a job still {@code validating} moves: one cancelled meanwhile
+     * stays cancelled and is not requested.
+     */
+    private JobRecord queue(String id) {
+        boolean[] moved = new boolean[1];
+        JobRecord job = jobs.update(id, j -> {
+            moved[0] = j.state() == JobState.VALIDATING;
+            return moved[0] ? j.withState(JobState.QUEUED, null) : j;
+        });
+        if (moved[0]) {
+            events.state(id, JobState.QUEUED, "validated; waiting for a worker");
+        }
+        if (job.state() != JobState.QUEUED) {
+            return job;
+        }
         events.requested(new TrainingJobRequested(
                 job.id(),
                 job.baseModel(),
@@ -137,6 +176,8 @@ public class JobService {
                 job.suffix(),
                 job.idempotencyKey(),
                 job.createdAt()));
+        jobs.markRequested(id);
+        return job;
     }
 
     private static JobRecord fromRequest(String id, TrainingJobRequested r) {

@@ -20,8 +20,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Jobs in the object store, under {@code training/jobs/<id>/}: {@code job.json} (the record,
- * changed only by compare-and-set), {@code events/<sequence>.json} (the job's event log) and {@code
- * cancel.json} (a cancel request, written once).
+ * changed only by compare-and-set), {@code events/<sequence>.json} (the job's event log), {@code
+ * cancel.json} (a cancel request, written once) and {@code requested.json} (the job's request is on
+ * {@code training.jobs}, written once).
  *
  * <p>The cancel request has an object of its own because the record is rewritten several times a
  * step while a job trains, and an S3 server whose conditional writes are not atomic (s3proxy's
@@ -73,6 +74,24 @@ public class JobStore {
                 ("{\"requestedAt\":\"" + java.time.Instant.now() + "\"}")
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 JSON);
+    }
+
+    static String requestedKey(String id) {
+        return "training/jobs/" + Names.requireName("job id", id) + "/requested.json";
+    }
+
+    /** Records that the job's request on {@code training.jobs} was acknowledged by the broker. */
+    public void markRequested(String id) {
+        store.putIfAbsent(
+                requestedKey(id),
+                ("{\"requestedAt\":\"" + java.time.Instant.now() + "\"}")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                JSON);
+    }
+
+    /** Whether the job's request is on {@code training.jobs} ({@link #markRequested}). */
+    public boolean requested(String id) {
+        return store.exists(requestedKey(id));
     }
 
     /** Whether a cancel was asked for: the marker, or the record's flag. */

@@ -4,6 +4,7 @@ import dev.finetune.events.JobState;
 import dev.finetune.service.tracing.WorkContext;
 import dev.finetune.training.TrainingSettings;
 import dev.finetune.training.job.JobRecord;
+import dev.finetune.training.job.JobService;
 import dev.finetune.training.job.JobStore;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -27,19 +28,23 @@ import org.jboss.logging.Logger;
  * expired, and when its own slot is free takes the lease over (a new lease generation written once,
  * so of two reapers exactly one wins) and resumes the job from its last checkpoint, as a redelivery
  * would. A job the reaper has already resumed {@code max-resumes} times is failed instead, with the
- * reason: a job that kills every worker it lands on must not go round for ever.
+ * reason: a job that kills every worker it lands on must not go round for ever. It also requests a
+ * job whose creating request stopped before the job was on {@code training.jobs} ({@link
+ * JobService#requeueIfStranded}), so no job waits for ever in {@code validating} or {@code queued}.
  */
 @ApplicationScoped
 public class LeaseReaper {
     private static final Logger LOG = Logger.getLogger(LeaseReaper.class);
 
     private final JobStore jobs;
+    private final JobService service;
     private final JobRunner runner;
     private final TrainingSettings.Reaper settings;
     private ScheduledExecutorService executor;
 
-    LeaseReaper(JobStore jobs, JobRunner runner, TrainingSettings settings) {
+    LeaseReaper(JobStore jobs, JobService service, JobRunner runner, TrainingSettings settings) {
         this.jobs = jobs;
+        this.service = service;
         this.runner = runner;
         this.settings = settings.reaper();
     }
@@ -80,10 +85,11 @@ public class LeaseReaper {
             }
             try {
                 for (JobRecord job : jobs.active()) {
-                    if (job.state() == JobState.VALIDATING) {
-                        continue;
-                    }
                     try (WorkContext ignored = JobWork.open(job)) {
+                        if (service.requeueIfStranded(job, settings.unrequestedAfter())
+                                || job.state() == JobState.VALIDATING) {
+                            continue; // requested now, or still being created
+                        }
                         if (reap(job.id())) {
                             return;
                         }
