@@ -239,4 +239,21 @@ class LoraLinearTest {
         }
         assertThat(zeros / 20000.0).isBetween(0.24, 0.26);
     }
+
+    @Test
+    void drawingMasksAllocatesNothingOnTheJavaHeap() {
+        LoraDropout dropout = new LoraDropout(0.1, 5);
+        NDArray x = manager.ones(new Shape(2048, 1024));
+        dropout.apply(x).close(); // this thread's mask buffer is made once
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 10; i++) {
+            dropout.apply(x).close();
+        }
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(allocated)
+                .as("heap bytes allocated by 10 masks of 2048 x 1024 (a float[] each would be 80 MiB)")
+                .isLessThan(1L << 20);
+    }
 }
