@@ -74,8 +74,12 @@ class CheckpointEvaluationTest {
         assertThat(event.path("metrics").path("mean_token_accuracy").asDouble())
                 .isGreaterThan(
                         event.path("baseMetrics").path("mean_token_accuracy").asDouble());
-        assertThat(event.path("metrics").has("exact_match")).isTrue();
-        assertThat(event.path("metrics").has("rouge_l")).isTrue();
+        for (String metric : List.of("exact_match", "token_f1", "rouge_1", "rouge_2", "rouge_l")) {
+            assertThat(event.path("metrics").path(metric).isNumber()).as(metric).isTrue();
+            assertThat(event.path("baseMetrics").path(metric).isNumber())
+                    .as("base " + metric)
+                    .isTrue();
+        }
         assertThat(event.path("gates").get(0).path("gate").asText()).isEqualTo("eval_loss <= 0.9000 * base");
         assertThat(event.path("gates").get(0).path("passed").asBoolean()).isTrue();
         // Sample generations travel with the event, next to their references.
@@ -131,7 +135,8 @@ class CheckpointEvaluationTest {
 
         // B = 0: the adapter changes nothing, so the loss-ratio gate (0.9) fails
         assertThat(one.path("status").asText()).isEqualTo("gates_failed");
-        for (String metric : List.of("eval_loss", "mean_token_accuracy", "exact_match", "rouge_l")) {
+        for (String metric : List.of(
+                "eval_loss", "mean_token_accuracy", "exact_match", "token_f1", "rouge_1", "rouge_2", "rouge_l")) {
             assertThat(one.path("metrics").path(metric).asDouble())
                     .isCloseTo(one.path("baseMetrics").path(metric).asDouble(), within(1e-5));
         }

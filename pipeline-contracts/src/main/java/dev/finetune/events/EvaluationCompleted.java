@@ -13,7 +13,8 @@ import java.util.Map;
  * @param step the checkpoint's step
  * @param status passed, gates failed, or error
  * @param metrics the checkpoint's metrics by name (e.g. {@code eval_loss}, {@code perplexity},
- *     {@code exact_match}, {@code rouge_l}, {@code preference_accuracy})
+ *     {@code exact_match}, {@code token_f1}, {@code rouge_1}, {@code rouge_2}, {@code rouge_l},
+ *     {@code preference_accuracy})
  * @param baseMetrics the same metrics for the base model on the same data
  * @param gates each configured gate and its outcome
  * @param samples a few of the checkpoint's test-split generations next to their references (all of

@@ -7,7 +7,7 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * SQuAD's answer normalisation, applied to both sides before exact match and ROUGE-L: Unicode NFKC,
+ * SQuAD's answer normalisation, applied to both sides before exact match and token F1: Unicode NFKC,
  * lower case, every punctuation character (Unicode category P) removed, the English articles
  * "a", "an", "the" removed as whole words, whitespace collapsed and trimmed. A leading reasoning
  * block {@code <think>...</think>} (Qwen3 templates put an empty one in each answer) is dropped
@@ -22,11 +22,16 @@ public final class AnswerNormalizer {
     private AnswerNormalizer() {}
 
     public static String normalize(String text) {
-        String s = THINK_BLOCK.matcher(text).replaceFirst("");
+        String s = withoutThinkBlock(text);
         s = Normalizer.normalize(s, Normalizer.Form.NFKC).toLowerCase(Locale.ROOT);
         s = PUNCTUATION.matcher(s).replaceAll("");
         s = ARTICLES.matcher(s).replaceAll(" ");
         return WHITESPACE.matcher(s).replaceAll(" ").trim();
+    }
+
+    /** {@code text} without a leading {@code <think>...</think>} block. */
+    public static String withoutThinkBlock(String text) {
+        return THINK_BLOCK.matcher(text).replaceFirst("");
     }
 
     /** The normalised text split on spaces; empty for a text with no words. */

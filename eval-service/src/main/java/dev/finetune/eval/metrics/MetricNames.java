@@ -8,6 +8,9 @@ public final class MetricNames {
     public static final String PERPLEXITY = "perplexity";
     public static final String MEAN_TOKEN_ACCURACY = "mean_token_accuracy";
     public static final String EXACT_MATCH = "exact_match";
+    public static final String TOKEN_F1 = "token_f1";
+    public static final String ROUGE_1 = "rouge_1";
+    public static final String ROUGE_2 = "rouge_2";
     public static final String ROUGE_L = "rouge_l";
     public static final String PREFERENCE_ACCURACY = "preference_accuracy";
     public static final String REWARD_MARGIN = "reward_margin";

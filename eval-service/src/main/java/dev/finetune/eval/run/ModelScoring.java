@@ -4,10 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
-import dev.finetune.eval.metrics.ExactMatch;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.eval.metrics.PreferenceMetrics;
-import dev.finetune.eval.metrics.RougeL;
 import dev.finetune.eval.metrics.TokenMetrics;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
@@ -23,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Scores one model (a base model, or one with a checkpoint applied) on evaluation examples, without
@@ -99,26 +98,19 @@ final class ModelScoring {
         List<Generation> generations = new ArrayList<>();
         if (!test.prompts().isEmpty()) {
             List<String> outputs = generate(test.prompts(), maxNewTokens, stopTokens);
-            double em = 0;
-            double rouge = 0;
             for (int i = 0; i < outputs.size(); i++) {
-                String reference = test.references().get(i);
-                Generation g = new Generation(
-                        tokenizer.decode(
-                                Arrays.stream(test.prompts().get(i))
-                                        .mapToInt(id -> (int) id)
-                                        .toArray(),
-                                false),
-                        reference,
-                        outputs.get(i),
-                        ExactMatch.score(outputs.get(i), reference),
-                        RougeL.score(outputs.get(i), reference));
-                generations.add(g);
-                em += g.exactMatch();
-                rouge += g.rougeL();
+                String prompt = tokenizer.decode(
+                        Arrays.stream(test.prompts().get(i))
+                                .mapToInt(id -> (int) id)
+                                .toArray(),
+                        false);
+                generations.add(Generation.scored(prompt, test.references().get(i), outputs.get(i)));
             }
-            metrics.put(MetricNames.EXACT_MATCH, em / outputs.size());
-            metrics.put(MetricNames.ROUGE_L, rouge / outputs.size());
+            metrics.put(MetricNames.EXACT_MATCH, mean(generations, Generation::exactMatch));
+            metrics.put(MetricNames.TOKEN_F1, mean(generations, Generation::tokenF1));
+            metrics.put(MetricNames.ROUGE_1, mean(generations, Generation::rouge1));
+            metrics.put(MetricNames.ROUGE_2, mean(generations, Generation::rouge2));
+            metrics.put(MetricNames.ROUGE_L, mean(generations, Generation::rougeL));
         }
         if (!validation.pairs().isEmpty()) {
             PreferenceScores scores = PreferenceScores.of(model, validation.pairs(), batchSize, padId);
@@ -127,6 +119,10 @@ final class ModelScoring {
             metrics.put(MetricNames.REWARD_MARGIN, preference.margin());
         }
         return new Scored(metrics, tokens.tokens(), generations);
+    }
+
+    private static double mean(List<Generation> generations, ToDoubleFunction<Generation> score) {
+        return generations.stream().mapToDouble(score).average().orElse(0);
     }
 
     /** A model's metrics, the number of completion tokens scored, and its generations. */
