@@ -51,6 +51,36 @@ public interface EvalSettings {
     @WithDefault("5")
     int sampleGenerations();
 
+    /** The prompt-engineering baseline every checkpoint is compared with, next to the zero-shot base. */
+    PromptBaseline promptBaseline();
+
+    /**
+     * {@code pipeline.eval.prompt-baseline.*}: the base model scored once more, on the same held-out
+     * examples and metrics, with a system prompt and a few worked examples from the train split put
+     * before each conversation, so a report says whether fine-tuning beat what prompting gets.
+     */
+    interface PromptBaseline {
+        /** Whether the prompted base model is scored (per base model, dataset version and these settings, cached). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Worked examples (train-split conversations) before each evaluated one; 0: the system prompt alone. */
+        @WithDefault("3")
+        int shots();
+
+        /** The system prompt; an evaluated conversation's own system message is appended to it. */
+        @WithDefault("Answer the way the examples do: directly and briefly.")
+        String systemPrompt();
+
+        /** How the worked examples are chosen from the train split: {@code random} (seeded) or {@code first}. */
+        @WithDefault("random")
+        String selection();
+
+        /** The seed of {@code random} selection: the same seed, split and settings give the same examples. */
+        @WithDefault("0")
+        long seed();
+    }
+
     /** Gates applied to every checkpoint; an absent gate is not applied. */
     Gates gates();
 
@@ -69,5 +99,16 @@ public interface EvalSettings {
 
         /** preference_accuracy must be at least this (0..1); applies to preference data only. */
         Optional<Double> minPreferenceAccuracy();
+
+        /**
+         * The checkpoint must beat the better of the zero-shot and the prompted base model by at least
+         * this much on {@link #baselineMetric} (in its units; lower is better for eval_loss and
+         * perplexity, higher for the others).
+         */
+        Optional<Double> minImprovementOverBaselines();
+
+        /** The metric {@link #minImprovementOverBaselines} compares. */
+        @WithDefault("eval_loss")
+        String baselineMetric();
     }
 }

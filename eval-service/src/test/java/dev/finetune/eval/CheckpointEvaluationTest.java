@@ -17,6 +17,7 @@ import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.service.testing.EventTopics;
+import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
@@ -67,8 +68,8 @@ class CheckpointEvaluationTest {
         double loss = event.path("metrics").path("eval_loss").asDouble();
         double baseLoss = event.path("baseMetrics").path("eval_loss").asDouble();
         System.out.printf(
-                "trained adapter: eval_loss %.4f vs base %.4f, metrics %s, base %s%n",
-                loss, baseLoss, event.path("metrics"), event.path("baseMetrics"));
+                "trained adapter: eval_loss %.4f vs base %.4f, metrics %s, base %s, prompted base %s%n",
+                loss, baseLoss, event.path("metrics"), event.path("baseMetrics"), event.path("promptBaselineMetrics"));
         assertThat(loss).isLessThan(0.9 * baseLoss);
         assertThat(event.path("metrics").path("perplexity").asDouble()).isCloseTo(Math.exp(loss), within(1e-6));
         assertThat(event.path("metrics").path("mean_token_accuracy").asDouble())
@@ -93,6 +94,35 @@ class CheckpointEvaluationTest {
         assertThat(report.path("samples").size()).isBetween(1, 5);
         assertThat(report.path("improvement").path("eval_loss").asDouble()).isCloseTo(baseLoss - loss, within(1e-9));
         assertThat(report.path("scoredTokens").asLong()).isPositive();
+        // The prompt baseline: the base model with the system prompt and three worked examples from
+        // the train split, on the same examples and metrics.
+        for (String metric : List.of("eval_loss", "mean_token_accuracy", "exact_match", "rouge_l")) {
+            assertThat(event.path("promptBaselineMetrics").path(metric).isNumber())
+                    .as("prompt baseline " + metric)
+                    .isTrue();
+        }
+        assertThat(report.path("promptBaseline").path("examples")).hasSize(3);
+        assertThat(report.path("promptBaseline")
+                        .path("examples")
+                        .get(0)
+                        .get(0)
+                        .path("content")
+                        .asText())
+                .as("a worked example is a train-split question (train holds i < 32; held-out splits 32 to 43)")
+                .matches("What is ([0-9]|[12][0-9]|3[01]) plus \\1\\?");
+        JsonNode promptedGeneration = report.path("promptBaselineGenerations").get(0);
+        assertThat(report.path("promptBaselineGenerations")).hasSize(4);
+        assertThat(promptedGeneration.path("reference").asText())
+                .isEqualTo(report.path("generations").get(0).path("reference").asText());
+        assertThat(promptedGeneration.path("prompt").asText())
+                .contains("Answer the way the examples do")
+                .contains(report.path("promptBaseline")
+                        .path("examples")
+                        .get(0)
+                        .get(1)
+                        .path("content")
+                        .asText())
+                .endsWith(report.path("generations").get(0).path("prompt").asText());
 
         await().atMost(WAIT).untilAsserted(() -> assertThat(phases(job + "-step-40"))
                 .extracting(SpanData::getName)
@@ -127,8 +157,16 @@ class CheckpointEvaluationTest {
         String second = Fixtures.freshCheckpoint(store, job, 2);
         Broker.publish(Broker.checkpoint(job, 1, first), "checkpoint:" + first, null);
         JsonNode one = Broker.evaluations(job + "-step-1", 1, WAIT).get(0).value();
-        String baseKey = BaseMetricsCache.key(Fixtures.BASE, Fixtures.DATASET, "1", runner.limits(), BaseDType.FP32);
+        String baseKey = BaseMetricsCache.key(
+                Fixtures.BASE, Fixtures.DATASET, "1", runner.limits(), BaseDType.FP32, BaseMetricsCache.ZERO_SHOT);
         Instant cached = store.stat(baseKey).orElseThrow().lastModified();
+        // The prompt baseline has an entry of its own, named by its settings.
+        String promptedKey = store.list("evaluations/base/" + Fixtures.BASE + "/" + Fixtures.DATASET + "/1/").stream()
+                .map(ObjectInfo::key)
+                .filter(k -> k.startsWith(baseKey.substring(0, baseKey.length() - ".json".length()) + "-prompt-"))
+                .findFirst()
+                .orElseThrow();
+        Instant promptedCached = store.stat(promptedKey).orElseThrow().lastModified();
         Thread.sleep(1100); // S3 timestamps have one-second resolution
         Broker.publish(Broker.checkpoint(job, 2, second), "checkpoint:" + second, null);
         JsonNode two = Broker.evaluations(job + "-step-2", 1, WAIT).get(0).value();
@@ -143,6 +181,8 @@ class CheckpointEvaluationTest {
         // base metrics are computed once per (base model, dataset version) and reused
         assertThat(two.path("baseMetrics")).isEqualTo(one.path("baseMetrics"));
         assertThat(store.stat(baseKey).orElseThrow().lastModified()).isEqualTo(cached);
+        assertThat(two.path("promptBaselineMetrics")).isEqualTo(one.path("promptBaselineMetrics"));
+        assertThat(store.stat(promptedKey).orElseThrow().lastModified()).isEqualTo(promptedCached);
 
         assertThat(one.path("baseMetrics").path("eval_loss").asDouble()).isCloseTo(independentBaseLoss(), within(1e-4));
     }

@@ -69,6 +69,56 @@ class EvaluationApiTest {
     }
 
     @Test
+    void theBaselinesGatePassesATrainedAdapterAndFailsOneThatChangesNothing() throws Exception {
+        Map<String, Object> gates = Map.of("minImprovementOverBaselines", 0.01, "baselineMetric", "eval_loss");
+        JsonPath trained = adHoc(
+                Fixtures.trainedCheckpoint(
+                        store, "api-" + UUID.randomUUID().toString().substring(0, 8), 40),
+                gates);
+        JsonPath fresh = adHoc(
+                Fixtures.freshCheckpoint(
+                        store, "api-" + UUID.randomUUID().toString().substring(0, 8), 1),
+                gates);
+
+        assertThat(trained.getString("status")).isEqualTo("passed");
+        assertThat(trained.getString("gates[0].gate")).isEqualTo("eval_loss beats the best baseline by >= 0.0100");
+        assertThat(fresh.getString("status")).isEqualTo("gates_failed");
+        // The fresh adapter is the zero-shot base exactly, so it cannot beat the better baseline.
+        assertThat(fresh.getString("gates[0].detail"))
+                .matches("eval_loss \\d+\\.\\d{4} vs (zero-shot|prompted) base \\d+\\.\\d{4}: improvement"
+                        + " -?\\d+\\.\\d{4} vs required >= 0\\.0100");
+        assertThat(fresh.getDouble("promptBaselineMetrics.eval_loss")).isPositive();
+        assertThat(fresh.getList("promptBaseline.examples")).hasSize(3);
+    }
+
+    /** Requests an evaluation of {@code prefix} with {@code gates} and waits for its report. */
+    private static JsonPath adHoc(String prefix, Map<String, Object> gates) {
+        String id = given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        Fixtures.BASE,
+                        "checkpointPrefix",
+                        prefix,
+                        "dataset",
+                        Map.of("name", Fixtures.DATASET, "version", "1"),
+                        "gates",
+                        gates))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(202)
+                .extract()
+                .path("evaluationId");
+        return await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(300))
+                .until(
+                        () -> given().get("/api/evaluations/{id}", id)
+                                .then()
+                                .extract()
+                                .jsonPath(),
+                        json -> !"running".equals(json.getString("status")));
+    }
+
+    @Test
     void checkpointResultsAreReadableByIdAndByJob() throws Exception {
         String job = "api-" + UUID.randomUUID().toString().substring(0, 8);
         String prefix = Fixtures.freshCheckpoint(store, job, 2);

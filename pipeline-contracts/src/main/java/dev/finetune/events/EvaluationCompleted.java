@@ -16,6 +16,9 @@ import java.util.Map;
  *     {@code exact_match}, {@code token_f1}, {@code rouge_1}, {@code rouge_2}, {@code rouge_l},
  *     {@code preference_accuracy})
  * @param baseMetrics the same metrics for the base model on the same data
+ * @param promptBaselineMetrics the same metrics for the base model prompted with a system prompt and
+ *     worked examples from the train split (the prompt-engineering baseline); empty when there is
+ *     none
  * @param gates each configured gate and its outcome
  * @param samples a few of the checkpoint's test-split generations next to their references (all of
  *     them are in the report)
@@ -31,6 +34,7 @@ public record EvaluationCompleted(
         EvaluationStatus status,
         Map<String, Double> metrics,
         Map<String, Double> baseMetrics,
+        Map<String, Double> promptBaselineMetrics,
         List<GateOutcome> gates,
         List<SampleGeneration> samples,
         String reportKey,

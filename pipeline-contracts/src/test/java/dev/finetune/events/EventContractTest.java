@@ -88,6 +88,7 @@ class EventContractTest {
                         EvaluationStatus.GATES_FAILED,
                         Map.of("eval_loss", 1.5),
                         Map.of("eval_loss", 2.0),
+                        Map.of("eval_loss", 1.8),
                         List.of(new EvaluationCompleted.GateOutcome("exact_match >= 0.5", false, "0.25 < 0.5")),
                         List.of(new EvaluationCompleted.SampleGeneration("Q", "A", "A", 1, 1)),
                         "r",

@@ -155,6 +155,7 @@ final class Pipeline {
                 status,
                 metrics,
                 Map.of("eval_loss", 3.0, "perplexity", 20.1),
+                Map.of("eval_loss", 2.9, "perplexity", 18.2),
                 status == EvaluationStatus.ERROR
                         ? List.of()
                         : List.of(new EvaluationCompleted.GateOutcome(

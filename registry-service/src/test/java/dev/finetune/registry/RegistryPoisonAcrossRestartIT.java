@@ -68,6 +68,7 @@ class RegistryPoisonAcrossRestartIT {
                                         EvaluationStatus.ERROR,
                                         Map.of(),
                                         Map.of(),
+                                        Map.of(),
                                         List.of(),
                                         List.of(),
                                         null,

@@ -49,6 +49,7 @@ class RegistryPoisonRecordTest extends PoisonRecordContractTest {
                                     EvaluationStatus.ERROR,
                                     Map.of(),
                                     Map.of(),
+                                    Map.of(),
                                     List.of(),
                                     List.of(),
                                     null,

@@ -25,9 +25,18 @@ public record EvaluateRequest(
             Double minEvalLossImprovement,
             Double minExactMatch,
             Double minRougeL,
-            Double minPreferenceAccuracy) {
+            Double minPreferenceAccuracy,
+            Double minImprovementOverBaselines,
+            String baselineMetric) {
         Gates toGates() {
-            return new Gates(maxEvalLossRatio, minEvalLossImprovement, minExactMatch, minRougeL, minPreferenceAccuracy);
+            return new Gates(
+                    maxEvalLossRatio,
+                    minEvalLossImprovement,
+                    minExactMatch,
+                    minRougeL,
+                    minPreferenceAccuracy,
+                    minImprovementOverBaselines,
+                    baselineMetric);
         }
     }
 }

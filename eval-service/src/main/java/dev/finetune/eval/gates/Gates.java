@@ -7,11 +7,13 @@ import static dev.finetune.eval.metrics.MetricNames.ROUGE_L;
 
 import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.EvalSettings;
+import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Pass/fail rules on a checkpoint's metrics and its base model's. A null field is a gate not
@@ -24,15 +26,21 @@ import java.util.Map;
  * @param minExactMatch exact_match &gt;= value
  * @param minRougeL rouge_l &gt;= value
  * @param minPreferenceAccuracy preference_accuracy &gt;= value
+ * @param minImprovementOverBaselines on {@code baselineMetric}, the checkpoint beats the better of
+ *     the zero-shot and the prompted base model by at least this much (fine-tuning was worth more
+ *     than prompting)
+ * @param baselineMetric the metric of {@code minImprovementOverBaselines}; null: eval_loss
  */
 public record Gates(
         Double maxEvalLossRatio,
         Double minEvalLossImprovement,
         Double minExactMatch,
         Double minRougeL,
-        Double minPreferenceAccuracy) {
+        Double minPreferenceAccuracy,
+        Double minImprovementOverBaselines,
+        String baselineMetric) {
 
-    public static final Gates NONE = new Gates(null, null, null, null, null);
+    public static final Gates NONE = new Gates(null, null, null, null, null, null, null);
 
     public Gates {
         if (maxEvalLossRatio != null && !(maxEvalLossRatio >= 0)) {
@@ -47,6 +55,17 @@ public record Gates(
         requireFraction("gates.minExactMatch", minExactMatch);
         requireFraction("gates.minRougeL", minRougeL);
         requireFraction("gates.minPreferenceAccuracy", minPreferenceAccuracy);
+        if (minImprovementOverBaselines != null && !Double.isFinite(minImprovementOverBaselines)) {
+            throw new InvalidInputException(
+                    "gates.minImprovementOverBaselines",
+                    "gates.minImprovementOverBaselines must be a finite number, got " + minImprovementOverBaselines);
+        }
+        baselineMetric = baselineMetric == null || baselineMetric.isBlank() ? EVAL_LOSS : baselineMetric.strip();
+        if (!MetricNames.ALL.contains(baselineMetric)) {
+            throw new InvalidInputException(
+                    "gates.baselineMetric",
+                    "gates.baselineMetric must be one of " + MetricNames.ALL + ", got '" + baselineMetric + "'");
+        }
     }
 
     public static Gates of(EvalSettings.Gates settings) {
@@ -55,11 +74,23 @@ public record Gates(
                 settings.minEvalLossImprovement().orElse(null),
                 settings.minExactMatch().orElse(null),
                 settings.minRougeL().orElse(null),
-                settings.minPreferenceAccuracy().orElse(null));
+                settings.minPreferenceAccuracy().orElse(null),
+                settings.minImprovementOverBaselines().orElse(null),
+                settings.baselineMetric());
     }
 
-    /** Every applicable gate's outcome, in the order of this record's fields. */
+    /** Every applicable gate's outcome, with no prompt baseline. */
     public List<GateOutcome> evaluate(Map<String, Double> metrics, Map<String, Double> base) {
+        return evaluate(metrics, base, Map.of());
+    }
+
+    /**
+     * Every applicable gate's outcome, in the order of this record's fields.
+     *
+     * @param promptBaseline the prompted base model's metrics; empty if it was not scored
+     */
+    public List<GateOutcome> evaluate(
+            Map<String, Double> metrics, Map<String, Double> base, Map<String, Double> promptBaseline) {
         List<GateOutcome> outcomes = new ArrayList<>();
         Double loss = metrics.get(EVAL_LOSS);
         Double baseLoss = base.get(EVAL_LOSS);
@@ -80,7 +111,37 @@ public record Gates(
         atLeast(outcomes, EXACT_MATCH, minExactMatch, metrics);
         atLeast(outcomes, ROUGE_L, minRougeL, metrics);
         atLeast(outcomes, PREFERENCE_ACCURACY, minPreferenceAccuracy, metrics);
+        beatsBaselines(metrics, base, promptBaseline).ifPresent(outcomes::add);
         return outcomes;
+    }
+
+    /** The baselines gate, if it is set and the checkpoint and a baseline have the metric. */
+    private Optional<GateOutcome> beatsBaselines(
+            Map<String, Double> metrics, Map<String, Double> base, Map<String, Double> promptBaseline) {
+        Double value = metrics.get(baselineMetric);
+        if (minImprovementOverBaselines == null || value == null) {
+            return Optional.empty();
+        }
+        boolean lower = MetricNames.LOWER_IS_BETTER.contains(baselineMetric);
+        String best = null;
+        double bestValue = Double.NaN;
+        for (Map.Entry<String, Map<String, Double>> baseline :
+                List.of(Map.entry("zero-shot base", base), Map.entry("prompted base", promptBaseline))) {
+            Double v = baseline.getValue().get(baselineMetric);
+            if (v != null && (best == null || (lower ? v < bestValue : v > bestValue))) {
+                best = baseline.getKey();
+                bestValue = v;
+            }
+        }
+        if (best == null) {
+            return Optional.empty();
+        }
+        double improvement = lower ? bestValue - value : value - bestValue;
+        return Optional.of(new GateOutcome(
+                baselineMetric + " beats the best baseline by >= " + format(minImprovementOverBaselines),
+                improvement >= minImprovementOverBaselines,
+                baselineMetric + " " + format(value) + " vs " + best + " " + format(bestValue) + ": improvement "
+                        + format(improvement) + " vs required >= " + format(minImprovementOverBaselines)));
     }
 
     private static GateOutcome atMost(String gate, String metric, double value, double limit) {

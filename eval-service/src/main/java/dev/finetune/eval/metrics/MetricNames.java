@@ -15,6 +15,19 @@ public final class MetricNames {
     public static final String PREFERENCE_ACCURACY = "preference_accuracy";
     public static final String REWARD_MARGIN = "reward_margin";
 
+    /** Every metric an evaluation can report. */
+    public static final Set<String> ALL = Set.of(
+            EVAL_LOSS,
+            PERPLEXITY,
+            MEAN_TOKEN_ACCURACY,
+            EXACT_MATCH,
+            TOKEN_F1,
+            ROUGE_1,
+            ROUGE_2,
+            ROUGE_L,
+            PREFERENCE_ACCURACY,
+            REWARD_MARGIN);
+
     /** Metrics where a smaller value is better; for all others larger is better. */
     public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY);
 

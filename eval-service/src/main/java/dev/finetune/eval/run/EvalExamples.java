@@ -32,6 +32,17 @@ public record EvalExamples(
     /** Reads up to {@code maxExamples} examples of a split in canonical JSONL. */
     public static EvalExamples read(Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens)
             throws IOException {
+        return read(file, preference, tokenizer, maxExamples, maxTokens, null);
+    }
+
+    /**
+     * As {@link #read(Path, boolean, Tokenizer, int, int)}, each example with {@code baseline}'s
+     * system prompt and worked examples before it (as many as fit the token limit); only the
+     * example's own turns are scored and referenced. A null baseline puts nothing before them.
+     */
+    public static EvalExamples read(
+            Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens, PromptBaseline baseline)
+            throws IOException {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         List<TrainingSequence> scored = new ArrayList<>();
         List<long[]> prompts = new ArrayList<>();
@@ -39,16 +50,36 @@ public record EvalExamples(
         List<PreferencePair> pairs = new ArrayList<>();
         if (preference) {
             for (ChatDatasets.Preference p : first(ChatDatasets.preferences(file), maxExamples)) {
-                PreferencePair pair =
-                        encoder.preference(p.prompt(), p.chosen(), p.rejected(), maxTokens / 2, maxTokens);
+                List<ChatMessage> context = p.prompt();
+                if (baseline != null) {
+                    int fits = baseline.fit(p.prompt(), maxTokens / 2, m -> encoder.length(m, true));
+                    context = baseline.apply(p.prompt(), fits).messages();
+                }
+                PreferencePair pair = encoder.preference(context, p.chosen(), p.rejected(), maxTokens / 2, maxTokens);
                 pairs.add(pair);
                 scored.add(completionSequence(pair.prompt(), pair.chosen()));
                 prompts.add(pair.prompt());
                 references.add(p.chosen().get(p.chosen().size() - 1).content());
             }
         } else {
-            for (List<ChatMessage> messages : first(ChatDatasets.conversations(file), maxExamples)) {
-                encoder.sft(messages, true, maxTokens).ifPresent(scored::add);
+            for (List<ChatMessage> conversation : first(ChatDatasets.conversations(file), maxExamples)) {
+                List<ChatMessage> messages = conversation;
+                int firstOwn = 0;
+                if (baseline != null) {
+                    int fits = baseline.fit(conversation, maxTokens, m -> encoder.length(m, false));
+                    PromptBaseline.Prompted prompted = baseline.apply(conversation, fits);
+                    messages = prompted.messages();
+                    firstOwn = prompted.firstOwn();
+                }
+                if (baseline == null) {
+                    encoder.sft(messages, true, maxTokens).ifPresent(scored::add);
+                } else {
+                    int ownStart = encoder.length(messages.subList(0, firstOwn), false);
+                    encoder.sftFrom(messages, firstOwn, Integer.MAX_VALUE)
+                            .map(whole -> withinLimit(whole, ownStart, maxTokens))
+                            .filter(cut -> cut.targetCount() > 0)
+                            .ifPresent(scored::add);
+                }
                 int last = lastAssistant(messages);
                 long[] prompt = Arrays.stream(tokenizer.encodeChat(messages.subList(0, last), true, Map.of()))
                         .asLongStream()
@@ -61,6 +92,25 @@ public record EvalExamples(
             }
         }
         return new EvalExamples(scored, prompts, references, pairs);
+    }
+
+    /**
+     * A prompted example cut to {@code maxTokens} so that it scores the tokens the example alone
+     * would: the example's own part (from {@code ownStart}) keeps its start, as plain truncation
+     * does, and the context before it gives way from its beginning. (The worked examples were left
+     * out first, see {@link PromptBaseline#fit}; this cuts into the system prompt only when even it
+     * does not fit.)
+     */
+    static TrainingSequence withinLimit(TrainingSequence whole, int ownStart, int maxTokens) {
+        int total = whole.length();
+        if (total <= maxTokens) {
+            return whole;
+        }
+        int from = total - ownStart >= maxTokens ? ownStart : total - maxTokens;
+        int to = Math.min(total, from + maxTokens);
+        boolean[] targets = Arrays.copyOfRange(whole.targets(), from, to);
+        targets[0] = false;
+        return TrainingSequence.of(Arrays.copyOfRange(whole.ids(), from, to), targets);
     }
 
     /** Prompt followed by completion, only the completion's tokens scored. */

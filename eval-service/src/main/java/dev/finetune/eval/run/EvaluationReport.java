@@ -11,6 +11,8 @@ import java.util.Map;
  * The full result of one evaluation, stored as JSON at {@code reportKey}; the event carries its
  * summary.
  *
+ * @param promptBaselineMetrics the same metrics for the base model prompted as {@code promptBaseline}
+ *     says; empty when there is no prompt baseline
  * @param improvement per metric, how much better the checkpoint is than the base model: base -
  *     checkpoint for eval_loss and perplexity, checkpoint - base for the others (positive = better)
  * @param baseDtype how the decoder linears of both scored models were stored: fp32, int8 or nf4
@@ -19,6 +21,9 @@ import java.util.Map;
  * @param samples the first few generations (see {@code generations} for all)
  * @param generations every test-split generation of the checkpoint, with its scores
  * @param baseGenerations the base model's generations on the same prompts
+ * @param promptBaseline the prompt baseline (system prompt, worked examples); null when off or the
+ *     dataset has no train split
+ * @param promptBaselineGenerations the prompted base model's generations on the same examples
  */
 public record EvaluationReport(
         String evaluationId,
@@ -33,6 +38,7 @@ public record EvaluationReport(
         EvaluationStatus status,
         Map<String, Double> metrics,
         Map<String, Double> baseMetrics,
+        Map<String, Double> promptBaselineMetrics,
         Map<String, Double> improvement,
         List<GateOutcome> gates,
         Limits limits,
@@ -41,6 +47,8 @@ public record EvaluationReport(
         List<Generation> samples,
         List<Generation> generations,
         List<Generation> baseGenerations,
+        PromptBaseline promptBaseline,
+        List<Generation> promptBaselineGenerations,
         String error,
         Instant completedAt) {
 
@@ -60,12 +68,15 @@ public record EvaluationReport(
                 Map.of(),
                 Map.of(),
                 Map.of(),
+                Map.of(),
                 List.of(),
                 limits,
                 null,
                 0,
                 List.of(),
                 List.of(),
+                List.of(),
+                null,
                 List.of(),
                 error,
                 Instant.now());
@@ -80,6 +91,7 @@ public record EvaluationReport(
                 status,
                 metrics,
                 baseMetrics,
+                promptBaselineMetrics,
                 gates,
                 (samples == null ? List.<Generation>of() : samples)
                         .stream()

@@ -1,5 +1,7 @@
 package dev.finetune.eval.run;
 
+import static dev.finetune.eval.run.BaseMetricsCache.ZERO_SHOT;
+
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
@@ -9,8 +11,10 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseStorage;
+import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
+import dev.finetune.llm.train.ChatDatasets;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
@@ -19,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +32,9 @@ import java.util.TreeSet;
 import org.jboss.logging.Logger;
 
 /**
- * Evaluates one checkpoint against its base model: load the data, get the base model's metrics
- * (cached per base model, dataset version and limits), apply the checkpoint, score it, apply the
- * gates. Runs on the caller's (worker) thread; the model and its arrays live only as long as the
+ * Evaluates one checkpoint against its base model: load the data, get the base model's metrics,
+ * zero-shot and prompted as the {@link PromptBaseline} says (each cached per base model, dataset
+ * version, limits and storage), apply the checkpoint, score it, apply the gates. Runs on the caller's (worker) thread; the model and its arrays live only as long as the
  * call. Missing or unreadable inputs end as {@link EvaluationFailure}; store errors propagate.
  */
 @ApplicationScoped
@@ -59,7 +64,19 @@ public class EvaluationRunner {
         return Limits.of(settings);
     }
 
-    private record Inputs(Path baseDir, Tokenizer tokenizer, EvalExamples validation, EvalExamples test) {}
+    /**
+     * What one evaluation reads: the base model's files and tokenizer, the held-out examples as they
+     * are, and, when the prompt baseline is on and the dataset has a train split, the baseline and
+     * the same examples with its prompt before them (else null).
+     */
+    private record Inputs(
+            Path baseDir,
+            Tokenizer tokenizer,
+            EvalExamples validation,
+            EvalExamples test,
+            PromptBaseline baseline,
+            EvalExamples promptedValidation,
+            EvalExamples promptedTest) {}
 
     public EvaluationReport run(EvaluationRequest r) {
         Engines.inferenceThread(); // this worker thread records no gradients
@@ -72,22 +89,48 @@ public class EvaluationRunner {
             long padId = padId(tokenizer);
             BaseStorage stored = storage.forEvaluation(in.baseDir(), r.method());
             BaseMetricsCache.Entry base = baseCache
-                    .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits, stored.dtype())
+                    .get(r.baseModel(), r.datasetName(), r.datasetVersion(), limits, stored.dtype(), ZERO_SHOT)
                     .orElse(null);
-            if (base == null) {
+            BaseMetricsCache.Entry prompted = in.baseline() == null
+                    ? null
+                    : baseCache
+                            .get(
+                                    r.baseModel(),
+                                    r.datasetName(),
+                                    r.datasetVersion(),
+                                    limits,
+                                    stored.dtype(),
+                                    in.baseline().key())
+                            .orElse(null);
+            if (base == null || (in.baseline() != null && prompted == null)) {
                 CausalLm baseModel = phases.run("load-model", id, () -> loadModel(in.baseDir(), stored, "base model"));
                 model = baseModel;
-                ModelScoring.Scored scored = phases.run("base-metrics", id, () -> scoring(baseModel, tokenizer, padId)
-                        .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, baseModel)));
-                base = new BaseMetricsCache.Entry(
-                        r.baseModel(),
-                        r.datasetName(),
-                        r.datasetVersion(),
-                        limits,
-                        scored.metrics(),
-                        scored.scoredTokens(),
-                        scored.generations());
-                baseCache.put(base, stored.dtype());
+                if (base == null) {
+                    base = scoreBase(
+                            r,
+                            limits,
+                            stored,
+                            baseModel,
+                            tokenizer,
+                            padId,
+                            "base-metrics",
+                            in.validation(),
+                            in.test(),
+                            ZERO_SHOT);
+                }
+                if (in.baseline() != null && prompted == null) {
+                    prompted = scoreBase(
+                            r,
+                            limits,
+                            stored,
+                            baseModel,
+                            tokenizer,
+                            padId,
+                            "prompt-baseline-metrics",
+                            in.promptedValidation(),
+                            in.promptedTest(),
+                            in.baseline().key());
+                }
             }
             checkpointDir = phases.run("load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
             model = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
@@ -95,7 +138,8 @@ public class EvaluationRunner {
             ModelScoring.Scored scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                     .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
             Map<String, Double> baseMetrics = base.metrics();
-            List<GateOutcome> gates = r.gates().evaluate(scored.metrics(), baseMetrics);
+            Map<String, Double> baselineMetrics = prompted == null ? Map.of() : prompted.metrics();
+            List<GateOutcome> gates = r.gates().evaluate(scored.metrics(), baseMetrics, baselineMetrics);
             boolean passed = gates.stream().allMatch(GateOutcome::passed);
             // Applying the gates takes microseconds: an event on the evaluation's span, not a span.
             Span.current()
@@ -120,6 +164,7 @@ public class EvaluationRunner {
                     passed ? EvaluationStatus.PASSED : EvaluationStatus.GATES_FAILED,
                     scored.metrics(),
                     baseMetrics,
+                    baselineMetrics,
                     improvement(scored.metrics(), baseMetrics),
                     gates,
                     limits,
@@ -128,6 +173,8 @@ public class EvaluationRunner {
                     all.subList(0, Math.min(settings.sampleGenerations(), all.size())),
                     all,
                     base.generations(),
+                    in.baseline(),
+                    prompted == null ? List.of() : prompted.generations(),
                     null,
                     Instant.now());
         } finally {
@@ -136,6 +183,32 @@ public class EvaluationRunner {
             }
             ModelFiles.delete(checkpointDir);
         }
+    }
+
+    /** Scores the base model on {@code validation} and {@code test} as {@code variant}, and caches the result. */
+    private BaseMetricsCache.Entry scoreBase(
+            EvaluationRequest r,
+            Limits limits,
+            BaseStorage stored,
+            CausalLm baseModel,
+            Tokenizer tokenizer,
+            long padId,
+            String phase,
+            EvalExamples validation,
+            EvalExamples test,
+            String variant) {
+        ModelScoring.Scored scored = phases.run(phase, r.evaluationId(), () -> scoring(baseModel, tokenizer, padId)
+                .score(validation, test, limits.maxNewTokens(), stopTokens(tokenizer, baseModel)));
+        BaseMetricsCache.Entry entry = new BaseMetricsCache.Entry(
+                r.baseModel(),
+                r.datasetName(),
+                r.datasetVersion(),
+                limits,
+                scored.metrics(),
+                scored.scoredTokens(),
+                scored.generations());
+        baseCache.put(entry, stored.dtype(), variant);
+        return entry;
     }
 
     private Inputs loadInputs(EvaluationRequest r, Limits limits) {
@@ -161,7 +234,25 @@ public class EvaluationRunner {
                 throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
                         + r.datasetVersion() + " has no example with a completion token to score");
             }
-            return new Inputs(baseDir, tokenizer, v, t);
+            PromptBaseline baseline = promptBaseline(r, preference);
+            if (baseline == null) {
+                return new Inputs(baseDir, tokenizer, v, t, null, null, null);
+            }
+            return new Inputs(
+                    baseDir,
+                    tokenizer,
+                    v,
+                    t,
+                    baseline,
+                    EvalExamples.read(
+                            scoredSplit, preference, tokenizer, limits.maxExamples(), limits.maxTokens(), baseline),
+                    EvalExamples.read(
+                            generatedSplit,
+                            preference,
+                            tokenizer,
+                            limits.maxGenerationExamples(),
+                            limits.maxTokens(),
+                            baseline));
         } catch (IOException | RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
@@ -174,6 +265,36 @@ public class EvaluationRunner {
                             + " cannot be read: " + e.getMessage(),
                     e);
         }
+    }
+
+    /**
+     * The prompt baseline for this dataset, its worked examples from the train split; null when it
+     * is off or the dataset has no train split to take them from.
+     */
+    private PromptBaseline promptBaseline(EvaluationRequest r, boolean preference) throws IOException {
+        EvalSettings.PromptBaseline configured = settings.promptBaseline();
+        if (!configured.enabled()) {
+            return null;
+        }
+        Path train = files.split(r.datasetName(), r.datasetVersion(), "train").orElse(null);
+        if (train == null) {
+            LOG.infof(
+                    "evaluation %s: dataset %s@%s has no train split, so no prompt baseline",
+                    r.evaluationId(), r.datasetName(), r.datasetVersion());
+            return null;
+        }
+        List<List<ChatMessage>> examples = preference
+                ? ChatDatasets.preferences(train).stream()
+                        .map(p -> concat(p.prompt(), p.chosen()))
+                        .toList()
+                : ChatDatasets.conversations(train);
+        return PromptBaseline.choose(configured, examples);
+    }
+
+    private static List<ChatMessage> concat(List<ChatMessage> a, List<ChatMessage> b) {
+        List<ChatMessage> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /**

@@ -129,6 +129,11 @@ class ScoringStorageTest {
             }
 
             @Override
+            public PromptBaseline promptBaseline() {
+                return null;
+            }
+
+            @Override
             public Gates gates() {
                 return null;
             }

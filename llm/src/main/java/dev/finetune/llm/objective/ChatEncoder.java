@@ -38,21 +38,43 @@ public final class ChatEncoder {
      * @throws IllegalArgumentException if an assistant turn cannot be located in the rendered tokens
      */
     public Optional<TrainingSequence> sft(List<ChatMessage> messages, boolean assistantOnly, int maxLength) {
+        if (assistantOnly) {
+            return sftFrom(messages, 0, maxLength);
+        }
         long[] ids = encode(messages, false);
         boolean[] targets = new boolean[ids.length];
-        if (assistantOnly) {
-            for (int i = 0; i < messages.size(); i++) {
-                if (messages.get(i).role().equals("assistant")) {
-                    int[] span = assistantSpan(messages, i, ids);
-                    Arrays.fill(targets, span[0], span[1], true);
-                }
+        Arrays.fill(targets, 1, ids.length, true);
+        return sequence(ids, targets, maxLength);
+    }
+
+    /**
+     * A supervised example whose loss is on the assistant turns from message {@code firstScored} on:
+     * the messages before it are context only (an evaluation's few-shot examples, say), rendered and
+     * attended to but not scored.
+     *
+     * @return empty if no scored token is left after truncation
+     */
+    public Optional<TrainingSequence> sftFrom(List<ChatMessage> messages, int firstScored, int maxLength) {
+        long[] ids = encode(messages, false);
+        boolean[] targets = new boolean[ids.length];
+        for (int i = firstScored; i < messages.size(); i++) {
+            if (messages.get(i).role().equals("assistant")) {
+                int[] span = assistantSpan(messages, i, ids);
+                Arrays.fill(targets, span[0], span[1], true);
             }
-        } else {
-            Arrays.fill(targets, 1, ids.length, true);
         }
+        return sequence(ids, targets, maxLength);
+    }
+
+    private static Optional<TrainingSequence> sequence(long[] ids, boolean[] targets, int maxLength) {
         targets[0] = false;
         TrainingSequence sequence = TrainingSequence.of(ids, targets).truncate(maxLength);
         return sequence.targetCount() == 0 ? Optional.empty() : Optional.of(sequence);
+    }
+
+    /** The number of tokens the template renders for {@code messages}. */
+    public int length(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return encode(messages, addGenerationPrompt).length;
     }
 
     /**

@@ -46,6 +46,27 @@ class ChatEncoderTest {
     }
 
     @Test
+    void turnsBeforeTheFirstScoredMessageAreContextOnly() throws IOException {
+        TinyTokenizerWriter.write(dir);
+        try (Tokenizer tokenizer = Tokenizer.load(dir)) {
+            ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
+            // Messages 1-2 are a worked example put before the question (message 3).
+            TrainingSequence sequence = encoder.sftFrom(TWO_TURNS, 3, 1024).orElseThrow();
+
+            assertThat(decode(tokenizer, sequence.ids(), null))
+                    .isEqualTo(tokenizer.chatTemplate().orElseThrow().render(TWO_TURNS, false));
+            assertThat(spans(tokenizer, sequence)).containsExactly("Rome<|im_end|>\n");
+            assertThat(encoder.sftFrom(TWO_TURNS, 0, 1024).orElseThrow().targets())
+                    .containsExactly(
+                            encoder.sft(TWO_TURNS, true, 1024).orElseThrow().targets());
+            assertThat(encoder.sftFrom(TWO_TURNS, 5, 1024))
+                    .as("nothing left to score")
+                    .isEmpty();
+            assertThat(encoder.length(TWO_TURNS, false)).isEqualTo(sequence.length());
+        }
+    }
+
+    @Test
     void qwen3sThinkBlockOnTheLastTurnDoesNotHideEarlierAssistantTurns() throws IOException {
         // Qwen3 renders the last assistant turn with an empty think block, earlier ones without.
         try (InputStream gz = new GZIPInputStream(resource("tokenizer.json.gz"));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.trace.CollectedSpan;
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -11,7 +12,7 @@ import java.util.stream.Collectors;
 /** What a pipeline run prints at the end of each stage: the numbers a person checks. */
 final class RunReport {
     private static final List<String> METRICS =
-            List.of("eval_loss", "perplexity", "mean_token_accuracy", "exact_match", "rouge_l");
+            List.of("eval_loss", "perplexity", "mean_token_accuracy", "exact_match", "token_f1", "rouge_l");
 
     private RunReport() {}
 
@@ -53,13 +54,16 @@ final class RunReport {
         out.printf(
                 "evaluation %s: %s%n",
                 report.path("evaluationId").asText(), report.path("status").asText());
-        out.printf("  %-20s %12s %12s %12s%n", "metric", "base", "fine-tuned", "better by");
+        // "prompted": the base model with a system prompt and worked examples (the prompt baseline).
+        out.printf("  %-20s %12s %12s %12s %12s%n", "metric", "base", "prompted", "fine-tuned", "better by");
         for (String metric : METRICS) {
             if (report.path("metrics").has(metric)) {
+                JsonNode prompted = report.path("promptBaselineMetrics").path(metric);
                 out.printf(
-                        "  %-20s %12.4f %12.4f %+12.4f%n",
+                        "  %-20s %12.4f %12s %12.4f %+12.4f%n",
                         metric,
                         report.path("baseMetrics").path(metric).asDouble(),
+                        prompted.isNumber() ? String.format(Locale.ROOT, "%.4f", prompted.asDouble()) : "-",
                         report.path("metrics").path(metric).asDouble(),
                         report.path("improvement").path(metric).asDouble());
             }
