@@ -12,8 +12,8 @@ import java.util.Objects;
  *
  * @param r rank of the update {@code B A}. Default 8: PEFT's default, enough for instruction tuning
  *     of small models at a few MB per adapter.
- * @param alpha numerator of the scaling. Default 16 (= 2 r): the common recipe, so the update is
- *     scaled by 2 at the default rank.
+ * @param alpha numerator of the scaling, any positive number (PEFT accepts a fractional one, e.g.
+ *     12.5). Default 16 (= 2 r): the common recipe, so the update is scaled by 2 at the default rank.
  * @param dropout probability of zeroing an input feature of the adapter path while training. Default
  *     0.05: the QLoRA paper's value for models up to 13B.
  * @param targetModules names of the linear layers to adapt, matched against the end of each module
@@ -31,7 +31,7 @@ import java.util.Objects;
  */
 public record LoraConfig(
         int r,
-        int alpha,
+        double alpha,
         double dropout,
         List<String> targetModules,
         boolean useRslora,
@@ -51,8 +51,8 @@ public record LoraConfig(
         if (r <= 0) {
             throw new IllegalArgumentException("lora.r must be a positive integer, got " + r);
         }
-        if (alpha <= 0) {
-            throw new IllegalArgumentException("lora.alpha must be a positive integer, got " + alpha);
+        if (!(alpha > 0 && Double.isFinite(alpha))) {
+            throw new IllegalArgumentException("lora.alpha must be a positive number, got " + alphaAsWritten(alpha));
         }
         if (!(dropout >= 0 && dropout < 1)) {
             throw new IllegalArgumentException("lora.dropout must be in [0, 1), got " + dropout);
@@ -85,14 +85,26 @@ public record LoraConfig(
 
     /** The factor applied to {@code B A x}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
     public double scaling() {
-        return useRslora ? alpha / Math.sqrt(r) : (double) alpha / r;
+        return useRslora ? alpha / Math.sqrt(r) : alpha / r;
+    }
+
+    /**
+     * {@code alpha} as PEFT's adapter_config.json holds it: an integer when it is whole ({@code 16}),
+     * else the fraction ({@code 12.5}).
+     */
+    public Number alphaAsWritten() {
+        return alphaAsWritten(alpha);
+    }
+
+    private static Number alphaAsWritten(double value) {
+        return value == Math.rint(value) && Math.abs(value) <= Integer.MAX_VALUE ? (Number) (int) value : value;
     }
 
     public LoraConfig withR(int value) {
         return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
     }
 
-    public LoraConfig withAlpha(int value) {
+    public LoraConfig withAlpha(double value) {
         return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
     }
 

@@ -59,7 +59,7 @@ public final class AdapterConfigJson {
         json.put("inference_mode", true);
         json.put("init_lora_weights", true);
         json.put("layers_to_transform", null);
-        json.put("lora_alpha", config.alpha());
+        json.put("lora_alpha", config.alphaAsWritten());
         json.put("lora_dropout", config.dropout());
         json.put("modules_to_save", null);
         json.put("peft_type", "LORA");
@@ -106,7 +106,7 @@ public final class AdapterConfigJson {
         try {
             LoraConfig config = LoraConfig.defaults()
                     .withR(fields.integer("r"))
-                    .withAlpha(fields.integer("lora_alpha"))
+                    .withAlpha(fields.number("lora_alpha"))
                     .withDropout(fields.number("lora_dropout", 0))
                     .withTargetModules(fields.targetModules())
                     .withUseRslora(fields.bool("use_rslora"))
@@ -155,6 +155,14 @@ public final class AdapterConfigJson {
                 throw new CheckpointException(file, key, "must be an integer, got " + node);
             }
             return node.intValue();
+        }
+
+        double number(String key) throws CheckpointException {
+            JsonNode node = root.get(key);
+            if (node == null || !node.isNumber()) {
+                throw new CheckpointException(file, key, "must be a number, got " + node);
+            }
+            return node.doubleValue();
         }
 
         double number(String key, double absent) throws CheckpointException {

@@ -197,12 +197,13 @@ public final class Settings {
             Rule.count(1, 4096),
             "LoRA rank of the update B A (PEFT's default 8: enough for instruction tuning at a few MB)");
 
-    public static final Setting<Integer> LORA_ALPHA = Setting.of(
+    public static final Setting<Double> LORA_ALPHA = Setting.of(
             "lora_alpha",
-            ValueType.INTEGER,
-            16,
-            Rule.count(1, 1_000_000),
-            "LoRA scaling numerator: scaling = lora_alpha / lora_r (2 x the default rank, the common recipe)");
+            ValueType.DECIMAL,
+            16.0,
+            Rule.above(0, 1_000_000),
+            "LoRA scaling numerator, may be fractional as in PEFT: scaling = lora_alpha / lora_r (2 x the default"
+                    + " rank, the common recipe)");
 
     public static final Setting<Double> LORA_DROPOUT = Setting.of(
             "lora_dropout",

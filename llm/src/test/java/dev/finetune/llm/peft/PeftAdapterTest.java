@@ -135,6 +135,21 @@ class PeftAdapterTest {
         }
     }
 
+    /** PEFT writes lora_alpha as Python has it: 16 for a whole value, 12.5 for a fractional one. */
+    @Test
+    void aFractionalAlphaIsWrittenAndReadBackAsItIs() throws IOException {
+        LoraConfig config = LoraConfig.defaults().withR(4).withAlpha(12.5);
+        Adapters adapters = trained(config);
+        try (CausalLm ignored = adapters.model()) {
+            PeftAdapter.save(adapters, dir, null);
+        }
+
+        assertThat(Files.readString(dir.resolve("adapter_config.json"))).contains("\"lora_alpha\": 12.5,");
+        AdapterConfigJson.AdapterConfig read = AdapterConfigJson.read(dir.resolve("adapter_config.json"));
+        assertThat(read.lora().alpha()).isEqualTo(12.5);
+        assertThat(read.lora().scaling()).isEqualTo(3.125);
+    }
+
     @Test
     void aBf16AdapterHoldsTheWeightsRoundedToBf16() throws IOException {
         Adapters adapters = trained(LoraConfig.defaults());
@@ -270,9 +285,12 @@ class PeftAdapterTest {
 
         editConfig(json -> {
             json.put("r", 8);
-            json.put("lora_alpha", 0.5);
+            json.put("lora_alpha", -0.5);
         });
-        assertLoadFails("adapter_config.json", "'lora_alpha'", "must be an integer, got 0.5");
+        assertLoadFails("adapter_config.json", "'lora_alpha'", "lora.alpha must be a positive number, got -0.5");
+
+        editConfig(json -> json.put("lora_alpha", "16"));
+        assertLoadFails("adapter_config.json", "'lora_alpha'", "must be a number, got \"16\"");
 
         editConfig(json -> {
             json.put("lora_alpha", 16);

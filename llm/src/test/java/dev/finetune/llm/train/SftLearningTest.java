@@ -95,7 +95,7 @@ class SftLearningTest {
                 .with(Settings.BASE_DTYPE, base)
                 .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
                 .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
+                .with(Settings.LORA_ALPHA, 32.0);
         List<Double> losses = new ArrayList<>();
         try (SftRecipe recipe = new SftRecipe(config, metrics -> losses.add(metrics.loss()))) {
             recipe.setup();
