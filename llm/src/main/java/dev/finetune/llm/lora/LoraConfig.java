@@ -28,6 +28,9 @@ import java.util.Objects;
  *     int8 or nf4 (QLoRA). Default fp32: the exact model.
  * @param doubleQuantization with an nf4 base, also quantise the per-block scales to 8 bits (~4.127
  *     instead of 4.5 bits per base parameter). Default true: the QLoRA paper's setting.
+ * @param useDora DoRA (weight-decomposed LoRA): a trainable magnitude per output feature scales the
+ *     direction {@code W + scaling B A}, as PEFT's {@code use_dora} (see {@link LoraLinear}). Default
+ *     false: PEFT's default; DoRA costs a [O, I] weight norm per adapted linear per forward pass.
  */
 public record LoraConfig(
         int r,
@@ -37,7 +40,8 @@ public record LoraConfig(
         boolean useRslora,
         String bias,
         BaseDType baseDtype,
-        boolean doubleQuantization) {
+        boolean doubleQuantization,
+        boolean useDora) {
 
     /** The {@code target_modules} value that selects every linear layer of the decoder layers. */
     public static final String ALL_LINEAR = "all-linear";
@@ -45,7 +49,15 @@ public record LoraConfig(
     public static final String BIAS_NONE = "none";
 
     private static final LoraConfig DEFAULTS = new LoraConfig(
-            8, 16, 0.05, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false, BIAS_NONE, BaseDType.FP32, true);
+            8,
+            16,
+            0.05,
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"),
+            false,
+            BIAS_NONE,
+            BaseDType.FP32,
+            true,
+            false);
 
     public LoraConfig {
         if (r <= 0) {
@@ -101,19 +113,21 @@ public record LoraConfig(
     }
 
     public LoraConfig withR(int value) {
-        return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(
+                value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withAlpha(double value) {
-        return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(
+                r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withDropout(double value) {
-        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withTargetModules(List<String> value) {
-        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withTargetModules(String... value) {
@@ -121,15 +135,16 @@ public record LoraConfig(
     }
 
     public LoraConfig withUseRslora(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withBias(String value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, value, baseDtype, doubleQuantization);
+        return new LoraConfig(
+                r, alpha, dropout, targetModules, useRslora, value, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withBaseDtype(BaseDType value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization, useDora);
     }
 
     /** QLoRA when true (an nf4 base), an fp32 base when false: shorthand for {@link #withBaseDtype}. */
@@ -148,6 +163,10 @@ public record LoraConfig(
     }
 
     public LoraConfig withDoubleQuantization(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, value);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, value, useDora);
+    }
+
+    public LoraConfig withUseDora(boolean value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, value);
     }
 }

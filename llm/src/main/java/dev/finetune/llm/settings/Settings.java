@@ -229,6 +229,14 @@ public final class Settings {
             Rule.any(),
             "rank-stabilised LoRA: scaling lora_alpha / sqrt(lora_r) (PEFT's default off)");
 
+    public static final Setting<Boolean> USE_DORA = Setting.of(
+            "use_dora",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "DoRA: a trainable magnitude per output feature times the direction W + B A, as PEFT's use_dora"
+                    + " (PEFT's default off: each forward pass also computes the norms of W + B A)");
+
     /** nf4 for qlora (the method's meaning), fp32 otherwise: the exact model unless a job asks for less memory. */
     public static final Setting<BaseDType> BASE_DTYPE = Setting.perMethod(
             "base_dtype",
@@ -278,6 +286,7 @@ public final class Settings {
             LORA_DROPOUT,
             LORA_TARGET_MODULES,
             USE_RSLORA,
+            USE_DORA,
             BASE_DTYPE,
             BNB_4BIT_USE_DOUBLE_QUANT));
 
