@@ -21,7 +21,7 @@ import java.util.TreeMap;
 /**
  * PEFT's {@code adapter_config.json} for a LoRA adapter. Written with PEFT's keys, sorted, and laid
  * out as Python's {@code json.dumps(indent=2, sort_keys=True)} (what {@code save_pretrained} writes).
- * Read back strictly: every setting this code cannot honour (DoRA, fan_in_fan_out, per-module ranks,
+ * Read back strictly: every setting this code cannot honour (fan_in_fan_out, per-module ranks,
  * modules_to_save, ...) is an error naming the file and the key, never silently ignored.
  */
 public final class AdapterConfigJson {
@@ -67,7 +67,7 @@ public final class AdapterConfigJson {
         json.put("rank_pattern", Map.of());
         json.put("target_modules", targetModules.stream().sorted().toList());
         json.put("task_type", "CAUSAL_LM");
-        json.put("use_dora", false);
+        json.put("use_dora", config.useDora());
         json.put("use_rslora", config.useRslora());
         try {
             return PYTHON_STYLE.writeValueAsString(json);
@@ -97,7 +97,6 @@ public final class AdapterConfigJson {
         Fields fields = new Fields(file, root);
         fields.require("peft_type", "LORA", "only LoRA adapters are supported");
         fields.requireAbsentOr("task_type", "CAUSAL_LM", "only causal language model adapters are supported");
-        fields.requireAbsentOr("use_dora", false, "DoRA adapters are not supported");
         fields.requireAbsentOr("fan_in_fan_out", false, "fan_in_fan_out (Conv1D weights) is not supported");
         fields.requireEmpty("modules_to_save", "fully trained extra modules are not supported");
         fields.requireEmpty("layers_to_transform", "adapting only some layers is not supported");
@@ -110,6 +109,7 @@ public final class AdapterConfigJson {
                     .withDropout(fields.number("lora_dropout", 0))
                     .withTargetModules(fields.targetModules())
                     .withUseRslora(fields.bool("use_rslora"))
+                    .withUseDora(fields.bool("use_dora"))
                     .withBias(fields.text("bias", LoraConfig.BIAS_NONE));
             JsonNode base = root.get("base_model_name_or_path");
             return new AdapterConfig(config, base == null || base.isNull() ? null : base.asText());

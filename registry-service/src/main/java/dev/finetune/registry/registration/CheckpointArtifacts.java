@@ -142,6 +142,7 @@ public class CheckpointArtifacts {
         hyperparameters.put("lora_dropout", lora.dropout());
         hyperparameters.put("target_modules", lora.targetModules());
         hyperparameters.put("use_rslora", lora.useRslora());
+        hyperparameters.put("use_dora", lora.useDora());
         hyperparameters.put("bias", lora.bias());
         Map<String, Path> files = new TreeMap<>();
         files.put(AdapterConfigJson.FILE_NAME, dir.resolve(AdapterConfigJson.FILE_NAME));
