@@ -42,19 +42,15 @@ class MergedExportTest {
     void theMergedExportEqualsBasePlusAdapter() throws Exception {
         String dataset = Pipeline.unique("merge");
         String model = Pipeline.modelOf(dataset);
-        String job = Pipeline.unique("job");
-        Pipeline.prepareDataset(store, dataset, "1");
         Pipeline.Trained trained = Pipeline.adapter(store, 71);
-        Pipeline.uploadCheckpoint(store, job, 71, trained.directory());
-        Pipeline.checkpointCreated(
-                job, 71, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
-        Pipeline.evaluationCompleted(
-                job,
+        Pipeline.register(
+                store,
+                Pipeline.unique("job"),
+                dataset,
                 71,
+                trained.directory(),
                 EvaluationStatus.PASSED,
-                Map.of("eval_loss", 2.0),
-                UUID.randomUUID().toString());
-        Pipeline.awaitRegistered(job);
+                Map.of("eval_loss", 2.0));
 
         Path merged = exportMerged(model);
         given().post("/api/models/{m}/versions/1/merged", model).then().statusCode(200);
@@ -97,20 +93,16 @@ class MergedExportTest {
     void aDoraAdapterRegistersAndItsMergedExportComputesItsLogits() throws Exception {
         String dataset = Pipeline.unique("dora");
         String model = Pipeline.modelOf(dataset);
-        String job = Pipeline.unique("job");
-        Pipeline.prepareDataset(store, dataset, "1");
         Pipeline.Trained trained = Pipeline.adapter(
                 store, 73, LoraConfig.defaults().withR(4).withAlpha(12.5).withUseDora(true));
-        Pipeline.uploadCheckpoint(store, job, 73, trained.directory());
-        Pipeline.checkpointCreated(
-                job, 73, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
-        Pipeline.evaluationCompleted(
-                job,
+        Pipeline.register(
+                store,
+                Pipeline.unique("job"),
+                dataset,
                 73,
+                trained.directory(),
                 EvaluationStatus.PASSED,
-                Map.of("eval_loss", 2.0),
-                UUID.randomUUID().toString());
-        Pipeline.awaitRegistered(job);
+                Map.of("eval_loss", 2.0));
 
         Path merged = exportMerged(model);
 

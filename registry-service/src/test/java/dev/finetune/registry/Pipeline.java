@@ -205,8 +205,22 @@ final class Pipeline {
             EvaluationStatus status,
             Map<String, Double> metrics)
             throws Exception {
+        return register(
+                store, job, dataset, seedAndStep, adapter(store, seedAndStep).directory(), status, metrics);
+    }
+
+    /** As {@link #register}, for an adapter made beforehand: {@code adapter} is the job's final checkpoint. */
+    static JsonPath register(
+            ObjectStore store,
+            String job,
+            String dataset,
+            long seedAndStep,
+            Path adapter,
+            EvaluationStatus status,
+            Map<String, Double> metrics)
+            throws Exception {
         prepareDataset(store, dataset, "1");
-        uploadCheckpoint(store, job, seedAndStep, adapter(store, seedAndStep).directory());
+        uploadCheckpoint(store, job, seedAndStep, adapter);
         checkpointCreated(
                 job,
                 seedAndStep,

@@ -150,11 +150,7 @@ class AdaptersTest {
         try (CausalLm model = AdapterFixtures.tinyModel(ModelType.MISTRAL)) {
             float[] base = logits(model);
             Adapters adapters = Adapters.apply(model, LoraConfig.defaults(), 5);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             float[] adapted = logits(model);
 
             float[] off;

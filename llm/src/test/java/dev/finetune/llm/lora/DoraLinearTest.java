@@ -108,6 +108,11 @@ class DoraLinearTest {
             b = doubles(lora.loraB().array().toFloatArray());
             m = doubles(lora.magnitude().orElseThrow().array().toFloatArray());
             this.mask = doubles(mask);
+            computeNorms();
+        }
+
+        /** n = ||W + s B A|| per row, from the current B. */
+        void computeNorms() {
             for (int o = 0; o < O; o++) {
                 double sum = 0;
                 for (int i = 0; i < I; i++) {
@@ -190,14 +195,7 @@ class DoraLinearTest {
             double[] saved = b.clone();
             b[index] = value;
             double[] savedNorm = norm.clone();
-            for (int o = 0; o < O; o++) {
-                double sum = 0;
-                for (int i = 0; i < I; i++) {
-                    double v = w[o * I + i] + SCALING * ba(o, i);
-                    sum += v * v;
-                }
-                norm[o] = Math.sqrt(sum);
-            }
+            computeNorms();
             double[] y = forward(x);
             System.arraycopy(saved, 0, b, 0, b.length);
             System.arraycopy(savedNorm, 0, norm, 0, norm.length);

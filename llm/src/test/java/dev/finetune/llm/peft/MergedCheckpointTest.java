@@ -39,11 +39,7 @@ class MergedCheckpointTest {
         float[] adapted;
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             Adapters adapters = Adapters.apply(model, LoraConfig.defaults().withTargetModules("all-linear"), 4);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             adapted = logits(model);
 
             MergedCheckpoint.write(model, merged, base);
@@ -88,11 +84,7 @@ class MergedCheckpointTest {
         float[] adapted;
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             Adapters adapters = Adapters.apply(model, dora, 4);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             adapted = logits(model);
             float[] baseLogits;
             try (Adapters.Switch off = adapters.disabled()) {
@@ -127,11 +119,7 @@ class MergedCheckpointTest {
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             Adapters adapters = Adapters.apply(
                     model, LoraConfig.defaults().withQuantizeBase(true).withUseDora(dora), 4);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             adapted = logits(model);
             MergedCheckpoint.write(model, merged, base);
             PeftAdapter.save(adapters, adapter, base.toString());

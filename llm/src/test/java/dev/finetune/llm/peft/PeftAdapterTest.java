@@ -37,11 +37,7 @@ class PeftAdapterTest {
     private static Adapters trained(LoraConfig config) {
         CausalLm model = AdapterFixtures.tinyModel(ModelType.QWEN3);
         Adapters adapters = Adapters.apply(model, config, 11);
-        adapters.setTraining(true);
-        for (int i = 0; i < 3; i++) {
-            AdapterFixtures.sgdStep(adapters, 0.5f);
-        }
-        adapters.setTraining(false);
+        AdapterFixtures.trainBriefly(adapters);
         return adapters;
     }
 

@@ -71,6 +71,18 @@ public final class AdapterFixtures {
         }
     }
 
+    /**
+     * Three {@link #sgdStep}s at learning rate 0.5 with dropout on, then evaluation mode: adapters
+     * that visibly change the model (B non-zero), as a short training run leaves them.
+     */
+    public static void trainBriefly(Adapters adapters) {
+        adapters.setTraining(true);
+        for (int i = 0; i < 3; i++) {
+            sgdStep(adapters, 0.5f);
+        }
+        adapters.setTraining(false);
+    }
+
     /** A copy of every parameter's values by path. */
     public static Map<String, float[]> snapshot(Map<String, Parameter> parameters) {
         Map<String, float[]> values = new LinkedHashMap<>();
