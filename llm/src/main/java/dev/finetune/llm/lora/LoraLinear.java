@@ -37,6 +37,8 @@ import java.util.SplittableRandom;
  * the norm, only through m and the update. {@code W x'} is the base output without its bias when
  * there is no dropout (x' = x); with dropout it is a second product with the dropped input. Over an
  * int8 or NF4 base, W is the dequantised weight (PEFT dequantises bitsandbytes weights the same way).
+ * Cost per forward pass: B A [O, I] and its row norms, and over a quantised base one more
+ * dequantisation of W (the base layer dequantises it for its own product too).
  *
  * <p>Dimension letters: I input features, O output features, R rank; x is [..., I], y [..., O].
  */
