@@ -54,11 +54,7 @@ class DoraLinearTest {
     }
 
     private float[] gaussian(int n) {
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = (float) random.nextGaussian();
-        }
-        return values;
+        return AdapterFixtures.gaussian(random, n);
     }
 
     private static LoraConfig config() {

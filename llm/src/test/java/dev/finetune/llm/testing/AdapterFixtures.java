@@ -15,6 +15,7 @@ import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /** Tiny models, logits, a next-token loss and a plain SGD step, for the adapter tests. */
 public final class AdapterFixtures {
@@ -81,6 +82,15 @@ public final class AdapterFixtures {
             sgdStep(adapters, 0.5f);
         }
         adapters.setTraining(false);
+    }
+
+    /** {@code n} standard normal draws from {@code random}, as floats. */
+    public static float[] gaussian(SplittableRandom random, int n) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return values;
     }
 
     /** A copy of every parameter's values by path. */
