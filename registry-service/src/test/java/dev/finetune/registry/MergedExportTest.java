@@ -10,6 +10,7 @@ import dev.finetune.events.FineTuneMethod;
 import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.llm.checkpoint.SafetensorsWriter;
+import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -41,52 +42,20 @@ class MergedExportTest {
     void theMergedExportEqualsBasePlusAdapter() throws Exception {
         String dataset = Pipeline.unique("merge");
         String model = Pipeline.modelOf(dataset);
-        String job = Pipeline.unique("job");
-        Pipeline.prepareDataset(store, dataset, "1");
         Pipeline.Trained trained = Pipeline.adapter(store, 71);
-        Pipeline.uploadCheckpoint(store, job, 71, trained.directory());
-        Pipeline.checkpointCreated(
-                job, 71, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
-        Pipeline.evaluationCompleted(
-                job,
+        Pipeline.register(
+                store,
+                Pipeline.unique("job"),
+                dataset,
                 71,
+                trained.directory(),
                 EvaluationStatus.PASSED,
-                Map.of("eval_loss", 2.0),
-                UUID.randomUUID().toString());
-        Pipeline.awaitRegistered(job);
+                Map.of("eval_loss", 2.0));
 
-        JsonPath export = given().post("/api/models/{m}/versions/1/merged", model)
-                .then()
-                .statusCode(201)
-                .extract()
-                .jsonPath();
-        assertThat(export.getMap("files").keySet()).contains("config.json", "model.safetensors", "tokenizer.json");
+        Path merged = exportMerged(model);
         given().post("/api/models/{m}/versions/1/merged", model).then().statusCode(200);
 
-        Path merged = Files.createTempDirectory("merged-");
-        for (String name :
-                export.getMap("files").keySet().stream().map(Object::toString).toList()) {
-            Files.write(
-                    merged.resolve(name),
-                    given().get("/api/models/{m}/versions/1/files/merged/{f}", model, name)
-                            .then()
-                            .statusCode(200)
-                            .extract()
-                            .asByteArray());
-        }
-
-        try (CausalLm reloaded = CausalLm.load(merged, Device.cpu())) {
-            // (W + s B A) x and W x + s B (A x) round differently in fp32: a few 1e-6 of the largest logit.
-            double scale = 1;
-            for (float v : trained.logits()) {
-                scale = Math.max(scale, Math.abs(v));
-            }
-            float[] logits = Pipeline.logits(reloaded);
-            for (int i = 0; i < logits.length; i++) {
-                assertThat((double) logits[i])
-                        .isCloseTo(trained.logits()[i], org.assertj.core.data.Offset.offset(1e-5 * scale));
-            }
-        }
+        assertComputesTheAdaptedLogits(merged, trained);
         try (SafetensorsReader base =
                         SafetensorsReader.open(Pipeline.base(store).resolve("model.safetensors"));
                 SafetensorsReader adapter =
@@ -114,6 +83,76 @@ class MergedExportTest {
         assertThat(RegistryTopics.events(model, 2).stream()
                         .map(e -> e.value().path("action").asText()))
                 .containsExactly("version_registered", "merged_model_exported");
+    }
+
+    /**
+     * A DoRA adapter (PEFT's use_dora, fractional lora_alpha) registers, and its merged export folds the
+     * magnitudes in: each row of W + s B A times m / ||W + s B A||.
+     */
+    @Test
+    void aDoraAdapterRegistersAndItsMergedExportComputesItsLogits() throws Exception {
+        String dataset = Pipeline.unique("dora");
+        String model = Pipeline.modelOf(dataset);
+        Pipeline.Trained trained = Pipeline.adapter(
+                store, 73, LoraConfig.defaults().withR(4).withAlpha(12.5).withUseDora(true));
+        Pipeline.register(
+                store,
+                Pipeline.unique("job"),
+                dataset,
+                73,
+                trained.directory(),
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0));
+
+        Path merged = exportMerged(model);
+
+        assertComputesTheAdaptedLogits(merged, trained);
+        try (CausalLm base = CausalLm.load(Pipeline.base(store), Device.cpu())) {
+            float[] baseLogits = Pipeline.logits(base);
+            double moved = 0;
+            for (int i = 0; i < baseLogits.length; i++) {
+                moved = Math.max(moved, Math.abs(baseLogits[i] - trained.logits()[i]));
+            }
+            assertThat(moved).as("the adapter is not a no-op").isGreaterThan(1e-3);
+        }
+    }
+
+    /** Exports version 1 of {@code model} merged and downloads its files. */
+    private static Path exportMerged(String model) throws Exception {
+        JsonPath export = given().post("/api/models/{m}/versions/1/merged", model)
+                .then()
+                .statusCode(201)
+                .extract()
+                .jsonPath();
+        assertThat(export.getMap("files").keySet()).contains("config.json", "model.safetensors", "tokenizer.json");
+        Path merged = Files.createTempDirectory("merged-");
+        for (String name :
+                export.getMap("files").keySet().stream().map(Object::toString).toList()) {
+            Files.write(
+                    merged.resolve(name),
+                    given().get("/api/models/{m}/versions/1/files/merged/{f}", model, name)
+                            .then()
+                            .statusCode(200)
+                            .extract()
+                            .asByteArray());
+        }
+        return merged;
+    }
+
+    /** The merged model's logits are the adapted model's, within fp32 rounding. */
+    private static void assertComputesTheAdaptedLogits(Path merged, Pipeline.Trained trained) throws Exception {
+        try (CausalLm reloaded = CausalLm.load(merged, Device.cpu())) {
+            // (W + s B A) x and W x + s B (A x) round differently in fp32: a few 1e-6 of the largest logit.
+            double scale = 1;
+            for (float v : trained.logits()) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            float[] logits = Pipeline.logits(reloaded);
+            for (int i = 0; i < logits.length; i++) {
+                assertThat((double) logits[i])
+                        .isCloseTo(trained.logits()[i], org.assertj.core.data.Offset.offset(1e-5 * scale));
+            }
+        }
     }
 
     /** PEFT's safe_merge: an adapter that makes a weight NaN is refused, naming it, and nothing is stored. */

@@ -69,13 +69,20 @@ final class Pipeline {
     record Trained(Path directory, float[] logits) {}
 
     /** Trains nothing: applies a LoRA adapter to every attention projection with a random, non-zero B. */
-    @SuppressWarnings("try")
     static Trained adapter(ObjectStore store, long seed) throws IOException {
+        return adapter(store, seed, LoraConfig.defaults().withR(4).withAlpha(8));
+    }
+
+    /**
+     * Trains nothing: applies adapters as {@code config} says with a random, non-zero B (and, for DoRA,
+     * magnitudes moved by up to 20% from the weight norms they start at).
+     */
+    @SuppressWarnings("try")
+    static Trained adapter(ObjectStore store, long seed, LoraConfig config) throws IOException {
         Path base = base(store);
         Path dir = Files.createTempDirectory("registry-test-adapter-");
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
-            Adapters adapters =
-                    Adapters.apply(model, LoraConfig.defaults().withR(4).withAlpha(8), seed);
+            Adapters adapters = Adapters.apply(model, config, seed);
             SplittableRandom random = new SplittableRandom(seed);
             for (LoraLinear layer : adapters.layers().values()) {
                 float[] b = new float[Math.toIntExact(layer.loraB().shape().size())];
@@ -83,6 +90,13 @@ final class Pipeline {
                     b[i] = (float) ((random.nextDouble() * 2 - 1) * B_RANGE);
                 }
                 layer.loraB().array().set(b); // [O, R]
+                layer.magnitude().ifPresent(m -> {
+                    float[] values = m.array().toFloatArray(); // [O]
+                    for (int o = 0; o < values.length; o++) {
+                        values[o] *= (float) (0.8 + 0.4 * random.nextDouble());
+                    }
+                    m.array().set(values);
+                });
             }
             PeftAdapter.save(adapters, dir, base.toString());
             return new Trained(dir, logits(model));
@@ -192,8 +206,22 @@ final class Pipeline {
             EvaluationStatus status,
             Map<String, Double> metrics)
             throws Exception {
+        return register(
+                store, job, dataset, seedAndStep, adapter(store, seedAndStep).directory(), status, metrics);
+    }
+
+    /** As {@link #register}, for an adapter made beforehand: {@code adapter} is the job's final checkpoint. */
+    static JsonPath register(
+            ObjectStore store,
+            String job,
+            String dataset,
+            long seedAndStep,
+            Path adapter,
+            EvaluationStatus status,
+            Map<String, Double> metrics)
+            throws Exception {
         prepareDataset(store, dataset, "1");
-        uploadCheckpoint(store, job, seedAndStep, adapter(store, seedAndStep).directory());
+        uploadCheckpoint(store, job, seedAndStep, adapter);
         checkpointCreated(
                 job,
                 seedAndStep,

@@ -257,12 +257,13 @@ class RegistrationTest {
     }
 
     @Test
-    void aDoraAdapterIsDeadLetteredWithTheReason() throws Exception {
-        String dataset = Pipeline.unique("dora");
+    void anAdapterWithAnUnsupportedSettingIsDeadLetteredWithTheReason() throws Exception {
+        String dataset = Pipeline.unique("conv1d");
         String job = Pipeline.unique("job");
         Path adapter = Pipeline.adapter(store, 3).directory();
         Path config = adapter.resolve("adapter_config.json");
-        Files.writeString(config, Files.readString(config).replace("\"use_dora\": false", "\"use_dora\": true"));
+        Files.writeString(
+                config, Files.readString(config).replace("\"fan_in_fan_out\": false", "\"fan_in_fan_out\": true"));
         Pipeline.uploadCheckpoint(store, job, 3, adapter);
         Pipeline.evaluationCompleted(
                 job,
@@ -279,8 +280,8 @@ class RegistrationTest {
                 1,
                 Duration.ofSeconds(40));
         assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
-                .contains("use_dora")
-                .contains("DoRA adapters are not supported"));
+                .contains("fan_in_fan_out")
+                .contains("is not supported"));
         assertThat(given().get("/api/registrations/{j}", job)
                         .then()
                         .extract()

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 
+import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectStore;
@@ -13,6 +14,9 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -119,6 +123,38 @@ class JobLifecycleTest {
                 .jsonPath()
                 .getList("prefix");
         assertThat(checkpoints).containsExactly("checkpoints/" + id + "/step-3/", "checkpoints/" + id + "/step-6/");
+    }
+
+    /** PEFT's use_dora and a fractional lora_alpha go through the API to a PEFT DoRA adapter. */
+    @Test
+    void doraJobWithAFractionalAlphaRunsToSucceededAndSavesAPeftDoraAdapter() throws Exception {
+        String id = create(sftJob(
+                "qa",
+                Map.of(
+                        "max_steps",
+                        2,
+                        "per_device_train_batch_size",
+                        4,
+                        "max_seq_length",
+                        48,
+                        "use_dora",
+                        true,
+                        "lora_alpha",
+                        12.5)));
+
+        JsonPath job = awaitState(id, "succeeded");
+        assertThat(job.getBoolean("hyperparameters.use_dora")).isTrue();
+        assertThat(job.getDouble("hyperparameters.lora_alpha")).isEqualTo(12.5);
+        String prefix = "checkpoints/" + id + "/step-2/";
+        String config = new String(store.getBytes(prefix + "adapter_config.json"), StandardCharsets.UTF_8);
+        assertThat(config).contains("\"use_dora\": true,").contains("\"lora_alpha\": 12.5,");
+        Path weights = store.download(
+                prefix + "adapter_model.safetensors",
+                Files.createTempDirectory("dora-job-").resolve("adapter_model.safetensors"));
+        try (SafetensorsReader reader = SafetensorsReader.open(weights)) {
+            assertThat(reader.names())
+                    .contains("base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector");
+        }
     }
 
     @Test

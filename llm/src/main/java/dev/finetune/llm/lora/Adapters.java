@@ -81,6 +81,7 @@ public final class Adapters {
                         dropoutSeed);
                 lora.loraA().array().setRequiresGradient(true);
                 lora.loraB().array().setRequiresGradient(true);
+                lora.magnitude().ifPresent(m -> m.array().setRequiresGradient(true));
                 layers.put(site.path(), lora);
                 replacement = lora;
             }
@@ -93,7 +94,8 @@ public final class Adapters {
 
     /**
      * The trainable parameters {@link #apply} would create, by PEFT tensor name with their shapes
-     * (A [R, I], B [O, R]), without changing the model: what an adapter file must hold.
+     * (A [R, I], B [O, R], and with DoRA the magnitude [O]), without changing the model: what an
+     * adapter file must hold.
      *
      * @throws IllegalArgumentException if a target name selects nothing
      */
@@ -104,6 +106,9 @@ public final class Adapters {
             long[] weight = BaseLinear.shape(base); // [O, I]
             shapes.put(PEFT_PREFIX + site.path() + ".lora_A.weight", new long[] {config.r(), weight[1]});
             shapes.put(PEFT_PREFIX + site.path() + ".lora_B.weight", new long[] {weight[0], config.r()});
+            if (config.useDora()) {
+                shapes.put(PEFT_PREFIX + site.path() + "." + LoraLinear.MAGNITUDE, new long[] {weight[0]});
+            }
         }
         return shapes;
     }
@@ -124,18 +129,20 @@ public final class Adapters {
     /**
      * The adapter matrices by PEFT tensor name ({@code
      * base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight} [R, I], {@code ...lora_B.weight}
-     * [O, R]), in tree order: the only parameters to optimise.
+     * [O, R], and with DoRA {@code ...lora_magnitude_vector} [O], the name PEFT saves it under), in
+     * tree order: the only parameters to optimise.
      */
     public Map<String, Parameter> trainableParameters() {
         Map<String, Parameter> parameters = new LinkedHashMap<>();
         layers.forEach((path, layer) -> {
             parameters.put(PEFT_PREFIX + path + ".lora_A.weight", layer.loraA());
             parameters.put(PEFT_PREFIX + path + ".lora_B.weight", layer.loraB());
+            layer.magnitude().ifPresent(m -> parameters.put(PEFT_PREFIX + path + "." + LoraLinear.MAGNITUDE, m));
         });
         return parameters;
     }
 
-    /** Number of trainable values (the sum of r * (I + O) over the adapted layers). */
+    /** Number of trainable values (the sum of r * (I + O) over the adapted layers, plus O each with DoRA). */
     public long trainableParameterCount() {
         return trainableParameters().values().stream()
                 .mapToLong(p -> p.shape().size())

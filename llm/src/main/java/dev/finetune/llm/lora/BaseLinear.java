@@ -42,6 +42,17 @@ public final class BaseLinear {
         throw unsupported(base);
     }
 
+    /**
+     * The weight as fp32 [O, I]: the parameter itself for a {@link Linear} (do not close it), a new
+     * dequantised array in {@code target} (and the current NDScope) for a quantised base.
+     */
+    public static NDArray weight(Module base, NDManager target) {
+        if (base instanceof QuantizedLinear quantized) {
+            return quantized.dequantize(target);
+        }
+        return weight(base);
+    }
+
     /** The bias [O], or null. */
     public static Parameter bias(Module base) {
         if (base instanceof Linear linear) {

@@ -12,8 +12,8 @@ import java.util.Objects;
  *
  * @param r rank of the update {@code B A}. Default 8: PEFT's default, enough for instruction tuning
  *     of small models at a few MB per adapter.
- * @param alpha numerator of the scaling. Default 16 (= 2 r): the common recipe, so the update is
- *     scaled by 2 at the default rank.
+ * @param alpha numerator of the scaling, any positive number (PEFT accepts a fractional one, e.g.
+ *     12.5). Default 16 (= 2 r): the common recipe, so the update is scaled by 2 at the default rank.
  * @param dropout probability of zeroing an input feature of the adapter path while training. Default
  *     0.05: the QLoRA paper's value for models up to 13B.
  * @param targetModules names of the linear layers to adapt, matched against the end of each module
@@ -28,16 +28,20 @@ import java.util.Objects;
  *     int8 or nf4 (QLoRA). Default fp32: the exact model.
  * @param doubleQuantization with an nf4 base, also quantise the per-block scales to 8 bits (~4.127
  *     instead of 4.5 bits per base parameter). Default true: the QLoRA paper's setting.
+ * @param useDora DoRA (weight-decomposed LoRA): a trainable magnitude per output feature scales the
+ *     direction {@code W + scaling B A}, as PEFT's {@code use_dora} (see {@link LoraLinear}). Default
+ *     false: PEFT's default; DoRA costs a [O, I] weight norm per adapted linear per forward pass.
  */
 public record LoraConfig(
         int r,
-        int alpha,
+        double alpha,
         double dropout,
         List<String> targetModules,
         boolean useRslora,
         String bias,
         BaseDType baseDtype,
-        boolean doubleQuantization) {
+        boolean doubleQuantization,
+        boolean useDora) {
 
     /** The {@code target_modules} value that selects every linear layer of the decoder layers. */
     public static final String ALL_LINEAR = "all-linear";
@@ -45,14 +49,22 @@ public record LoraConfig(
     public static final String BIAS_NONE = "none";
 
     private static final LoraConfig DEFAULTS = new LoraConfig(
-            8, 16, 0.05, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false, BIAS_NONE, BaseDType.FP32, true);
+            8,
+            16,
+            0.05,
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"),
+            false,
+            BIAS_NONE,
+            BaseDType.FP32,
+            true,
+            false);
 
     public LoraConfig {
         if (r <= 0) {
             throw new IllegalArgumentException("lora.r must be a positive integer, got " + r);
         }
-        if (alpha <= 0) {
-            throw new IllegalArgumentException("lora.alpha must be a positive integer, got " + alpha);
+        if (!(alpha > 0 && Double.isFinite(alpha))) {
+            throw new IllegalArgumentException("lora.alpha must be a positive number, got " + alphaAsWritten(alpha));
         }
         if (!(dropout >= 0 && dropout < 1)) {
             throw new IllegalArgumentException("lora.dropout must be in [0, 1), got " + dropout);
@@ -85,23 +97,37 @@ public record LoraConfig(
 
     /** The factor applied to {@code B A x}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
     public double scaling() {
-        return useRslora ? alpha / Math.sqrt(r) : (double) alpha / r;
+        return useRslora ? alpha / Math.sqrt(r) : alpha / r;
+    }
+
+    /**
+     * {@code alpha} as PEFT's adapter_config.json holds it: an integer when it is whole ({@code 16}),
+     * else the fraction ({@code 12.5}).
+     */
+    public Number alphaAsWritten() {
+        return alphaAsWritten(alpha);
+    }
+
+    private static Number alphaAsWritten(double value) {
+        return value == Math.rint(value) && Math.abs(value) <= Integer.MAX_VALUE ? (Number) (int) value : value;
     }
 
     public LoraConfig withR(int value) {
-        return new LoraConfig(value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(
+                value, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
-    public LoraConfig withAlpha(int value) {
-        return new LoraConfig(r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+    public LoraConfig withAlpha(double value) {
+        return new LoraConfig(
+                r, value, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withDropout(double value) {
-        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, value, targetModules, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withTargetModules(List<String> value) {
-        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, value, useRslora, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withTargetModules(String... value) {
@@ -109,15 +135,16 @@ public record LoraConfig(
     }
 
     public LoraConfig withUseRslora(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, baseDtype, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, value, bias, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withBias(String value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, value, baseDtype, doubleQuantization);
+        return new LoraConfig(
+                r, alpha, dropout, targetModules, useRslora, value, baseDtype, doubleQuantization, useDora);
     }
 
     public LoraConfig withBaseDtype(BaseDType value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, value, doubleQuantization, useDora);
     }
 
     /** QLoRA when true (an nf4 base), an fp32 base when false: shorthand for {@link #withBaseDtype}. */
@@ -136,6 +163,10 @@ public record LoraConfig(
     }
 
     public LoraConfig withDoubleQuantization(boolean value) {
-        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, value);
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, value, useDora);
+    }
+
+    public LoraConfig withUseDora(boolean value) {
+        return new LoraConfig(r, alpha, dropout, targetModules, useRslora, bias, baseDtype, doubleQuantization, value);
     }
 }

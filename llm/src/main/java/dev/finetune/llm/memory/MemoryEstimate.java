@@ -76,6 +76,10 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
             for (long[] shape : adaptedLinears(config, lora)) {
                 trainableValues += (long) lora.r() * (shape[0] + shape[1]);
                 adapterFloats += shape[0] + shape[1];
+                if (lora.useDora()) {
+                    trainableValues += shape[0]; // the magnitude vector [O]
+                    adapterFloats += 2.0 * shape[0]; // DoRA keeps its base result [O] and its scaled update
+                }
             }
             trainableValues *= layers;
         }

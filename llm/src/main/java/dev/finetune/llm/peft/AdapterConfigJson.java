@@ -21,7 +21,7 @@ import java.util.TreeMap;
 /**
  * PEFT's {@code adapter_config.json} for a LoRA adapter. Written with PEFT's keys, sorted, and laid
  * out as Python's {@code json.dumps(indent=2, sort_keys=True)} (what {@code save_pretrained} writes).
- * Read back strictly: every setting this code cannot honour (DoRA, fan_in_fan_out, per-module ranks,
+ * Read back strictly: every setting this code cannot honour (fan_in_fan_out, per-module ranks,
  * modules_to_save, ...) is an error naming the file and the key, never silently ignored.
  */
 public final class AdapterConfigJson {
@@ -59,7 +59,7 @@ public final class AdapterConfigJson {
         json.put("inference_mode", true);
         json.put("init_lora_weights", true);
         json.put("layers_to_transform", null);
-        json.put("lora_alpha", config.alpha());
+        json.put("lora_alpha", config.alphaAsWritten());
         json.put("lora_dropout", config.dropout());
         json.put("modules_to_save", null);
         json.put("peft_type", "LORA");
@@ -67,7 +67,7 @@ public final class AdapterConfigJson {
         json.put("rank_pattern", Map.of());
         json.put("target_modules", targetModules.stream().sorted().toList());
         json.put("task_type", "CAUSAL_LM");
-        json.put("use_dora", false);
+        json.put("use_dora", config.useDora());
         json.put("use_rslora", config.useRslora());
         try {
             return PYTHON_STYLE.writeValueAsString(json);
@@ -97,7 +97,6 @@ public final class AdapterConfigJson {
         Fields fields = new Fields(file, root);
         fields.require("peft_type", "LORA", "only LoRA adapters are supported");
         fields.requireAbsentOr("task_type", "CAUSAL_LM", "only causal language model adapters are supported");
-        fields.requireAbsentOr("use_dora", false, "DoRA adapters are not supported");
         fields.requireAbsentOr("fan_in_fan_out", false, "fan_in_fan_out (Conv1D weights) is not supported");
         fields.requireEmpty("modules_to_save", "fully trained extra modules are not supported");
         fields.requireEmpty("layers_to_transform", "adapting only some layers is not supported");
@@ -106,10 +105,11 @@ public final class AdapterConfigJson {
         try {
             LoraConfig config = LoraConfig.defaults()
                     .withR(fields.integer("r"))
-                    .withAlpha(fields.integer("lora_alpha"))
+                    .withAlpha(fields.number("lora_alpha"))
                     .withDropout(fields.number("lora_dropout", 0))
                     .withTargetModules(fields.targetModules())
                     .withUseRslora(fields.bool("use_rslora"))
+                    .withUseDora(fields.bool("use_dora"))
                     .withBias(fields.text("bias", LoraConfig.BIAS_NONE));
             JsonNode base = root.get("base_model_name_or_path");
             return new AdapterConfig(config, base == null || base.isNull() ? null : base.asText());
@@ -155,6 +155,14 @@ public final class AdapterConfigJson {
                 throw new CheckpointException(file, key, "must be an integer, got " + node);
             }
             return node.intValue();
+        }
+
+        double number(String key) throws CheckpointException {
+            JsonNode node = root.get(key);
+            if (node == null || !node.isNumber()) {
+                throw new CheckpointException(file, key, "must be a number, got " + node);
+            }
+            return node.doubleValue();
         }
 
         double number(String key, double absent) throws CheckpointException {

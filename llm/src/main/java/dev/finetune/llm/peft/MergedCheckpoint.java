@@ -22,7 +22,8 @@ import java.util.Map;
 
 /**
  * Exports a model with adapters as a plain HuggingFace checkpoint, each adapted linear merged:
- * {@code W' = W + B A * scaling} (PEFT's {@code merge_and_unload} followed by {@code
+ * {@code W' = W + B A * scaling}, with DoRA each row of that times {@code m / ||W + B A * scaling||}
+ * (PEFT's {@code merge_and_unload} followed by {@code
  * save_pretrained}). Tensor names are the base model's ({@code ...q_proj.weight}: no {@code
  * base_layer}, no {@code lora_*}); quantised bases are written dequantised. The model itself is not
  * changed, so training or serving with adapters can go on. This needs the model in memory; to merge
@@ -81,7 +82,7 @@ public final class MergedCheckpoint {
     private static void collect(Module module, String prefix, DType dtype, List<SafetensorsWriter.Entry> into) {
         if (module instanceof LoraLinear lora) {
             Module base = (Module) lora.base();
-            NDArray merged = BaseLinear.weight(base).add(lora.deltaWeight()); // [O, I] + [O, I]
+            NDArray merged = lora.mergedWeight(BaseLinear.weight(base)); // [O, I]
             addLinear(prefix, merged, BaseLinear.bias(base), dtype, into);
             return;
         }

@@ -25,7 +25,8 @@ import java.util.TreeSet;
 /**
  * LoRA adapters in PEFT's directory layout, which {@code PeftModel.from_pretrained} loads:
  * {@code adapter_config.json} and {@code adapter_model.safetensors} holding {@code
- * base_model.model.<module path>.lora_A.weight} [R, I] and {@code ...lora_B.weight} [O, R].
+ * base_model.model.<module path>.lora_A.weight} [R, I] and {@code ...lora_B.weight} [O, R], and for
+ * DoRA ({@code "use_dora": true}) {@code ...lora_magnitude_vector} [O].
  */
 public final class PeftAdapter {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";

@@ -15,6 +15,7 @@ import dev.finetune.llm.checkpoint.TensorInfo;
 import dev.finetune.llm.checkpoint.TensorSource;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.lora.LoraLinear;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -34,9 +35,11 @@ import org.apache.commons.io.file.PathUtils;
 
 /**
  * Merges a PEFT LoRA adapter into its base model on disk, tensor by tensor, without loading the
- * model: {@code W' = W + B A * scaling} for each adapted linear (PEFT's {@code merge_and_unload}
- * then {@code save_pretrained}), every other tensor copied byte for byte. Memory: the adapter, one
- * fp32 {@code B A} of the largest adapted linear and a few MB of buffers, whatever the model's size.
+ * model: {@code W' = W + B A * scaling} for each adapted linear, for a DoRA adapter each row of that
+ * times {@code m / ||W + B A * scaling||} (PEFT's {@code merge_and_unload} then {@code
+ * save_pretrained}), every other tensor copied byte for byte. Memory: the adapter, one fp32 {@code
+ * B A} of the largest adapted linear and a few MB of buffers, whatever the model's size. DoRA reads
+ * each adapted base weight twice: once for the row norms, once to write.
  *
  * <p>The output is a HuggingFace checkpoint in the base's own dtypes (a bf16 base gives bf16
  * weights): each merged weight is computed in fp32 from the exactly widened base values and rounded
@@ -129,7 +132,10 @@ public final class StreamedMerge {
         }
     }
 
-    /** {@code W + (B A) * scaling} for one weight [O, I], a chunk at a time, in the base tensor's dtype. */
+    /**
+     * {@code W + (B A) * scaling} for one weight [O, I] (with DoRA each row times {@code m / ||W + (B A) *
+     * scaling||}), a chunk at a time, in the base tensor's dtype.
+     */
     @SuppressWarnings("try")
     private static void writeMerged(
             TensorSource base, Adapter adapter, TensorInfo tensor, SafetensorsWriter.Streaming out) throws IOException {
@@ -144,12 +150,18 @@ public final class StreamedMerge {
             NDArray delta = adapter.b(tensor.name(), manager).matMul(adapter.a(tensor.name(), manager)); // [O, I]
             FloatBuffer deltas = delta.toByteBuffer(true).asFloatBuffer(); // a view of the engine's memory
             float scaling = adapter.scaling();
+            float[] rowFactors = adapter.dora()
+                    ? doraFactors(base, tensor, deltas, scaling, adapter.magnitude(tensor.name()), weights)
+                    : null;
             for (long first = 0; first < count; first += weights.length) {
                 int n = (int) Math.min(weights.length, count - first);
                 base.readFloats(tensor.name(), first, weights, 0, n);
                 encoded.clear();
                 for (int i = 0; i < n; i++) {
                     float merged = weights[i] + deltas.get((int) (first + i)) * scaling;
+                    if (rowFactors != null) {
+                        merged = rowFactors[(int) ((first + i) / columns)] * merged;
+                    }
                     if (!put(encoded, dtype, merged)) {
                         long at = first + i;
                         throw new CheckpointException(
@@ -165,6 +177,31 @@ public final class StreamedMerge {
                 out.write(encoded);
             }
         }
+    }
+
+    /**
+     * DoRA's {@code m / ||W + (B A) * scaling||} for each row of one weight [O], from a pass over the
+     * base values a chunk at a time ({@code buffer} is the chunk), each sum of squares in double.
+     */
+    private static float[] doraFactors(
+            TensorSource base, TensorInfo tensor, FloatBuffer deltas, float scaling, float[] magnitude, float[] buffer)
+            throws IOException {
+        long count = tensor.elementCount();
+        long columns = tensor.shape()[1];
+        double[] squares = new double[magnitude.length];
+        for (long first = 0; first < count; first += buffer.length) {
+            int n = (int) Math.min(buffer.length, count - first);
+            base.readFloats(tensor.name(), first, buffer, 0, n);
+            for (int i = 0; i < n; i++) {
+                float merged = buffer[i] + deltas.get((int) (first + i)) * scaling;
+                squares[(int) ((first + i) / columns)] += (double) merged * merged;
+            }
+        }
+        float[] factors = new float[magnitude.length];
+        for (int row = 0; row < factors.length; row++) {
+            factors[row] = magnitude[row] / (float) Math.sqrt(squares[row]);
+        }
+        return factors;
     }
 
     /** Appends {@code value} in {@code dtype}; false if it is not finite there. */
@@ -188,16 +225,18 @@ public final class StreamedMerge {
         }
     }
 
-    /** The adapter's LoRA matrices by the base weight they adapt, checked against the base. */
+    /** The adapter's LoRA matrices (and DoRA magnitudes) by the base weight they adapt, checked against the base. */
     private static final class Adapter implements AutoCloseable {
         private final SafetensorsReader weights;
         private final float scaling;
-        /** Base weight name ({@code ...q_proj.weight}) to its A and B tensor names. */
+        private final boolean dora;
+        /** Base weight name ({@code ...q_proj.weight}) to its A, B and (DoRA) magnitude tensor names. */
         private final Map<String, String[]> pairs;
 
-        private Adapter(SafetensorsReader weights, float scaling, Map<String, String[]> pairs) {
+        private Adapter(SafetensorsReader weights, float scaling, boolean dora, Map<String, String[]> pairs) {
             this.weights = weights;
             this.scaling = scaling;
+            this.dora = dora;
             this.pairs = pairs;
         }
 
@@ -213,20 +252,24 @@ public final class StreamedMerge {
             }
             SafetensorsReader weights = SafetensorsReader.open(weightsFile);
             try {
-                return new Adapter(weights, (float) config.scaling(), pairs(weights, config, base));
+                return new Adapter(weights, (float) config.scaling(), config.useDora(), pairs(weights, config, base));
             } catch (CheckpointException | RuntimeException e) {
                 weights.close();
                 throw e;
             }
         }
 
-        /** Every lora_A has its lora_B, both fit a base weight [O, I] as [R, I] and [O, R]; nothing else is there. */
+        /**
+         * Every lora_A has its lora_B (and with DoRA its lora_magnitude_vector), fitting a base weight
+         * [O, I] as [R, I], [O, R] (and [O]); nothing else is there.
+         */
         private static Map<String, String[]> pairs(SafetensorsReader weights, LoraConfig config, TensorSource base)
                 throws CheckpointException {
+            String magnitudeSuffix = "." + LoraLinear.MAGNITUDE;
             Map<String, String[]> pairs = new LinkedHashMap<>();
             for (String name : new TreeSet<>(weights.names())) {
                 if (!name.startsWith(Adapters.PEFT_PREFIX) || !name.endsWith(".lora_A.weight")) {
-                    if (!name.endsWith(".lora_B.weight")) {
+                    if (!name.endsWith(".lora_B.weight") && !(config.useDora() && name.endsWith(magnitudeSuffix))) {
                         throw new CheckpointException(weights.file(), name, "is not a LoRA tensor this merge knows");
                     }
                     continue;
@@ -260,11 +303,27 @@ public final class StreamedMerge {
                             target,
                             "dtype " + base.info(target).dtype() + " cannot be merged into");
                 }
-                pairs.put(target, new String[] {name, bName});
+                String mName = null;
+                if (config.useDora()) {
+                    mName = Adapters.PEFT_PREFIX + module + magnitudeSuffix;
+                    if (!weights.names().contains(mName)) {
+                        throw new CheckpointException(
+                                weights.file(), mName, "missing: a DoRA adapter has a magnitude for " + name);
+                    }
+                    long[] m = weights.info(mName).shape();
+                    if (!Arrays.equals(m, new long[] {w[0]})) {
+                        throw new CheckpointException(
+                                weights.file(),
+                                mName,
+                                "shape " + Arrays.toString(m) + " does not fit the base weight " + target + " "
+                                        + Arrays.toString(w));
+                    }
+                }
+                pairs.put(target, new String[] {name, bName, mName});
             }
             for (String name : weights.names()) {
-                if (name.endsWith(".lora_B.weight")
-                        && pairs.values().stream().noneMatch(pair -> pair[1].equals(name))) {
+                if ((name.endsWith(".lora_B.weight") || name.endsWith(magnitudeSuffix))
+                        && pairs.values().stream().noneMatch(pair -> name.equals(pair[1]) || name.equals(pair[2]))) {
                     throw new CheckpointException(weights.file(), name, "has no lora_A");
                 }
             }
@@ -287,6 +346,15 @@ public final class StreamedMerge {
 
         float scaling() {
             return scaling;
+        }
+
+        boolean dora() {
+            return dora;
+        }
+
+        /** DoRA's lora_magnitude_vector [O] as fp32. */
+        float[] magnitude(String baseTensor) throws CheckpointException {
+            return weights.readFloats(pairs.get(baseTensor)[2]);
         }
 
         Path weightsFile() {

@@ -197,12 +197,13 @@ public final class Settings {
             Rule.count(1, 4096),
             "LoRA rank of the update B A (PEFT's default 8: enough for instruction tuning at a few MB)");
 
-    public static final Setting<Integer> LORA_ALPHA = Setting.of(
+    public static final Setting<Double> LORA_ALPHA = Setting.of(
             "lora_alpha",
-            ValueType.INTEGER,
-            16,
-            Rule.count(1, 1_000_000),
-            "LoRA scaling numerator: scaling = lora_alpha / lora_r (2 x the default rank, the common recipe)");
+            ValueType.DECIMAL,
+            16.0,
+            Rule.above(0, 1_000_000),
+            "LoRA scaling numerator, may be fractional as in PEFT: scaling = lora_alpha / lora_r (2 x the default"
+                    + " rank, the common recipe)");
 
     public static final Setting<Double> LORA_DROPOUT = Setting.of(
             "lora_dropout",
@@ -227,6 +228,14 @@ public final class Settings {
             false,
             Rule.any(),
             "rank-stabilised LoRA: scaling lora_alpha / sqrt(lora_r) (PEFT's default off)");
+
+    public static final Setting<Boolean> USE_DORA = Setting.of(
+            "use_dora",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "DoRA: a trainable magnitude per output feature times the direction W + B A, as PEFT's use_dora"
+                    + " (PEFT's default off: each forward pass also computes the norms of W + B A)");
 
     /** nf4 for qlora (the method's meaning), fp32 otherwise: the exact model unless a job asks for less memory. */
     public static final Setting<BaseDType> BASE_DTYPE = Setting.perMethod(
@@ -277,6 +286,7 @@ public final class Settings {
             LORA_DROPOUT,
             LORA_TARGET_MODULES,
             USE_RSLORA,
+            USE_DORA,
             BASE_DTYPE,
             BNB_4BIT_USE_DOUBLE_QUANT));
 

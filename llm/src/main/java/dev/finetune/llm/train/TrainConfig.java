@@ -118,6 +118,7 @@ public record TrainConfig(
                 .withDropout(settings.get(Settings.LORA_DROPOUT, method))
                 .withTargetModules(settings.get(Settings.LORA_TARGET_MODULES, method))
                 .withUseRslora(settings.get(Settings.USE_RSLORA, method))
+                .withUseDora(settings.get(Settings.USE_DORA, method))
                 .withBaseDtype(settings.get(Settings.BASE_DTYPE, method))
                 .withDoubleQuantization(settings.get(Settings.BNB_4BIT_USE_DOUBLE_QUANT, method));
     }

@@ -10,6 +10,7 @@ import ai.djl.training.GradientCollector;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.testing.AdapterFixtures;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,33 @@ class AdaptersTest {
             adapters.setTraining(true);
 
             assertThat(logits(model)).containsExactly(base);
+        }
+    }
+
+    /**
+     * DoRA's magnitude starts as the row norms of the stored weight (dequantised over int8 and nf4), so
+     * the logits are those of the same model with the adapters off, dropout on or not.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(BaseDType.class)
+    void aFreshDoraAdapterLeavesLogitsUnchanged(BaseDType dtype) {
+        try (CausalLm model = AdapterFixtures.tinyModel(ModelType.QWEN2)) {
+            LoraConfig dora = LoraConfig.defaults()
+                    .withTargetModules("all-linear")
+                    .withBaseDtype(dtype)
+                    .withUseDora(true);
+            Adapters adapters = Adapters.apply(model, dora, 1);
+            float[] base;
+            try (Adapters.Switch off = adapters.disabled()) {
+                base = logits(model);
+            }
+
+            assertThat(AdapterFixtures.maxAbsDiff(logits(model), base)).isLessThan(1e-6);
+            adapters.setTraining(true);
+            assertThat(AdapterFixtures.maxAbsDiff(logits(model), base)).isLessThan(1e-6);
+            assertThat(adapters.trainableParameters()).hasSize(2 * 7 * 3);
+            assertThat(adapters.trainableParameters())
+                    .containsKey("base_model.model.model.layers.1.mlp.up_proj.lora_magnitude_vector");
         }
     }
 
@@ -122,11 +150,7 @@ class AdaptersTest {
         try (CausalLm model = AdapterFixtures.tinyModel(ModelType.MISTRAL)) {
             float[] base = logits(model);
             Adapters adapters = Adapters.apply(model, LoraConfig.defaults(), 5);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             float[] adapted = logits(model);
 
             float[] off;

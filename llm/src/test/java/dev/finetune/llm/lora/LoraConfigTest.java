@@ -36,7 +36,7 @@ class LoraConfigTest {
     void badValuesAreNamedWithTheValue() {
         LoraConfig d = LoraConfig.defaults();
         assertThatThrownBy(() -> d.withR(0)).hasMessage("lora.r must be a positive integer, got 0");
-        assertThatThrownBy(() -> d.withAlpha(-4)).hasMessage("lora.alpha must be a positive integer, got -4");
+        assertThatThrownBy(() -> d.withAlpha(-4)).hasMessage("lora.alpha must be a positive number, got -4");
         assertThatThrownBy(() -> d.withDropout(1.0)).hasMessage("lora.dropout must be in [0, 1), got 1.0");
         assertThatThrownBy(() -> d.withDropout(Double.NaN)).hasMessage("lora.dropout must be in [0, 1), got NaN");
         assertThatThrownBy(() -> d.withBias("all"))

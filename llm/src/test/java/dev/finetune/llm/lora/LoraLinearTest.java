@@ -34,11 +34,7 @@ class LoraLinearTest {
     }
 
     private float[] gaussian(int n) {
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = (float) random.nextGaussian();
-        }
-        return values;
+        return AdapterFixtures.gaussian(random, n);
     }
 
     private LoraLinear layer(LoraConfig config, long dropoutSeed) {

@@ -17,10 +17,10 @@ import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class MergedCheckpointTest {
     @TempDir
@@ -39,11 +39,7 @@ class MergedCheckpointTest {
         float[] adapted;
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             Adapters adapters = Adapters.apply(model, LoraConfig.defaults().withTargetModules("all-linear"), 4);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            AdapterFixtures.trainBriefly(adapters);
             adapted = logits(model);
 
             MergedCheckpoint.write(model, merged, base);
@@ -71,21 +67,59 @@ class MergedCheckpointTest {
         assertThat(Files.exists(merged.resolve("config.json"))).isTrue();
     }
 
+    /**
+     * DoRA: each merged row is {@code m / ||W + s B A|| * (W + s B A)}; the in-memory merge of the
+     * trained model and the streamed merge of its saved adapter both compute the adapted logits.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(
+            value = ModelType.class,
+            names = {"LLAMA", "QWEN2"})
+    void aDoraModelMergesInMemoryAndStreamedToItsLogits(ModelType type) throws IOException {
+        Path base = dir.resolve("base");
+        TinyModelGenerator.write(TinyModels.config(type), 23, base);
+        Path adapter = dir.resolve("adapter");
+        LoraConfig dora =
+                LoraConfig.defaults().withAlpha(12.5).withUseDora(true).withTargetModules("all-linear");
+        float[] adapted;
+        try (CausalLm model = CausalLm.load(base, Device.cpu())) {
+            Adapters adapters = Adapters.apply(model, dora, 4);
+            AdapterFixtures.trainBriefly(adapters);
+            adapted = logits(model);
+            float[] baseLogits;
+            try (Adapters.Switch off = adapters.disabled()) {
+                baseLogits = logits(model);
+            }
+            assertThat(AdapterFixtures.maxAbsDiff(adapted, baseLogits)).isGreaterThan(1e-2);
+            MergedCheckpoint.write(model, dir.resolve("merged"), base);
+            PeftAdapter.save(adapters, adapter, base.toString());
+        }
+        StreamedMerge.write(base, adapter, dir.resolve("streamed"), Long.MAX_VALUE);
+
+        double scale = Math.max(1, AdapterFixtures.maxAbs(adapted));
+        for (String merged : new String[] {"merged", "streamed"}) {
+            try (CausalLm reloaded = CausalLm.load(dir.resolve(merged), Device.cpu())) {
+                double error = AdapterFixtures.maxAbsDiff(logits(reloaded), adapted);
+                System.out.printf(
+                        "DoRA %s %s merge: max logit error %.2e (largest logit %.1f)%n", type, merged, error, scale);
+                assertThat(error).as(merged).isLessThan(1e-5 * scale);
+            }
+        }
+    }
+
     /** QLoRA: the merged checkpoint holds dequantised base weights plus the adapter deltas, in fp32. */
-    @Test
-    void aQloraModelMergesIntoAFp32CheckpointWithItsLogits() throws IOException {
+    @ParameterizedTest(name = "dora {0}")
+    @ValueSource(booleans = {false, true})
+    void aQloraModelMergesIntoAFp32CheckpointWithItsLogits(boolean dora) throws IOException {
         Path base = dir.resolve("base");
         TinyModelGenerator.write(TinyModels.config(ModelType.QWEN3), 22, base);
         Path merged = dir.resolve("merged");
         Path adapter = dir.resolve("adapter");
         float[] adapted;
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
-            Adapters adapters = Adapters.apply(model, LoraConfig.defaults().withQuantizeBase(true), 4);
-            adapters.setTraining(true);
-            for (int i = 0; i < 3; i++) {
-                AdapterFixtures.sgdStep(adapters, 0.5f);
-            }
-            adapters.setTraining(false);
+            Adapters adapters = Adapters.apply(
+                    model, LoraConfig.defaults().withQuantizeBase(true).withUseDora(dora), 4);
+            AdapterFixtures.trainBriefly(adapters);
             adapted = logits(model);
             MergedCheckpoint.write(model, merged, base);
             PeftAdapter.save(adapters, adapter, base.toString());

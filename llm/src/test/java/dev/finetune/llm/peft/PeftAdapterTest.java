@@ -37,11 +37,7 @@ class PeftAdapterTest {
     private static Adapters trained(LoraConfig config) {
         CausalLm model = AdapterFixtures.tinyModel(ModelType.QWEN3);
         Adapters adapters = Adapters.apply(model, config, 11);
-        adapters.setTraining(true);
-        for (int i = 0; i < 3; i++) {
-            AdapterFixtures.sgdStep(adapters, 0.5f);
-        }
-        adapters.setTraining(false);
+        AdapterFixtures.trainBriefly(adapters);
         return adapters;
     }
 
@@ -133,6 +129,21 @@ class PeftAdapterTest {
             assertThat(logits(fresh)).containsExactly(expected);
             assertThat(AdapterFixtures.maxAbsDiff(expected, base)).isGreaterThan(1e-3);
         }
+    }
+
+    /** PEFT writes lora_alpha as Python has it: 16 for a whole value, 12.5 for a fractional one. */
+    @Test
+    void aFractionalAlphaIsWrittenAndReadBackAsItIs() throws IOException {
+        LoraConfig config = LoraConfig.defaults().withR(4).withAlpha(12.5);
+        Adapters adapters = trained(config);
+        try (CausalLm ignored = adapters.model()) {
+            PeftAdapter.save(adapters, dir, null);
+        }
+
+        assertThat(Files.readString(dir.resolve("adapter_config.json"))).contains("\"lora_alpha\": 12.5,");
+        AdapterConfigJson.AdapterConfig read = AdapterConfigJson.read(dir.resolve("adapter_config.json"));
+        assertThat(read.lora().alpha()).isEqualTo(12.5);
+        assertThat(read.lora().scaling()).isEqualTo(3.125);
     }
 
     @Test
@@ -252,14 +263,68 @@ class PeftAdapterTest {
     @Test
     void unsupportedSettingsAreNamedByKey() throws IOException {
         savedAdapter();
-        editConfig(json -> json.put("use_dora", true));
-        assertLoadFails("adapter_config.json", "'use_dora'", "DoRA adapters are not supported, got true");
+        editConfig(json -> json.put("fan_in_fan_out", true));
+        assertLoadFails("adapter_config.json", "'fan_in_fan_out'", "not supported, got true");
 
         editConfig(json -> {
-            json.put("use_dora", false);
+            json.put("fan_in_fan_out", false);
             json.putObject("rank_pattern").put("q_proj", 16);
         });
         assertLoadFails("adapter_config.json", "'rank_pattern'", "per-module ranks");
+    }
+
+    @Test
+    void aDoraConfigWithoutMagnitudesIsReportedByTensor() throws IOException {
+        savedAdapter();
+        editConfig(json -> json.put("use_dora", true));
+
+        assertLoadFails(
+                "adapter_model.safetensors",
+                "'base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector'",
+                "missing");
+    }
+
+    /**
+     * PEFT saves DoRA's magnitude of module M as {@code base_model.model.M.lora_magnitude_vector} [O]
+     * (its state-dict key {@code M.lora_magnitude_vector.default.weight} without adapter name and
+     * {@code .weight}) and records {@code "use_dora": true}.
+     */
+    @Test
+    void aDoraAdapterRoundTripsUnderPeftNamesWithIdenticalLogits() throws IOException {
+        LoraConfig config = LoraConfig.defaults()
+                .withR(4)
+                .withAlpha(12.5)
+                .withUseDora(true)
+                .withTargetModules("q_proj", "down_proj");
+        Adapters adapters = trained(config);
+        String magnitude = "base_model.model.model.layers.1.mlp.down_proj.lora_magnitude_vector";
+        float[] expected;
+        float[] trainedMagnitude;
+        long outFeatures = adapters.layers().get("model.layers.1.mlp.down_proj").outFeatures();
+        try (CausalLm model = adapters.model()) {
+            expected = logits(model);
+            trainedMagnitude =
+                    adapters.trainableParameters().get(magnitude).array().toFloatArray();
+            PeftAdapter.save(adapters, dir, "tiny");
+        }
+
+        String json = Files.readString(dir.resolve("adapter_config.json"));
+        assertThat(json).contains("\"use_dora\": true,").contains("\"lora_alpha\": 12.5,");
+        try (SafetensorsReader reader = SafetensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
+            assertThat(reader.names()).hasSize(2 * 2 * 3).contains(magnitude);
+            assertThat(reader.names()).noneMatch(name -> name.endsWith("lora_magnitude_vector.weight"));
+            assertThat(reader.info(magnitude).shape()).containsExactly(outFeatures);
+        }
+        try (CausalLm fresh = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            float[] base = logits(fresh);
+            Adapters loaded = PeftAdapter.load(fresh, dir);
+
+            assertThat(loaded.config()).isEqualTo(config.withTargetModules("down_proj", "q_proj"));
+            assertThat(loaded.trainableParameters().get(magnitude).array().toFloatArray())
+                    .containsExactly(trainedMagnitude);
+            assertThat(logits(fresh)).containsExactly(expected);
+            assertThat(AdapterFixtures.maxAbsDiff(expected, base)).isGreaterThan(1e-3);
+        }
     }
 
     @Test
@@ -270,9 +335,12 @@ class PeftAdapterTest {
 
         editConfig(json -> {
             json.put("r", 8);
-            json.put("lora_alpha", 0.5);
+            json.put("lora_alpha", -0.5);
         });
-        assertLoadFails("adapter_config.json", "'lora_alpha'", "must be an integer, got 0.5");
+        assertLoadFails("adapter_config.json", "'lora_alpha'", "lora.alpha must be a positive number, got -0.5");
+
+        editConfig(json -> json.put("lora_alpha", "16"));
+        assertLoadFails("adapter_config.json", "'lora_alpha'", "must be a number, got \"16\"");
 
         editConfig(json -> {
             json.put("lora_alpha", 16);

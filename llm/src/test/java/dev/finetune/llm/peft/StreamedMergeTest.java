@@ -125,6 +125,59 @@ class StreamedMergeTest {
         }
     }
 
+    /**
+     * DoRA: each merged row is {@code m / ||W + s B A|| * (W + s B A)}, as the in-memory merge computes
+     * it; the row norms are summed in double here and in fp32 by the engine, so values agree to fp32
+     * rounding, not bit for bit.
+     */
+    @Test
+    void aDoraAdapterMergesAsTheInMemoryMerge() throws IOException {
+        ModelConfig config = TinyModels.config(ModelType.QWEN2);
+        Path base = base(config, DType.F32, 30_000);
+        LoraConfig dora = LORA.withAlpha(12.5).withUseDora(true);
+        Path adapter = randomAdapter(config, dir.resolve("adapter"), dora, 14);
+        Path reference = dir.resolve("reference");
+        try (CausalLm model = CausalLm.load(base, Device.cpu())) {
+            assertThat(PeftAdapter.load(model, adapter).config().useDora()).isTrue();
+            MergedCheckpoint.write(model, reference, base);
+        }
+        Path merged = dir.resolve("merged");
+
+        StreamedMerge.write(base, adapter, merged, 30_000);
+
+        double worst = 0;
+        try (TensorSource out = open(merged);
+                TensorSource in = open(base);
+                SafetensorsReader fp32 = SafetensorsReader.open(reference.resolve("model.safetensors"))) {
+            for (String name : in.names()) {
+                float[] expected = fp32.readFloats(name);
+                float[] actual = new float[expected.length];
+                out.readFloats(name, 0, actual, 0, actual.length);
+                double scale = Math.max(1e-3, AdapterFixtures.maxAbs(expected));
+                worst = Math.max(worst, AdapterFixtures.maxAbsDiff(actual, expected) / scale);
+            }
+        }
+        assertThat(worst).isLessThan(1e-6);
+    }
+
+    @Test
+    void aDoraAdapterWithoutAMagnitudeIsRefusedNamingTheTensor() throws IOException {
+        ModelConfig config = TinyModels.config(ModelType.LLAMA);
+        Path base = base(config, DType.BF16, Long.MAX_VALUE);
+        Path adapter = randomAdapter(config, dir.resolve("adapter"), 11);
+        AdapterConfigJson.write(
+                LORA.withUseDora(true),
+                LORA.targetModules(),
+                base.toString(),
+                adapter.resolve(AdapterConfigJson.FILE_NAME));
+
+        assertThatThrownBy(() -> StreamedMerge.write(base, adapter, dir.resolve("merged"), Long.MAX_VALUE))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("lora_magnitude_vector'")
+                .hasMessageContaining("missing");
+        assertThat(dir.resolve("merged")).doesNotExist();
+    }
+
     /** PEFT's safe_merge: a NaN in the adapter is refused naming the tensor, and nothing is left behind. */
     @Test
     void aMergeWithNonFiniteWeightsIsRefusedNamingTheTensorAndLeavesNothing() throws IOException {
@@ -223,7 +276,10 @@ class StreamedMergeTest {
         return randomAdapter(config, directory, LORA, seed);
     }
 
-    /** An adapter with uniform random A and B (a trained one, in effect), written without loading the model. */
+    /**
+     * An adapter with uniform random A and B (and DoRA magnitudes in [0.5, 1.5]): a trained one, in
+     * effect, written without loading the model.
+     */
     private static Path randomAdapter(ModelConfig config, Path directory, LoraConfig lora, long seed)
             throws IOException {
         Files.createDirectories(directory);
@@ -232,9 +288,11 @@ class StreamedMergeTest {
         try (CausalLm skeleton = new CausalLm(config, Device.cpu())) { // the module tree only, no weights
             for (Map.Entry<String, long[]> tensor :
                     Adapters.parameterShapes(skeleton, lora).entrySet()) {
-                float[] values = new float[Math.toIntExact(tensor.getValue()[0] * tensor.getValue()[1])];
+                long[] shape = tensor.getValue();
+                boolean magnitude = shape.length == 1;
+                float[] values = new float[Math.toIntExact(magnitude ? shape[0] : shape[0] * shape[1])];
                 for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) ((random.nextDouble() * 2 - 1) * 0.1);
+                    values[i] = (float) (magnitude ? 0.5 + random.nextDouble() : (random.nextDouble() * 2 - 1) * 0.1);
                 }
                 entries.add(SafetensorsWriter.floats(tensor.getKey(), tensor.getValue(), values, DType.F32));
             }

@@ -68,7 +68,7 @@ class SettingsTest {
                 Settings.CATALOG);
 
         assertThat(fromText).isEqualTo(fromJson);
-        assertThat(fromJson.get(Settings.LORA_ALPHA, Method.LORA)).isEqualTo(32);
+        assertThat(fromJson.get(Settings.LORA_ALPHA, Method.LORA)).isEqualTo(32.0);
         assertThat(fromJson.get(Settings.LR_SCHEDULER_TYPE, Method.LORA)).isEqualTo(ScheduleType.COSINE);
         assertThat(fromJson.get(Settings.LEARNING_RATE, Method.FULL))
                 .as("explicit beats the method's default")
@@ -77,11 +77,24 @@ class SettingsTest {
                 .isEqualTo(1e-5);
     }
 
+    /** PEFT's LoraConfig takes any number for lora_alpha, and its adapter_config.json may hold one. */
+    @Test
+    void fractionalLoraAlphaIsAcceptedFromDocumentsAndText() {
+        SettingValues fromJson = SettingValues.read(Map.of("lora_alpha", 12.5));
+        SettingValues fromText = SettingValues.readAssignments(List.of("lora_alpha=12.5"), Settings.CATALOG);
+
+        assertThat(fromText).isEqualTo(fromJson);
+        assertThat(fromJson.get(Settings.LORA_ALPHA, Method.LORA)).isEqualTo(12.5);
+        assertThat(TrainConfig.lora(fromJson, Method.LORA).withR(5).scaling()).isEqualTo(2.5);
+    }
+
     @Test
     void badValuesAreNamedWithTheirRule() {
-        assertThatThrownBy(() -> SettingValues.read(Map.of("lora_alpha", 12.5)))
+        assertThatThrownBy(() -> SettingValues.read(Map.of("lora_r", 12.5)))
                 .isInstanceOf(SettingException.class)
-                .hasMessage("lora_alpha must be an integer, got 12.5");
+                .hasMessage("lora_r must be an integer, got 12.5");
+        assertThatThrownBy(() -> SettingValues.read(Map.of("lora_alpha", 0)))
+                .hasMessage("lora_alpha must be > 0 and <= 1000000, got 0");
         assertThatThrownBy(() -> SettingValues.read(Map.of("num_train_epochs", 1e9)))
                 .hasMessage("num_train_epochs must be > 0 and <= 10000, got 1000000000");
         assertThatThrownBy(() -> SettingValues.read(Map.of("lora_target_modules", List.of("all-linear", "q_proj"))))

@@ -15,6 +15,7 @@ import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /** Tiny models, logits, a next-token loss and a plain SGD step, for the adapter tests. */
 public final class AdapterFixtures {
@@ -69,6 +70,27 @@ public final class AdapterFixtures {
             }
             return lossValue;
         }
+    }
+
+    /**
+     * Three {@link #sgdStep}s at learning rate 0.5 with dropout on, then evaluation mode: adapters
+     * that visibly change the model (B non-zero), as a short training run leaves them.
+     */
+    public static void trainBriefly(Adapters adapters) {
+        adapters.setTraining(true);
+        for (int i = 0; i < 3; i++) {
+            sgdStep(adapters, 0.5f);
+        }
+        adapters.setTraining(false);
+    }
+
+    /** {@code n} standard normal draws from {@code random}, as floats. */
+    public static float[] gaussian(SplittableRandom random, int n) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return values;
     }
 
     /** A copy of every parameter's values by path. */

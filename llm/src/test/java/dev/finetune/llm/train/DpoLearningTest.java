@@ -46,7 +46,7 @@ class DpoLearningTest {
         TrainConfig config = job(Method.LORA, 1e-2)
                 .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
                 .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
+                .with(Settings.LORA_ALPHA, 32.0);
         assertDpoLearns(config);
     }
 

@@ -66,6 +66,17 @@ class GradientParityTest {
         assertSftParity(ModelType.LLAMA, Method.QLORA, false);
     }
 
+    /**
+     * DoRA's weight norm is computed again when checkpointing rebuilds a layer (over an nf4 base from
+     * the weight dequantised again); its magnitude gets the same gradient either way. Qwen2 has biases
+     * on q/k/v.
+     */
+    @Test
+    void checkpointedSftGradientsEqualThePlainOnesForDora() {
+        assertSftParity(ModelType.QWEN2, Method.LORA, false, LORA.withUseDora(true));
+        assertSftParity(ModelType.LLAMA, Method.QLORA, false, LORA.withUseDora(true));
+    }
+
     @Test
     void checkpointedSftGradientsEqualThePlainOnesForFullFineTuningWithTiedEmbeddings() {
         assertSftParity(ModelType.QWEN3, Method.FULL, false);
@@ -179,18 +190,22 @@ class GradientParityTest {
     }
 
     private static void assertSftParity(ModelType type, Method method, boolean packed) {
+        assertSftParity(type, method, packed, LORA);
+    }
+
+    private static void assertSftParity(ModelType type, Method method, boolean packed, LoraConfig lora) {
         List<TrainingSequence> items = packed ? packedRows() : SEQUENCES;
         SftBatch batch = SftBatch.of(items, 0, packed);
         double[] losses = new double[2];
         Map<String, float[]> plain =
-                gradients(type, method, false, model -> (lm, c) -> losses[0] = plainSft(lm, batch, c));
+                gradients(type, method, lora, false, model -> (lm, c) -> losses[0] = plainSft(lm, batch, c));
         SftStep step = new SftStep(items, 0, packed, FIVE_ROWS);
-        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+        Map<String, float[]> checkpointed = gradients(type, method, lora, true, model -> {
             ObjectiveStep.MicroBatch micro =
                     step.window(List.of(indices(items.size()))).microBatch(0);
             return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
         });
-        String what = method + " sft " + type + (packed ? " packed" : "");
+        String what = method + " sft " + type + (packed ? " packed" : "") + (lora.useDora() ? " dora" : "");
         assertSameGradients(checkpointed, plain, what);
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
     }
@@ -275,10 +290,19 @@ class GradientParityTest {
      * masks every time), with checkpointing on or off. {@code setUp} runs after the step's randomness
      * is seeded and outside the gradient collector, as the training loop makes its micro-batches.
      */
-    @SuppressWarnings("try")
     private static Map<String, float[]> gradients(
             ModelType type, Method method, boolean checkpointing, Function<TrainableModel, Pass> setUp) {
-        try (TrainableModel model = prepare(type, method)) {
+        return gradients(type, method, LORA, checkpointing, setUp);
+    }
+
+    @SuppressWarnings("try")
+    private static Map<String, float[]> gradients(
+            ModelType type,
+            Method method,
+            LoraConfig lora,
+            boolean checkpointing,
+            Function<TrainableModel, Pass> setUp) {
+        try (TrainableModel model = prepare(type, method, lora)) {
             model.setGradientCheckpointing(checkpointing);
             assertThat(model.model().gradientCheckpointing()).isEqualTo(checkpointing || method == Method.QLORA);
             model.setTraining(true);
@@ -305,9 +329,13 @@ class GradientParityTest {
 
     /** A tiny model of {@code type} prepared for {@code method}, with random non-zero LoRA B matrices. */
     private static TrainableModel prepare(ModelType type, Method method) {
+        return prepare(type, method, LORA);
+    }
+
+    private static TrainableModel prepare(ModelType type, Method method, LoraConfig lora) {
         CausalLm lm = TinyModelGenerator.create(
                 TinyModels.config(type), 11, TinyModelGenerator.Initialization.TEST, Device.cpu());
-        TrainableModel model = TrainableModel.prepare(lm, method, LORA, 3);
+        TrainableModel model = TrainableModel.prepare(lm, method, lora, 3);
         SplittableRandom random = new SplittableRandom(5);
         model.parameters().forEach((name, p) -> {
             if (name.contains("lora_B")) {

@@ -40,6 +40,18 @@ class ResumeTest {
                 Objective.SFT);
     }
 
+    /** DoRA's magnitudes are saved in the checkpoint's adapter and their optimizer moments with the rest. */
+    @Test
+    void doraResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(
+                Method.LORA,
+                SettingValues.none()
+                        .with(Settings.USE_DORA, true)
+                        .with(Settings.LORA_ALPHA, 12.5)
+                        .with(Settings.LORA_DROPOUT, 0.1),
+                Objective.SFT);
+    }
+
     @Test
     void fullDpoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
         // A resumed run that recomputed the reference from its current (trained) weights would differ.

@@ -86,16 +86,48 @@ class SftLearningTest {
         assertAdaptersLearn(Method.LORA, BaseDType.INT8);
     }
 
+    /**
+     * DoRA (PEFT's use_dora) at LoRA's rank, alpha and learning rate: at least LoRA's held-out
+     * accuracy after the full run (both 1.000 measured) and a third of the way, where neither has
+     * learnt everything (10 epochs: lora 0.813, dora 0.875 measured); the exported DoRA adapter
+     * answers the same when loaded back.
+     */
+    @Test
+    void doraLearnsAtLeastAsWellAsLoraAtTheSameRank() throws IOException {
+        double lora = assertAdaptersLearn(Method.LORA, BaseDType.FP32, false, dir.resolve("lora"));
+        double dora = assertAdaptersLearn(Method.LORA, BaseDType.FP32, true, dir.resolve("dora"));
+        double loraEarly =
+                heldOutAccuracy(adapterJob(dir.resolve("lora-early"), Method.LORA, BaseDType.FP32, false, 10));
+        double doraEarly =
+                heldOutAccuracy(adapterJob(dir.resolve("dora-early"), Method.LORA, BaseDType.FP32, true, 10));
+
+        System.out.printf(
+                "held-out accuracy at rank 16, after 10 and 30 epochs: lora %.3f, %.3f; dora %.3f, %.3f%n",
+                loraEarly, lora, doraEarly, dora);
+        assertThat(dora).isGreaterThanOrEqualTo(lora);
+        assertThat(loraEarly).as("10 epochs are not enough to learn everything").isLessThan(TARGET_ACCURACY);
+        assertThat(doraEarly).isGreaterThanOrEqualTo(loraEarly);
+    }
+
+    private static double heldOutAccuracy(TrainConfig config) throws IOException {
+        try (SftRecipe recipe = new SftRecipe(config, metrics -> {})) {
+            recipe.setup();
+            recipe.train();
+            return CapitalsTask.accuracy(recipe.model().model(), recipe.tokenizer(), CapitalsTask.heldOut());
+        }
+    }
+
     private void assertAdaptersLearn(Method method) throws IOException {
         assertAdaptersLearn(method, BaseDType.FP32);
     }
 
     private void assertAdaptersLearn(Method method, BaseDType base) throws IOException {
-        TrainConfig config = job(method, 1e-2, 30)
-                .with(Settings.BASE_DTYPE, base)
-                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
-                .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
+        assertAdaptersLearn(method, base, false, dir);
+    }
+
+    /** Trains rank-16 adapters on every linear for 30 epochs; returns the held-out accuracy after training. */
+    private double assertAdaptersLearn(Method method, BaseDType base, boolean dora, Path root) throws IOException {
+        TrainConfig config = adapterJob(root, method, base, dora, 30);
         List<Double> losses = new ArrayList<>();
         try (SftRecipe recipe = new SftRecipe(config, metrics -> losses.add(metrics.loss()))) {
             recipe.setup();
@@ -108,11 +140,34 @@ class SftLearningTest {
                     .allSatisfy(layer ->
                             assertThat(BaseLinear.dtype((Module) layer.base())).isEqualTo(base));
             try (CausalLm reloaded = CausalLm.load(config.model())) {
-                PeftAdapter.load(reloaded, result.output(), config.baseStorage());
+                assertThat(PeftAdapter.load(reloaded, result.output(), config.baseStorage())
+                                .config()
+                                .useDora())
+                        .isEqualTo(dora);
                 assertThat(CapitalsTask.accuracy(reloaded, recipe.tokenizer(), CapitalsTask.heldOut()))
                         .isEqualTo(after);
             }
+            System.out.printf(
+                    "%s%s over %s: held-out accuracy %.3f, loss %.3f -> %.3f%n",
+                    method.configName(),
+                    dora ? " (dora)" : "",
+                    base.configName(),
+                    after,
+                    losses.get(0),
+                    losses.get(losses.size() - 1));
+            return after;
         }
+    }
+
+    /** Rank-16 adapters (alpha 32) on every linear, learning rate 1e-2. */
+    private TrainConfig adapterJob(Path root, Method method, BaseDType base, boolean dora, int epochs)
+            throws IOException {
+        return job(root, method, 1e-2, epochs)
+                .with(Settings.USE_DORA, dora)
+                .with(Settings.BASE_DTYPE, base)
+                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
+                .with(Settings.LORA_R, 16)
+                .with(Settings.LORA_ALPHA, 32.0);
     }
 
     /** The mean loss of the last five steps is under a fifth of the first step's. */
@@ -126,9 +181,13 @@ class SftLearningTest {
     }
 
     private TrainConfig job(Method method, double learningRate, int epochs) throws IOException {
-        Path model = TinyJob.learnable(dir.resolve("model"), 3);
-        Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines());
-        return TrainConfig.of(model, data, dir.resolve("out"), method, Objective.SFT)
+        return job(dir, method, learningRate, epochs);
+    }
+
+    private TrainConfig job(Path root, Method method, double learningRate, int epochs) throws IOException {
+        Path model = TinyJob.learnable(root.resolve("model"), 3);
+        Path data = TinyJob.jsonl(root.resolve("train.jsonl"), CapitalsTask.sftLines());
+        return TrainConfig.of(model, data, root.resolve("out"), method, Objective.SFT)
                 .with(Settings.LEARNING_RATE, learningRate)
                 .with(Settings.NUM_TRAIN_EPOCHS, (double) epochs)
                 .with(Settings.WARMUP_RATIO, 0.1);

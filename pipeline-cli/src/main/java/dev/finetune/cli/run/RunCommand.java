@@ -172,7 +172,7 @@ public final class RunCommand implements Callable<Integer> {
                 .with(Settings.WARMUP_STEPS, 5)
                 .with(Settings.LR_SCHEDULER_TYPE, ScheduleType.COSINE)
                 .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32)
+                .with(Settings.LORA_ALPHA, 32.0)
                 .with(Settings.LORA_TARGET_MODULES, List.of("all-linear"))
                 .with(Settings.MAX_SEQ_LENGTH, 128)
                 .with(Settings.SAVE_STEPS, 200);

@@ -138,10 +138,11 @@ public class CheckpointArtifacts {
                 dir.resolve(AdapterConfigJson.FILE_NAME),
                 AdapterConfigJson.toJson(lora, lora.targetModules(), checkpoint.baseModel()));
         hyperparameters.put("lora_r", lora.r());
-        hyperparameters.put("lora_alpha", lora.alpha());
+        hyperparameters.put("lora_alpha", lora.alphaAsWritten());
         hyperparameters.put("lora_dropout", lora.dropout());
         hyperparameters.put("target_modules", lora.targetModules());
         hyperparameters.put("use_rslora", lora.useRslora());
+        hyperparameters.put("use_dora", lora.useDora());
         hyperparameters.put("bias", lora.bias());
         Map<String, Path> files = new TreeMap<>();
         files.put(AdapterConfigJson.FILE_NAME, dir.resolve(AdapterConfigJson.FILE_NAME));
