@@ -7,7 +7,9 @@ public enum Objective implements WireCode {
     /** Supervised fine-tuning: next-token loss on the completion or assistant tokens. */
     SFT("sft"),
     /** Direct preference optimisation on chosen/rejected pairs. */
-    DPO("dpo");
+    DPO("dpo"),
+    /** Odds ratio preference optimisation on chosen/rejected pairs: SFT plus an odds-ratio term, no reference. */
+    ORPO("orpo");
 
     private final String code;
 

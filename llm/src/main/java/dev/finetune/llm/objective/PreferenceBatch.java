@@ -63,6 +63,19 @@ public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] comp
         return counts;
     }
 
+    /**
+     * 1 where token t + 1 of a chosen row is a real token, prompt or completion [2B, T-1]; 0 on the
+     * rejected rows and on padding. ORPO's NLL averages over these, as TRL's does.
+     */
+    public float[][] chosenPredictionMask() {
+        float[][] mask = new float[ids.length][ids[0].length - 1];
+        for (int row = 0; row < pairs(); row++) {
+            int length = (int) Arrays.stream(paddingMask[row]).sum();
+            Arrays.fill(mask[row], 0, length - 1, 1f);
+        }
+        return mask;
+    }
+
     public int tokenCount() {
         return Arrays.stream(paddingMask)
                 .mapToInt(row -> (int) Arrays.stream(row).sum())

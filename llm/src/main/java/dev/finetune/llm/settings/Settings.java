@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
- * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ModelConfig}) and
+ * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
  * --set} and every error message. Each default says in one line why it has its value.
@@ -155,21 +155,22 @@ public final class Settings {
             Rule.any(),
             "SFT: pack several examples per row of max_seq_length tokens, each attending only to itself (TRL's default off)");
 
-    // --- DPO (TRL's DPOConfig) ---
+    // --- preference objectives (TRL's DPOConfig, ORPOConfig) ---
 
     public static final Setting<Double> BETA = Setting.of(
             "beta",
             ValueType.DECIMAL,
             0.1,
             Rule.above(0, 1000),
-            "DPO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1)");
+            "DPO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1); ORPO: weight of the"
+                    + " odds-ratio term against the NLL (TRL's 0.1; the ORPO paper's lambda)");
 
     public static final Setting<Integer> MAX_PROMPT_LENGTH = Setting.of(
             "max_prompt_length",
             ValueType.INTEGER,
             512,
             Rule.count(1, 1_048_576),
-            "DPO: prompts keep their last this many tokens (TRL's 512)");
+            "DPO, ORPO: prompts keep their last this many tokens (TRL's 512)");
 
     public static final Setting<DpoLossType> LOSS_TYPE = Setting.of(
             "loss_type",

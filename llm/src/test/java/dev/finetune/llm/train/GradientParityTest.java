@@ -15,6 +15,7 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLossType;
+import dev.finetune.llm.objective.OrpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * Activation checkpointing and the chunked LM head change how gradients are computed, not what they
  * are: every trainable parameter's gradient equals the one of the plain computation (the whole
  * logits, one recorded forward pass, one backward call), for LoRA, QLoRA and full fine-tuning, SFT
- * (plain and packed rows) and DPO. Adapters have dropout on (so the replay must draw the same masks)
+ * (plain and packed rows), DPO and ORPO. Adapters have dropout on (so the replay must draw the same masks)
  * and non-zero B (so every adapter matrix has a gradient). The LM head runs in chunks of 5 rows, so a
  * batch spans several chunks and one ragged last chunk.
  */
@@ -93,6 +94,12 @@ class GradientParityTest {
     void ipoStepScoresCompletionsByTheirMeanTokenLogProbability() {
         assertDpoParity(ModelType.LLAMA, Method.LORA, DpoLossType.IPO);
         assertDpoParity(ModelType.QWEN3, Method.FULL, DpoLossType.IPO);
+    }
+
+    @Test
+    void checkpointedOrpoGradientsEqualThePlainOnes() {
+        assertOrpoParity(ModelType.LLAMA, Method.LORA);
+        assertOrpoParity(ModelType.QWEN3, Method.FULL);
     }
 
     @Test
@@ -220,6 +227,61 @@ class GradientParityTest {
         String what = method + " dpo " + lossType.configName() + " " + type;
         assertSameGradients(checkpointed, plain, what);
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    private static void assertOrpoParity(ModelType type, Method method) {
+        double[] losses = new double[2];
+        Map<String, float[]> plain = gradients(type, method, false, model -> (lm, c) -> losses[0] = plainOrpo(lm, c));
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            OrpoStep orpo =
+                    new OrpoStep(PAIRS, 0, new OrpoLoss(BETA, model.model().manager()), FIVE_ROWS);
+            ObjectiveStep.MicroBatch micro =
+                    orpo.window(List.of(indices(PAIRS.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " orpo " + type;
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /**
+     * ORPO written out from the whole logits [2B, T, V] in fp32, one backward call: the mean NLL of
+     * every predicted token of the chosen sequences, plus beta times the mean over pairs of
+     * softplus(-log_odds) of the completions' mean log-probabilities.
+     */
+    private static double plainOrpo(CausalLm lm, GradientCollector collector) {
+        NDManager manager = lm.manager();
+        PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
+        NDArray ids = manager.create(batch.ids()); // [2B, T]
+        NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
+        NDArray tokenLogProbs = SftLoss.nextTokenLogProbs(logits, ids); // [2B, T-1]
+        int chosenPredictions = 0;
+        float[] lengths = new float[2 * PAIRS.size()];
+        for (int i = 0; i < PAIRS.size(); i++) {
+            chosenPredictions += PAIRS.get(i).prompt().length + PAIRS.get(i).chosen().length - 1;
+            lengths[i] = PAIRS.get(i).chosen().length;
+            lengths[PAIRS.size() + i] = PAIRS.get(i).rejected().length;
+        }
+        NDArray nll = tokenLogProbs
+                .mul(manager.create(batch.chosenPredictionMask()))
+                .sum()
+                .neg()
+                .div(manager.create((float) chosenPredictions));
+        NDArray means = batch.completionSums(tokenLogProbs, manager).div(manager.create(lengths)); // [2B]
+        NDArray one = manager.create(1f);
+        NDArray chosen = PreferenceBatch.chosen(means);
+        NDArray rejected = PreferenceBatch.rejected(means);
+        NDArray logOdds = chosen.sub(rejected)
+                .sub(one.sub(chosen.exp()).log().sub(one.sub(rejected.exp()).log())); // [B]
+        NDArray oddsRatio = logOdds.neg()
+                .getNDArrayInternal()
+                .softPlus()
+                .sum()
+                .mul(manager.create((float) BETA))
+                .div(manager.create((float) PAIRS.size()));
+        NDArray loss = nll.add(oddsRatio);
+        collector.backward(loss);
+        return loss.getFloat();
     }
 
     /** SFT as it was computed before chunking: the whole logits [B, T, V], one backward call. */

@@ -46,6 +46,11 @@ class ResumeTest {
         assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.DPO);
     }
 
+    @Test
+    void loraOrpoResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(Method.LORA, SettingValues.none().with(Settings.LORA_DROPOUT, 0.1), Objective.ORPO);
+    }
+
     private void assertResumeIsExact(Method method, SettingValues lora, Objective objective) throws IOException {
         Path model = TinyJob.model(dir.resolve("model"), 5);
         Path data = objective == Objective.SFT

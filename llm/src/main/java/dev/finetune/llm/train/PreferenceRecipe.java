@@ -1,7 +1,10 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.objective.OrpoLoss;
 import dev.finetune.llm.objective.PreferencePair;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,11 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Direct preference optimisation on prompt / chosen / rejected conversations ({@link DpoStep}: the
- * job's loss_type against the policy's starting point as reference, TRL's reward metrics); full
- * fine-tuning, LoRA or QLoRA, run by the shared {@link TrainingLoop}.
+ * Preference optimisation on prompt / chosen / rejected conversations: DPO ({@link DpoStep}: the job's
+ * loss_type against the policy's starting point as reference) or ORPO ({@link OrpoStep}: the chosen
+ * sequences' NLL plus an odds-ratio term, no reference), with TRL's metrics; full fine-tuning, LoRA or
+ * QLoRA, run by the shared {@link TrainingLoop}.
  */
-public final class DpoRecipe implements Recipe {
+public final class PreferenceRecipe implements Recipe {
     private final TrainConfig config;
     private final TrainingLoop loop;
 
@@ -22,7 +26,7 @@ public final class DpoRecipe implements Recipe {
     private List<PreferencePair> pairs;
     private long padId;
 
-    public DpoRecipe(TrainConfig config, TrainingListener listener) {
+    public PreferenceRecipe(TrainConfig config, TrainingListener listener) {
         this.config = config;
         this.loop = new TrainingLoop(config, listener);
     }
@@ -33,6 +37,13 @@ public final class DpoRecipe implements Recipe {
         pairs = encode(ChatDatasets.preferences(config.trainFile()));
         TrainableModel model = loop.prepare(pairs.size(), fingerprint());
         padId = RecipeSupport.padId(tokenizer, model.model());
+        if (config.objective() == Objective.ORPO) {
+            loop.resume(new OrpoStep(
+                    pairs,
+                    padId,
+                    new OrpoLoss(config.setting(Settings.BETA), model.model().manager())));
+            return;
+        }
         DpoStep step = new DpoStep(model, pairs, padId, config.dpo());
         if (!loop.resume(step)) {
             step.precomputeReference(config.training().batchSize());
@@ -54,7 +65,9 @@ public final class DpoRecipe implements Recipe {
     }
 
     private String fingerprint() {
-        DataFingerprint fingerprint = new DataFingerprint().add("dpo");
+        // the objective's code: "dpo" as before ORPO came, and an ORPO run never resumes a DPO checkpoint
+        DataFingerprint fingerprint =
+                new DataFingerprint().add(config.objective().code());
         for (PreferencePair pair : pairs) {
             fingerprint.add(pair.prompt()).add(pair.chosen()).add(pair.rejected());
         }
