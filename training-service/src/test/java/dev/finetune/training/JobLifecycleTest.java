@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @QuarkusTest
 @WithTestResource(LocalStackTestResource.class)
@@ -138,8 +140,9 @@ class JobLifecycleTest {
                 .containsExactly("checkpoint:" + id + ":step-2", "checkpoint:" + id + ":step-4:final");
     }
 
-    @Test
-    void dpoJobOnPreferencePairsSucceeds() {
+    @ParameterizedTest
+    @ValueSource(strings = {"dpo", "orpo"})
+    void preferenceJobOnPreferencePairsSucceeds(String objective) {
         String id = create(Map.of(
                 "baseModel",
                 "tiny-qwen3",
@@ -148,7 +151,7 @@ class JobLifecycleTest {
                 "method",
                 "lora",
                 "objective",
-                "dpo",
+                objective,
                 "hyperparameters",
                 Map.of("max_steps", 3, "per_device_train_batch_size", 4, "max_seq_length", 48, "beta", 0.2)));
 
@@ -225,6 +228,9 @@ class JobLifecycleTest {
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
                 "objective: dpo needs preference pairs");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "orpo"),
+                "objective: orpo needs preference pairs (fields prompt, chosen, rejected), dataset qa@1 holds sft data");
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "method", "lorax"),
                 "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");

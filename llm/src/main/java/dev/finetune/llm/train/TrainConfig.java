@@ -22,7 +22,7 @@ import java.util.Objects;
  * @param trainFile training data, JSON Lines in the objective's form (see {@link ChatDatasets})
  * @param outputDir where checkpoints ({@code checkpoint-<step>/}) and the result ({@code final/}) go
  * @param method full, lora or qlora
- * @param objective sft or dpo
+ * @param objective what the job optimises (sft, dpo, orpo)
  * @param resume continue from the newest complete checkpoint in {@code outputDir} if there is one.
  *     Default true: a restarted job loses at most one checkpoint interval.
  * @param settings the settings the job sets; the others take their defaults

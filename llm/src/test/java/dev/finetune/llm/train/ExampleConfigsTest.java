@@ -49,6 +49,11 @@ class ExampleConfigsTest {
         assertThat(dpo.objective()).isEqualTo(Objective.DPO);
         assertThat(dpo.dpo()).isEqualTo(DpoConfig.defaults());
         assertThat(dpo.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.DPO_FILE));
+
+        TrainConfig orpo = TrainConfigYaml.load(EXAMPLES.resolve("lora-orpo.yaml"));
+        assertThat(orpo.objective()).isEqualTo(Objective.ORPO);
+        assertThat(orpo.setting(Settings.BETA)).isEqualTo(0.1);
+        assertThat(orpo.trainFile()).isEqualTo(dpo.trainFile());
     }
 
     @Test
