@@ -7,7 +7,9 @@ public enum DatasetKind implements WireCode {
     /** Conversations ending in an assistant turn: supervised fine-tuning. */
     SFT("sft", "conversations (messages, or prompt and completion)"),
     /** A prompt with a chosen and a rejected answer: DPO and ORPO. */
-    PREFERENCE("preference", "preference pairs (fields prompt, chosen, rejected)");
+    PREFERENCE("preference", "preference pairs (fields prompt, chosen, rejected)"),
+    /** Completions each labelled desirable or not, TRL's unpaired preference format: KTO. */
+    UNPAIRED_PREFERENCE("unpaired_preference", "labelled completions (fields prompt, completion, label)");
 
     private final String code;
     private final String description;

@@ -9,7 +9,9 @@ public enum Objective implements WireCode {
     /** Direct preference optimisation on chosen/rejected pairs. */
     DPO("dpo", DatasetKind.PREFERENCE),
     /** Odds ratio preference optimisation on chosen/rejected pairs: SFT plus an odds-ratio term, no reference. */
-    ORPO("orpo", DatasetKind.PREFERENCE);
+    ORPO("orpo", DatasetKind.PREFERENCE),
+    /** Kahneman-Tversky optimisation on completions each labelled desirable or undesirable. */
+    KTO("kto", DatasetKind.UNPAIRED_PREFERENCE);
 
     private final String code;
     private final DatasetKind datasetKind;
