@@ -2,6 +2,7 @@ package dev.finetune.eval.run;
 
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
+import dev.finetune.events.DatasetKind;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
@@ -152,11 +153,10 @@ public class EvaluationRunner {
         Tokenizer tokenizer = null;
         try {
             tokenizer = Tokenizer.load(baseDir);
-            boolean preference = isPreference(scoredSplit);
-            EvalExamples v =
-                    EvalExamples.read(scoredSplit, preference, tokenizer, limits.maxExamples(), limits.maxTokens());
+            DatasetKind kind = kind(scoredSplit);
+            EvalExamples v = EvalExamples.read(scoredSplit, kind, tokenizer, limits.maxExamples(), limits.maxTokens());
             EvalExamples t = EvalExamples.read(
-                    generatedSplit, preference, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
+                    generatedSplit, kind, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
             if (v.scored().isEmpty()) {
                 throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
                         + r.datasetVersion() + " has no example with a completion token to score");
@@ -220,12 +220,14 @@ public class EvaluationRunner {
         return new ModelScoring(model, tokenizer, padId, settings.batchSize());
     }
 
-    private static boolean isPreference(Path split) throws IOException {
+    /** What a prepared split holds, from the fields of its first line in canonical JSONL. */
+    private static DatasetKind kind(Path split) throws IOException {
         try (var lines = Files.lines(split)) {
-            return lines.filter(l -> !l.isBlank())
-                    .findFirst()
-                    .map(l -> l.contains("\"chosen\""))
-                    .orElse(false);
+            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("");
+            if (first.contains("\"chosen\"")) {
+                return DatasetKind.PREFERENCE;
+            }
+            return first.contains("\"label\"") ? DatasetKind.UNPAIRED_PREFERENCE : DatasetKind.SFT;
         }
     }
 
