@@ -99,7 +99,7 @@ public final class ChatEncoder {
     }
 
     /** The first tokens of {@code completion} that fit after {@code prompt} in {@code maxLength} (at least one). */
-    public static long[] fitAfter(long[] prompt, long[] completion, int maxLength) {
+    static long[] fitAfter(long[] prompt, long[] completion, int maxLength) {
         int room = Math.max(1, maxLength - prompt.length);
         return Arrays.copyOf(completion, Math.min(room, completion.length));
     }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.model.TrainingPass;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -114,37 +113,29 @@ final class DpoStep implements ObjectiveStep {
             }
 
             /**
-             * The loss is not linear in the token log-probabilities: score them first without
-             * recording (chunked), back-propagate the DPO loss to the sequence sums, then that
-             * gradient through the LM head (chunked again) and the layers.
+             * The loss is not linear in the token log-probabilities: back-propagated to the sequence
+             * sums first ({@link PreferenceBatch#backward}).
              */
             @Override
             public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
-                NDArray inputIds = manager.create(batch.ids()); // [2B, T]
-                TrainingPass pass = batch.trainingForward(lm, inputIds, manager);
-                NDArray rows = batch.completionSums(head.logProbs(lm, pass.hidden(), inputIds), manager); // [2B]
-                rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
-                float[] tokens = batch.completionTokens(); // [2B]
-                NDArray scores = loss.sequenceScores(rows, manager.create(tokens)); // [2B], per token for ipo
-                PreferenceScores referenceScores = loss.sequenceScores(reference, tokens);
-                float[] policy = scores.toFloatArray();
-                int n = batch.pairs();
-                statistics = statistics.add(loss.statistics(
-                        Arrays.copyOfRange(policy, 0, n),
-                        Arrays.copyOfRange(policy, n, 2 * n),
-                        referenceScores.chosen(),
-                        referenceScores.rejected()));
-                NDArray losses = loss.losses(
-                        PreferenceBatch.chosen(scores),
-                        PreferenceBatch.rejected(scores),
-                        manager.create(referenceScores.chosen()),
-                        manager.create(referenceScores.rejected())); // [B]
-                NDArray windowLoss = losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
-                collector.backward(windowLoss);
-                NDArray tokenWeights = batch.overCompletions(rows.getGradient(), manager); // [2B, T-1]
-                head.backward(lm, pass.hidden(), inputIds, tokenWeights, collector);
-                pass.backward(collector);
-                return windowLoss.getFloat();
+                return batch.backward(lm, head, manager, collector, rows -> {
+                    float[] tokens = batch.completionTokens(); // [2B]
+                    NDArray scores = loss.sequenceScores(rows, manager.create(tokens)); // [2B], per token for ipo
+                    PreferenceScores referenceScores = loss.sequenceScores(reference, tokens);
+                    float[] policy = scores.toFloatArray();
+                    int n = batch.pairs();
+                    statistics = statistics.add(loss.statistics(
+                            Arrays.copyOfRange(policy, 0, n),
+                            Arrays.copyOfRange(policy, n, 2 * n),
+                            referenceScores.chosen(),
+                            referenceScores.rejected()));
+                    NDArray losses = loss.losses(
+                            PreferenceBatch.chosen(scores),
+                            PreferenceBatch.rejected(scores),
+                            manager.create(referenceScores.chosen()),
+                            manager.create(referenceScores.rejected())); // [B]
+                    return losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+                });
             }
 
             @Override

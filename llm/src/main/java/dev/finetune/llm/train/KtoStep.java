@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.model.TrainingPass;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.KtoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -27,7 +26,8 @@ import java.util.Map;
  * <p>Each item is laid out as a {@link PreferencePair} whose first completion is the example's own and
  * whose second is its KL completion: the completion of the example before it in its group of
  * per_device_train_batch_size examples, in file order (the first takes the last's), which is how
- * TRL's {@code _get_kl_dataset} pairs them before shuffling (see {@link KtoRecipe}). A micro-batch
+ * TRL's {@code _get_kl_dataset} pairs them before shuffling (see {@link
+ * dev.finetune.llm.objective.LabelledCompletion#withKlCompletions}). A micro-batch
  * scores both in one forward pass; its KL estimate is the mean policy-minus-reference log-probability
  * of its KL rows, clamped at 0 and detached, so the KL rows get no gradient. TRL gathers the estimate
  * over the devices of one step; here it is the micro-batch's. Log-probabilities are completion sums,
@@ -142,29 +142,23 @@ final class KtoStep implements ObjectiveStep {
                 this.reference = reference;
             }
 
-            /**
-             * Scores the completions without recording (chunked), back-propagates the KTO loss to the
-             * completion sums, then that gradient through the LM head (chunked again) and the layers.
-             */
+            /** The KTO loss of the example rows, the KL rows only estimating KL ({@link PreferenceBatch#backward}). */
             @Override
             public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
-                NDArray inputIds = manager.create(batch.ids()); // [2B, T]
-                TrainingPass pass = batch.trainingForward(lm, inputIds, manager);
-                NDArray rows = batch.completionSums(head.logProbs(lm, pass.hidden(), inputIds), manager); // [2B]
-                rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
-                float[] policy = rows.toFloatArray();
-                int n = batch.pairs();
-                float[] policyExamples = Arrays.copyOfRange(policy, 0, n);
-                double kl = KtoLoss.klEstimate(Arrays.copyOfRange(policy, n, 2 * n), reference.rejected());
-                statistics = statistics.add(loss.statistics(policyExamples, reference.chosen(), labels, kl));
-                NDArray losses = loss.losses(
-                        PreferenceBatch.chosen(rows), manager.create(reference.chosen()), labels, kl, manager); // [B]
-                NDArray windowLoss = losses.sum().div(manager.create((float) windowExamples)); // see Attention.scale
-                collector.backward(windowLoss);
-                NDArray tokenWeights = batch.overCompletions(rows.getGradient(), manager); // [2B, T-1], KL rows 0
-                head.backward(lm, pass.hidden(), inputIds, tokenWeights, collector);
-                pass.backward(collector);
-                return windowLoss.getFloat();
+                return batch.backward(lm, head, manager, collector, rows -> {
+                    float[] policy = rows.toFloatArray();
+                    int n = batch.pairs();
+                    double kl = KtoLoss.klEstimate(Arrays.copyOfRange(policy, n, 2 * n), reference.rejected());
+                    statistics = statistics.add(
+                            loss.statistics(Arrays.copyOfRange(policy, 0, n), reference.chosen(), labels, kl));
+                    NDArray losses = loss.losses(
+                            PreferenceBatch.chosen(rows),
+                            manager.create(reference.chosen()),
+                            labels,
+                            kl,
+                            manager); // [B]
+                    return losses.sum().div(manager.create((float) windowExamples)); // see Attention.scale
+                });
             }
 
             @Override

@@ -43,11 +43,7 @@ class DpoLearningTest {
 
     @Test
     void loraDpoRaisesHeldOutPreferenceAccuracy() throws IOException {
-        TrainConfig config = job(Method.LORA, 1e-2)
-                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
-                .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
-        assertDpoLearns(config);
+        assertDpoLearns(TinyJob.learningLora(job(Method.LORA, 1e-2)));
     }
 
     @Test

@@ -57,7 +57,7 @@ class ExampleConfigsTest {
 
         TrainConfig kto = TrainConfigYaml.load(EXAMPLES.resolve("lora-kto.yaml"));
         assertThat(kto.objective()).isEqualTo(Objective.KTO);
-        assertThat(kto.kto()).isEqualTo(new KtoConfig(0.1, 512, 1.0, 1.0));
+        assertThat(kto.kto()).isEqualTo(new KtoConfig(0.1, 1.0, 1.0));
         assertThat(kto.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.KTO_FILE));
     }
 

@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.Adapters;
-import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
-import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,18 +33,12 @@ class KtoLearningTest {
         Path model = TinyJob.learnable(dir.resolve("model"), 8);
         Path data = TinyJob.jsonl(
                 dir.resolve("labelled.jsonl"), CasePreferenceTask.unpairedLines(CasePreferenceTask.training()));
-        TrainConfig config = TrainConfig.of(model, data, dir.resolve("out"), Method.LORA, Objective.KTO)
-                .with(Settings.LEARNING_RATE, 1e-2)
-                .with(Settings.NUM_TRAIN_EPOCHS, 10.0)
-                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
-                .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
+        TrainConfig config =
+                TinyJob.learningLora(TrainConfig.of(model, data, dir.resolve("out"), Method.LORA, Objective.KTO));
         List<StepMetrics> steps = new ArrayList<>();
-        try (KtoRecipe recipe = new KtoRecipe(config, steps::add)) {
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, steps::add)) {
             recipe.setup();
-            assertThat(recipe.examples())
-                    .extracting(LabelledCompletion::desirable)
-                    .containsOnly(true, false);
+            assertThat(recipe.desirable()).hasSize(recipe.pairs().size()).contains(true, false);
             List<PreferencePair> heldOut = DpoLearningTest.heldOutPairs(recipe.tokenizer());
             CausalLm lm = recipe.model().model();
             PreferenceScores before = PreferenceScores.of(lm, heldOut, 8, recipe.padId());

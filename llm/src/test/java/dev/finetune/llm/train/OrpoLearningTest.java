@@ -3,7 +3,6 @@ package dev.finetune.llm.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.finetune.events.Objective;
-import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
@@ -35,13 +34,9 @@ class OrpoLearningTest {
     void loraOrpoRaisesHeldOutPreferenceAccuracy() throws IOException {
         Path model = TinyJob.learnable(dir.resolve("model"), 8);
         Path data = TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
-        TrainConfig config = TrainConfig.of(model, data, dir.resolve("out"), Method.LORA, Objective.ORPO)
-                .with(Settings.LEARNING_RATE, 1e-2)
-                .with(Settings.NUM_TRAIN_EPOCHS, 10.0)
-                .with(Settings.BETA, BETA)
-                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
-                .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32);
+        TrainConfig config = TinyJob.learningLora(
+                        TrainConfig.of(model, data, dir.resolve("out"), Method.LORA, Objective.ORPO))
+                .with(Settings.BETA, BETA);
         List<StepMetrics> steps = new ArrayList<>();
         try (PreferenceRecipe recipe = new PreferenceRecipe(config, steps::add)) {
             recipe.setup();
