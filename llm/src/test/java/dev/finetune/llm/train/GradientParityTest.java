@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * Activation checkpointing and the chunked LM head change how gradients are computed, not what they
  * are: every trainable parameter's gradient equals the one of the plain computation (the whole
  * logits, one recorded forward pass, one backward call), for LoRA, QLoRA and full fine-tuning, SFT
- * (plain and packed rows), DPO and ORPO. Adapters have dropout on (so the replay must draw the same masks)
+ * (plain and packed rows), DPO, ORPO and KTO. Adapters have dropout on (so the replay must draw the same masks)
  * and non-zero B (so every adapter matrix has a gradient). The LM head runs in chunks of 5 rows, so a
  * batch spans several chunks and one ragged last chunk.
  */
@@ -100,6 +100,12 @@ class GradientParityTest {
     void checkpointedOrpoGradientsEqualThePlainOnes() {
         assertOrpoParity(ModelType.LLAMA, Method.LORA);
         assertOrpoParity(ModelType.QWEN3, Method.FULL);
+    }
+
+    @Test
+    void checkpointedKtoGradientsEqualThePlainOnes() {
+        assertKtoParity(ModelType.LLAMA, Method.LORA);
+        assertKtoParity(ModelType.QWEN3, Method.FULL);
     }
 
     @Test
@@ -206,15 +212,7 @@ class GradientParityTest {
         DpoConfig config = new DpoConfig(BETA, 512, lossType, 0);
         double[] losses = new double[2];
         Map<String, float[]> plain = gradients(type, method, false, model -> {
-            PreferenceScores reference;
-            // What DpoStep uses: the initial weights (full) or the adapters switched off.
-            if (model.adapters().isPresent()) {
-                try (var off = model.reference()) {
-                    reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
-                }
-            } else {
-                reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
-            }
+            PreferenceScores reference = referenceScores(model);
             return (lm, c) -> losses[0] = plainDpo(lm, reference, config, c);
         });
         Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
@@ -227,6 +225,83 @@ class GradientParityTest {
         String what = method + " dpo " + lossType.configName() + " " + type;
         assertSameGradients(checkpointed, plain, what);
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /** What the reference model scores: the initial weights (full) or the adapters switched off. */
+    private static PreferenceScores referenceScores(TrainableModel model) {
+        if (model.adapters().isPresent()) {
+            try (var off = model.reference()) {
+                return PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+            }
+        }
+        return PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+    }
+
+    /**
+     * KTO with PAIRS read as (prompt, completion, KL completion), the first example desirable and the
+     * second not, weights 1.5 and 0.75.
+     */
+    private static void assertKtoParity(ModelType type, Method method) {
+        KtoConfig config = new KtoConfig(BETA, 1.5, 0.75);
+        boolean[] desirable = {true, false};
+        double[] losses = new double[2];
+        Map<String, float[]> plain = gradients(type, method, false, model -> {
+            PreferenceScores reference = referenceScores(model);
+            return (lm, c) -> losses[0] = plainKto(lm, reference, config, desirable, c);
+        });
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            KtoStep kto = new KtoStep(
+                    model, PAIRS, desirable, 0, config.loss(model.model().manager()), FIVE_ROWS);
+            kto.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
+            ObjectiveStep.MicroBatch micro =
+                    kto.window(List.of(indices(PAIRS.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " kto " + type;
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /**
+     * KTO written out from the whole logits [2B, T, V], one backward call: KL = max(0, mean over the KL
+     * rows of policy - reference), a constant; each example w (1 - sigmoid(+-beta (r - KL))), + for
+     * desirable; the mean over the examples.
+     */
+    private static double plainKto(
+            CausalLm lm,
+            PreferenceScores reference,
+            KtoConfig config,
+            boolean[] desirable,
+            GradientCollector collector) {
+        NDManager manager = lm.manager();
+        PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
+        NDArray ids = manager.create(batch.ids()); // [2B, T]
+        NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
+        NDArray rows = batch.completionSums(SftLoss.nextTokenLogProbs(logits, ids), manager); // [2B]
+        float[] policy = rows.toFloatArray();
+        int n = PAIRS.size();
+        double kl = 0;
+        for (int i = 0; i < n; i++) {
+            kl += ((double) policy[n + i] - reference.rejected()[i]) / n;
+        }
+        kl = Math.max(0, kl);
+        float[] scale = new float[n];
+        float[] weights = new float[n];
+        for (int i = 0; i < n; i++) {
+            scale[i] = (float) (desirable[i] ? config.beta() : -config.beta());
+            weights[i] = (float) (desirable[i] ? config.desirableWeight() : config.undesirableWeight());
+        }
+        NDArray x = PreferenceBatch.chosen(rows)
+                .sub(manager.create(reference.chosen()))
+                .sub(manager.create((float) kl))
+                .mul(manager.create(scale)); // [B]
+        NDArray loss = manager.create(1f)
+                .sub(x.getNDArrayInternal().sigmoid())
+                .mul(manager.create(weights))
+                .sum()
+                .div(manager.create((float) n));
+        collector.backward(loss);
+        return loss.getFloat();
     }
 
     private static void assertOrpoParity(ModelType type, Method method) {
