@@ -2,6 +2,7 @@ package dev.finetune.eval;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -66,6 +67,52 @@ class EvaluationApiTest {
         assertThat(report.getList("gates.passed", Boolean.class)).containsExactly(false, true);
         assertThat(report.getString("gates[0].detail")).matches("eval_loss \\d+\\.\\d{4} vs required <= 0\\.0000");
         assertThat(report.getList("generations")).hasSize(4);
+    }
+
+    /**
+     * KTO's data: reward_margin is the desirable completions' mean summed log p minus the undesirable
+     * ones'. The base model is near uniform, so the desirable answers (a number: a few tokens) beat
+     * the refusals ("I cannot say.": many more tokens, each about log V less likely) by tens of nats;
+     * swapped labels would make it negative. Its improvement is checkpoint minus base, beta times
+     * which is KTO's reward margin.
+     */
+    @Test
+    void labelledCompletionsAreScoredByTheirRewardMargin() throws Exception {
+        String prefix = Fixtures.trainedCheckpoint(
+                store, "kto-" + UUID.randomUUID().toString().substring(0, 8), 40);
+        String id = given().contentType("application/json")
+                .body(Map.of(
+                        "baseModel",
+                        Fixtures.BASE,
+                        "checkpointPrefix",
+                        prefix,
+                        "dataset",
+                        Map.of("name", Fixtures.LABELLED_DATASET, "version", "1")))
+                .post("/api/evaluations")
+                .then()
+                .statusCode(202)
+                .extract()
+                .path("evaluationId");
+
+        JsonPath report = await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(300))
+                .until(
+                        () -> given().get("/api/evaluations/{id}", id)
+                                .then()
+                                .extract()
+                                .jsonPath(),
+                        json -> !"running".equals(json.getString("status")));
+
+        assertThat(report.getString("status")).isNotEqualTo("error");
+        double base = report.getDouble("baseMetrics.reward_margin");
+        double checkpoint = report.getDouble("metrics.reward_margin");
+        assertThat(base).isGreaterThan(50);
+        assertThat(checkpoint).isNotEqualTo(base);
+        assertThat(report.getDouble("improvement.reward_margin")).isCloseTo(checkpoint - base, within(1e-3));
+        assertThat(report.getMap("metrics")).doesNotContainKey("preference_accuracy");
+        assertThat(report.getList("generations"))
+                .as("the desirable test examples: 40 and 42")
+                .hasSize(2);
     }
 
     @Test

@@ -30,6 +30,9 @@ import picocli.CommandLine;
 final class Fixtures {
     static final String BASE = "tiny-qwen3";
     static final String DATASET = "doubling";
+    /** The same questions as KTO's labelled completions: the right answer desirable, a refusal not. */
+    static final String LABELLED_DATASET = "doubling-labelled";
+
     private static Path baseDir;
     private static Path trained;
     private static Path fresh;
@@ -84,6 +87,28 @@ final class Fixtures {
         put(store, prefix + "validation.jsonl", conversations(32, 40));
         put(store, prefix + "test.jsonl", conversations(40, 44));
         put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
+        String labelled = ObjectKeys.preparedDatasetPrefix(LABELLED_DATASET, "1");
+        put(store, labelled + "validation.jsonl", labelled(32, 40));
+        put(store, labelled + "test.jsonl", labelled(40, 44));
+        put(store, labelled + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"unpaired_preference\"}");
+    }
+
+    /** "What is i plus i?" labelled: "2i" desirable for even i, "I cannot say." undesirable for odd i. */
+    static String labelled(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            boolean desirable = i % 2 == 0;
+            lines.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"")
+                    .append(desirable ? String.valueOf(2 * i) : "I cannot say.")
+                    .append("\"}],\"label\":")
+                    .append(desirable)
+                    .append("}\n");
+        }
+        return lines.toString();
     }
 
     /** "What is i plus i?" -> "2i", one conversation per i in [from, to). */

@@ -13,7 +13,9 @@ public enum DatasetFormat implements WireCode {
     /** {@code prompt} and {@code completion} strings. */
     PROMPT_COMPLETION("prompt_completion"),
     /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */
-    PREFERENCE("preference");
+    PREFERENCE("preference"),
+    /** {@code prompt}, {@code completion} (strings or message lists) and a boolean {@code label}: TRL's unpaired preference. */
+    UNPAIRED_PREFERENCE("unpaired_preference");
 
     private final String code;
 

@@ -118,6 +118,21 @@ final class Fixtures {
         prepared(store, name, "preference", train.toString(), 16);
     }
 
+    /** A prepared unpaired preference dataset (KTO): prompts with one completion each, labelled. */
+    static void unpairedPreferenceDataset(ObjectStore store, String name) {
+        StringBuilder train = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            train.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"Say yes to ")
+                    .append(i)
+                    .append("\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"")
+                    .append(i % 2 == 0 ? "yes" : "no")
+                    .append("\"}],\"label\":")
+                    .append(i % 2 == 0)
+                    .append("}\n");
+        }
+        prepared(store, name, "unpaired_preference", train.toString(), 16);
+    }
+
     /** The SFT dataset, with statistics that count {@code trainTokens} tokens in its train split. */
     static void sftDatasetWithStats(ObjectStore store, String name, long trainTokens) {
         sftDataset(store, name);

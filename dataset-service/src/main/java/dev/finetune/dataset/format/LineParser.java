@@ -75,7 +75,7 @@ public final class LineParser {
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
-        } else if (lineFormat != null && lineFormat != format) {
+        } else if (lineFormat != null && lineFormat != format && !labelMissing(lineFormat)) {
             throw invalidLine(
                     n,
                     "format",
@@ -88,6 +88,7 @@ public final class LineParser {
                     case CHAT -> chat(n, root);
                     case PROMPT_COMPLETION -> promptCompletion(n, root);
                     case PREFERENCE -> preference(n, root);
+                    case UNPAIRED_PREFERENCE -> unpaired(n, root);
                     case AUTO -> throw new IllegalStateException("format is detected above");
                 };
         if (example.characters() > maxCharacters) {
@@ -100,6 +101,11 @@ public final class LineParser {
         return example;
     }
 
+    /** A labelled-completion line without its label: parsed as one, so the error names the field. */
+    private boolean labelMissing(DatasetFormat lineFormat) {
+        return format == DatasetFormat.UNPAIRED_PREFERENCE && lineFormat == DatasetFormat.PROMPT_COMPLETION;
+    }
+
     /** The format whose fields the object has, or null. */
     static DatasetFormat detect(JsonNode root) {
         if (root.has("chosen") && root.has("rejected")) {
@@ -110,6 +116,9 @@ public final class LineParser {
         }
         if (root.has("instruction") && root.has("output")) {
             return DatasetFormat.ALPACA;
+        }
+        if (root.has("prompt") && root.has("completion") && root.has("label")) {
+            return DatasetFormat.UNPAIRED_PREFERENCE;
         }
         if (root.has("prompt") && root.has("completion")) {
             return DatasetFormat.PROMPT_COMPLETION;
@@ -158,6 +167,25 @@ public final class LineParser {
             throw invalid(n, "rejected", "is identical to chosen", null);
         }
         return example;
+    }
+
+    /**
+     * TRL's unpaired preference (KTO) line: a prompt (a string, or turns ending with a user turn), one
+     * completion (a string, or assistant turns) and a boolean label, true for a desirable completion.
+     */
+    private static CanonicalExample unpaired(long n, JsonNode root) throws InvalidLineException {
+        JsonNode prompt = required(n, root, "prompt");
+        required(n, root, "completion");
+        JsonNode label = required(n, root, "label");
+        if (!label.isBoolean()) {
+            throw invalid(
+                    n, "label", "must be true or false", label.isTextual() ? label.textValue() : label.toString());
+        }
+        List<Message> promptTurns = prompt.isTextual()
+                ? List.of(new Message("user", requiredText(n, root, "prompt")))
+                : messages(n, prompt, "prompt");
+        checkConversation(n, "prompt", promptTurns, false);
+        return CanonicalExample.unpaired(promptTurns, answer(n, root, "completion"), label.booleanValue());
     }
 
     /** The chat-shaped variant without a prompt: both conversations share it as their common prefix. */

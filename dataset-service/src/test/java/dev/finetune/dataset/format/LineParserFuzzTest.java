@@ -36,6 +36,9 @@ class LineParserFuzzTest {
                 + "\"rejected\":[{\"role\":\"user\",\"content\":\"Q\"},{\"role\":\"assistant\",\"content\":\"bad\"}]}",
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
                 + "\"rejected\":[{\"role\":\"assistant\",\"content\":\"b\"}]}",
+        "{\"prompt\":\"Is it blue?\",\"completion\":\"Yes\",\"label\":true}",
+        "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
+                + "\"label\":false}",
     };
     private static final String[] FRAGMENTS = {
         "{",
@@ -60,6 +63,9 @@ class LineParserFuzzTest {
         "\"chosen\"",
         "\"rejected\"",
         "\"prompt\"",
+        "\"completion\"",
+        "\"label\"",
+        "false",
         "\"system\"",
         "\"user\"",
         "\"assistant\"",
@@ -131,7 +137,10 @@ class LineParserFuzzTest {
             assertThat(m.role()).isIn("system", "user", "assistant");
             assertThat(m.content()).isNotEmpty();
         });
-        if (example.isPreference()) {
+        if (example.label() != null) {
+            assertThat(example.chosen()).as(shown).isNotEmpty();
+            assertThat(example.rejected()).as(shown).isEmpty();
+        } else if (example.isPreference()) {
             assertThat(example.chosen()).as(shown).isNotEmpty();
             assertThat(example.rejected()).as(shown).isNotEmpty().isNotEqualTo(example.chosen());
         } else {

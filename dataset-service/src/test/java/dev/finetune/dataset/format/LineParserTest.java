@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.finetune.dataset.validation.InvalidLineException;
 import dev.finetune.dataset.validation.LineError;
 import dev.finetune.events.DatasetFormat;
+import dev.finetune.events.DatasetKind;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -69,6 +70,40 @@ class LineParserTest {
                         + "{\"role\":\"assistant\",\"content\":\"bad\"}]}"));
         assertThat(e.messages()).containsExactly(new Message("user", "Q"));
         assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+    }
+
+    @Test
+    void labelledCompletionIsAnUnpairedPreferenceExample() throws Exception {
+        CanonicalExample e = auto.parse(line(1, "{\"prompt\":\"Q\",\"completion\":\"good\",\"label\":true}"));
+        assertThat(auto.format()).isEqualTo(DatasetFormat.UNPAIRED_PREFERENCE);
+        assertThat(e.kind()).isEqualTo(DatasetKind.UNPAIRED_PREFERENCE);
+        assertThat(e.messages()).containsExactly(new Message("user", "Q"));
+        assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+        assertThat(e.label()).isTrue();
+        CanonicalExample chat = auto.parse(line(
+                2,
+                "{\"prompt\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Q\"}],"
+                        + "\"completion\":[{\"role\":\"assistant\",\"content\":\"bad\"}],\"label\":false}"));
+        assertThat(chat.messages()).extracting(Message::role).containsExactly("system", "user");
+        assertThat(chat.label()).isFalse();
+    }
+
+    @Test
+    void anUnpairedLineWithABadOrMissingLabelNamesLineFieldAndValue() throws Exception {
+        LineError notBoolean = errorOf(auto, line(5, "{\"prompt\":\"Q\",\"completion\":\"a\",\"label\":\"yes\"}"));
+        assertThat(notBoolean.line()).isEqualTo(5);
+        assertThat(notBoolean.field()).isEqualTo("label");
+        assertThat(notBoolean.reason()).isEqualTo("must be true or false");
+        assertThat(notBoolean.value()).isEqualTo("yes");
+        auto.parse(line(6, "{\"prompt\":\"Q\",\"completion\":\"a\",\"label\":true}"));
+        LineError missing = errorOf(auto, line(7, "{\"prompt\":\"Q\",\"completion\":\"b\"}"));
+        assertThat(missing.field()).isEqualTo("label");
+        assertThat(missing.reason()).isEqualTo("is required");
+        LineError wrongRole = errorOf(
+                auto,
+                line(8, "{\"prompt\":\"Q\",\"completion\":[{\"role\":\"user\",\"content\":\"b\"}],\"label\":true}"));
+        assertThat(wrongRole.field()).isEqualTo("completion[0].role");
+        assertThat(wrongRole.value()).isEqualTo("user");
     }
 
     @Test

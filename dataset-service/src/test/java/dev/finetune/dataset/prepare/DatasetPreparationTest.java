@@ -68,6 +68,36 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void labelledCompletionsArePreparedAsAnUnpairedPreferenceDatasetTheLlmReaderAccepts() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            jsonl.append("{\"prompt\":\"Spell word number ")
+                    .append(i)
+                    .append(" of the list\",\"completion\":[{\"role\":\"assistant\",\"content\":\"word-")
+                    .append(i)
+                    .append("\"}],\"label\":")
+                    .append(i % 3 != 0)
+                    .append("}\n");
+        }
+
+        PreparationResult result = prepare(gzip(jsonl.toString()), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.UNPAIRED_PREFERENCE);
+        assertThat(result.kind()).isEqualTo(DatasetKind.UNPAIRED_PREFERENCE);
+        Path train = result.splits().get(Split.TRAIN).path();
+        assertThat(Files.readAllLines(train))
+                .isNotEmpty()
+                .allSatisfy(
+                        line -> assertThat(line)
+                                .matches(
+                                        "\\{\"prompt\":\\[\\{\"role\":\"user\",\"content\":\"Spell word number \\d+ of the list\"}],"
+                                                + "\"completion\":\\[\\{\"role\":\"assistant\",\"content\":\"word-\\d+\"}],\"label\":(true|false)}"));
+        assertThat(dev.finetune.llm.train.ChatDatasets.labelled(train))
+                .hasSize(Files.readAllLines(train).size());
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

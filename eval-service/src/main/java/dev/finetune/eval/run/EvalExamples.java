@@ -1,6 +1,8 @@
 package dev.finetune.eval.run;
 
+import dev.finetune.events.DatasetKind;
 import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.tokenizer.ChatMessage;
@@ -21,41 +23,63 @@ import java.util.Map;
  *       conversation; the chosen completion of a preference pair);
  *   <li>{@code prompts}/{@code references}: the conversation up to its last assistant turn (with
  *       the generation prompt) and that turn's text (a pair's chosen answer), for generation;
- *   <li>{@code pairs}: preference pairs (empty for conversations).
+ *   <li>{@code pairs}: preference pairs (empty for other data);
+ *   <li>{@code labelled}: labelled completions (KTO's data; empty for other data). Only the desirable
+ *       ones are also {@code scored} and generated for: they are the answers wanted.
  * </ul>
  *
  * Examples are taken in file order, so the same split and limits always select the same examples.
  */
 public record EvalExamples(
-        List<TrainingSequence> scored, List<long[]> prompts, List<String> references, List<PreferencePair> pairs) {
+        List<TrainingSequence> scored,
+        List<long[]> prompts,
+        List<String> references,
+        List<PreferencePair> pairs,
+        List<LabelledCompletion> labelled) {
 
-    /** Reads up to {@code maxExamples} examples of a split in canonical JSONL. */
-    public static EvalExamples read(Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens)
+    /** Reads up to {@code maxExamples} examples of a split in canonical JSONL, holding {@code kind} data. */
+    public static EvalExamples read(Path file, DatasetKind kind, Tokenizer tokenizer, int maxExamples, int maxTokens)
             throws IOException {
-        return read(file, preference, tokenizer, maxExamples, maxTokens, null);
+        return read(file, kind, tokenizer, maxExamples, maxTokens, null);
     }
 
     /**
-     * As {@link #read(Path, boolean, Tokenizer, int, int)}, each example with {@code baseline}'s
+     * As {@link #read(Path, DatasetKind, Tokenizer, int, int)}, each example with {@code baseline}'s
      * system prompt and worked examples before it (as many as fit the token limit); only the
      * example's own turns are scored and referenced. A null baseline puts nothing before them.
      */
     public static EvalExamples read(
-            Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens, PromptBaseline baseline)
+            Path file, DatasetKind kind, Tokenizer tokenizer, int maxExamples, int maxTokens, PromptBaseline baseline)
             throws IOException {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         List<TrainingSequence> scored = new ArrayList<>();
         List<long[]> prompts = new ArrayList<>();
         List<String> references = new ArrayList<>();
         List<PreferencePair> pairs = new ArrayList<>();
-        if (preference) {
-            for (ChatDatasets.Preference p : first(ChatDatasets.preferences(file), maxExamples)) {
-                List<ChatMessage> context = p.prompt();
-                if (baseline != null) {
-                    int fits = baseline.fit(p.prompt(), maxTokens / 2, m -> encoder.length(m, true));
-                    context = baseline.apply(p.prompt(), fits).messages();
+        List<LabelledCompletion> labelled = new ArrayList<>();
+        if (kind == DatasetKind.UNPAIRED_PREFERENCE) {
+            for (ChatDatasets.Labelled l : first(ChatDatasets.labelled(file), maxExamples)) {
+                LabelledCompletion example = encoder.labelled(
+                        context(baseline, l.prompt(), encoder, maxTokens / 2),
+                        l.completion(),
+                        l.desirable(),
+                        maxTokens / 2,
+                        maxTokens);
+                labelled.add(example);
+                if (example.desirable()) {
+                    scored.add(completionSequence(example.prompt(), example.completion()));
+                    prompts.add(example.prompt());
+                    references.add(l.completion().get(l.completion().size() - 1).content());
                 }
-                PreferencePair pair = encoder.preference(context, p.chosen(), p.rejected(), maxTokens / 2, maxTokens);
+            }
+        } else if (kind == DatasetKind.PREFERENCE) {
+            for (ChatDatasets.Preference p : first(ChatDatasets.preferences(file), maxExamples)) {
+                PreferencePair pair = encoder.preference(
+                        context(baseline, p.prompt(), encoder, maxTokens / 2),
+                        p.chosen(),
+                        p.rejected(),
+                        maxTokens / 2,
+                        maxTokens);
                 pairs.add(pair);
                 scored.add(completionSequence(pair.prompt(), pair.chosen()));
                 prompts.add(pair.prompt());
@@ -91,7 +115,20 @@ public record EvalExamples(
                 references.add(messages.get(last).content());
             }
         }
-        return new EvalExamples(scored, prompts, references, pairs);
+        return new EvalExamples(scored, prompts, references, pairs, labelled);
+    }
+
+    /**
+     * A completion's prompt with the baseline's context before it, as many worked examples as fit
+     * {@code maxPromptTokens} (the prompt keeps its end beyond that, as preference prompts do).
+     */
+    private static List<ChatMessage> context(
+            PromptBaseline baseline, List<ChatMessage> prompt, ChatEncoder encoder, int maxPromptTokens) {
+        if (baseline == null) {
+            return prompt;
+        }
+        int fits = baseline.fit(prompt, maxPromptTokens, m -> encoder.length(m, true));
+        return baseline.apply(prompt, fits).messages();
     }
 
     /**

@@ -4,12 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import dev.finetune.eval.metrics.LabelledMetrics;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.eval.metrics.PreferenceMetrics;
 import dev.finetune.eval.metrics.TokenMetrics;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.PreferenceScores;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
@@ -73,6 +75,27 @@ final class ModelScoring {
         return metrics;
     }
 
+    /** Each sequence's summed log-probability of its target (completion) tokens. */
+    @SuppressWarnings("try")
+    float[] completionLogProbs(List<TrainingSequence> sequences) {
+        float[] sums = new float[sequences.size()];
+        for (int start = 0; start < sequences.size(); start += batchSize) {
+            SftBatch batch =
+                    SftBatch.of(sequences.subList(start, Math.min(sequences.size(), start + batchSize)), padId, false);
+            try (NDScope ignored = new NDScope()) {
+                NDManager manager = model.manager();
+                NDArray ids = manager.create(batch.ids()); // [B, T]
+                NDArray logits = model.forward(ids, manager.create(batch.paddingMask()), null); // [B, T, V]
+                float[] rows = SftLoss.nextTokenLogProbs(logits, ids) // [B, T-1]
+                        .mul(manager.create(batch.lossMask()))
+                        .sum(new int[] {1}) // [B]
+                        .toFloatArray();
+                System.arraycopy(rows, 0, sums, start, rows.length);
+            }
+        }
+        return sums;
+    }
+
     /**
      * Greedy continuations (KV cache) of {@code prompts}, decoded without special tokens, in the
      * prompts' order; decoded {@code batchSize} prompts at a time, batched by length.
@@ -117,6 +140,20 @@ final class ModelScoring {
             PreferenceMetrics preference = PreferenceMetrics.of(scores.chosen(), scores.rejected());
             metrics.put(MetricNames.PREFERENCE_ACCURACY, preference.accuracy());
             metrics.put(MetricNames.REWARD_MARGIN, preference.margin());
+        }
+        List<LabelledCompletion> labelled = validation.labelled();
+        if (labelled.stream().anyMatch(LabelledCompletion::desirable)
+                && labelled.stream().anyMatch(l -> !l.desirable())) {
+            List<TrainingSequence> sequences = new ArrayList<>();
+            boolean[] desirable = new boolean[labelled.size()];
+            for (int i = 0; i < desirable.length; i++) {
+                LabelledCompletion l = labelled.get(i);
+                sequences.add(EvalExamples.completionSequence(l.prompt(), l.completion()));
+                desirable[i] = l.desirable();
+            }
+            metrics.put(
+                    MetricNames.REWARD_MARGIN,
+                    LabelledMetrics.of(completionLogProbs(sequences), desirable).margin());
         }
         return new Scored(metrics, tokens.tokens(), generations);
     }

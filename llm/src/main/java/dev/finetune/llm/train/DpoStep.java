@@ -3,9 +3,7 @@ package dev.finetune.llm.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.model.TrainingPass;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -21,26 +19,17 @@ import java.util.Map;
 
 /**
  * Direct preference optimisation's step: the {@link DpoLoss} of the job's loss_type, summed over the
- * window's pairs and divided by their number. The reference model is the policy's own starting point:
- * with LoRA and QLoRA the same model with its adapters switched off, scored on each micro-batch before
- * the policy's forward pass; with full fine-tuning, whose initial weights are gone once training
- * starts, the reference log-probabilities of every pair are computed once from the initial weights
- * ({@link #precomputeReference}) and stored in each checkpoint, so a resumed run uses the same. Both
- * are completion sums; ipo divides them by the completions' token counts per micro-batch. Reports
- * TRL's reward metrics with each step.
+ * window's pairs and divided by their number, against the {@link ReferenceModel} (adapters off, or
+ * the initial weights' scores for full fine-tuning, kept in each checkpoint). Scores are completion
+ * sums; ipo divides them by the completions' token counts per micro-batch. Reports TRL's reward
+ * metrics with each step.
  */
 final class DpoStep implements ObjectiveStep {
-    /** The reference log-probabilities in a full fine-tuning checkpoint. */
-    static final String REFERENCE_FILE = "reference_logps.safetensors";
-
-    private final TrainableModel model;
     private final List<PreferencePair> pairs;
     private final long padId;
     private final DpoLoss loss;
-
     private final ChunkedLmHead head;
-
-    private PreferenceScores precomputedReference;
+    private final ReferenceModel reference;
 
     DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo) {
         this(model, pairs, padId, dpo, ChunkedLmHead.defaults());
@@ -49,21 +38,15 @@ final class DpoStep implements ObjectiveStep {
     /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
     DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo, ChunkedLmHead head) {
         this.head = head;
-        this.model = model;
         this.pairs = pairs;
         this.padId = padId;
         this.loss = dpo.loss(model.model().manager());
+        this.reference = new ReferenceModel(model, pairs, padId);
     }
 
-    /**
-     * With full fine-tuning, scores every pair with the model as it is now (its initial weights), in
-     * batches of {@code batchSize}, unless a checkpoint restored the scores already. With adapters
-     * there is nothing to do: the reference is the model with its adapters off.
-     */
+    /** With full fine-tuning, the reference scores of every pair from the initial weights ({@link ReferenceModel#precompute}). */
     void precomputeReference(int batchSize) {
-        if (model.adapters().isEmpty() && precomputedReference == null) {
-            precomputedReference = PreferenceScores.of(model.model(), pairs, batchSize, padId);
-        }
+        reference.precompute(batchSize);
     }
 
     @Override
@@ -73,32 +56,12 @@ final class DpoStep implements ObjectiveStep {
 
     @Override
     public List<String> save(Path directory) throws IOException {
-        if (precomputedReference == null || model.adapters().isPresent()) {
-            return List.of();
-        }
-        Map<String, float[]> vectors = new LinkedHashMap<>();
-        vectors.put("chosen", precomputedReference.chosen());
-        vectors.put("rejected", precomputedReference.rejected());
-        TensorFiles.writeVectors(directory.resolve(REFERENCE_FILE), vectors);
-        return List.of(REFERENCE_FILE);
+        return reference.save(directory);
     }
 
     @Override
     public void restore(Path directory) throws IOException {
-        if (model.adapters().isEmpty()) {
-            Map<String, float[]> saved = TensorFiles.read(directory.resolve(REFERENCE_FILE));
-            precomputedReference = new PreferenceScores(saved.get("chosen"), saved.get("rejected"));
-        }
-    }
-
-    /** Reference log-probabilities of a micro-batch: precomputed, or the model with adapters off. */
-    private PreferenceScores reference(int[] indices, List<PreferencePair> slice) {
-        if (precomputedReference != null) {
-            return precomputedReference.select(indices);
-        }
-        try (Adapters.Switch off = model.reference()) {
-            return PreferenceScores.of(model.model(), slice, slice.size(), padId);
-        }
+        reference.restore(directory);
     }
 
     /** A window's micro-batches; adds up the reward statistics of its pairs as they are scored. */
@@ -119,7 +82,7 @@ final class DpoStep implements ObjectiveStep {
             for (int i : indices) {
                 slice.add(pairs.get(i));
             }
-            return new PairBatch(PreferenceBatch.of(slice, padId), reference(indices, slice));
+            return new PairBatch(PreferenceBatch.of(slice, padId), reference.scores(indices, slice));
         }
 
         @Override
@@ -150,37 +113,29 @@ final class DpoStep implements ObjectiveStep {
             }
 
             /**
-             * The loss is not linear in the token log-probabilities: score them first without
-             * recording (chunked), back-propagate the DPO loss to the sequence sums, then that
-             * gradient through the LM head (chunked again) and the layers.
+             * The loss is not linear in the token log-probabilities: back-propagated to the sequence
+             * sums first ({@link PreferenceBatch#backward}).
              */
             @Override
             public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
-                NDArray inputIds = manager.create(batch.ids()); // [2B, T]
-                TrainingPass pass = batch.trainingForward(lm, inputIds, manager);
-                NDArray rows = batch.completionSums(head.logProbs(lm, pass.hidden(), inputIds), manager); // [2B]
-                rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
-                float[] tokens = batch.completionTokens(); // [2B]
-                NDArray scores = loss.sequenceScores(rows, manager.create(tokens)); // [2B], per token for ipo
-                PreferenceScores referenceScores = loss.sequenceScores(reference, tokens);
-                float[] policy = scores.toFloatArray();
-                int n = batch.pairs();
-                statistics = statistics.add(loss.statistics(
-                        Arrays.copyOfRange(policy, 0, n),
-                        Arrays.copyOfRange(policy, n, 2 * n),
-                        referenceScores.chosen(),
-                        referenceScores.rejected()));
-                NDArray losses = loss.losses(
-                        PreferenceBatch.chosen(scores),
-                        PreferenceBatch.rejected(scores),
-                        manager.create(referenceScores.chosen()),
-                        manager.create(referenceScores.rejected())); // [B]
-                NDArray windowLoss = losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
-                collector.backward(windowLoss);
-                NDArray tokenWeights = batch.overCompletions(rows.getGradient(), manager); // [2B, T-1]
-                head.backward(lm, pass.hidden(), inputIds, tokenWeights, collector);
-                pass.backward(collector);
-                return windowLoss.getFloat();
+                return batch.backward(lm, head, manager, collector, rows -> {
+                    float[] tokens = batch.completionTokens(); // [2B]
+                    NDArray scores = loss.sequenceScores(rows, manager.create(tokens)); // [2B], per token for ipo
+                    PreferenceScores referenceScores = loss.sequenceScores(reference, tokens);
+                    float[] policy = scores.toFloatArray();
+                    int n = batch.pairs();
+                    statistics = statistics.add(loss.statistics(
+                            Arrays.copyOfRange(policy, 0, n),
+                            Arrays.copyOfRange(policy, n, 2 * n),
+                            referenceScores.chosen(),
+                            referenceScores.rejected()));
+                    NDArray losses = loss.losses(
+                            PreferenceBatch.chosen(scores),
+                            PreferenceBatch.rejected(scores),
+                            manager.create(referenceScores.chosen()),
+                            manager.create(referenceScores.rejected())); // [B]
+                    return losses.sum().div(manager.create((float) windowPairs)); // see Attention.scale
+                });
             }
 
             @Override

@@ -22,7 +22,7 @@ import java.util.Objects;
  * @param trainFile training data, JSON Lines in the objective's form (see {@link ChatDatasets})
  * @param outputDir where checkpoints ({@code checkpoint-<step>/}) and the result ({@code final/}) go
  * @param method full, lora or qlora
- * @param objective sft or dpo
+ * @param objective what the job optimises (sft, dpo, orpo, kto)
  * @param resume continue from the newest complete checkpoint in {@code outputDir} if there is one.
  *     Default true: a restarted job loses at most one checkpoint interval.
  * @param settings the settings the job sets; the others take their defaults
@@ -103,6 +103,11 @@ public record TrainConfig(
     /** DPO settings (used when the objective is dpo). */
     public DpoConfig dpo() {
         return DpoConfig.from(settings, method);
+    }
+
+    /** KTO settings (used when the objective is kto). */
+    public KtoConfig kto() {
+        return KtoConfig.from(settings, method);
     }
 
     /** Adapter settings (used for lora and qlora), with the base's storage from base_dtype. */

@@ -163,7 +163,7 @@ public final class DatasetCommand extends ApiCommand {
             @Parameters(paramLabel = "NAME") String name,
             @Option(names = "--base-model", required = true, paramLabel = "MODEL") String baseModel,
             @Option(names = "--method", defaultValue = "lora", paramLabel = "full|lora|qlora") String method,
-            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo") String objective,
+            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo|orpo|kto") String objective,
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",
