@@ -10,6 +10,12 @@ public enum DatasetFormat implements WireCode {
     ALPACA("alpaca"),
     /** {@code messages}: a list of {@code role}/{@code content}, the OpenAI fine-tuning shape. */
     CHAT("chat"),
+    /**
+     * ShareGPT exports: {@code conversations}, a list of {@code from}/{@code value} turns ({@code
+     * human} or {@code user}, {@code gpt} or {@code assistant}, {@code system}), and an optional
+     * top-level {@code system}; prepared as chat.
+     */
+    SHAREGPT("sharegpt"),
     /** {@code prompt} and {@code completion} strings. */
     PROMPT_COMPLETION("prompt_completion"),
     /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */

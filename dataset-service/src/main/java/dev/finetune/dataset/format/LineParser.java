@@ -10,6 +10,8 @@ import dev.finetune.events.DatasetFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * Turns one JSONL line of any supported format into a {@link CanonicalExample}, or says exactly
@@ -70,8 +72,8 @@ public final class LineParser {
                 throw invalidLine(
                         n,
                         "format",
-                        "unrecognised format: expected fields messages, instruction/output, "
-                                + "prompt/completion or prompt/chosen/rejected",
+                        "unrecognised format: expected fields messages, conversations, instruction/output, "
+                                + "prompt/completion, prompt/completion/label or prompt/chosen/rejected",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
@@ -86,6 +88,7 @@ public final class LineParser {
                 switch (format) {
                     case ALPACA -> alpaca(n, root);
                     case CHAT -> chat(n, root);
+                    case SHAREGPT -> shareGpt(n, root);
                     case PROMPT_COMPLETION -> promptCompletion(n, root);
                     case PREFERENCE -> preference(n, root);
                     case UNPAIRED_PREFERENCE -> unpaired(n, root);
@@ -113,6 +116,9 @@ public final class LineParser {
         }
         if (root.has("messages")) {
             return DatasetFormat.CHAT;
+        }
+        if (root.has("conversations")) {
+            return DatasetFormat.SHAREGPT;
         }
         if (root.has("instruction") && root.has("output")) {
             return DatasetFormat.ALPACA;
@@ -143,6 +149,67 @@ public final class LineParser {
     private static CanonicalExample chat(long n, JsonNode root) throws InvalidLineException {
         List<Message> messages = messages(n, root.get("messages"), "messages");
         checkConversation(n, "messages", messages, true);
+        return CanonicalExample.sft(messages);
+    }
+
+    /** ShareGPT's speaker names, as exports write them, and the chat role each is. */
+    private static final Map<String, String> SHAREGPT_ROLES =
+            Map.of("system", "system", "human", "user", "user", "user", "gpt", "assistant", "assistant", "assistant");
+
+    /**
+     * A ShareGPT line: {@code conversations} of {@code from}/{@code value} turns, with an optional
+     * top-level {@code system} prompt (LLaMA-Factory's layout), checked as a chat conversation. Tool
+     * turns ({@code function_call}, {@code observation}) are refused by name: they would need the
+     * model's tool-calling template.
+     */
+    private static CanonicalExample shareGpt(long n, JsonNode root) throws InvalidLineException {
+        JsonNode node = root.get("conversations");
+        if (node == null || node.isNull()) {
+            throw invalid(n, "conversations", "is required", null);
+        }
+        if (!node.isArray()) {
+            throw invalid(
+                    n,
+                    "conversations",
+                    "must be a list of {from, value} turns",
+                    node.getNodeType().name().toLowerCase());
+        }
+        if (node.isEmpty()) {
+            throw invalid(n, "conversations", "must not be empty", null);
+        }
+        List<Message> turns = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode m = node.get(i);
+            String path = "conversations[" + i + "]";
+            if (!m.isObject()) {
+                throw invalid(
+                        n,
+                        path,
+                        "must be an object with from and value",
+                        m.getNodeType().name().toLowerCase());
+            }
+            String from = requiredText(n, m, "from", path + ".from");
+            String role = SHAREGPT_ROLES.get(from.toLowerCase(Locale.ROOT));
+            if (role == null) {
+                throw invalid(
+                        n,
+                        path + ".from",
+                        "must be one of human, user, gpt, assistant, system (tool turns are not supported)",
+                        from);
+            }
+            turns.add(new Message(role, requiredText(n, m, "value", path + ".value")));
+        }
+        checkConversation(n, "conversations", "from", turns, true);
+        JsonNode system = root.get("system");
+        if (system == null || system.isNull()) {
+            return CanonicalExample.sft(turns);
+        }
+        if (turns.get(0).role().equals("system")) {
+            throw invalid(n, "system", "is given twice: here and as conversations[0]", null);
+        }
+        List<Message> messages = new ArrayList<>(turns.size() + 1);
+        messages.add(new Message("system", requiredText(n, root, "system")));
+        messages.addAll(turns);
         return CanonicalExample.sft(messages);
     }
 
@@ -283,6 +350,13 @@ public final class LineParser {
      */
     private static void checkConversation(long n, String field, List<Message> turns, boolean endsWithAssistant)
             throws InvalidLineException {
+        checkConversation(n, field, "role", turns, endsWithAssistant);
+    }
+
+    /** As above, naming each turn's speaker field {@code roleField} in errors ({@code from} in ShareGPT). */
+    private static void checkConversation(
+            long n, String field, String roleField, List<Message> turns, boolean endsWithAssistant)
+            throws InvalidLineException {
         int first = turns.get(0).role().equals("system") ? 1 : 0;
         if (first == turns.size()) {
             throw invalid(n, field, "has only a system message", null);
@@ -292,7 +366,7 @@ public final class LineParser {
             if (!turns.get(i).role().equals(expected)) {
                 throw invalid(
                         n,
-                        field + "[" + i + "].role",
+                        field + "[" + i + "]." + roleField,
                         "wrong role order: expected " + expected
                                 + (i == 0 ? "" : " after " + turns.get(i - 1).role()),
                         turns.get(i).role());
@@ -303,7 +377,7 @@ public final class LineParser {
         if (!last.equals(wanted)) {
             throw invalid(
                     n,
-                    field + "[" + (turns.size() - 1) + "].role",
+                    field + "[" + (turns.size() - 1) + "]." + roleField,
                     "must end with " + (wanted.equals("user") ? "a user" : "an assistant") + " message",
                     last);
         }

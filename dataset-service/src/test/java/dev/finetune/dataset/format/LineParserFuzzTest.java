@@ -37,6 +37,8 @@ class LineParserFuzzTest {
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
                 + "\"rejected\":[{\"role\":\"assistant\",\"content\":\"b\"}]}",
         "{\"prompt\":\"Is it blue?\",\"completion\":\"Yes\",\"label\":true}",
+        "{\"system\":\"Be brief\",\"conversations\":[{\"from\":\"human\",\"value\":\"Hi\"},"
+                + "{\"from\":\"gpt\",\"value\":\"Hello\"}]}",
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
                 + "\"label\":false}",
     };
@@ -65,6 +67,11 @@ class LineParserFuzzTest {
         "\"prompt\"",
         "\"completion\"",
         "\"label\"",
+        "\"conversations\"",
+        "\"from\"",
+        "\"value\"",
+        "\"human\"",
+        "\"gpt\"",
         "false",
         "\"system\"",
         "\"user\"",

@@ -189,6 +189,64 @@ class LineParserTest {
     }
 
     @Test
+    void shareGptConversationsBecomeTheChatFormWithTheirRolesMapped() throws InvalidLineException {
+        LineParser parser = new LineParser(DatasetFormat.AUTO, 1000);
+        CanonicalExample e = parser.parse(line(
+                1,
+                "{\"system\":\"Be brief.\",\"conversations\":[{\"from\":\"human\",\"value\":\"Hi\"},"
+                        + "{\"from\":\"gpt\",\"value\":\"Hello\"},{\"from\":\"User\",\"value\":\"Bye\"},"
+                        + "{\"from\":\"assistant\",\"value\":\"Goodbye\"}]}"));
+
+        assertThat(parser.format()).isEqualTo(DatasetFormat.SHAREGPT);
+        assertThat(e.messages())
+                .containsExactly(
+                        new Message("system", "Be brief."),
+                        new Message("user", "Hi"),
+                        new Message("assistant", "Hello"),
+                        new Message("user", "Bye"),
+                        new Message("assistant", "Goodbye"));
+        CanonicalExample asChat = new LineParser(DatasetFormat.AUTO, 1000)
+                .parse(line(
+                        1,
+                        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\"},"
+                                + "{\"role\":\"user\",\"content\":\"Bye\"},"
+                                + "{\"role\":\"assistant\",\"content\":\"Goodbye\"}]}"));
+        assertThat(e.messages()).isEqualTo(asChat.messages());
+    }
+
+    @Test
+    void shareGptTurnsAreCheckedNamingTheTurnAndField() {
+        LineParser parser = new LineParser(DatasetFormat.SHAREGPT, 1000);
+        LineError tool = errorOf(
+                parser,
+                line(
+                        2,
+                        "{\"conversations\":[{\"from\":\"human\",\"value\":\"Weather?\"},"
+                                + "{\"from\":\"function_call\",\"value\":\"{}\"}]}"));
+        assertThat(tool.line()).isEqualTo(2);
+        assertThat(tool.field()).isEqualTo("conversations[1].from");
+        assertThat(tool.value()).isEqualTo("function_call");
+        assertThat(tool.reason()).contains("tool turns are not supported");
+
+        assertThat(errorOf(parser, line(3, "{\"conversations\":[{\"from\":\"human\"}]}"))
+                        .field())
+                .isEqualTo("conversations[0].value");
+        LineError unanswered = errorOf(parser, line(4, "{\"conversations\":[{\"from\":\"human\",\"value\":\"Q\"}]}"));
+        assertThat(unanswered.field()).isEqualTo("conversations[0].from");
+        assertThat(unanswered.reason()).isEqualTo("must end with an assistant message");
+        LineError twoSystems = errorOf(
+                parser,
+                line(
+                        5,
+                        "{\"system\":\"A\",\"conversations\":[{\"from\":\"system\",\"value\":\"B\"},"
+                                + "{\"from\":\"human\",\"value\":\"Q\"},{\"from\":\"gpt\",\"value\":\"R\"}]}"));
+        assertThat(twoSystems.field()).isEqualTo("system");
+        assertThat(errorOf(parser, line(6, "{\"conversations\":{}}")).reason())
+                .isEqualTo("must be a list of {from, value} turns");
+    }
+
+    @Test
     void declaredFormatIsEnforcedFromTheFirstLine() {
         LineParser chat = new LineParser(DatasetFormat.CHAT, 1000);
         LineError error = errorOf(chat, line(1, "{\"prompt\":\"a\",\"completion\":\"b\"}"));

@@ -30,7 +30,8 @@ public final class DatasetCommand extends ApiCommand {
                             defaultValue = "auto",
                             paramLabel = "FORMAT",
                             description =
-                                    "auto, alpaca, chat, prompt_completion or preference (default ${DEFAULT-VALUE}).")
+                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference or unpaired_preference (default"
+                                            + " ${DEFAULT-VALUE}).")
                     String format) {
         requireFile(file);
         JsonNode view = services()
