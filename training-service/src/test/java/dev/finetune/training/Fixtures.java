@@ -21,7 +21,7 @@ import picocli.CommandLine;
  * Real inputs in the object store, as the other services leave them: a tiny base model in
  * HuggingFace layout under models/base/, and prepared datasets in the dataset-service's layout.
  */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {}
 
     /** Generates a tiny qwen3 model with its tokenizer (llm's init-tiny) and stores it as a base model. */
@@ -62,7 +62,8 @@ final class Fixtures {
      * A LoRA SFT job record of {@code tiny-qwen3} on dataset {@code qa}, version 1, as the service
      * writes it on creation: nothing trained, no worker.
      */
-    static JobRecord jobRecord(String id, JobState state, Map<String, Object> hyperparameters, Instant createdAt) {
+    public static JobRecord jobRecord(
+            String id, JobState state, Map<String, Object> hyperparameters, Instant createdAt) {
         return new JobRecord(
                 id,
                 "tiny-qwen3",
