@@ -117,6 +117,11 @@ class EvaluationApiTest {
 
     /** Requests an evaluation of {@code prefix} with {@code gates} and waits for its report. */
     static JsonPath adHoc(String prefix, Map<String, Object> gates) {
+        return adHoc(prefix, Fixtures.DATASET, gates);
+    }
+
+    /** Requests an evaluation of {@code prefix} on version 1 of {@code dataset} and waits for its report. */
+    static JsonPath adHoc(String prefix, String dataset, Map<String, Object> gates) {
         String id = given().contentType("application/json")
                 .body(Map.of(
                         "baseModel",
@@ -124,7 +129,7 @@ class EvaluationApiTest {
                         "checkpointPrefix",
                         prefix,
                         "dataset",
-                        Map.of("name", Fixtures.DATASET, "version", "1"),
+                        Map.of("name", dataset, "version", "1"),
                         "gates",
                         gates))
                 .post("/api/evaluations")

@@ -16,6 +16,11 @@ public enum DatasetFormat implements WireCode {
      * top-level {@code system}; prepared as chat.
      */
     SHAREGPT("sharegpt"),
+    /**
+     * {@code question}, {@code choices} (two or more distinct strings) and {@code answer} (the right
+     * choice's 0-based index, or its text).
+     */
+    MULTIPLE_CHOICE("multiple_choice"),
     /** {@code prompt} and {@code completion} strings. */
     PROMPT_COMPLETION("prompt_completion"),
     /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */

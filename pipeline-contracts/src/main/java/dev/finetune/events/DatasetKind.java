@@ -9,7 +9,12 @@ public enum DatasetKind implements WireCode {
     /** A prompt with a chosen and a rejected answer: DPO and ORPO. */
     PREFERENCE("preference", "preference pairs (fields prompt, chosen, rejected)"),
     /** Completions each labelled desirable or not, TRL's unpaired preference format: KTO. */
-    UNPAIRED_PREFERENCE("unpaired_preference", "labelled completions (fields prompt, completion, label)");
+    UNPAIRED_PREFERENCE("unpaired_preference", "labelled completions (fields prompt, completion, label)"),
+    /**
+     * Questions with choices and the right one: evaluated by each choice's log-likelihood (task
+     * accuracy); each line is also a conversation (the question, the right choice), so SFT trains on it.
+     */
+    MULTIPLE_CHOICE("multiple_choice", "multiple-choice questions (fields question, choices, answer)");
 
     private final String code;
     private final String description;

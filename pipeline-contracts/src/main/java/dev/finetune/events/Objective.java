@@ -26,6 +26,11 @@ public enum Objective implements WireCode {
         return datasetKind;
     }
 
+    /** Whether it trains on {@code kind}: its own, and for SFT multiple-choice questions too (question, right answer). */
+    public boolean trainsOn(DatasetKind kind) {
+        return kind == datasetKind || (this == SFT && kind == DatasetKind.MULTIPLE_CHOICE);
+    }
+
     @Override
     public String code() {
         return code;

@@ -73,7 +73,8 @@ public final class LineParser {
                         n,
                         "format",
                         "unrecognised format: expected fields messages, conversations, instruction/output, "
-                                + "prompt/completion, prompt/completion/label or prompt/chosen/rejected",
+                                + "prompt/completion, prompt/completion/label, prompt/chosen/rejected or "
+                                + "question/choices/answer",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
@@ -89,6 +90,7 @@ public final class LineParser {
                     case ALPACA -> alpaca(n, root);
                     case CHAT -> chat(n, root);
                     case SHAREGPT -> shareGpt(n, root);
+                    case MULTIPLE_CHOICE -> multipleChoice(n, root);
                     case PROMPT_COMPLETION -> promptCompletion(n, root);
                     case PREFERENCE -> preference(n, root);
                     case UNPAIRED_PREFERENCE -> unpaired(n, root);
@@ -119,6 +121,9 @@ public final class LineParser {
         }
         if (root.has("conversations")) {
             return DatasetFormat.SHAREGPT;
+        }
+        if (root.has("question") && root.has("choices")) {
+            return DatasetFormat.MULTIPLE_CHOICE;
         }
         if (root.has("instruction") && root.has("output")) {
             return DatasetFormat.ALPACA;
@@ -211,6 +216,69 @@ public final class LineParser {
         messages.add(new Message("system", requiredText(n, root, "system")));
         messages.addAll(turns);
         return CanonicalExample.sft(messages);
+    }
+
+    /**
+     * A multiple-choice question: {@code question}, {@code choices} (at least two, no two the same)
+     * and {@code answer}, the right choice's 0-based index or its text.
+     */
+    private static CanonicalExample multipleChoice(long n, JsonNode root) throws InvalidLineException {
+        String question = requiredText(n, root, "question");
+        JsonNode node = root.get("choices");
+        if (node == null || node.isNull()) {
+            throw invalid(n, "choices", "is required", null);
+        }
+        if (!node.isArray()) {
+            throw invalid(
+                    n,
+                    "choices",
+                    "must be a list of strings",
+                    node.getNodeType().name().toLowerCase());
+        }
+        if (node.size() < 2) {
+            throw invalid(n, "choices", "must have at least two choices", String.valueOf(node.size()));
+        }
+        List<String> choices = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            String path = "choices[" + i + "]";
+            JsonNode choice = node.get(i);
+            if (!choice.isTextual()) {
+                throw invalid(
+                        n, path, "must be a string", choice.getNodeType().name().toLowerCase());
+            }
+            String text = TextNormalizer.normalize(choice.textValue());
+            if (text.isEmpty()) {
+                throw invalid(n, path, "must not be empty", null);
+            }
+            int same = choices.indexOf(text);
+            if (same >= 0) {
+                throw invalid(n, path, "is the same as choices[" + same + "]", text);
+            }
+            choices.add(text);
+        }
+        JsonNode answer = root.get("answer");
+        if (answer == null || answer.isNull()) {
+            throw invalid(n, "answer", "is required", null);
+        }
+        int index;
+        if (answer.isIntegralNumber()) {
+            index = answer.asInt();
+            if (!answer.canConvertToInt() || index < 0 || index >= choices.size()) {
+                throw invalid(n, "answer", "must be a choice's index, 0 to " + (choices.size() - 1), answer.toString());
+            }
+        } else if (answer.isTextual()) {
+            index = choices.indexOf(TextNormalizer.normalize(answer.textValue()));
+            if (index < 0) {
+                throw invalid(n, "answer", "is not one of the choices", answer.textValue());
+            }
+        } else {
+            throw invalid(
+                    n,
+                    "answer",
+                    "must be a choice's index or its text",
+                    answer.getNodeType().name().toLowerCase());
+        }
+        return CanonicalExample.multipleChoice(question, choices, index);
     }
 
     private static CanonicalExample preference(long n, JsonNode root) throws InvalidLineException {

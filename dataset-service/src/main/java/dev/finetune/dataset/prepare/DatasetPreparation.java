@@ -258,8 +258,8 @@ public final class DatasetPreparation {
     }
 
     /**
-     * The canonical JSONL line: messages (SFT), prompt/chosen/rejected (preference) or
-     * prompt/completion/label (unpaired preference).
+     * The canonical JSONL line: messages (SFT), prompt/chosen/rejected (preference),
+     * prompt/completion/label (unpaired preference) or messages/choices/answer (multiple choice).
      */
     static byte[] canonicalJson(CanonicalExample example) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
@@ -275,6 +275,14 @@ public final class DatasetPreparation {
                 writeTurns(g, "rejected", example.rejected());
             } else {
                 writeTurns(g, "messages", example.messages());
+                if (example.choices() != null) {
+                    g.writeArrayFieldStart("choices");
+                    for (String choice : example.choices()) {
+                        g.writeString(choice);
+                    }
+                    g.writeEndArray();
+                    g.writeNumberField("answer", example.answer());
+                }
             }
             g.writeEndObject();
         }

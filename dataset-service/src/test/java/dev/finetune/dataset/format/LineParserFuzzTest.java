@@ -37,6 +37,7 @@ class LineParserFuzzTest {
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
                 + "\"rejected\":[{\"role\":\"assistant\",\"content\":\"b\"}]}",
         "{\"prompt\":\"Is it blue?\",\"completion\":\"Yes\",\"label\":true}",
+        "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\"],\"answer\":1}",
         "{\"system\":\"Be brief\",\"conversations\":[{\"from\":\"human\",\"value\":\"Hi\"},"
                 + "{\"from\":\"gpt\",\"value\":\"Hello\"}]}",
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
@@ -68,6 +69,9 @@ class LineParserFuzzTest {
         "\"completion\"",
         "\"label\"",
         "\"conversations\"",
+        "\"question\"",
+        "\"choices\"",
+        "\"answer\"",
         "\"from\"",
         "\"value\"",
         "\"human\"",
@@ -154,6 +158,12 @@ class LineParserFuzzTest {
             assertThat(example.messages().get(example.messages().size() - 1).role())
                     .as(shown)
                     .isEqualTo("assistant");
+        }
+        if (example.choices() != null) {
+            assertThat(example.choices()).as(shown).hasSizeGreaterThan(1).doesNotHaveDuplicates();
+            assertThat(example.messages().get(1).content())
+                    .as(shown)
+                    .isEqualTo(example.choices().get(example.answer()));
         }
     }
 

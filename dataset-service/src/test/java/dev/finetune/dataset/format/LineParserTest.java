@@ -247,6 +247,48 @@ class LineParserTest {
     }
 
     @Test
+    void aMultipleChoiceQuestionKeepsItsChoicesAndIsAlsoTheConversationOfItsRightAnswer() throws InvalidLineException {
+        LineParser parser = new LineParser(DatasetFormat.AUTO, 1000);
+        CanonicalExample byIndex = parser.parse(line(
+                1, "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\",\"Bogota\"],\"answer\":1}"));
+        CanonicalExample byText = parser.parse(line(
+                2,
+                "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\",\"Bogota\"],\"answer\":\"Lima\"}"));
+
+        assertThat(parser.format()).isEqualTo(DatasetFormat.MULTIPLE_CHOICE);
+        assertThat(byIndex.kind()).isEqualTo(DatasetKind.MULTIPLE_CHOICE);
+        assertThat(byIndex.choices()).containsExactly("Quito", "Lima", "Bogota");
+        assertThat(byIndex.answer()).isEqualTo(1);
+        assertThat(byIndex.messages())
+                .containsExactly(new Message("user", "Capital of Peru?"), new Message("assistant", "Lima"));
+        assertThat(byText).isEqualTo(byIndex);
+    }
+
+    @Test
+    void multipleChoiceLinesAreCheckedNamingTheField() {
+        LineParser parser = new LineParser(DatasetFormat.MULTIPLE_CHOICE, 1000);
+        LineError outOfRange = errorOf(parser, line(1, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"],\"answer\":2}"));
+        assertThat(outOfRange.field()).isEqualTo("answer");
+        assertThat(outOfRange.reason()).isEqualTo("must be a choice's index, 0 to 1");
+        assertThat(outOfRange.value()).isEqualTo("2");
+        LineError notAChoice =
+                errorOf(parser, line(2, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"],\"answer\":\"c\"}"));
+        assertThat(notAChoice.reason()).isEqualTo("is not one of the choices");
+        LineError twice = errorOf(parser, line(3, "{\"question\":\"Q\",\"choices\":[\"a\",\" a\"],\"answer\":0}"));
+        assertThat(twice.field()).isEqualTo("choices[1]");
+        assertThat(twice.reason()).isEqualTo("is the same as choices[0]");
+        assertThat(errorOf(parser, line(4, "{\"question\":\"Q\",\"choices\":[\"a\"],\"answer\":0}"))
+                        .reason())
+                .isEqualTo("must have at least two choices");
+        assertThat(errorOf(parser, line(5, "{\"question\":\"Q\",\"choices\":[\"a\",3],\"answer\":0}"))
+                        .field())
+                .isEqualTo("choices[1]");
+        assertThat(errorOf(parser, line(6, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"]}"))
+                        .field())
+                .isEqualTo("answer");
+    }
+
+    @Test
     void declaredFormatIsEnforcedFromTheFirstLine() {
         LineParser chat = new LineParser(DatasetFormat.CHAT, 1000);
         LineError error = errorOf(chat, line(1, "{\"prompt\":\"a\",\"completion\":\"b\"}"));

@@ -98,6 +98,28 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void theExampleMultipleChoiceSetIsPreparedWithItsChoicesAndTheLlmReaderSeesItsRightAnswers() throws Exception {
+        byte[] raw = Files.readAllBytes(Path.of("../examples/data/world-facts-choice.jsonl"));
+
+        PreparationResult result = prepare(raw, PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.MULTIPLE_CHOICE);
+        assertThat(result.kind()).isEqualTo(DatasetKind.MULTIPLE_CHOICE);
+        assertThat(result.invalidLines()).isZero();
+        Path train = result.splits().get(Split.TRAIN).path();
+        List<String> lines = Files.readAllLines(train);
+        assertThat(lines).isNotEmpty().allSatisfy(line -> assertThat(line)
+                .matches("\\{\"messages\":\\[\\{\"role\":\"user\",\"content\":\"[^\"]+\"},"
+                        + "\\{\"role\":\"assistant\",\"content\":\"[^\"]+\"}],"
+                        + "\"choices\":\\[(\"[^\"]+\",){3}\"[^\"]+\"],\"answer\":[0-3]}"));
+        // SFT trains on it: the conversations are the questions with their right answers.
+        assertThat(dev.finetune.llm.train.ChatDatasets.conversations(train)).hasSize(lines.size());
+        assertThat(lines.stream().filter(l -> l.contains("What is the capital of Peru?")))
+                .allSatisfy(l -> assertThat(l).contains("{\"role\":\"assistant\",\"content\":\"Lima\"}"));
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

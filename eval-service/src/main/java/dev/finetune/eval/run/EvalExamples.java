@@ -1,5 +1,7 @@
 package dev.finetune.eval.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.LabelledCompletion;
@@ -9,6 +11,7 @@ import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,7 +28,9 @@ import java.util.Map;
  *       the generation prompt) and that turn's text (a pair's chosen answer), for generation;
  *   <li>{@code pairs}: preference pairs (empty for other data);
  *   <li>{@code labelled}: labelled completions (KTO's data; empty for other data). Only the desirable
- *       ones are also {@code scored} and generated for: they are the answers wanted.
+ *       ones are also {@code scored} and generated for: they are the answers wanted;
+ *   <li>{@code questions}: multiple-choice questions, each choice as a completion of the question
+ *       (empty for other data); their right answers are also the {@code scored} conversations.
  * </ul>
  *
  * Examples are taken in file order, so the same split and limits always select the same examples.
@@ -35,7 +40,16 @@ public record EvalExamples(
         List<long[]> prompts,
         List<String> references,
         List<PreferencePair> pairs,
-        List<LabelledCompletion> labelled) {
+        List<LabelledCompletion> labelled,
+        List<Question> questions) {
+
+    /**
+     * A multiple-choice question: each choice's tokens after the question's (prompt and completion,
+     * {@code desirable} for the right one), the choices' texts and the right one's index.
+     */
+    public record Question(List<LabelledCompletion> choices, List<String> texts, int answer) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Reads up to {@code maxExamples} examples of a split in canonical JSONL, holding {@code kind} data. */
     public static EvalExamples read(Path file, DatasetKind kind, Tokenizer tokenizer, int maxExamples, int maxTokens)
@@ -57,6 +71,27 @@ public record EvalExamples(
         List<String> references = new ArrayList<>();
         List<PreferencePair> pairs = new ArrayList<>();
         List<LabelledCompletion> labelled = new ArrayList<>();
+        List<Question> questions = new ArrayList<>();
+        if (kind == DatasetKind.MULTIPLE_CHOICE) {
+            for (JsonNode line : first(jsonLines(file), maxExamples)) {
+                List<ChatMessage> question = List.of(ChatMessage.user(
+                        line.path("messages").path(0).path("content").asText()));
+                List<ChatMessage> context = context(baseline, question, encoder, maxTokens / 2);
+                int answer = line.path("answer").asInt();
+                List<String> texts = new ArrayList<>();
+                List<LabelledCompletion> choices = new ArrayList<>();
+                for (JsonNode choice : line.path("choices")) {
+                    texts.add(choice.asText());
+                    choices.add(encoder.labelled(
+                            context,
+                            List.of(ChatMessage.assistant(choice.asText())),
+                            choices.size() == answer,
+                            maxTokens / 2,
+                            maxTokens));
+                }
+                questions.add(new Question(choices, texts, answer));
+            }
+        }
         if (kind == DatasetKind.UNPAIRED_PREFERENCE) {
             for (ChatDatasets.Labelled l : first(ChatDatasets.labelled(file), maxExamples)) {
                 LabelledCompletion example = encoder.labelled(
@@ -115,7 +150,20 @@ public record EvalExamples(
                 references.add(messages.get(last).content());
             }
         }
-        return new EvalExamples(scored, prompts, references, pairs, labelled);
+        return new EvalExamples(scored, prompts, references, pairs, labelled, questions);
+    }
+
+    /** The split's lines as JSON objects, in file order (blank lines skipped). */
+    private static List<JsonNode> jsonLines(Path file) throws IOException {
+        List<JsonNode> lines = new ArrayList<>();
+        try (var all = Files.lines(file)) {
+            for (String line : (Iterable<String>) all::iterator) {
+                if (!line.isBlank()) {
+                    lines.add(JSON.readTree(line));
+                }
+            }
+        }
+        return lines;
     }
 
     /**

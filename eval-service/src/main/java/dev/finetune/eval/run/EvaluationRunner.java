@@ -2,6 +2,8 @@ package dev.finetune.eval.run;
 
 import static dev.finetune.eval.run.BaseMetricsCache.ZERO_SHOT;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.events.DatasetKind;
@@ -350,13 +352,19 @@ public class EvaluationRunner {
     /** What a prepared split holds, from the fields of its first line in canonical JSONL. */
     private static DatasetKind kind(Path split) throws IOException {
         try (var lines = Files.lines(split)) {
-            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("");
-            if (first.contains("\"chosen\"")) {
+            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("{}");
+            JsonNode fields = KIND_JSON.readTree(first);
+            if (fields.has("chosen")) {
                 return DatasetKind.PREFERENCE;
             }
-            return first.contains("\"label\"") ? DatasetKind.UNPAIRED_PREFERENCE : DatasetKind.SFT;
+            if (fields.has("label")) {
+                return DatasetKind.UNPAIRED_PREFERENCE;
+            }
+            return fields.has("choices") ? DatasetKind.MULTIPLE_CHOICE : DatasetKind.SFT;
         }
     }
+
+    private static final ObjectMapper KIND_JSON = new ObjectMapper();
 
     private static long padId(Tokenizer tokenizer) {
         return tokenizer

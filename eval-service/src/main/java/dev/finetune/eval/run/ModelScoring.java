@@ -155,8 +155,54 @@ final class ModelScoring {
                     MetricNames.REWARD_MARGIN,
                     LabelledMetrics.of(completionLogProbs(sequences), desirable).margin());
         }
+        if (!validation.questions().isEmpty()) {
+            MultipleChoiceAccuracy mc = multipleChoice(validation.questions());
+            metrics.put(MetricNames.MC_ACCURACY, mc.accuracy());
+            metrics.put(MetricNames.MC_ACCURACY_NORM, mc.normalizedAccuracy());
+        }
         return new Scored(metrics, tokens.tokens(), generations);
     }
+
+    /**
+     * Multiple-choice accuracy as lm-evaluation-harness scores it: each choice's log-likelihood is
+     * the sum of its tokens' log-probabilities after the question; a question counts as right when
+     * its right choice has the highest one ({@code acc}), or the highest one per character of the
+     * choice's text ({@code acc_norm}). A tie goes to the first choice, as numpy's argmax does.
+     */
+    MultipleChoiceAccuracy multipleChoice(List<EvalExamples.Question> questions) {
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (EvalExamples.Question q : questions) {
+            for (LabelledCompletion choice : q.choices()) {
+                sequences.add(EvalExamples.completionSequence(choice.prompt(), choice.completion()));
+            }
+        }
+        float[] logLikelihoods = completionLogProbs(sequences);
+        int right = 0;
+        int rightNormalized = 0;
+        int at = 0;
+        for (EvalExamples.Question q : questions) {
+            int best = 0;
+            int bestNormalized = 0;
+            for (int c = 1; c < q.choices().size(); c++) {
+                if (logLikelihoods[at + c] > logLikelihoods[at + best]) {
+                    best = c;
+                }
+                if (logLikelihoods[at + c] / q.texts().get(c).length()
+                        > logLikelihoods[at + bestNormalized]
+                                / q.texts().get(bestNormalized).length()) {
+                    bestNormalized = c;
+                }
+            }
+            right += best == q.answer() ? 1 : 0;
+            rightNormalized += bestNormalized == q.answer() ? 1 : 0;
+            at += q.choices().size();
+        }
+        return new MultipleChoiceAccuracy(
+                (double) right / questions.size(), (double) rightNormalized / questions.size());
+    }
+
+    /** {@code acc} and {@code acc_norm} over a set of questions. */
+    record MultipleChoiceAccuracy(double accuracy, double normalizedAccuracy) {}
 
     private static double mean(List<Generation> generations, ToDoubleFunction<Generation> score) {
         return generations.stream().mapToDouble(score).average().orElse(0);

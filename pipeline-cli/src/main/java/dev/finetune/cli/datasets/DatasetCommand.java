@@ -30,7 +30,7 @@ public final class DatasetCommand extends ApiCommand {
                             defaultValue = "auto",
                             paramLabel = "FORMAT",
                             description =
-                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference or unpaired_preference (default"
+                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference, unpaired_preference or multiple_choice (default"
                                             + " ${DEFAULT-VALUE}).")
                     String format) {
         requireFile(file);

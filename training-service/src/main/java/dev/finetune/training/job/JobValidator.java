@@ -74,7 +74,7 @@ public class JobValidator {
         RecipeConfigs.checkAgainst(config, checked);
         PreparedManifest manifest = manifest(job);
         DatasetKind kind = manifest.kind();
-        if (kind != job.objective().datasetKind()) {
+        if (!job.objective().trainsOn(kind)) {
             throw new InvalidJobException(
                     "objective",
                     "objective: " + job.objective().code() + " needs "
