@@ -27,7 +27,8 @@ import java.util.Locale;
  *
  * With activation checkpointing every layer keeps only its input (C per token) and one layer's
  * activations exist at a time, while it is recomputed for its backward pass: all of its intermediate
- * arrays and their gradients, measured at 2.5 times what it keeps. A quantised base, always
+ * arrays and their gradients, measured at 1.8 times what it keeps (2.5 while LoRA dropout drew
+ * each mask into a fresh direct buffer that lived until the next garbage collection). A quantised base, always
  * checkpointed, adds one layer's dequantised fp32 weights while that layer computes. The LM head runs
  * in chunks of {@link ChunkedLmHead#DEFAULT_CHUNK_BYTES} of logits (110 rows of a 151,936-token
  * vocabulary), so only one chunk counts. DPO scores chosen and rejected answers in one micro-batch:
@@ -89,7 +90,7 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
         double perQueryLayer = 2.25 * config.numAttentionHeads() * step.length();
         double layerBytes = Float.BYTES * tokens * (perTokenLayer + perQueryLayer);
         double activations = step.checkpointing()
-                ? Float.BYTES * tokens * c * layers + 2.5 * layerBytes // saved inputs + the layer recomputed
+                ? Float.BYTES * tokens * c * layers + 1.8 * layerBytes // saved inputs + the layer recomputed
                 : layerBytes * layers;
         if (base != BaseDType.FP32) {
             activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights

@@ -34,8 +34,9 @@ class MemoryEstimateTest {
     /**
      * The activation and logit terms against measured LoRA steps (q/k/v/o, r 8) in JVMs of their own:
      * one sequence of 512 tokens, and one of 1,024 with activation checkpointing. Measured on this
-     * code: 203 and 334 MiB over the resident size before the step; the estimates say 215 and 392 MiB.
-     * (Before each layer's intermediate arrays were freed when it was done: 378 and 394 MiB.)
+     * code: 187 and 274 MiB over the resident size before the step; the estimates say 215 and 304 MiB.
+     * (Before LoRA dropout reused one mask buffer: 203 and 334 MiB; before each layer's intermediate
+     * arrays were freed when it was done: 378 and 394 MiB.)
      */
     @ParameterizedTest(name = "{0} tokens, checkpointing {1}")
     @CsvSource({"512, false", "1024, true"})
