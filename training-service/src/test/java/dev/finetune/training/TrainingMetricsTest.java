@@ -61,7 +61,11 @@ class TrainingMetricsTest {
                 .isPositive();
         JobLifecycleTest.awaitState(id, "succeeded");
 
-        Scrape after = Scrape.now();
+        // The worker drops the job's series when its run returns, just after the final state is
+        // written (a fresh-clone run scraped in between once): they go within moments, not never.
+        Scrape after = await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(Scrape::now, scrape -> scrape.withLabels(job).isEmpty());
         assertThat(after.withLabels(job))
                 .as("no series of the ended job is left")
                 .isEmpty();
