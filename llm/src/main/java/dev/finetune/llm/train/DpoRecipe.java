@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Direct preference optimisation on prompt / chosen / rejected conversations ({@link DpoStep}: the
@@ -33,7 +34,14 @@ public final class DpoRecipe implements Recipe {
         pairs = encode(ChatDatasets.preferences(config.trainFile()));
         TrainableModel model = loop.prepare(pairs.size(), fingerprint());
         padId = RecipeSupport.padId(tokenizer, model.model());
-        DpoStep step = new DpoStep(model, pairs, padId, config.dpo());
+        List<PreferencePair> validation = List.of();
+        Optional<Path> validationFile = RecipeSupport.validationFile(config);
+        if (validationFile.isPresent()) {
+            validation =
+                    RecipeSupport.nonEmptyValidation(encode(ChatDatasets.preferences(validationFile.get())), config);
+        }
+        DpoStep step = new DpoStep(
+                model, pairs, padId, config.dpo(), validation, config.training().batchSize());
         if (!loop.resume(step)) {
             step.precomputeReference(config.training().batchSize());
         }

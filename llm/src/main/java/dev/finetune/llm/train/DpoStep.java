@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.model.TrainingPass;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
@@ -32,6 +33,8 @@ import java.util.Map;
 final class DpoStep implements ObjectiveStep {
     /** The reference log-probabilities in a full fine-tuning checkpoint. */
     static final String REFERENCE_FILE = "reference_logps.safetensors";
+    /** The prefix of the validation pairs' reference log-probabilities in {@link #REFERENCE_FILE}. */
+    private static final String VALIDATION = "validation/";
 
     private final TrainableModel model;
     private final List<PreferencePair> pairs;
@@ -40,30 +43,103 @@ final class DpoStep implements ObjectiveStep {
 
     private final ChunkedLmHead head;
 
-    private PreferenceScores precomputedReference;
+    private final List<PreferencePair> validation;
+    private final int evalBatchSize;
 
-    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo) {
-        this(model, pairs, padId, dpo, ChunkedLmHead.defaults());
+    private PreferenceScores precomputedReference;
+    /** The reference's scores of the validation pairs: computed once (or restored), they never change. */
+    private PreferenceScores validationReference;
+
+    /**
+     * @param validation the validation pairs, evaluated with the same loss against the same reference
+     * @param evalBatchSize validation pairs per forward pass
+     */
+    DpoStep(
+            TrainableModel model,
+            List<PreferencePair> pairs,
+            long padId,
+            DpoConfig dpo,
+            List<PreferencePair> validation,
+            int evalBatchSize) {
+        this(model, pairs, padId, dpo, ChunkedLmHead.defaults(), validation, evalBatchSize);
     }
 
-    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
+    /** Without validation pairs, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
     DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo, ChunkedLmHead head) {
+        this(model, pairs, padId, dpo, head, List.of(), 1);
+    }
+
+    private DpoStep(
+            TrainableModel model,
+            List<PreferencePair> pairs,
+            long padId,
+            DpoConfig dpo,
+            ChunkedLmHead head,
+            List<PreferencePair> validation,
+            int evalBatchSize) {
         this.head = head;
         this.model = model;
         this.pairs = pairs;
         this.padId = padId;
         this.loss = dpo.loss(model.model().manager());
+        this.validation = validation;
+        this.evalBatchSize = evalBatchSize;
     }
 
     /**
-     * With full fine-tuning, scores every pair with the model as it is now (its initial weights), in
-     * batches of {@code batchSize}, unless a checkpoint restored the scores already. With adapters
-     * there is nothing to do: the reference is the model with its adapters off.
+     * With full fine-tuning, scores every pair (training and validation) with the model as it is now
+     * (its initial weights), in batches of {@code batchSize}, unless a checkpoint restored the scores
+     * already. With adapters there is nothing to do: the reference is the model with its adapters off.
      */
+    @SuppressWarnings("try")
     void precomputeReference(int batchSize) {
         if (model.adapters().isEmpty() && precomputedReference == null) {
-            precomputedReference = PreferenceScores.of(model.model(), pairs, batchSize, padId);
+            try (GradientMode.Paused paused = GradientMode.pause()) {
+                precomputedReference = PreferenceScores.of(model.model(), pairs, batchSize, padId);
+                if (!validation.isEmpty()) {
+                    validationReference = PreferenceScores.of(model.model(), validation, evalBatchSize, padId);
+                }
+            }
         }
+    }
+
+    /**
+     * The DPO loss of the validation pairs ({@code eval_loss}, their mean) and TRL's reward metrics
+     * with the {@code eval_} prefix.
+     */
+    @Override
+    @SuppressWarnings("try")
+    public Map<String, Double> evaluate(CausalLm lm) {
+        PreferenceScores policy;
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            policy = PreferenceScores.of(lm, validation, evalBatchSize, padId);
+            if (validationReference == null) { // adapters: the model with them off
+                try (Adapters.Switch off = model.reference()) {
+                    validationReference = PreferenceScores.of(lm, validation, evalBatchSize, padId);
+                }
+            }
+        }
+        float[] tokens = PreferenceBatch.of(validation, padId).completionTokens(); // [2N]
+        PreferenceScores scores = loss.sequenceScores(policy, tokens);
+        PreferenceScores reference = loss.sequenceScores(validationReference, tokens);
+        DpoLoss.Statistics statistics =
+                loss.statistics(scores.chosen(), scores.rejected(), reference.chosen(), reference.rejected());
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("eval_loss", statistics.meanLoss());
+        rewardMetrics(statistics).forEach((name, value) -> metrics.put("eval_" + name, value));
+        return metrics;
+    }
+
+    /** TRL's names for the reward metrics. */
+    private static Map<String, Double> rewardMetrics(DpoLoss.Statistics statistics) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("rewards/chosen", statistics.meanChosenReward());
+        metrics.put("rewards/rejected", statistics.meanRejectedReward());
+        metrics.put("rewards/accuracies", statistics.accuracy());
+        metrics.put("rewards/margins", statistics.margin());
+        metrics.put("logps/chosen", statistics.meanChosenLogProb());
+        metrics.put("logps/rejected", statistics.meanRejectedLogProb());
+        return metrics;
     }
 
     @Override
@@ -79,6 +155,10 @@ final class DpoStep implements ObjectiveStep {
         Map<String, float[]> vectors = new LinkedHashMap<>();
         vectors.put("chosen", precomputedReference.chosen());
         vectors.put("rejected", precomputedReference.rejected());
+        if (validationReference != null) {
+            vectors.put(VALIDATION + "chosen", validationReference.chosen());
+            vectors.put(VALIDATION + "rejected", validationReference.rejected());
+        }
         TensorFiles.writeVectors(directory.resolve(REFERENCE_FILE), vectors);
         return List.of(REFERENCE_FILE);
     }
@@ -88,6 +168,10 @@ final class DpoStep implements ObjectiveStep {
         if (model.adapters().isEmpty()) {
             Map<String, float[]> saved = TensorFiles.read(directory.resolve(REFERENCE_FILE));
             precomputedReference = new PreferenceScores(saved.get("chosen"), saved.get("rejected"));
+            if (saved.containsKey(VALIDATION + "chosen")) {
+                validationReference =
+                        new PreferenceScores(saved.get(VALIDATION + "chosen"), saved.get(VALIDATION + "rejected"));
+            }
         }
     }
 
@@ -127,17 +211,9 @@ final class DpoStep implements ObjectiveStep {
             return statistics.meanLoss();
         }
 
-        /** TRL's names for the reward metrics. */
         @Override
         public Map<String, Double> metrics() {
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            metrics.put("rewards/chosen", statistics.meanChosenReward());
-            metrics.put("rewards/rejected", statistics.meanRejectedReward());
-            metrics.put("rewards/accuracies", statistics.accuracy());
-            metrics.put("rewards/margins", statistics.margin());
-            metrics.put("logps/chosen", statistics.meanChosenLogProb());
-            metrics.put("logps/rejected", statistics.meanRejectedLogProb());
-            return metrics;
+            return rewardMetrics(statistics);
         }
 
         private final class PairBatch implements MicroBatch {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Supervised fine-tuning: conversations rendered with the model's chat template, loss on the
@@ -31,16 +32,25 @@ public final class SftRecipe implements Recipe {
     @Override
     public void setup() throws IOException {
         tokenizer = Tokenizer.load(config.model());
-        items = encode(ChatDatasets.conversations(config.trainFile()));
+        items = encode(
+                ChatDatasets.conversations(config.trainFile()), config.sft().packing());
+        List<TrainingSequence> validation = List.of();
+        Optional<Path> validationFile = RecipeSupport.validationFile(config);
+        if (validationFile.isPresent()) {
+            validation = RecipeSupport.nonEmptyValidation(
+                    encode(ChatDatasets.conversations(validationFile.get()), false), config);
+        }
         TrainableModel model = loop.prepare(items.size(), fingerprint());
         loop.resume(new SftStep(
                 items,
                 RecipeSupport.padId(tokenizer, model.model()),
-                config.sft().packing()));
+                config.sft().packing(),
+                validation,
+                config.training().batchSize()));
     }
 
     /** Tokenized examples, or packed rows of them; examples with nothing to learn are dropped. */
-    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations) {
+    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations, boolean packing) {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         int maxLength = config.training().maxSeqLength();
         List<TrainingSequence> sequences = new ArrayList<>();
@@ -48,7 +58,7 @@ public final class SftRecipe implements Recipe {
             encoder.sft(conversation, config.sft().assistantOnlyLoss(), maxLength)
                     .ifPresent(sequences::add);
         }
-        return config.sft().packing() ? Packing.pack(sequences, maxLength) : sequences;
+        return packing ? Packing.pack(sequences, maxLength) : sequences;
     }
 
     private String fingerprint() {
