@@ -23,6 +23,12 @@ public interface TrainingListener {
      */
     default void onEvaluate(int step, double epoch, Map<String, Double> metrics) {}
 
+    /**
+     * Early stopping's patience ran out at {@code step}: that step's checkpoint, written next, is the
+     * run's last, and the run ends complete.
+     */
+    default void onStoppingEarly(int step) {}
+
     /** After a complete checkpoint was written (its manifest included). */
     default void onCheckpoint(int step, Path directory) {}
 }

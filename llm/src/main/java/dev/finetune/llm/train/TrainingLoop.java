@@ -118,6 +118,9 @@ final class TrainingLoop implements AutoCloseable {
                 if (evaluation.dueAfter(step, plan)) {
                     newBest = evaluate();
                     stoppedEarly = evaluations.shouldStop();
+                    if (stoppedEarly) {
+                        listener.onStoppingEarly(step);
+                    }
                 }
                 // a new best is always saved when the result is to be the best checkpoint's weights
                 if (step % arguments.saveSteps() == 0
