@@ -104,6 +104,21 @@ final class Fixtures {
                     .append("\"}]}\n");
         }
         prepared(store, name, "sft", train.toString(), examples);
+        StringBuilder validation = new StringBuilder();
+        for (int i = examples; i < examples + 6; i++) {
+            validation
+                    .append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
+                    .append(2 * i)
+                    .append("\"}]}\n");
+        }
+        store.putBytes(
+                ObjectKeys.preparedDatasetPrefix(name, "1") + "validation.jsonl",
+                validation.toString().getBytes(StandardCharsets.UTF_8),
+                "application/jsonl");
     }
 
     /** A prepared preference dataset: prompt, chosen and rejected answers. */
