@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Direct preference optimisation on prompt / chosen / rejected conversations ({@link DpoStep}: the
@@ -34,12 +33,8 @@ public final class DpoRecipe implements Recipe {
         pairs = encode(ChatDatasets.preferences(config.trainFile()));
         TrainableModel model = loop.prepare(pairs.size(), fingerprint());
         padId = RecipeSupport.padId(tokenizer, model.model());
-        List<PreferencePair> validation = List.of();
-        Optional<Path> validationFile = RecipeSupport.validationFile(config);
-        if (validationFile.isPresent()) {
-            validation =
-                    RecipeSupport.nonEmptyValidation(encode(ChatDatasets.preferences(validationFile.get())), config);
-        }
+        List<PreferencePair> validation =
+                RecipeSupport.validation(config, file -> encode(ChatDatasets.preferences(file)));
         DpoStep step = new DpoStep(
                 model, pairs, padId, config.dpo(), validation, config.training().batchSize());
         if (!loop.resume(step)) {

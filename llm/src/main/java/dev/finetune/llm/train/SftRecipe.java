@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Supervised fine-tuning: conversations rendered with the model's chat template, loss on the
@@ -34,12 +33,8 @@ public final class SftRecipe implements Recipe {
         tokenizer = Tokenizer.load(config.model());
         items = encode(
                 ChatDatasets.conversations(config.trainFile()), config.sft().packing());
-        List<TrainingSequence> validation = List.of();
-        Optional<Path> validationFile = RecipeSupport.validationFile(config);
-        if (validationFile.isPresent()) {
-            validation = RecipeSupport.nonEmptyValidation(
-                    encode(ChatDatasets.conversations(validationFile.get()), false), config);
-        }
+        List<TrainingSequence> validation =
+                RecipeSupport.validation(config, file -> encode(ChatDatasets.conversations(file), false));
         TrainableModel model = loop.prepare(items.size(), fingerprint());
         loop.resume(new SftStep(
                 items,
