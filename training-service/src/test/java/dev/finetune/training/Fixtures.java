@@ -93,32 +93,26 @@ final class Fixtures {
 
     /** A prepared SFT dataset of {@code examples} short question/answer conversations. */
     static void sftDataset(ObjectStore store, String name, int examples) {
-        StringBuilder train = new StringBuilder();
-        for (int i = 0; i < examples; i++) {
-            train.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
-                    .append(i)
-                    .append(" plus ")
-                    .append(i)
-                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
-                    .append(2 * i)
-                    .append("\"}]}\n");
-        }
-        prepared(store, name, "sft", train.toString(), examples);
-        StringBuilder validation = new StringBuilder();
-        for (int i = examples; i < examples + 6; i++) {
-            validation
-                    .append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
-                    .append(i)
-                    .append(" plus ")
-                    .append(i)
-                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
-                    .append(2 * i)
-                    .append("\"}]}\n");
-        }
+        prepared(store, name, "sft", additions(0, examples), examples);
         store.putBytes(
                 ObjectKeys.preparedDatasetPrefix(name, "1") + "validation.jsonl",
-                validation.toString().getBytes(StandardCharsets.UTF_8),
+                additions(examples, examples + 6).getBytes(StandardCharsets.UTF_8),
                 "application/jsonl");
+    }
+
+    /** "What is i plus i?" conversations, one a line, for i in [from, to). */
+    private static String additions(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
+                    .append(2 * i)
+                    .append("\"}]}\n");
+        }
+        return lines.toString();
     }
 
     /** A prepared preference dataset: prompt, chosen and rejected answers. */

@@ -236,28 +236,11 @@ public class JobRunner {
                 .resolve("datasets")
                 .resolve(job.datasetName())
                 .resolve(job.datasetVersion());
-        Path trainFile = dataDir.resolve("train.jsonl");
-        if (!Files.exists(trainFile)) {
-            phases.run(
-                    "load-data",
-                    id,
-                    () -> store.download(
-                            ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "train.jsonl"),
-                            trainFile));
-        }
+        Path trainFile = split(job, dataDir, "train.jsonl");
         TrainConfig config = RecipeConfigs.of(
                 job, model, trainFile, null, settings.workDir().resolve("runs").resolve(id));
         if (config.evaluation().strategy() != EvalStrategy.NO) {
-            Path validationFile = dataDir.resolve("validation.jsonl");
-            if (!Files.exists(validationFile)) {
-                phases.run(
-                        "load-data",
-                        id,
-                        () -> store.download(
-                                ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "validation.jsonl"),
-                                validationFile));
-            }
-            config = config.withValidationFile(validationFile);
+            config = config.withValidationFile(split(job, dataDir, "validation.jsonl"));
         }
         Path runDir = config.outputDir();
         OptionalLong stored = artifacts.latestCheckpoint(id);
@@ -341,6 +324,19 @@ public class JobRunner {
             }
         }
         return true;
+    }
+
+    /** A split of the job's prepared dataset version on local disk, downloaded unless it is there. */
+    private Path split(JobRecord job, Path dataDir, String name) throws IOException {
+        Path file = dataDir.resolve(name);
+        if (!Files.exists(file)) {
+            phases.run(
+                    "load-data",
+                    job.id(),
+                    () -> store.download(
+                            ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), name), file));
+        }
+        return file;
     }
 
     /** How a job that trained to its end (or stopped early) says so. */
