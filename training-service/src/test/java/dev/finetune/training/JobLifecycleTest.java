@@ -65,11 +65,7 @@ class JobLifecycleTest {
         assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_config.json"))
                 .isTrue();
 
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         List<String> states = events.getList("findAll { it.kind == 'state' }.state");
         assertThat(states).containsSubsequence("validating", "queued", "running", "succeeded");
         // Progress is throttled (report-interval): the first step at once, then at most one report per
@@ -219,11 +215,7 @@ class JobLifecycleTest {
                 scratch.resolve("best.safetensors")));
         assertThat(result).isEqualTo(bestWeights);
 
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         assertThat(events.getList("findAll { it.kind == 'metrics' && it.metrics.evaluation != null }.metrics.step"))
                 .containsExactly(1, 2, 3, 4, 5, 6);
         assertThat(events.getList("findAll { it.kind == 'state' }.message", String.class))
@@ -258,11 +250,7 @@ class JobLifecycleTest {
                 .extracting(r -> r.value().path("step").asLong()
                         + (r.value().path("isFinal").asBoolean() ? " final" : ""))
                 .containsExactly("3 final");
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         assertThat(events.getList("findAll { it.kind == 'state' }.message", String.class))
                 .last()
                 .asString()
@@ -539,11 +527,7 @@ class JobLifecycleTest {
         JsonPath job = awaitState(id, "succeeded");
         assertThat(job.getInt("hyperparameters.max_steps")).isEqualTo(3);
         Thread.sleep(2000); // give a second run, if there were one, time to show itself
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         assertThat(events.getList("findAll { it.kind == 'state' && it.state == 'running' }"))
                 .hasSize(1);
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
@@ -597,6 +581,15 @@ class JobLifecycleTest {
                 Map.of("name", dataset, "version", "1"),
                 "hyperparameters",
                 hyperparameters);
+    }
+
+    /** The job's events, all of them, as the API lists them. */
+    static JsonPath events(String id) {
+        return given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     static String create(Map<String, Object> body) {
