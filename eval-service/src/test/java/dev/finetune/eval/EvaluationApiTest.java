@@ -2,6 +2,7 @@ package dev.finetune.eval;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -35,6 +36,27 @@ class EvaluationApiTest {
     void requestedEvaluationOfAnyAdapterReportsMetricsBaseAndRequestedGates() throws Exception {
         String prefix = Fixtures.trainedCheckpoint(
                 store, "api-" + UUID.randomUUID().toString().substring(0, 8), 40);
+        JsonPath report = adHoc(prefix, Map.of("maxEvalLossRatio", 0.0, "minRougeL", 0.0));
+
+        assertThat(report.getString("status")).isEqualTo("gates_failed");
+        assertThat(report.getString("method")).isEqualTo("adapter");
+        assertThat(report.getDouble("metrics.eval_loss")).isLessThan(report.getDouble("baseMetrics.eval_loss"));
+        assertThat(report.getList("gates.passed", Boolean.class)).containsExactly(false, true);
+        assertThat(report.getString("gates[0].detail")).matches("eval_loss \\d+\\.\\d{4} vs required <= 0\\.0000");
+        assertThat(report.getList("generations")).hasSize(4);
+    }
+
+    /**
+     * KTO's data: reward_margin is the desirable completions' mean summed log p minus the undesirable
+     * ones'. The base model is near uniform, so the desirable answers (a number: a few tokens) beat
+     * the refusals ("I cannot say.": many more tokens, each about log V less likely) by tens of nats;
+     * swapped labels would make it negative. Its improvement is checkpoint minus base, beta times
+     * which is KTO's reward margin.
+     */
+    @Test
+    void labelledCompletionsAreScoredByTheirRewardMargin() throws Exception {
+        String prefix = Fixtures.trainedCheckpoint(
+                store, "kto-" + UUID.randomUUID().toString().substring(0, 8), 40);
         String id = given().contentType("application/json")
                 .body(Map.of(
                         "baseModel",
@@ -42,9 +64,7 @@ class EvaluationApiTest {
                         "checkpointPrefix",
                         prefix,
                         "dataset",
-                        Map.of("name", Fixtures.DATASET, "version", "1"),
-                        "gates",
-                        Map.of("maxEvalLossRatio", 0.0, "minRougeL", 0.0)))
+                        Map.of("name", Fixtures.LABELLED_DATASET, "version", "1")))
                 .post("/api/evaluations")
                 .then()
                 .statusCode(202)
@@ -60,12 +80,16 @@ class EvaluationApiTest {
                                 .jsonPath(),
                         json -> !"running".equals(json.getString("status")));
 
-        assertThat(report.getString("status")).isEqualTo("gates_failed");
-        assertThat(report.getString("method")).isEqualTo("adapter");
-        assertThat(report.getDouble("metrics.eval_loss")).isLessThan(report.getDouble("baseMetrics.eval_loss"));
-        assertThat(report.getList("gates.passed", Boolean.class)).containsExactly(false, true);
-        assertThat(report.getString("gates[0].detail")).matches("eval_loss \\d+\\.\\d{4} vs required <= 0\\.0000");
-        assertThat(report.getList("generations")).hasSize(4);
+        assertThat(report.getString("status")).isNotEqualTo("error");
+        double base = report.getDouble("baseMetrics.reward_margin");
+        double checkpoint = report.getDouble("metrics.reward_margin");
+        assertThat(base).isGreaterThan(50);
+        assertThat(checkpoint).isNotEqualTo(base);
+        assertThat(report.getDouble("improvement.reward_margin")).isCloseTo(checkpoint - base, within(1e-3));
+        assertThat(report.getMap("metrics")).doesNotContainKey("preference_accuracy");
+        assertThat(report.getList("generations"))
+                .as("the desirable test examples: 40 and 42")
+                .hasSize(2);
     }
 
     @Test
@@ -92,7 +116,12 @@ class EvaluationApiTest {
     }
 
     /** Requests an evaluation of {@code prefix} with {@code gates} and waits for its report. */
-    private static JsonPath adHoc(String prefix, Map<String, Object> gates) {
+    static JsonPath adHoc(String prefix, Map<String, Object> gates) {
+        return adHoc(prefix, Fixtures.DATASET, gates);
+    }
+
+    /** Requests an evaluation of {@code prefix} on version 1 of {@code dataset} and waits for its report. */
+    static JsonPath adHoc(String prefix, String dataset, Map<String, Object> gates) {
         String id = given().contentType("application/json")
                 .body(Map.of(
                         "baseModel",
@@ -100,7 +129,7 @@ class EvaluationApiTest {
                         "checkpointPrefix",
                         prefix,
                         "dataset",
-                        Map.of("name", Fixtures.DATASET, "version", "1"),
+                        Map.of("name", dataset, "version", "1"),
                         "gates",
                         gates))
                 .post("/api/evaluations")

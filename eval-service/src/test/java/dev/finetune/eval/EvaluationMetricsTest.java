@@ -1,6 +1,5 @@
 package dev.finetune.eval;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -64,29 +63,7 @@ class EvaluationMetricsTest {
     }
 
     private static void evaluate(String prefix, Map<String, Object> gates) {
-        String id = given().contentType("application/json")
-                .body(Map.of(
-                        "baseModel",
-                        Fixtures.BASE,
-                        "checkpointPrefix",
-                        prefix,
-                        "dataset",
-                        Map.of("name", Fixtures.DATASET, "version", "1"),
-                        "gates",
-                        gates))
-                .post("/api/evaluations")
-                .then()
-                .statusCode(202)
-                .extract()
-                .path("evaluationId");
-        await().atMost(WAIT)
-                .pollInterval(Duration.ofMillis(300))
-                .until(
-                        () -> given().get("/api/evaluations/{id}", id)
-                                .then()
-                                .extract()
-                                .path("status"),
-                        s -> s != null && !"running".equals(s));
+        EvaluationApiTest.adHoc(prefix, gates);
     }
 
     private static double delta(Scrape before, Scrape after, String name, Map<String, String> labels) {

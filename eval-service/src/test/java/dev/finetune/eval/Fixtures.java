@@ -19,6 +19,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 
@@ -30,6 +32,9 @@ import picocli.CommandLine;
 final class Fixtures {
     static final String BASE = "tiny-qwen3";
     static final String DATASET = "doubling";
+    /** The same questions as KTO's labelled completions: the right answer desirable, a refusal not. */
+    static final String LABELLED_DATASET = "doubling-labelled";
+
     private static Path baseDir;
     private static Path trained;
     private static Path fresh;
@@ -84,6 +89,64 @@ final class Fixtures {
         put(store, prefix + "validation.jsonl", conversations(32, 40));
         put(store, prefix + "test.jsonl", conversations(40, 44));
         put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
+        String labelled = ObjectKeys.preparedDatasetPrefix(LABELLED_DATASET, "1");
+        put(store, labelled + "validation.jsonl", labelled(32, 40));
+        put(store, labelled + "test.jsonl", labelled(40, 44));
+        put(store, labelled + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"unpaired_preference\"}");
+    }
+
+    /** "What is i plus i?" labelled: "2i" desirable for even i, "I cannot say." undesirable for odd i. */
+    static String labelled(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            boolean desirable = i % 2 == 0;
+            lines.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"")
+                    .append(desirable ? String.valueOf(2 * i) : "I cannot say.")
+                    .append("\"}],\"label\":")
+                    .append(desirable)
+                    .append("}\n");
+        }
+        return lines.toString();
+    }
+
+    /** The multiple-choice dataset {@link #MULTIPLE_CHOICE}, version 1, as dataset-service prepares it. */
+    static void multipleChoiceDataset(ObjectStore store) {
+        String prefix = ObjectKeys.preparedDatasetPrefix(MULTIPLE_CHOICE, "1");
+        put(store, prefix + "train.jsonl", questions(0, 32));
+        put(store, prefix + "validation.jsonl", questions(32, 40));
+        put(store, prefix + "test.jsonl", questions(40, 44));
+        put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"multiple_choice\"}");
+    }
+
+    static final String MULTIPLE_CHOICE = "doubling-choice";
+
+    /**
+     * "What is i plus i?" with the choices 2i, 2i + 1 and i, the right one (2i) at position i mod 3,
+     * in dataset-service's canonical line: the conversation of the right answer, the choices, the
+     * answer's index.
+     */
+    static String questions(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            List<String> choices = new ArrayList<>(List.of(String.valueOf(2 * i + 1), String.valueOf(i)));
+            choices.add(i % 3, String.valueOf(2 * i));
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"},{\"role\":\"assistant\",\"content\":\"")
+                    .append(2 * i)
+                    .append("\"}],\"choices\":[\"")
+                    .append(String.join("\",\"", choices))
+                    .append("\"],\"answer\":")
+                    .append(i % 3)
+                    .append("}\n");
+        }
+        return lines.toString();
     }
 
     /** "What is i plus i?" -> "2i", one conversation per i in [from, to). */

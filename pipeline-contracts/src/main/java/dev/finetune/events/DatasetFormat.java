@@ -10,10 +10,23 @@ public enum DatasetFormat implements WireCode {
     ALPACA("alpaca"),
     /** {@code messages}: a list of {@code role}/{@code content}, the OpenAI fine-tuning shape. */
     CHAT("chat"),
+    /**
+     * ShareGPT exports: {@code conversations}, a list of {@code from}/{@code value} turns ({@code
+     * human} or {@code user}, {@code gpt} or {@code assistant}, {@code system}), and an optional
+     * top-level {@code system}; prepared as chat.
+     */
+    SHAREGPT("sharegpt"),
+    /**
+     * {@code question}, {@code choices} (two or more distinct strings) and {@code answer} (the right
+     * choice's 0-based index, or its text).
+     */
+    MULTIPLE_CHOICE("multiple_choice"),
     /** {@code prompt} and {@code completion} strings. */
     PROMPT_COMPLETION("prompt_completion"),
     /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */
-    PREFERENCE("preference");
+    PREFERENCE("preference"),
+    /** {@code prompt}, {@code completion} (strings or message lists) and a boolean {@code label}: TRL's unpaired preference. */
+    UNPAIRED_PREFERENCE("unpaired_preference");
 
     private final String code;
 

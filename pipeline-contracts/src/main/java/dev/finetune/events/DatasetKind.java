@@ -5,19 +5,33 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 /** What a prepared dataset can train. */
 public enum DatasetKind implements WireCode {
     /** Conversations ending in an assistant turn: supervised fine-tuning. */
-    SFT("sft"),
-    /** A prompt with a chosen and a rejected answer: DPO. */
-    PREFERENCE("preference");
+    SFT("sft", "conversations (messages, or prompt and completion)"),
+    /** A prompt with a chosen and a rejected answer: DPO and ORPO. */
+    PREFERENCE("preference", "preference pairs (fields prompt, chosen, rejected)"),
+    /** Completions each labelled desirable or not, TRL's unpaired preference format: KTO. */
+    UNPAIRED_PREFERENCE("unpaired_preference", "labelled completions (fields prompt, completion, label)"),
+    /**
+     * Questions with choices and the right one: evaluated by each choice's log-likelihood (task
+     * accuracy); each line is also a conversation (the question, the right choice), so SFT trains on it.
+     */
+    MULTIPLE_CHOICE("multiple_choice", "multiple-choice questions (fields question, choices, answer)");
 
     private final String code;
+    private final String description;
 
-    DatasetKind(String code) {
+    DatasetKind(String code, String description) {
         this.code = code;
+        this.description = description;
     }
 
     @Override
     public String code() {
         return code;
+    }
+
+    /** What its examples are, with the fields that make them, for messages. */
+    public String description() {
+        return description;
     }
 
     @JsonCreator

@@ -5,14 +5,30 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 /** What a job optimises. */
 public enum Objective implements WireCode {
     /** Supervised fine-tuning: next-token loss on the completion or assistant tokens. */
-    SFT("sft"),
+    SFT("sft", DatasetKind.SFT),
     /** Direct preference optimisation on chosen/rejected pairs. */
-    DPO("dpo");
+    DPO("dpo", DatasetKind.PREFERENCE),
+    /** Odds ratio preference optimisation on chosen/rejected pairs: SFT plus an odds-ratio term, no reference. */
+    ORPO("orpo", DatasetKind.PREFERENCE),
+    /** Kahneman-Tversky optimisation on completions each labelled desirable or undesirable. */
+    KTO("kto", DatasetKind.UNPAIRED_PREFERENCE);
 
     private final String code;
+    private final DatasetKind datasetKind;
 
-    Objective(String code) {
+    Objective(String code, DatasetKind datasetKind) {
         this.code = code;
+        this.datasetKind = datasetKind;
+    }
+
+    /** The kind of prepared dataset this objective trains on. */
+    public DatasetKind datasetKind() {
+        return datasetKind;
+    }
+
+    /** Whether it trains on {@code kind}: its own, and for SFT multiple-choice questions too (question, right answer). */
+    public boolean trainsOn(DatasetKind kind) {
+        return kind == datasetKind || (this == SFT && kind == DatasetKind.MULTIPLE_CHOICE);
     }
 
     @Override

@@ -8,7 +8,7 @@ package dev.finetune.events;
  *
  * @param baseModel base model under {@code models/base/<name>/}
  * @param method full, lora or qlora
- * @param objective sft (needs conversations) or dpo (needs preference pairs)
+ * @param objective what the job optimises; each needs its kind of dataset ({@link Objective#datasetKind})
  * @param hyperparameters the settings the job sets by their HF/TRL names, checked when the trigger is set
  * @param suffix name part for the registered model, or null
  */

@@ -21,7 +21,7 @@ import picocli.CommandLine;
  * Real inputs in the object store, as the other services leave them: a tiny base model in
  * HuggingFace layout under models/base/, and prepared datasets in the dataset-service's layout.
  */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {}
 
     /** Generates a tiny qwen3 model with its tokenizer (llm's init-tiny) and stores it as a base model. */
@@ -62,7 +62,8 @@ final class Fixtures {
      * A LoRA SFT job record of {@code tiny-qwen3} on dataset {@code qa}, version 1, as the service
      * writes it on creation: nothing trained, no worker.
      */
-    static JobRecord jobRecord(String id, JobState state, Map<String, Object> hyperparameters, Instant createdAt) {
+    public static JobRecord jobRecord(
+            String id, JobState state, Map<String, Object> hyperparameters, Instant createdAt) {
         return new JobRecord(
                 id,
                 "tiny-qwen3",
@@ -125,6 +126,21 @@ final class Fixtures {
                     .append("\"rejected\":[{\"role\":\"assistant\",\"content\":\"no\"}]}\n");
         }
         prepared(store, name, "preference", train.toString(), 16);
+    }
+
+    /** A prepared unpaired preference dataset (KTO): prompts with one completion each, labelled. */
+    static void unpairedPreferenceDataset(ObjectStore store, String name) {
+        StringBuilder train = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            train.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"Say yes to ")
+                    .append(i)
+                    .append("\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"")
+                    .append(i % 2 == 0 ? "yes" : "no")
+                    .append("\"}],\"label\":")
+                    .append(i % 2 == 0)
+                    .append("}\n");
+        }
+        prepared(store, name, "unpaired_preference", train.toString(), 16);
     }
 
     /** The SFT dataset, with statistics that count {@code trainTokens} tokens in its train split. */

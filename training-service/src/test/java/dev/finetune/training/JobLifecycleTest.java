@@ -23,6 +23,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 @QuarkusTest
 @WithTestResource(LocalStackTestResource.class)
@@ -41,6 +43,7 @@ class JobLifecycleTest {
         Fixtures.baseModel(store, "tiny-qwen3");
         Fixtures.sftDataset(store, "qa");
         Fixtures.preferenceDataset(store, "prefs");
+        Fixtures.unpairedPreferenceDataset(store, "labelled");
     }
 
     @Test
@@ -257,17 +260,18 @@ class JobLifecycleTest {
                 .startsWith("stopped early at step 3 of 10: 2 evaluations in a row did not improve eval_loss");
     }
 
-    @Test
-    void dpoJobOnPreferencePairsSucceeds() {
+    @ParameterizedTest(name = "{0} on {1}")
+    @CsvSource({"dpo, prefs", "orpo, prefs", "kto, labelled"})
+    void preferenceJobOnItsKindOfDataSucceeds(String objective, String dataset) {
         String id = create(Map.of(
                 "baseModel",
                 "tiny-qwen3",
                 "dataset",
-                Map.of("name", "prefs", "version", "1"),
+                Map.of("name", dataset, "version", "1"),
                 "method",
                 "lora",
                 "objective",
-                "dpo",
+                objective,
                 "hyperparameters",
                 Map.of("max_steps", 3, "per_device_train_batch_size", 4, "max_seq_length", 48, "beta", 0.2)));
 
@@ -344,6 +348,29 @@ class JobLifecycleTest {
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
                 "objective: dpo needs preference pairs");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "orpo"),
+                "objective: orpo needs preference pairs (fields prompt, chosen, rejected), dataset qa@1 holds sft data");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "prefs", "version", "1"),
+                        "objective",
+                        "kto"),
+                "objective: kto needs labelled completions (fields prompt, completion, label), dataset prefs@1 holds"
+                        + " preference data: preference pairs (fields prompt, chosen, rejected)");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "labelled", "version", "1"),
+                        "objective",
+                        "dpo"),
+                "objective: dpo needs preference pairs (fields prompt, chosen, rejected), dataset labelled@1 holds"
+                        + " unpaired_preference data");
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "method", "lorax"),
                 "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");

@@ -1,29 +1,70 @@
 package dev.finetune.dataset.format;
 
+import dev.finetune.events.DatasetKind;
 import java.util.List;
 
 /**
  * Every accepted line in one shape, whatever format it arrived in. Supervised examples are a
- * conversation ending in an assistant turn ({@code rejected} is null); preference examples are a
- * prompt conversation with a chosen and a rejected assistant answer, as HuggingFace TRL's
- * conversational preference format has them.
+ * conversation ending in an assistant turn ({@code chosen} and {@code rejected} are null); preference
+ * examples are a prompt conversation with a chosen and a rejected assistant answer, as HuggingFace
+ * TRL's conversational preference format has them; unpaired preference examples (KTO) are a prompt
+ * with one answer in {@code chosen} ({@code rejected} empty) and its label.
  *
  * @param messages the conversation (SFT) or the prompt (preference), never empty
- * @param chosen the preferred assistant answer (preference only), else null
- * @param rejected the dispreferred assistant answer (preference only), else null
+ * @param chosen the preferred assistant answer (preference), the labelled answer (unpaired), else null
+ * @param rejected the dispreferred assistant answer (preference), empty (unpaired), else null
+ * @param label whether the answer is desirable (unpaired only), else null
+ * @param choices a multiple-choice question's choices, else null
+ * @param answer the index of its right choice, else null
  */
-public record CanonicalExample(List<Message> messages, List<Message> chosen, List<Message> rejected) {
+public record CanonicalExample(
+        List<Message> messages,
+        List<Message> chosen,
+        List<Message> rejected,
+        Boolean label,
+        List<String> choices,
+        Integer answer) {
 
     public static CanonicalExample sft(List<Message> messages) {
-        return new CanonicalExample(List.copyOf(messages), null, null);
+        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null);
     }
 
     public static CanonicalExample preference(List<Message> prompt, List<Message> chosen, List<Message> rejected) {
-        return new CanonicalExample(List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected));
+        return new CanonicalExample(List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null);
     }
 
+    public static CanonicalExample unpaired(List<Message> prompt, List<Message> completion, boolean desirable) {
+        return new CanonicalExample(List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null);
+    }
+
+    /**
+     * A multiple-choice question: the conversation is the question and its right choice (what SFT
+     * learns), and the choices with the right one's index are kept for task accuracy.
+     */
+    public static CanonicalExample multipleChoice(String question, List<String> choices, int answer) {
+        return new CanonicalExample(
+                List.of(new Message("user", question), new Message("assistant", choices.get(answer))),
+                null,
+                null,
+                null,
+                List.copyOf(choices),
+                answer);
+    }
+
+    /** Whether the example has answers apart from its prompt (a pair, or one labelled answer). */
     public boolean isPreference() {
         return chosen != null;
+    }
+
+    /** What the example can train. */
+    public DatasetKind kind() {
+        if (label != null) {
+            return DatasetKind.UNPAIRED_PREFERENCE;
+        }
+        if (choices != null) {
+            return DatasetKind.MULTIPLE_CHOICE;
+        }
+        return chosen != null ? DatasetKind.PREFERENCE : DatasetKind.SFT;
     }
 
     /** All text of the example, roles included: what token estimates are made from. */
@@ -66,6 +107,11 @@ public record CanonicalExample(List<Message> messages, List<Message> chosen, Lis
         long n = 0;
         for (Message m : messages) {
             n += m.content().length();
+        }
+        if (choices != null) {
+            for (String choice : choices) {
+                n += choice.length();
+            }
         }
         if (isPreference()) {
             for (Message m : chosen) {

@@ -10,6 +10,8 @@ import dev.finetune.events.DatasetFormat;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * Turns one JSONL line of any supported format into a {@link CanonicalExample}, or says exactly
@@ -70,12 +72,13 @@ public final class LineParser {
                 throw invalidLine(
                         n,
                         "format",
-                        "unrecognised format: expected fields messages, instruction/output, "
-                                + "prompt/completion or prompt/chosen/rejected",
+                        "unrecognised format: expected fields messages, conversations, instruction/output, "
+                                + "prompt/completion, prompt/completion/label, prompt/chosen/rejected or "
+                                + "question/choices/answer",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
-        } else if (lineFormat != null && lineFormat != format) {
+        } else if (lineFormat != null && lineFormat != format && !labelMissing(lineFormat)) {
             throw invalidLine(
                     n,
                     "format",
@@ -86,8 +89,11 @@ public final class LineParser {
                 switch (format) {
                     case ALPACA -> alpaca(n, root);
                     case CHAT -> chat(n, root);
+                    case SHAREGPT -> shareGpt(n, root);
+                    case MULTIPLE_CHOICE -> multipleChoice(n, root);
                     case PROMPT_COMPLETION -> promptCompletion(n, root);
                     case PREFERENCE -> preference(n, root);
+                    case UNPAIRED_PREFERENCE -> unpaired(n, root);
                     case AUTO -> throw new IllegalStateException("format is detected above");
                 };
         if (example.characters() > maxCharacters) {
@@ -100,6 +106,11 @@ public final class LineParser {
         return example;
     }
 
+    /** A labelled-completion line without its label: parsed as one, so the error names the field. */
+    private boolean labelMissing(DatasetFormat lineFormat) {
+        return format == DatasetFormat.UNPAIRED_PREFERENCE && lineFormat == DatasetFormat.PROMPT_COMPLETION;
+    }
+
     /** The format whose fields the object has, or null. */
     static DatasetFormat detect(JsonNode root) {
         if (root.has("chosen") && root.has("rejected")) {
@@ -108,8 +119,17 @@ public final class LineParser {
         if (root.has("messages")) {
             return DatasetFormat.CHAT;
         }
+        if (root.has("conversations")) {
+            return DatasetFormat.SHAREGPT;
+        }
+        if (root.has("question") && root.has("choices")) {
+            return DatasetFormat.MULTIPLE_CHOICE;
+        }
         if (root.has("instruction") && root.has("output")) {
             return DatasetFormat.ALPACA;
+        }
+        if (root.has("prompt") && root.has("completion") && root.has("label")) {
+            return DatasetFormat.UNPAIRED_PREFERENCE;
         }
         if (root.has("prompt") && root.has("completion")) {
             return DatasetFormat.PROMPT_COMPLETION;
@@ -137,6 +157,130 @@ public final class LineParser {
         return CanonicalExample.sft(messages);
     }
 
+    /** ShareGPT's speaker names, as exports write them, and the chat role each is. */
+    private static final Map<String, String> SHAREGPT_ROLES =
+            Map.of("system", "system", "human", "user", "user", "user", "gpt", "assistant", "assistant", "assistant");
+
+    /**
+     * A ShareGPT line: {@code conversations} of {@code from}/{@code value} turns, with an optional
+     * top-level {@code system} prompt (LLaMA-Factory's layout), checked as a chat conversation. Tool
+     * turns ({@code function_call}, {@code observation}) are refused by name: they would need the
+     * model's tool-calling template.
+     */
+    private static CanonicalExample shareGpt(long n, JsonNode root) throws InvalidLineException {
+        JsonNode node = root.get("conversations");
+        if (node == null || node.isNull()) {
+            throw invalid(n, "conversations", "is required", null);
+        }
+        if (!node.isArray()) {
+            throw invalid(
+                    n,
+                    "conversations",
+                    "must be a list of {from, value} turns",
+                    node.getNodeType().name().toLowerCase());
+        }
+        if (node.isEmpty()) {
+            throw invalid(n, "conversations", "must not be empty", null);
+        }
+        List<Message> turns = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode m = node.get(i);
+            String path = "conversations[" + i + "]";
+            if (!m.isObject()) {
+                throw invalid(
+                        n,
+                        path,
+                        "must be an object with from and value",
+                        m.getNodeType().name().toLowerCase());
+            }
+            String from = requiredText(n, m, "from", path + ".from");
+            String role = SHAREGPT_ROLES.get(from.toLowerCase(Locale.ROOT));
+            if (role == null) {
+                throw invalid(
+                        n,
+                        path + ".from",
+                        "must be one of human, user, gpt, assistant, system (tool turns are not supported)",
+                        from);
+            }
+            turns.add(new Message(role, requiredText(n, m, "value", path + ".value")));
+        }
+        checkConversation(n, "conversations", "from", turns, true);
+        JsonNode system = root.get("system");
+        if (system == null || system.isNull()) {
+            return CanonicalExample.sft(turns);
+        }
+        if (turns.get(0).role().equals("system")) {
+            throw invalid(n, "system", "is given twice: here and as conversations[0]", null);
+        }
+        List<Message> messages = new ArrayList<>(turns.size() + 1);
+        messages.add(new Message("system", requiredText(n, root, "system")));
+        messages.addAll(turns);
+        return CanonicalExample.sft(messages);
+    }
+
+    /**
+     * A multiple-choice question: {@code question}, {@code choices} (at least two, no two the same)
+     * and {@code answer}, the right choice's 0-based index or its text.
+     */
+    private static CanonicalExample multipleChoice(long n, JsonNode root) throws InvalidLineException {
+        String question = requiredText(n, root, "question");
+        JsonNode node = root.get("choices");
+        if (node == null || node.isNull()) {
+            throw invalid(n, "choices", "is required", null);
+        }
+        if (!node.isArray()) {
+            throw invalid(
+                    n,
+                    "choices",
+                    "must be a list of strings",
+                    node.getNodeType().name().toLowerCase());
+        }
+        if (node.size() < 2) {
+            throw invalid(n, "choices", "must have at least two choices", String.valueOf(node.size()));
+        }
+        List<String> choices = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            String path = "choices[" + i + "]";
+            JsonNode choice = node.get(i);
+            if (!choice.isTextual()) {
+                throw invalid(
+                        n, path, "must be a string", choice.getNodeType().name().toLowerCase());
+            }
+            String text = TextNormalizer.normalize(choice.textValue());
+            if (text.isEmpty()) {
+                throw invalid(n, path, "must not be empty", null);
+            }
+            int same = choices.indexOf(text);
+            if (same >= 0) {
+                throw invalid(n, path, "is the same as choices[" + same + "]", text);
+            }
+            choices.add(text);
+        }
+        JsonNode answer = root.get("answer");
+        if (answer == null || answer.isNull()) {
+            throw invalid(n, "answer", "is required", null);
+        }
+        int index;
+        if (answer.isIntegralNumber()) {
+            index = answer.asInt();
+            if (!answer.canConvertToInt() || index < 0 || index >= choices.size()) {
+                throw invalid(n, "answer", "must be a choice's index, 0 to " + (choices.size() - 1), answer.toString());
+            }
+        } else if (answer.isTextual()) {
+            index = choices.indexOf(TextNormalizer.normalize(answer.textValue()));
+            if (index < 0) {
+                throw invalid(n, "answer", "is not one of the choices", answer.textValue());
+            }
+        } else {
+            throw invalid(
+                    n,
+                    "answer",
+                    "must be a choice's index or its text",
+                    answer.getNodeType().name().toLowerCase());
+        }
+        return CanonicalExample.multipleChoice(question, choices, index);
+    }
+
     private static CanonicalExample preference(long n, JsonNode root) throws InvalidLineException {
         JsonNode prompt = root.get("prompt");
         JsonNode chosen = required(n, root, "chosen");
@@ -158,6 +302,25 @@ public final class LineParser {
             throw invalid(n, "rejected", "is identical to chosen", null);
         }
         return example;
+    }
+
+    /**
+     * TRL's unpaired preference (KTO) line: a prompt (a string, or turns ending with a user turn), one
+     * completion (a string, or assistant turns) and a boolean label, true for a desirable completion.
+     */
+    private static CanonicalExample unpaired(long n, JsonNode root) throws InvalidLineException {
+        JsonNode prompt = required(n, root, "prompt");
+        required(n, root, "completion");
+        JsonNode label = required(n, root, "label");
+        if (!label.isBoolean()) {
+            throw invalid(
+                    n, "label", "must be true or false", label.isTextual() ? label.textValue() : label.toString());
+        }
+        List<Message> promptTurns = prompt.isTextual()
+                ? List.of(new Message("user", requiredText(n, root, "prompt")))
+                : messages(n, prompt, "prompt");
+        checkConversation(n, "prompt", promptTurns, false);
+        return CanonicalExample.unpaired(promptTurns, answer(n, root, "completion"), label.booleanValue());
     }
 
     /** The chat-shaped variant without a prompt: both conversations share it as their common prefix. */
@@ -255,6 +418,13 @@ public final class LineParser {
      */
     private static void checkConversation(long n, String field, List<Message> turns, boolean endsWithAssistant)
             throws InvalidLineException {
+        checkConversation(n, field, "role", turns, endsWithAssistant);
+    }
+
+    /** As above, naming each turn's speaker field {@code roleField} in errors ({@code from} in ShareGPT). */
+    private static void checkConversation(
+            long n, String field, String roleField, List<Message> turns, boolean endsWithAssistant)
+            throws InvalidLineException {
         int first = turns.get(0).role().equals("system") ? 1 : 0;
         if (first == turns.size()) {
             throw invalid(n, field, "has only a system message", null);
@@ -264,7 +434,7 @@ public final class LineParser {
             if (!turns.get(i).role().equals(expected)) {
                 throw invalid(
                         n,
-                        field + "[" + i + "].role",
+                        field + "[" + i + "]." + roleField,
                         "wrong role order: expected " + expected
                                 + (i == 0 ? "" : " after " + turns.get(i - 1).role()),
                         turns.get(i).role());
@@ -275,7 +445,7 @@ public final class LineParser {
         if (!last.equals(wanted)) {
             throw invalid(
                     n,
-                    field + "[" + (turns.size() - 1) + "].role",
+                    field + "[" + (turns.size() - 1) + "]." + roleField,
                     "must end with " + (wanted.equals("user") ? "a user" : "an assistant") + " message",
                     last);
         }

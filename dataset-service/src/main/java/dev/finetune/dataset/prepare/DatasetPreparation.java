@@ -73,7 +73,7 @@ public final class DatasetPreparation {
         long invalid = 0;
         long exactDuplicates = 0;
         long nearDuplicateCount = 0;
-        Boolean preference = null;
+        DatasetKind kind = DatasetKind.SFT;
         List<Pending> pending = new ArrayList<>(BATCH);
         try (JsonlLines reader = new JsonlLines(raw, settings.decompression());
                 BatchWriter batches = new BatchWriter(writers)) {
@@ -96,7 +96,7 @@ public final class DatasetPreparation {
                     }
                     continue;
                 }
-                preference = example.isPreference();
+                kind = example.kind();
                 byte[] canonical = canonicalJson(example);
                 byte[] digest = sha256(canonical);
                 Long original = seen.putIfAbsent(new Key(digest), line.number());
@@ -138,7 +138,6 @@ public final class DatasetPreparation {
                 .mapToLong(PreparationResult.SplitFile::examples)
                 .sum();
         String rejection = rejection(nonBlank, invalid, kept);
-        DatasetKind kind = Boolean.TRUE.equals(preference) ? DatasetKind.PREFERENCE : DatasetKind.SFT;
         var statistics = new PreparationResult.Statistics(
                 tokens.name(),
                 settings.maxTokens(),
@@ -258,17 +257,32 @@ public final class DatasetPreparation {
         return (error.field() == null ? "" : error.field().replaceAll("\\[\\d+]", "[]") + ": ") + error.reason();
     }
 
-    /** The canonical JSONL line: messages (SFT) or prompt/chosen/rejected (preference). */
+    /**
+     * The canonical JSONL line: messages (SFT), prompt/chosen/rejected (preference),
+     * prompt/completion/label (unpaired preference) or messages/choices/answer (multiple choice).
+     */
     static byte[] canonicalJson(CanonicalExample example) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
             g.writeStartObject();
-            if (example.isPreference()) {
+            if (example.label() != null) {
+                writeTurns(g, "prompt", example.messages());
+                writeTurns(g, "completion", example.chosen());
+                g.writeBooleanField("label", example.label());
+            } else if (example.isPreference()) {
                 writeTurns(g, "prompt", example.messages());
                 writeTurns(g, "chosen", example.chosen());
                 writeTurns(g, "rejected", example.rejected());
             } else {
                 writeTurns(g, "messages", example.messages());
+                if (example.choices() != null) {
+                    g.writeArrayFieldStart("choices");
+                    for (String choice : example.choices()) {
+                        g.writeString(choice);
+                    }
+                    g.writeEndArray();
+                    g.writeNumberField("answer", example.answer());
+                }
             }
             g.writeEndObject();
         }

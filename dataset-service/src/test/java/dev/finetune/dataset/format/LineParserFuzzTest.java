@@ -36,6 +36,12 @@ class LineParserFuzzTest {
                 + "\"rejected\":[{\"role\":\"user\",\"content\":\"Q\"},{\"role\":\"assistant\",\"content\":\"bad\"}]}",
         "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
                 + "\"rejected\":[{\"role\":\"assistant\",\"content\":\"b\"}]}",
+        "{\"prompt\":\"Is it blue?\",\"completion\":\"Yes\",\"label\":true}",
+        "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\"],\"answer\":1}",
+        "{\"system\":\"Be brief\",\"conversations\":[{\"from\":\"human\",\"value\":\"Hi\"},"
+                + "{\"from\":\"gpt\",\"value\":\"Hello\"}]}",
+        "{\"prompt\":[{\"role\":\"user\",\"content\":\"Q\"}],\"completion\":[{\"role\":\"assistant\",\"content\":\"a\"}],"
+                + "\"label\":false}",
     };
     private static final String[] FRAGMENTS = {
         "{",
@@ -60,6 +66,17 @@ class LineParserFuzzTest {
         "\"chosen\"",
         "\"rejected\"",
         "\"prompt\"",
+        "\"completion\"",
+        "\"label\"",
+        "\"conversations\"",
+        "\"question\"",
+        "\"choices\"",
+        "\"answer\"",
+        "\"from\"",
+        "\"value\"",
+        "\"human\"",
+        "\"gpt\"",
+        "false",
         "\"system\"",
         "\"user\"",
         "\"assistant\"",
@@ -131,13 +148,22 @@ class LineParserFuzzTest {
             assertThat(m.role()).isIn("system", "user", "assistant");
             assertThat(m.content()).isNotEmpty();
         });
-        if (example.isPreference()) {
+        if (example.label() != null) {
+            assertThat(example.chosen()).as(shown).isNotEmpty();
+            assertThat(example.rejected()).as(shown).isEmpty();
+        } else if (example.isPreference()) {
             assertThat(example.chosen()).as(shown).isNotEmpty();
             assertThat(example.rejected()).as(shown).isNotEmpty().isNotEqualTo(example.chosen());
         } else {
             assertThat(example.messages().get(example.messages().size() - 1).role())
                     .as(shown)
                     .isEqualTo("assistant");
+        }
+        if (example.choices() != null) {
+            assertThat(example.choices()).as(shown).hasSizeGreaterThan(1).doesNotHaveDuplicates();
+            assertThat(example.messages().get(1).content())
+                    .as(shown)
+                    .isEqualTo(example.choices().get(example.answer()));
         }
     }
 

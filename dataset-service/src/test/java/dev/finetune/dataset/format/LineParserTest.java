@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.finetune.dataset.validation.InvalidLineException;
 import dev.finetune.dataset.validation.LineError;
 import dev.finetune.events.DatasetFormat;
+import dev.finetune.events.DatasetKind;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -69,6 +70,40 @@ class LineParserTest {
                         + "{\"role\":\"assistant\",\"content\":\"bad\"}]}"));
         assertThat(e.messages()).containsExactly(new Message("user", "Q"));
         assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+    }
+
+    @Test
+    void labelledCompletionIsAnUnpairedPreferenceExample() throws Exception {
+        CanonicalExample e = auto.parse(line(1, "{\"prompt\":\"Q\",\"completion\":\"good\",\"label\":true}"));
+        assertThat(auto.format()).isEqualTo(DatasetFormat.UNPAIRED_PREFERENCE);
+        assertThat(e.kind()).isEqualTo(DatasetKind.UNPAIRED_PREFERENCE);
+        assertThat(e.messages()).containsExactly(new Message("user", "Q"));
+        assertThat(e.chosen()).containsExactly(new Message("assistant", "good"));
+        assertThat(e.label()).isTrue();
+        CanonicalExample chat = auto.parse(line(
+                2,
+                "{\"prompt\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Q\"}],"
+                        + "\"completion\":[{\"role\":\"assistant\",\"content\":\"bad\"}],\"label\":false}"));
+        assertThat(chat.messages()).extracting(Message::role).containsExactly("system", "user");
+        assertThat(chat.label()).isFalse();
+    }
+
+    @Test
+    void anUnpairedLineWithABadOrMissingLabelNamesLineFieldAndValue() throws Exception {
+        LineError notBoolean = errorOf(auto, line(5, "{\"prompt\":\"Q\",\"completion\":\"a\",\"label\":\"yes\"}"));
+        assertThat(notBoolean.line()).isEqualTo(5);
+        assertThat(notBoolean.field()).isEqualTo("label");
+        assertThat(notBoolean.reason()).isEqualTo("must be true or false");
+        assertThat(notBoolean.value()).isEqualTo("yes");
+        auto.parse(line(6, "{\"prompt\":\"Q\",\"completion\":\"a\",\"label\":true}"));
+        LineError missing = errorOf(auto, line(7, "{\"prompt\":\"Q\",\"completion\":\"b\"}"));
+        assertThat(missing.field()).isEqualTo("label");
+        assertThat(missing.reason()).isEqualTo("is required");
+        LineError wrongRole = errorOf(
+                auto,
+                line(8, "{\"prompt\":\"Q\",\"completion\":[{\"role\":\"user\",\"content\":\"b\"}],\"label\":true}"));
+        assertThat(wrongRole.field()).isEqualTo("completion[0].role");
+        assertThat(wrongRole.value()).isEqualTo("user");
     }
 
     @Test
@@ -151,6 +186,106 @@ class LineParserTest {
         LineError error = errorOf(auto, line(1, "{\"prompt\":\"Q\",\"chosen\":\"same\",\"rejected\":\" same\"}"));
         assertThat(error.field()).isEqualTo("rejected");
         assertThat(error.reason()).isEqualTo("is identical to chosen");
+    }
+
+    @Test
+    void shareGptConversationsBecomeTheChatFormWithTheirRolesMapped() throws InvalidLineException {
+        LineParser parser = new LineParser(DatasetFormat.AUTO, 1000);
+        CanonicalExample e = parser.parse(line(
+                1,
+                "{\"system\":\"Be brief.\",\"conversations\":[{\"from\":\"human\",\"value\":\"Hi\"},"
+                        + "{\"from\":\"gpt\",\"value\":\"Hello\"},{\"from\":\"User\",\"value\":\"Bye\"},"
+                        + "{\"from\":\"assistant\",\"value\":\"Goodbye\"}]}"));
+
+        assertThat(parser.format()).isEqualTo(DatasetFormat.SHAREGPT);
+        assertThat(e.messages())
+                .containsExactly(
+                        new Message("system", "Be brief."),
+                        new Message("user", "Hi"),
+                        new Message("assistant", "Hello"),
+                        new Message("user", "Bye"),
+                        new Message("assistant", "Goodbye"));
+        CanonicalExample asChat = new LineParser(DatasetFormat.AUTO, 1000)
+                .parse(line(
+                        1,
+                        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\"},"
+                                + "{\"role\":\"user\",\"content\":\"Bye\"},"
+                                + "{\"role\":\"assistant\",\"content\":\"Goodbye\"}]}"));
+        assertThat(e.messages()).isEqualTo(asChat.messages());
+    }
+
+    @Test
+    void shareGptTurnsAreCheckedNamingTheTurnAndField() {
+        LineParser parser = new LineParser(DatasetFormat.SHAREGPT, 1000);
+        LineError tool = errorOf(
+                parser,
+                line(
+                        2,
+                        "{\"conversations\":[{\"from\":\"human\",\"value\":\"Weather?\"},"
+                                + "{\"from\":\"function_call\",\"value\":\"{}\"}]}"));
+        assertThat(tool.line()).isEqualTo(2);
+        assertThat(tool.field()).isEqualTo("conversations[1].from");
+        assertThat(tool.value()).isEqualTo("function_call");
+        assertThat(tool.reason()).contains("tool turns are not supported");
+
+        assertThat(errorOf(parser, line(3, "{\"conversations\":[{\"from\":\"human\"}]}"))
+                        .field())
+                .isEqualTo("conversations[0].value");
+        LineError unanswered = errorOf(parser, line(4, "{\"conversations\":[{\"from\":\"human\",\"value\":\"Q\"}]}"));
+        assertThat(unanswered.field()).isEqualTo("conversations[0].from");
+        assertThat(unanswered.reason()).isEqualTo("must end with an assistant message");
+        LineError twoSystems = errorOf(
+                parser,
+                line(
+                        5,
+                        "{\"system\":\"A\",\"conversations\":[{\"from\":\"system\",\"value\":\"B\"},"
+                                + "{\"from\":\"human\",\"value\":\"Q\"},{\"from\":\"gpt\",\"value\":\"R\"}]}"));
+        assertThat(twoSystems.field()).isEqualTo("system");
+        assertThat(errorOf(parser, line(6, "{\"conversations\":{}}")).reason())
+                .isEqualTo("must be a list of {from, value} turns");
+    }
+
+    @Test
+    void aMultipleChoiceQuestionKeepsItsChoicesAndIsAlsoTheConversationOfItsRightAnswer() throws InvalidLineException {
+        LineParser parser = new LineParser(DatasetFormat.AUTO, 1000);
+        CanonicalExample byIndex = parser.parse(line(
+                1, "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\",\"Bogota\"],\"answer\":1}"));
+        CanonicalExample byText = parser.parse(line(
+                2,
+                "{\"question\":\"Capital of Peru?\",\"choices\":[\"Quito\",\"Lima\",\"Bogota\"],\"answer\":\"Lima\"}"));
+
+        assertThat(parser.format()).isEqualTo(DatasetFormat.MULTIPLE_CHOICE);
+        assertThat(byIndex.kind()).isEqualTo(DatasetKind.MULTIPLE_CHOICE);
+        assertThat(byIndex.choices()).containsExactly("Quito", "Lima", "Bogota");
+        assertThat(byIndex.answer()).isEqualTo(1);
+        assertThat(byIndex.messages())
+                .containsExactly(new Message("user", "Capital of Peru?"), new Message("assistant", "Lima"));
+        assertThat(byText).isEqualTo(byIndex);
+    }
+
+    @Test
+    void multipleChoiceLinesAreCheckedNamingTheField() {
+        LineParser parser = new LineParser(DatasetFormat.MULTIPLE_CHOICE, 1000);
+        LineError outOfRange = errorOf(parser, line(1, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"],\"answer\":2}"));
+        assertThat(outOfRange.field()).isEqualTo("answer");
+        assertThat(outOfRange.reason()).isEqualTo("must be a choice's index, 0 to 1");
+        assertThat(outOfRange.value()).isEqualTo("2");
+        LineError notAChoice =
+                errorOf(parser, line(2, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"],\"answer\":\"c\"}"));
+        assertThat(notAChoice.reason()).isEqualTo("is not one of the choices");
+        LineError twice = errorOf(parser, line(3, "{\"question\":\"Q\",\"choices\":[\"a\",\" a\"],\"answer\":0}"));
+        assertThat(twice.field()).isEqualTo("choices[1]");
+        assertThat(twice.reason()).isEqualTo("is the same as choices[0]");
+        assertThat(errorOf(parser, line(4, "{\"question\":\"Q\",\"choices\":[\"a\"],\"answer\":0}"))
+                        .reason())
+                .isEqualTo("must have at least two choices");
+        assertThat(errorOf(parser, line(5, "{\"question\":\"Q\",\"choices\":[\"a\",3],\"answer\":0}"))
+                        .field())
+                .isEqualTo("choices[1]");
+        assertThat(errorOf(parser, line(6, "{\"question\":\"Q\",\"choices\":[\"a\",\"b\"]}"))
+                        .field())
+                .isEqualTo("answer");
     }
 
     @Test

@@ -68,6 +68,58 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void labelledCompletionsArePreparedAsAnUnpairedPreferenceDatasetTheLlmReaderAccepts() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            jsonl.append("{\"prompt\":\"Spell word number ")
+                    .append(i)
+                    .append(" of the list\",\"completion\":[{\"role\":\"assistant\",\"content\":\"word-")
+                    .append(i)
+                    .append("\"}],\"label\":")
+                    .append(i % 3 != 0)
+                    .append("}\n");
+        }
+
+        PreparationResult result = prepare(gzip(jsonl.toString()), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.UNPAIRED_PREFERENCE);
+        assertThat(result.kind()).isEqualTo(DatasetKind.UNPAIRED_PREFERENCE);
+        Path train = result.splits().get(Split.TRAIN).path();
+        assertThat(Files.readAllLines(train))
+                .isNotEmpty()
+                .allSatisfy(
+                        line -> assertThat(line)
+                                .matches(
+                                        "\\{\"prompt\":\\[\\{\"role\":\"user\",\"content\":\"Spell word number \\d+ of the list\"}],"
+                                                + "\"completion\":\\[\\{\"role\":\"assistant\",\"content\":\"word-\\d+\"}],\"label\":(true|false)}"));
+        assertThat(dev.finetune.llm.train.ChatDatasets.labelled(train))
+                .hasSize(Files.readAllLines(train).size());
+    }
+
+    @Test
+    void theExampleMultipleChoiceSetIsPreparedWithItsChoicesAndTheLlmReaderSeesItsRightAnswers() throws Exception {
+        byte[] raw = Files.readAllBytes(Path.of("../examples/data/world-facts-choice.jsonl"));
+
+        PreparationResult result = prepare(raw, PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.MULTIPLE_CHOICE);
+        assertThat(result.kind()).isEqualTo(DatasetKind.MULTIPLE_CHOICE);
+        assertThat(result.invalidLines()).isZero();
+        Path train = result.splits().get(Split.TRAIN).path();
+        List<String> lines = Files.readAllLines(train);
+        assertThat(lines).isNotEmpty().allSatisfy(line -> assertThat(line)
+                .matches("\\{\"messages\":\\[\\{\"role\":\"user\",\"content\":\"[^\"]+\"},"
+                        + "\\{\"role\":\"assistant\",\"content\":\"[^\"]+\"}],"
+                        + "\"choices\":\\[(\"[^\"]+\",){3}\"[^\"]+\"],\"answer\":[0-3]}"));
+        // SFT trains on it: the conversations are the questions with their right answers.
+        assertThat(dev.finetune.llm.train.ChatDatasets.conversations(train)).hasSize(lines.size());
+        assertThat(lines.stream().filter(l -> l.contains("What is the capital of Peru?")))
+                .allSatisfy(l -> assertThat(l).contains("{\"role\":\"assistant\",\"content\":\"Lima\"}"));
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

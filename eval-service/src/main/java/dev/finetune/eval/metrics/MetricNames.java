@@ -14,6 +14,10 @@ public final class MetricNames {
     public static final String ROUGE_L = "rouge_l";
     public static final String PREFERENCE_ACCURACY = "preference_accuracy";
     public static final String REWARD_MARGIN = "reward_margin";
+    /** Multiple choice: share of questions whose right choice has the highest log-likelihood (lm-eval's acc). */
+    public static final String MC_ACCURACY = "mc_accuracy";
+    /** The same with each choice's log-likelihood divided by its length in characters (lm-eval's acc_norm). */
+    public static final String MC_ACCURACY_NORM = "mc_accuracy_norm";
 
     /** Every metric an evaluation can report. */
     public static final Set<String> ALL = Set.of(
@@ -26,7 +30,9 @@ public final class MetricNames {
             ROUGE_2,
             ROUGE_L,
             PREFERENCE_ACCURACY,
-            REWARD_MARGIN);
+            REWARD_MARGIN,
+            MC_ACCURACY,
+            MC_ACCURACY_NORM);
 
     /** Metrics where a smaller value is better; for all others larger is better. */
     public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY);

@@ -1,12 +1,17 @@
 package dev.finetune.eval.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.events.DatasetKind;
 import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,41 +26,95 @@ import java.util.Map;
  *       conversation; the chosen completion of a preference pair);
  *   <li>{@code prompts}/{@code references}: the conversation up to its last assistant turn (with
  *       the generation prompt) and that turn's text (a pair's chosen answer), for generation;
- *   <li>{@code pairs}: preference pairs (empty for conversations).
+ *   <li>{@code pairs}: preference pairs (empty for other data);
+ *   <li>{@code labelled}: labelled completions (KTO's data; empty for other data). Only the desirable
+ *       ones are also {@code scored} and generated for: they are the answers wanted;
+ *   <li>{@code questions}: multiple-choice questions, each choice as a completion of the question
+ *       (empty for other data); their right answers are also the {@code scored} conversations.
  * </ul>
  *
  * Examples are taken in file order, so the same split and limits always select the same examples.
  */
 public record EvalExamples(
-        List<TrainingSequence> scored, List<long[]> prompts, List<String> references, List<PreferencePair> pairs) {
+        List<TrainingSequence> scored,
+        List<long[]> prompts,
+        List<String> references,
+        List<PreferencePair> pairs,
+        List<LabelledCompletion> labelled,
+        List<Question> questions) {
 
-    /** Reads up to {@code maxExamples} examples of a split in canonical JSONL. */
-    public static EvalExamples read(Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens)
+    /**
+     * A multiple-choice question: each choice's tokens after the question's (prompt and completion,
+     * {@code desirable} for the right one), the choices' texts and the right one's index.
+     */
+    public record Question(List<LabelledCompletion> choices, List<String> texts, int answer) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Reads up to {@code maxExamples} examples of a split in canonical JSONL, holding {@code kind} data. */
+    public static EvalExamples read(Path file, DatasetKind kind, Tokenizer tokenizer, int maxExamples, int maxTokens)
             throws IOException {
-        return read(file, preference, tokenizer, maxExamples, maxTokens, null);
+        return read(file, kind, tokenizer, maxExamples, maxTokens, null);
     }
 
     /**
-     * As {@link #read(Path, boolean, Tokenizer, int, int)}, each example with {@code baseline}'s
+     * As {@link #read(Path, DatasetKind, Tokenizer, int, int)}, each example with {@code baseline}'s
      * system prompt and worked examples before it (as many as fit the token limit); only the
      * example's own turns are scored and referenced. A null baseline puts nothing before them.
      */
     public static EvalExamples read(
-            Path file, boolean preference, Tokenizer tokenizer, int maxExamples, int maxTokens, PromptBaseline baseline)
+            Path file, DatasetKind kind, Tokenizer tokenizer, int maxExamples, int maxTokens, PromptBaseline baseline)
             throws IOException {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         List<TrainingSequence> scored = new ArrayList<>();
         List<long[]> prompts = new ArrayList<>();
         List<String> references = new ArrayList<>();
         List<PreferencePair> pairs = new ArrayList<>();
-        if (preference) {
-            for (ChatDatasets.Preference p : first(ChatDatasets.preferences(file), maxExamples)) {
-                List<ChatMessage> context = p.prompt();
-                if (baseline != null) {
-                    int fits = baseline.fit(p.prompt(), maxTokens / 2, m -> encoder.length(m, true));
-                    context = baseline.apply(p.prompt(), fits).messages();
+        List<LabelledCompletion> labelled = new ArrayList<>();
+        List<Question> questions = new ArrayList<>();
+        if (kind == DatasetKind.MULTIPLE_CHOICE) {
+            for (JsonNode line : first(jsonLines(file), maxExamples)) {
+                List<ChatMessage> question = List.of(ChatMessage.user(
+                        line.path("messages").path(0).path("content").asText()));
+                List<ChatMessage> context = context(baseline, question, encoder, maxTokens / 2);
+                int answer = line.path("answer").asInt();
+                List<String> texts = new ArrayList<>();
+                List<LabelledCompletion> choices = new ArrayList<>();
+                for (JsonNode choice : line.path("choices")) {
+                    texts.add(choice.asText());
+                    choices.add(encoder.labelled(
+                            context,
+                            List.of(ChatMessage.assistant(choice.asText())),
+                            choices.size() == answer,
+                            maxTokens / 2,
+                            maxTokens));
                 }
-                PreferencePair pair = encoder.preference(context, p.chosen(), p.rejected(), maxTokens / 2, maxTokens);
+                questions.add(new Question(choices, texts, answer));
+            }
+        }
+        if (kind == DatasetKind.UNPAIRED_PREFERENCE) {
+            for (ChatDatasets.Labelled l : first(ChatDatasets.labelled(file), maxExamples)) {
+                LabelledCompletion example = encoder.labelled(
+                        context(baseline, l.prompt(), encoder, maxTokens / 2),
+                        l.completion(),
+                        l.desirable(),
+                        maxTokens / 2,
+                        maxTokens);
+                labelled.add(example);
+                if (example.desirable()) {
+                    scored.add(completionSequence(example.prompt(), example.completion()));
+                    prompts.add(example.prompt());
+                    references.add(l.completion().get(l.completion().size() - 1).content());
+                }
+            }
+        } else if (kind == DatasetKind.PREFERENCE) {
+            for (ChatDatasets.Preference p : first(ChatDatasets.preferences(file), maxExamples)) {
+                PreferencePair pair = encoder.preference(
+                        context(baseline, p.prompt(), encoder, maxTokens / 2),
+                        p.chosen(),
+                        p.rejected(),
+                        maxTokens / 2,
+                        maxTokens);
                 pairs.add(pair);
                 scored.add(completionSequence(pair.prompt(), pair.chosen()));
                 prompts.add(pair.prompt());
@@ -91,7 +150,33 @@ public record EvalExamples(
                 references.add(messages.get(last).content());
             }
         }
-        return new EvalExamples(scored, prompts, references, pairs);
+        return new EvalExamples(scored, prompts, references, pairs, labelled, questions);
+    }
+
+    /** The split's lines as JSON objects, in file order (blank lines skipped). */
+    private static List<JsonNode> jsonLines(Path file) throws IOException {
+        List<JsonNode> lines = new ArrayList<>();
+        try (var all = Files.lines(file)) {
+            for (String line : (Iterable<String>) all::iterator) {
+                if (!line.isBlank()) {
+                    lines.add(JSON.readTree(line));
+                }
+            }
+        }
+        return lines;
+    }
+
+    /**
+     * A completion's prompt with the baseline's context before it, as many worked examples as fit
+     * {@code maxPromptTokens} (the prompt keeps its end beyond that, as preference prompts do).
+     */
+    private static List<ChatMessage> context(
+            PromptBaseline baseline, List<ChatMessage> prompt, ChatEncoder encoder, int maxPromptTokens) {
+        if (baseline == null) {
+            return prompt;
+        }
+        int fits = baseline.fit(prompt, maxPromptTokens, m -> encoder.length(m, true));
+        return baseline.apply(prompt, fits).messages();
     }
 
     /**

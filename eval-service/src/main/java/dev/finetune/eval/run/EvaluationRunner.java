@@ -2,8 +2,11 @@ package dev.finetune.eval.run;
 
 import static dev.finetune.eval.run.BaseMetricsCache.ZERO_SHOT;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
+import dev.finetune.events.DatasetKind;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
@@ -225,16 +228,15 @@ public class EvaluationRunner {
         Tokenizer tokenizer = null;
         try {
             tokenizer = Tokenizer.load(baseDir);
-            boolean preference = isPreference(scoredSplit);
-            EvalExamples v =
-                    EvalExamples.read(scoredSplit, preference, tokenizer, limits.maxExamples(), limits.maxTokens());
+            DatasetKind kind = kind(scoredSplit);
+            EvalExamples v = EvalExamples.read(scoredSplit, kind, tokenizer, limits.maxExamples(), limits.maxTokens());
             EvalExamples t = EvalExamples.read(
-                    generatedSplit, preference, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
+                    generatedSplit, kind, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
             if (v.scored().isEmpty()) {
                 throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
                         + r.datasetVersion() + " has no example with a completion token to score");
             }
-            PromptBaseline baseline = promptBaseline(r, preference);
+            PromptBaseline baseline = promptBaseline(r, kind);
             if (baseline == null) {
                 return new Inputs(baseDir, tokenizer, v, t, null, null, null);
             }
@@ -244,11 +246,10 @@ public class EvaluationRunner {
                     v,
                     t,
                     baseline,
-                    EvalExamples.read(
-                            scoredSplit, preference, tokenizer, limits.maxExamples(), limits.maxTokens(), baseline),
+                    EvalExamples.read(scoredSplit, kind, tokenizer, limits.maxExamples(), limits.maxTokens(), baseline),
                     EvalExamples.read(
                             generatedSplit,
-                            preference,
+                            kind,
                             tokenizer,
                             limits.maxGenerationExamples(),
                             limits.maxTokens(),
@@ -271,7 +272,7 @@ public class EvaluationRunner {
      * The prompt baseline for this dataset, its worked examples from the train split; null when it
      * is off or the dataset has no train split to take them from.
      */
-    private PromptBaseline promptBaseline(EvaluationRequest r, boolean preference) throws IOException {
+    private PromptBaseline promptBaseline(EvaluationRequest r, DatasetKind kind) throws IOException {
         EvalSettings.PromptBaseline configured = settings.promptBaseline();
         if (!configured.enabled()) {
             return null;
@@ -283,11 +284,18 @@ public class EvaluationRunner {
                     r.evaluationId(), r.datasetName(), r.datasetVersion());
             return null;
         }
-        List<List<ChatMessage>> examples = preference
-                ? ChatDatasets.preferences(train).stream()
-                        .map(p -> concat(p.prompt(), p.chosen()))
-                        .toList()
-                : ChatDatasets.conversations(train);
+        // A worked example is a conversation with the answer wanted: a pair's chosen one, a desirable completion.
+        List<List<ChatMessage>> examples =
+                switch (kind) {
+                    case PREFERENCE -> ChatDatasets.preferences(train).stream()
+                            .map(p -> concat(p.prompt(), p.chosen()))
+                            .toList();
+                    case UNPAIRED_PREFERENCE -> ChatDatasets.labelled(train).stream()
+                            .filter(ChatDatasets.Labelled::desirable)
+                            .map(l -> concat(l.prompt(), l.completion()))
+                            .toList();
+                    default -> ChatDatasets.conversations(train);
+                };
         return PromptBaseline.choose(configured, examples);
     }
 
@@ -341,14 +349,22 @@ public class EvaluationRunner {
         return new ModelScoring(model, tokenizer, padId, settings.batchSize());
     }
 
-    private static boolean isPreference(Path split) throws IOException {
+    /** What a prepared split holds, from the fields of its first line in canonical JSONL. */
+    private static DatasetKind kind(Path split) throws IOException {
         try (var lines = Files.lines(split)) {
-            return lines.filter(l -> !l.isBlank())
-                    .findFirst()
-                    .map(l -> l.contains("\"chosen\""))
-                    .orElse(false);
+            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("{}");
+            JsonNode fields = KIND_JSON.readTree(first);
+            if (fields.has("chosen")) {
+                return DatasetKind.PREFERENCE;
+            }
+            if (fields.has("label")) {
+                return DatasetKind.UNPAIRED_PREFERENCE;
+            }
+            return fields.has("choices") ? DatasetKind.MULTIPLE_CHOICE : DatasetKind.SFT;
         }
     }
+
+    private static final ObjectMapper KIND_JSON = new ObjectMapper();
 
     private static long padId(Tokenizer tokenizer) {
         return tokenizer

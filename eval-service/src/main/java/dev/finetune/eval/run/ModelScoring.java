@@ -4,12 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import dev.finetune.eval.metrics.LabelledMetrics;
 import dev.finetune.eval.metrics.MetricNames;
 import dev.finetune.eval.metrics.PreferenceMetrics;
 import dev.finetune.eval.metrics.TokenMetrics;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.PreferenceScores;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
@@ -73,6 +75,27 @@ final class ModelScoring {
         return metrics;
     }
 
+    /** Each sequence's summed log-probability of its target (completion) tokens. */
+    @SuppressWarnings("try")
+    float[] completionLogProbs(List<TrainingSequence> sequences) {
+        float[] sums = new float[sequences.size()];
+        for (int start = 0; start < sequences.size(); start += batchSize) {
+            SftBatch batch =
+                    SftBatch.of(sequences.subList(start, Math.min(sequences.size(), start + batchSize)), padId, false);
+            try (NDScope ignored = new NDScope()) {
+                NDManager manager = model.manager();
+                NDArray ids = manager.create(batch.ids()); // [B, T]
+                NDArray logits = model.forward(ids, manager.create(batch.paddingMask()), null); // [B, T, V]
+                float[] rows = SftLoss.nextTokenLogProbs(logits, ids) // [B, T-1]
+                        .mul(manager.create(batch.lossMask()))
+                        .sum(new int[] {1}) // [B]
+                        .toFloatArray();
+                System.arraycopy(rows, 0, sums, start, rows.length);
+            }
+        }
+        return sums;
+    }
+
     /**
      * Greedy continuations (KV cache) of {@code prompts}, decoded without special tokens, in the
      * prompts' order; decoded {@code batchSize} prompts at a time, batched by length.
@@ -118,8 +141,68 @@ final class ModelScoring {
             metrics.put(MetricNames.PREFERENCE_ACCURACY, preference.accuracy());
             metrics.put(MetricNames.REWARD_MARGIN, preference.margin());
         }
+        List<LabelledCompletion> labelled = validation.labelled();
+        if (labelled.stream().anyMatch(LabelledCompletion::desirable)
+                && labelled.stream().anyMatch(l -> !l.desirable())) {
+            List<TrainingSequence> sequences = new ArrayList<>();
+            boolean[] desirable = new boolean[labelled.size()];
+            for (int i = 0; i < desirable.length; i++) {
+                LabelledCompletion l = labelled.get(i);
+                sequences.add(EvalExamples.completionSequence(l.prompt(), l.completion()));
+                desirable[i] = l.desirable();
+            }
+            metrics.put(
+                    MetricNames.REWARD_MARGIN,
+                    LabelledMetrics.of(completionLogProbs(sequences), desirable).margin());
+        }
+        if (!validation.questions().isEmpty()) {
+            MultipleChoiceAccuracy mc = multipleChoice(validation.questions());
+            metrics.put(MetricNames.MC_ACCURACY, mc.accuracy());
+            metrics.put(MetricNames.MC_ACCURACY_NORM, mc.normalizedAccuracy());
+        }
         return new Scored(metrics, tokens.tokens(), generations);
     }
+
+    /**
+     * Multiple-choice accuracy as lm-evaluation-harness scores it: each choice's log-likelihood is
+     * the sum of its tokens' log-probabilities after the question; a question counts as right when
+     * its right choice has the highest one ({@code acc}), or the highest one per character of the
+     * choice's text ({@code acc_norm}). A tie goes to the first choice, as numpy's argmax does.
+     */
+    MultipleChoiceAccuracy multipleChoice(List<EvalExamples.Question> questions) {
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (EvalExamples.Question q : questions) {
+            for (LabelledCompletion choice : q.choices()) {
+                sequences.add(EvalExamples.completionSequence(choice.prompt(), choice.completion()));
+            }
+        }
+        float[] logLikelihoods = completionLogProbs(sequences);
+        int right = 0;
+        int rightNormalized = 0;
+        int at = 0;
+        for (EvalExamples.Question q : questions) {
+            int best = 0;
+            int bestNormalized = 0;
+            for (int c = 1; c < q.choices().size(); c++) {
+                if (logLikelihoods[at + c] > logLikelihoods[at + best]) {
+                    best = c;
+                }
+                if (logLikelihoods[at + c] / q.texts().get(c).length()
+                        > logLikelihoods[at + bestNormalized]
+                                / q.texts().get(bestNormalized).length()) {
+                    bestNormalized = c;
+                }
+            }
+            right += best == q.answer() ? 1 : 0;
+            rightNormalized += bestNormalized == q.answer() ? 1 : 0;
+            at += q.choices().size();
+        }
+        return new MultipleChoiceAccuracy(
+                (double) right / questions.size(), (double) rightNormalized / questions.size());
+    }
+
+    /** {@code acc} and {@code acc_norm} over a set of questions. */
+    record MultipleChoiceAccuracy(double accuracy, double normalizedAccuracy) {}
 
     private static double mean(List<Generation> generations, ToDoubleFunction<Generation> score) {
         return generations.stream().mapToDouble(score).average().orElse(0);

@@ -34,4 +34,15 @@ class NumericMetricsTest {
         assertThat(m.margin()).isCloseTo((1 - 1 + 0 + 4) / 4.0, within(1e-9));
         assertThat(m.pairs()).isEqualTo(4);
     }
+
+    @Test
+    void labelledMarginIsTheDesirableMeanMinusTheUndesirableMean() {
+        LabelledMetrics m = LabelledMetrics.of(
+                new float[] {-1f, -5f, -2f, -3f, -7f}, new boolean[] {true, false, true, false, true});
+        assertThat(m.margin()).isCloseTo(-10 / 3.0 - (-8 / 2.0), within(1e-6));
+        assertThat(m.desirable()).isEqualTo(3);
+        assertThat(m.undesirable()).isEqualTo(2);
+        assertThatThrownBy(() -> LabelledMetrics.of(new float[] {-1f}, new boolean[] {true}))
+                .hasMessageContaining("got 1 and 0");
+    }
 }

@@ -1,5 +1,7 @@
 package dev.finetune.llm.cli;
 
+import dev.finetune.llm.checkpoint.CheckpointException;
+import dev.finetune.llm.checkpoint.GenerationDefaults;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.inference.TokenListener;
@@ -81,26 +83,28 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(
             names = "--max-new-tokens",
             paramLabel = "N",
-            defaultValue = "128",
-            description = "Default: ${DEFAULT-VALUE}.")
-    private int maxNewTokens;
+            description = "Default: the model's generation_config.json max_new_tokens, else 128.")
+    private Integer maxNewTokens;
 
     @Option(
             names = "--temperature",
             paramLabel = "T",
-            defaultValue = "0",
-            description = "0 = greedy (default); otherwise sample from softmax(logits / T).")
-    private double temperature;
+            description = "0 = greedy; otherwise sample from softmax(logits / T). Default: the model's"
+                    + " generation_config.json (its temperature if do_sample is true, else greedy).")
+    private Double temperature;
 
-    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "Nucleus sampling mass in (0, 1].")
-    private double topP;
+    @Option(
+            names = "--top-p",
+            paramLabel = "P",
+            description = "Nucleus sampling mass in (0, 1]. Default: the model's generation_config.json, else 1.")
+    private Double topP;
 
     @Option(
             names = "--top-k",
             paramLabel = "K",
-            defaultValue = "0",
-            description = "Sample among the K most probable tokens only (0 = no limit, the default).")
-    private int topK;
+            description = "Sample among the K most probable tokens only (0 = no limit). Default: the model's"
+                    + " generation_config.json, else 50 (transformers' default).")
+    private Integer topK;
 
     @Option(
             names = {"-n", "--num-return-sequences"},
@@ -119,8 +123,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
-        GenerationConfig settings = settings();
+        checkFlags();
         ModelDirectory directory = ModelDirectory.open(spec, models.model);
+        GenerationConfig settings = settings(directory.path());
         Optional<AdapterDirectory> adapterDirectory = AdapterDirectory.open(spec, models.adapter);
         try (Tokenizer tokenizer = Tokenizer.load(directory.path())) {
             List<long[]> prompts = promptIds(tokenizer);
@@ -144,19 +149,20 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private GenerationConfig settings() {
-        if (maxNewTokens < 1) {
+    /** The flags' checks, before anything is loaded. */
+    private void checkFlags() {
+        if (maxNewTokens != null && maxNewTokens < 1) {
             throw new ParameterException(
                     spec.commandLine(), "--max-new-tokens: must be a positive integer, got " + maxNewTokens);
         }
-        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+        if (temperature != null && (!(temperature >= 0) || Double.isInfinite(temperature))) {
             throw new ParameterException(
                     spec.commandLine(), "--temperature: must be 0 (greedy) or positive, got " + temperature);
         }
-        if (!(topP > 0 && topP <= 1)) {
+        if (topP != null && !(topP > 0 && topP <= 1)) {
             throw new ParameterException(spec.commandLine(), "--top-p: must be in (0, 1], got " + topP);
         }
-        if (topK < 0) {
+        if (topK != null && topK < 0) {
             throw new ParameterException(spec.commandLine(), "--top-k: must be 0 (no limit) or positive, got " + topK);
         }
         if (sequencesPerPrompt < 1) {
@@ -164,9 +170,27 @@ final class GenerateCommand implements Callable<Integer> {
                     spec.commandLine(),
                     "--num-return-sequences: must be a positive integer, got " + sequencesPerPrompt);
         }
-        return GenerationConfig.greedy(maxNewTokens)
-                .withSampling(temperature, topP, seed)
-                .withTopK(topK)
+    }
+
+    /**
+     * The model's generation defaults ({@code generation_config.json}, read as transformers does;
+     * transformers' own without the file), each overridden by its flag when given: a temperature
+     * above 0 samples, 0 is greedy, and without one the model's {@code do_sample} decides.
+     */
+    private GenerationConfig settings(Path modelDir) {
+        GenerationDefaults defaults;
+        try {
+            defaults = GenerationDefaults.of(modelDir);
+        } catch (CheckpointException e) {
+            throw new ParameterException(spec.commandLine(), "--model: " + e.getMessage());
+        }
+        double t = temperature != null ? temperature : defaults.doSample() ? defaults.temperature() : 0;
+        return GenerationConfig.greedy(
+                        maxNewTokens != null
+                                ? maxNewTokens
+                                : defaults.maxNewTokens().orElse(128))
+                .withSampling(t, topP != null ? topP : defaults.topP(), seed)
+                .withTopK(topK != null ? topK : defaults.topK())
                 .withNumReturnSequences(sequencesPerPrompt)
                 .withKvCache(!noCache);
     }

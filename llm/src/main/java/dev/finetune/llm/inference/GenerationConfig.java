@@ -1,5 +1,6 @@
 package dev.finetune.llm.inference;
 
+import dev.finetune.llm.checkpoint.GenerationDefaults;
 import java.util.Set;
 
 /**
@@ -52,6 +53,19 @@ public record GenerationConfig(
     /** Greedy decoding with the KV cache, no stop tokens, one sequence per prompt. */
     public static GenerationConfig greedy(int maxNewTokens) {
         return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of(), true, 1);
+    }
+
+    /**
+     * What a model's {@code generation_config.json} asks for ({@code defaults}): greedy unless it
+     * samples, then its temperature, top-k and top-p; its {@code max_new_tokens}, else {@code
+     * fallbackMaxNewTokens}.
+     */
+    public static GenerationConfig of(GenerationDefaults defaults, int fallbackMaxNewTokens, long seed) {
+        GenerationConfig greedy = greedy(defaults.maxNewTokens().orElse(fallbackMaxNewTokens));
+        return defaults.doSample()
+                ? greedy.withSampling(defaults.temperature(), defaults.topP(), seed)
+                        .withTopK(defaults.topK())
+                : greedy;
     }
 
     public GenerationConfig withMaxNewTokens(int newMaxNewTokens) {

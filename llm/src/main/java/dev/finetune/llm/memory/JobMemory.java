@@ -22,14 +22,15 @@ import java.util.List;
  *
  * @param config the base model's config
  * @param method full, lora or qlora
- * @param objective sft or dpo (DPO puts both answers of a pair in one micro-batch)
+ * @param objective sft, or a preference objective, which puts two rows per item in a micro-batch (a pair's two
+ *     answers; a KTO example and its KL completion)
  * @param heapBytes the worker JVM's heap limit
  */
 public record JobMemory(ModelConfig config, Method method, Objective objective, long heapBytes) {
     /** The estimate of one training step of a job with {@code settings}. */
     public MemoryEstimate estimate(SettingValues settings) {
         int batch = settings.get(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, method);
-        int sequences = objective == Objective.DPO ? 2 * batch : batch;
+        int sequences = objective == Objective.SFT ? batch : 2 * batch; // two rows per item
         BaseDType base = method == Method.FULL ? BaseDType.FP32 : settings.get(Settings.BASE_DTYPE, method);
         boolean checkpointing = settings.get(Settings.GRADIENT_CHECKPOINTING, method) || base != BaseDType.FP32;
         MemoryEstimate.Step step =

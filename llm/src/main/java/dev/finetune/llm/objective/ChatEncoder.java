@@ -95,14 +95,35 @@ public final class ChatEncoder {
         long[] promptIds = encode(prompt, true);
         long[] chosenIds = completion(prompt, chosen, promptIds, "chosen");
         long[] rejectedIds = completion(prompt, rejected, promptIds, "rejected");
-        if (promptIds.length > maxPromptLength) {
-            promptIds = Arrays.copyOfRange(promptIds, promptIds.length - maxPromptLength, promptIds.length);
-        }
-        int room = Math.max(1, maxLength - promptIds.length);
+        promptIds = keepEnd(promptIds, maxPromptLength);
         return new PreferencePair(
-                promptIds,
-                Arrays.copyOf(chosenIds, Math.min(room, chosenIds.length)),
-                Arrays.copyOf(rejectedIds, Math.min(room, rejectedIds.length)));
+                promptIds, fitAfter(promptIds, chosenIds, maxLength), fitAfter(promptIds, rejectedIds, maxLength));
+    }
+
+    /**
+     * An unpaired preference example (KTO), cut as {@link #preference} cuts a pair: the prompt keeps its
+     * last {@code maxPromptLength} tokens, the completion its first ones.
+     */
+    public LabelledCompletion labelled(
+            List<ChatMessage> prompt,
+            List<ChatMessage> completion,
+            boolean desirable,
+            int maxPromptLength,
+            int maxLength) {
+        long[] promptIds = encode(prompt, true);
+        long[] completionIds = completion(prompt, completion, promptIds, "labelled");
+        promptIds = keepEnd(promptIds, maxPromptLength);
+        return new LabelledCompletion(promptIds, fitAfter(promptIds, completionIds, maxLength), desirable);
+    }
+
+    private static long[] keepEnd(long[] ids, int maxLength) {
+        return ids.length > maxLength ? Arrays.copyOfRange(ids, ids.length - maxLength, ids.length) : ids;
+    }
+
+    /** The first tokens of {@code completion} that fit after {@code prompt} in {@code maxLength} (at least one). */
+    static long[] fitAfter(long[] prompt, long[] completion, int maxLength) {
+        int room = Math.max(1, maxLength - prompt.length);
+        return Arrays.copyOf(completion, Math.min(room, completion.length));
     }
 
     /** The tokens the template renders for {@code continuation} after {@code prompt}'s generation prompt. */

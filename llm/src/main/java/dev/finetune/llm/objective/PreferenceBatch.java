@@ -3,11 +3,13 @@ package dev.finetune.llm.objective;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.TrainingPass;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * B preference pairs as one right-padded block of 2B rows, the chosen sequences first and the
@@ -63,6 +65,19 @@ public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] comp
         return counts;
     }
 
+    /**
+     * 1 where token t + 1 of a chosen row is a real token, prompt or completion [2B, T-1]; 0 on the
+     * rejected rows and on padding. ORPO's NLL averages over these, as TRL's does.
+     */
+    public float[][] chosenPredictionMask() {
+        float[][] mask = new float[ids.length][ids[0].length - 1];
+        for (int row = 0; row < pairs(); row++) {
+            int length = (int) Arrays.stream(paddingMask[row]).sum();
+            Arrays.fill(mask[row], 0, length - 1, 1f);
+        }
+        return mask;
+    }
+
     public int tokenCount() {
         return Arrays.stream(paddingMask)
                 .mapToInt(row -> (int) Arrays.stream(row).sum())
@@ -86,6 +101,33 @@ public record PreferenceBatch(long[][] ids, long[][] paddingMask, float[][] comp
      */
     public TrainingPass trainingForward(CausalLm model, NDArray inputIds, NDManager manager) {
         return model.trainingForward(inputIds, manager.create(paddingMask));
+    }
+
+    /**
+     * The training forward and backward passes of a loss of the rows' completion log-probabilities:
+     * scores them without recording (chunked), back-propagates {@code loss} to each row's sum, then
+     * that gradient spread over the row's completion tokens through the LM head (chunked again) and
+     * the layers. Call inside {@code collector}; arrays are made in {@code manager}.
+     *
+     * @param loss from the rows' sums [2B] (a leaf with gradient) to the scalar to back-propagate
+     * @return that scalar's value
+     */
+    public double backward(
+            CausalLm model,
+            ChunkedLmHead head,
+            NDManager manager,
+            GradientCollector collector,
+            Function<NDArray, NDArray> loss) {
+        NDArray inputIds = manager.create(ids); // [2B, T]
+        TrainingPass pass = trainingForward(model, inputIds, manager);
+        NDArray rows = completionSums(head.logProbs(model, pass.hidden(), inputIds), manager); // [2B]
+        rows.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each row
+        NDArray value = loss.apply(rows);
+        collector.backward(value);
+        NDArray tokenWeights = overCompletions(rows.getGradient(), manager); // [2B, T-1]
+        head.backward(model, pass.hidden(), inputIds, tokenWeights, collector);
+        pass.backward(collector);
+        return value.getFloat();
     }
 
     /** Each row's sum over its completion tokens [2B] of per-prediction values [2B, T-1]. */

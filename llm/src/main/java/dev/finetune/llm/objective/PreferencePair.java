@@ -24,6 +24,11 @@ public record PreferencePair(long[] prompt, long[] chosen, long[] rejected) {
         return concat(prompt, rejected);
     }
 
+    /** Tokens of the chosen sequence that are predicted from the ones before: all but the first. */
+    public int chosenPredictions() {
+        return prompt.length + chosen.length - 1;
+    }
+
     /** Real tokens of both sequences. */
     public int tokenCount() {
         return 2 * prompt.length + chosen.length + rejected.length;

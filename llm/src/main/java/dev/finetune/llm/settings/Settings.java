@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
- * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ModelConfig}) and
+ * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code
+ * ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
  * --set} and every error message. Each default says in one line why it has its value.
@@ -214,21 +215,22 @@ public final class Settings {
             Rule.any(),
             "SFT: pack several examples per row of max_seq_length tokens, each attending only to itself (TRL's default off)");
 
-    // --- DPO (TRL's DPOConfig) ---
+    // --- preference objectives (TRL's DPOConfig, ORPOConfig, KTOConfig) ---
 
     public static final Setting<Double> BETA = Setting.of(
             "beta",
             ValueType.DECIMAL,
             0.1,
             Rule.above(0, 1000),
-            "DPO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1)");
+            "DPO, KTO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1); ORPO: weight"
+                    + " of the odds-ratio term against the NLL (TRL's 0.1; the ORPO paper's lambda)");
 
     public static final Setting<Integer> MAX_PROMPT_LENGTH = Setting.of(
             "max_prompt_length",
             ValueType.INTEGER,
             512,
             Rule.count(1, 1_048_576),
-            "DPO: prompts keep their last this many tokens (TRL's 512)");
+            "DPO, ORPO, KTO: prompts keep their last this many tokens (TRL's 512)");
 
     public static final Setting<DpoLossType> LOSS_TYPE = Setting.of(
             "loss_type",
@@ -246,6 +248,22 @@ public final class Settings {
             Rule.halfOpen(0, 0.5),
             "DPO: assumed probability that a pair's preference is flipped, for loss_type sigmoid (conservative"
                     + " DPO) and robust; refused with hinge and ipo, which have no such term (TRL's 0)");
+
+    public static final Setting<Double> DESIRABLE_WEIGHT = Setting.of(
+            "desirable_weight",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.above(0, 1000),
+            "KTO: weight of each desirable example's loss; with fewer desirable than undesirable examples raise it"
+                    + " so that weight x count is 1 to 4/3 times the undesirable side's, as the KTO paper advises"
+                    + " (TRL's 1.0)");
+
+    public static final Setting<Double> UNDESIRABLE_WEIGHT = Setting.of(
+            "undesirable_weight",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.above(0, 1000),
+            "KTO: weight of each undesirable example's loss (TRL's 1.0)");
 
     // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
 
@@ -347,6 +365,8 @@ public final class Settings {
             MAX_PROMPT_LENGTH,
             LOSS_TYPE,
             LABEL_SMOOTHING,
+            DESIRABLE_WEIGHT,
+            UNDESIRABLE_WEIGHT,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

@@ -19,6 +19,8 @@ import java.util.List;
  *   <li>supervised: {@code {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", ...}]}}
  *   <li>preference: {@code {"prompt": [messages], "chosen": [messages], "rejected": [messages]}}, where
  *       a plain string stands for one message (a user prompt, an assistant completion)
+ *   <li>unpaired preference (KTO): {@code {"prompt": [messages], "completion": [messages], "label": true}},
+ *       strings as above, the label true for a desirable completion and false for an undesirable one
  * </ul>
  *
  * Blank lines are skipped; other fields are ignored. A bad line fails with its line number and field.
@@ -30,6 +32,9 @@ public final class ChatDatasets {
 
     /** A preference example before tokenization. */
     public record Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {}
+
+    /** An unpaired preference example before tokenization: a completion labelled desirable or not. */
+    public record Labelled(List<ChatMessage> prompt, List<ChatMessage> completion, boolean desirable) {}
 
     public static List<List<ChatMessage>> conversations(Path file) throws IOException {
         List<List<ChatMessage>> conversations = new ArrayList<>();
@@ -52,6 +57,24 @@ public final class ChatDatasets {
                         messages(node, "chosen", "assistant", file, line),
                         messages(node, "rejected", "assistant", file, line))));
         return preferences;
+    }
+
+    public static List<Labelled> labelled(Path file) throws IOException {
+        List<Labelled> examples = new ArrayList<>();
+        forEachLine(file, (node, line) -> {
+            JsonNode label = node.get("label");
+            if (label == null || label.isNull()) {
+                throw new DatasetException(file, line, "missing field 'label'");
+            }
+            if (!label.isBoolean()) {
+                throw new DatasetException(file, line, "'label' must be true or false, got " + label);
+            }
+            examples.add(new Labelled(
+                    messages(node, "prompt", "user", file, line),
+                    messages(node, "completion", "assistant", file, line),
+                    label.booleanValue()));
+        });
+        return examples;
     }
 
     @FunctionalInterface

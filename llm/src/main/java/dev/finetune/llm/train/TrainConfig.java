@@ -24,7 +24,7 @@ import java.util.Objects;
  *     is not no; null if the job has none
  * @param outputDir where checkpoints ({@code checkpoint-<step>/}) and the result ({@code final/}) go
  * @param method full, lora or qlora
- * @param objective sft or dpo
+ * @param objective what the job optimises (sft, dpo, orpo, kto)
  * @param resume continue from the newest complete checkpoint in {@code outputDir} if there is one.
  *     Default true: a restarted job loses at most one checkpoint interval.
  * @param settings the settings the job sets; the others take their defaults
@@ -46,7 +46,7 @@ public record TrainConfig(
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(objective, "objective");
         Objects.requireNonNull(settings, "settings");
-        checkCombination(method, settings);
+        checkCombination(method, objective, settings);
     }
 
     /**
@@ -84,6 +84,25 @@ public record TrainConfig(
         EvalArguments.checkCombination(settings, method);
     }
 
+    /**
+     * As {@link #checkCombination(Method, SettingValues)}, and evaluation during training only for the
+     * objectives that implement it: sft, dpo and orpo. KTO refuses an eval_strategy other than no
+     * rather than run without the evaluations the job asked for.
+     *
+     * @throws SettingException naming the setting, its value and the objective
+     */
+    public static void checkCombination(Method method, Objective objective, SettingValues settings) {
+        checkCombination(method, settings);
+        EvalStrategy strategy = settings.get(Settings.EVAL_STRATEGY, method);
+        if (strategy != EvalStrategy.NO && objective == Objective.KTO) {
+            throw new SettingException(
+                    Settings.EVAL_STRATEGY.name(),
+                    "eval_strategy " + strategy.configName() + " cannot be used with objective " + objective.code()
+                            + ": evaluation during training is implemented for sft, dpo and orpo only; set eval_strategy"
+                            + " no");
+        }
+    }
+
     /** A job with every default: resume on, the method's learning rate. */
     public static TrainConfig of(Path model, Path trainFile, Path outputDir, Method method, Objective objective) {
         return new TrainConfig(model, trainFile, null, outputDir, method, objective, true, SettingValues.none());
@@ -112,6 +131,11 @@ public record TrainConfig(
     /** DPO settings (used when the objective is dpo). */
     public DpoConfig dpo() {
         return DpoConfig.from(settings, method);
+    }
+
+    /** KTO settings (used when the objective is kto). */
+    public KtoConfig kto() {
+        return KtoConfig.from(settings, method);
     }
 
     /** Adapter settings (used for lora and qlora), with the base's storage from base_dtype. */

@@ -1,6 +1,6 @@
 /**
  * Fine-tuning runs: the recipes ({@link dev.finetune.llm.train.SftRecipe}, {@link
- * dev.finetune.llm.train.DpoRecipe}, made by {@link dev.finetune.llm.train.Recipes#create}) with
+ * dev.finetune.llm.train.PreferenceRecipe}, made by {@link dev.finetune.llm.train.Recipes#create}) with
  * their shared lifecycle (setup, train, saveCheckpoint, cleanup) and one training loop ({@code
  * TrainingLoop}) that each objective plugs a step function into ({@code ObjectiveStep}: the loss of
  * a micro-batch), the job config ({@link dev.finetune.llm.train.TrainConfig}, loaded from YAML by {@link

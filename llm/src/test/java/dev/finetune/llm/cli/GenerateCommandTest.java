@@ -99,10 +99,50 @@ class GenerateCommandTest {
                 "--seed",
                 "18");
 
+        // No generation_config.json: transformers' top_k default (50) applies, as in model.generate().
         long[] expected = reference(
-                tokenizer.encode("the cat", true), GenerationConfig.greedy(20).withSampling(1.3, 0.9, 17));
+                tokenizer.encode("the cat", true),
+                GenerationConfig.greedy(20).withSampling(1.3, 0.9, 17).withTopK(50));
         assertThat(run.out()).isEqualTo(decode(expected) + System.lineSeparator());
         assertThat(otherSeed.out()).as("another seed, another text").isNotEqualTo(run.out());
+    }
+
+    @Test
+    void withoutSamplingFlagsTheModelsGenerationConfigDecidesAndFlagsOverrideIt() throws IOException {
+        Path sampling = root.resolve("sampling");
+        copyDirectory(modelDir, sampling);
+        Files.writeString(
+                sampling.resolve("generation_config.json"),
+                "{\"do_sample\": true, \"temperature\": 0.7, \"top_k\": 5, \"top_p\": 0.8, \"max_new_tokens\": 9}");
+        CliRun byFile = CliRun.of("generate", "--model", sampling.toString(), "--prompt", "the cat", "--seed", "3");
+
+        long[] expected = reference(
+                tokenizer.encode("the cat", true),
+                GenerationConfig.greedy(9).withSampling(0.7, 0.8, 3).withTopK(5));
+        assertThat(byFile.exitCode()).as(byFile.err()).isZero();
+        assertThat(byFile.out()).isEqualTo(decode(expected) + System.lineSeparator());
+        assertThat(CliRun.of(
+                                "generate",
+                                "--model",
+                                sampling.toString(),
+                                "--prompt",
+                                "the cat",
+                                "--temperature",
+                                "0",
+                                "--max-new-tokens",
+                                "9")
+                        .out())
+                .as("--temperature 0 is greedy whatever the file says")
+                .isEqualTo(decode(reference(tokenizer.encode("the cat", true), GenerationConfig.greedy(9)))
+                        + System.lineSeparator());
+
+        Files.writeString(sampling.resolve("generation_config.json"), "{\"do_sample\": true, \"temperature\": 0}");
+        CliRun invalid = CliRun.of("generate", "--model", sampling.toString(), "--prompt", "the cat");
+        assertThat(invalid.exitCode()).isNotZero();
+        assertThat(invalid.err())
+                .contains("generation_config.json")
+                .contains("temperature")
+                .contains("must be positive when do_sample is true, got 0.0");
     }
 
     @Test

@@ -35,6 +35,26 @@ final class CasePreferenceTask {
         return lines;
     }
 
+    /**
+     * Unpaired lines in TRL's KTO form, prompt and completion as message lists: each word once,
+     * alternately its desirable (lower-case) and its undesirable (upper-case) reply, so no prompt has
+     * both.
+     */
+    static List<String> unpairedLines(List<String> words) {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < words.size(); i++) {
+            String word = words.get(i);
+            boolean desirable = i % 2 == 0;
+            lines.add(CapitalsTask.json(CapitalsTask.ordered(
+                    "prompt", List.of(CapitalsTask.ordered("role", "user", "content", "Repeat: " + word)),
+                    "completion",
+                            List.of(CapitalsTask.ordered(
+                                    "role", "assistant", "content", desirable ? word : word.toUpperCase(Locale.ROOT))),
+                    "label", desirable)));
+        }
+        return lines;
+    }
+
     private static List<String> words(int count, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<String> words = new ArrayList<>();

@@ -44,6 +44,29 @@ class ChatDatasetsTest {
     }
 
     @Test
+    void labelledCompletionsAreReadWithTheirLabelAndABadLabelIsReportedWithItsLine() throws IOException {
+        Path kto = write(
+                "kto.jsonl",
+                """
+                {"prompt": [{"role": "user", "content": "Hi"}], "completion": [{"role": "assistant", "content": "Hello"}], "label": true}
+                {"prompt": "Hi", "completion": "Go away", "label": false}
+                """);
+        assertThat(ChatDatasets.labelled(kto))
+                .containsExactly(
+                        new ChatDatasets.Labelled(
+                                List.of(ChatMessage.user("Hi")), List.of(ChatMessage.assistant("Hello")), true),
+                        new ChatDatasets.Labelled(
+                                List.of(ChatMessage.user("Hi")), List.of(ChatMessage.assistant("Go away")), false));
+        assertThatThrownBy(() -> ChatDatasets.labelled(
+                        write("e.jsonl", "{\"prompt\": \"a\", \"completion\": \"b\", \"label\": \"yes\"}\n")))
+                .isInstanceOf(DatasetException.class)
+                .hasMessageEndingWith("e.jsonl:1: 'label' must be true or false, got \"yes\"");
+        assertThatThrownBy(
+                        () -> ChatDatasets.labelled(write("f.jsonl", "{\"prompt\": \"a\", \"completion\": \"b\"}\n")))
+                .hasMessageEndingWith("f.jsonl:1: missing field 'label'");
+    }
+
+    @Test
     void aMalformedLineIsReportedWithItsLineNumberAndField() throws IOException {
         String good = "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\":"
                 + " \"b\"}]}\n";

@@ -43,11 +43,7 @@ class DpoLearningTest {
 
     @Test
     void loraDpoRaisesHeldOutPreferenceAccuracy() throws IOException {
-        TrainConfig config = job(Method.LORA, 1e-2)
-                .with(Settings.LORA_TARGET_MODULES, List.of(LoraConfig.ALL_LINEAR))
-                .with(Settings.LORA_R, 16)
-                .with(Settings.LORA_ALPHA, 32.0);
-        assertDpoLearns(config);
+        assertDpoLearns(TinyJob.learningLora(job(Method.LORA, 1e-2)));
     }
 
     @Test
@@ -69,7 +65,7 @@ class DpoLearningTest {
                 .with(Settings.LABEL_SMOOTHING, labelSmoothing)
                 .with(Settings.MAX_STEPS, 2 * EPOCH_STEPS);
         List<StepMetrics> steps = new ArrayList<>();
-        try (DpoRecipe recipe = new DpoRecipe(config, steps::add)) {
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, steps::add)) {
             recipe.setup();
             recipe.train();
         }
@@ -88,7 +84,7 @@ class DpoLearningTest {
 
     private void assertDpoLearns(TrainConfig config) throws IOException {
         List<StepMetrics> steps = new ArrayList<>();
-        try (DpoRecipe recipe = new DpoRecipe(config, steps::add)) {
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, steps::add)) {
             recipe.setup();
             List<PreferencePair> heldOut = heldOutPairs(recipe.tokenizer());
             CausalLm model = recipe.model().model();
@@ -121,8 +117,8 @@ class DpoLearningTest {
     }
 
     /** The reference model's scores: adapters off for LoRA, the initial weights reloaded for full. */
-    private static PreferenceScores referenceScores(DpoRecipe recipe, TrainConfig config, List<PreferencePair> pairs)
-            throws IOException {
+    private static PreferenceScores referenceScores(
+            PreferenceRecipe recipe, TrainConfig config, List<PreferencePair> pairs) throws IOException {
         if (recipe.model().adapters().isPresent()) {
             try (Adapters.Switch off = recipe.model().reference()) {
                 return PreferenceScores.of(recipe.model().model(), pairs, 8, recipe.padId());
@@ -133,7 +129,7 @@ class DpoLearningTest {
         }
     }
 
-    private static List<PreferencePair> heldOutPairs(Tokenizer tokenizer) {
+    static List<PreferencePair> heldOutPairs(Tokenizer tokenizer) {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         List<PreferencePair> pairs = new ArrayList<>();
         for (String word : CasePreferenceTask.heldOut()) {

@@ -90,7 +90,7 @@ class EvalDuringTrainingTest {
                         .with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS)
                         .with(Settings.EVAL_STEPS, 3));
         List<Map<String, Double>> evaluations = new ArrayList<>();
-        try (DpoRecipe recipe = new DpoRecipe(config, evaluationsInto(evaluations))) {
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, evaluationsInto(evaluations))) {
             recipe.setup();
             recipe.train();
             ChatEncoder encoder = new ChatEncoder(recipe.tokenizer(), Map.of());
@@ -127,6 +127,65 @@ class EvalDuringTrainingTest {
             assertThat(metrics.get("eval_loss"))
                     .as("training moved the policy away from the reference")
                     .isNotCloseTo(Math.log(2), within(1e-4));
+        }
+    }
+
+    /**
+     * ORPO evaluates its validation pairs during training: the completions' mean log-probabilities
+     * (eval_logps/chosen, eval_logps/rejected) and the accuracy equal {@link Scorer}'s on the trained
+     * model, and eval_loss is the NLL plus beta times the odds-ratio term (GradientParityTest checks the
+     * loss itself against ORPO written out).
+     */
+    @Test
+    void orpoEvaluatesTheValidationPairsDuringTraining() throws IOException {
+        Path model = TinyJob.learnable(dir.resolve("model"), 5);
+        Path train = TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
+        Path validation = TinyJob.jsonl(
+                dir.resolve("validation-pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.heldOut()));
+        TrainConfig config = TrainConfig.of(model, train, dir.resolve("orpo"), Method.LORA, Objective.ORPO)
+                .withValidationFile(validation)
+                .withSettings(SettingValues.none()
+                        .with(Settings.LEARNING_RATE, 1e-2)
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                        .with(Settings.MAX_STEPS, 3)
+                        .with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS)
+                        .with(Settings.EVAL_STEPS, 3));
+        List<Map<String, Double>> evaluations = new ArrayList<>();
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, evaluationsInto(evaluations))) {
+            recipe.setup();
+            recipe.train();
+            ChatEncoder encoder = new ChatEncoder(recipe.tokenizer(), Map.of());
+            List<long[]> prompts = new ArrayList<>();
+            List<long[]> chosen = new ArrayList<>();
+            List<long[]> rejected = new ArrayList<>();
+            for (ChatDatasets.Preference p : ChatDatasets.preferences(validation)) {
+                PreferencePair pair = encoder.preference(p.prompt(), p.chosen(), p.rejected(), 512, 1024);
+                prompts.add(pair.prompt());
+                chosen.add(pair.chosen());
+                rejected.add(pair.rejected());
+            }
+            CausalLm lm = recipe.model().model();
+            double[] chosenSums = Scorer.completionLogProbs(lm, prompts, chosen);
+            double[] rejectedSums = Scorer.completionLogProbs(lm, prompts, rejected);
+            double chosenMean = 0;
+            double rejectedMean = 0;
+            int correct = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                double c = chosenSums[i] / chosen.get(i).length;
+                double r = rejectedSums[i] / rejected.get(i).length;
+                chosenMean += c / prompts.size();
+                rejectedMean += r / prompts.size();
+                correct += c > r ? 1 : 0;
+            }
+            double beta = config.setting(Settings.BETA);
+            assertThat(evaluations).hasSize(1);
+            Map<String, Double> metrics = evaluations.get(0);
+            assertThat(metrics.get("eval_logps/chosen")).isCloseTo(chosenMean, within(1e-4));
+            assertThat(metrics.get("eval_logps/rejected")).isCloseTo(rejectedMean, within(1e-4));
+            assertThat(metrics.get("eval_rewards/accuracies")).isEqualTo((double) correct / prompts.size());
+            assertThat(metrics.get("eval_nll_loss")).isPositive();
+            assertThat(metrics.get("eval_loss"))
+                    .isCloseTo(metrics.get("eval_nll_loss") - beta * metrics.get("eval_log_odds_ratio"), within(1e-9));
         }
     }
 
@@ -259,6 +318,32 @@ class EvalDuringTrainingTest {
                         .with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS)
                         .with(Settings.SAVE_STEPS, 10)
                         .with(Settings.LOAD_BEST_MODEL_AT_END, true));
+    }
+
+    /**
+     * KTO has no evaluation during training: a job asking for one is refused when its settings are
+     * checked, naming the setting, its value and the objective, rather than trained without the
+     * evaluations it asked for.
+     */
+    @Test
+    void evaluationDuringTrainingIsRefusedForKto() {
+        SettingValues evaluated = SettingValues.none().with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS);
+        assertThatThrownBy(() -> TrainConfig.checkCombination(Method.LORA, Objective.KTO, evaluated))
+                .isInstanceOfSatisfying(
+                        SettingException.class, e -> assertThat(e.setting()).isEqualTo("eval_strategy"))
+                .hasMessage("eval_strategy steps cannot be used with objective kto: evaluation during training is"
+                        + " implemented for sft, dpo and orpo only; set eval_strategy no");
+        SettingValues epoch = SettingValues.none().with(Settings.EVAL_STRATEGY, EvalStrategy.EPOCH);
+        assertThatThrownBy(() -> TrainConfig.of(dir, dir, dir, Method.FULL, Objective.KTO)
+                        .withSettings(epoch))
+                .isInstanceOf(SettingException.class)
+                .hasMessage("eval_strategy epoch cannot be used with objective kto: evaluation during training is"
+                        + " implemented for sft, dpo and orpo only; set eval_strategy no");
+        // eval_strategy no is what kto runs with; the others evaluate
+        TrainConfig.checkCombination(Method.LORA, Objective.KTO, SettingValues.none());
+        TrainConfig.checkCombination(Method.LORA, Objective.ORPO, evaluated);
+        TrainConfig.checkCombination(Method.LORA, Objective.DPO, evaluated);
+        TrainConfig.checkCombination(Method.LORA, Objective.SFT, evaluated);
     }
 
     @Test

@@ -49,12 +49,25 @@ class ExampleConfigsTest {
         assertThat(dpo.objective()).isEqualTo(Objective.DPO);
         assertThat(dpo.dpo()).isEqualTo(DpoConfig.defaults());
         assertThat(dpo.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.DPO_FILE));
+
+        TrainConfig orpo = TrainConfigYaml.load(EXAMPLES.resolve("lora-orpo.yaml"));
+        assertThat(orpo.objective()).isEqualTo(Objective.ORPO);
+        assertThat(orpo.setting(Settings.BETA)).isEqualTo(0.1);
+        assertThat(orpo.trainFile()).isEqualTo(dpo.trainFile());
+
+        TrainConfig kto = TrainConfigYaml.load(EXAMPLES.resolve("lora-kto.yaml"));
+        assertThat(kto.objective()).isEqualTo(Objective.KTO);
+        assertThat(kto.kto()).isEqualTo(new KtoConfig(0.1, 1.0, 1.0));
+        assertThat(kto.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.KTO_FILE));
     }
 
     @Test
     void committedExampleDatasetsAreWhatTheGeneratorWritesAndParse() throws IOException {
         assertThat(Files.readString(EXAMPLES.resolve(ExampleDatasets.SFT_FILE))).isEqualTo(ExampleDatasets.sft());
         assertThat(Files.readString(EXAMPLES.resolve(ExampleDatasets.DPO_FILE))).isEqualTo(ExampleDatasets.dpo());
+        assertThat(Files.readString(EXAMPLES.resolve(ExampleDatasets.KTO_FILE))).isEqualTo(ExampleDatasets.kto());
+        assertThat(ChatDatasets.labelled(EXAMPLES.resolve(ExampleDatasets.KTO_FILE)))
+                .hasSize(32);
         assertThat(ChatDatasets.conversations(EXAMPLES.resolve(ExampleDatasets.SFT_FILE)))
                 .hasSize(48);
         assertThat(ChatDatasets.preferences(EXAMPLES.resolve(ExampleDatasets.DPO_FILE)))

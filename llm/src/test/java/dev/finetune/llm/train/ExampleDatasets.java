@@ -13,6 +13,7 @@ final class ExampleDatasets {
     static final Path EXAMPLES = Path.of("..", "examples");
     static final String SFT_FILE = "data/capitals-sft.jsonl";
     static final String DPO_FILE = "data/case-dpo.jsonl";
+    static final String KTO_FILE = "data/case-kto.jsonl";
 
     private ExampleDatasets() {}
 
@@ -25,10 +26,16 @@ final class ExampleDatasets {
         return String.join("\n", lines) + "\n";
     }
 
+    static String kto() {
+        List<String> lines = CasePreferenceTask.unpairedLines(CasePreferenceTask.training());
+        return String.join("\n", lines) + "\n";
+    }
+
     public static void main(String[] args) throws IOException {
         Path root = args.length > 0 ? Path.of(args[0]) : EXAMPLES;
         Files.createDirectories(root.resolve("data"));
         Files.writeString(root.resolve(SFT_FILE), sft());
         Files.writeString(root.resolve(DPO_FILE), dpo());
+        Files.writeString(root.resolve(KTO_FILE), kto());
     }
 }

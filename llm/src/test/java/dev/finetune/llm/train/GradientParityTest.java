@@ -12,9 +12,11 @@ import ai.djl.training.GradientCollector;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLossType;
+import dev.finetune.llm.objective.OrpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
@@ -34,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * Activation checkpointing and the chunked LM head change how gradients are computed, not what they
  * are: every trainable parameter's gradient equals the one of the plain computation (the whole
  * logits, one recorded forward pass, one backward call), for LoRA, QLoRA and full fine-tuning, SFT
- * (plain and packed rows) and DPO. Adapters have dropout on (so the replay must draw the same masks)
+ * (plain and packed rows), DPO, ORPO and KTO. Adapters have dropout on (so the replay must draw the same masks)
  * and non-zero B (so every adapter matrix has a gradient). The LM head runs in chunks of 5 rows, so a
  * batch spans several chunks and one ragged last chunk.
  */
@@ -104,6 +106,18 @@ class GradientParityTest {
     void ipoStepScoresCompletionsByTheirMeanTokenLogProbability() {
         assertDpoParity(ModelType.LLAMA, Method.LORA, DpoLossType.IPO);
         assertDpoParity(ModelType.QWEN3, Method.FULL, DpoLossType.IPO);
+    }
+
+    @Test
+    void checkpointedOrpoGradientsEqualThePlainOnes() {
+        assertOrpoParity(ModelType.LLAMA, Method.LORA);
+        assertOrpoParity(ModelType.QWEN3, Method.FULL);
+    }
+
+    @Test
+    void checkpointedKtoGradientsEqualThePlainOnes() {
+        assertKtoParity(ModelType.LLAMA, Method.LORA);
+        assertKtoParity(ModelType.QWEN3, Method.FULL);
     }
 
     @Test
@@ -214,15 +228,7 @@ class GradientParityTest {
         DpoConfig config = new DpoConfig(BETA, 512, lossType, 0);
         double[] losses = new double[2];
         Map<String, float[]> plain = gradients(type, method, false, model -> {
-            PreferenceScores reference;
-            // What DpoStep uses: the initial weights (full) or the adapters switched off.
-            if (model.adapters().isPresent()) {
-                try (var off = model.reference()) {
-                    reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
-                }
-            } else {
-                reference = PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
-            }
+            PreferenceScores reference = referenceScores(model);
             return (lm, c) -> losses[0] = plainDpo(lm, reference, config, c);
         });
         Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
@@ -235,6 +241,181 @@ class GradientParityTest {
         String what = method + " dpo " + lossType.configName() + " " + type;
         assertSameGradients(checkpointed, plain, what);
         assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /** What the reference model scores: the initial weights (full) or the adapters switched off. */
+    private static PreferenceScores referenceScores(TrainableModel model) {
+        if (model.adapters().isPresent()) {
+            try (var off = model.reference()) {
+                return PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+            }
+        }
+        return PreferenceScores.of(model.model(), PAIRS, PAIRS.size(), 0);
+    }
+
+    /**
+     * KTO with PAIRS read as (prompt, completion, KL completion), the first example desirable and the
+     * second not, weights 1.5 and 0.75.
+     */
+    private static void assertKtoParity(ModelType type, Method method) {
+        KtoConfig config = new KtoConfig(BETA, 1.5, 0.75);
+        boolean[] desirable = {true, false};
+        double[] losses = new double[2];
+        Map<String, float[]> plain = gradients(type, method, false, model -> {
+            PreferenceScores reference = referenceScores(model);
+            return (lm, c) -> losses[0] = plainKto(lm, reference, config, desirable, c);
+        });
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            KtoStep kto = new KtoStep(
+                    model, PAIRS, desirable, 0, config.loss(model.model().manager()), FIVE_ROWS);
+            kto.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
+            ObjectiveStep.MicroBatch micro =
+                    kto.window(List.of(indices(PAIRS.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " kto " + type;
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /**
+     * KTO written out from the whole logits [2B, T, V], one backward call: KL = max(0, mean over the KL
+     * rows of policy - reference), a constant; each example w (1 - sigmoid(+-beta (r - KL))), + for
+     * desirable; the mean over the examples.
+     */
+    private static double plainKto(
+            CausalLm lm,
+            PreferenceScores reference,
+            KtoConfig config,
+            boolean[] desirable,
+            GradientCollector collector) {
+        NDManager manager = lm.manager();
+        PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
+        NDArray ids = manager.create(batch.ids()); // [2B, T]
+        NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
+        NDArray rows = batch.completionSums(SftLoss.nextTokenLogProbs(logits, ids), manager); // [2B]
+        float[] policy = rows.toFloatArray();
+        int n = PAIRS.size();
+        double kl = 0;
+        for (int i = 0; i < n; i++) {
+            kl += ((double) policy[n + i] - reference.rejected()[i]) / n;
+        }
+        kl = Math.max(0, kl);
+        float[] scale = new float[n];
+        float[] weights = new float[n];
+        for (int i = 0; i < n; i++) {
+            scale[i] = (float) (desirable[i] ? config.beta() : -config.beta());
+            weights[i] = (float) (desirable[i] ? config.desirableWeight() : config.undesirableWeight());
+        }
+        NDArray x = PreferenceBatch.chosen(rows)
+                .sub(manager.create(reference.chosen()))
+                .sub(manager.create((float) kl))
+                .mul(manager.create(scale)); // [B]
+        NDArray loss = manager.create(1f)
+                .sub(x.getNDArrayInternal().sigmoid())
+                .mul(manager.create(weights))
+                .sum()
+                .div(manager.create((float) n));
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    private static void assertOrpoParity(ModelType type, Method method) {
+        double[] losses = new double[2];
+        Map<String, float[]> plain = gradients(type, method, false, model -> (lm, c) -> losses[0] = plainOrpo(lm, c));
+        Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
+            OrpoStep orpo =
+                    new OrpoStep(PAIRS, 0, new OrpoLoss(BETA, model.model().manager()), FIVE_ROWS);
+            ObjectiveStep.MicroBatch micro =
+                    orpo.window(List.of(indices(PAIRS.size()))).microBatch(0);
+            return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
+        });
+        String what = method + " orpo " + type;
+        assertSameGradients(checkpointed, plain, what);
+        assertThat(losses[1]).as(what).isCloseTo(losses[0], within(TOLERANCE * Math.abs(losses[0])));
+    }
+
+    /**
+     * ORPO written out from the whole logits [2B, T, V] in fp32, one backward call: the mean NLL of
+     * every predicted token of the chosen sequences, plus beta times the mean over pairs of
+     * softplus(-log_odds) of the completions' mean log-probabilities.
+     */
+    private static double plainOrpo(CausalLm lm, GradientCollector collector) {
+        NDArray loss = plainOrpoLoss(lm);
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** The ORPO loss of {@link #PAIRS} as one batch, written out as {@link #plainOrpo} describes. */
+    private static NDArray plainOrpoLoss(CausalLm lm) {
+        NDManager manager = lm.manager();
+        PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
+        NDArray ids = manager.create(batch.ids()); // [2B, T]
+        NDArray logits = lm.forward(ids, manager.create(batch.paddingMask()), null); // [2B, T, V]
+        NDArray tokenLogProbs = SftLoss.nextTokenLogProbs(logits, ids); // [2B, T-1]
+        int chosenPredictions = 0;
+        float[] lengths = new float[2 * PAIRS.size()];
+        for (int i = 0; i < PAIRS.size(); i++) {
+            chosenPredictions += PAIRS.get(i).prompt().length + PAIRS.get(i).chosen().length - 1;
+            lengths[i] = PAIRS.get(i).chosen().length;
+            lengths[PAIRS.size() + i] = PAIRS.get(i).rejected().length;
+        }
+        NDArray nll = tokenLogProbs
+                .mul(manager.create(batch.chosenPredictionMask()))
+                .sum()
+                .neg()
+                .div(manager.create((float) chosenPredictions));
+        NDArray means = batch.completionSums(tokenLogProbs, manager).div(manager.create(lengths)); // [2B]
+        NDArray one = manager.create(1f);
+        NDArray chosen = PreferenceBatch.chosen(means);
+        NDArray rejected = PreferenceBatch.rejected(means);
+        NDArray logOdds = chosen.sub(rejected)
+                .sub(one.sub(chosen.exp()).log().sub(one.sub(rejected.exp()).log())); // [B]
+        NDArray oddsRatio = logOdds.neg()
+                .getNDArrayInternal()
+                .softPlus()
+                .sum()
+                .mul(manager.create((float) BETA))
+                .div(manager.create((float) PAIRS.size()));
+        return nll.add(oddsRatio);
+    }
+
+    /**
+     * ORPO's evaluation of validation pairs, one pair per forward pass, is the loss written out over
+     * all of them as one batch (the NLL's mean over every chosen token of the split, not a mean of
+     * per-batch means), with TRL's metrics under the eval_ prefix; dropout off, no gradients.
+     */
+    @Test
+    @SuppressWarnings("try")
+    void orpoEvaluationIsTheOrpoLossOfTheValidationPairs() {
+        try (TrainableModel model = prepare(ModelType.LLAMA, Method.LORA)) {
+            model.setTraining(false);
+            try (NDScope ignored = new NDScope()) {
+                double expected;
+                try (GradientMode.Paused paused = GradientMode.pause()) {
+                    expected = plainOrpoLoss(model.model()).getFloat();
+                }
+                OrpoStep orpo = new OrpoStep(
+                        List.of(), 0, new OrpoLoss(BETA, model.model().manager()), FIVE_ROWS, PAIRS, 1);
+                Map<String, Double> metrics = orpo.evaluate(model.model());
+                assertThat(metrics.get("eval_loss")).isCloseTo(expected, within(TOLERANCE * Math.abs(expected)));
+                assertThat(metrics.get("eval_loss"))
+                        .isCloseTo(
+                                metrics.get("eval_nll_loss") - BETA * metrics.get("eval_log_odds_ratio"), within(1e-9));
+                assertThat(metrics)
+                        .containsOnlyKeys(
+                                "eval_loss",
+                                "eval_rewards/chosen",
+                                "eval_rewards/rejected",
+                                "eval_rewards/accuracies",
+                                "eval_rewards/margins",
+                                "eval_logps/chosen",
+                                "eval_logps/rejected",
+                                "eval_nll_loss",
+                                "eval_log_odds_ratio",
+                                "eval_log_odds_chosen");
+            }
+        }
     }
 
     /** SFT as it was computed before chunking: the whole logits [B, T, V], one backward call. */

@@ -18,7 +18,7 @@ class RecipesTest {
         try (Recipe sft = Recipes.create(job(Objective.SFT, Path.of("train.jsonl")), TrainingListener.NONE);
                 Recipe dpo = Recipes.create(job(Objective.DPO, Path.of("pairs.jsonl")), TrainingListener.NONE)) {
             assertThat(sft).isInstanceOf(SftRecipe.class);
-            assertThat(dpo).isInstanceOf(DpoRecipe.class);
+            assertThat(dpo).isInstanceOf(PreferenceRecipe.class);
             assertThat(sft.model()).as("nothing is loaded before setup").isNull();
         }
     }

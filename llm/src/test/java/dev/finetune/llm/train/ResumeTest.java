@@ -117,11 +117,26 @@ class ResumeTest {
         assertThat(b.earlyStoppingPatienceCounter()).isEqualTo(4);
     }
 
+    @Test
+    void loraOrpoResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(Method.LORA, SettingValues.none().with(Settings.LORA_DROPOUT, 0.1), Objective.ORPO);
+    }
+
+    @Test
+    void fullKtoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
+        assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.KTO);
+    }
+
     private void assertResumeIsExact(Method method, SettingValues lora, Objective objective) throws IOException {
         Path model = TinyJob.model(dir.resolve("model"), 5);
         Path data = objective == Objective.SFT
                 ? TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines())
-                : TinyJob.jsonl(dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
+                : objective == Objective.KTO
+                        ? TinyJob.jsonl(
+                                dir.resolve("labelled.jsonl"),
+                                CasePreferenceTask.unpairedLines(CasePreferenceTask.training()))
+                        : TinyJob.jsonl(
+                                dir.resolve("pairs.jsonl"), CasePreferenceTask.lines(CasePreferenceTask.training()));
         TrainConfig config = TrainConfig.of(model, data, dir.resolve("straight"), method, objective)
                 .withSettings(lora)
                 .with(Settings.LEARNING_RATE, 1e-2)

@@ -30,7 +30,8 @@ public final class DatasetCommand extends ApiCommand {
                             defaultValue = "auto",
                             paramLabel = "FORMAT",
                             description =
-                                    "auto, alpaca, chat, prompt_completion or preference (default ${DEFAULT-VALUE}).")
+                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference, unpaired_preference or multiple_choice (default"
+                                            + " ${DEFAULT-VALUE}).")
                     String format) {
         requireFile(file);
         JsonNode view = services()
@@ -163,7 +164,7 @@ public final class DatasetCommand extends ApiCommand {
             @Parameters(paramLabel = "NAME") String name,
             @Option(names = "--base-model", required = true, paramLabel = "MODEL") String baseModel,
             @Option(names = "--method", defaultValue = "lora", paramLabel = "full|lora|qlora") String method,
-            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo") String objective,
+            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo|orpo|kto") String objective,
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",

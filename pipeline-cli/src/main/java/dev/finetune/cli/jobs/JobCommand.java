@@ -25,7 +25,7 @@ public final class JobCommand extends ApiCommand {
             @Option(names = "--base-model", required = true, paramLabel = "MODEL") String baseModel,
             @Option(names = "--dataset", required = true, paramLabel = "NAME@VERSION") String dataset,
             @Option(names = "--method", defaultValue = "lora", paramLabel = "full|lora|qlora") String method,
-            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo") String objective,
+            @Option(names = "--objective", defaultValue = "sft", paramLabel = "sft|dpo|orpo|kto") String objective,
             @Option(
                             names = "--set",
                             paramLabel = "KEY=VALUE",

@@ -69,11 +69,7 @@ public class JobStore {
 
     /** Records that the job is to be cancelled (idempotent; the first request's time is kept). */
     public void requestCancel(String id) {
-        store.putIfAbsent(
-                cancelKey(id),
-                ("{\"requestedAt\":\"" + java.time.Instant.now() + "\"}")
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                JSON);
+        writeOnce(cancelKey(id));
     }
 
     static String requestedKey(String id) {
@@ -82,8 +78,13 @@ public class JobStore {
 
     /** Records that the job's request on {@code training.jobs} was acknowledged by the broker. */
     public void markRequested(String id) {
+        writeOnce(requestedKey(id));
+    }
+
+    /** A marker object with the time it was first written; a second write changes nothing. */
+    private void writeOnce(String key) {
         store.putIfAbsent(
-                requestedKey(id),
+                key,
                 ("{\"requestedAt\":\"" + java.time.Instant.now() + "\"}")
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 JSON);

@@ -26,7 +26,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
@@ -60,9 +62,10 @@ public class JobValidator {
                 "dataset",
                 "dataset name and version are required");
         require(job.method() != null, "method", "method is required (full, lora or qlora)");
-        require(job.objective() != null, "objective", "objective is required (sft or dpo)");
+        require(job.objective() != null, "objective", "objective is required (" + objectives() + ")");
         names(job);
-        JobRecord checked = job.withHyperparameters(RecipeConfigs.checked(job.method(), job.hyperparameters()));
+        JobRecord checked =
+                job.withHyperparameters(RecipeConfigs.checked(job.method(), job.objective(), job.hyperparameters()));
         String configKey = ObjectKeys.baseModel(job.baseModel(), ModelConfigJson.FILE_NAME);
         if (!store.exists(configKey)) {
             throw new InvalidJobException(
@@ -72,17 +75,13 @@ public class JobValidator {
         RecipeConfigs.checkAgainst(config, checked);
         PreparedManifest manifest = manifest(job);
         DatasetKind kind = manifest.kind();
-        if (job.objective() == Objective.DPO && kind != DatasetKind.PREFERENCE) {
+        if (!job.objective().trainsOn(kind)) {
             throw new InvalidJobException(
                     "objective",
-                    "objective: dpo needs preference pairs, dataset " + job.datasetName() + "@" + job.datasetVersion()
-                            + " holds " + kind.code() + " data");
-        }
-        if (job.objective() == Objective.SFT && kind != DatasetKind.SFT) {
-            throw new InvalidJobException(
-                    "objective",
-                    "objective: sft needs conversations, dataset " + job.datasetName() + "@" + job.datasetVersion()
-                            + " holds " + kind.code() + " data");
+                    "objective: " + job.objective().code() + " needs "
+                            + job.objective().datasetKind().description()
+                            + ", dataset " + job.datasetName() + "@" + job.datasetVersion() + " holds " + kind.code()
+                            + " data: " + kind.description());
         }
         Method method = Method.parse(job.method().code());
         SettingValues values = SettingValues.read(checked.hyperparameters().values());
@@ -191,6 +190,10 @@ public class JobValidator {
         } catch (InvalidNameException e) {
             throw new InvalidJobException(e.field(), e.getMessage());
         }
+    }
+
+    private static String objectives() {
+        return Arrays.stream(Objective.values()).map(Objective::code).collect(Collectors.joining(", "));
     }
 
     private static void require(boolean ok, String field, String message) {

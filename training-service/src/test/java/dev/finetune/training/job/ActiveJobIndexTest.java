@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.finetune.events.EventJson;
-import dev.finetune.events.FineTuneMethod;
-import dev.finetune.events.Hyperparameters;
 import dev.finetune.events.JobState;
-import dev.finetune.events.Objective;
 import dev.finetune.localstack.LocalStack;
 import dev.finetune.localstack.LocalStackExtension;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
+import dev.finetune.training.Fixtures;
 import dev.finetune.training.metrics.JobCountsProbe;
 import dev.finetune.training.metrics.JobTransitions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -149,28 +147,6 @@ class ActiveJobIndexTest {
     }
 
     static JobRecord job(String id, JobState state) {
-        Instant now = Instant.now();
-        return new JobRecord(
-                id,
-                "tiny-qwen3",
-                "qa",
-                "1",
-                FineTuneMethod.LORA,
-                Objective.SFT,
-                new Hyperparameters(Map.of("max_steps", 6)),
-                null,
-                null,
-                state,
-                null,
-                0,
-                6,
-                0,
-                null,
-                state == JobState.RUNNING ? "gone" : null,
-                false,
-                0,
-                now,
-                null,
-                null);
+        return Fixtures.jobRecord(id, state, Map.of("max_steps", 6), Instant.now());
     }
 }

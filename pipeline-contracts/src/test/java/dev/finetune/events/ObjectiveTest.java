@@ -1,0 +1,20 @@
+package dev.finetune.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class ObjectiveTest {
+    @Test
+    void eachObjectiveTrainsOnItsKindAndSftAlsoOnMultipleChoiceQuestions() {
+        for (Objective objective : Objective.values()) {
+            assertThat(objective.trainsOn(objective.datasetKind()))
+                    .as(objective.code())
+                    .isTrue();
+        }
+        assertThat(Objective.SFT.trainsOn(DatasetKind.MULTIPLE_CHOICE)).isTrue();
+        assertThat(Objective.DPO.trainsOn(DatasetKind.MULTIPLE_CHOICE)).isFalse();
+        assertThat(Objective.SFT.trainsOn(DatasetKind.PREFERENCE)).isFalse();
+        assertThat(Objective.KTO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
+    }
+}
