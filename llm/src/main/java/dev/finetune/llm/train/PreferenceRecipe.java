@@ -59,12 +59,18 @@ public final class PreferenceRecipe implements Recipe {
                         batchSize));
                 break;
             case KTO:
+                List<LabelledCompletion> validationExamples =
+                        RecipeSupport.validation(config, file -> labelledExamples(encoder, file));
                 KtoStep kto = new KtoStep(
                         model,
                         pairs,
                         desirable,
                         padId,
-                        config.kto().loss(model.model().manager()));
+                        config.kto().loss(model.model().manager()),
+                        LabelledCompletion.withKlCompletions(
+                                validationExamples, batchSize, config.training().maxSeqLength()),
+                        labels(validationExamples),
+                        batchSize);
                 if (!loop.resume(kto)) {
                     kto.precomputeReference(batchSize);
                 }
@@ -93,8 +99,16 @@ public final class PreferenceRecipe implements Recipe {
     }
 
     private void encodeLabelled(ChatEncoder encoder) throws IOException {
+        List<LabelledCompletion> examples = labelledExamples(encoder, config.trainFile());
+        pairs = LabelledCompletion.withKlCompletions(
+                examples, config.training().batchSize(), config.training().maxSeqLength());
+        desirable = labels(examples);
+    }
+
+    /** The prompt / completion / label examples of {@code file}, tokenized. */
+    private List<LabelledCompletion> labelledExamples(ChatEncoder encoder, Path file) throws IOException {
         List<LabelledCompletion> examples = new ArrayList<>();
-        for (ChatDatasets.Labelled example : ChatDatasets.labelled(config.trainFile())) {
+        for (ChatDatasets.Labelled example : ChatDatasets.labelled(file)) {
             examples.add(encoder.labelled(
                     example.prompt(),
                     example.completion(),
@@ -102,12 +116,15 @@ public final class PreferenceRecipe implements Recipe {
                     config.setting(Settings.MAX_PROMPT_LENGTH),
                     config.training().maxSeqLength()));
         }
-        pairs = LabelledCompletion.withKlCompletions(
-                examples, config.training().batchSize(), config.training().maxSeqLength());
-        desirable = new boolean[examples.size()];
-        for (int i = 0; i < desirable.length; i++) {
-            desirable[i] = examples.get(i).desirable();
+        return examples;
+    }
+
+    private static boolean[] labels(List<LabelledCompletion> examples) {
+        boolean[] labels = new boolean[examples.size()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = examples.get(i).desirable();
         }
+        return labels;
     }
 
     private String fingerprint() {

@@ -46,7 +46,7 @@ public record TrainConfig(
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(objective, "objective");
         Objects.requireNonNull(settings, "settings");
-        checkCombination(method, objective, settings);
+        checkCombination(method, settings);
     }
 
     /**
@@ -82,25 +82,6 @@ public record TrainConfig(
                             + base.configName());
         }
         EvalArguments.checkCombination(settings, method);
-    }
-
-    /**
-     * As {@link #checkCombination(Method, SettingValues)}, and evaluation during training only for the
-     * objectives that implement it: sft, dpo and orpo. KTO refuses an eval_strategy other than no
-     * rather than run without the evaluations the job asked for.
-     *
-     * @throws SettingException naming the setting, its value and the objective
-     */
-    public static void checkCombination(Method method, Objective objective, SettingValues settings) {
-        checkCombination(method, settings);
-        EvalStrategy strategy = settings.get(Settings.EVAL_STRATEGY, method);
-        if (strategy != EvalStrategy.NO && objective == Objective.KTO) {
-            throw new SettingException(
-                    Settings.EVAL_STRATEGY.name(),
-                    "eval_strategy " + strategy.configName() + " cannot be used with objective " + objective.code()
-                            + ": evaluation during training is implemented for sft, dpo and orpo only; set eval_strategy"
-                            + " no");
-        }
     }
 
     /** A job with every default: resume on, the method's learning rate. */

@@ -321,29 +321,67 @@ class EvalDuringTrainingTest {
     }
 
     /**
-     * KTO has no evaluation during training: a job asking for one is refused when its settings are
-     * checked, naming the setting, its value and the objective, rather than trained without the
-     * evaluations it asked for.
+     * KTO evaluates its labelled validation examples during training: eval_logps/chosen and
+     * eval_logps/rejected are {@link Scorer}'s completion log-probabilities of the desirable and the
+     * undesirable examples under the trained model, with eval_kl and TRL's other metrics
+     * (GradientParityTest checks the loss itself against KTO written out).
      */
     @Test
-    void evaluationDuringTrainingIsRefusedForKto() {
-        SettingValues evaluated = SettingValues.none().with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS);
-        assertThatThrownBy(() -> TrainConfig.checkCombination(Method.LORA, Objective.KTO, evaluated))
-                .isInstanceOfSatisfying(
-                        SettingException.class, e -> assertThat(e.setting()).isEqualTo("eval_strategy"))
-                .hasMessage("eval_strategy steps cannot be used with objective kto: evaluation during training is"
-                        + " implemented for sft, dpo and orpo only; set eval_strategy no");
-        SettingValues epoch = SettingValues.none().with(Settings.EVAL_STRATEGY, EvalStrategy.EPOCH);
-        assertThatThrownBy(() -> TrainConfig.of(dir, dir, dir, Method.FULL, Objective.KTO)
-                        .withSettings(epoch))
-                .isInstanceOf(SettingException.class)
-                .hasMessage("eval_strategy epoch cannot be used with objective kto: evaluation during training is"
-                        + " implemented for sft, dpo and orpo only; set eval_strategy no");
-        // eval_strategy no is what kto runs with; the others evaluate
-        TrainConfig.checkCombination(Method.LORA, Objective.KTO, SettingValues.none());
-        TrainConfig.checkCombination(Method.LORA, Objective.ORPO, evaluated);
-        TrainConfig.checkCombination(Method.LORA, Objective.DPO, evaluated);
-        TrainConfig.checkCombination(Method.LORA, Objective.SFT, evaluated);
+    void ktoEvaluatesTheLabelledValidationExamplesDuringTraining() throws IOException {
+        Path model = TinyJob.learnable(dir.resolve("model"), 5);
+        Path train = TinyJob.jsonl(
+                dir.resolve("labelled.jsonl"), CasePreferenceTask.unpairedLines(CasePreferenceTask.training()));
+        Path validation = TinyJob.jsonl(
+                dir.resolve("validation-labelled.jsonl"),
+                CasePreferenceTask.unpairedLines(CasePreferenceTask.heldOut()));
+        TrainConfig config = TrainConfig.of(model, train, dir.resolve("kto"), Method.LORA, Objective.KTO)
+                .withValidationFile(validation)
+                .withSettings(SettingValues.none()
+                        .with(Settings.LEARNING_RATE, 1e-2)
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                        .with(Settings.MAX_STEPS, 3)
+                        .with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS)
+                        .with(Settings.EVAL_STEPS, 3));
+        List<Map<String, Double>> evaluations = new ArrayList<>();
+        try (PreferenceRecipe recipe = new PreferenceRecipe(config, evaluationsInto(evaluations))) {
+            recipe.setup();
+            recipe.train();
+            ChatEncoder encoder = new ChatEncoder(recipe.tokenizer(), Map.of());
+            List<long[]> prompts = new ArrayList<>();
+            List<long[]> completions = new ArrayList<>();
+            List<Boolean> labels = new ArrayList<>();
+            for (ChatDatasets.Labelled example : ChatDatasets.labelled(validation)) {
+                var encoded = encoder.labelled(example.prompt(), example.completion(), example.desirable(), 512, 1024);
+                prompts.add(encoded.prompt());
+                completions.add(encoded.completion());
+                labels.add(example.desirable());
+            }
+            double[] logps = Scorer.completionLogProbs(recipe.model().model(), prompts, completions);
+            double desirable = 0;
+            double undesirable = 0;
+            int desirableCount = 0;
+            for (int i = 0; i < logps.length; i++) {
+                if (labels.get(i)) {
+                    desirable += logps[i];
+                    desirableCount++;
+                } else {
+                    undesirable += logps[i];
+                }
+            }
+            assertThat(evaluations).hasSize(1);
+            Map<String, Double> metrics = evaluations.get(0);
+            assertThat(metrics.get("eval_logps/chosen")).isCloseTo(desirable / desirableCount, within(1e-3));
+            assertThat(metrics.get("eval_logps/rejected"))
+                    .isCloseTo(undesirable / (logps.length - desirableCount), within(1e-3));
+            assertThat(metrics)
+                    .containsKeys(
+                            "eval_loss",
+                            "eval_rewards/chosen",
+                            "eval_rewards/rejected",
+                            "eval_rewards/margins",
+                            "eval_kl");
+            assertThat(metrics.get("eval_loss")).isPositive().isLessThan(1.0); // weights 1: w (1 - sigmoid) < 1
+        }
     }
 
     @Test

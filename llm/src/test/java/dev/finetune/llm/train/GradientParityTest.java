@@ -289,6 +289,14 @@ class GradientParityTest {
             KtoConfig config,
             boolean[] desirable,
             GradientCollector collector) {
+        NDArray loss = plainKtoLoss(lm, reference, config, desirable);
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** The KTO loss of {@link #PAIRS} as one batch, written out as {@link #plainKto} describes. */
+    private static NDArray plainKtoLoss(
+            CausalLm lm, PreferenceScores reference, KtoConfig config, boolean[] desirable) {
         NDManager manager = lm.manager();
         PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
         NDArray ids = manager.create(batch.ids()); // [2B, T]
@@ -316,8 +324,55 @@ class GradientParityTest {
                 .mul(manager.create(weights))
                 .sum()
                 .div(manager.create((float) n));
-        collector.backward(loss);
-        return loss.getFloat();
+        return loss;
+    }
+
+    /**
+     * KTO's evaluation of validation examples (PAIRS read as in {@link #assertKtoParity}, one batch of
+     * both, so one KL estimate) is the loss written out, against the adapters-off reference (LoRA) or
+     * the precomputed initial weights' scores (full fine-tuning); dropout off, no gradients.
+     */
+    @Test
+    @SuppressWarnings("try")
+    void ktoEvaluationIsTheKtoLossOfTheValidationExamples() {
+        KtoConfig config = new KtoConfig(BETA, 1.5, 0.75);
+        boolean[] desirable = {true, false};
+        for (Method method : List.of(Method.LORA, Method.FULL)) {
+            try (TrainableModel model = prepare(ModelType.LLAMA, method)) {
+                model.setTraining(false);
+                try (NDScope ignored = new NDScope()) {
+                    double expected;
+                    try (GradientMode.Paused paused = GradientMode.pause()) {
+                        expected = plainKtoLoss(model.model(), referenceScores(model), config, desirable)
+                                .getFloat();
+                    }
+                    KtoStep kto = new KtoStep(
+                            model,
+                            List.of(),
+                            new boolean[0],
+                            0,
+                            config.loss(model.model().manager()),
+                            FIVE_ROWS,
+                            PAIRS,
+                            desirable,
+                            PAIRS.size());
+                    kto.precomputeReference(1); // full fine-tuning: the validation reference too
+                    Map<String, Double> metrics = kto.evaluate(model.model());
+                    assertThat(metrics.get("eval_loss"))
+                            .as(method.toString())
+                            .isCloseTo(expected, within(TOLERANCE * Math.abs(expected)));
+                    assertThat(metrics)
+                            .containsOnlyKeys(
+                                    "eval_loss",
+                                    "eval_rewards/chosen",
+                                    "eval_logps/chosen",
+                                    "eval_rewards/rejected",
+                                    "eval_logps/rejected",
+                                    "eval_rewards/margins",
+                                    "eval_kl");
+                }
+            }
+        }
     }
 
     private static void assertOrpoParity(ModelType type, Method method) {

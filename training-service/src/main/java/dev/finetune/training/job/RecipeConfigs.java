@@ -2,7 +2,6 @@ package dev.finetune.training.job;
 
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Hyperparameters;
-import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.settings.ModelBounds;
 import dev.finetune.llm.settings.SettingException;
@@ -21,16 +20,15 @@ public final class RecipeConfigs {
 
     /**
      * The job's settings, checked on their own and against the method (full fine-tuning needs an fp32
-     * base_dtype, qlora an nf4 one) and the objective (no evaluation during training for kto):
-     * numbers as numbers, in the catalog's order.
+     * base_dtype, qlora an nf4 one): numbers as numbers, in the catalog's order.
      *
      * @throws InvalidJobException naming {@code hyperparameters.<setting>} and the value, or the
      *     closest known name for an unknown one
      */
-    public static Hyperparameters checked(FineTuneMethod method, Objective objective, Hyperparameters requested) {
+    public static Hyperparameters checked(FineTuneMethod method, Hyperparameters requested) {
         SettingValues values = settings(requested);
         try {
-            TrainConfig.checkCombination(Method.parse(method.code()), objective, values);
+            TrainConfig.checkCombination(Method.parse(method.code()), values);
         } catch (SettingException e) {
             throw invalid(e);
         }
