@@ -1,6 +1,7 @@
 package dev.finetune.events;
 
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * Something happened to a training job: a state change, progress metrics, or a checkpoint. Events
@@ -37,6 +38,9 @@ public record TrainingEvent(
      * @param gradNorm global gradient norm before clipping
      * @param tokensPerSecond training throughput since the previous metrics event
      * @param etaSeconds estimated seconds until the job finishes
+     * @param evaluation the validation split's metrics when {@code step} was evaluated (eval_strategy),
+     *     transformers' names ({@code eval_loss}, DPO's {@code eval_rewards/accuracies}...); null otherwise.
+     *     An evaluated step is always reported, never coalesced with later progress.
      */
     public record Metrics(
             long step,
@@ -46,7 +50,25 @@ public record TrainingEvent(
             double learningRate,
             double gradNorm,
             double tokensPerSecond,
-            double etaSeconds) {}
+            double etaSeconds,
+            Map<String, Double> evaluation) {
+        public Metrics {
+            evaluation = evaluation == null ? null : Map.copyOf(evaluation);
+        }
+
+        /** Progress of a step that was not evaluated. */
+        public Metrics(
+                long step,
+                long totalSteps,
+                double epoch,
+                double loss,
+                double learningRate,
+                double gradNorm,
+                double tokensPerSecond,
+                double etaSeconds) {
+            this(step, totalSteps, epoch, loss, learningRate, gradNorm, tokensPerSecond, etaSeconds, null);
+        }
+    }
 
     @Override
     public String cloudEventSubject() {

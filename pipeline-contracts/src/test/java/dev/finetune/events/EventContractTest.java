@@ -80,6 +80,14 @@ class EventContractTest {
                         null,
                         new TrainingEvent.Metrics(10, 100, 0.1, 2.5, 1e-4, 0.9, 5000, 60),
                         now),
+                new TrainingEvent(
+                        "ftjob-1",
+                        8,
+                        TrainingEventKind.METRICS,
+                        JobState.RUNNING,
+                        null,
+                        new TrainingEvent.Metrics(20, 100, 0.2, 2.4, 1e-4, 0.8, 5000, 50, Map.of("eval_loss", 2.6)),
+                        now),
                 new EvaluationCompleted(
                         "ftjob-1-step-10",
                         "ftjob-1",
@@ -109,10 +117,17 @@ class EventContractTest {
         assertThat(job.get("method").asText()).isEqualTo("qlora");
         assertThat(job.get("objective").asText()).isEqualTo("dpo");
         assertThat(job.get("requestedAt").asText()).isEqualTo("2026-11-22T10:15:30Z");
-        assertThat(json.readTree(json.writeValueAsString(events.get(4)))
+        assertThat(json.readTree(json.writeValueAsString(events.stream()
+                                .filter(EvaluationCompleted.class::isInstance)
+                                .findFirst()
+                                .orElseThrow()))
                         .get("status")
                         .asText())
                 .isEqualTo("gates_failed");
+        JsonNode evaluated = json.readTree(json.writeValueAsString(events.get(4)));
+        assertThat(evaluated.get("metrics").get("evaluation").get("eval_loss").asDouble())
+                .as("an evaluated step's metrics carry transformers' eval_ names")
+                .isEqualTo(2.6);
     }
 
     @Test

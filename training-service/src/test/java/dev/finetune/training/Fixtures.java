@@ -94,9 +94,18 @@ public final class Fixtures {
 
     /** A prepared SFT dataset of {@code examples} short question/answer conversations. */
     static void sftDataset(ObjectStore store, String name, int examples) {
-        StringBuilder train = new StringBuilder();
-        for (int i = 0; i < examples; i++) {
-            train.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
+        prepared(store, name, "sft", additions(0, examples), examples);
+        store.putBytes(
+                ObjectKeys.preparedDatasetPrefix(name, "1") + "validation.jsonl",
+                additions(examples, examples + 6).getBytes(StandardCharsets.UTF_8),
+                "application/jsonl");
+    }
+
+    /** "What is i plus i?" conversations, one a line, for i in [from, to). */
+    private static String additions(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ")
                     .append(i)
                     .append(" plus ")
                     .append(i)
@@ -104,7 +113,7 @@ public final class Fixtures {
                     .append(2 * i)
                     .append("\"}]}\n");
         }
-        prepared(store, name, "sft", train.toString(), examples);
+        return lines.toString();
     }
 
     /** A prepared preference dataset: prompt, chosen and rejected answers. */

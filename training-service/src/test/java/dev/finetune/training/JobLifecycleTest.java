@@ -68,11 +68,7 @@ class JobLifecycleTest {
         assertThat(store.exists("checkpoints/" + id + "/step-6/adapter_config.json"))
                 .isTrue();
 
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         List<String> states = events.getList("findAll { it.kind == 'state' }.state");
         assertThat(states).containsSubsequence("validating", "queued", "running", "succeeded");
         // Progress is throttled (report-interval): the first step at once, then at most one report per
@@ -175,6 +171,93 @@ class JobLifecycleTest {
         assertThat(published)
                 .extracting(r -> r.headers().get("ce_id"))
                 .containsExactly("checkpoint:" + id + ":step-2", "checkpoint:" + id + ":step-4:final");
+    }
+
+    /**
+     * Evaluating every step with a learning rate that overshoots: the validation loss bottoms out early,
+     * and the final checkpoint announced holds that step's adapter, bit for bit; every evaluation is
+     * reported in a metrics event.
+     */
+    @Test
+    void loadBestModelAtEndMakesTheFinalCheckpointTheBestEvaluatedStep() throws Exception {
+        String id = create(sftJob(
+                "qa",
+                Map.ofEntries(
+                        Map.entry("max_steps", 6),
+                        Map.entry("save_steps", 2),
+                        Map.entry("per_device_train_batch_size", 4),
+                        Map.entry("max_seq_length", 48),
+                        Map.entry("learning_rate", 0.5),
+                        Map.entry("max_grad_norm", 0.0),
+                        Map.entry("lora_target_modules", List.of("all-linear")),
+                        Map.entry("eval_strategy", "steps"),
+                        Map.entry("eval_steps", 1),
+                        Map.entry("load_best_model_at_end", true))));
+        JsonPath job = awaitState(id, "succeeded");
+        assertThat(job.getString("resultPrefix")).isEqualTo("checkpoints/" + id + "/step-6/");
+
+        List<EventTopics.Received> published = EventTopics.read(
+                "checkpoints.created",
+                v -> v.path("jobId").asText().equals(id) && v.path("isFinal").asBoolean(),
+                1,
+                Duration.ofSeconds(20));
+        String finalPrefix = published.get(0).value().path("prefix").asText();
+        String state = new String(store.getBytes(finalPrefix + "trainer_state.json"), StandardCharsets.UTF_8);
+        long best = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(state)
+                .path("best_global_step")
+                .asLong();
+        assertThat(best)
+                .as("the run diverged: its best step is not its last (%s)", state)
+                .isBetween(1L, 5L);
+        Path scratch = Files.createTempDirectory("best-");
+        byte[] result = Files.readAllBytes(
+                store.download(finalPrefix + "adapter_model.safetensors", scratch.resolve("final.safetensors")));
+        byte[] bestWeights = Files.readAllBytes(store.download(
+                "checkpoints/" + id + "/step-" + best + "/adapter_model.safetensors",
+                scratch.resolve("best.safetensors")));
+        assertThat(result).isEqualTo(bestWeights);
+
+        JsonPath events = events(id);
+        assertThat(events.getList("findAll { it.kind == 'metrics' && it.metrics.evaluation != null }.metrics.step"))
+                .containsExactly(1, 2, 3, 4, 5, 6);
+        assertThat(events.getList("findAll { it.kind == 'state' }.message", String.class))
+                .last()
+                .asString()
+                .contains("best eval_loss")
+                .contains("checkpoint-" + best + ", whose weights are the result");
+    }
+
+    /**
+     * With a threshold no evaluation beats, patience 2 runs out at the third evaluation: the job
+     * succeeds at step 3 of 10, saying so, and step 3 is announced once, as final.
+     */
+    @Test
+    void earlyStoppingEndsAJobSucceededAtThePatienceStepWithItsCheckpointFinal() throws Exception {
+        String id = create(sftJob(
+                "qa",
+                Map.of(
+                        "max_steps", 10,
+                        "save_steps", 5,
+                        "per_device_train_batch_size", 4,
+                        "max_seq_length", 48,
+                        "eval_strategy", "steps",
+                        "eval_steps", 1,
+                        "early_stopping_patience", 2,
+                        "early_stopping_threshold", 1000.0)));
+        JsonPath job = awaitState(id, "succeeded");
+        assertThat(job.getString("resultPrefix")).isEqualTo("checkpoints/" + id + "/step-3/");
+        List<EventTopics.Received> published = EventTopics.read(
+                "checkpoints.created", v -> v.path("jobId").asText().equals(id), 1, Duration.ofSeconds(20));
+        assertThat(published)
+                .extracting(r -> r.value().path("step").asLong()
+                        + (r.value().path("isFinal").asBoolean() ? " final" : ""))
+                .containsExactly("3 final");
+        JsonPath events = events(id);
+        assertThat(events.getList("findAll { it.kind == 'state' }.message", String.class))
+                .last()
+                .asString()
+                .startsWith("stopped early at step 3 of 10: 2 evaluations in a row did not improve eval_loss");
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -471,11 +554,7 @@ class JobLifecycleTest {
         JsonPath job = awaitState(id, "succeeded");
         assertThat(job.getInt("hyperparameters.max_steps")).isEqualTo(3);
         Thread.sleep(2000); // give a second run, if there were one, time to show itself
-        JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath();
+        JsonPath events = events(id);
         assertThat(events.getList("findAll { it.kind == 'state' && it.state == 'running' }"))
                 .hasSize(1);
         assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.step", Integer.class))
@@ -529,6 +608,15 @@ class JobLifecycleTest {
                 Map.of("name", dataset, "version", "1"),
                 "hyperparameters",
                 hyperparameters);
+    }
+
+    /** The job's events, all of them, as the API lists them. */
+    static JsonPath events(String id) {
+        return given().get("/api/jobs/{id}/events?limit=1000", id)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     static String create(Map<String, Object> body) {

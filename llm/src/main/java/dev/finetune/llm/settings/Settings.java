@@ -4,6 +4,7 @@ import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.train.EvalStrategy;
 import dev.finetune.llm.train.Method;
 import java.util.List;
 
@@ -139,6 +140,64 @@ public final class Settings {
             "keep only each decoder layer's input and recompute its activations in backward: less memory for"
                     + " one more forward pass (transformers' default off; always on over an int8 or nf4 base, whose"
                     + " weights are dequantised again in backward)");
+
+    // --- evaluation during training (transformers' TrainingArguments, EarlyStoppingCallback) ---
+
+    public static final Setting<EvalStrategy> EVAL_STRATEGY = Setting.of(
+            "eval_strategy",
+            ValueType.named(EvalStrategy.class, EvalStrategy::configName, EvalStrategy::parse),
+            EvalStrategy.NO,
+            Rule.any(),
+            "evaluate the validation split during training: no, every eval_steps steps, or at each epoch's end"
+                    + " (transformers' default no)");
+
+    public static final Setting<Integer> EVAL_STEPS = Setting.of(
+            "eval_steps",
+            ValueType.INTEGER,
+            0,
+            Rule.count(0, 10_000_000),
+            "with eval_strategy steps, evaluate every this many optimizer steps; 0 takes save_steps (transformers"
+                    + " takes logging_steps, which we do not have: we log every step)");
+
+    public static final Setting<String> METRIC_FOR_BEST_MODEL = Setting.of(
+            "metric_for_best_model",
+            ValueType.STRING,
+            "eval_loss",
+            Rule.any(),
+            "the evaluation metric that picks the best checkpoint and drives early stopping; eval_ is prefixed"
+                    + " when missing, so loss means eval_loss (transformers' default)");
+
+    /** Derived as transformers does when not set: {@link dev.finetune.llm.train.EvalArguments#from}. */
+    public static final Setting<Boolean> GREATER_IS_BETTER = Setting.perMethod(
+            "greater_is_better",
+            ValueType.BOOLEAN,
+            method -> false,
+            "false if metric_for_best_model ends in loss, else true",
+            Rule.any(),
+            "whether a larger metric_for_best_model is better");
+
+    public static final Setting<Boolean> LOAD_BEST_MODEL_AT_END = Setting.of(
+            "load_best_model_at_end",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "the result is the best evaluated checkpoint's weights rather than the last step's; needs eval_strategy"
+                    + " steps with save_steps a multiple of eval_steps (transformers' default off)");
+
+    public static final Setting<Integer> EARLY_STOPPING_PATIENCE = Setting.of(
+            "early_stopping_patience",
+            ValueType.INTEGER,
+            0,
+            Rule.count(0, 1_000_000),
+            "stop after this many evaluations in a row that did not improve metric_for_best_model; 0 never stops"
+                    + " early (transformers' EarlyStoppingCallback)");
+
+    public static final Setting<Double> EARLY_STOPPING_THRESHOLD = Setting.of(
+            "early_stopping_threshold",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 1_000_000),
+            "an evaluation improves only if it beats the best by more than this (EarlyStoppingCallback's 0)");
 
     // --- SFT (TRL's SFTConfig) ---
 
@@ -293,6 +352,13 @@ public final class Settings {
             SAVE_STEPS,
             SAVE_TOTAL_LIMIT,
             GRADIENT_CHECKPOINTING,
+            EVAL_STRATEGY,
+            EVAL_STEPS,
+            METRIC_FOR_BEST_MODEL,
+            GREATER_IS_BETTER,
+            LOAD_BEST_MODEL_AT_END,
+            EARLY_STOPPING_PATIENCE,
+            EARLY_STOPPING_THRESHOLD,
             ASSISTANT_ONLY_LOSS,
             PACKING,
             BETA,

@@ -90,6 +90,21 @@ public abstract class ValueType<T> {
     };
 
     /** A list of strings; a single string is a list of one, and {@code a,b} on the command line a list of two. */
+    public static final ValueType<String> STRING = new ValueType<>("a string") {
+        @Override
+        String parse(Object raw) {
+            if (!(raw instanceof String text) || text.isBlank()) {
+                throw mismatch(raw);
+            }
+            return text.strip();
+        }
+
+        @Override
+        Object toPlain(String value) {
+            return value;
+        }
+    };
+
     public static final ValueType<List<String>> STRINGS = new ValueType<>("a list of strings") {
         @Override
         List<String> parse(Object raw) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -31,22 +32,86 @@ final class DpoStep implements ObjectiveStep {
     private final ChunkedLmHead head;
     private final ReferenceModel reference;
 
-    DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo) {
-        this(model, pairs, padId, dpo, ChunkedLmHead.defaults());
+    private final List<PreferencePair> validation;
+    private final int evalBatchSize;
+
+    /**
+     * @param validation the validation pairs, evaluated with the same loss against the same reference
+     * @param evalBatchSize validation pairs per forward pass
+     */
+    DpoStep(
+            TrainableModel model,
+            List<PreferencePair> pairs,
+            long padId,
+            DpoConfig dpo,
+            List<PreferencePair> validation,
+            int evalBatchSize) {
+        this(model, pairs, padId, dpo, ChunkedLmHead.defaults(), validation, evalBatchSize);
     }
 
-    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
+    /** Without validation pairs, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
     DpoStep(TrainableModel model, List<PreferencePair> pairs, long padId, DpoConfig dpo, ChunkedLmHead head) {
+        this(model, pairs, padId, dpo, head, List.of(), 1);
+    }
+
+    private DpoStep(
+            TrainableModel model,
+            List<PreferencePair> pairs,
+            long padId,
+            DpoConfig dpo,
+            ChunkedLmHead head,
+            List<PreferencePair> validation,
+            int evalBatchSize) {
         this.head = head;
         this.pairs = pairs;
         this.padId = padId;
         this.loss = dpo.loss(model.model().manager());
-        this.reference = new ReferenceModel(model, pairs, padId);
+        this.validation = validation;
+        this.evalBatchSize = evalBatchSize;
+        this.reference = new ReferenceModel(model, pairs, padId, validation, evalBatchSize);
     }
 
-    /** With full fine-tuning, the reference scores of every pair from the initial weights ({@link ReferenceModel#precompute}). */
+    /**
+     * With full fine-tuning, the reference scores of every pair, training and validation, from the
+     * initial weights ({@link ReferenceModel#precompute}).
+     */
     void precomputeReference(int batchSize) {
         reference.precompute(batchSize);
+    }
+
+    /**
+     * The DPO loss of the validation pairs ({@code eval_loss}, their mean) against the same {@link
+     * ReferenceModel}, and TRL's reward metrics with the {@code eval_} prefix.
+     */
+    @Override
+    @SuppressWarnings("try")
+    public Map<String, Double> evaluate(CausalLm lm) {
+        PreferenceScores policy;
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            policy = PreferenceScores.of(lm, validation, evalBatchSize, padId);
+        }
+        PreferenceScores validationReference = reference.validationScores(lm);
+        float[] tokens = PreferenceBatch.of(validation, padId).completionTokens(); // [2N]
+        PreferenceScores scores = loss.sequenceScores(policy, tokens);
+        PreferenceScores referenceScores = loss.sequenceScores(validationReference, tokens);
+        DpoLoss.Statistics statistics = loss.statistics(
+                scores.chosen(), scores.rejected(), referenceScores.chosen(), referenceScores.rejected());
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("eval_loss", statistics.meanLoss());
+        rewardMetrics(statistics).forEach((name, value) -> metrics.put("eval_" + name, value));
+        return metrics;
+    }
+
+    /** TRL's names for the reward metrics. */
+    private static Map<String, Double> rewardMetrics(DpoLoss.Statistics statistics) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("rewards/chosen", statistics.meanChosenReward());
+        metrics.put("rewards/rejected", statistics.meanRejectedReward());
+        metrics.put("rewards/accuracies", statistics.accuracy());
+        metrics.put("rewards/margins", statistics.margin());
+        metrics.put("logps/chosen", statistics.meanChosenLogProb());
+        metrics.put("logps/rejected", statistics.meanRejectedLogProb());
+        return metrics;
     }
 
     @Override
@@ -90,17 +155,9 @@ final class DpoStep implements ObjectiveStep {
             return statistics.meanLoss();
         }
 
-        /** TRL's names for the reward metrics. */
         @Override
         public Map<String, Double> metrics() {
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            metrics.put("rewards/chosen", statistics.meanChosenReward());
-            metrics.put("rewards/rejected", statistics.meanRejectedReward());
-            metrics.put("rewards/accuracies", statistics.accuracy());
-            metrics.put("rewards/margins", statistics.margin());
-            metrics.put("logps/chosen", statistics.meanChosenLogProb());
-            metrics.put("logps/rejected", statistics.meanRejectedLogProb());
-            return metrics;
+            return rewardMetrics(statistics);
         }
 
         private final class PairBatch implements MicroBatch {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.KtoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -31,7 +32,8 @@ import java.util.Map;
  * scores both in one forward pass; its KL estimate is the mean policy-minus-reference log-probability
  * of its KL rows, clamped at 0 and detached, so the KL rows get no gradient. TRL gathers the estimate
  * over the devices of one step; here it is the micro-batch's. Log-probabilities are completion sums,
- * as TRL's. Reports TRL's metrics, desirable examples as "chosen", undesirable ones as "rejected".
+ * as TRL's. Reports TRL's metrics, desirable examples as "chosen", undesirable ones as "rejected", and
+ * evaluates the validation examples with the same loss ({@link #evaluate}).
  */
 final class KtoStep implements ObjectiveStep {
     private final List<PreferencePair> items;
@@ -40,16 +42,39 @@ final class KtoStep implements ObjectiveStep {
     private final KtoLoss loss;
     private final ChunkedLmHead head;
     private final ReferenceModel reference;
+    private final List<PreferencePair> validation;
+    private final boolean[] validationDesirable;
+    private final int evalBatchSize;
 
     /**
      * @param items each example's prompt, completion and KL completion
      * @param desirable each example's label
+     * @param validation the validation examples laid out as the items, evaluated with the same loss
+     * @param validationDesirable each validation example's label
+     * @param evalBatchSize validation examples per forward pass and per KL estimate
      */
-    KtoStep(TrainableModel model, List<PreferencePair> items, boolean[] desirable, long padId, KtoLoss loss) {
-        this(model, items, desirable, padId, loss, ChunkedLmHead.defaults());
+    KtoStep(
+            TrainableModel model,
+            List<PreferencePair> items,
+            boolean[] desirable,
+            long padId,
+            KtoLoss loss,
+            List<PreferencePair> validation,
+            boolean[] validationDesirable,
+            int evalBatchSize) {
+        this(
+                model,
+                items,
+                desirable,
+                padId,
+                loss,
+                ChunkedLmHead.defaults(),
+                validation,
+                validationDesirable,
+                evalBatchSize);
     }
 
-    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes). */
+    /** As above, with the LM head's chunk of rows chosen (tests compare chunk sizes); no validation examples. */
     KtoStep(
             TrainableModel model,
             List<PreferencePair> items,
@@ -57,21 +82,92 @@ final class KtoStep implements ObjectiveStep {
             long padId,
             KtoLoss loss,
             ChunkedLmHead head) {
+        this(model, items, desirable, padId, loss, head, List.of(), new boolean[0], 1);
+    }
+
+    /** With both the LM head's chunk of rows and validation examples (each with its KL completion). */
+    KtoStep(
+            TrainableModel model,
+            List<PreferencePair> items,
+            boolean[] desirable,
+            long padId,
+            KtoLoss loss,
+            ChunkedLmHead head,
+            List<PreferencePair> validation,
+            boolean[] validationDesirable,
+            int evalBatchSize) {
         if (desirable.length != items.size()) {
             throw new IllegalArgumentException(
                     "need a label for each of " + items.size() + " examples, got " + desirable.length);
+        }
+        if (validationDesirable.length != validation.size()) {
+            throw new IllegalArgumentException("need a label for each of " + validation.size()
+                    + " validation examples, got " + validationDesirable.length);
         }
         this.items = items;
         this.desirable = desirable;
         this.padId = padId;
         this.loss = loss;
         this.head = head;
-        this.reference = new ReferenceModel(model, items, padId);
+        this.validation = validation;
+        this.validationDesirable = validationDesirable;
+        this.evalBatchSize = evalBatchSize;
+        this.reference = new ReferenceModel(model, items, padId, validation, evalBatchSize);
     }
 
     /** With full fine-tuning, the reference scores of every item from the initial weights. */
     void precomputeReference(int batchSize) {
         reference.precompute(batchSize);
+    }
+
+    /**
+     * The KTO loss of the validation examples ({@code eval_loss}, the mean weighted loss per example)
+     * against the same {@link ReferenceModel}, and TRL's metrics with the {@code eval_} prefix. As in
+     * training, each batch of eval batch size (the groups the KL completions were drawn from) estimates
+     * its own KL baseline from its KL rows, clamped at 0. No gradients.
+     */
+    @Override
+    @SuppressWarnings("try")
+    public Map<String, Double> evaluate(CausalLm lm) {
+        PreferenceScores policy;
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            policy = PreferenceScores.of(lm, validation, evalBatchSize, padId);
+        }
+        PreferenceScores referenceScores = reference.validationScores(lm);
+        KtoLoss.Statistics statistics = KtoLoss.Statistics.EMPTY;
+        for (int start = 0; start < validation.size(); start += evalBatchSize) {
+            int end = Math.min(validation.size(), start + evalBatchSize);
+            double kl = KtoLoss.klEstimate(
+                    Arrays.copyOfRange(policy.rejected(), start, end),
+                    Arrays.copyOfRange(referenceScores.rejected(), start, end));
+            statistics = statistics.add(loss.statistics(
+                    Arrays.copyOfRange(policy.chosen(), start, end),
+                    Arrays.copyOfRange(referenceScores.chosen(), start, end),
+                    Arrays.copyOfRange(validationDesirable, start, end),
+                    kl));
+        }
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        metrics.put("eval_loss", statistics.meanLoss());
+        metrics(statistics).forEach((name, value) -> metrics.put("eval_" + name, value));
+        return metrics;
+    }
+
+    /** TRL's names; a side without examples is left out, as TRL leaves it. */
+    private static Map<String, Double> metrics(KtoLoss.Statistics statistics) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (statistics.desirable() > 0) {
+            metrics.put("rewards/chosen", statistics.meanDesirableReward());
+            metrics.put("logps/chosen", statistics.meanDesirableLogProb());
+        }
+        if (statistics.undesirable() > 0) {
+            metrics.put("rewards/rejected", statistics.meanUndesirableReward());
+            metrics.put("logps/rejected", statistics.meanUndesirableLogProb());
+        }
+        if (statistics.desirable() > 0 && statistics.undesirable() > 0) {
+            metrics.put("rewards/margins", statistics.meanDesirableReward() - statistics.meanUndesirableReward());
+        }
+        metrics.put("kl", statistics.meanKl());
+        return metrics;
     }
 
     @Override
@@ -112,23 +208,9 @@ final class KtoStep implements ObjectiveStep {
             return new ExampleBatch(PreferenceBatch.of(slice, padId), labels, reference.scores(indices, slice));
         }
 
-        /** TRL's names; a side without examples in the window is left out, as TRL leaves it. */
         @Override
         public Map<String, Double> metrics() {
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            if (statistics.desirable() > 0) {
-                metrics.put("rewards/chosen", statistics.meanDesirableReward());
-                metrics.put("logps/chosen", statistics.meanDesirableLogProb());
-            }
-            if (statistics.undesirable() > 0) {
-                metrics.put("rewards/rejected", statistics.meanUndesirableReward());
-                metrics.put("logps/rejected", statistics.meanUndesirableLogProb());
-            }
-            if (statistics.desirable() > 0 && statistics.undesirable() > 0) {
-                metrics.put("rewards/margins", statistics.meanDesirableReward() - statistics.meanUndesirableReward());
-            }
-            metrics.put("kl", statistics.meanKl());
-            return metrics;
+            return KtoStep.metrics(statistics);
         }
 
         private final class ExampleBatch implements MicroBatch {

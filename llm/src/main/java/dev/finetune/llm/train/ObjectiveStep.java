@@ -22,6 +22,13 @@ interface ObjectiveStep {
      */
     Window window(List<int[]> microBatches);
 
+    /**
+     * The objective's metrics on the validation split under {@code model} as it is now, transformers'
+     * names ({@code eval_loss} and, for DPO, TRL's {@code eval_rewards/accuracies}...). Runs without
+     * gradients, in batches each in its own NDScope; the loop turns dropout off around it.
+     */
+    Map<String, Double> evaluate(CausalLm model);
+
     /** Writes the objective's own state into a checkpoint directory; returns the file names. */
     default List<String> save(Path directory) throws IOException {
         return List.of();

@@ -42,7 +42,8 @@ public final class PreferenceRecipe implements Recipe {
         if (config.objective() == Objective.KTO) {
             encodeLabelled(encoder);
         } else {
-            encodePairs(encoder);
+            pairs = encodePairs(encoder, config.trainFile());
+            desirable = new boolean[0];
         }
         TrainableModel model = loop.prepare(pairs.size(), fingerprint());
         padId = RecipeSupport.padId(tokenizer, model.model());
@@ -53,43 +54,61 @@ public final class PreferenceRecipe implements Recipe {
                         pairs,
                         padId,
                         new OrpoLoss(
-                                config.setting(Settings.BETA), model.model().manager())));
+                                config.setting(Settings.BETA), model.model().manager()),
+                        RecipeSupport.validation(config, file -> encodePairs(encoder, file)),
+                        batchSize));
                 break;
             case KTO:
+                List<LabelledCompletion> validationExamples =
+                        RecipeSupport.validation(config, file -> labelledExamples(encoder, file));
                 KtoStep kto = new KtoStep(
                         model,
                         pairs,
                         desirable,
                         padId,
-                        config.kto().loss(model.model().manager()));
+                        config.kto().loss(model.model().manager()),
+                        LabelledCompletion.withKlCompletions(
+                                validationExamples, batchSize, config.training().maxSeqLength()),
+                        labels(validationExamples),
+                        batchSize);
                 if (!loop.resume(kto)) {
                     kto.precomputeReference(batchSize);
                 }
                 break;
             default:
-                DpoStep dpo = new DpoStep(model, pairs, padId, config.dpo());
+                List<PreferencePair> validation = RecipeSupport.validation(config, file -> encodePairs(encoder, file));
+                DpoStep dpo = new DpoStep(model, pairs, padId, config.dpo(), validation, batchSize);
                 if (!loop.resume(dpo)) {
                     dpo.precomputeReference(batchSize);
                 }
         }
     }
 
-    private void encodePairs(ChatEncoder encoder) throws IOException {
-        pairs = new ArrayList<>();
-        for (ChatDatasets.Preference preference : ChatDatasets.preferences(config.trainFile())) {
-            pairs.add(encoder.preference(
+    /** The prompt / chosen / rejected conversations of {@code file}, tokenized. */
+    private List<PreferencePair> encodePairs(ChatEncoder encoder, Path file) throws IOException {
+        List<PreferencePair> encoded = new ArrayList<>();
+        for (ChatDatasets.Preference preference : ChatDatasets.preferences(file)) {
+            encoded.add(encoder.preference(
                     preference.prompt(),
                     preference.chosen(),
                     preference.rejected(),
                     config.setting(Settings.MAX_PROMPT_LENGTH),
                     config.training().maxSeqLength()));
         }
-        desirable = new boolean[0];
+        return encoded;
     }
 
     private void encodeLabelled(ChatEncoder encoder) throws IOException {
+        List<LabelledCompletion> examples = labelledExamples(encoder, config.trainFile());
+        pairs = LabelledCompletion.withKlCompletions(
+                examples, config.training().batchSize(), config.training().maxSeqLength());
+        desirable = labels(examples);
+    }
+
+    /** The prompt / completion / label examples of {@code file}, tokenized. */
+    private List<LabelledCompletion> labelledExamples(ChatEncoder encoder, Path file) throws IOException {
         List<LabelledCompletion> examples = new ArrayList<>();
-        for (ChatDatasets.Labelled example : ChatDatasets.labelled(config.trainFile())) {
+        for (ChatDatasets.Labelled example : ChatDatasets.labelled(file)) {
             examples.add(encoder.labelled(
                     example.prompt(),
                     example.completion(),
@@ -97,12 +116,15 @@ public final class PreferenceRecipe implements Recipe {
                     config.setting(Settings.MAX_PROMPT_LENGTH),
                     config.training().maxSeqLength()));
         }
-        pairs = LabelledCompletion.withKlCompletions(
-                examples, config.training().batchSize(), config.training().maxSeqLength());
-        desirable = new boolean[examples.size()];
-        for (int i = 0; i < desirable.length; i++) {
-            desirable[i] = examples.get(i).desirable();
+        return examples;
+    }
+
+    private static boolean[] labels(List<LabelledCompletion> examples) {
+        boolean[] labels = new boolean[examples.size()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = examples.get(i).desirable();
         }
+        return labels;
     }
 
     private String fingerprint() {

@@ -1,6 +1,8 @@
 package dev.finetune.llm.train;
 
 import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.objective.PreferencePair;
 import dev.finetune.llm.objective.PreferenceScores;
 import java.io.IOException;
@@ -15,32 +17,77 @@ import java.util.Map;
  * is the same model with its adapters switched off, scored on each micro-batch before the policy's
  * forward pass; with full fine-tuning, whose initial weights are gone once training starts, every
  * item is scored once from the initial weights ({@link #precompute}) and the scores are stored in
- * each checkpoint, so a resumed run uses the same.
+ * each checkpoint, so a resumed run uses the same. The validation items evaluated during training
+ * (DPO) are scored by the same reference, once: precomputed and checkpointed with the training items
+ * for full fine-tuning, or scored with the adapters off at the first evaluation and kept.
  */
 final class ReferenceModel {
     /** The reference log-probabilities in a full fine-tuning checkpoint. */
     static final String FILE = "reference_logps.safetensors";
+    /** The prefix of the validation items' scores in {@link #FILE}. */
+    private static final String VALIDATION = "validation/";
 
     private final TrainableModel model;
     private final List<PreferencePair> items;
     private final long padId;
+    private final List<PreferencePair> validation;
+    private final int evalBatchSize;
     private PreferenceScores precomputed;
+    /** The reference's scores of the validation items: computed once (or restored), they never change. */
+    private PreferenceScores validationScores;
 
     ReferenceModel(TrainableModel model, List<PreferencePair> items, long padId) {
+        this(model, items, padId, List.of(), 1);
+    }
+
+    /**
+     * @param validation the items evaluated during training, scored by the same reference
+     * @param evalBatchSize validation items per forward pass
+     */
+    ReferenceModel(
+            TrainableModel model,
+            List<PreferencePair> items,
+            long padId,
+            List<PreferencePair> validation,
+            int evalBatchSize) {
         this.model = model;
         this.items = items;
         this.padId = padId;
+        this.validation = validation;
+        this.evalBatchSize = evalBatchSize;
     }
 
     /**
      * With full fine-tuning, scores every item with the model as it is now (its initial weights), in
      * batches of {@code batchSize}, unless a checkpoint restored the scores already. With adapters
-     * there is nothing to do: the reference is the model with its adapters off.
+     * there is nothing to do: the reference is the model with its adapters off. The validation items
+     * are scored too, in batches of eval batch size.
      */
+    @SuppressWarnings("try")
     void precompute(int batchSize) {
         if (model.adapters().isEmpty() && precomputed == null) {
-            precomputed = PreferenceScores.of(model.model(), items, batchSize, padId);
+            try (GradientMode.Paused paused = GradientMode.pause()) {
+                precomputed = PreferenceScores.of(model.model(), items, batchSize, padId);
+                if (!validation.isEmpty()) {
+                    validationScores = PreferenceScores.of(model.model(), validation, evalBatchSize, padId);
+                }
+            }
         }
+    }
+
+    /**
+     * The reference scores of the validation items: precomputed or restored (full fine-tuning), else
+     * {@code lm} with its adapters off, scored at the first call and kept (the reference never changes).
+     */
+    @SuppressWarnings("try")
+    PreferenceScores validationScores(CausalLm lm) {
+        if (validationScores == null) {
+            try (GradientMode.Paused paused = GradientMode.pause();
+                    Adapters.Switch off = model.reference()) {
+                validationScores = PreferenceScores.of(lm, validation, evalBatchSize, padId);
+            }
+        }
+        return validationScores;
     }
 
     /** Writes the precomputed scores into a checkpoint directory (full fine-tuning only). */
@@ -51,6 +98,10 @@ final class ReferenceModel {
         Map<String, float[]> vectors = new LinkedHashMap<>();
         vectors.put("chosen", precomputed.chosen());
         vectors.put("rejected", precomputed.rejected());
+        if (validationScores != null) {
+            vectors.put(VALIDATION + "chosen", validationScores.chosen());
+            vectors.put(VALIDATION + "rejected", validationScores.rejected());
+        }
         TensorFiles.writeVectors(directory.resolve(FILE), vectors);
         return List.of(FILE);
     }
@@ -59,6 +110,10 @@ final class ReferenceModel {
         if (model.adapters().isEmpty()) {
             Map<String, float[]> saved = TensorFiles.read(directory.resolve(FILE));
             precomputed = new PreferenceScores(saved.get("chosen"), saved.get("rejected"));
+            if (saved.containsKey(VALIDATION + "chosen")) {
+                validationScores =
+                        new PreferenceScores(saved.get(VALIDATION + "chosen"), saved.get(VALIDATION + "rejected"));
+            }
         }
     }
 

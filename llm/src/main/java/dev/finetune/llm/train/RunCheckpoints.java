@@ -80,8 +80,9 @@ final class RunCheckpoints {
         return checkpoints.directoryOf(step);
     }
 
-    /** Writes checkpoint {@code step} with the recipe's extra files. */
-    Path save(int step, double loss, TrainingCheckpoints.Contents extra) throws IOException {
+    /** Writes checkpoint {@code step} with the evaluations so far and the recipe's extra files. */
+    Path save(int step, double loss, EvalTracker evaluations, TrainingCheckpoints.Contents extra) throws IOException {
+        evaluations.saving(step, directoryOf(step).toString());
         int epoch = step / plan.stepsPerEpoch();
         int microBatch = (step % plan.stepsPerEpoch()) * plan.accumulation();
         TrainerState state = new TrainerState(
@@ -99,7 +100,12 @@ final class RunCheckpoints {
                 optimization.optimizer().step(),
                 TrainerState.Rng.of(plan.seed()),
                 new TrainerState.DataPosition(epoch, microBatch),
-                null);
+                null,
+                evaluations.logHistory(),
+                evaluations.bestMetric(),
+                evaluations.bestStep(),
+                evaluations.bestCheckpoint(),
+                evaluations.patienceCounter());
         return checkpoints.write(
                 step,
                 directory -> {

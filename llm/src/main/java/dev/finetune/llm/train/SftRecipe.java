@@ -31,16 +31,21 @@ public final class SftRecipe implements Recipe {
     @Override
     public void setup() throws IOException {
         tokenizer = Tokenizer.load(config.model());
-        items = encode(ChatDatasets.conversations(config.trainFile()));
+        items = encode(
+                ChatDatasets.conversations(config.trainFile()), config.sft().packing());
+        List<TrainingSequence> validation =
+                RecipeSupport.validation(config, file -> encode(ChatDatasets.conversations(file), false));
         TrainableModel model = loop.prepare(items.size(), fingerprint());
         loop.resume(new SftStep(
                 items,
                 RecipeSupport.padId(tokenizer, model.model()),
-                config.sft().packing()));
+                config.sft().packing(),
+                validation,
+                config.training().batchSize()));
     }
 
     /** Tokenized examples, or packed rows of them; examples with nothing to learn are dropped. */
-    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations) {
+    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations, boolean packing) {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         int maxLength = config.training().maxSeqLength();
         List<TrainingSequence> sequences = new ArrayList<>();
@@ -48,7 +53,7 @@ public final class SftRecipe implements Recipe {
             encoder.sft(conversation, config.sft().assistantOnlyLoss(), maxLength)
                     .ifPresent(sequences::add);
         }
-        return config.sft().packing() ? Packing.pack(sequences, maxLength) : sequences;
+        return packing ? Packing.pack(sequences, maxLength) : sequences;
     }
 
     private String fingerprint() {

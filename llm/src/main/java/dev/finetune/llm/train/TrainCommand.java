@@ -94,6 +94,17 @@ public final class TrainCommand implements Callable<Integer> {
                     result.totalSteps(),
                     result.resumedFrom() > 0 ? " (resumed at " + result.resumedFrom() + ")" : "",
                     result.loss());
+            if (result.stoppedEarly()) {
+                out.println("stopped early: early_stopping_patience evaluations without improvement");
+            }
+            if (result.bestCheckpoint() != null) {
+                out.printf(
+                        Locale.ROOT,
+                        "best: %s (%s %.4f)%n",
+                        result.bestCheckpoint(),
+                        job.evaluation().metricForBestModel(),
+                        result.bestMetric());
+            }
             if (result.lastCheckpoint() != null) {
                 out.println("checkpoint: " + result.lastCheckpoint());
             }

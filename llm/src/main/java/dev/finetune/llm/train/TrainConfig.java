@@ -20,6 +20,8 @@ import java.util.Objects;
  *
  * @param model base model directory in HuggingFace layout (config.json, weights, tokenizer files)
  * @param trainFile training data, JSON Lines in the objective's form (see {@link ChatDatasets})
+ * @param validationFile validation data in the same form, evaluated during training when eval_strategy
+ *     is not no; null if the job has none
  * @param outputDir where checkpoints ({@code checkpoint-<step>/}) and the result ({@code final/}) go
  * @param method full, lora or qlora
  * @param objective what the job optimises (sft, dpo, orpo, kto)
@@ -30,6 +32,7 @@ import java.util.Objects;
 public record TrainConfig(
         Path model,
         Path trainFile,
+        Path validationFile,
         Path outputDir,
         Method method,
         Objective objective,
@@ -78,11 +81,12 @@ public record TrainConfig(
                             + " nf4; to store it as " + base.configName() + " use method lora with base_dtype "
                             + base.configName());
         }
+        EvalArguments.checkCombination(settings, method);
     }
 
     /** A job with every default: resume on, the method's learning rate. */
     public static TrainConfig of(Path model, Path trainFile, Path outputDir, Method method, Objective objective) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, true, SettingValues.none());
+        return new TrainConfig(model, trainFile, null, outputDir, method, objective, true, SettingValues.none());
     }
 
     /** The value of {@code setting} for this job: set explicitly, or its default for the method. */
@@ -93,6 +97,11 @@ public record TrainConfig(
     /** Optimisation settings. */
     public TrainingArguments training() {
         return TrainingArguments.from(settings, method);
+    }
+
+    /** Evaluation during training. */
+    public EvalArguments evaluation() {
+        return EvalArguments.from(settings, method);
     }
 
     /** SFT settings (used when the objective is sft). */
@@ -139,14 +148,18 @@ public record TrainConfig(
     }
 
     public TrainConfig withSettings(SettingValues value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, resume, value);
+        return new TrainConfig(model, trainFile, validationFile, outputDir, method, objective, resume, value);
     }
 
     public TrainConfig withResume(boolean value) {
-        return new TrainConfig(model, trainFile, outputDir, method, objective, value, settings);
+        return new TrainConfig(model, trainFile, validationFile, outputDir, method, objective, value, settings);
+    }
+
+    public TrainConfig withValidationFile(Path value) {
+        return new TrainConfig(model, trainFile, value, outputDir, method, objective, resume, settings);
     }
 
     public TrainConfig withOutputDir(Path value) {
-        return new TrainConfig(model, trainFile, value, method, objective, resume, settings);
+        return new TrainConfig(model, trainFile, validationFile, value, method, objective, resume, settings);
     }
 }

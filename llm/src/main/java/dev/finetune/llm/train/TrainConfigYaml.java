@@ -23,14 +23,15 @@ import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * Reads a {@link TrainConfig} from a YAML job file (see {@code examples/*.yaml}): the job's own keys
- * ({@code model}, {@code train_file}, {@code output_dir} required; {@code method}, {@code objective},
- * {@code resume}) and, at the same level, any of the {@link Settings} by their HF/TRL names. Relative
+ * ({@code model}, {@code train_file}, {@code output_dir} required; {@code validation_file}, {@code method},
+ * {@code objective}, {@code resume}) and, at the same level, any of the {@link Settings} by their HF/TRL names. Relative
  * paths are resolved against the job file's directory. Unknown keys (with the closest known name),
  * wrong types and invalid values fail with the file, the key and the value.
  */
 public final class TrainConfigYaml {
     /** The keys that describe the job rather than tune it. */
-    static final List<String> JOB_KEYS = List.of("model", "train_file", "output_dir", "method", "objective", "resume");
+    static final List<String> JOB_KEYS =
+            List.of("model", "train_file", "validation_file", "output_dir", "method", "objective", "resume");
 
     private TrainConfigYaml() {}
 
@@ -88,6 +89,9 @@ public final class TrainConfigYaml {
         Method method = parsed(file, job, "method", Method::parse, Method.LORA);
         Objective objective = parsed(file, job, "objective", Objective::fromCode, Objective.SFT);
         TrainConfig config = TrainConfig.of(model, trainFile, outputDir, method, objective);
+        if (job.get("validation_file") != null) {
+            config = config.withValidationFile(base.resolve(required(file, job, "validation_file")));
+        }
         Object resume = job.get("resume");
         if (resume != null) {
             if (!(resume instanceof Boolean bool)) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,6 +25,13 @@ import java.util.Map;
  * @param rng the random state: every random draw of a run derives from the seed and the step or epoch
  * @param data where the next step starts in the data
  * @param files the checkpoint's files and their sizes in bytes
+ * @param logHistory transformers' log: one entry per evaluation ({@code eval_loss}, ..., {@code epoch},
+ *     {@code step}); null in checkpoints written before evaluations existed
+ * @param bestMetric the best value of metric_for_best_model so far, or null
+ * @param bestGlobalStep the step that reached it, or null
+ * @param bestModelCheckpoint the checkpoint directory of that step once it is saved, or null
+ * @param earlyStoppingPatienceCounter evaluations in a row without improvement (transformers keeps it
+ *     in EarlyStoppingCallback's state), so a resumed run stops where an uninterrupted one does
  */
 public record TrainerState(
         int formatVersion,
@@ -35,7 +43,12 @@ public record TrainerState(
         int optimizerStep,
         Rng rng,
         DataPosition data,
-        Map<String, Long> files) {
+        Map<String, Long> files,
+        List<Map<String, Object>> logHistory,
+        Double bestMetric,
+        Integer bestGlobalStep,
+        String bestModelCheckpoint,
+        int earlyStoppingPatienceCounter) {
 
     public static final int FORMAT_VERSION = 1;
 
@@ -78,6 +91,26 @@ public record TrainerState(
 
     /** @param epoch the epoch of the next step, 0-based; {@code microBatch} its first micro-batch */
     public record DataPosition(int epoch, int microBatch) {}
+
+    /** This manifest listing {@code value} as its files. */
+    TrainerState withFiles(Map<String, Long> value) {
+        return new TrainerState(
+                formatVersion,
+                globalStep,
+                epoch,
+                loss,
+                plan,
+                schedule,
+                optimizerStep,
+                rng,
+                data,
+                value,
+                logHistory,
+                bestMetric,
+                bestGlobalStep,
+                bestModelCheckpoint,
+                earlyStoppingPatienceCounter);
+    }
 
     void write(Path file) throws IOException {
         JSON.writeValue(file.toFile(), this);

@@ -75,17 +75,7 @@ final class TrainingCheckpoints {
                 force(file);
                 files.put(name, Files.size(file));
             }
-            TrainerState complete = new TrainerState(
-                    state.formatVersion(),
-                    state.globalStep(),
-                    state.epoch(),
-                    state.loss(),
-                    state.plan(),
-                    state.schedule(),
-                    state.optimizerStep(),
-                    state.rng(),
-                    state.data(),
-                    files);
+            TrainerState complete = state.withFiles(files);
             Path manifest = temporary.resolve(MANIFEST);
             complete.write(manifest);
             force(manifest);
@@ -99,7 +89,7 @@ final class TrainingCheckpoints {
             deleteRecursively(temporary);
             throw e;
         }
-        prune();
+        prune(state.bestGlobalStep());
         return target;
     }
 
@@ -166,13 +156,25 @@ final class TrainingCheckpoints {
         }
     }
 
-    private void prune() throws IOException {
+    /**
+     * Deletes the oldest checkpoints beyond {@code keepLast}, never the newest (resumed from) nor the
+     * best one (as transformers, which keeps one more than the limit when both differ and the limit is 1).
+     *
+     * @param best the step of the best checkpoint, or null
+     */
+    private void prune(Integer best) throws IOException {
         if (keepLast <= 0) {
             return;
         }
         TreeMap<Integer, Path> all = complete();
-        while (all.size() > keepLast) {
-            deleteRecursively(all.pollFirstEntry().getValue());
+        TreeMap<Integer, Path> deletable = new TreeMap<>(all.headMap(all.lastKey()));
+        if (best != null) {
+            deletable.remove(best);
+        }
+        int kept = all.size();
+        while (kept > keepLast && !deletable.isEmpty()) {
+            deleteRecursively(deletable.pollFirstEntry().getValue());
+            kept--;
         }
     }
 

@@ -23,6 +23,8 @@ import java.util.Optional;
 final class TrainingLoop implements AutoCloseable {
     private final TrainConfig config;
     private final TrainingArguments arguments;
+    private final EvalArguments evaluation;
+    private final EvalTracker evaluations;
     private final TrainingListener listener;
     private volatile boolean stopRequested;
 
@@ -39,6 +41,8 @@ final class TrainingLoop implements AutoCloseable {
     TrainingLoop(TrainConfig config, TrainingListener listener) {
         this.config = config;
         this.arguments = config.training();
+        this.evaluation = config.evaluation();
+        this.evaluations = new EvalTracker(evaluation);
         this.listener = listener;
     }
 
@@ -68,6 +72,7 @@ final class TrainingLoop implements AutoCloseable {
         this.objective = objective;
         Optional<TrainerState> resumed = checkpoints.resume(objective::restore);
         resumed.ifPresent(state -> {
+            evaluations.restore(state);
             step = state.globalStep();
             lastLoss = state.loss();
             lastCheckpoint = checkpoints.directoryOf(step);
@@ -76,14 +81,19 @@ final class TrainingLoop implements AutoCloseable {
         return resumed.isPresent();
     }
 
-    /** Runs to the last step (or a stop request), then exports the result if the run is complete. */
+    /**
+     * Runs to the last step, a stop request or early stopping, evaluating on the way as eval_strategy
+     * says (before the step's checkpoint, which then records the evaluation); then exports the result
+     * if the run is complete: the best checkpoint's weights with load_best_model_at_end.
+     */
     TrainResult run() throws IOException {
         int total = plan.totalSteps();
         listener.onStart(step, total);
         ProgressMeter meter = new ProgressMeter(step, total);
+        boolean stoppedEarly = false;
         model.setTraining(true);
         try {
-            while (step < total && !stopRequested) {
+            while (step < total && !stopRequested && !stoppedEarly) {
                 long stepStarted = System.nanoTime();
                 StepOutcome outcome = runStep(step);
                 Duration stepTime = Duration.ofNanos(System.nanoTime() - stepStarted);
@@ -104,7 +114,19 @@ final class TrainingLoop implements AutoCloseable {
                         lap.eta(),
                         stepTime,
                         outcome.metrics()));
-                if (step % arguments.saveSteps() == 0 || step == total) {
+                boolean newBest = false;
+                if (evaluation.dueAfter(step, plan)) {
+                    newBest = evaluate();
+                    stoppedEarly = evaluations.shouldStop();
+                    if (stoppedEarly) {
+                        listener.onStoppingEarly(step);
+                    }
+                }
+                // a new best is always saved when the result is to be the best checkpoint's weights
+                if (step % arguments.saveSteps() == 0
+                        || step == total
+                        || stoppedEarly
+                        || (newBest && evaluation.loadBestModelAtEnd())) {
                     saveCheckpoint();
                     meter.resetStepClock();
                 }
@@ -112,8 +134,52 @@ final class TrainingLoop implements AutoCloseable {
         } finally {
             model.setTraining(false);
         }
-        Path output = step >= total ? checkpoints.export() : null;
-        return new TrainResult(step, total, resumedFrom, lastLoss, lastCheckpoint, output);
+        boolean complete = step >= total || stoppedEarly;
+        Path output = null;
+        if (complete) {
+            loadBestModel();
+            output = checkpoints.export();
+        }
+        Path best = evaluations.bestCheckpoint() == null ? null : Path.of(evaluations.bestCheckpoint());
+        return new TrainResult(
+                step,
+                total,
+                resumedFrom,
+                lastLoss,
+                lastCheckpoint,
+                output,
+                stoppedEarly,
+                best,
+                evaluations.bestMetric());
+    }
+
+    /** Evaluates the validation split with dropout off; true if metric_for_best_model is at a new best. */
+    private boolean evaluate() {
+        Map<String, Double> metrics;
+        model.setTraining(false);
+        try {
+            metrics = objective.evaluate(model.model());
+        } finally {
+            model.setTraining(true);
+        }
+        boolean newBest = evaluations.record(step, plan.epochsAfter(step), metrics);
+        listener.onEvaluate(step, plan.epochsAfter(step), metrics);
+        return newBest;
+    }
+
+    /** With load_best_model_at_end, puts the best checkpoint's weights back into the model. */
+    private void loadBestModel() throws IOException {
+        Integer best = evaluations.bestStep();
+        if (!evaluation.loadBestModelAtEnd() || best == null || best == step) {
+            return;
+        }
+        Path directory = checkpoints.directoryOf(best);
+        if (!TrainingCheckpoints.isComplete(directory)) {
+            throw new IOException("load_best_model_at_end: the best checkpoint (step " + best + ", "
+                    + evaluation.metricForBestModel() + " " + evaluations.bestMetric() + ") is missing at "
+                    + directory);
+        }
+        model.loadTrainable(directory);
     }
 
     private record StepOutcome(double loss, Optimization.Update update, int tokens, Map<String, Double> metrics) {}
@@ -146,7 +212,7 @@ final class TrainingLoop implements AutoCloseable {
 
     /** Writes a resumable checkpoint of the current step, with the objective's state. */
     Path saveCheckpoint() throws IOException {
-        lastCheckpoint = checkpoints.save(step, lastLoss, objective::save);
+        lastCheckpoint = checkpoints.save(step, lastLoss, evaluations, objective::save);
         listener.onCheckpoint(step, lastCheckpoint);
         return lastCheckpoint;
     }

@@ -3,6 +3,7 @@ package dev.finetune.llm.train;
 import dev.finetune.llm.cli.ProgressBar;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code llm train}'s progress, drawn with the project's one {@link ProgressBar}:
@@ -47,6 +48,13 @@ final class TrainingProgress implements TrainingListener {
         } else {
             bar.update(m.step(), m.totalSteps(), detail.toString());
         }
+    }
+
+    @Override
+    public void onEvaluate(int step, double epoch, Map<String, Double> metrics) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "step %d  epoch %.2f", step, epoch));
+        metrics.forEach((name, value) -> line.append(String.format(Locale.ROOT, "  %s %.4f", name, value)));
+        bar.message(line.toString());
     }
 
     @Override

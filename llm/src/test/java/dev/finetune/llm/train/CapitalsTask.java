@@ -82,8 +82,13 @@ final class CapitalsTask {
 
     /** The training items as JSON Lines in the conversational SFT form. */
     static List<String> sftLines() {
+        return sftLines(training());
+    }
+
+    /** {@code items} as JSON Lines in the conversational SFT form (held-out ones: a validation split). */
+    static List<String> sftLines(List<Item> items) {
         List<String> lines = new ArrayList<>();
-        for (Item item : training()) {
+        for (Item item : items) {
             lines.add(json(ordered(
                     "messages",
                     List.of(

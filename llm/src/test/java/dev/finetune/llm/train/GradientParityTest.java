@@ -12,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLossType;
@@ -288,6 +289,14 @@ class GradientParityTest {
             KtoConfig config,
             boolean[] desirable,
             GradientCollector collector) {
+        NDArray loss = plainKtoLoss(lm, reference, config, desirable);
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** The KTO loss of {@link #PAIRS} as one batch, written out as {@link #plainKto} describes. */
+    private static NDArray plainKtoLoss(
+            CausalLm lm, PreferenceScores reference, KtoConfig config, boolean[] desirable) {
         NDManager manager = lm.manager();
         PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
         NDArray ids = manager.create(batch.ids()); // [2B, T]
@@ -315,8 +324,55 @@ class GradientParityTest {
                 .mul(manager.create(weights))
                 .sum()
                 .div(manager.create((float) n));
-        collector.backward(loss);
-        return loss.getFloat();
+        return loss;
+    }
+
+    /**
+     * KTO's evaluation of validation examples (PAIRS read as in {@link #assertKtoParity}, one batch of
+     * both, so one KL estimate) is the loss written out, against the adapters-off reference (LoRA) or
+     * the precomputed initial weights' scores (full fine-tuning); dropout off, no gradients.
+     */
+    @Test
+    @SuppressWarnings("try")
+    void ktoEvaluationIsTheKtoLossOfTheValidationExamples() {
+        KtoConfig config = new KtoConfig(BETA, 1.5, 0.75);
+        boolean[] desirable = {true, false};
+        for (Method method : List.of(Method.LORA, Method.FULL)) {
+            try (TrainableModel model = prepare(ModelType.LLAMA, method)) {
+                model.setTraining(false);
+                try (NDScope ignored = new NDScope()) {
+                    double expected;
+                    try (GradientMode.Paused paused = GradientMode.pause()) {
+                        expected = plainKtoLoss(model.model(), referenceScores(model), config, desirable)
+                                .getFloat();
+                    }
+                    KtoStep kto = new KtoStep(
+                            model,
+                            List.of(),
+                            new boolean[0],
+                            0,
+                            config.loss(model.model().manager()),
+                            FIVE_ROWS,
+                            PAIRS,
+                            desirable,
+                            PAIRS.size());
+                    kto.precomputeReference(1); // full fine-tuning: the validation reference too
+                    Map<String, Double> metrics = kto.evaluate(model.model());
+                    assertThat(metrics.get("eval_loss"))
+                            .as(method.toString())
+                            .isCloseTo(expected, within(TOLERANCE * Math.abs(expected)));
+                    assertThat(metrics)
+                            .containsOnlyKeys(
+                                    "eval_loss",
+                                    "eval_rewards/chosen",
+                                    "eval_logps/chosen",
+                                    "eval_rewards/rejected",
+                                    "eval_logps/rejected",
+                                    "eval_rewards/margins",
+                                    "eval_kl");
+                }
+            }
+        }
     }
 
     private static void assertOrpoParity(ModelType type, Method method) {
@@ -340,6 +396,13 @@ class GradientParityTest {
      * softplus(-log_odds) of the completions' mean log-probabilities.
      */
     private static double plainOrpo(CausalLm lm, GradientCollector collector) {
+        NDArray loss = plainOrpoLoss(lm);
+        collector.backward(loss);
+        return loss.getFloat();
+    }
+
+    /** The ORPO loss of {@link #PAIRS} as one batch, written out as {@link #plainOrpo} describes. */
+    private static NDArray plainOrpoLoss(CausalLm lm) {
         NDManager manager = lm.manager();
         PreferenceBatch batch = PreferenceBatch.of(PAIRS, 0);
         NDArray ids = manager.create(batch.ids()); // [2B, T]
@@ -369,9 +432,45 @@ class GradientParityTest {
                 .sum()
                 .mul(manager.create((float) BETA))
                 .div(manager.create((float) PAIRS.size()));
-        NDArray loss = nll.add(oddsRatio);
-        collector.backward(loss);
-        return loss.getFloat();
+        return nll.add(oddsRatio);
+    }
+
+    /**
+     * ORPO's evaluation of validation pairs, one pair per forward pass, is the loss written out over
+     * all of them as one batch (the NLL's mean over every chosen token of the split, not a mean of
+     * per-batch means), with TRL's metrics under the eval_ prefix; dropout off, no gradients.
+     */
+    @Test
+    @SuppressWarnings("try")
+    void orpoEvaluationIsTheOrpoLossOfTheValidationPairs() {
+        try (TrainableModel model = prepare(ModelType.LLAMA, Method.LORA)) {
+            model.setTraining(false);
+            try (NDScope ignored = new NDScope()) {
+                double expected;
+                try (GradientMode.Paused paused = GradientMode.pause()) {
+                    expected = plainOrpoLoss(model.model()).getFloat();
+                }
+                OrpoStep orpo = new OrpoStep(
+                        List.of(), 0, new OrpoLoss(BETA, model.model().manager()), FIVE_ROWS, PAIRS, 1);
+                Map<String, Double> metrics = orpo.evaluate(model.model());
+                assertThat(metrics.get("eval_loss")).isCloseTo(expected, within(TOLERANCE * Math.abs(expected)));
+                assertThat(metrics.get("eval_loss"))
+                        .isCloseTo(
+                                metrics.get("eval_nll_loss") - BETA * metrics.get("eval_log_odds_ratio"), within(1e-9));
+                assertThat(metrics)
+                        .containsOnlyKeys(
+                                "eval_loss",
+                                "eval_rewards/chosen",
+                                "eval_rewards/rejected",
+                                "eval_rewards/accuracies",
+                                "eval_rewards/margins",
+                                "eval_logps/chosen",
+                                "eval_logps/rejected",
+                                "eval_nll_loss",
+                                "eval_log_odds_ratio",
+                                "eval_log_odds_chosen");
+            }
+        }
     }
 
     /** SFT as it was computed before chunking: the whole logits [B, T, V], one backward call. */

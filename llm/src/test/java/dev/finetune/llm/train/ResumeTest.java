@@ -1,6 +1,7 @@
 package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.finetune.events.Objective;
 import dev.finetune.llm.model.Parameter;
@@ -56,6 +57,64 @@ class ResumeTest {
     void fullDpoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
         // A resumed run that recomputed the reference from its current (trained) weights would differ.
         assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.DPO);
+    }
+
+    /**
+     * The evaluations' state survives a resume: with a threshold no evaluation beats, the patience
+     * counter grows by one per evaluation after the first; a run interrupted at checkpoint 2 (counter 1)
+     * must still stop at step 5 (counter 4) with the same log and best metric, where one that forgot
+     * the counter would stop at 6 and one that forgot the best would find a new one after the resume.
+     */
+    @Test
+    void evaluationStateSurvivesAResume() throws IOException {
+        Path model = TinyJob.model(dir.resolve("model"), 5);
+        Path data = TinyJob.jsonl(dir.resolve("train.jsonl"), CapitalsTask.sftLines());
+        Path validation = TinyJob.jsonl(dir.resolve("validation.jsonl"), CapitalsTask.sftLines(CapitalsTask.heldOut()));
+        TrainConfig config = TrainConfig.of(model, data, dir.resolve("straight"), Method.LORA, Objective.SFT)
+                .withValidationFile(validation)
+                .withSettings(SettingValues.none()
+                        .with(Settings.LEARNING_RATE, 1e-2)
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                        .with(Settings.MAX_STEPS, 10)
+                        .with(Settings.SAVE_STEPS, 2)
+                        .with(Settings.EVAL_STRATEGY, EvalStrategy.STEPS)
+                        .with(Settings.EVAL_STEPS, 1)
+                        .with(Settings.EARLY_STOPPING_PATIENCE, 4)
+                        .with(Settings.EARLY_STOPPING_THRESHOLD, 1000.0));
+        TrainResult straight;
+        try (Recipe recipe = recipe(config, TrainingListener.NONE)) {
+            recipe.setup();
+            straight = recipe.train();
+        }
+
+        TrainConfig interrupted = config.withOutputDir(dir.resolve("interrupted"));
+        Recipe[] running = new Recipe[1];
+        try (Recipe first = recipe(interrupted, stopAtFirstCheckpoint(running))) {
+            running[0] = first;
+            first.setup();
+            assertThat(first.train().step()).isEqualTo(2);
+        }
+        TrainResult resumed;
+        try (Recipe second = recipe(interrupted, TrainingListener.NONE)) {
+            second.setup();
+            resumed = second.train();
+        }
+
+        assertThat(straight.step()).isEqualTo(5);
+        assertThat(straight.stoppedEarly()).isTrue();
+        assertThat(resumed.resumedFrom()).isEqualTo(2);
+        assertThat(resumed.step()).isEqualTo(5);
+        assertThat(resumed.stoppedEarly()).isTrue();
+        assertThat(resumed.bestMetric()).isCloseTo(straight.bestMetric(), within(1e-6));
+        TrainerState a = TrainerState.read(dir.resolve("straight/checkpoint-5/trainer_state.json"));
+        TrainerState b = TrainerState.read(dir.resolve("interrupted/checkpoint-5/trainer_state.json"));
+        assertThat(b.logHistory()).extracting(e -> e.get("step")).containsExactly(1, 2, 3, 4, 5);
+        for (int i = 0; i < 5; i++) {
+            assertThat(((Number) b.logHistory().get(i).get("eval_loss")).doubleValue())
+                    .isCloseTo(((Number) a.logHistory().get(i).get("eval_loss")).doubleValue(), within(1e-6));
+        }
+        assertThat(b.bestGlobalStep()).isEqualTo(a.bestGlobalStep());
+        assertThat(b.earlyStoppingPatienceCounter()).isEqualTo(4);
     }
 
     @Test

@@ -46,6 +46,11 @@ public final class RecipeConfigs {
                 .withSettings(settings(job.hyperparameters()));
     }
 
+    /** As {@link #of(JobRecord, Path, Path, Path)}, evaluating {@code validationFile} during training. */
+    public static TrainConfig of(JobRecord job, Path model, Path trainFile, Path validationFile, Path outputDir) {
+        return of(job, model, trainFile, outputDir).withValidationFile(validationFile);
+    }
+
     /**
      * Checks the job's settings against its base model (sequence length, LoRA rank).
      *

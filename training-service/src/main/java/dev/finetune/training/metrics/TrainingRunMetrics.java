@@ -64,6 +64,17 @@ public class TrainingRunMetrics {
         });
     }
 
+    /** The job evaluated its validation split ({@code eval_loss} becomes the gauge's value). */
+    public void evaluation(String jobId, Map<String, Double> evaluation) {
+        Recording.safely("evaluation", () -> {
+            RunningJob job = running.get(jobId);
+            Double loss = evaluation.get("eval_loss");
+            if (job != null && loss != null) {
+                job.evalLoss = loss;
+            }
+        });
+    }
+
     /** The job stopped training on this worker (finished, failed, cancelled, or lost its lease). */
     public void ended(String jobId) {
         Recording.safely("job ended", () -> {
@@ -100,6 +111,7 @@ public class TrainingRunMetrics {
         private volatile double loss = Double.NaN;
         private volatile double learningRate = Double.NaN;
         private volatile double gradNorm = Double.NaN;
+        private volatile double evalLoss = Double.NaN;
         private volatile double step;
         private final double totalSteps;
 
@@ -136,6 +148,12 @@ public class TrainingRunMetrics {
                     "finetune.training.grad.norm",
                     "Gradient norm of the last step before clipping",
                     j -> j.gradNorm);
+            gauge(
+                    registry,
+                    job,
+                    "finetune.training.eval.loss",
+                    "Validation loss of the last evaluation (eval_strategy), NaN before one",
+                    j -> j.evalLoss);
             gauge(registry, job, "finetune.training.step", "Optimizer steps done", j -> j.step);
             gauge(
                     registry,

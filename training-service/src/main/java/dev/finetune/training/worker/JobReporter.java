@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -58,6 +59,14 @@ final class JobReporter implements AutoCloseable {
          */
         void progress(StepMetrics metrics);
 
+        /**
+         * Reports an evaluated step's progress with the validation metrics (as {@link #progress} fails);
+         * by default as plain progress.
+         */
+        default void evaluation(StepMetrics metrics, Map<String, Double> evaluation) {
+            progress(metrics);
+        }
+
         /** Uploads checkpoint {@code step} from {@code directory}, manifest last; returns its prefix. */
         String upload(int step, Path directory) throws IOException;
 
@@ -68,6 +77,8 @@ final class JobReporter implements AutoCloseable {
     private sealed interface Report {}
 
     private record Progress(StepMetrics metrics) implements Report {}
+
+    private record Evaluated(StepMetrics metrics, Map<String, Double> evaluation) implements Report {}
 
     private record Uploaded(int step, String prefix) implements Report {}
 
@@ -114,6 +125,25 @@ final class JobReporter implements AutoCloseable {
             queue.removeIf(Progress.class::isInstance);
             if (!queue.offer(progress)) {
                 LOG.debugf("job %s: progress at step %d dropped, the report queue is full", jobId, metrics.step());
+            }
+        }
+    }
+
+    /**
+     * Hands an evaluated step over: reported at once and never dropped (evaluations are few, and a
+     * curve of them must have every point). Blocks only while the queue is full of other reports.
+     */
+    void evaluation(StepMetrics metrics, Map<String, Double> evaluation) throws InterruptedIOException {
+        rethrowFailure();
+        Evaluated evaluated = new Evaluated(metrics, evaluation);
+        if (!queue.offer(evaluated)) {
+            queue.removeIf(Progress.class::isInstance);
+            try {
+                queue.put(evaluated);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(
+                        "interrupted while reporting the evaluation at step " + metrics.step());
             }
         }
     }
@@ -194,6 +224,11 @@ final class JobReporter implements AutoCloseable {
                 if (next instanceof Progress p) {
                     pending = newer(pending, p.metrics());
                     now = p.metrics().step() >= p.metrics().totalSteps();
+                } else if (next instanceof Evaluated e) {
+                    if (pending != null && pending.step() <= e.metrics().step()) {
+                        pending = null; // the evaluated step's report supersedes it
+                    }
+                    sendEvaluation(e);
                 } else if (next instanceof Uploaded u) {
                     outlet.announce(u.step(), u.prefix());
                     now = true;
@@ -233,6 +268,20 @@ final class JobReporter implements AutoCloseable {
                     "job %s: progress at step %d not reported (%s); tried again at the next report",
                     jobId, metrics.step(), e.getMessage());
             return false;
+        }
+    }
+
+    /** Sends an evaluated step's report; a transient failure is logged (the evaluation is in the checkpoints). */
+    private void sendEvaluation(Evaluated evaluated) {
+        try {
+            outlet.evaluation(evaluated.metrics(), evaluated.evaluation());
+        } catch (RuntimeException e) {
+            if (!Failures.isRetriable(e)) {
+                throw e;
+            }
+            LOG.warnf(
+                    "job %s: evaluation at step %d not reported (%s); trainer_state.json keeps it",
+                    jobId, evaluated.metrics().step(), e.getMessage());
         }
     }
 

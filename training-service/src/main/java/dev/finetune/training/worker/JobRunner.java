@@ -7,6 +7,7 @@ import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.JobState;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.llm.model.Engines;
+import dev.finetune.llm.train.EvalStrategy;
 import dev.finetune.llm.train.Recipe;
 import dev.finetune.llm.train.Recipes;
 import dev.finetune.llm.train.StepMetrics;
@@ -30,6 +31,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
@@ -234,36 +236,36 @@ public class JobRunner {
                 .resolve("datasets")
                 .resolve(job.datasetName())
                 .resolve(job.datasetVersion());
-        Path trainFile = dataDir.resolve("train.jsonl");
-        if (!Files.exists(trainFile)) {
-            phases.run(
-                    "load-data",
-                    id,
-                    () -> store.download(
-                            ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), "train.jsonl"),
-                            trainFile));
+        Path trainFile = split(job, dataDir, "train.jsonl");
+        TrainConfig config = RecipeConfigs.of(
+                job, model, trainFile, null, settings.workDir().resolve("runs").resolve(id));
+        if (config.evaluation().strategy() != EvalStrategy.NO) {
+            config = config.withValidationFile(split(job, dataDir, "validation.jsonl"));
         }
-        Path runDir = settings.workDir().resolve("runs").resolve(id);
+        Path runDir = config.outputDir();
         OptionalLong stored = artifacts.latestCheckpoint(id);
         if (stored.isPresent()) {
             phases.run("restore-checkpoint", id, () -> artifacts.restoreCheckpoint(id, stored.getAsLong(), runDir));
+            if (config.evaluation().loadBestModelAtEnd()) {
+                restoreBestCheckpoint(id, stored.getAsLong(), runDir);
+            }
             LOG.infof("job %s resumes from step %d", id, stored.getAsLong());
             if (stored.getAsLong() > job.lastCheckpointStep()) {
                 // Uploaded, but its worker died before announcing it: announce it now, once (its event
                 // id is derived from the step, so a repeat is dropped by consumers).
-                announceCheckpoint(job, stored.getAsLong(), ObjectKeys.checkpointPrefix(id, stored.getAsLong()));
+                announceCheckpoint(job, stored.getAsLong(), ObjectKeys.checkpointPrefix(id, stored.getAsLong()), false);
             }
         }
-        TrainConfig config = RecipeConfigs.of(job, model, trainFile, runDir);
         Instant deadline = Instant.now().plus(settings.jobTimeout());
         Device device = Engines.trainingThread(); // grad mode as the recipe expects it on this thread
         LOG.infof("job %s trains on %s", id, device);
+        Outlet outlet = new Outlet(job);
         try (JobReporter reporter = new JobReporter(
                         id,
-                        new Outlet(job),
+                        outlet,
                         settings.reportInterval(),
                         settings.workDir().resolve("uploads").resolve(id));
-                Recipe recipe = Recipes.create(config, new Listener(job, control, deadline, reporter))) {
+                Recipe recipe = Recipes.create(config, new Listener(job, control, deadline, reporter, outlet))) {
             control.attach(recipe);
             TrainResult result = phases.run("train", id, () -> {
                 recipe.setup();
@@ -278,28 +280,23 @@ public class JobRunner {
             if (stopped.isPresent()) {
                 stopped(id, stopped.get(), result);
             } else {
+                // the last step trained: the total, or where early stopping ended the run
+                int last = result.stoppedEarly() ? result.step() : result.totalSteps();
                 String prefix = phases.run(
                         "upload-result",
                         id,
                         () -> retried(
-                                id,
-                                "result upload",
-                                () -> artifacts.uploadCheckpoint(id, result.totalSteps(), result.output())));
+                                id, "result upload", () -> artifacts.uploadCheckpoint(id, last, result.output())));
                 retried(
                         id,
                         "result record",
-                        () -> jobs.update(
-                                id, j -> j.withResult(prefix).withProgress(result.totalSteps(), result.totalSteps())));
-                CheckpointCreated last = checkpointEvent(job, result.totalSteps(), result.totalSteps(), prefix, true);
+                        () -> jobs.update(id, j -> j.withResult(prefix).withProgress(last, result.totalSteps())));
+                CheckpointCreated announced = checkpointEvent(job, last, result.totalSteps(), prefix, true);
                 retried(id, "final checkpoint event", () -> {
-                    events.checkpoint(last);
+                    events.checkpoint(announced);
                     return null;
                 });
-                finish(
-                        id,
-                        JobState.SUCCEEDED,
-                        "trained " + result.totalSteps() + " steps; final loss "
-                                + String.format(java.util.Locale.ROOT, "%.4f", result.loss()));
+                finish(id, JobState.SUCCEEDED, succeeded(config, result));
             }
         }
     }
@@ -327,6 +324,56 @@ public class JobRunner {
             }
         }
         return true;
+    }
+
+    /** A split of the job's prepared dataset version on local disk, downloaded unless it is there. */
+    private Path split(JobRecord job, Path dataDir, String name) throws IOException {
+        Path file = dataDir.resolve(name);
+        if (!Files.exists(file)) {
+            phases.run(
+                    "load-data",
+                    job.id(),
+                    () -> store.download(
+                            ObjectKeys.preparedDataset(job.datasetName(), job.datasetVersion(), name), file));
+        }
+        return file;
+    }
+
+    /** How a job that trained to its end (or stopped early) says so. */
+    private static String succeeded(TrainConfig config, TrainResult result) {
+        String loss = String.format(java.util.Locale.ROOT, "final loss %.4f", result.loss());
+        String best = result.bestMetric() == null
+                ? ""
+                : String.format(
+                        java.util.Locale.ROOT,
+                        "; best %s %.4f at %s%s",
+                        config.evaluation().metricForBestModel(),
+                        result.bestMetric(),
+                        result.bestCheckpoint() == null
+                                ? "an unsaved step"
+                                : result.bestCheckpoint().getFileName(),
+                        config.evaluation().loadBestModelAtEnd() ? ", whose weights are the result" : "");
+        if (result.stoppedEarly()) {
+            return "stopped early at step " + result.step() + " of " + result.totalSteps() + ": "
+                    + config.evaluation().earlyStoppingPatience() + " evaluations in a row did not improve "
+                    + config.evaluation().metricForBestModel() + "; " + loss + best;
+        }
+        return "trained " + result.totalSteps() + " steps; " + loss + best;
+    }
+
+    /**
+     * Brings the best checkpoint beside the newest, for load_best_model_at_end to load at the end:
+     * the newest one's manifest names its step (rotation never deleted it from the store).
+     */
+    private void restoreBestCheckpoint(String id, long latest, Path runDir) throws IOException {
+        Path manifest = runDir.resolve("checkpoint-" + latest).resolve(Artifacts.MANIFEST);
+        com.fasterxml.jackson.databind.JsonNode best =
+                json.readTree(manifest.toFile()).path("best_global_step");
+        if (best.isIntegralNumber() && best.asLong() != latest) {
+            long step = best.asLong();
+            phases.run("restore-checkpoint", id, () -> artifacts.restoreCheckpoint(id, step, runDir));
+            LOG.infof("job %s: restored its best checkpoint, step %d", id, step);
+        }
     }
 
     /** Ends a job whose training stopped early: cancelled as asked, or failed. */
@@ -423,10 +470,10 @@ public class JobRunner {
      * last step's checkpoint is where the final result is exported next, and that is announced once,
      * as final: a second, non-final event for it would be evaluated twice.
      */
-    private void announceCheckpoint(JobRecord job, long step, String prefix) throws IOException {
+    private void announceCheckpoint(JobRecord job, long step, String prefix, boolean last) throws IOException {
         JobRecord j = retried(
                 job.id(), "checkpoint " + step + " record", () -> jobs.update(job.id(), r -> r.withCheckpoint(step)));
-        if (step >= j.totalSteps()) {
+        if (step >= j.totalSteps() || last) {
             return;
         }
         CheckpointCreated created = checkpointEvent(job, step, j.totalSteps(), prefix, false);
@@ -445,12 +492,15 @@ public class JobRunner {
         private final RunControl control;
         private final Instant deadline;
         private final JobReporter reporter;
+        private final Outlet outlet;
+        private StepMetrics lastStep;
 
-        Listener(JobRecord job, RunControl control, Instant deadline, JobReporter reporter) {
+        Listener(JobRecord job, RunControl control, Instant deadline, JobReporter reporter, Outlet outlet) {
             this.job = job;
             this.control = control;
             this.deadline = deadline;
             this.reporter = reporter;
+            this.outlet = outlet;
         }
 
         @Override
@@ -462,10 +512,28 @@ public class JobRunner {
         @Override
         public void onStep(StepMetrics m) {
             metrics.step(job.id(), m);
+            lastStep = m;
             if (Instant.now().isAfter(deadline)) {
                 control.stop(StopReason.TIMEOUT);
             }
             reporter.progress(m);
+        }
+
+        @Override
+        public void onEvaluate(int step, double epoch, Map<String, Double> evaluation) {
+            metrics.evaluation(job.id(), evaluation);
+            if (lastStep != null && lastStep.step() == step) {
+                try {
+                    reporter.evaluation(lastStep, evaluation);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("reporting the evaluation of job " + job.id(), e);
+                }
+            }
+        }
+
+        @Override
+        public void onStoppingEarly(int step) {
+            outlet.lastStep = step; // its checkpoint is announced once, as final, after the result
         }
 
         @Override
@@ -481,6 +549,8 @@ public class JobRunner {
     /** Where the reporter thread sends a run's progress and the uploader thread its checkpoints. */
     private final class Outlet implements JobReporter.Outlet {
         private final JobRecord job;
+        /** The step early stopping ended the run at, set on the training thread; -1 until then. */
+        private volatile long lastStep = -1;
 
         Outlet(JobRecord job) {
             this.job = job;
@@ -488,6 +558,11 @@ public class JobRunner {
 
         @Override
         public void progress(StepMetrics m) {
+            evaluation(m, null);
+        }
+
+        @Override
+        public void evaluation(StepMetrics m, Map<String, Double> evaluation) {
             events.metrics(
                     job.id(),
                     new TrainingEvent.Metrics(
@@ -498,7 +573,8 @@ public class JobRunner {
                             m.learningRate(),
                             m.gradNorm(),
                             m.tokensPerSecond(),
-                            m.eta().toMillis() / 1000.0));
+                            m.eta().toMillis() / 1000.0,
+                            evaluation));
         }
 
         @Override
@@ -514,7 +590,7 @@ public class JobRunner {
 
         @Override
         public void announce(int step, String prefix) throws IOException {
-            announceCheckpoint(job, step, prefix);
+            announceCheckpoint(job, step, prefix, step == lastStep);
         }
     }
 
