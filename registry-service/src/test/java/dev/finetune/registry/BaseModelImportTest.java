@@ -14,6 +14,7 @@ import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
 import dev.finetune.localstack.LocalStackTestResource;
+import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.test.common.WithTestResource;
@@ -33,6 +34,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
@@ -124,6 +127,35 @@ class BaseModelImportTest {
                         store.getBytes(ObjectKeys.baseModel(name, ObjectKeys.BASE_MODEL_MANIFEST)),
                         StandardCharsets.UTF_8))
                 .isEqualTo(manifest);
+    }
+
+    /** An import claims the name for its content first: another content's fresh claim is a running import. */
+    @Test
+    void importOfOtherFilesWaitsForAFreshClaimButTakesOverAnAbandonedOne() throws Exception {
+        String name = unique("claimed");
+        Path dir = model(ModelType.QWEN2, 14);
+        String claimKey = RegistryKeys.baseModelImport(name);
+        String otherContent = "0".repeat(64);
+
+        store.putBytes(claimKey, claim(otherContent, Instant.now()), "application/json");
+        String busy = importUpload(name, dir)
+                .then()
+                .statusCode(409)
+                .extract()
+                .jsonPath()
+                .getString("detail");
+        assertThat(busy).contains("an import of other files as base model '" + name + "' is under way");
+        assertThat(store.list(ObjectKeys.baseModelPrefix(name))).isEmpty();
+
+        store.putBytes(claimKey, claim(otherContent, Instant.now().minus(Duration.ofDays(2))), "application/json");
+        importUpload(name, dir).then().statusCode(201);
+        assertThat(JSON.readTree(store.getBytes(claimKey)).path("sha256").asText())
+                .isEqualTo(combined(sha256ByFile(dir)));
+    }
+
+    private static byte[] claim(String sha256, Instant startedAt) throws IOException {
+        return JSON.writeValueAsBytes(
+                Map.of("sha256", sha256, "startedAt", startedAt.toString(), "importedBy", "someone"));
     }
 
     @Test
