@@ -242,6 +242,7 @@ class PipelineRunIT {
                 .contains("ds-support-assistant-1")
                 .contains("succeeded")
                 .contains("60/60");
+        assertThat(cli("model", "list")).containsPattern("tiny-chat +imported +Qwen3ForCausalLM");
         assertThat(cli("registry", "versions", "tiny-chat-support-assistant"))
                 .contains("v1")
                 .contains("passed")
