@@ -33,12 +33,12 @@ public final class InitAdapter {
     private InitAdapter() {}
 
     /**
-     * The adapter directory {@code config} starts from.
+     * The adapter directory an init_adapter {@code value} names.
      *
      * @throws TrainConfigException if init_adapter is a registry reference (which the training-service
      *     resolves to a directory) or not a PEFT adapter directory
      */
-    static Path directory(TrainConfig config, String value) throws TrainConfigException {
+    static Path directory(String value) throws TrainConfigException {
         if (RegistryReference.isReference(value)) {
             throw new TrainConfigException("init_adapter \"" + value + "\" names a registered version, which only"
                     + " training-service jobs resolve; here give the directory of a PEFT adapter");

@@ -61,7 +61,7 @@ final class TrainingLoop implements AutoCloseable {
     TrainableModel prepare(int items, String fingerprint) throws IOException {
         plan = BatchPlan.of(items, arguments);
         Optional<Path> initAdapter = config.initAdapter().isPresent()
-                ? Optional.of(InitAdapter.directory(config, config.initAdapter().get()))
+                ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
                 : Optional.empty();
         LoraConfig lora = initAdapter.isPresent() ? adoptedLora(initAdapter.get()) : config.lora();
         CausalLm loaded = CausalLm.load(config.model(), CausalLm.preferredDevice(), config.baseStorage());
