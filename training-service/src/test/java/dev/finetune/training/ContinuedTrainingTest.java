@@ -119,7 +119,21 @@ class ContinuedTrainingTest {
                 "application/json");
         JobLifecycleTest.reject(
                 job("registry:" + model + "@1"),
-                "registry/" + model + "/1/adapter_config.json does not match the version's manifest");
+                "registry/" + model + "/1/adapter_config.json: does not match the version's manifest");
+    }
+
+    /** The weights are checked when the worker downloads them: a job over changed bytes fails, naming them. */
+    @Test
+    void aJobWhoseAdapterWeightsAreNotTheRecordedOnesFailsWithoutRetrying() {
+        store.putBytes(
+                ObjectKeys.registry(model, 1, "adapter_model.safetensors"),
+                new byte[] {1, 2, 3},
+                "application/octet-stream");
+        String id = JobLifecycleTest.create(job("registry:" + model + "@1"));
+        JsonPath failed = JobLifecycleTest.awaitState(id, "failed");
+        assertThat(failed.getString("failureReason"))
+                .contains("registry/" + model + "/1/adapter_model.safetensors: does not match the version's manifest:"
+                        + " 3 bytes with SHA-256 ");
     }
 
     private static Map<String, Object> job(String initAdapter) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.contracts.RegistryReference;
 import dev.finetune.events.Hyperparameters;
 import dev.finetune.events.RegisteredVersion;
+import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.peft.AdapterConfigJson;
@@ -133,7 +134,8 @@ public class RegisteredAdapters {
      * Downloads the adapter files of {@code version} into {@code directory}, each verified against the
      * version's manifest; a file that is already there and verifies is not downloaded again.
      *
-     * @throws IOException naming the key and both hashes if a file is not what the registry recorded
+     * @throws CheckpointException naming the key and both hashes if a file is not what the registry
+     *     recorded (bad input: the job fails, it is not retried)
      */
     public Path download(RegisteredVersion version, Path directory) throws IOException {
         JsonNode manifest =
@@ -144,9 +146,9 @@ public class RegisteredAdapters {
             if (!Files.exists(file) || !matches(file, manifest, name)) {
                 store.download(key, file);
                 if (!matches(file, manifest, name)) {
+                    String found = Files.size(file) + " bytes with SHA-256 " + Digests.of(file);
                     Files.delete(file);
-                    throw new IOException(key + " does not match the version's manifest: " + Files.size(file)
-                            + " bytes with SHA-256 " + Digests.of(file) + ", recorded " + recorded(manifest, name));
+                    throw mismatch(key, found, manifest, name);
                 }
             }
         }
@@ -159,21 +161,25 @@ public class RegisteredAdapters {
                 && Digests.of(file).equals(digest.path("sha256").asText());
     }
 
-    private static String recorded(JsonNode manifest, String name) {
-        JsonNode digest = manifest.path("files").path(name);
-        return digest.path("size").asText("no") + " bytes with SHA-256 "
-                + digest.path("sha256").asText("none");
-    }
-
-    private byte[] verifiedBytes(String key, JsonNode manifest, String name) throws IOException {
+    private byte[] verifiedBytes(String key, JsonNode manifest, String name) throws CheckpointException {
         byte[] bytes = store.getBytes(key);
         JsonNode digest = manifest.path("files").path(name);
         if (bytes.length != digest.path("size").asLong(-1)
                 || !Digests.of(bytes).equals(digest.path("sha256").asText())) {
-            throw new IOException(key + " does not match the version's manifest: " + bytes.length
-                    + " bytes with SHA-256 " + Digests.of(bytes) + ", recorded " + recorded(manifest, name));
+            throw mismatch(key, bytes.length + " bytes with SHA-256 " + Digests.of(bytes), manifest, name);
         }
         return bytes;
+    }
+
+    /** Bad input, not an outage: a file the registry recorded otherwise is never trained from, nor retried. */
+    private static CheckpointException mismatch(String key, String found, JsonNode manifest, String name) {
+        JsonNode digest = manifest.path("files").path(name);
+        return new CheckpointException(
+                Path.of(key),
+                null,
+                "does not match the version's manifest: " + found + ", recorded "
+                        + digest.path("size").asText("no") + " bytes with SHA-256 "
+                        + digest.path("sha256").asText("none"));
     }
 
     /** The version an alias points at now. */
