@@ -4,6 +4,7 @@ import dev.finetune.cli.datasets.DatasetCommand;
 import dev.finetune.cli.dlq.DlqCommand;
 import dev.finetune.cli.http.ApiException;
 import dev.finetune.cli.jobs.JobCommand;
+import dev.finetune.cli.models.ModelCommand;
 import dev.finetune.cli.registry.RegistryCommand;
 import dev.finetune.cli.run.RunCommand;
 import dev.finetune.errors.InvalidInputException;
@@ -20,7 +21,13 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "finetune 0.1.0",
         header = "Datasets in, fine-tuned, evaluated and versioned adapters out.",
-        subcommands = {RunCommand.class, DatasetCommand.class, JobCommand.class, RegistryCommand.class, DlqCommand.class
+        subcommands = {
+            RunCommand.class,
+            DatasetCommand.class,
+            JobCommand.class,
+            ModelCommand.class,
+            RegistryCommand.class,
+            DlqCommand.class
         })
 public final class FinetuneCli {
 

@@ -66,8 +66,17 @@ public final class ObjectKeys {
         return preparedDatasetPrefix(dataset, version) + requireFilePath("file", file);
     }
 
+    /** Where the base models are: one directory per name. */
+    public static final String BASE_MODELS = "models/base/";
+
+    /**
+     * The manifest {@code model import} writes after a base model's files (their sizes and SHA-256):
+     * a base model without one was placed in the store directly.
+     */
+    public static final String BASE_MODEL_MANIFEST = "model.json";
+
     public static String baseModelPrefix(String model) {
-        return "models/base/" + requireName("base model name", model) + "/";
+        return BASE_MODELS + requireName("base model name", model) + "/";
     }
 
     public static String baseModel(String model, String file) {

@@ -273,6 +273,24 @@ public final class ObjectStore implements AutoCloseable {
     }
 
     /**
+     * Every object under a prefix that an upstream system names, possibly in another bucket of the
+     * same store ({@code location.key()} is the prefix), at any depth, in key order.
+     */
+    public List<ObjectInfo> list(S3Location location) {
+        return retrying("list", location.toString(), () -> {
+            List<ObjectInfo> objects = new ArrayList<>();
+            for (Result<Item> result : client.listObjects(ListObjectsArgs.builder()
+                    .bucket(location.bucket())
+                    .prefix(location.key())
+                    .recursive(true)
+                    .build())) {
+                objects.add(info(result.get()));
+            }
+            return objects;
+        });
+    }
+
+    /**
      * A page of the objects under {@code prefix}, at any depth, in key order: those whose key sorts
      * after {@code startAfter} (S3 {@code start-after}; null for the first page), at most {@code
      * limit}. Only the page is listed, however many objects follow it.

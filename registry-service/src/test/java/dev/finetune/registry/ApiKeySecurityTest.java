@@ -82,6 +82,19 @@ class ApiKeySecurityTest {
     }
 
     @Test
+    void aViewerListsBaseModelsButCannotImportOne() {
+        asViewer().get("/api/base-models").then().statusCode(200);
+        refused(
+                asViewer()
+                        .contentType("application/json")
+                        .body(Map.of("name", "viewer-import", "source", "s3://elsewhere/model/"))
+                        .post("/api/base-models")
+                        .then(),
+                "operator",
+                "viewer");
+    }
+
+    @Test
     void anOperatorCannotPromoteAndAnAdminCan() {
         asOperator().post("/api/diagnostics/kafka-roundtrip").then().statusCode(200);
         refused(

@@ -5,6 +5,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 
 import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -278,6 +279,28 @@ class JobLifecycleTest {
         awaitState(id, "succeeded");
         assertThat(store.exists("checkpoints/" + id + "/step-3/adapter_model.safetensors"))
                 .isTrue();
+    }
+
+    @Test
+    void unknownBaseModelIsRefusedListingTheKnownOnes() {
+        // Weights without config.json: an import that has not finished, not a base model yet.
+        store.putBytes("models/base/half-imported/model.safetensors", new byte[8], "application/octet-stream");
+
+        String detail = given().contentType("application/json")
+                .body(Map.of("baseModel", "nope", "dataset", Map.of("name", "qa", "version", "1")))
+                .post("/api/jobs")
+                .then()
+                .statusCode(400)
+                .body("field", equalTo("baseModel"))
+                .extract()
+                .jsonPath()
+                .getString("detail");
+
+        assertThat(detail).startsWith("baseModel: unknown base model 'nope'").contains("; known base models: ");
+        List<String> known =
+                List.of(detail.substring(detail.indexOf("known base models: ") + "known base models: ".length())
+                        .split(", "));
+        assertThat(known).contains("tiny-qwen3").doesNotContain("half-imported").isSorted();
     }
 
     @Test

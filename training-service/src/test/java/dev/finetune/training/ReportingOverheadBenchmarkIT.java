@@ -42,7 +42,7 @@ class ReportingOverheadBenchmarkIT {
     /** The JVM options of both runs: the local run's training-service heap and PyTorch threads. */
     private static final List<String> JVM = List.of("-Xmx1536m", "-Dai.djl.pytorch.num_threads=2");
 
-    /** RunCommand's demo settings (its defaults: 40 epochs, learning rate 2e-3). */
+    /** RunCommand's demo settings (its defaults: 25 epochs, learning rate 2e-3). */
     private static final Map<String, Object> DEMO = demo();
 
     @AutoClose
@@ -51,7 +51,7 @@ class ReportingOverheadBenchmarkIT {
     private static Map<String, Object> demo() {
         Map<String, Object> demo = new LinkedHashMap<>();
         demo.put("learning_rate", 2e-3);
-        demo.put("num_train_epochs", 40);
+        demo.put("num_train_epochs", 25);
         demo.put("per_device_train_batch_size", 8);
         demo.put("warmup_steps", 5);
         demo.put("lr_scheduler_type", "cosine");

@@ -243,6 +243,32 @@ public final class SafetensorsReader implements TensorSource {
         }
     }
 
+    /**
+     * Refuses a file whose size is not where its header says the data ends: safetensors data must be
+     * indexed entirely, so trailing bytes mean the header and the file disagree (a file cut short is
+     * already refused when it is opened). The check {@code model import} makes before storing a file.
+     */
+    public void requireFullyIndexed() throws CheckpointException {
+        long dataEnd = header.tensors().values().stream()
+                .mapToLong(TensorInfo::end)
+                .max()
+                .orElse(0);
+        long fileSize;
+        try {
+            fileSize = channel.size();
+        } catch (IOException e) {
+            throw new CheckpointException(file, null, "cannot be read: " + e, e);
+        }
+        if (header.dataStart() + dataEnd != fileSize) {
+            throw new CheckpointException(
+                    file,
+                    null,
+                    "file has " + fileSize + " bytes but its header says the data ends at byte "
+                            + (header.dataStart() + dataEnd) + " (" + (fileSize - header.dataStart() - dataEnd)
+                            + " bytes not indexed by any tensor)");
+        }
+    }
+
     /** This thread's conversion buffer (little-endian, as safetensors stores values). */
     private ByteBuffer chunk() {
         ByteBuffer buffer = CHUNK.get();

@@ -64,6 +64,20 @@ public final class CausalLm extends Module implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks that a checkpoint holds exactly the tensors a model of its config needs, each with a
+     * float dtype the engine stores and the shape the config implies, without reading any weight:
+     * the model tree is built with unset parameters only to name and shape them.
+     *
+     * @throws CheckpointException naming the file and the tensor that is missing, of the wrong dtype
+     *     or shape, or not a parameter of the model
+     */
+    public static void verify(Checkpoint checkpoint) throws CheckpointException {
+        try (CausalLm skeleton = new CausalLm(checkpoint.config(), Device.cpu())) {
+            ModelWeights.verify(skeleton, checkpoint.tensors());
+        }
+    }
+
     /** Loads onto CUDA if the engine sees a GPU, else the CPU. */
     public static CausalLm load(Path directory) throws CheckpointException {
         return load(directory, preferredDevice());

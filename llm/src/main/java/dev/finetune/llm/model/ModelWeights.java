@@ -32,10 +32,7 @@ final class ModelWeights {
      * fails at once, naming the tensor, not after minutes of quantising.
      */
     static void load(CausalLm model, TensorSource tensors, LinearStorage storage) throws CheckpointException {
-        Map<String, Parameter> parameters = model.namedParameters();
-        for (Map.Entry<String, Parameter> entry : parameters.entrySet()) {
-            check(tensors, entry.getKey(), entry.getValue().shape().getShape());
-        }
+        checkParameters(model, tensors);
         Set<String> unexpected = new TreeSet<>(tensors.names());
         for (LinearSite site : decoderLinears(model)) {
             Module layer = storage.load(tensors, site.path(), site.shape(), site.withBias(), model.manager());
@@ -50,6 +47,28 @@ final class ModelWeights {
             }
             unexpected.remove(entry.getKey());
         }
+        refuseUnexpected(model, unexpected, tensors);
+    }
+
+    /**
+     * What {@link #load} checks before it reads anything, for a model whose parameters are unset:
+     * every parameter has its tensor (dtype, shape) and every tensor is a parameter.
+     */
+    static void verify(CausalLm skeleton, TensorSource tensors) throws CheckpointException {
+        checkParameters(skeleton, tensors);
+        Set<String> unexpected = new TreeSet<>(tensors.names());
+        unexpected.removeAll(skeleton.namedParameters().keySet());
+        refuseUnexpected(skeleton, unexpected, tensors);
+    }
+
+    private static void checkParameters(CausalLm model, TensorSource tensors) throws CheckpointException {
+        for (Map.Entry<String, Parameter> entry : model.namedParameters().entrySet()) {
+            check(tensors, entry.getKey(), entry.getValue().shape().getShape());
+        }
+    }
+
+    private static void refuseUnexpected(CausalLm model, Set<String> unexpected, TensorSource tensors)
+            throws CheckpointException {
         unexpected.removeIf(name -> isIgnorable(name, model));
         if (!unexpected.isEmpty()) {
             String first = unexpected.iterator().next();

@@ -34,6 +34,25 @@ class SafetensorsErrorsTest {
                 .satisfies(e -> assertThat(((CheckpointException) e).item()).isEqualTo("b"));
     }
 
+    /** Safetensors data is indexed entirely: bytes after the last tensor mean header and file disagree. */
+    @Test
+    void bytesPastTheLastTensorAreRefusedWhenTheFileMustBeFullyIndexed() throws IOException {
+        byte[] data = Arrays.copyOf(RawSafetensors.floats(1, 2, 3, 4, 5, 6), 24 + 16);
+        Path file = RawSafetensors.write(dir.resolve("long.safetensors"), TWO_TENSORS, data);
+
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            assertThatThrownBy(reader::requireFullyIndexed)
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessageContaining(file.toString())
+                    .hasMessageContaining("16 bytes not indexed by any tensor");
+        }
+        Path exact = RawSafetensors.write(
+                dir.resolve("exact.safetensors"), TWO_TENSORS, RawSafetensors.floats(1, 2, 3, 4, 5, 6));
+        try (SafetensorsReader reader = SafetensorsReader.open(exact)) {
+            reader.requireFullyIndexed();
+        }
+    }
+
     @Test
     void fileCutInsideItsHeaderIsReportedWithFileName() throws IOException {
         Path whole = RawSafetensors.write(dir.resolve("whole.safetensors"), TWO_TENSORS, new byte[24]);

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune.llm.checkpoint.Checkpoint;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.SafetensorsReader;
@@ -44,6 +45,49 @@ class ModelLoadingTest {
             assertThat(model.namedParameters())
                     .containsKeys(
                             "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.norm.weight");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"llama", "mistral", "qwen2", "qwen3"})
+    void verifyAcceptsACheckpointItCouldLoad(String name) throws IOException {
+        try (Checkpoint checkpoint = Checkpoint.open(ParityFixture.resource("/parity/" + name))) {
+            CausalLm.verify(checkpoint);
+        }
+    }
+
+    /** What load refuses before reading, verify refuses without reading: missing, misshapen and extra tensors. */
+    @Test
+    void verifyRefusesWhatLoadRefusesNamingTheTensor() throws IOException {
+        Path misshapen = copyWithTensors(
+                "llama", tensors -> replace(tensors, "model.layers.1.mlp.up_proj.weight", new long[] {64, 160}));
+        Path missing = copyWithTensors("qwen3", tensors -> {
+            tensors.removeIf(e -> e.name().equals("model.layers.0.self_attn.k_norm.weight"));
+            return tensors;
+        });
+        Path extra = copyWithTensors("mistral", tensors -> {
+            tensors.add(SafetensorsWriter.floats(
+                    "model.layers.0.self_attn.q_norm.weight", new long[] {32}, new float[32], DType.F32));
+            return tensors;
+        });
+
+        assertThatThrownBy(() -> verify(misshapen))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'model.layers.1.mlp.up_proj.weight'")
+                .hasMessageContaining("does not match the expected shape [160, 64]");
+        assertThatThrownBy(() -> verify(missing))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'model.layers.0.self_attn.k_norm.weight'")
+                .hasMessageContaining("no such tensor");
+        assertThatThrownBy(() -> verify(extra))
+                .isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("'model.layers.0.self_attn.q_norm.weight'")
+                .hasMessageContaining("is not a parameter of a mistral model");
+    }
+
+    private static void verify(Path directory) throws CheckpointException {
+        try (Checkpoint checkpoint = Checkpoint.open(directory)) {
+            CausalLm.verify(checkpoint);
         }
     }
 

@@ -84,6 +84,12 @@ public final class ServiceClient {
         }
     }
 
+    /** POSTs a multipart form, with the upload timeout: its files may be gigabytes. */
+    public JsonNode postMultipart(String path, MultipartBody body) {
+        return json(checked(
+                "POST", path, exchange(request("POST", path, body.publisher(), body.contentType(), UPLOAD_TIMEOUT))));
+    }
+
     /** Streams a GET body; the caller closes it. */
     public InputStream stream(String path) {
         return openBody(path, request("GET", path, HttpRequest.BodyPublishers.noBody(), null));

@@ -2,6 +2,7 @@ package dev.finetune.cli.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.datasets.UpstreamSubmission;
+import dev.finetune.cli.http.MultipartBody;
 import dev.finetune.cli.http.ServiceClient;
 import dev.finetune.cli.http.Services;
 import dev.finetune.cli.jobs.JobWatcher;
@@ -127,18 +128,17 @@ public final class PipelineFlow {
         if (exit != 0) {
             throw new IllegalStateException("llm init-tiny exited with " + exit);
         }
-        ObjectStore store = pipeline.store();
+        // Imported as an operator would (finetune model import): verified, stored with its SHA-256s.
+        MultipartBody upload = new MultipartBody().field("name", settings.baseModel());
         try (Stream<Path> files = Files.list(dir)) {
             for (Path file : files.sorted().toList()) {
-                store.putFile(
-                        ObjectKeys.baseModel(
-                                settings.baseModel(), file.getFileName().toString()),
-                        file,
-                        "application/octet-stream");
+                upload.file("file", file);
             }
         }
-        out.println("base model " + settings.baseModel() + " stored under "
-                + ObjectKeys.baseModelPrefix(settings.baseModel()));
+        JsonNode imported = api.registry().postMultipart("api/base-models", upload);
+        out.println("base model " + settings.baseModel() + " imported under "
+                + ObjectKeys.baseModelPrefix(settings.baseModel()) + " (sha256 "
+                + imported.path("model").path("sha256").asText() + ")");
         return null;
     }
 

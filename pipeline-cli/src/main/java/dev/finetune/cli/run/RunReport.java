@@ -14,6 +14,9 @@ final class RunReport {
     private static final List<String> METRICS =
             List.of("eval_loss", "perplexity", "mean_token_accuracy", "exact_match", "token_f1", "rouge_l");
 
+    /** Test answers printed after the metrics. */
+    private static final int SAMPLES_SHOWN = 3;
+
     private RunReport() {}
 
     static void preparation(PrintStream out, JsonNode version, JsonNode report) {
@@ -60,12 +63,12 @@ final class RunReport {
             if (report.path("metrics").has(metric)) {
                 JsonNode prompted = report.path("promptBaselineMetrics").path(metric);
                 out.printf(
-                        "  %-20s %12.4f %12s %12.4f %+12.4f%n",
+                        "  %-20s %12s %12s %12s %12s%n",
                         metric,
-                        report.path("baseMetrics").path(metric).asDouble(),
-                        prompted.isNumber() ? String.format(Locale.ROOT, "%.4f", prompted.asDouble()) : "-",
-                        report.path("metrics").path(metric).asDouble(),
-                        report.path("improvement").path(metric).asDouble());
+                        cell(report.path("baseMetrics").path(metric).asDouble(), false),
+                        prompted.isNumber() ? cell(prompted.asDouble(), false) : "-",
+                        cell(report.path("metrics").path(metric).asDouble(), false),
+                        cell(report.path("improvement").path(metric).asDouble(), true));
             }
         }
         for (JsonNode gate : report.path("gates")) {
@@ -75,14 +78,35 @@ final class RunReport {
                     gate.path("passed").asBoolean() ? "passed" : "FAILED",
                     gate.path("detail").asText());
         }
-        JsonNode samples = report.path("samples");
-        for (int i = 0; i < Math.min(2, samples.size()); i++) {
-            JsonNode sample = samples.get(i);
-            out.printf(
-                    "  sample: expected \"%s\"%n          generated \"%s\"%n",
-                    oneLine(sample.path("reference").asText()),
-                    oneLine(sample.path("generated").asText()));
+        // The first test examples as the models answered them: what the numbers above mean.
+        JsonNode generations = report.path("generations");
+        JsonNode base = report.path("baseGenerations");
+        int shown = Math.min(SAMPLES_SHOWN, generations.size());
+        if (shown > 0) {
+            out.printf("  test answers (%d of %d, greedy):%n", shown, generations.size());
         }
+        for (int i = 0; i < shown; i++) {
+            out.printf(
+                    "    expected    \"%s\"%n",
+                    oneLine(generations.get(i).path("reference").asText()));
+            out.printf(
+                    "    fine-tuned  \"%s\"%s%n",
+                    oneLine(generations.get(i).path("generated").asText()),
+                    generations.get(i).path("exactMatch").asDouble() == 1 ? "  (exact)" : "");
+            if (base.has(i)) {
+                out.printf(
+                        "    base        \"%s\"%n",
+                        oneLine(base.get(i).path("generated").asText()));
+            }
+        }
+    }
+
+    /** A metric in a 12-wide column: 4 decimals, or 4 significant digits once that would not fit. */
+    static String cell(double value, boolean signed) {
+        if (Math.abs(value) >= 1e6) {
+            return String.format(Locale.ROOT, signed ? "%+.3e" : "%.3e", value);
+        }
+        return String.format(Locale.ROOT, signed ? "%+.4f" : "%.4f", value);
     }
 
     static void registration(PrintStream out, String model, long version, JsonNode view) {
@@ -130,8 +154,9 @@ final class RunReport {
         });
     }
 
+    /** On one line, and printable: a random model's bytes include control characters a terminal would obey. */
     private static String oneLine(String text) {
-        return abbreviate(text.replace('\n', ' '), 90);
+        return abbreviate(text.replace('\n', ' ').replaceAll("\\p{Cntrl}", "\uFFFD"), 90);
     }
 
     private static String abbreviate(String text, int max) {

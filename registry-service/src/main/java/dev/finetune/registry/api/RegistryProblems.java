@@ -1,10 +1,12 @@
 package dev.finetune.registry.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.registry.basemodel.InvalidBaseModelException;
 import dev.finetune.registry.promotion.PromotionRefusedException;
 import dev.finetune.registry.store.IntegrityException;
 import dev.finetune.service.errors.Problem;
 import dev.finetune.service.errors.ProblemType;
+import dev.finetune.service.errors.Problems;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
@@ -34,6 +36,16 @@ public class RegistryProblems {
         return Problem.of(PROMOTION_REFUSED, "Promotion refused", 422, e.getMessage())
                 .instance(path(request))
                 .with("decision", e.decision())
+                .toResponse(json);
+    }
+
+    /** A base model that fails verification, 400: the file and the field or tensor as members too. */
+    @ServerExceptionMapper
+    public Response invalidBaseModel(InvalidBaseModelException e, ContainerRequestContext request) {
+        return Problems.invalidInput(e)
+                .instance(path(request))
+                .with("file", e.file())
+                .with("item", e.item())
                 .toResponse(json);
     }
 

@@ -18,7 +18,9 @@ import java.util.TreeMap;
  * The SHA-256 of a base model under {@code models/base/<name>/}: each file's hash, and one hash over
  * all of them ({@code sha256sum} output of the files, sorted by name, hashed). Hashing a large base
  * model means reading all of it, so the result is cached in {@code registry/_base-models/<name>.json}
- * and reused while the listing (names, sizes, ETags) is unchanged.
+ * and reused while the listing (names, sizes, ETags) is unchanged. The import manifest ({@code
+ * model.json}) is not one of the model's files; an import records the hashes it computed ({@link
+ * #record}), so an imported model is never read again to be fingerprinted.
  */
 @ApplicationScoped
 public class BaseModelFingerprints {
@@ -35,20 +37,11 @@ public class BaseModelFingerprints {
 
     public Lineage.BaseModel of(String baseModel) throws IOException {
         String prefix = ObjectKeys.baseModelPrefix(baseModel);
-        List<ObjectInfo> objects = store.list(prefix);
+        List<ObjectInfo> objects = files(prefix);
         if (objects.isEmpty()) {
             throw new InvalidCheckpointException("base model '" + baseModel + "' has no files under " + prefix, null);
         }
-        StringBuilder listing = new StringBuilder();
-        for (ObjectInfo object : objects) {
-            listing.append(object.key())
-                    .append(' ')
-                    .append(object.size())
-                    .append(' ')
-                    .append(object.etag())
-                    .append('\n');
-        }
-        String listingSha256 = Digests.of(listing.toString());
+        String listingSha256 = listingSha256(objects);
         String cacheKey = RegistryKeys.baseModelFingerprint(baseModel);
         Cached cached = json.read(cacheKey, Cached.class).orElse(null);
         if (cached == null || !cached.listingSha256().equals(listingSha256)) {
@@ -62,6 +55,46 @@ public class BaseModelFingerprints {
             json.write(cacheKey, cached);
         }
         return new Lineage.BaseModel(baseModel, prefix, cached.sha256(), cached.files());
+    }
+
+    /**
+     * Records the hashes an import computed for the files it has just written, for the listing as it
+     * is now; if the listing does not hold exactly those files, nothing is recorded (the next {@link
+     * #of} hashes what is there).
+     */
+    public void record(String baseModel, Map<String, String> sha256ByFile) {
+        String prefix = ObjectKeys.baseModelPrefix(baseModel);
+        List<ObjectInfo> objects = files(prefix);
+        boolean same = objects.size() == sha256ByFile.size()
+                && objects.stream()
+                        .allMatch(o -> sha256ByFile.containsKey(o.key().substring(prefix.length())));
+        if (same) {
+            Map<String, String> files = new TreeMap<>(sha256ByFile);
+            json.write(
+                    RegistryKeys.baseModelFingerprint(baseModel),
+                    new Cached(listingSha256(objects), combined(files), files));
+        }
+    }
+
+    /** The model's files: everything under its prefix but the import manifest. */
+    private List<ObjectInfo> files(String prefix) {
+        String manifest = prefix + ObjectKeys.BASE_MODEL_MANIFEST;
+        return store.list(prefix).stream()
+                .filter(o -> !o.key().equals(manifest))
+                .toList();
+    }
+
+    private static String listingSha256(List<ObjectInfo> objects) {
+        StringBuilder listing = new StringBuilder();
+        for (ObjectInfo object : objects) {
+            listing.append(object.key())
+                    .append(' ')
+                    .append(object.size())
+                    .append(' ')
+                    .append(object.etag())
+                    .append('\n');
+        }
+        return Digests.of(listing.toString());
     }
 
     /** One hash for a set of files: the SHA-256 of their {@code sha256sum} lines in name order. */

@@ -20,6 +20,7 @@ import dev.finetune.storage.ObjectKeys;
  * registry/_jobs/&lt;job&gt;.json                       which version a job became (registration idempotency)
  * registry/_pending/&lt;job&gt;/...                      final checkpoint / evaluations seen, not yet registered
  * registry/_base-models/&lt;name&gt;.json               cached SHA-256 of a base model's files
+ * registry/_base-models/_imports/&lt;name&gt;.json      which content an import of the name is writing
  * </pre>
  */
 public final class RegistryKeys {
@@ -91,6 +92,11 @@ public final class RegistryKeys {
 
     public static String baseModelFingerprint(String baseModel) {
         return ROOT + "_base-models/" + Names.requireName("base model name", baseModel) + ".json";
+    }
+
+    /** The claim an import of a base model takes before it writes a file ({@code BaseModelImporter}). */
+    public static String baseModelImport(String baseModel) {
+        return ROOT + "_base-models/_imports/" + Names.requireName("base model name", baseModel) + ".json";
     }
 
     /**

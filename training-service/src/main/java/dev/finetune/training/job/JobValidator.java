@@ -70,7 +70,9 @@ public class JobValidator {
         String configKey = ObjectKeys.baseModel(job.baseModel(), ModelConfigJson.FILE_NAME);
         if (!store.exists(configKey)) {
             throw new InvalidJobException(
-                    "baseModel", "baseModel: unknown base model '" + job.baseModel() + "' (no " + configKey + ")");
+                    "baseModel",
+                    "baseModel: unknown base model '" + job.baseModel() + "' (no " + configKey
+                            + "); known base models: " + knownBaseModels());
         }
         ModelConfig config = baseModelConfig(configKey);
         checked = adapters.resolve(checked, config); // init_adapter pinned, the adapter's LoRA settings adopted
@@ -149,6 +151,19 @@ public class JobValidator {
                                     : "it would fit with " + String.join(", or ", fits)));
         }
         return job.withHyperparameters(new Hyperparameters(fitted.toPlainMap()));
+    }
+
+    /**
+     * The base models a job may name, sorted: those under {@code models/base/} with a config.json (an
+     * import writes it after the weights, so a half-imported model is not offered); "none" if none.
+     */
+    private String knownBaseModels() {
+        List<String> known = store.listChildren(ObjectKeys.BASE_MODELS).stream()
+                .filter(name ->
+                        Names.isName(name) && store.exists(ObjectKeys.baseModel(name, ModelConfigJson.FILE_NAME)))
+                .sorted()
+                .toList();
+        return known.isEmpty() ? "none" : String.join(", ", known);
     }
 
     private ModelConfig baseModelConfig(String key) {
