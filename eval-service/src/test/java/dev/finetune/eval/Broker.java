@@ -34,6 +34,7 @@ final class Broker {
                 "1",
                 FineTuneMethod.LORA,
                 Objective.SFT,
+                null,
                 true,
                 Instant.now());
     }

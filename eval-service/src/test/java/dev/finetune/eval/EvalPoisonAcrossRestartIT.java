@@ -47,6 +47,7 @@ class EvalPoisonAcrossRestartIT {
                                 "1",
                                 FineTuneMethod.LORA,
                                 Objective.SFT,
+                                null,
                                 true,
                                 Instant.now())))));
     }

@@ -15,6 +15,9 @@ import java.time.Instant;
  * @param datasetVersion its version
  * @param method what was trained (adapter or full weights)
  * @param objective what was optimised
+ * @param parent the registered adapter version training started from ({@code init_adapter}), or null
+ *     for a new adapter; the registry records it as the new version's parent. Added within v1: a
+ *     producer that predates it sends none, which reads as null.
  * @param isFinal whether this is the job's final result
  * @param createdAt when it was completed
  */
@@ -28,6 +31,7 @@ public record CheckpointCreated(
         String datasetVersion,
         FineTuneMethod method,
         Objective objective,
+        RegisteredVersion parent,
         boolean isFinal,
         Instant createdAt)
         implements PipelineEvent {

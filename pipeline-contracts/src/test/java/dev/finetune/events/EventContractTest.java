@@ -130,6 +130,32 @@ class EventContractTest {
                 .isEqualTo(2.6);
     }
 
+    /** A continued training's checkpoint names its parent version; one of a producer without the field reads as none. */
+    @Test
+    void checkpointCarriesTheParentVersionItWasTrainedFrom() throws Exception {
+        var continued = new CheckpointCreated(
+                "ftjob-9",
+                40,
+                40,
+                "checkpoints/ftjob-9/step-40/",
+                "base",
+                "d",
+                "1",
+                FineTuneMethod.LORA,
+                Objective.SFT,
+                new RegisteredVersion("base-d", 3),
+                true,
+                now);
+        String text = json.writeValueAsString(continued);
+        assertThat(json.readValue(text, CheckpointCreated.class)).isEqualTo(continued);
+        assertThat(json.readTree(text).get("parent").toString()).isEqualTo("{\"model\":\"base-d\",\"version\":3}");
+
+        String withoutParent = text.replace(",\"parent\":{\"model\":\"base-d\",\"version\":3}", "");
+        assertThat(withoutParent).doesNotContain("parent");
+        assertThat(EventJson.read(withoutParent, CheckpointCreated.class).parent())
+                .isNull();
+    }
+
     @Test
     void eventKnowsItsTypeAndIsKeyedByWhatItDescribes() {
         var event = new CheckpointCreated(
@@ -142,6 +168,7 @@ class EventContractTest {
                 "1",
                 FineTuneMethod.LORA,
                 Objective.SFT,
+                null,
                 false,
                 now);
         assertThat(event.cloudEventType()).isEqualTo("dev.finetune.checkpoint.created.v1");

@@ -112,4 +112,18 @@ public final class ObjectKeys {
     public static String registry(String model, long version, String file) {
         return registryVersionPrefix(model, version) + requireFilePath("file", file);
     }
+
+    /** A complete version's manifest (its files with size and SHA-256), written last by the registry. */
+    public static String registryManifest(String model, long version) {
+        return registry(model, version, "manifest.json");
+    }
+
+    /** Where a model's alias records where it points: {@code registry/<model>/_aliases/<alias>.json}. */
+    public static String registryAlias(String model, String alias) {
+        return registryAliasesPrefix(model) + requireName("alias", alias) + ".json";
+    }
+
+    public static String registryAliasesPrefix(String model) {
+        return registryModelPrefix(model) + "_aliases/";
+    }
 }

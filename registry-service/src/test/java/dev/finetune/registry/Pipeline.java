@@ -11,6 +11,7 @@ import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.EventJson;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Objective;
+import dev.finetune.events.RegisteredVersion;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
@@ -138,6 +139,13 @@ final class Pipeline {
 
     static void checkpointCreated(String job, long step, String dataset, FineTuneMethod method, String eventId)
             throws Exception {
+        checkpointCreated(job, step, dataset, method, null, eventId);
+    }
+
+    /** The final checkpoint event of a job that continued training from {@code parent} (init_adapter). */
+    static void checkpointCreated(
+            String job, long step, String dataset, FineTuneMethod method, RegisteredVersion parent, String eventId)
+            throws Exception {
         CheckpointCreated event = new CheckpointCreated(
                 job,
                 step,
@@ -148,6 +156,7 @@ final class Pipeline {
                 "1",
                 method,
                 Objective.SFT,
+                parent,
                 true,
                 Instant.now());
         EventTopics.publishCloudEvent(

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.RegisteredVersion;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.registry.registration.BaseModelFingerprints;
 import dev.finetune.service.testing.EventTopics;
@@ -34,6 +35,59 @@ import org.junit.jupiter.api.Test;
 class RegistrationTest {
     @Inject
     ObjectStore store;
+
+    /** A job that continued training from version 1 (init_adapter) becomes version 2 with 1 as its parent. */
+    @Test
+    void aContinuedTrainingsVersionRecordsItsParent() throws Exception {
+        String dataset = Pipeline.unique("continued");
+        String model = Pipeline.modelOf(dataset);
+        Pipeline.prepareDataset(store, dataset, "1");
+        String first = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, first, 10, Pipeline.adapter(store, 10).directory());
+        Pipeline.checkpointCreated(
+                first, 10, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                first,
+                10,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.5),
+                UUID.randomUUID().toString());
+        assertThat(Pipeline.awaitRegistered(first).getLong("version")).isEqualTo(1);
+
+        String second = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, second, 10, Pipeline.adapter(store, 11).directory());
+        Pipeline.checkpointCreated(
+                second,
+                10,
+                dataset,
+                FineTuneMethod.LORA,
+                new RegisteredVersion(model, 1),
+                UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                second,
+                10,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.4),
+                UUID.randomUUID().toString());
+        assertThat(Pipeline.awaitRegistered(second).getLong("version")).isEqualTo(2);
+
+        JsonPath versions = given().get("/api/models/{m}/versions", model)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(versions.getString("[0].parent")).as("trained from scratch").isNull();
+        assertThat(versions.getString("[1].parent.model")).isEqualTo(model);
+        assertThat(versions.getLong("[1].parent.version")).isEqualTo(1);
+        JsonPath detail = given().get("/api/models/{m}/versions/2", model)
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertThat(detail.getString("lineage.parent.model")).isEqualTo(model);
+        assertThat(detail.getLong("lineage.parent.version")).isEqualTo(1);
+        assertThat(detail.getString("card")).contains("| continued from | `" + model + " version 1` |");
+    }
 
     @Test
     void jobResultsBecomeVersionOneThenTwoInEitherArrivalOrder() throws Exception {

@@ -53,6 +53,7 @@ class RegistryPoisonAcrossRestartIT {
                                         "1",
                                         FineTuneMethod.LORA,
                                         Objective.SFT,
+                                        null,
                                         false,
                                         Instant.now()))),
                         new PoisonAcrossRestart.Consumer(

@@ -38,6 +38,7 @@ class RegistryPoisonRecordTest extends PoisonRecordContractTest {
                                     "1",
                                     FineTuneMethod.LORA,
                                     Objective.SFT,
+                                    null,
                                     false,
                                     Instant.now()));
                     case "evaluations-completed" -> EventJson.mapper()

@@ -91,6 +91,21 @@ public final class AdapterConfigJson {
         } catch (IOException e) {
             throw new CheckpointException(file, null, "cannot be read as JSON: " + e.getMessage(), e);
         }
+        return read(root, file);
+    }
+
+    /** Reads an adapter_config.json's bytes (e.g. from an object store); problems name {@code source}. */
+    public static AdapterConfig parse(byte[] json, Path source) throws CheckpointException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new CheckpointException(source, null, "cannot be read as JSON: " + e.getMessage(), e);
+        }
+        return read(root, source);
+    }
+
+    private static AdapterConfig read(JsonNode root, Path file) throws CheckpointException {
         if (root == null || !root.isObject()) {
             throw new CheckpointException(file, null, "is not a JSON object");
         }

@@ -46,6 +46,11 @@ public final class ModelBounds {
         }
     }
 
+    /** The names of the decoder linears of {@code model}'s architecture, what target_modules select from. */
+    public static List<String> linearNames(ModelConfig model) {
+        return List.copyOf(smallerSides(model).keySet());
+    }
+
     /** min(in_features, out_features) of each kind of decoder linear, by its module name. */
     static Map<String, Integer> smallerSides(ModelConfig c) {
         int headDim = c.headDim() > 0 ? c.headDim() : c.hiddenSize() / c.numAttentionHeads();

@@ -1,5 +1,6 @@
 package dev.finetune.llm.settings;
 
+import dev.finetune.contracts.RegistryReference;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.optim.ScheduleType;
@@ -314,6 +315,24 @@ public final class Settings {
             "DoRA: a trainable magnitude per output feature times the direction W + B A, as PEFT's use_dora"
                     + " (PEFT's default off: each forward pass also computes the norms of W + B A)");
 
+    /**
+     * Continued training, as PEFT's {@code PeftModel.from_pretrained(model, dir, is_trainable=True)}: the
+     * adapter's weights with a fresh optimizer and schedule. Empty (none) trains a new adapter.
+     */
+    public static final Setting<String> INIT_ADAPTER = Setting.perMethod(
+            "init_adapter",
+            ValueType.OPTIONAL_STRING,
+            method -> "",
+            "none (a new adapter)",
+            Rule.of(
+                    v -> !RegistryReference.isReference(v) || RegistryReference.isValid(v),
+                    "a PEFT adapter directory or " + RegistryReference.SYNTAX),
+            "lora, qlora: start from this PEFT adapter's weights (a directory; in training-service jobs "
+                    + RegistryReference.SYNTAX + ", pinned to the version when the job is accepted) with a fresh"
+                    + " optimizer and schedule; its adapter_config.json decides lora_r, lora_alpha,"
+                    + " lora_target_modules, use_rslora, use_dora (a job setting that disagrees is refused) and,"
+                    + " unless set, lora_dropout");
+
     /** nf4 for qlora (the method's meaning), fp32 otherwise: the exact model unless a job asks for less memory. */
     public static final Setting<BaseDType> BASE_DTYPE = Setting.perMethod(
             "base_dtype",
@@ -373,6 +392,7 @@ public final class Settings {
             LORA_TARGET_MODULES,
             USE_RSLORA,
             USE_DORA,
+            INIT_ADAPTER,
             BASE_DTYPE,
             BNB_4BIT_USE_DOUBLE_QUANT));
 

@@ -105,6 +105,22 @@ public abstract class ValueType<T> {
         }
     };
 
+    /** A string that may be empty, which means "none" (a setting that is off unless it names something). */
+    public static final ValueType<String> OPTIONAL_STRING = new ValueType<>("a string, empty for none") {
+        @Override
+        String parse(Object raw) {
+            if (!(raw instanceof String text)) {
+                throw mismatch(raw);
+            }
+            return text.strip();
+        }
+
+        @Override
+        Object toPlain(String value) {
+            return value;
+        }
+    };
+
     public static final ValueType<List<String>> STRINGS = new ValueType<>("a list of strings") {
         @Override
         List<String> parse(Object raw) {

@@ -11,6 +11,7 @@ import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A fine-tuning job: what to train on what, and how. Loaded from YAML by {@link TrainConfigYaml} or
@@ -50,8 +51,8 @@ public record TrainConfig(
     }
 
     /**
-     * The rules between settings: full fine-tuning trains every weight, so its base is fp32; qlora means
-     * an nf4 base (lora takes any base_dtype); label_smoothing only means something to the DPO losses
+     * The rules between settings: full fine-tuning trains every weight, so its base is fp32 and it has no
+     * init_adapter; qlora means an nf4 base (lora takes any base_dtype); label_smoothing only means something to the DPO losses
      * that have the term (TRL ignores it for the others: refused, so a job does not run other than set).
      *
      * @throws SettingException naming the setting, the value and what would work
@@ -81,7 +82,21 @@ public record TrainConfig(
                             + " nf4; to store it as " + base.configName() + " use method lora with base_dtype "
                             + base.configName());
         }
+        String initAdapter = settings.get(Settings.INIT_ADAPTER, method);
+        if (!method.usesAdapters() && !initAdapter.isEmpty()) {
+            throw new SettingException(
+                    Settings.INIT_ADAPTER.name(),
+                    "init_adapter \"" + initAdapter + "\" cannot be used with method full: it starts LoRA training"
+                            + " from an adapter's weights; use method lora or qlora, or merge the adapter into a"
+                            + " model and fine-tune that");
+        }
         EvalArguments.checkCombination(settings, method);
+    }
+
+    /** The PEFT adapter (or registry reference) training starts from; empty for a new adapter. */
+    public Optional<String> initAdapter() {
+        String value = setting(Settings.INIT_ADAPTER);
+        return value.isEmpty() ? Optional.empty() : Optional.of(value);
     }
 
     /** A job with every default: resume on, the method's learning rate. */

@@ -1,5 +1,6 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.contracts.RegistryReference;
 import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.Objective;
 import dev.finetune.llm.settings.SettingException;
@@ -25,7 +26,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * Reads a {@link TrainConfig} from a YAML job file (see {@code examples/*.yaml}): the job's own keys
  * ({@code model}, {@code train_file}, {@code output_dir} required; {@code validation_file}, {@code method},
  * {@code objective}, {@code resume}) and, at the same level, any of the {@link Settings} by their HF/TRL names. Relative
- * paths are resolved against the job file's directory. Unknown keys (with the closest known name),
+ * paths (also an {@code init_adapter} directory) are resolved against the job file's directory. Unknown keys (with the closest known name),
  * wrong types and invalid values fail with the file, the key and the value.
  */
 public final class TrainConfigYaml {
@@ -75,11 +76,20 @@ public final class TrainConfigYaml {
             }
         }
         try {
-            return read(name, job, file.toAbsolutePath().getParent())
-                    .withSettings(SettingValues.read(settings, catalog));
+            Path base = file.toAbsolutePath().getParent();
+            return read(name, job, base).withSettings(relativeTo(base, SettingValues.read(settings, catalog)));
         } catch (SettingException e) {
             throw new TrainConfigException(name + ": " + e.getMessage(), e);
         }
+    }
+
+    /** An init_adapter directory given relative to the job file, made absolute as the job's other paths. */
+    private static SettingValues relativeTo(Path base, SettingValues settings) {
+        return settings.explicit(Settings.INIT_ADAPTER)
+                .filter(value -> !value.isEmpty() && !RegistryReference.isReference(value))
+                .map(value ->
+                        settings.with(Settings.INIT_ADAPTER, base.resolve(value).toString()))
+                .orElse(settings);
     }
 
     private static TrainConfig read(String file, Map<String, Object> job, Path base) throws TrainConfigException {

@@ -159,6 +159,24 @@ public final class TrainableModel implements AutoCloseable {
     }
 
     /**
+     * Puts a saved PEFT adapter's weights into the adapters, in place, before training starts
+     * (init_adapter). Every tensor must be there with the adapters' shape, and nothing else.
+     *
+     * @throws TrainConfigException naming the adapter file and the tensor that does not fit, or for
+     *     full fine-tuning, which has no adapters
+     */
+    void loadInitial(Path adapterDirectory) throws TrainConfigException {
+        if (adapters == null) {
+            throw new TrainConfigException("init_adapter " + adapterDirectory + " cannot start full fine-tuning");
+        }
+        try {
+            PeftAdapter.loadWeights(adapters, adapterDirectory);
+        } catch (CheckpointException e) {
+            throw new TrainConfigException("init_adapter does not fit the base model: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Writes the result of training: the whole model in HuggingFace layout with the base model's
      * tokenizer files (full fine-tuning), or the adapter in PEFT layout.
      */

@@ -1,7 +1,13 @@
 package dev.finetune.llm.train;
 
 import ai.djl.ndarray.NDScope;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
+import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.peft.AdapterConfigJson;
+import dev.finetune.llm.settings.ModelBounds;
+import dev.finetune.llm.settings.SettingException;
+import dev.finetune.llm.settings.SettingValues;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +23,7 @@ import java.util.Optional;
  * resumed from a checkpoint continues exactly: the data order, dropout masks and schedule are
  * functions of the step.
  *
- * <p>Lifecycle: {@link #prepare} loads the model, {@link #resume} attaches the objective and
+ * <p>Lifecycle: {@link #prepare} loads the model (with init_adapter's weights, see {@link InitAdapter}), {@link #resume} attaches the objective and
  * restores the newest checkpoint, {@link #run} trains, {@link #close} frees the model.
  */
 final class TrainingLoop implements AutoCloseable {
@@ -54,12 +60,36 @@ final class TrainingLoop implements AutoCloseable {
      */
     TrainableModel prepare(int items, String fingerprint) throws IOException {
         plan = BatchPlan.of(items, arguments);
+        Optional<Path> initAdapter = config.initAdapter().isPresent()
+                ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
+                : Optional.empty();
+        LoraConfig lora = initAdapter.isPresent() ? adoptedLora(initAdapter.get()) : config.lora();
         CausalLm loaded = CausalLm.load(config.model(), CausalLm.preferredDevice(), config.baseStorage());
-        model = TrainableModel.prepare(loaded, config.method(), config.lora(), arguments.seed());
+        model = TrainableModel.prepare(loaded, config.method(), lora, arguments.seed());
+        if (initAdapter.isPresent()) {
+            model.loadInitial(initAdapter.get()); // a checkpoint restored by resume() replaces these weights
+        }
         model.setGradientCheckpointing(arguments.gradientCheckpointing());
         optimization = new Optimization(model, arguments, plan.totalSteps());
         checkpoints = new RunCheckpoints(config, model, optimization, plan, fingerprint);
         return model;
+    }
+
+    /** The adapter settings of a run that continues the adapter in {@code directory}: its config decides. */
+    private LoraConfig adoptedLora(Path directory) throws IOException {
+        LoraConfig saved = InitAdapter.readConfig(directory);
+        List<String> linears =
+                ModelBounds.linearNames(ModelConfigJson.read(config.model().resolve(ModelConfigJson.FILE_NAME)));
+        try {
+            SettingValues adopted = InitAdapter.adopt(
+                    config.settings(),
+                    saved,
+                    linears,
+                    directory.resolve(AdapterConfigJson.FILE_NAME).toString());
+            return TrainConfig.lora(adopted, config.method());
+        } catch (SettingException e) {
+            throw new TrainConfigException(e.getMessage(), e);
+        }
     }
 
     /**

@@ -40,6 +40,12 @@ class ExampleConfigsTest {
         assertThat(qlora.lora().targetModules()).containsExactly(LoraConfig.ALL_LINEAR);
         assertThat(qlora.training().gradientAccumulationSteps()).isEqualTo(2);
 
+        TrainConfig continued = TrainConfigYaml.load(EXAMPLES.resolve("lora-sft-continued.yaml"));
+        assertThat(continued.method()).isEqualTo(Method.LORA);
+        assertThat(continued.initAdapter())
+                .contains(
+                        EXAMPLES.toAbsolutePath().resolve("runs/lora-sft/final").toString());
+
         TrainConfig full = TrainConfigYaml.load(EXAMPLES.resolve("full-sft.yaml"));
         assertThat(full.method()).isEqualTo(Method.FULL);
         assertThat(full.training().learningRate()).isEqualTo(Method.FULL.defaultLearningRate());

@@ -83,6 +83,32 @@ class TrainCommandTest {
         assertThat(dir.resolve("out/final/tokenizer.json")).isRegularFile();
     }
 
+    /** The continued-training example starts from the lora-sft example's adapter, whose config decides the rank. */
+    @Test
+    void theContinuedExampleTrainsFromTheLoraSftExamplesAdapter() throws IOException {
+        Path first = example("lora-sft.yaml", ExampleDatasets.SFT_FILE);
+        Files.copy(
+                ExampleDatasets.EXAMPLES.resolve("lora-sft-continued.yaml"),
+                first.resolveSibling("lora-sft-continued.yaml"));
+        Run parent = run("--config", first.toString(), "--set", "lora_r=4", "--max-steps", "1", "--no-progress");
+        assertThat(parent.exitCode()).as(parent.err()).isZero();
+
+        Path continued = first.resolveSibling("lora-sft-continued.yaml");
+        Run run = run("--config", continued.toString(), "--max-steps", "1", "--no-progress");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out())
+                .contains("trained 1 of 1 steps")
+                .contains("adapter: " + dir.resolve("examples/runs/lora-sft-continued/final"));
+        assertThat(Files.readString(dir.resolve("examples/runs/lora-sft-continued/final/adapter_config.json")))
+                .contains("\"r\": 4");
+
+        Run conflicting = run("--config", continued.toString(), "--set", "lora_r=16", "--max-steps", "1");
+        assertThat(conflicting.exitCode()).isEqualTo(2);
+        assertThat(conflicting.err())
+                .contains("lora_r 16 disagrees with init_adapter's "
+                        + dir.resolve("examples/runs/lora-sft/final/adapter_config.json") + ", whose r is 4");
+    }
+
     @Test
     void badJobsAndDataAreReportedByNameWithTheUsageExitCode() throws IOException {
         Path job = example("lora-dpo.yaml", ExampleDatasets.DPO_FILE);

@@ -3,6 +3,7 @@ package dev.finetune.registry.api;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Objective;
+import dev.finetune.events.RegisteredVersion;
 import dev.finetune.registry.catalog.ArchiveMarker;
 import dev.finetune.registry.catalog.FileDigest;
 import dev.finetune.registry.catalog.VersionManifest;
@@ -16,6 +17,7 @@ import java.util.Map;
  *
  * @param status available, archived or incomplete
  * @param kind adapter (PEFT LoRA) or model (full weights); null while incomplete
+ * @param parent the version it continued training from, or null
  * @param aliases the aliases that point at it
  * @param problems why it is incomplete
  * @param files its files with size and SHA-256
@@ -32,6 +34,7 @@ public record VersionView(
         Objective objective,
         EvaluationStatus evaluationStatus,
         Map<String, Double> metrics,
+        RegisteredVersion parent,
         List<String> aliases,
         Instant registeredAt,
         ArchiveMarker archived,
@@ -53,6 +56,7 @@ public record VersionView(
                     null,
                     null,
                     Map.of(),
+                    null,
                     aliases,
                     null,
                     state.archived(),
@@ -71,6 +75,7 @@ public record VersionView(
                 m.objective(),
                 m.evaluationStatus(),
                 m.metrics(),
+                m.parent(),
                 aliases,
                 m.registeredAt(),
                 state.archived(),

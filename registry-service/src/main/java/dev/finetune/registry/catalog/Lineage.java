@@ -2,6 +2,7 @@ package dev.finetune.registry.catalog;
 
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Objective;
+import dev.finetune.events.RegisteredVersion;
 import java.time.Instant;
 import java.util.Map;
 
@@ -18,6 +19,8 @@ import java.util.Map;
  * @param method what was trained
  * @param objective what was optimised
  * @param hyperparameters what the adapter config and trainer state say (absent ones are left out)
+ * @param parent the registered adapter version the job's training started from ({@code init_adapter}),
+ *     or null for an adapter trained from scratch
  * @param registeredAt when the version was registered
  */
 public record Lineage(
@@ -31,6 +34,7 @@ public record Lineage(
         FineTuneMethod method,
         Objective objective,
         Map<String, Object> hyperparameters,
+        RegisteredVersion parent,
         Instant registeredAt) {
 
     /**

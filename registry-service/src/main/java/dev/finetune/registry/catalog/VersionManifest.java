@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Objective;
+import dev.finetune.events.RegisteredVersion;
 import java.time.Instant;
 import java.util.Map;
 
@@ -22,6 +23,7 @@ import java.util.Map;
  * @param objective what was optimised
  * @param evaluationStatus passed or gates_failed
  * @param metrics the evaluation's metrics
+ * @param parent the version this one continued training from, or null (see {@link Lineage#parent})
  * @param files every stored file of the version by name (not this manifest nor registration.json)
  * @param registeredAt when the version number was claimed
  */
@@ -36,6 +38,7 @@ public record VersionManifest(
         Objective objective,
         EvaluationStatus evaluationStatus,
         Map<String, Double> metrics,
+        RegisteredVersion parent,
         Map<String, FileDigest> files,
         Instant registeredAt) {
     public static final String ADAPTER = "adapter";

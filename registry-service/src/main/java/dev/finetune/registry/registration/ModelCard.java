@@ -102,6 +102,12 @@ public final class ModelCard {
         row(md, "dataset", lineage.dataset().id());
         row(md, "dataset sha256", lineage.dataset().sha256());
         row(md, "job", lineage.jobId());
+        if (lineage.parent() != null) {
+            row(
+                    md,
+                    "continued from",
+                    lineage.parent().model() + " version " + lineage.parent().version());
+        }
         row(md, "checkpoint", lineage.checkpoint().prefix());
         row(md, "base model", lineage.baseModel().prefix());
         row(md, "base model sha256", lineage.baseModel().sha256());

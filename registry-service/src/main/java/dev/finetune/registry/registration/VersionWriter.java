@@ -74,6 +74,7 @@ public class VersionWriter {
                 checkpoint.method(),
                 checkpoint.objective(),
                 staged.hyperparameters(),
+                checkpoint.parent(),
                 registration.registeredAt());
         VersionMetrics metrics = VersionMetrics.of(evaluation);
 
@@ -97,6 +98,7 @@ public class VersionWriter {
                 checkpoint.objective(),
                 evaluation.status(),
                 metrics.metrics(),
+                checkpoint.parent(),
                 files,
                 registration.registeredAt());
         if (!json.create(manifestKey, manifest)) {

@@ -50,7 +50,7 @@ public final class RegistryKeys {
     }
 
     public static String manifest(String model, long version) {
-        return file(model, version, MANIFEST);
+        return ObjectKeys.registryManifest(model, version);
     }
 
     public static String merged(String model, long version, String file) {
@@ -58,11 +58,11 @@ public final class RegistryKeys {
     }
 
     public static String alias(String model, String alias) {
-        return model(model) + "_aliases/" + requireAlias(alias) + ".json";
+        return ObjectKeys.registryAlias(model, requireAlias(alias));
     }
 
     public static String aliasesPrefix(String model) {
-        return model(model) + "_aliases/";
+        return ObjectKeys.registryAliasesPrefix(model);
     }
 
     public static String archived(String model, long version) {

@@ -97,6 +97,7 @@ class PromotionGateTest {
                 Objective.SFT,
                 status,
                 Map.of("eval_loss", metric, "exact_match", metric),
+                null,
                 Map.of(),
                 Instant.EPOCH);
     }

@@ -32,6 +32,7 @@ class EventWorkTest {
                 "2",
                 FineTuneMethod.QLORA,
                 Objective.DPO,
+                null,
                 false,
                 Instant.EPOCH);
         try (WorkContext ignored = EventWork.of(checkpoint).open()) {

@@ -32,7 +32,7 @@ import java.util.stream.Collectors;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
- * the job, including that it fits a worker's memory and the service's token budget ({@link
+ * the job, including the registered adapter it continues from ({@link RegisteredAdapters}), that it fits a worker's memory and the service's token budget ({@link
  * TokenBudget}). Each failure says which field is wrong and why.
  */
 @ApplicationScoped
@@ -42,9 +42,11 @@ public class JobValidator {
     private final ObjectStore store;
     private final long memoryLimit;
     private final TokenBudget budget;
+    private final RegisteredAdapters adapters;
 
-    JobValidator(ObjectStore store, TrainingSettings settings) {
+    JobValidator(ObjectStore store, TrainingSettings settings, RegisteredAdapters adapters) {
         this.store = store;
+        this.adapters = adapters;
         this.memoryLimit = settings.memoryLimit().map(MemorySize::asLongValue).orElseGet(WorkerMemory::available);
         this.budget = new TokenBudget(settings.maxJobTokens());
     }
@@ -73,6 +75,7 @@ public class JobValidator {
                             + "); known base models: " + knownBaseModels());
         }
         ModelConfig config = baseModelConfig(configKey);
+        checked = adapters.resolve(checked, config); // init_adapter pinned, the adapter's LoRA settings adopted
         RecipeConfigs.checkAgainst(config, checked);
         PreparedManifest manifest = manifest(job);
         DatasetKind kind = manifest.kind();

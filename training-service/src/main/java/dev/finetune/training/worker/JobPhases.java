@@ -6,6 +6,7 @@ import jakarta.inject.Singleton;
 
 /**
  * One span per phase of a job ({@code training.load-model}, {@code training.load-data}, {@code
+ * training.load-adapter}, {@code
  * training.restore-checkpoint}, {@code training.train}, {@code training.upload-checkpoint}, {@code
  * training.upload-result}), tagged {@code job.id}, children of the span that consumed the job
  * request, which continues the trace that started when the dataset was ingested. An operator sees

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.errors.Failures;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.JobState;
+import dev.finetune.events.RegisteredVersion;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.llm.model.Engines;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.EvalStrategy;
 import dev.finetune.llm.train.Recipe;
 import dev.finetune.llm.train.Recipes;
@@ -23,6 +25,7 @@ import dev.finetune.training.job.JobEvents;
 import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobStore;
 import dev.finetune.training.job.RecipeConfigs;
+import dev.finetune.training.job.RegisteredAdapters;
 import dev.finetune.training.metrics.TrainingRunMetrics;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -41,8 +44,9 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Trains one job on this worker: take the lease, bring the base model, the training split and the
- * newest stored checkpoint to local disk, run the recipe, upload every checkpoint as it is written
+ * Trains one job on this worker: take the lease, bring the base model, the training split, the
+ * registered adapter it continues from (init_adapter, verified) and the newest stored checkpoint to
+ * local disk, run the recipe, upload every checkpoint as it is written
  * and the final adapter at the end, and record each step as events. A job whose worker died
  * resumes here from its last complete checkpoint and ends with the same total number of steps.
  */
@@ -57,6 +61,7 @@ public class JobRunner {
     private final ObjectMapper json;
     private final TrainingSettings settings;
     private final JobPhases phases;
+    private final RegisteredAdapters adapters;
     private final String workerId;
     /** One job at a time per worker, from the queue or from the reaper. */
     private final Semaphore slot = new Semaphore(1);
@@ -74,7 +79,8 @@ public class JobRunner {
             ObjectStore store,
             ObjectMapper json,
             TrainingSettings settings,
-            JobPhases phases) {
+            JobPhases phases,
+            RegisteredAdapters adapters) {
         this.jobs = jobs;
         this.events = events;
         this.artifacts = artifacts;
@@ -82,6 +88,7 @@ public class JobRunner {
         this.json = json;
         this.settings = settings;
         this.phases = phases;
+        this.adapters = adapters;
         this.workerId = settings.workerId().orElseGet(JobRunner::hostName);
         if (settings.reportInterval().isNegative()) {
             throw new IllegalArgumentException(
@@ -241,6 +248,20 @@ public class JobRunner {
                 job, model, trainFile, null, settings.workDir().resolve("runs").resolve(id));
         if (config.evaluation().strategy() != EvalStrategy.NO) {
             config = config.withValidationFile(split(job, dataDir, "validation.jsonl"));
+        }
+        Optional<RegisteredVersion> parent = RegisteredAdapters.parent(job);
+        if (parent.isPresent()) {
+            RegisteredVersion version = parent.get();
+            Path adapter = phases.run(
+                    "load-adapter",
+                    id,
+                    () -> adapters.download(
+                            version,
+                            settings.workDir()
+                                    .resolve("adapters")
+                                    .resolve(version.model())
+                                    .resolve(Long.toString(version.version()))));
+            config = config.with(Settings.INIT_ADAPTER, adapter.toString());
         }
         Path runDir = config.outputDir();
         OptionalLong stored = artifacts.latestCheckpoint(id);
@@ -461,6 +482,7 @@ public class JobRunner {
                 job.datasetVersion(),
                 job.method(),
                 job.objective(),
+                RegisteredAdapters.parent(job).orElse(null),
                 isFinal,
                 Instant.now());
     }

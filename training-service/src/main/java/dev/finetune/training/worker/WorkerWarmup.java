@@ -138,6 +138,7 @@ public class WorkerWarmup {
                 "1",
                 FineTuneMethod.LORA,
                 Objective.SFT,
+                null,
                 false,
                 now);
         try {
