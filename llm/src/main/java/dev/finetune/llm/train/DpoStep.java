@@ -72,11 +72,17 @@ final class DpoStep implements ObjectiveStep {
     }
 
     /**
-     * With full fine-tuning, the reference scores of every pair, training and validation, from the
-     * initial weights ({@link ReferenceModel#precompute}).
+     * The reference scores of every pair, training and validation, scored once before step 1: always with
+     * full fine-tuning (the initial weights), with adapters when {@code precomputeWithAdapters}
+     * (precompute_ref_log_probs). See {@link ReferenceModel#precompute}.
      */
-    void precomputeReference(int batchSize) {
-        reference.precompute(batchSize);
+    void precomputeReference(int batchSize, boolean precomputeWithAdapters) {
+        reference.precompute(batchSize, precomputeWithAdapters);
+    }
+
+    /** The reference this step scores against (tests count its forward passes). */
+    ReferenceModel reference() {
+        return reference;
     }
 
     /**

@@ -115,9 +115,18 @@ final class KtoStep implements ObjectiveStep {
         this.reference = new ReferenceModel(model, items, padId, validation, evalBatchSize);
     }
 
-    /** With full fine-tuning, the reference scores of every item from the initial weights. */
-    void precomputeReference(int batchSize) {
-        reference.precompute(batchSize);
+    /**
+     * The reference scores of every item (its completion and its KL completion), training and validation,
+     * scored once before step 1: always with full fine-tuning, with adapters when {@code
+     * precomputeWithAdapters} (precompute_ref_log_probs). See {@link ReferenceModel#precompute}.
+     */
+    void precomputeReference(int batchSize, boolean precomputeWithAdapters) {
+        reference.precompute(batchSize, precomputeWithAdapters);
+    }
+
+    /** The reference this step scores against (tests count its forward passes). */
+    ReferenceModel reference() {
+        return reference;
     }
 
     /**
