@@ -1,8 +1,8 @@
 package dev.finetune.training.job;
 
 import dev.finetune.events.FineTuneMethod;
-import dev.finetune.events.Objective;
 import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.settings.ModelBounds;
 import dev.finetune.llm.settings.SettingException;
