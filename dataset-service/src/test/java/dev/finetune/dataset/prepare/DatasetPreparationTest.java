@@ -156,6 +156,18 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void theExampleTokenizedFileIsPreparedWhole() throws Exception {
+        byte[] raw = Files.readAllBytes(Path.of("../examples/data/capitals-tokenized.jsonl"));
+
+        PreparationResult result = prepare(raw, PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.kind()).isEqualTo(DatasetKind.TOKENIZED);
+        assertThat(result.invalidLines()).isZero();
+        assertThat(result.exactDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(48);
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

@@ -9,6 +9,7 @@ import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -97,6 +98,32 @@ class TokenizedTrainingTest {
                     .isInstanceOf(DatasetException.class)
                     .hasMessage(data + ":2: input_ids[2] = 356 is not a token of the model: its vocab_size is "
                             + TinyJob.VOCAB);
+        }
+    }
+
+    /** The example file is what {@link ExampleDatasets#tokenized} makes, and trains as the capitals conversations. */
+    @Test
+    void theExampleTokenizedFileIsTheCapitalsConversationsThroughTheTinyTokenizer() throws IOException {
+        Path example = ExampleDatasets.EXAMPLES.resolve(ExampleDatasets.TOKENIZED_FILE);
+        assertThat(Files.readString(example)).isEqualTo(ExampleDatasets.tokenized());
+
+        Path model = TinyJob.model(dir.resolve("model"), 1);
+        Path chat = ExampleDatasets.EXAMPLES.resolve(ExampleDatasets.SFT_FILE);
+        List<TrainingSequence> fromText = items(model, chat);
+        List<TrainingSequence> fromRows = items(model, example);
+        assertThat(fromRows).hasSameSizeAs(fromText);
+        for (int i = 0; i < fromText.size(); i++) {
+            assertThat(fromRows.get(i).ids()).containsExactly(fromText.get(i).ids());
+            assertThat(fromRows.get(i).targets())
+                    .containsExactly(fromText.get(i).targets());
+        }
+    }
+
+    private List<TrainingSequence> items(Path model, Path data) throws IOException {
+        TrainConfig config = TrainConfig.of(model, data, dir.resolve("out"), Method.FULL, Objective.SFT);
+        try (SftRecipe recipe = new SftRecipe(config, metrics -> {})) {
+            recipe.setup();
+            return List.copyOf(recipe.items());
         }
     }
 
