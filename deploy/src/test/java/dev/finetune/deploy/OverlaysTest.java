@@ -2,14 +2,18 @@ package dev.finetune.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.deploy.validation.LabelSelectors;
 import dev.finetune.deploy.validation.ManifestProblem;
 import dev.finetune.deploy.validation.ManifestValidator;
+import dev.finetune.deploy.validation.ReleaseRules;
 import dev.finetune.deploy.validation.ScaledObject;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.strimzi.api.kafka.model.kafka.Kafka;
 import java.math.BigDecimal;
 import java.util.List;
@@ -25,6 +29,38 @@ class OverlaysTest {
         List<ManifestProblem> problems = Repo.problems(Repo.render(kustomization), Repo.DEPLOY.resolve("README.md"));
 
         assertThat(problems).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
+    void overlaysCarryTheRecommendedLabelsAndReleaseImageTags(String overlay) {
+        assertThat(ReleaseRules.check(Repo.render(overlay))).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
+    void apiServicesHaveDisruptionBudgetsAndEveryServiceANetworkPolicy(String overlay) {
+        ManifestValidator.Validation validation = Repo.validate(overlay);
+
+        assertThat(validation.all(PodDisruptionBudget.class))
+                .extracting(b -> b.getMetadata().getName())
+                .containsExactlyInAnyOrder("dataset-service", "eval-service", "registry-service");
+        NetworkPolicy policy = validation.all(NetworkPolicy.class).get(0);
+        for (String service : Repo.SERVICES) {
+            assertThat(LabelSelectors.matches(
+                            policy.getSpec().getPodSelector(),
+                            Repo.deployment(validation, service)
+                                    .getSpec()
+                                    .getTemplate()
+                                    .getMetadata()
+                                    .getLabels()))
+                    .as(service)
+                    .isTrue();
+        }
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactlyInAnyOrder("Ingress", "Egress");
+        assertThat(policy.getSpec().getIngress()).singleElement().satisfies(rule -> assertThat(rule.getPorts())
+                .extracting(p -> p.getPort().getStrVal())
+                .containsExactly("http"));
     }
 
     @Test
@@ -64,7 +100,7 @@ class OverlaysTest {
             assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
             assertThat(t.getEffect()).isEqualTo("NoSchedule");
         });
-        assertThat(worker.getImage()).isEqualTo("finetune/training-service:0.1.0-SNAPSHOT-cuda");
+        assertThat(worker.getImage()).isEqualTo("finetune/training-service:0.1.0-cuda");
         assertThat(gpu.all(Deployment.class))
                 .filteredOn(d -> !d.getMetadata().getName().equals("training-service"))
                 .allSatisfy(d ->

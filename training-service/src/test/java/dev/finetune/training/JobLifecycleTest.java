@@ -357,6 +357,16 @@ class JobLifecycleTest {
                         "dataset",
                         Map.of("name", "qa", "version", "1"),
                         "hyperparameters",
+                        Map.of("precompute_ref_log_probs", true)),
+                "hyperparameters.precompute_ref_log_probs cannot be used with objective sft, which has no reference"
+                        + " model");
+        reject(
+                Map.of(
+                        "baseModel",
+                        "tiny-qwen3",
+                        "dataset",
+                        Map.of("name", "qa", "version", "1"),
+                        "hyperparameters",
                         Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
                 "hyperparameters: the job needs about ");
         reject(

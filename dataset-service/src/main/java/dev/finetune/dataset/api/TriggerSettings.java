@@ -38,6 +38,7 @@ final class TriggerSettings {
             SettingValues values = SettingValues.read(trigger.hyperparameters().values());
             Method method = Method.parse(trigger.method().code());
             TrainConfig.checkCombination(method, values);
+            TrainConfig.checkObjective(trigger.objective(), method, values);
             Optional<ModelConfig> model = baseModel(trigger.baseModel(), store);
             if (model.isPresent()) {
                 TrainConfig job = TrainConfig.of(

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvFromSource;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
@@ -14,6 +15,8 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.strimzi.api.kafka.model.kafka.Kafka;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +29,8 @@ import java.util.stream.Stream;
  * port they declare; every ConfigMap, Secret and ServiceAccount a pod uses exists (Secrets may
  * instead be documented as created outside the manifests, with the key); a ScaledObject scales an
  * existing Deployment that leaves its replica count to KEDA; a ServiceMonitor selects Services that
- * have the port it scrapes; Strimzi objects name a Kafka cluster that is deployed alongside, when one is.
+ * have the port it scrapes; a PodDisruptionBudget and a NetworkPolicy select pods that exist (and the
+ * budget leaves a drain possible); Strimzi objects name a Kafka cluster that is deployed alongside, when one is.
  */
 public final class CrossReferences {
     private final ManifestValidator.Validation validation;
@@ -64,6 +68,10 @@ public final class CrossReferences {
             }
         } else if (object instanceof ServiceMonitor serviceMonitor) {
             serviceMonitor(serviceMonitor, namespace, where);
+        } else if (object instanceof PodDisruptionBudget budget) {
+            disruptionBudget(budget, namespace, where);
+        } else if (object instanceof NetworkPolicy policy) {
+            networkPolicy(policy, namespace, where);
         } else if (resource.group().equals("kafka.strimzi.io")
                 && !resource.kind().equals("Kafka")) {
             List<Kafka> clusters = validation.all(Kafka.class);
@@ -113,6 +121,51 @@ public final class CrossReferences {
                                 + (target.getStrVal() != null ? target.getStrVal() : target.getIntVal()));
             }
         }
+    }
+
+    /**
+     * A PodDisruptionBudget selects the pods of a Deployment, and keeps a drain possible: a budget with
+     * minAvailable at or above the replicas (or maxUnavailable 0) blocks every eviction for ever.
+     */
+    private void disruptionBudget(PodDisruptionBudget budget, String namespace, String where) {
+        List<Deployment> selected = podsSelectedBy(budget.getSpec().getSelector(), namespace);
+        if (selected.isEmpty()) {
+            fail(where, "spec.selector", "selects no pods of any Deployment");
+            return;
+        }
+        IntOrString maxUnavailable = budget.getSpec().getMaxUnavailable();
+        if (budget.getSpec().getMinAvailable() != null) {
+            fail(
+                    where,
+                    "spec.minAvailable",
+                    "use maxUnavailable: with minAvailable at the replica count (1 in the dev"
+                            + " overlay) no pod could ever be evicted and every node drain would hang");
+        } else if (maxUnavailable == null || Integer.valueOf(0).equals(maxUnavailable.getIntVal())) {
+            fail(where, "spec.maxUnavailable", "must allow at least one pod to be evicted, got " + maxUnavailable);
+        }
+    }
+
+    /** A NetworkPolicy selects the pods of at least one Deployment: one that selects none protects nothing. */
+    private void networkPolicy(NetworkPolicy policy, String namespace, String where) {
+        if (podsSelectedBy(policy.getSpec().getPodSelector(), namespace).isEmpty()) {
+            fail(where, "spec.podSelector", "selects no pods of any Deployment");
+        }
+    }
+
+    private List<Deployment> podsSelectedBy(LabelSelector selector, String namespace) {
+        List<Deployment> selected = new ArrayList<>();
+        if (selector == null) {
+            return selected;
+        }
+        for (Map.Entry<Resource, Object> e : validation.typed().entrySet()) {
+            if (e.getValue() instanceof Deployment d
+                    && e.getKey().namespace().equals(namespace)
+                    && LabelSelectors.matches(
+                            selector, d.getSpec().getTemplate().getMetadata().getLabels())) {
+                selected.add(d);
+            }
+        }
+        return selected;
     }
 
     /**

@@ -266,6 +266,15 @@ public final class Settings {
             Rule.above(0, 1000),
             "KTO: weight of each undesirable example's loss (TRL's 1.0)");
 
+    public static final Setting<Boolean> PRECOMPUTE_REF_LOG_PROBS = Setting.of(
+            "precompute_ref_log_probs",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "DPO, KTO with lora or qlora: score every training (and validation) example with the reference once"
+                    + " before step 1 and store the scores with each checkpoint, instead of a reference forward"
+                    + " pass on every micro-batch (TRL's default off; full fine-tuning always precomputes)");
+
     // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
 
     public static final Setting<Integer> LORA_R = Setting.of(
@@ -386,6 +395,7 @@ public final class Settings {
             LABEL_SMOOTHING,
             DESIRABLE_WEIGHT,
             UNDESIRABLE_WEIGHT,
+            PRECOMPUTE_REF_LOG_PROBS,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

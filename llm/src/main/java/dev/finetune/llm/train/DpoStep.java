@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * Direct preference optimisation's step: the {@link DpoLoss} of the job's loss_type, summed over the
  * window's pairs and divided by their number, against the {@link ReferenceModel} (adapters off, or
- * the initial weights' scores for full fine-tuning, kept in each checkpoint). Scores are completion
+ * scores precomputed before step 1 and kept in each checkpoint: always for full fine-tuning, from the
+ * initial weights, and with adapters when precompute_ref_log_probs is set). Scores are completion
  * sums; ipo divides them by the completions' token counts per micro-batch. Reports TRL's reward
  * metrics with each step.
  */
@@ -72,11 +73,17 @@ final class DpoStep implements ObjectiveStep {
     }
 
     /**
-     * With full fine-tuning, the reference scores of every pair, training and validation, from the
-     * initial weights ({@link ReferenceModel#precompute}).
+     * The reference scores of every pair, training and validation, scored once before step 1: always with
+     * full fine-tuning (the initial weights), with adapters when {@code precomputeWithAdapters}
+     * (precompute_ref_log_probs). See {@link ReferenceModel#precompute}.
      */
-    void precomputeReference(int batchSize) {
-        reference.precompute(batchSize);
+    void precomputeReference(int batchSize, boolean precomputeWithAdapters) {
+        reference.precompute(batchSize, precomputeWithAdapters);
+    }
+
+    /** The reference this step scores against (tests count its forward passes). */
+    ReferenceModel reference() {
+        return reference;
     }
 
     /**

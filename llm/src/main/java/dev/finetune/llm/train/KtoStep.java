@@ -21,8 +21,8 @@ import java.util.Map;
 /**
  * Kahneman-Tversky optimisation's step, as TRL's {@code KTOTrainer}: the {@link KtoLoss} of each
  * example, summed over the window and divided by its number of examples, against the {@link
- * ReferenceModel} (adapters off, or the initial weights' scores for full fine-tuning, kept in each
- * checkpoint).
+ * ReferenceModel} (adapters off, or scores precomputed before step 1 and kept in each checkpoint: always
+ * for full fine-tuning, with adapters when precompute_ref_log_probs is set).
  *
  * <p>Each item is laid out as a {@link PreferencePair} whose first completion is the example's own and
  * whose second is its KL completion: the completion of the example before it in its group of
@@ -115,9 +115,18 @@ final class KtoStep implements ObjectiveStep {
         this.reference = new ReferenceModel(model, items, padId, validation, evalBatchSize);
     }
 
-    /** With full fine-tuning, the reference scores of every item from the initial weights. */
-    void precomputeReference(int batchSize) {
-        reference.precompute(batchSize);
+    /**
+     * The reference scores of every item (its completion and its KL completion), training and validation,
+     * scored once before step 1: always with full fine-tuning, with adapters when {@code
+     * precomputeWithAdapters} (precompute_ref_log_probs). See {@link ReferenceModel#precompute}.
+     */
+    void precomputeReference(int batchSize, boolean precomputeWithAdapters) {
+        reference.precompute(batchSize, precomputeWithAdapters);
+    }
+
+    /** The reference this step scores against (tests count its forward passes). */
+    ReferenceModel reference() {
+        return reference;
     }
 
     /**

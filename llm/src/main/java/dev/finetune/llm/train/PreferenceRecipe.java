@@ -29,6 +29,7 @@ public final class PreferenceRecipe implements Recipe {
     private List<PreferencePair> pairs;
     private boolean[] desirable; // kto: each example's label; empty for pairs
     private long padId;
+    private ReferenceModel reference; // dpo, kto
 
     public PreferenceRecipe(TrainConfig config, TrainingListener listener) {
         this.config = config;
@@ -71,16 +72,16 @@ public final class PreferenceRecipe implements Recipe {
                                 validationExamples, batchSize, config.training().maxSeqLength()),
                         labels(validationExamples),
                         batchSize);
-                if (!loop.resume(kto)) {
-                    kto.precomputeReference(batchSize);
-                }
+                loop.resume(kto);
+                kto.precomputeReference(batchSize, config.setting(Settings.PRECOMPUTE_REF_LOG_PROBS));
+                reference = kto.reference();
                 break;
             default:
                 List<PreferencePair> validation = RecipeSupport.validation(config, file -> encodePairs(encoder, file));
                 DpoStep dpo = new DpoStep(model, pairs, padId, config.dpo(), validation, batchSize);
-                if (!loop.resume(dpo)) {
-                    dpo.precomputeReference(batchSize);
-                }
+                loop.resume(dpo); // restores stored reference scores, if the checkpoint has them
+                dpo.precomputeReference(batchSize, config.setting(Settings.PRECOMPUTE_REF_LOG_PROBS));
+                reference = dpo.reference();
         }
     }
 
@@ -172,6 +173,11 @@ public final class PreferenceRecipe implements Recipe {
     /** For kto, each example's label (true: desirable); empty for pairs. */
     public boolean[] desirable() {
         return desirable.clone();
+    }
+
+    /** Reference forward passes so far (batches scored); 0 for orpo, which has no reference. */
+    int referenceForwardPasses() {
+        return reference == null ? 0 : reference.forwardPasses();
     }
 
     /** The id that pads batches. */

@@ -33,10 +33,22 @@ final class TensorFiles {
 
     /** Writes one-dimensional Java arrays. */
     static void writeVectors(Path file, Map<String, float[]> vectors) throws IOException {
+        writeVectors(file, vectors, Map.of());
+    }
+
+    /** Writes one-dimensional Java arrays with header metadata (what they were computed from). */
+    static void writeVectors(Path file, Map<String, float[]> vectors, Map<String, String> metadata) throws IOException {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         vectors.forEach((name, values) ->
                 entries.add(SafetensorsWriter.floats(name, new long[] {values.length}, values, DType.F32)));
-        SafetensorsWriter.write(file, entries, Map.of());
+        SafetensorsWriter.write(file, entries, metadata);
+    }
+
+    /** The header metadata of a file. */
+    static Map<String, String> metadata(Path file) throws CheckpointException {
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            return reader.metadata();
+        }
     }
 
     /** Every tensor of a file as fp32 values by name. */

@@ -48,6 +48,23 @@ public record TrainConfig(
         Objects.requireNonNull(objective, "objective");
         Objects.requireNonNull(settings, "settings");
         checkCombination(method, settings);
+        checkObjective(objective, method, settings);
+    }
+
+    /**
+     * The rules between the objective and its settings: precompute_ref_log_probs means something only to
+     * the objectives with a reference model (dpo, kto); refused with the others rather than ignored.
+     *
+     * @throws SettingException naming the setting and the objective
+     */
+    public static void checkObjective(Objective objective, Method method, SettingValues settings) {
+        boolean hasReference = objective == Objective.DPO || objective == Objective.KTO;
+        if (settings.get(Settings.PRECOMPUTE_REF_LOG_PROBS, method) && !hasReference) {
+            throw new SettingException(
+                    Settings.PRECOMPUTE_REF_LOG_PROBS.name(),
+                    "precompute_ref_log_probs cannot be used with objective " + objective.code() + ", which has"
+                            + " no reference model; it applies to dpo and kto (leave it false)");
+        }
     }
 
     /**

@@ -233,7 +233,7 @@ class GradientParityTest {
         });
         Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
             DpoStep dpo = new DpoStep(model, PAIRS, 0, config, FIVE_ROWS);
-            dpo.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
+            dpo.precomputeReference(PAIRS.size(), false); // full fine-tuning only, before any update
             ObjectiveStep.MicroBatch micro =
                     dpo.window(List.of(indices(PAIRS.size()))).microBatch(0);
             return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
@@ -268,7 +268,7 @@ class GradientParityTest {
         Map<String, float[]> checkpointed = gradients(type, method, true, model -> {
             KtoStep kto = new KtoStep(
                     model, PAIRS, desirable, 0, config.loss(model.model().manager()), FIVE_ROWS);
-            kto.precomputeReference(PAIRS.size()); // full fine-tuning only, before any update
+            kto.precomputeReference(PAIRS.size(), false); // full fine-tuning only, before any update
             ObjectiveStep.MicroBatch micro =
                     kto.window(List.of(indices(PAIRS.size()))).microBatch(0);
             return (lm, c) -> losses[1] = micro.backward(lm, lm.manager(), c);
@@ -356,7 +356,7 @@ class GradientParityTest {
                             PAIRS,
                             desirable,
                             PAIRS.size());
-                    kto.precomputeReference(1); // full fine-tuning: the validation reference too
+                    kto.precomputeReference(1, false); // full fine-tuning: the validation reference too
                     Map<String, Double> metrics = kto.evaluate(model.model());
                     assertThat(metrics.get("eval_loss"))
                             .as(method.toString())

@@ -10,7 +10,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.StringJoiner;
+import java.util.TreeMap;
 
 /**
  * Follows a training job through the training-service API until it ends: a progress bar with step,
@@ -152,6 +157,7 @@ public final class JobWatcher {
                     lastMetrics = event.path("metrics");
                     step = lastMetrics.path("step").asLong();
                     total = lastMetrics.path("totalSteps").asLong();
+                    evaluation(lastMetrics).ifPresent(line -> bar.message("  " + jobId + ": " + line));
                 }
                 case "state", "checkpoint" -> bar.message(
                         "  " + jobId + ": " + event.path("message").asText());
@@ -169,6 +175,24 @@ public final class JobWatcher {
                     job.path("state").asText() + metricsDetail(lastMetrics, false));
             return job;
         }
+    }
+
+    /**
+     * {@code evaluated at step 40: eval_loss 1.2345, eval_mean_token_accuracy 0.6000} for a step the
+     * worker evaluated (eval_strategy), in name order; empty for the other steps.
+     */
+    static Optional<String> evaluation(JsonNode metrics) {
+        JsonNode evaluation = metrics.path("evaluation");
+        if (!evaluation.isObject() || evaluation.isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, Double> sorted = new TreeMap<>();
+        evaluation
+                .fields()
+                .forEachRemaining(e -> sorted.put(e.getKey(), e.getValue().asDouble()));
+        StringJoiner values = new StringJoiner(", ");
+        sorted.forEach((name, value) -> values.add(String.format(Locale.ROOT, "%s %.4f", name, value)));
+        return Optional.of("evaluated at step " + metrics.path("step").asLong() + ": " + values);
     }
 
     static String metricsDetail(JsonNode metrics, boolean withEta) {

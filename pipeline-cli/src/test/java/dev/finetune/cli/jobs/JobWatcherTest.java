@@ -37,7 +37,12 @@ class JobWatcherTest {
             event(1, "state", "running", ",\"message\":\"started on worker w\""),
             event(2, "metrics", "running", ",\"metrics\":{\"step\":2,\"totalSteps\":4,\"loss\":1.5}"),
             event(3, "checkpoint", "running", ",\"message\":\"checkpoint at checkpoints/j1/step-2/\""),
-            event(4, "metrics", "running", ",\"metrics\":{\"step\":4,\"totalSteps\":4,\"loss\":0.5}"),
+            event(
+                    4,
+                    "metrics",
+                    "running",
+                    ",\"metrics\":{\"step\":4,\"totalSteps\":4,\"loss\":0.5,"
+                            + "\"evaluation\":{\"eval_mean_token_accuracy\":0.6,\"eval_loss\":1.23456}}"),
             event(5, "state", "succeeded", ",\"message\":\"trained 4 steps\""));
 
     @Test
@@ -83,6 +88,10 @@ class JobWatcherTest {
             assertThat(output).containsOnlyOnce("j1: started on worker w");
             assertThat(output).contains("resuming after event 3");
             assertThat(output).contains("j1: trained 4 steps");
+            assertThat(output)
+                    .as("a step the worker evaluated (eval_strategy) shows its metrics, in name order")
+                    .containsOnlyOnce("j1: evaluated at step 4: eval_loss 1.2346, eval_mean_token_accuracy 0.6000")
+                    .doesNotContain("evaluated at step 2");
         } finally {
             server.stop(0);
         }

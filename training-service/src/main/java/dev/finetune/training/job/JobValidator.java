@@ -66,7 +66,8 @@ public class JobValidator {
         require(job.method() != null, "method", "method is required (full, lora or qlora)");
         require(job.objective() != null, "objective", "objective is required (" + objectives() + ")");
         names(job);
-        JobRecord checked = job.withHyperparameters(RecipeConfigs.checked(job.method(), job.hyperparameters()));
+        JobRecord checked =
+                job.withHyperparameters(RecipeConfigs.checked(job.method(), job.objective(), job.hyperparameters()));
         String configKey = ObjectKeys.baseModel(job.baseModel(), ModelConfigJson.FILE_NAME);
         if (!store.exists(configKey)) {
             throw new InvalidJobException(

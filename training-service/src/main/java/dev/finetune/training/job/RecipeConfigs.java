@@ -2,6 +2,7 @@ package dev.finetune.training.job;
 
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.settings.ModelBounds;
 import dev.finetune.llm.settings.SettingException;
@@ -19,16 +20,18 @@ public final class RecipeConfigs {
     private RecipeConfigs() {}
 
     /**
-     * The job's settings, checked on their own and against the method (full fine-tuning needs an fp32
-     * base_dtype, qlora an nf4 one): numbers as numbers, in the catalog's order.
+     * The job's settings, checked on their own, against the method (full fine-tuning needs an fp32
+     * base_dtype, qlora an nf4 one) and against the objective (precompute_ref_log_probs needs a reference
+     * model): numbers as numbers, in the catalog's order.
      *
      * @throws InvalidJobException naming {@code hyperparameters.<setting>} and the value, or the
      *     closest known name for an unknown one
      */
-    public static Hyperparameters checked(FineTuneMethod method, Hyperparameters requested) {
+    public static Hyperparameters checked(FineTuneMethod method, Objective objective, Hyperparameters requested) {
         SettingValues values = settings(requested);
         try {
             TrainConfig.checkCombination(Method.parse(method.code()), values);
+            TrainConfig.checkObjective(objective, Method.parse(method.code()), values);
         } catch (SettingException e) {
             throw invalid(e);
         }
