@@ -16,6 +16,7 @@ import java.util.List;
  * @param label whether the answer is desirable (unpaired only), else null
  * @param choices a multiple-choice question's choices, else null
  * @param answer the index of its right choice, else null
+ * @param tokens a pre-tokenized example's ids and trained positions (messages empty), else null
  */
 public record CanonicalExample(
         List<Message> messages,
@@ -23,18 +24,21 @@ public record CanonicalExample(
         List<Message> rejected,
         Boolean label,
         List<String> choices,
-        Integer answer) {
+        Integer answer,
+        TokenizedRow tokens) {
 
     public static CanonicalExample sft(List<Message> messages) {
-        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null);
+        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null, null);
     }
 
     public static CanonicalExample preference(List<Message> prompt, List<Message> chosen, List<Message> rejected) {
-        return new CanonicalExample(List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null);
+        return new CanonicalExample(
+                List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null, null);
     }
 
     public static CanonicalExample unpaired(List<Message> prompt, List<Message> completion, boolean desirable) {
-        return new CanonicalExample(List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null);
+        return new CanonicalExample(
+                List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null, null);
     }
 
     /**
@@ -48,7 +52,13 @@ public record CanonicalExample(
                 null,
                 null,
                 List.copyOf(choices),
-                answer);
+                answer,
+                null);
+    }
+
+    /** A pre-tokenized example: no text, its ids and trained positions only. */
+    public static CanonicalExample tokenized(TokenizedRow tokens) {
+        return new CanonicalExample(List.of(), null, null, null, null, null, tokens);
     }
 
     /** Whether the example has answers apart from its prompt (a pair, or one labelled answer). */
@@ -63,6 +73,9 @@ public record CanonicalExample(
         }
         if (choices != null) {
             return DatasetKind.MULTIPLE_CHOICE;
+        }
+        if (tokens != null) {
+            return DatasetKind.TOKENIZED;
         }
         return chosen != null ? DatasetKind.PREFERENCE : DatasetKind.SFT;
     }
