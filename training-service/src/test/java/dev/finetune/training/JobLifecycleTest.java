@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -313,105 +314,56 @@ class JobLifecycleTest {
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "9")),
                 "dataset: qa@9 is not prepared");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("learning_rate", -1)),
+                job("qa", "hyperparameters", Map.of("learning_rate", -1)),
                 "hyperparameters.learning_rate must be > 0 and <= 1, got -1");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("learningRate", 0.1)),
+                job("qa", "hyperparameters", Map.of("learningRate", 0.1)),
                 "hyperparameters.learningRate is not a known setting; did you mean learning_rate?");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("max_seq_length", 1_000_000)),
+                job("qa", "hyperparameters", Map.of("max_seq_length", 1_000_000)),
                 "hyperparameters.max_seq_length must be <= the model's max_position_embeddings");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "method",
-                        "full",
-                        "hyperparameters",
-                        Map.of("base_dtype", "int8")),
+                job("qa", "method", "full", "hyperparameters", Map.of("base_dtype", "int8")),
                 "hyperparameters.base_dtype int8 cannot be used with method full: full fine-tuning trains every"
                         + " weight, so the base must be fp32");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("precompute_ref_log_probs", true)),
+                job("qa", "hyperparameters", Map.of("precompute_ref_log_probs", true)),
                 "hyperparameters.precompute_ref_log_probs cannot be used with objective sft, which has no reference"
                         + " model");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
+                job("qa", "hyperparameters", Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
                 "hyperparameters: the job needs about ");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "qa", "version", "1"),
-                        "hyperparameters",
-                        Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
+                job("qa", "hyperparameters", Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
                 "but a training worker has ");
+        reject(job("qa", "objective", "dpo"), "objective: dpo needs preference pairs");
         reject(
-                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "dpo"),
-                "objective: dpo needs preference pairs");
-        reject(
-                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "objective", "orpo"),
+                job("qa", "objective", "orpo"),
                 "objective: orpo needs preference pairs (fields prompt, chosen, rejected), dataset qa@1 holds sft data");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "prefs", "version", "1"),
-                        "objective",
-                        "kto"),
+                job("prefs", "objective", "kto"),
                 "objective: kto needs labelled completions (fields prompt, completion, label), dataset prefs@1 holds"
                         + " preference data: preference pairs (fields prompt, chosen, rejected)");
         reject(
-                Map.of(
-                        "baseModel",
-                        "tiny-qwen3",
-                        "dataset",
-                        Map.of("name", "labelled", "version", "1"),
-                        "objective",
-                        "dpo"),
+                job("labelled", "objective", "dpo"),
                 "objective: dpo needs preference pairs (fields prompt, chosen, rejected), dataset labelled@1 holds"
                         + " unpaired_preference data");
         reject(
-                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "ids", "version", "1"), "objective", "kto"),
+                job("ids", "objective", "kto"),
                 "objective: kto needs labelled completions (fields prompt, completion, label), dataset ids@1 holds"
                         + " tokenized data: pre-tokenized examples (fields input_ids and labels or completion_mask)");
-        reject(
-                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "method", "lorax"),
-                "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");
+        reject(job("qa", "method", "lorax"), "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");
+    }
+
+    /** A job body for dataset {@code dataset}@1 on tiny-qwen3, with these further fields. */
+    private static Map<String, Object> job(String dataset, Object... fields) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("baseModel", "tiny-qwen3");
+        body.put("dataset", Map.of("name", dataset, "version", "1"));
+        for (int i = 0; i < fields.length; i += 2) {
+            body.put((String) fields[i], fields[i + 1]);
+        }
+        return body;
     }
 
     @Test
