@@ -3,7 +3,6 @@ package dev.finetune.llm.train;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.Packing;
 import dev.finetune.llm.objective.TrainingSequence;
-import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,10 +30,8 @@ public final class SftRecipe implements Recipe {
     @Override
     public void setup() throws IOException {
         tokenizer = Tokenizer.load(config.model());
-        items = encode(
-                ChatDatasets.conversations(config.trainFile()), config.sft().packing());
-        List<TrainingSequence> validation =
-                RecipeSupport.validation(config, file -> encode(ChatDatasets.conversations(file), false));
+        items = encode(load(config.trainFile()), config.sft().packing());
+        List<TrainingSequence> validation = RecipeSupport.validation(config, file -> encode(load(file), false));
         TrainableModel model = loop.prepare(items.size(), fingerprint());
         loop.resume(new SftStep(
                 items,
@@ -44,13 +41,21 @@ public final class SftRecipe implements Recipe {
                 config.training().batchSize()));
     }
 
+    /** The file's conversations, refused if they use tools the model's chat template cannot render. */
+    private List<ChatDatasets.Conversation> load(Path file) throws IOException {
+        List<ChatDatasets.Conversation> conversations = ChatDatasets.supervised(file);
+        ToolUse.requireRenderable(tokenizer, file, conversations);
+        return conversations;
+    }
+
     /** Tokenized examples, or packed rows of them; examples with nothing to learn are dropped. */
-    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations, boolean packing) {
+    private List<TrainingSequence> encode(List<ChatDatasets.Conversation> conversations, boolean packing) {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         int maxLength = config.training().maxSeqLength();
         List<TrainingSequence> sequences = new ArrayList<>();
-        for (List<ChatMessage> conversation : conversations) {
-            encoder.sft(conversation, config.sft().assistantOnlyLoss(), maxLength)
+        for (ChatDatasets.Conversation conversation : conversations) {
+            encoder.withTools(conversation.tools())
+                    .sft(conversation.messages(), config.sft().assistantOnlyLoss(), maxLength)
                     .ifPresent(sequences::add);
         }
         return packing ? Packing.pack(sequences, maxLength) : sequences;
