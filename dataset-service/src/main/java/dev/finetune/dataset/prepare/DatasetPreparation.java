@@ -1,6 +1,7 @@
 package dev.finetune.dataset.prepare;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.dataset.dedup.NearDuplicateIndex;
 import dev.finetune.dataset.dedup.RemovedDuplicate;
@@ -8,6 +9,7 @@ import dev.finetune.dataset.format.CanonicalExample;
 import dev.finetune.dataset.format.JsonlLines;
 import dev.finetune.dataset.format.LineParser;
 import dev.finetune.dataset.format.Message;
+import dev.finetune.dataset.format.ToolCall;
 import dev.finetune.dataset.split.Splitter;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.validation.InvalidLineException;
@@ -258,7 +260,7 @@ public final class DatasetPreparation {
     }
 
     /**
-     * The canonical JSONL line: messages (SFT), prompt/chosen/rejected (preference),
+     * The canonical JSONL line: messages with their tool calls and tools (SFT), prompt/chosen/rejected (preference),
      * prompt/completion/label (unpaired preference) or messages/choices/answer (multiple choice).
      */
     static byte[] canonicalJson(CanonicalExample example) throws IOException {
@@ -275,6 +277,13 @@ public final class DatasetPreparation {
                 writeTurns(g, "rejected", example.rejected());
             } else {
                 writeTurns(g, "messages", example.messages());
+                if (!example.tools().isEmpty()) {
+                    g.writeArrayFieldStart("tools");
+                    for (JsonNode tool : example.tools()) {
+                        g.writeTree(tool);
+                    }
+                    g.writeEndArray();
+                }
                 if (example.choices() != null) {
                     g.writeArrayFieldStart("choices");
                     for (String choice : example.choices()) {
@@ -295,6 +304,29 @@ public final class DatasetPreparation {
             g.writeStartObject();
             g.writeStringField("role", m.role());
             g.writeStringField("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                g.writeArrayFieldStart("tool_calls");
+                for (ToolCall call : m.toolCalls()) {
+                    g.writeStartObject();
+                    if (call.id() != null) {
+                        g.writeStringField("id", call.id());
+                    }
+                    g.writeStringField("type", "function");
+                    g.writeObjectFieldStart("function");
+                    g.writeStringField("name", call.name());
+                    g.writeFieldName("arguments");
+                    g.writeTree(call.arguments());
+                    g.writeEndObject();
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
+            if (m.toolCallId() != null) {
+                g.writeStringField("tool_call_id", m.toolCallId());
+            }
+            if (m.name() != null) {
+                g.writeStringField("name", m.name());
+            }
             g.writeEndObject();
         }
         g.writeEndArray();

@@ -218,16 +218,16 @@ class LineParserTest {
     @Test
     void shareGptTurnsAreCheckedNamingTheTurnAndField() {
         LineParser parser = new LineParser(DatasetFormat.SHAREGPT, 1000);
-        LineError tool = errorOf(
+        LineError speaker = errorOf(
                 parser,
                 line(
                         2,
                         "{\"conversations\":[{\"from\":\"human\",\"value\":\"Weather?\"},"
-                                + "{\"from\":\"function_call\",\"value\":\"{}\"}]}"));
-        assertThat(tool.line()).isEqualTo(2);
-        assertThat(tool.field()).isEqualTo("conversations[1].from");
-        assertThat(tool.value()).isEqualTo("function_call");
-        assertThat(tool.reason()).contains("tool turns are not supported");
+                                + "{\"from\":\"narrator\",\"value\":\"{}\"}]}"));
+        assertThat(speaker.line()).isEqualTo(2);
+        assertThat(speaker.field()).isEqualTo("conversations[1].from");
+        assertThat(speaker.value()).isEqualTo("narrator");
+        assertThat(speaker.reason()).contains("must be one of").contains("function_call, observation");
 
         assertThat(errorOf(parser, line(3, "{\"conversations\":[{\"from\":\"human\"}]}"))
                         .field())
