@@ -63,6 +63,33 @@ class OverlaysTest {
                 .containsExactly("http"));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
+    void everyPodRunsNonRootWithoutPrivilegesOnAReadOnlyRootFilesystem(String overlay) {
+        for (Deployment deployment : Repo.validate(overlay).all(Deployment.class)) {
+            String name = deployment.getMetadata().getName();
+            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+            assertThat(pod.getSecurityContext().getRunAsNonRoot()).as(name).isTrue();
+            assertThat(pod.getSecurityContext().getSeccompProfile().getType())
+                    .as(name)
+                    .isEqualTo("RuntimeDefault");
+            assertThat(pod.getAutomountServiceAccountToken()).as(name).isFalse();
+            for (Container c : pod.getContainers()) {
+                String container = name + "/" + c.getName();
+                assertThat(c.getSecurityContext()).as(container).isNotNull();
+                assertThat(c.getSecurityContext().getAllowPrivilegeEscalation())
+                        .as(container)
+                        .isFalse();
+                assertThat(c.getSecurityContext().getReadOnlyRootFilesystem())
+                        .as(container)
+                        .isTrue();
+                assertThat(c.getSecurityContext().getCapabilities().getDrop())
+                        .as(container)
+                        .containsExactly("ALL");
+            }
+        }
+    }
+
     @Test
     void devOverlayRunsOnePodPerServiceInFinetuneDev() {
         ManifestValidator.Validation dev = Repo.validate("overlays/dev");

@@ -26,7 +26,13 @@ public enum DatasetFormat implements WireCode {
     /** {@code prompt}, {@code chosen}, {@code rejected} (strings or message lists). */
     PREFERENCE("preference"),
     /** {@code prompt}, {@code completion} (strings or message lists) and a boolean {@code label}: TRL's unpaired preference. */
-    UNPAIRED_PREFERENCE("unpaired_preference");
+    UNPAIRED_PREFERENCE("unpaired_preference"),
+    /**
+     * {@code input_ids} (token ids of the base model's tokenizer) with {@code labels} (HF: -100 where
+     * not trained, else the id itself) or {@code completion_mask} (TRL: 1 where trained), optionally
+     * an all-ones {@code attention_mask}.
+     */
+    TOKENIZED("tokenized");
 
     private final String code;
 

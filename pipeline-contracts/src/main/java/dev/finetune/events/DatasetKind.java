@@ -14,7 +14,12 @@ public enum DatasetKind implements WireCode {
      * Questions with choices and the right one: evaluated by each choice's log-likelihood (task
      * accuracy); each line is also a conversation (the question, the right choice), so SFT trains on it.
      */
-    MULTIPLE_CHOICE("multiple_choice", "multiple-choice questions (fields question, choices, answer)");
+    MULTIPLE_CHOICE("multiple_choice", "multiple-choice questions (fields question, choices, answer)"),
+    /**
+     * Token ids with the positions trained on (HF's {@code labels} or TRL's {@code completion_mask}):
+     * trained as they are, no chat template and no tokenizer, for reproducible SFT.
+     */
+    TOKENIZED("tokenized", "pre-tokenized examples (fields input_ids and labels or completion_mask)");
 
     private final String code;
     private final String description;

@@ -26,9 +26,13 @@ public enum Objective implements WireCode {
         return datasetKind;
     }
 
-    /** Whether it trains on {@code kind}: its own, and for SFT multiple-choice questions too (question, right answer). */
+    /**
+     * Whether it trains on {@code kind}: its own, and for SFT multiple-choice questions too (question,
+     * right answer) and pre-tokenized examples (ids with their trained positions).
+     */
     public boolean trainsOn(DatasetKind kind) {
-        return kind == datasetKind || (this == SFT && kind == DatasetKind.MULTIPLE_CHOICE);
+        return kind == datasetKind
+                || (this == SFT && (kind == DatasetKind.MULTIPLE_CHOICE || kind == DatasetKind.TOKENIZED));
     }
 
     @Override

@@ -14,6 +14,12 @@ class ObjectiveTest {
         }
         assertThat(Objective.SFT.trainsOn(DatasetKind.MULTIPLE_CHOICE)).isTrue();
         assertThat(Objective.DPO.trainsOn(DatasetKind.MULTIPLE_CHOICE)).isFalse();
+        assertThat(Objective.SFT.trainsOn(DatasetKind.TOKENIZED)).isTrue();
+        for (Objective preference : new Objective[] {Objective.DPO, Objective.ORPO, Objective.KTO}) {
+            assertThat(preference.trainsOn(DatasetKind.TOKENIZED))
+                    .as(preference.code())
+                    .isFalse();
+        }
         assertThat(Objective.SFT.trainsOn(DatasetKind.PREFERENCE)).isFalse();
         assertThat(Objective.KTO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
     }

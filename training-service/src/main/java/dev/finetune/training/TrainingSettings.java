@@ -30,6 +30,14 @@ public interface TrainingSettings {
     Duration leaseTtl();
 
     /**
+     * On shutdown (SIGTERM), how long the worker waits for its job to stop after the micro-batch in
+     * progress, checkpoint its last step, upload it and hand the lease over. It must fit in the pod's
+     * termination grace period (120 s in deploy/) with room for the rest of the shutdown.
+     */
+    @WithDefault("90s")
+    Duration preemptionGrace();
+
+    /**
      * The memory a training worker may use. A job whose estimated need exceeds it is refused at
      * validation with both numbers (llm's {@code JobMemory}); one that leaves {@code base_dtype} unset
      * gets the most precise base that fits. Unset: this instance's memory (the container's limit,

@@ -143,6 +143,15 @@ public final class Fixtures {
         prepared(store, name, "unpaired_preference", train.toString(), 16);
     }
 
+    /** Pre-tokenized rows (input_ids with completion_mask), as dataset-service prepares them. */
+    static void tokenizedDataset(ObjectStore store, String name) {
+        StringBuilder train = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            train.append("{\"input_ids\":[1,").append(10 + i).append(",2,3],\"completion_mask\":[0,0,1,1]}\n");
+        }
+        prepared(store, name, "tokenized", train.toString(), 16);
+    }
+
     /** The SFT dataset, with statistics that count {@code trainTokens} tokens in its train split. */
     static void sftDatasetWithStats(ObjectStore store, String name, long trainTokens) {
         sftDataset(store, name);

@@ -45,6 +45,7 @@ class JobLifecycleTest {
         Fixtures.sftDataset(store, "qa");
         Fixtures.preferenceDataset(store, "prefs");
         Fixtures.unpairedPreferenceDataset(store, "labelled");
+        Fixtures.tokenizedDataset(store, "ids");
     }
 
     @Test
@@ -404,6 +405,10 @@ class JobLifecycleTest {
                         "dpo"),
                 "objective: dpo needs preference pairs (fields prompt, chosen, rejected), dataset labelled@1 holds"
                         + " unpaired_preference data");
+        reject(
+                Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "ids", "version", "1"), "objective", "kto"),
+                "objective: kto needs labelled completions (fields prompt, completion, label), dataset ids@1 holds"
+                        + " tokenized data: pre-tokenized examples (fields input_ids and labels or completion_mask)");
         reject(
                 Map.of("baseModel", "tiny-qwen3", "dataset", Map.of("name", "qa", "version", "1"), "method", "lorax"),
                 "FineTuneMethod must be one of full, lora, qlora, got 'lorax'");

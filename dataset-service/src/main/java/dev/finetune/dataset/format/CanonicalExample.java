@@ -17,6 +17,7 @@ import java.util.List;
  * @param label whether the answer is desirable (unpaired only), else null
  * @param choices a multiple-choice question's choices, else null
  * @param answer the index of its right choice, else null
+ * @param tokens a pre-tokenized example's ids and trained positions (messages empty), else null
  * @param tools the function schemas a conversation may call (OpenAI / HuggingFace {@code tools}), else empty
  */
 public record CanonicalExample(
@@ -26,6 +27,7 @@ public record CanonicalExample(
         Boolean label,
         List<String> choices,
         Integer answer,
+        TokenizedRow tokens,
         List<JsonNode> tools) {
 
     public CanonicalExample {
@@ -38,17 +40,17 @@ public record CanonicalExample(
 
     /** A conversation that may call the functions in {@code tools}. */
     public static CanonicalExample sft(List<Message> messages, List<JsonNode> tools) {
-        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null, tools);
+        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null, null, tools);
     }
 
     public static CanonicalExample preference(List<Message> prompt, List<Message> chosen, List<Message> rejected) {
         return new CanonicalExample(
-                List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null, List.of());
+                List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null, null, List.of());
     }
 
     public static CanonicalExample unpaired(List<Message> prompt, List<Message> completion, boolean desirable) {
         return new CanonicalExample(
-                List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null, List.of());
+                List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null, null, List.of());
     }
 
     /**
@@ -63,7 +65,13 @@ public record CanonicalExample(
                 null,
                 List.copyOf(choices),
                 answer,
+                null,
                 List.of());
+    }
+
+    /** A pre-tokenized example: no text, its ids and trained positions only. */
+    public static CanonicalExample tokenized(TokenizedRow tokens) {
+        return new CanonicalExample(List.of(), null, null, null, null, null, tokens, List.of());
     }
 
     /** Whether the example has answers apart from its prompt (a pair, or one labelled answer). */
@@ -78,6 +86,9 @@ public record CanonicalExample(
         }
         if (choices != null) {
             return DatasetKind.MULTIPLE_CHOICE;
+        }
+        if (tokens != null) {
+            return DatasetKind.TOKENIZED;
         }
         return chosen != null ? DatasetKind.PREFERENCE : DatasetKind.SFT;
     }

@@ -74,7 +74,7 @@ public final class LineParser {
                         "format",
                         "unrecognised format: expected fields messages, conversations, instruction/output, "
                                 + "prompt/completion, prompt/completion/label, prompt/chosen/rejected or "
-                                + "question/choices/answer",
+                                + "question/choices/answer or input_ids with labels/completion_mask",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
@@ -94,6 +94,7 @@ public final class LineParser {
                     case PROMPT_COMPLETION -> promptCompletion(n, root);
                     case PREFERENCE -> preference(n, root);
                     case UNPAIRED_PREFERENCE -> unpaired(n, root);
+                    case TOKENIZED -> CanonicalExample.tokenized(TokenizedRow.parse(n, root));
                     case AUTO -> throw new IllegalStateException("format is detected above");
                 };
         if (example.characters() > maxCharacters) {
@@ -113,6 +114,9 @@ public final class LineParser {
 
     /** The format whose fields the object has, or null. */
     static DatasetFormat detect(JsonNode root) {
+        if (TokenizedRow.has(root)) {
+            return DatasetFormat.TOKENIZED;
+        }
         if (root.has("chosen") && root.has("rejected")) {
             return DatasetFormat.PREFERENCE;
         }

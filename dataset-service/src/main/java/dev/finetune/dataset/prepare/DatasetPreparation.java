@@ -107,7 +107,9 @@ public final class DatasetPreparation {
                     list(duplicates, RemovedDuplicate.exact(line.number(), original));
                     continue;
                 }
-                Optional<NearDuplicateIndex.Match> near = nearDuplicates == null
+                // Pre-tokenized rows have no text to compare word shingles of, and two id sequences that
+                // differ in a few tokens are a reproducibility choice the uploader made: exact only.
+                Optional<NearDuplicateIndex.Match> near = nearDuplicates == null || example.tokens() != null
                         ? Optional.empty()
                         : nearDuplicates.findOrAdd(example.parts(), line.number());
                 if (near.isPresent()) {
@@ -260,14 +262,24 @@ public final class DatasetPreparation {
     }
 
     /**
-     * The canonical JSONL line: messages with their tool calls and tools (SFT), prompt/chosen/rejected (preference),
-     * prompt/completion/label (unpaired preference) or messages/choices/answer (multiple choice).
+     * The canonical JSONL line: messages with their tool calls and tools (SFT), prompt/chosen/rejected
+     * (preference), prompt/completion/label (unpaired preference), messages/choices/answer (multiple
+     * choice) or input_ids/completion_mask (tokenized, whichever of labels or completion_mask it came
+     * with, so that exact de-duplication and the split see the ids and the trained positions only).
      */
     static byte[] canonicalJson(CanonicalExample example) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
             g.writeStartObject();
-            if (example.label() != null) {
+            if (example.tokens() != null) {
+                writeInts(g, "input_ids", example.tokens().inputIds());
+                boolean[] trained = example.tokens().trained();
+                g.writeArrayFieldStart("completion_mask");
+                for (boolean t : trained) {
+                    g.writeNumber(t ? 1 : 0);
+                }
+                g.writeEndArray();
+            } else if (example.label() != null) {
                 writeTurns(g, "prompt", example.messages());
                 writeTurns(g, "completion", example.chosen());
                 g.writeBooleanField("label", example.label());
@@ -296,6 +308,14 @@ public final class DatasetPreparation {
             g.writeEndObject();
         }
         return out.toByteArray();
+    }
+
+    private static void writeInts(JsonGenerator g, String field, int[] values) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (int v : values) {
+            g.writeNumber(v);
+        }
+        g.writeEndArray();
     }
 
     private static void writeTurns(JsonGenerator g, String field, List<Message> turns) throws IOException {

@@ -11,6 +11,11 @@ public interface TokenCounter {
     /** Tokens of one example: the whole conversation (for preference data, prompt + longer answer). */
     int count(CanonicalExample example);
 
+    /** Tokens of a pre-tokenized example: its ids, whatever the counter (they are the tokens trained). */
+    static int tokenized(CanonicalExample example) {
+        return example.tokens().inputIds().length;
+    }
+
     /** Tokens of each example; tokenizers that batch (in native threads) override this. */
     default int[] countAll(List<CanonicalExample> examples) {
         int[] counts = new int[examples.size()];

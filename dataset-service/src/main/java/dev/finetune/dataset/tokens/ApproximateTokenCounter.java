@@ -16,6 +16,9 @@ public final class ApproximateTokenCounter implements TokenCounter {
 
     @Override
     public int count(CanonicalExample example) {
+        if (example.tokens() != null) {
+            return TokenCounter.tokenized(example);
+        }
         long bytes = example.text().getBytes(StandardCharsets.UTF_8).length;
         return (int) Math.min(Integer.MAX_VALUE, (bytes + 3) / 4);
     }

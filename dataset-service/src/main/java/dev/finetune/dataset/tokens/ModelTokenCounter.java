@@ -53,6 +53,10 @@ public final class ModelTokenCounter implements TokenCounter {
         int next = 0;
         for (int i = 0; i < counts.length; i++) {
             CanonicalExample e = examples.get(i);
+            if (e.tokens() != null) {
+                counts[i] = TokenCounter.tokenized(e);
+                continue;
+            }
             int prompt = 0;
             for (Message m : e.messages()) {
                 prompt += encoded.get(next++).length + overheadByRole.getOrDefault(m.role(), 0);

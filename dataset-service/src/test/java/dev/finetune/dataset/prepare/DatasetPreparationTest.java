@@ -120,6 +120,54 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void tokenizedRowsArePreparedWithExactDuplicatesRemovedAcrossLabelsAndCompletionMask() throws Exception {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            jsonl.append("{\"input_ids\":[1,").append(10 + i).append(",2,3],\"labels\":[-100,-100,2,3]}\n");
+        }
+        // The same ids and trained positions spelt with TRL's completion_mask: an exact duplicate of line 1.
+        jsonl.append("{\"input_ids\":[1,10,2,3],\"completion_mask\":[0,0,1,1]}\n");
+        // One id differs: a different example (no near-duplicate check on ids).
+        jsonl.append("{\"input_ids\":[1,10,2,4],\"completion_mask\":[0,0,1,1]}\n");
+        jsonl.append("{\"input_ids\":[1,10,2,3],\"labels\":[-100,-100,7,3]}\n");
+
+        PreparationResult result = prepare(bytes(jsonl.toString()), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.TOKENIZED);
+        assertThat(result.kind()).isEqualTo(DatasetKind.TOKENIZED);
+        assertThat(result.invalidLines()).isEqualTo(1);
+        assertThat(result.errors())
+                .extracting(Object::toString)
+                .containsExactly("line 43, labels[2]: must be -100 (not trained) or input_ids[2] = 2 (got 7)");
+        assertThat(result.exactDuplicates()).isEqualTo(1);
+        assertThat(result.duplicates()).containsExactly(RemovedDuplicate.exact(41, 1));
+        assertThat(result.nearDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(41);
+        long written = 0;
+        for (Split split : Split.values()) {
+            List<String> lines = Files.readAllLines(result.splits().get(split).path());
+            written += lines.size();
+            assertThat(lines).allSatisfy(line -> assertThat(line)
+                    .matches("\\{\"input_ids\":\\[1,\\d+,2,[34]],\"completion_mask\":\\[0,0,1,1]}"));
+        }
+        assertThat(written).isEqualTo(41);
+        assertThat(result.splits().get(Split.TRAIN).examples()).isPositive();
+    }
+
+    @Test
+    void theExampleTokenizedFileIsPreparedWhole() throws Exception {
+        byte[] raw = Files.readAllBytes(Path.of("../examples/data/capitals-tokenized.jsonl"));
+
+        PreparationResult result = prepare(raw, PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.kind()).isEqualTo(DatasetKind.TOKENIZED);
+        assertThat(result.invalidLines()).isZero();
+        assertThat(result.exactDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(48);
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

@@ -33,7 +33,12 @@ import java.util.Map;
  *       (empty for other data); their right answers are also the {@code scored} conversations.
  * </ul>
  *
- * Examples are taken in file order, so the same split and limits always select the same examples.
+ * Pre-tokenized rows are scored as they are, on their trained positions; for generation the prompt is
+ * the row's ids before its last trained span and the reference that span decoded with the base
+ * model's tokenizer (special tokens and surrounding whitespace dropped), as a conversation's last
+ * assistant turn's text would be.
+ *
+ * <p>Examples are taken in file order, so the same split and limits always select the same examples.
  */
 public record EvalExamples(
         List<TrainingSequence> scored,
@@ -72,6 +77,26 @@ public record EvalExamples(
         List<PreferencePair> pairs = new ArrayList<>();
         List<LabelledCompletion> labelled = new ArrayList<>();
         List<Question> questions = new ArrayList<>();
+        if (kind == DatasetKind.TOKENIZED) {
+            // The ids are the data: no template, so no prompt baseline either (its worked examples are text).
+            for (ChatDatasets.Tokenized row : first(ChatDatasets.tokenized(file, tokenizer.vocabSize()), maxExamples)) {
+                row.sequence(maxTokens).ifPresent(scored::add);
+                int[] span = lastTrainedSpan(row.trained());
+                long[] prompt = Arrays.copyOf(row.ids(), span[0]);
+                prompts.add(
+                        prompt.length > maxTokens
+                                ? Arrays.copyOfRange(prompt, prompt.length - maxTokens, prompt.length)
+                                : prompt);
+                references.add(tokenizer
+                        .decode(
+                                Arrays.stream(row.ids(), span[0], span[1])
+                                        .mapToInt(id -> (int) id)
+                                        .toArray(),
+                                true)
+                        .strip()); // the template's newline after the end-of-turn token is not the answer
+            }
+            return new EvalExamples(scored, prompts, references, pairs, labelled, questions);
+        }
         if (kind == DatasetKind.MULTIPLE_CHOICE) {
             for (JsonNode line : first(jsonLines(file), maxExamples)) {
                 List<ChatMessage> question = List.of(ChatMessage.user(
@@ -205,6 +230,22 @@ public record EvalExamples(
         boolean[] targets = new boolean[ids.length];
         Arrays.fill(targets, Math.max(1, prompt.length), ids.length, true);
         return TrainingSequence.of(ids, targets);
+    }
+
+    /** [start, end) of the last run of trained positions after position 0 (which cannot be trained). */
+    static int[] lastTrainedSpan(boolean[] trained) {
+        int end = trained.length;
+        while (end > 1 && !trained[end - 1]) {
+            end--;
+        }
+        int start = end;
+        while (start > 1 && trained[start - 1]) {
+            start--;
+        }
+        if (start == end) {
+            throw new IllegalArgumentException("the row trains no position after its first");
+        }
+        return new int[] {start, end};
     }
 
     private static int lastAssistant(List<ChatMessage> messages) {

@@ -277,6 +277,13 @@ public class EvaluationRunner {
         if (!configured.enabled()) {
             return null;
         }
+        if (kind == DatasetKind.TOKENIZED) {
+            LOG.infof(
+                    "evaluation %s: dataset %s@%s is pre-tokenized, so no prompt baseline (worked examples are"
+                            + " conversations)",
+                    r.evaluationId(), r.datasetName(), r.datasetVersion());
+            return null;
+        }
         Path train = files.split(r.datasetName(), r.datasetVersion(), "train").orElse(null);
         if (train == null) {
             LOG.infof(
@@ -354,6 +361,9 @@ public class EvaluationRunner {
         try (var lines = Files.lines(split)) {
             String first = lines.filter(l -> !l.isBlank()).findFirst().orElse("{}");
             JsonNode fields = KIND_JSON.readTree(first);
+            if (fields.has("input_ids")) {
+                return DatasetKind.TOKENIZED;
+            }
             if (fields.has("chosen")) {
                 return DatasetKind.PREFERENCE;
             }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.ToolCall;
 import java.io.BufferedReader;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Reads training data in JSON Lines, one example per line, in the conversational forms TRL uses:
@@ -28,6 +30,9 @@ import java.util.Map;
  *       a plain string stands for one message (a user prompt, an assistant completion)
  *   <li>unpaired preference (KTO): {@code {"prompt": [messages], "completion": [messages], "label": true}},
  *       strings as above, the label true for a desirable completion and false for an undesirable one
+ *   <li>pre-tokenized (SFT): {@code {"input_ids": [ids], "completion_mask": [0 or 1 per id]}} (TRL's
+ *       name, 1 = trained) or {@code {"input_ids": [ids], "labels": [-100 or the id]}} (HuggingFace's,
+ *       before the shift); the ids are the model's, trained as they are
  * </ul>
  *
  * Blank lines are skipped; other fields are ignored. A bad line fails with its line number and field.
@@ -59,6 +64,110 @@ public final class ChatDatasets {
         public boolean usesTools() {
             return !tools.isEmpty() || messages.stream().anyMatch(ChatMessage::usesTools);
         }
+    }
+
+
+    /**
+     * A pre-tokenized example: its ids and which of them are trained on, from line {@code line}.
+     *
+     * @param trained whether the loss counts the prediction of each token (position 0 never does)
+     */
+    public record Tokenized(int line, long[] ids, boolean[] trained) {
+        /** HuggingFace's label for a position the loss ignores. */
+        static final int IGNORE_INDEX = -100;
+
+        /**
+         * The training sequence, cut to {@code maxLength} as a rendered conversation is; empty if no
+         * trained token is left.
+         */
+        public Optional<TrainingSequence> sequence(int maxLength) {
+            boolean[] targets = trained.clone();
+            targets[0] = false; // nothing before the first token to predict it from
+            TrainingSequence sequence =
+                    TrainingSequence.of(ids.clone(), targets).truncate(maxLength);
+            return sequence.targetCount() == 0 ? Optional.empty() : Optional.of(sequence);
+        }
+    }
+
+    /** Whether the file's first example is pre-tokenized (has {@code input_ids}); false for an empty file. */
+    public static boolean isTokenized(Path file) throws IOException {
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String text;
+            while ((text = reader.readLine()) != null) {
+                if (!text.isBlank()) {
+                    try {
+                        return JSON.readTree(text).has("input_ids");
+                    } catch (JsonProcessingException e) {
+                        return false; // reported with its line by the reader that follows
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Pre-tokenized examples, each id checked against the model's {@code vocabSize}: an id the
+     * embedding has no row for fails here, naming line, position, value and the vocabulary size,
+     * rather than deep in a gather.
+     */
+    public static List<Tokenized> tokenized(Path file, int vocabSize) throws IOException {
+        List<Tokenized> examples = new ArrayList<>();
+        forEachLine(file, (node, line) -> {
+            long[] ids = ints(node, "input_ids", file, line);
+            for (int t = 0; t < ids.length; t++) {
+                if (ids[t] < 0 || ids[t] >= vocabSize) {
+                    throw new DatasetException(
+                            file,
+                            line,
+                            "input_ids[" + t + "] = " + ids[t] + " is not a token of the model: its vocab_size is "
+                                    + vocabSize);
+                }
+            }
+            boolean[] trained = new boolean[ids.length];
+            boolean labels = node.has("labels");
+            long[] marks = ints(node, labels ? "labels" : "completion_mask", file, line);
+            if (marks.length != ids.length) {
+                throw new DatasetException(
+                        file,
+                        line,
+                        (labels ? "labels" : "completion_mask") + " has " + marks.length + " entries, input_ids "
+                                + ids.length + ": they must be equally long");
+            }
+            for (int t = 0; t < ids.length; t++) {
+                boolean valid = labels
+                        ? marks[t] == Tokenized.IGNORE_INDEX || marks[t] == ids[t]
+                        : marks[t] == 0 || marks[t] == 1;
+                if (!valid) {
+                    throw new DatasetException(
+                            file,
+                            line,
+                            labels
+                                    ? "labels[" + t + "] = " + marks[t] + " must be -100 or input_ids[" + t + "] = "
+                                            + ids[t]
+                                    : "completion_mask[" + t + "] = " + marks[t] + " must be 0 or 1");
+                }
+                trained[t] = labels ? marks[t] != Tokenized.IGNORE_INDEX : marks[t] == 1;
+            }
+            examples.add(new Tokenized(line, ids, trained));
+        });
+        return examples;
+    }
+
+    /** A non-empty list of integers under {@code field}. */
+    private static long[] ints(JsonNode node, String field, Path file, int line) throws DatasetException {
+        JsonNode value = node.get(field);
+        if (value == null || !value.isArray() || value.isEmpty()) {
+            throw new DatasetException(file, line, "'" + field + "' must be a non-empty list of integers");
+        }
+        long[] values = new long[value.size()];
+        for (int i = 0; i < values.length; i++) {
+            if (!value.get(i).isIntegralNumber()) {
+                throw new DatasetException(file, line, field + "[" + i + "] must be an integer, got " + value.get(i));
+            }
+            values[i] = value.get(i).asLong();
+        }
+        return values;
     }
 
     /** The supervised examples' messages, without their tools. */

@@ -1,5 +1,6 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.Packing;
 import dev.finetune.llm.objective.TrainingSequence;
@@ -30,8 +31,10 @@ public final class SftRecipe implements Recipe {
     @Override
     public void setup() throws IOException {
         tokenizer = Tokenizer.load(config.model());
-        items = encode(load(config.trainFile()), config.sft().packing());
-        List<TrainingSequence> validation = RecipeSupport.validation(config, file -> encode(load(file), false));
+        int vocabSize = ModelConfigJson.read(config.model().resolve(ModelConfigJson.FILE_NAME))
+                .vocabSize();
+        items = read(config.trainFile(), vocabSize, config.sft().packing());
+        List<TrainingSequence> validation = RecipeSupport.validation(config, file -> read(file, vocabSize, false));
         TrainableModel model = loop.prepare(items.size(), fingerprint());
         loop.resume(new SftStep(
                 items,
@@ -39,6 +42,23 @@ public final class SftRecipe implements Recipe {
                 config.sft().packing(),
                 validation,
                 config.training().batchSize()));
+    }
+
+    /**
+     * A file's examples as training sequences: pre-tokenized rows as they are (no chat template, no
+     * tokenizer; their ids checked against {@code vocabSize}), conversations rendered with the chat
+     * template. Both are cut to max_seq_length and packed alike.
+     */
+    private List<TrainingSequence> read(Path file, int vocabSize, boolean packing) throws IOException {
+        if (!ChatDatasets.isTokenized(file)) {
+            return encode(load(file), packing);
+        }
+        int maxLength = config.training().maxSeqLength();
+        List<TrainingSequence> sequences = new ArrayList<>();
+        for (ChatDatasets.Tokenized example : ChatDatasets.tokenized(file, vocabSize)) {
+            example.sequence(maxLength).ifPresent(sequences::add);
+        }
+        return packing ? Packing.pack(sequences, maxLength) : sequences;
     }
 
     /** The file's conversations, refused if they use tools the model's chat template cannot render. */

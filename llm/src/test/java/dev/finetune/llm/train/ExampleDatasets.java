@@ -1,5 +1,6 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,8 @@ final class ExampleDatasets {
     static final String SFT_FILE = "data/capitals-sft.jsonl";
     static final String DPO_FILE = "data/case-dpo.jsonl";
     static final String KTO_FILE = "data/case-kto.jsonl";
+    /** The capitals conversations as pre-tokenized rows of the tiny tokenizer (the example models'). */
+    static final String TOKENIZED_FILE = "data/capitals-tokenized.jsonl";
 
     private ExampleDatasets() {}
 
@@ -31,11 +34,32 @@ final class ExampleDatasets {
         return String.join("\n", lines) + "\n";
     }
 
+    /**
+     * {@link #sft()}'s conversations rendered with the tiny tokenizer's chat template, the assistant
+     * turns trained: TRL's input_ids with completion_mask.
+     */
+    static String tokenized() throws IOException {
+        Path work = Files.createTempDirectory("tokenized-example-");
+        try {
+            Path tokenizer = Files.createDirectories(work.resolve("tokenizer"));
+            TinyTokenizerWriter.write(tokenizer);
+            Path chat = Files.writeString(work.resolve("chat.jsonl"), sft());
+            return String.join("\n", TokenizedTrainingTest.tokenizedLines(tokenizer, chat, false)) + "\n";
+        } finally {
+            try (var files = Files.walk(work)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
     public static void main(String[] args) throws IOException {
         Path root = args.length > 0 ? Path.of(args[0]) : EXAMPLES;
         Files.createDirectories(root.resolve("data"));
         Files.writeString(root.resolve(SFT_FILE), sft());
         Files.writeString(root.resolve(DPO_FILE), dpo());
         Files.writeString(root.resolve(KTO_FILE), kto());
+        Files.writeString(root.resolve(TOKENIZED_FILE), tokenized());
     }
 }

@@ -30,7 +30,7 @@ public final class DatasetCommand extends ApiCommand {
                             defaultValue = "auto",
                             paramLabel = "FORMAT",
                             description =
-                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference, unpaired_preference or multiple_choice (default"
+                                    "auto, alpaca, chat, sharegpt, prompt_completion, preference, unpaired_preference, multiple_choice or tokenized (default"
                                             + " ${DEFAULT-VALUE}).")
                     String format) {
         requireFile(file);

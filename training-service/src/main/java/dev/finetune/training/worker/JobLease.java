@@ -33,8 +33,10 @@ final class JobLease {
      * The owner of one generation and until when it holds it.
      *
      * @param reaped taken over by the lease reaper (counted against its resume limit)
+     * @param handedOver given up by a worker that was shutting down, after checkpointing its last
+     *     step: the next holder resumes a preempted job, not a stranded one, and is not counted
      */
-    record Holder(String worker, Instant expiresAt, boolean reaped) {
+    record Holder(String worker, Instant expiresAt, boolean reaped, boolean handedOver) {
         boolean expired(Instant now) {
             return !expiresAt.isAfter(now);
         }
@@ -85,12 +87,13 @@ final class JobLease {
         if (current.isEmpty() || !current.get().holder().expired(Instant.now())) {
             return false;
         }
-        return take(current.get().number() + 1, true);
+        // A job its worker handed over at shutdown is resumed, not rescued: it does not count.
+        return take(current.get().number() + 1, !current.get().holder().handedOver());
     }
 
     private boolean take(long next, boolean byReaper) {
         Optional<StoredObject> written = store.putIfAbsent(
-                key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper)), JSON);
+                key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper, false)), JSON);
         written.ifPresent(w -> {
             generation = next;
             reaped = byReaper;
@@ -105,14 +108,22 @@ final class JobLease {
             return false;
         }
         return store.putIfMatch(
-                        key(generation), bytes(new Holder(worker, Instant.now().plus(ttl), reaped)), JSON, etag)
+                        key(generation), bytes(new Holder(worker, Instant.now().plus(ttl), reaped, false)), JSON, etag)
                 .map(w -> etag = w.etag())
                 .isPresent();
     }
 
     /** Gives the lease up so the next worker need not wait for it to expire. */
     void release() {
-        store.putIfMatch(key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped)), JSON, etag);
+        release(false);
+    }
+
+    /**
+     * Gives the lease up; {@code handedOver} when the job has not ended and this worker is shutting
+     * down with its last step checkpointed (see {@link Holder#handedOver}).
+     */
+    void release(boolean handedOver) {
+        store.putIfMatch(key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped, handedOver)), JSON, etag);
     }
 
     /** The newest generation, if the lease was ever taken. */

@@ -27,8 +27,12 @@ import dev.finetune.training.job.JobStore;
 import dev.finetune.training.job.RecipeConfigs;
 import dev.finetune.training.job.RegisteredAdapters;
 import dev.finetune.training.metrics.TrainingRunMetrics;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -37,10 +41,12 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
 /**
@@ -65,6 +71,13 @@ public class JobRunner {
     private final String workerId;
     /** One job at a time per worker, from the queue or from the reaper. */
     private final Semaphore slot = new Semaphore(1);
+    /** The job this worker trains now, for the shutdown to preempt; null between jobs. */
+    private final AtomicReference<ActiveRun> active = new AtomicReference<>();
+    /** Set when the shutdown begins: a job that starts afterwards is preempted before it trains. */
+    private volatile boolean shuttingDown;
+
+    /** A run in progress: how to stop it, and when it has let its lease go. */
+    private record ActiveRun(String jobId, RunControl control, CountDownLatch ended) {}
 
     @Inject
     TrainingRunMetrics metrics;
@@ -151,6 +164,11 @@ public class JobRunner {
         }
         ScheduledExecutorService renewer = Executors.newScheduledThreadPool(2);
         RunControl control = new RunControl();
+        ActiveRun run = new ActiveRun(jobId, control, new CountDownLatch(1));
+        active.set(run);
+        if (shuttingDown) {
+            control.stop(StopReason.PREEMPTED);
+        }
         try {
             if (jobs.cancelRequested(jobId)) {
                 finish(jobId, JobState.CANCELLED, "cancelled before training started");
@@ -177,6 +195,13 @@ public class JobRunner {
                 LOG.warnf("job %s: lost its lease and stopped (%s); its new holder finishes it", jobId, e.getMessage());
                 return;
             }
+            if (control.stopReason().orElse(null) == StopReason.PREEMPTED) {
+                LOG.warnf(
+                        "job %s: preempted, and its hand-over failed (%s); the next worker resumes it from its last"
+                                + " stored checkpoint",
+                        jobId, e.getMessage());
+                return;
+            }
             if (Failures.isRetriable(e)) {
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }
@@ -185,7 +210,38 @@ public class JobRunner {
         } finally {
             renewer.shutdownNow();
             metrics.ended(jobId);
-            release(jobId, lease);
+            release(jobId, lease, control.stopReason().orElse(null) == StopReason.PREEMPTED);
+            run.ended().countDown();
+            active.compareAndSet(run, null);
+        }
+    }
+
+    /**
+     * On SIGTERM (a node drain, a spot reclaim, a rolling update), before anything else shuts down:
+     * the running job stops after the micro-batch in progress, its last whole step is checkpointed
+     * and uploaded, and its lease is handed over, so another worker resumes it from that step
+     * (within its lease reaper's interval, or at once if the job's record is redelivered to it).
+     * Waits for that at most {@code pipeline.training.preemption-grace}, which must fit in the pod's
+     * termination grace period; past it, the job resumes from its last stored checkpoint once the
+     * lease expires, as after a crash.
+     */
+    void preemptOnShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent shutdown) {
+        shuttingDown = true;
+        ActiveRun run = active.get();
+        if (run == null) {
+            return;
+        }
+        LOG.infof("job %s: the worker is shutting down; checkpointing and handing the job over", run.jobId());
+        run.control().stop(StopReason.PREEMPTED);
+        try {
+            if (!run.ended().await(settings.preemptionGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warnf(
+                        "job %s: not handed over within %s (pipeline.training.preemption-grace); it resumes from"
+                                + " its last stored checkpoint once its lease expires",
+                        run.jobId(), settings.preemptionGrace());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -203,9 +259,14 @@ public class JobRunner {
      * lease simply expires after its TTL, and the failure must not hide how the run ended.
      */
     private void release(String jobId, JobLease lease) {
+        release(jobId, lease, false);
+    }
+
+    /** As {@link #release(String, JobLease)}; {@code handedOver} when the job stopped for a shutdown. */
+    private void release(String jobId, JobLease lease, boolean handedOver) {
         try {
             retried(jobId, "lease release", () -> {
-                lease.release();
+                lease.release(handedOver);
                 return null;
             });
         } catch (IOException | RuntimeException e) {
@@ -282,44 +343,64 @@ public class JobRunner {
         LOG.infof("job %s trains on %s", id, device);
         Outlet outlet = new Outlet(job);
         try (JobReporter reporter = new JobReporter(
-                        id,
-                        outlet,
-                        settings.reportInterval(),
-                        settings.workDir().resolve("uploads").resolve(id));
-                Recipe recipe = Recipes.create(config, new Listener(job, control, deadline, reporter, outlet))) {
-            control.attach(recipe);
-            TrainResult result = phases.run("train", id, () -> {
-                recipe.setup();
-                return recipe.train();
-            });
-            reporter.finish(); // the last checkpoint uploaded and announced, the last progress reported
-            if (control.stopReason().isEmpty() && !renewed(id, lease)) {
-                control.stop(
-                        StopReason.LEASE_LOST); // the job moved on while we trained: its result is not ours to write
-            }
-            Optional<StopReason> stopped = control.stopReason();
-            if (stopped.isPresent()) {
-                stopped(id, stopped.get(), result);
-            } else {
-                // the last step trained: the total, or where early stopping ended the run
-                int last = result.stoppedEarly() ? result.step() : result.totalSteps();
-                String prefix = phases.run(
-                        "upload-result",
-                        id,
-                        () -> retried(
-                                id, "result upload", () -> artifacts.uploadCheckpoint(id, last, result.output())));
-                retried(
-                        id,
-                        "result record",
-                        () -> jobs.update(id, j -> j.withResult(prefix).withProgress(last, result.totalSteps())));
-                CheckpointCreated announced = checkpointEvent(job, last, result.totalSteps(), prefix, true);
-                retried(id, "final checkpoint event", () -> {
-                    events.checkpoint(announced);
-                    return null;
+                id,
+                outlet,
+                settings.reportInterval(),
+                settings.workDir().resolve("uploads").resolve(id))) {
+            Listener listener = new Listener(job, control, deadline, reporter, outlet);
+            try (Recipe recipe = Recipes.create(config, listener)) {
+                control.attach(recipe);
+                TrainResult result = phases.run("train", id, () -> {
+                    recipe.setup();
+                    return recipe.train();
                 });
-                finish(id, JobState.SUCCEEDED, succeeded(config, result));
+                if (control.stopReason().orElse(null) == StopReason.PREEMPTED
+                        && !result.completed()
+                        && result.step() > listener.checkpointed) {
+                    recipe.saveCheckpoint(); // the last whole step: the next worker resumes from it
+                }
+                finishRun(job, config, lease, control, reporter, result);
             }
         }
+    }
+
+    /** After training returned: the last uploads, then the result, or how the run was stopped. */
+    private void finishRun(
+            JobRecord job,
+            TrainConfig config,
+            JobLease lease,
+            RunControl control,
+            JobReporter reporter,
+            TrainResult result)
+            throws IOException {
+        String id = job.id();
+        reporter.finish(); // the last checkpoint uploaded and announced, the last progress reported
+        if (control.stopReason().isEmpty() && !renewed(id, lease)) {
+            control.stop(StopReason.LEASE_LOST); // the job moved on while we trained: its result is not ours to write
+        }
+        // A shutdown that came after the last step preempts nothing: the result is written as usual.
+        Optional<StopReason> stopped =
+                control.stopReason().filter(r -> !(r == StopReason.PREEMPTED && result.completed()));
+        if (stopped.isPresent()) {
+            stopped(id, stopped.get(), result);
+            return;
+        }
+        // the last step trained: the total, or where early stopping ended the run
+        int last = result.stoppedEarly() ? result.step() : result.totalSteps();
+        String prefix = phases.run(
+                "upload-result",
+                id,
+                () -> retried(id, "result upload", () -> artifacts.uploadCheckpoint(id, last, result.output())));
+        retried(
+                id,
+                "result record",
+                () -> jobs.update(id, j -> j.withResult(prefix).withProgress(last, result.totalSteps())));
+        CheckpointCreated announced = checkpointEvent(job, last, result.totalSteps(), prefix, true);
+        retried(id, "final checkpoint event", () -> {
+            events.checkpoint(announced);
+            return null;
+        });
+        finish(id, JobState.SUCCEEDED, succeeded(config, result));
     }
 
     /**
@@ -407,6 +488,22 @@ public class JobRunner {
                     id, result.step());
             case TIMEOUT -> finish(
                     id, JobState.FAILED, "timed out after " + settings.jobTimeout() + " at step " + result.step());
+            case PREEMPTED -> preempted(id, result);
+        }
+    }
+
+    /** Says, as the job's event, that it was preempted at its last checkpoint and moves on. */
+    private void preempted(String id, TrainResult result) {
+        try {
+            events.state(
+                    id,
+                    JobState.RUNNING,
+                    "preempted at step " + result.step() + ": worker " + workerId + " is shutting down; step "
+                            + result.step() + " is checkpointed and another worker resumes the job");
+        } catch (RuntimeException e) { // the broker may be gone already: the hand-over does not depend on it
+            LOG.warnf(
+                    "job %s: preempted at step %d; its event could not be sent (%s)",
+                    id, result.step(), e.getMessage());
         }
     }
 
@@ -516,6 +613,8 @@ public class JobRunner {
         private final JobReporter reporter;
         private final Outlet outlet;
         private StepMetrics lastStep;
+        /** The step of the newest checkpoint of this run (where it resumed from, at first). */
+        private int checkpointed;
 
         Listener(JobRecord job, RunControl control, Instant deadline, JobReporter reporter, Outlet outlet) {
             this.job = job;
@@ -527,6 +626,7 @@ public class JobRunner {
 
         @Override
         public void onStart(int startStep, int totalSteps) {
+            checkpointed = startStep;
             metrics.started(job, startStep, totalSteps);
             jobs.update(job.id(), j -> j.withProgress(startStep, totalSteps));
         }
@@ -560,6 +660,7 @@ public class JobRunner {
 
         @Override
         public void onCheckpoint(int step, Path directory) {
+            checkpointed = step;
             try {
                 reporter.checkpoint(step, directory);
             } catch (IOException e) {

@@ -113,10 +113,17 @@ public class LeaseReaper {
         }
         JobLease.Holder previous = current.get().holder();
         String why = "lease of worker " + previous.worker()
-                + (previous.expiresAt().equals(Instant.EPOCH)
-                        ? " was given up before the job ended"
-                        : " expired at " + previous.expiresAt());
+                + (previous.handedOver()
+                        ? " was handed over when that worker shut down"
+                        : previous.expiresAt().equals(Instant.EPOCH)
+                                ? " was given up before the job ended"
+                                : " expired at " + previous.expiresAt());
         long resumes = lease.reaperTakeovers();
+        if (previous.handedOver()) {
+            LOG.infof("job %s: %s; resuming it", jobId, why);
+            runner.runLeased(jobId, lease, why);
+            return true;
+        }
         if (resumes > settings.maxResumes()) {
             LOG.errorf("job %s: %s; the lease reaper already resumed it %d times", jobId, why, settings.maxResumes());
             runner.failLeased(

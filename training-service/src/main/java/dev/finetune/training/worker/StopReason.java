@@ -7,5 +7,10 @@ enum StopReason {
     /** This worker could not renew its lease: another worker took the job over. */
     LEASE_LOST,
     /** The job ran longer than {@code pipeline.training.job-timeout}. */
-    TIMEOUT
+    TIMEOUT,
+    /**
+     * The worker is shutting down (SIGTERM: a node drain, a spot reclaim): its last step is
+     * checkpointed, the lease handed over, and another worker resumes the job.
+     */
+    PREEMPTED
 }
