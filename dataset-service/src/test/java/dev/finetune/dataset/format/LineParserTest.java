@@ -138,7 +138,14 @@ class LineParserTest {
     void unknownRoleIsRejectedWithTheAllowedOnes() {
         LineError error = errorOf(auto, line(1, "{\"messages\":[{\"role\":\"bot\",\"content\":\"a\"}]}"));
         assertThat(error.field()).isEqualTo("messages[0].role");
-        assertThat(error.reason()).isEqualTo("must be one of system, user, assistant");
+        assertThat(error.reason()).isEqualTo("must be one of system, user, assistant, tool");
+        LineError inPrompt = errorOf(
+                new LineParser(DatasetFormat.PREFERENCE, 1000),
+                line(2, "{\"prompt\":[{\"role\":\"tool\",\"content\":\"a\"}],\"chosen\":\"b\",\"rejected\":\"c\"}"));
+        assertThat(inPrompt.field()).isEqualTo("prompt[0].role");
+        assertThat(inPrompt.reason())
+                .as("tool turns belong to chat conversations only")
+                .isEqualTo("must be one of system, user, assistant");
     }
 
     @Test

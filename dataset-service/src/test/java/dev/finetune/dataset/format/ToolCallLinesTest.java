@@ -36,10 +36,13 @@ class ToolCallLinesTest {
         CanonicalExample asObject = chat().parse(line(1, chatLine("{\"city\":\"Paris\"}", ",\"tools\":" + TOOLS)));
         CanonicalExample asString = chat().parse(line(2, chatLine("\"{\\\"city\\\": \\\"Paris\\\"}\"", "")));
 
-        assertThat(asObject.messages()).extracting(Message::role).containsExactly("user", "assistant", "tool", "assistant");
+        assertThat(asObject.messages())
+                .extracting(Message::role)
+                .containsExactly("user", "assistant", "tool", "assistant");
         Message call = asObject.messages().get(1);
         assertThat(call.content()).isEmpty();
-        assertThat(call.toolCalls()).containsExactly(new ToolCall("c1", "get_weather", JSON.readTree("{\"city\":\"Paris\"}")));
+        assertThat(call.toolCalls())
+                .containsExactly(new ToolCall("c1", "get_weather", JSON.readTree("{\"city\":\"Paris\"}")));
         assertThat(asObject.messages().get(2).toolCallId()).isEqualTo("c1");
         assertThat(asObject.messages().get(2).name()).isEqualTo("get_weather");
         assertThat(asObject.tools()).containsExactly(JSON.readTree(TOOLS).get(0));
@@ -53,7 +56,9 @@ class ToolCallLinesTest {
         CanonicalExample paris = chat().parse(line(1, chatLine("{\"city\":\"Paris\"}", "")));
         CanonicalExample rome = chat().parse(line(2, chatLine("{\"city\":\"Rome\"}", "")));
 
-        assertThat(paris.parts().get(1)).contains("get_weather {\"city\":\"Paris\"}").contains("It is 21 C.");
+        assertThat(paris.parts().get(1))
+                .contains("get_weather {\"city\":\"Paris\"}")
+                .contains("It is 21 C.");
         assertThat(paris.parts().get(1)).isNotEqualTo(rome.parts().get(1));
         assertThat(paris.parts().get(0)).contains("21 C").doesNotContain("get_weather");
     }
@@ -112,19 +117,35 @@ class ToolCallLinesTest {
 
     @Test
     void malformedCallsAndToolsAreRefusedNamingTheField() {
-        assertThat(errorOf(chat(), line(1, chatLine("{}", "").replace("\"name\":\"get_weather\",\"arguments\"",
-                                "\"arguments\"")))
+        assertThat(errorOf(
+                                chat(),
+                                line(
+                                        1,
+                                        chatLine("{}", "")
+                                                .replace("\"name\":\"get_weather\",\"arguments\"", "\"arguments\"")))
                         .field())
                 .isEqualTo("messages[1].tool_calls[0].function.name");
         assertThat(errorOf(chat(), line(1, chatLine("{}", "").replace("\"type\":\"function\"", "\"type\":\"code\"")))
                         .field())
                 .isEqualTo("messages[1].tool_calls[0].type");
-        assertThat(errorOf(chat(), line(1, chatLine("{}", "").replace("\"tool_call_id\":\"c1\"", "\"tool_call_id\":\"c9\"")))
+        assertThat(errorOf(
+                                chat(),
+                                line(
+                                        1,
+                                        chatLine("{}", "")
+                                                .replace("\"tool_call_id\":\"c1\"", "\"tool_call_id\":\"c9\"")))
                         .field())
                 .isEqualTo("messages[2].tool_call_id");
-        assertThat(errorOf(chat(), line(1, chatLine("{}", ",\"tools\":{}"))).field()).isEqualTo("tools");
-        assertThat(errorOf(chat(), line(1, chatLine("{}", ",\"tools\":[{\"type\":\"function\",\"function\":"
-                                + "{\"name\":\"get_weather\",\"parameters\":\"city\"}}]")))
+        assertThat(errorOf(chat(), line(1, chatLine("{}", ",\"tools\":{}"))).field())
+                .isEqualTo("tools");
+        assertThat(errorOf(
+                                chat(),
+                                line(
+                                        1,
+                                        chatLine(
+                                                "{}",
+                                                ",\"tools\":[{\"type\":\"function\",\"function\":"
+                                                        + "{\"name\":\"get_weather\",\"parameters\":\"city\"}}]")))
                         .field())
                 .isEqualTo("tools[0].function.parameters");
         String userCalls = "{\"messages\":[{\"role\":\"user\",\"content\":\"Q\",\"tool_calls\":[]},"
@@ -177,7 +198,8 @@ class ToolCallLinesTest {
     void shareGptCallOfAnUndeclaredFunctionIsRefused() {
         String shareGpt = "{\"conversations\":[{\"from\":\"human\",\"value\":\"Q\"},"
                 + "{\"from\":\"function_call\",\"value\":\"{\\\"name\\\": \\\"f\\\", \\\"arguments\\\": {}}\"},"
-                + "{\"from\":\"observation\",\"value\":\"r\"},{\"from\":\"gpt\",\"value\":\"A\"}],\"tools\":" + TOOLS + "}";
+                + "{\"from\":\"observation\",\"value\":\"r\"},{\"from\":\"gpt\",\"value\":\"A\"}],\"tools\":" + TOOLS
+                + "}";
 
         LineError error = errorOf(new LineParser(DatasetFormat.SHAREGPT, 10_000), line(1, shareGpt));
 
@@ -202,5 +224,4 @@ class ToolCallLinesTest {
         throw new AssertionError(
                 "line " + line.number() + " was accepted: " + new String(line.bytes(), StandardCharsets.UTF_8));
     }
-
 }

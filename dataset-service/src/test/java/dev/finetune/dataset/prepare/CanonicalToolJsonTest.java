@@ -41,8 +41,7 @@ class CanonicalToolJsonTest {
                         ChatMessage.assistant("", List.of(new ToolCall("c1", "get_weather", "{\"city\": \"Paris\"}"))),
                         ChatMessage.tool("21 C", "c1", null),
                         ChatMessage.assistant("It is 21 C."));
-        assertThat(read.tools())
-                .containsExactly(Map.of("type", "function", "function", Map.of("name", "get_weather")));
+        assertThat(read.tools()).containsExactly(Map.of("type", "function", "function", Map.of("name", "get_weather")));
     }
 
     @Test
@@ -53,13 +52,16 @@ class CanonicalToolJsonTest {
         for (int i = 0; i < lines.size(); i++) {
             var example = parser.parse(
                     new JsonlLines.Line(i + 1, lines.get(i).getBytes(StandardCharsets.UTF_8), true, false));
-            canonical.append(new String(DatasetPreparation.canonicalJson(example), StandardCharsets.UTF_8)).append('\n');
+            canonical
+                    .append(new String(DatasetPreparation.canonicalJson(example), StandardCharsets.UTF_8))
+                    .append('\n');
         }
 
         List<ChatDatasets.Conversation> read =
                 ChatDatasets.supervised(Files.writeString(dir.resolve("tools.jsonl"), canonical));
 
-        assertThat(read).hasSize(lines.size()).allSatisfy(c -> assertThat(c.tools()).isNotEmpty());
+        assertThat(read).hasSize(lines.size()).allSatisfy(c -> assertThat(c.tools())
+                .isNotEmpty());
         assertThat(read.get(1).messages().get(2).toolCalls()).hasSize(2);
     }
 }

@@ -66,7 +66,6 @@ public final class ChatDatasets {
         }
     }
 
-
     /**
      * A pre-tokenized example: its ids and which of them are trained on, from line {@code line}.
      *
