@@ -1,5 +1,6 @@
 package dev.finetune.dataset.format;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.events.DatasetKind;
 import java.util.List;
 
@@ -17,6 +18,7 @@ import java.util.List;
  * @param choices a multiple-choice question's choices, else null
  * @param answer the index of its right choice, else null
  * @param tokens a pre-tokenized example's ids and trained positions (messages empty), else null
+ * @param tools the function schemas a conversation may call (OpenAI / HuggingFace {@code tools}), else empty
  */
 public record CanonicalExample(
         List<Message> messages,
@@ -25,20 +27,30 @@ public record CanonicalExample(
         Boolean label,
         List<String> choices,
         Integer answer,
-        TokenizedRow tokens) {
+        TokenizedRow tokens,
+        List<JsonNode> tools) {
+
+    public CanonicalExample {
+        tools = List.copyOf(tools);
+    }
 
     public static CanonicalExample sft(List<Message> messages) {
-        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null, null);
+        return sft(messages, List.of());
+    }
+
+    /** A conversation that may call the functions in {@code tools}. */
+    public static CanonicalExample sft(List<Message> messages, List<JsonNode> tools) {
+        return new CanonicalExample(List.copyOf(messages), null, null, null, null, null, null, tools);
     }
 
     public static CanonicalExample preference(List<Message> prompt, List<Message> chosen, List<Message> rejected) {
         return new CanonicalExample(
-                List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null, null);
+                List.copyOf(prompt), List.copyOf(chosen), List.copyOf(rejected), null, null, null, null, List.of());
     }
 
     public static CanonicalExample unpaired(List<Message> prompt, List<Message> completion, boolean desirable) {
         return new CanonicalExample(
-                List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null, null);
+                List.copyOf(prompt), List.copyOf(completion), List.of(), desirable, null, null, null, List.of());
     }
 
     /**
@@ -53,12 +65,13 @@ public record CanonicalExample(
                 null,
                 List.copyOf(choices),
                 answer,
-                null);
+                null,
+                List.of());
     }
 
     /** A pre-tokenized example: no text, its ids and trained positions only. */
     public static CanonicalExample tokenized(TokenizedRow tokens) {
-        return new CanonicalExample(List.of(), null, null, null, null, null, tokens);
+        return new CanonicalExample(List.of(), null, null, null, null, null, tokens, List.of());
     }
 
     /** Whether the example has answers apart from its prompt (a pair, or one labelled answer). */
@@ -92,9 +105,9 @@ public record CanonicalExample(
     }
 
     /**
-     * The example as near-duplicate detection compares it: what is asked (system and user turns),
-     * then what is answered (the assistant turns; for a preference example the chosen and the
-     * rejected answer each).
+     * The example as near-duplicate detection compares it: what is asked (system, user and tool
+     * turns), then what is answered (the assistant turns with their tool calls, arguments included;
+     * for a preference example the chosen and the rejected answer each).
      */
     public List<String> parts() {
         if (isPreference()) {
@@ -109,7 +122,7 @@ public record CanonicalExample(
         StringBuilder text = new StringBuilder();
         for (Message m : turns) {
             if (assistant == null || assistant == m.role().equals("assistant")) {
-                text.append(m.content()).append('\n');
+                text.append(m.text()).append('\n');
             }
         }
         return text.toString();
@@ -119,7 +132,7 @@ public record CanonicalExample(
     public long characters() {
         long n = 0;
         for (Message m : messages) {
-            n += m.content().length();
+            n += m.text().length();
         }
         if (choices != null) {
             for (String choice : choices) {
@@ -128,10 +141,10 @@ public record CanonicalExample(
         }
         if (isPreference()) {
             for (Message m : chosen) {
-                n += m.content().length();
+                n += m.text().length();
             }
             for (Message m : rejected) {
-                n += m.content().length();
+                n += m.text().length();
             }
         }
         return n;
@@ -139,7 +152,7 @@ public record CanonicalExample(
 
     private static void append(StringBuilder text, List<Message> turns) {
         for (Message m : turns) {
-            text.append(m.role()).append('\u0000').append(m.content()).append('\u0001');
+            text.append(m.role()).append('\u0000').append(m.text()).append('\u0001');
         }
     }
 }

@@ -155,21 +155,36 @@ public final class LineParser {
         return CanonicalExample.sft(List.of(new Message("user", prompt), new Message("assistant", completion)));
     }
 
+    /**
+     * A chat line: {@code messages}, which may call tools (OpenAI / HuggingFace shape: assistant
+     * {@code tool_calls}, {@code tool} results, an optional top-level {@code tools} list).
+     */
     private static CanonicalExample chat(long n, JsonNode root) throws InvalidLineException {
-        List<Message> messages = messages(n, root.get("messages"), "messages");
+        List<JsonNode> tools = ToolCalling.tools(n, root.get("tools"), false);
+        List<Message> messages = messages(n, root.get("messages"), "messages", true);
         checkConversation(n, "messages", messages, true);
-        return CanonicalExample.sft(messages);
+        ToolCalling.checkDeclared(n, "messages", messages, tools);
+        ToolCalling.checkAnswers(n, "messages", messages);
+        return CanonicalExample.sft(messages, tools);
     }
 
     /** ShareGPT's speaker names, as exports write them, and the chat role each is. */
-    private static final Map<String, String> SHAREGPT_ROLES =
-            Map.of("system", "system", "human", "user", "user", "user", "gpt", "assistant", "assistant", "assistant");
+    private static final Map<String, String> SHAREGPT_ROLES = Map.of(
+            "system", "system",
+            "human", "user",
+            "user", "user",
+            "gpt", "assistant",
+            "assistant", "assistant",
+            "function_call", "assistant",
+            "observation", "tool");
 
     /**
      * A ShareGPT line: {@code conversations} of {@code from}/{@code value} turns, with an optional
-     * top-level {@code system} prompt (LLaMA-Factory's layout), checked as a chat conversation. Tool
-     * turns ({@code function_call}, {@code observation}) are refused by name: they would need the
-     * model's tool-calling template.
+     * top-level {@code system} prompt and {@code tools} (a list or a JSON string of one), as
+     * LLaMA-Factory lays them out, checked as a chat conversation. LLaMA-Factory's tool turns become
+     * the canonical tool-calling messages: a {@code function_call} turn (value: the JSON of
+     * {@code {name, arguments}}, or a list of them) is an assistant turn with {@code tool_calls}, an
+     * {@code observation} turn is a {@code tool} message with the result.
      */
     private static CanonicalExample shareGpt(long n, JsonNode root) throws InvalidLineException {
         JsonNode node = root.get("conversations");
@@ -203,15 +218,21 @@ public final class LineParser {
                 throw invalid(
                         n,
                         path + ".from",
-                        "must be one of human, user, gpt, assistant, system (tool turns are not supported)",
+                        "must be one of human, user, gpt, assistant, system, function_call, observation",
                         from);
             }
-            turns.add(new Message(role, requiredText(n, m, "value", path + ".value")));
+            String value = requiredText(n, m, "value", path + ".value");
+            turns.add(
+                    from.equalsIgnoreCase("function_call")
+                            ? new Message(role, "", shareGptCalls(n, value, path + ".value"), null, null)
+                            : new Message(role, value));
         }
         checkConversation(n, "conversations", "from", turns, true);
+        List<JsonNode> tools = ToolCalling.tools(n, root.get("tools"), true);
+        ToolCalling.checkDeclared(n, "conversations", turns, tools);
         JsonNode system = root.get("system");
         if (system == null || system.isNull()) {
-            return CanonicalExample.sft(turns);
+            return CanonicalExample.sft(turns, tools);
         }
         if (turns.get(0).role().equals("system")) {
             throw invalid(n, "system", "is given twice: here and as conversations[0]", null);
@@ -219,7 +240,28 @@ public final class LineParser {
         List<Message> messages = new ArrayList<>(turns.size() + 1);
         messages.add(new Message("system", requiredText(n, root, "system")));
         messages.addAll(turns);
-        return CanonicalExample.sft(messages);
+        return CanonicalExample.sft(messages, tools);
+    }
+
+    /** A {@code function_call} turn's value: the JSON of {@code {name, arguments}}, or a list of them. */
+    private static List<ToolCall> shareGptCalls(long n, String value, String path) throws InvalidLineException {
+        JsonNode parsed;
+        try {
+            parsed = JSON.readTree(value);
+        } catch (JsonProcessingException e) {
+            throw invalid(n, path, "not valid JSON: " + e.getOriginalMessage(), value);
+        }
+        if (parsed == null || !(parsed.isObject() || parsed.isArray())) {
+            throw invalid(n, path, "must be the JSON of {name, arguments} or a list of them", value);
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode calls = JSON.createArrayNode();
+        for (JsonNode call : parsed.isArray() ? parsed : List.of(parsed)) {
+            if (!call.isObject()) {
+                throw invalid(n, path, "must be the JSON of {name, arguments} or a list of them", value);
+            }
+            calls.addObject().put("type", "function").set("function", call);
+        }
+        return ToolCalling.toolCalls(n, calls, path);
     }
 
     /**
@@ -383,6 +425,12 @@ public final class LineParser {
     }
 
     private static List<Message> messages(long n, JsonNode node, String field) throws InvalidLineException {
+        return messages(n, node, field, false);
+    }
+
+    /** The turns under {@code field}; {@code tools}: whether tool calls and tool turns are accepted. */
+    private static List<Message> messages(long n, JsonNode node, String field, boolean tools)
+            throws InvalidLineException {
         if (node == null || node.isNull()) {
             throw invalid(n, field, "is required", null);
         }
@@ -408,10 +456,32 @@ public final class LineParser {
                         m.getNodeType().name().toLowerCase());
             }
             String role = requiredText(n, m, "role", path + ".role");
-            if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
-                throw invalid(n, path + ".role", "must be one of system, user, assistant", role);
+            boolean known = role.equals("system") || role.equals("user") || role.equals("assistant");
+            if (!known && !(tools && role.equals("tool"))) {
+                throw invalid(
+                        n, path + ".role", "must be one of system, user, assistant" + (tools ? ", tool" : ""), role);
             }
-            messages.add(new Message(role, requiredText(n, m, "content", path + ".content")));
+            JsonNode calls = m.get("tool_calls");
+            if (calls == null || calls.isNull()) {
+                messages.add(
+                        role.equals("tool")
+                                ? new Message(
+                                        role,
+                                        requiredText(n, m, "content", path + ".content"),
+                                        List.of(),
+                                        ToolCalling.optionalText(n, m, "tool_call_id", path + ".tool_call_id"),
+                                        ToolCalling.optionalText(n, m, "name", path + ".name"))
+                                : new Message(role, requiredText(n, m, "content", path + ".content")));
+                continue;
+            }
+            if (!tools) {
+                throw invalid(n, path + ".tool_calls", "tool calls are accepted in messages (chat format) only", null);
+            }
+            if (!role.equals("assistant")) {
+                throw invalid(n, path + ".tool_calls", "only assistant messages call tools", role);
+            }
+            List<ToolCall> toolCalls = ToolCalling.toolCalls(n, calls, path + ".tool_calls");
+            messages.add(new Message(role, optionalText(n, m, "content", path + ".content"), toolCalls, null, null));
         }
         return messages;
     }
@@ -434,13 +504,16 @@ public final class LineParser {
             throw invalid(n, field, "has only a system message", null);
         }
         for (int i = first; i < turns.size(); i++) {
-            String expected = (i - first) % 2 == 0 ? "user" : "assistant";
-            if (!turns.get(i).role().equals(expected)) {
+            List<String> expected = i == first ? List.of("user") : next(turns.get(i - 1));
+            if (!expected.contains(turns.get(i).role())) {
                 throw invalid(
                         n,
                         field + "[" + i + "]." + roleField,
-                        "wrong role order: expected " + expected
-                                + (i == 0 ? "" : " after " + turns.get(i - 1).role()),
+                        "wrong role order: expected " + String.join(" or ", expected)
+                                + (i == 0
+                                        ? ""
+                                        : " after " + turns.get(i - 1).role()
+                                                + (turns.get(i - 1).toolCalls().isEmpty() ? "" : " with tool calls")),
                         turns.get(i).role());
             }
         }
@@ -453,6 +526,18 @@ public final class LineParser {
                     "must end with " + (wanted.equals("user") ? "a user" : "an assistant") + " message",
                     last);
         }
+    }
+
+    /**
+     * The roles that may follow {@code turn}: user and assistant alternate; an assistant turn that
+     * calls tools is followed by their results, and results by more results or the assistant.
+     */
+    private static List<String> next(Message turn) {
+        return switch (turn.role()) {
+            case "assistant" -> turn.toolCalls().isEmpty() ? List.of("user") : List.of("tool");
+            case "tool" -> List.of("tool", "assistant");
+            default -> List.of("assistant");
+        };
     }
 
     private static String requiredText(long n, JsonNode obj, String name) throws InvalidLineException {
@@ -475,12 +560,16 @@ public final class LineParser {
     }
 
     private static String optionalText(long n, JsonNode obj, String name) throws InvalidLineException {
+        return optionalText(n, obj, name, name);
+    }
+
+    private static String optionalText(long n, JsonNode obj, String name, String path) throws InvalidLineException {
         JsonNode node = obj.get(name);
         if (node == null || node.isNull()) {
             return "";
         }
         if (!node.isTextual()) {
-            throw invalid(n, name, "must be a string", node.getNodeType().name().toLowerCase());
+            throw invalid(n, path, "must be a string", node.getNodeType().name().toLowerCase());
         }
         return TextNormalizer.normalize(node.textValue());
     }

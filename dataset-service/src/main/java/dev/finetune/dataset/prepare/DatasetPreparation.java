@@ -1,6 +1,7 @@
 package dev.finetune.dataset.prepare;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.dataset.dedup.NearDuplicateIndex;
 import dev.finetune.dataset.dedup.RemovedDuplicate;
@@ -8,6 +9,7 @@ import dev.finetune.dataset.format.CanonicalExample;
 import dev.finetune.dataset.format.JsonlLines;
 import dev.finetune.dataset.format.LineParser;
 import dev.finetune.dataset.format.Message;
+import dev.finetune.dataset.format.ToolCall;
 import dev.finetune.dataset.split.Splitter;
 import dev.finetune.dataset.split.Splitter.Split;
 import dev.finetune.dataset.validation.InvalidLineException;
@@ -260,10 +262,10 @@ public final class DatasetPreparation {
     }
 
     /**
-     * The canonical JSONL line: messages (SFT), prompt/chosen/rejected (preference),
-     * prompt/completion/label (unpaired preference), messages/choices/answer (multiple choice) or
-     * input_ids/completion_mask (tokenized, whichever of labels or completion_mask it came with, so
-     * that exact de-duplication and the split see the ids and the trained positions only).
+     * The canonical JSONL line: messages with their tool calls and tools (SFT), prompt/chosen/rejected
+     * (preference), prompt/completion/label (unpaired preference), messages/choices/answer (multiple
+     * choice) or input_ids/completion_mask (tokenized, whichever of labels or completion_mask it came
+     * with, so that exact de-duplication and the split see the ids and the trained positions only).
      */
     static byte[] canonicalJson(CanonicalExample example) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
@@ -287,6 +289,13 @@ public final class DatasetPreparation {
                 writeTurns(g, "rejected", example.rejected());
             } else {
                 writeTurns(g, "messages", example.messages());
+                if (!example.tools().isEmpty()) {
+                    g.writeArrayFieldStart("tools");
+                    for (JsonNode tool : example.tools()) {
+                        g.writeTree(tool);
+                    }
+                    g.writeEndArray();
+                }
                 if (example.choices() != null) {
                     g.writeArrayFieldStart("choices");
                     for (String choice : example.choices()) {
@@ -315,6 +324,29 @@ public final class DatasetPreparation {
             g.writeStartObject();
             g.writeStringField("role", m.role());
             g.writeStringField("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                g.writeArrayFieldStart("tool_calls");
+                for (ToolCall call : m.toolCalls()) {
+                    g.writeStartObject();
+                    if (call.id() != null) {
+                        g.writeStringField("id", call.id());
+                    }
+                    g.writeStringField("type", "function");
+                    g.writeObjectFieldStart("function");
+                    g.writeStringField("name", call.name());
+                    g.writeFieldName("arguments");
+                    g.writeTree(call.arguments());
+                    g.writeEndObject();
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
+            if (m.toolCallId() != null) {
+                g.writeStringField("tool_call_id", m.toolCallId());
+            }
+            if (m.name() != null) {
+                g.writeStringField("name", m.name());
+            }
             g.writeEndObject();
         }
         g.writeEndArray();

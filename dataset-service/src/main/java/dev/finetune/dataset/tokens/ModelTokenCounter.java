@@ -42,10 +42,10 @@ public final class ModelTokenCounter implements TokenCounter {
     public int[] countAll(List<CanonicalExample> examples) {
         List<String> contents = new ArrayList<>();
         for (CanonicalExample e : examples) {
-            e.messages().forEach(m -> contents.add(m.content()));
+            e.messages().forEach(m -> contents.add(m.text()));
             if (e.isPreference()) {
-                e.chosen().forEach(m -> contents.add(m.content()));
-                e.rejected().forEach(m -> contents.add(m.content()));
+                e.chosen().forEach(m -> contents.add(m.text()));
+                e.rejected().forEach(m -> contents.add(m.text()));
             }
         }
         List<int[]> encoded = tokenizer.encodeBatch(contents, false);

@@ -138,7 +138,14 @@ class LineParserTest {
     void unknownRoleIsRejectedWithTheAllowedOnes() {
         LineError error = errorOf(auto, line(1, "{\"messages\":[{\"role\":\"bot\",\"content\":\"a\"}]}"));
         assertThat(error.field()).isEqualTo("messages[0].role");
-        assertThat(error.reason()).isEqualTo("must be one of system, user, assistant");
+        assertThat(error.reason()).isEqualTo("must be one of system, user, assistant, tool");
+        LineError inPrompt = errorOf(
+                new LineParser(DatasetFormat.PREFERENCE, 1000),
+                line(2, "{\"prompt\":[{\"role\":\"tool\",\"content\":\"a\"}],\"chosen\":\"b\",\"rejected\":\"c\"}"));
+        assertThat(inPrompt.field()).isEqualTo("prompt[0].role");
+        assertThat(inPrompt.reason())
+                .as("tool turns belong to chat conversations only")
+                .isEqualTo("must be one of system, user, assistant");
     }
 
     @Test
@@ -218,16 +225,16 @@ class LineParserTest {
     @Test
     void shareGptTurnsAreCheckedNamingTheTurnAndField() {
         LineParser parser = new LineParser(DatasetFormat.SHAREGPT, 1000);
-        LineError tool = errorOf(
+        LineError speaker = errorOf(
                 parser,
                 line(
                         2,
                         "{\"conversations\":[{\"from\":\"human\",\"value\":\"Weather?\"},"
-                                + "{\"from\":\"function_call\",\"value\":\"{}\"}]}"));
-        assertThat(tool.line()).isEqualTo(2);
-        assertThat(tool.field()).isEqualTo("conversations[1].from");
-        assertThat(tool.value()).isEqualTo("function_call");
-        assertThat(tool.reason()).contains("tool turns are not supported");
+                                + "{\"from\":\"narrator\",\"value\":\"{}\"}]}"));
+        assertThat(speaker.line()).isEqualTo(2);
+        assertThat(speaker.field()).isEqualTo("conversations[1].from");
+        assertThat(speaker.value()).isEqualTo("narrator");
+        assertThat(speaker.reason()).contains("must be one of").contains("function_call, observation");
 
         assertThat(errorOf(parser, line(3, "{\"conversations\":[{\"from\":\"human\"}]}"))
                         .field())

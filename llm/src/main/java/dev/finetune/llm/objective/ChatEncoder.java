@@ -4,6 +4,7 @@ import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +29,21 @@ public final class ChatEncoder {
     public ChatEncoder(Tokenizer tokenizer, Map<String, ?> templateVariables) {
         this.tokenizer = tokenizer;
         this.templateVariables = Map.copyOf(templateVariables);
+    }
+
+    /**
+     * The same encoder with an example's function schemas bound to the template's {@code tools}
+     * variable (none if {@code tools} is empty, as transformers passes {@code tools=None}).
+     * Assistant turns that call tools are located and trained like any assistant turn; {@code tool}
+     * results are context, never trained.
+     */
+    public ChatEncoder withTools(List<? extends Map<String, ?>> tools) {
+        if (tools.isEmpty()) {
+            return this;
+        }
+        Map<String, Object> variables = new HashMap<>(templateVariables);
+        variables.put("tools", List.copyOf(tools));
+        return new ChatEncoder(tokenizer, variables);
     }
 
     /**

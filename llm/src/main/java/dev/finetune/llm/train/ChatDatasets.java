@@ -1,10 +1,12 @@
 package dev.finetune.llm.train;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.llm.objective.TrainingSequence;
 import dev.finetune.llm.tokenizer.ChatMessage;
+import dev.finetune.llm.tokenizer.ToolCall;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,13 +14,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Reads training data in JSON Lines, one example per line, in the conversational forms TRL uses:
  *
  * <ul>
- *   <li>supervised: {@code {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", ...}]}}
+ *   <li>supervised: {@code {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", ...}]}},
+ *       optionally with tool calling in the OpenAI / HuggingFace shape: assistant messages with
+ *       {@code tool_calls} (their {@code content} may then be null), {@code tool} messages with the
+ *       results ({@code tool_call_id}, {@code name} optional) and a top-level {@code tools} list of
+ *       function schemas, which the chat template receives as its {@code tools} variable
  *   <li>preference: {@code {"prompt": [messages], "chosen": [messages], "rejected": [messages]}}, where
  *       a plain string stands for one message (a user prompt, an assistant completion)
  *   <li>unpaired preference (KTO): {@code {"prompt": [messages], "completion": [messages], "label": true}},
@@ -40,6 +47,24 @@ public final class ChatDatasets {
 
     /** An unpaired preference example before tokenization: a completion labelled desirable or not. */
     public record Labelled(List<ChatMessage> prompt, List<ChatMessage> completion, boolean desirable) {}
+
+    /**
+     * A supervised example before tokenization.
+     *
+     * @param tools the function schemas the conversation may call (the template's {@code tools}), often empty
+     * @param line the example's line in its file, for errors about it
+     */
+    public record Conversation(List<ChatMessage> messages, List<Map<String, Object>> tools, int line) {
+        public Conversation {
+            messages = List.copyOf(messages);
+            tools = List.copyOf(tools);
+        }
+
+        /** Whether the example calls tools, carries tool results or declares tools. */
+        public boolean usesTools() {
+            return !tools.isEmpty() || messages.stream().anyMatch(ChatMessage::usesTools);
+        }
+    }
 
     /**
      * A pre-tokenized example: its ids and which of them are trained on, from line {@code line}.
@@ -144,16 +169,45 @@ public final class ChatDatasets {
         return values;
     }
 
+    /** The supervised examples' messages, without their tools. */
     public static List<List<ChatMessage>> conversations(Path file) throws IOException {
-        List<List<ChatMessage>> conversations = new ArrayList<>();
+        return supervised(file).stream().map(Conversation::messages).toList();
+    }
+
+    /** The supervised examples with their tools and line numbers. */
+    public static List<Conversation> supervised(Path file) throws IOException {
+        List<Conversation> conversations = new ArrayList<>();
         forEachLine(file, (node, line) -> {
             List<ChatMessage> messages = messages(node, "messages", null, file, line);
             if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
                 throw new DatasetException(file, line, "messages has no assistant message to learn from");
             }
-            conversations.add(messages);
+            conversations.add(new Conversation(messages, tools(node, file, line), line));
         });
         return conversations;
+    }
+
+    /** The optional top-level {@code tools} list, each a JSON object, as plain maps for the template. */
+    private static List<Map<String, Object>> tools(JsonNode node, Path file, int line) throws DatasetException {
+        JsonNode tools = node.get("tools");
+        if (tools == null || tools.isNull()) {
+            return List.of();
+        }
+        if (!tools.isArray()) {
+            throw new DatasetException(file, line, "'tools' must be a list of function schemas");
+        }
+        List<Map<String, Object>> schemas = new ArrayList<>();
+        for (int i = 0; i < tools.size(); i++) {
+            if (!tools.get(i).isObject()) {
+                throw new DatasetException(file, line, "tools[" + i + "] must be a JSON object");
+            }
+            schemas.add(plain(tools.get(i)));
+        }
+        return schemas;
+    }
+
+    private static Map<String, Object> plain(JsonNode object) {
+        return JSON.convertValue(object, new TypeReference<Map<String, Object>>() {});
     }
 
     public static List<Preference> preferences(Path file) throws IOException {
@@ -235,11 +289,59 @@ public final class ChatDatasets {
             if (role == null || !role.isTextual() || role.asText().isBlank()) {
                 throw new DatasetException(file, line, where + ".role must be a non-empty string");
             }
-            if (content == null || !content.isTextual()) {
+            List<ToolCall> toolCalls = toolCalls(message.get("tool_calls"), where, file, line);
+            boolean noContent = content == null || content.isNull();
+            if (!(noContent && !toolCalls.isEmpty()) && (content == null || !content.isTextual())) {
                 throw new DatasetException(file, line, where + ".content must be a string");
             }
-            messages.add(new ChatMessage(role.asText(), content.asText()));
+            messages.add(new ChatMessage(
+                    role.asText(),
+                    noContent ? "" : content.asText(),
+                    toolCalls,
+                    optionalText(message, "tool_call_id", where, file, line),
+                    optionalText(message, "name", where, file, line)));
         }
         return messages;
+    }
+
+    private static List<ToolCall> toolCalls(JsonNode calls, String where, Path file, int line) throws DatasetException {
+        if (calls == null || calls.isNull()) {
+            return List.of();
+        }
+        if (!calls.isArray()) {
+            throw new DatasetException(file, line, where + ".tool_calls must be a list");
+        }
+        List<ToolCall> toolCalls = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            String at = where + ".tool_calls[" + i + "]";
+            JsonNode function = calls.get(i).path("function");
+            JsonNode name = function.get("name");
+            JsonNode arguments = function.get("arguments");
+            if (name == null || !name.isTextual() || name.asText().isBlank()) {
+                throw new DatasetException(file, line, at + ".function.name must be a non-empty string");
+            }
+            Object args;
+            if (arguments != null && arguments.isObject()) {
+                args = plain(arguments);
+            } else if (arguments != null && arguments.isTextual()) {
+                args = arguments.asText();
+            } else {
+                throw new DatasetException(file, line, at + ".function.arguments must be a JSON object or string");
+            }
+            toolCalls.add(new ToolCall(optionalText(calls.get(i), "id", at, file, line), name.asText(), args));
+        }
+        return toolCalls;
+    }
+
+    private static String optionalText(JsonNode node, String field, String where, Path file, int line)
+            throws DatasetException {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isTextual()) {
+            throw new DatasetException(file, line, where + "." + field + " must be a string");
+        }
+        return value.asText();
     }
 }

@@ -4,7 +4,6 @@ import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.Packing;
 import dev.finetune.llm.objective.TrainingSequence;
-import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,7 +51,7 @@ public final class SftRecipe implements Recipe {
      */
     private List<TrainingSequence> read(Path file, int vocabSize, boolean packing) throws IOException {
         if (!ChatDatasets.isTokenized(file)) {
-            return encode(ChatDatasets.conversations(file), packing);
+            return encode(load(file), packing);
         }
         int maxLength = config.training().maxSeqLength();
         List<TrainingSequence> sequences = new ArrayList<>();
@@ -62,13 +61,21 @@ public final class SftRecipe implements Recipe {
         return packing ? Packing.pack(sequences, maxLength) : sequences;
     }
 
+    /** The file's conversations, refused if they use tools the model's chat template cannot render. */
+    private List<ChatDatasets.Conversation> load(Path file) throws IOException {
+        List<ChatDatasets.Conversation> conversations = ChatDatasets.supervised(file);
+        ToolUse.requireRenderable(tokenizer, file, conversations);
+        return conversations;
+    }
+
     /** Tokenized examples, or packed rows of them; examples with nothing to learn are dropped. */
-    private List<TrainingSequence> encode(List<List<ChatMessage>> conversations, boolean packing) {
+    private List<TrainingSequence> encode(List<ChatDatasets.Conversation> conversations, boolean packing) {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         int maxLength = config.training().maxSeqLength();
         List<TrainingSequence> sequences = new ArrayList<>();
-        for (List<ChatMessage> conversation : conversations) {
-            encoder.sft(conversation, config.sft().assistantOnlyLoss(), maxLength)
+        for (ChatDatasets.Conversation conversation : conversations) {
+            encoder.withTools(conversation.tools())
+                    .sft(conversation.messages(), config.sft().assistantOnlyLoss(), maxLength)
                     .ifPresent(sequences::add);
         }
         return packing ? Packing.pack(sequences, maxLength) : sequences;
