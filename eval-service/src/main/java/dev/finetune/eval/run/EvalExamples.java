@@ -146,26 +146,30 @@ public record EvalExamples(
                 references.add(p.chosen().get(p.chosen().size() - 1).content());
             }
         } else {
-            for (List<ChatMessage> conversation : first(ChatDatasets.conversations(file), maxExamples)) {
+            for (ChatDatasets.Conversation example : first(ChatDatasets.supervised(file), maxExamples)) {
+                // A tool-calling example renders with its tools, as training rendered it.
+                ChatEncoder own = encoder.withTools(example.tools());
+                List<ChatMessage> conversation = example.messages();
                 List<ChatMessage> messages = conversation;
                 int firstOwn = 0;
                 if (baseline != null) {
-                    int fits = baseline.fit(conversation, maxTokens, m -> encoder.length(m, false));
+                    int fits = baseline.fit(conversation, maxTokens, m -> own.length(m, false));
                     PromptBaseline.Prompted prompted = baseline.apply(conversation, fits);
                     messages = prompted.messages();
                     firstOwn = prompted.firstOwn();
                 }
                 if (baseline == null) {
-                    encoder.sft(messages, true, maxTokens).ifPresent(scored::add);
+                    own.sft(messages, true, maxTokens).ifPresent(scored::add);
                 } else {
-                    int ownStart = encoder.length(messages.subList(0, firstOwn), false);
-                    encoder.sftFrom(messages, firstOwn, Integer.MAX_VALUE)
+                    int ownStart = own.length(messages.subList(0, firstOwn), false);
+                    own.sftFrom(messages, firstOwn, Integer.MAX_VALUE)
                             .map(whole -> withinLimit(whole, ownStart, maxTokens))
                             .filter(cut -> cut.targetCount() > 0)
                             .ifPresent(scored::add);
                 }
                 int last = lastAssistant(messages);
-                long[] prompt = Arrays.stream(tokenizer.encodeChat(messages.subList(0, last), true, Map.of()))
+                Map<String, ?> variables = example.tools().isEmpty() ? Map.of() : Map.of("tools", example.tools());
+                long[] prompt = Arrays.stream(tokenizer.encodeChat(messages.subList(0, last), true, variables))
                         .asLongStream()
                         .toArray();
                 prompts.add(
