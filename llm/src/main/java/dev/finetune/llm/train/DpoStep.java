@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.DpoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -91,12 +90,8 @@ final class DpoStep implements ObjectiveStep {
      * ReferenceModel}, and TRL's reward metrics with the {@code eval_} prefix.
      */
     @Override
-    @SuppressWarnings("try")
     public Map<String, Double> evaluate(CausalLm lm) {
-        PreferenceScores policy;
-        try (GradientMode.Paused paused = GradientMode.pause()) {
-            policy = PreferenceScores.of(lm, validation, evalBatchSize, padId);
-        }
+        PreferenceScores policy = reference.policyValidationScores(lm);
         PreferenceScores validationReference = reference.validationScores(lm);
         float[] tokens = PreferenceBatch.of(validation, padId).completionTokens(); // [2N]
         PreferenceScores scores = loss.sequenceScores(policy, tokens);

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
-import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.KtoLoss;
 import dev.finetune.llm.objective.PreferenceBatch;
@@ -136,12 +135,8 @@ final class KtoStep implements ObjectiveStep {
      * its own KL baseline from its KL rows, clamped at 0. No gradients.
      */
     @Override
-    @SuppressWarnings("try")
     public Map<String, Double> evaluate(CausalLm lm) {
-        PreferenceScores policy;
-        try (GradientMode.Paused paused = GradientMode.pause()) {
-            policy = PreferenceScores.of(lm, validation, evalBatchSize, padId);
-        }
+        PreferenceScores policy = reference.policyValidationScores(lm);
         PreferenceScores referenceScores = reference.validationScores(lm);
         KtoLoss.Statistics statistics = KtoLoss.Statistics.EMPTY;
         for (int start = 0; start < validation.size(); start += evalBatchSize) {

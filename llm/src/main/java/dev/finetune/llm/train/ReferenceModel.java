@@ -110,6 +110,17 @@ final class ReferenceModel {
         return validationScores;
     }
 
+    /**
+     * The policy's scores of the same validation items ({@code lm} as it is now, adapters on), without
+     * gradients: what an evaluation compares with {@link #validationScores}.
+     */
+    @SuppressWarnings("try")
+    PreferenceScores policyValidationScores(CausalLm lm) {
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            return PreferenceScores.of(lm, validation, evalBatchSize, padId);
+        }
+    }
+
     /** Writes the precomputed scores into a checkpoint directory, if there are any. */
     List<String> save(Path directory) throws IOException {
         if (precomputed == null) {
