@@ -19,7 +19,13 @@ public enum DatasetKind implements WireCode {
      * Token ids with the positions trained on (HF's {@code labels} or TRL's {@code completion_mask}):
      * trained as they are, no chat template and no tokenizer, for reproducible SFT.
      */
-    TOKENIZED("tokenized", "pre-tokenized examples (fields input_ids and labels or completion_mask)");
+    TOKENIZED("tokenized", "pre-tokenized examples (fields input_ids and labels or completion_mask)"),
+    /**
+     * Prompts without answers, for methods that sample their own completions (PPO, GRPO): the prompt
+     * conversation ends in a user turn; an optional reference answer serves rule rewards. Prepared
+     * lines read {@code {"prompt": [messages], "reference": "..."}} ({@code reference} only when given).
+     */
+    PROMPT("prompt", "prompts (field prompt, or messages ending in a user turn; optional reference)");
 
     private final String code;
     private final String description;
