@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
- * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code
+ * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code RewardConfig}, {@code
  * ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
@@ -266,6 +266,14 @@ public final class Settings {
             Rule.above(0, 1000),
             "KTO: weight of each undesirable example's loss (TRL's 1.0)");
 
+    public static final Setting<Double> CENTER_REWARDS_COEFFICIENT = Setting.of(
+            "center_rewards_coefficient",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 100),
+            "reward: weight of mean((r_chosen + r_rejected)^2) added to the loss to keep scores centred on zero"
+                    + " (TRL's default None: off; Eisenstein et al. 2023 use 0.01)");
+
     public static final Setting<Boolean> PRECOMPUTE_REF_LOG_PROBS = Setting.of(
             "precompute_ref_log_probs",
             ValueType.BOOLEAN,
@@ -396,6 +404,7 @@ public final class Settings {
             DESIRABLE_WEIGHT,
             UNDESIRABLE_WEIGHT,
             PRECOMPUTE_REF_LOG_PROBS,
+            CENTER_REWARDS_COEFFICIENT,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

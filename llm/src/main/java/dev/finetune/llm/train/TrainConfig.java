@@ -53,7 +53,8 @@ public record TrainConfig(
 
     /**
      * The rules between the objective and its settings: precompute_ref_log_probs means something only to
-     * the objectives with a reference model (dpo, kto); refused with the others rather than ignored.
+     * the objectives with a reference model (dpo, kto), center_rewards_coefficient only to reward; refused
+     * with the others rather than ignored.
      *
      * @throws SettingException naming the setting and the objective
      */
@@ -64,6 +65,13 @@ public record TrainConfig(
                     Settings.PRECOMPUTE_REF_LOG_PROBS.name(),
                     "precompute_ref_log_probs cannot be used with objective " + objective.code() + ", which has"
                             + " no reference model; it applies to dpo and kto (leave it false)");
+        }
+        double center = settings.get(Settings.CENTER_REWARDS_COEFFICIENT, method);
+        if (center != 0 && objective != Objective.REWARD) {
+            throw new SettingException(
+                    Settings.CENTER_REWARDS_COEFFICIENT.name(),
+                    "center_rewards_coefficient " + center + " cannot be used with objective " + objective.code()
+                            + ": it centres a reward model's scores; it applies to objective reward (leave it 0)");
         }
     }
 
