@@ -22,5 +22,8 @@ class ObjectiveTest {
         }
         assertThat(Objective.SFT.trainsOn(DatasetKind.PREFERENCE)).isFalse();
         assertThat(Objective.KTO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
+        assertThat(Objective.REWARD.trainsOn(DatasetKind.PREFERENCE)).isTrue();
+        assertThat(Objective.REWARD.trainsOn(DatasetKind.SFT)).isFalse();
+        assertThat(Objective.fromCode("reward")).isEqualTo(Objective.REWARD);
     }
 }
