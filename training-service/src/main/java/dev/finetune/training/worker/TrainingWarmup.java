@@ -39,7 +39,7 @@ import java.util.List;
  */
 final class TrainingWarmup {
     /** Steps to train: a few thousand calls of each per-layer method, enough for C2 to compile the step. */
-    static final int STEPS = 60;
+    static final int STEPS = 300;
 
     private static final int CONVERSATIONS = 16;
 
