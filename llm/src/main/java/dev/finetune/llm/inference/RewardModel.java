@@ -131,10 +131,12 @@ public final class RewardModel implements AutoCloseable {
         try (GradientMode.Paused paused = GradientMode.pause()) {
             for (int start = 0; start < sequences.size(); start += batchSize) {
                 List<long[]> batch = sequences.subList(start, Math.min(sequences.size(), start + batchSize));
-                int time = batch.stream().mapToInt(s -> s.length).max().orElseThrow();
-                if (time == 0) {
-                    throw new IllegalArgumentException("sequence " + start + " is empty: nothing to score");
+                for (int row = 0; row < batch.size(); row++) {
+                    if (batch.get(row).length == 0) {
+                        throw new IllegalArgumentException("sequence " + (start + row) + " is empty: nothing to score");
+                    }
                 }
+                int time = batch.stream().mapToInt(s -> s.length).max().orElseThrow();
                 long[][] ids = new long[batch.size()][time];
                 long[][] mask = new long[batch.size()][time];
                 for (int row = 0; row < ids.length; row++) {
