@@ -172,11 +172,19 @@ public final class Int8Embedding extends Module implements TokenEmbedding {
         return weight.muli(scales.get(rows)); // [K, C] * [K, 1]
     }
 
-    /** The fp32 table [V, C] = codes * scales, whole, in {@code target}: for tests and comparisons only. */
+    /**
+     * The fp32 table [V, C] = codes * scales, whole, in {@code target} (and the current NDScope): for
+     * exporting a merged checkpoint from memory and for tests, never on the compute paths.
+     */
     public NDArray dequantize(NDManager target) {
         NDArray table = codes.toType(DataType.FLOAT32, false); // [V, C]
         table.attach(target);
         return table.muli(scales); // [V, C] * [V, 1]
+    }
+
+    /** The manager holding the codes (the model's). */
+    public NDManager codesManager() {
+        return codes.getManager();
     }
 
     /** Bytes the table occupies: codes and scales. */
