@@ -10,6 +10,7 @@ import dev.finetune.events.TrainingEventKind;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.TrainingSettings;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaClientService;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,6 +37,10 @@ import org.jboss.logging.Logger;
  *
  * <ol>
  *   <li>loads the PyTorch engine's native libraries;
+ *   <li>trains a generated tiny model for {@link TrainingWarmup#STEPS} steps ({@link TrainingWarmup}),
+ *       unless {@code pipeline.training.warmup-training} is false: the training code, the tokenizer's
+ *       native library and the chat template engine are then compiled and loaded before a job needs them
+ *       (a job that comes first stops it: it never trains beside a job);
  *   <li>writes and reads back the events and the record a run writes, {@link #JSON_ROUNDS} times
  *       each, so the JIT compiles them;
  *   <li>writes, reads, replaces (If-Match), lists and deletes a scratch object, {@code
@@ -63,14 +68,20 @@ public class WorkerWarmup {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final KafkaClientService kafka;
+    private final TrainingSettings settings;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final TrainingWarmup training;
+    private final CompletableFuture<Void> trainingEnded = new CompletableFuture<>();
+    private volatile int trainedSteps;
 
-    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka) {
+    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka, TrainingSettings settings) {
         this.store = store;
         this.json = json;
         this.kafka = kafka;
+        this.settings = settings;
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
+        this.training = new TrainingWarmup(settings.workDir());
     }
 
     void start(@Observes StartupEvent startup) {
@@ -79,15 +90,21 @@ public class WorkerWarmup {
         thread.start();
     }
 
-    /** Waits until the warm-up has run, at most {@link #MAX_WAIT}. */
+    /**
+     * Waits until the warm-up has run, at most {@link #MAX_WAIT}; then stops its training, if that is
+     * still running, and waits for it to end (after the micro-batch in progress): the engine collects
+     * gradients for one training at a time, so a job never trains beside the warm-up.
+     */
     void awaitWarm() {
         try {
             done.get(MAX_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            LOG.debugf("worker warm-up not awaited: %s", e.toString());
+            LOG.infof("worker warm-up not done within %s: a job is waiting, so its training stops", MAX_WAIT);
         }
+        training.stop();
+        trainingEnded.join();
     }
 
     /** Whether the warm-up has run (each part done or given up). */
@@ -95,10 +112,22 @@ public class WorkerWarmup {
         return done.isDone();
     }
 
+    /** The steps the training warm-up ran: {@link TrainingWarmup#STEPS}, or 0 if it was off or failed. */
+    int trainedSteps() {
+        return trainedSteps;
+    }
+
     private void warm() {
         long start = System.nanoTime();
         try {
             part("engine", Engines::inferenceThread);
+            try {
+                if (settings.warmupTraining()) {
+                    part("training", () -> trainedSteps = training.run());
+                }
+            } finally {
+                trainingEnded.complete(null);
+            }
             part("json", this::json);
             part("object store", this::store);
             part("topics", this::topics);
