@@ -1,10 +1,13 @@
 package dev.finetune.llm.lora;
 
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.DecoderModel;
+import dev.finetune.llm.model.Embedding;
 import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.quant.BaseStorage;
+import dev.finetune.llm.quant.Int8Embedding;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +42,8 @@ public final class Adapters {
     /**
      * Wraps every linear that {@code config.targetModules()} selects in a {@link LoraLinear}, after
      * storing every decoder linear as {@code config.baseDtype()} says (fp32 linears are quantised
-     * here; a model loaded with that storage already has it). The adapter matrices are created in
+     * here, and under int8 or nf4 the token embedding becomes int8 rows; a model loaded with that
+     * storage already has it). The adapter matrices are created in
      * the model's manager and marked {@code requiresGradient}.
      *
      * @param seed seeds A's initialisation and the dropout masks
@@ -61,6 +65,7 @@ public final class Adapters {
         }
         BaseStorage storage = config.baseStorage();
         bases.replaceAll((path, base) -> BaseLinear.store(path, base, storage, model.manager()));
+        freezeEmbedding(model, storage);
         AdapterMode mode = new AdapterMode();
         SplittableRandom init = new SplittableRandom(seed);
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
@@ -106,6 +111,17 @@ public final class Adapters {
         }
         String name = CausalLm.SCORE + ".weight";
         return Map.of(PEFT_PREFIX + name, model.namedParameters().get(name));
+    }
+
+    /**
+     * A quantised base stores the fp32 token embedding (a tied LM head with it) as int8 rows, as
+     * loading with that storage does ({@link BaseStorage#frozenEmbedding}); the fp32 table is released.
+     */
+    private static void freezeEmbedding(CausalLm model, BaseStorage storage) {
+        if (storage.freezesEmbedding() && model.body().embedTokens() instanceof Embedding fp32) {
+            model.body().replaceChild(DecoderModel.EMBED_TOKENS, Int8Embedding.quantize(fp32, model.manager()));
+            fp32.weight().array().close();
+        }
     }
 
     /**

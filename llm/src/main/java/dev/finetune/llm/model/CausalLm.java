@@ -64,7 +64,8 @@ public final class CausalLm extends Module implements AutoCloseable {
 
     /**
      * Loads a model directory in HuggingFace layout onto {@code device}, tensor by tensor, the decoder
-     * layers' linears stored as {@code storage} says (the embedding, norms and LM head in fp32). The
+     * layers' linears stored as {@code storage} says, and the token embedding too if the storage
+     * freezes it (int8 and nf4 bases: see {@code BaseStorage}); norms and an untied LM head in fp32. The
      * peak while loading is the model as stored plus about one fp32 tensor: a quantised model is never
      * whole in fp32 on the way.
      */
@@ -278,8 +279,20 @@ public final class CausalLm extends Module implements AutoCloseable {
         if (lmHead != null) {
             return lmHead.forward(hidden);
         }
-        NDArray embedding = body.embedTokens().weight().array(); // [V, C]
-        return hidden.getNDArrayInternal().linear(hidden, embedding, null).singletonOrThrow(); // [..., V]
+        return body.embedTokens().logits(hidden); // tied: the embedding is the head
+    }
+
+    /**
+     * {@code log softmax(logits(hidden))[next]}: hidden [n, C] and next [n] (int64) give [n], with the
+     * exact gradient with respect to {@code hidden} when recorded. A tied int8 head computes it a block
+     * of the vocabulary at a time, never holding its fp32 weight [V, C] whole (see {@link
+     * TokenEmbedding#logProbs}).
+     */
+    public NDArray logProbs(NDArray hidden, NDArray next) {
+        if (lmHead != null) {
+            return TokenEmbedding.pick(lmHead.forward(hidden), next);
+        }
+        return body.embedTokens().logProbs(hidden, next);
     }
 
     @Override

@@ -359,7 +359,8 @@ public final class Settings {
             Rule.any(),
             "how the frozen base's decoder linears are stored: fp32 (exact), int8 (per-row absmax, bitsandbytes'"
                     + " load_in_8bit storage without outlier decomposition) or nf4 (QLoRA's); lora may use any,"
-                    + " qlora is nf4, full needs fp32; embeddings and the LM head stay fp32");
+                    + " qlora is nf4, full needs fp32; under int8 and nf4 the frozen token embedding (a tied LM head"
+                    + " with it) is stored as int8 rows, norms and an untied LM head stay fp32");
 
     public static final Setting<Boolean> BNB_4BIT_USE_DOUBLE_QUANT = Setting.of(
             "bnb_4bit_use_double_quant",
