@@ -22,5 +22,7 @@ class ObjectiveTest {
         }
         assertThat(Objective.SFT.trainsOn(DatasetKind.PREFERENCE)).isFalse();
         assertThat(Objective.KTO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.PROMPT)).isTrue();
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.SFT)).isFalse();
     }
 }

@@ -59,7 +59,12 @@ final class TrainingLoop implements AutoCloseable {
      * @param fingerprint of the encoded data: a checkpoint of other data is not resumed
      */
     TrainableModel prepare(int items, String fingerprint) throws IOException {
-        plan = BatchPlan.of(items, arguments);
+        return prepare(items, arguments.batchSize(), fingerprint);
+    }
+
+    /** As {@link #prepare(int, String)} with micro-batches of {@code batchSize} items. */
+    TrainableModel prepare(int items, int batchSize, String fingerprint) throws IOException {
+        plan = BatchPlan.of(items, batchSize, arguments);
         Optional<Path> initAdapter = config.initAdapter().isPresent()
                 ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
                 : Optional.empty();
