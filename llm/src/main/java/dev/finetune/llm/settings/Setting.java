@@ -204,18 +204,25 @@ public final class Setting<T> {
     }
 
     /**
-     * Checks a typed value against the rule of jobs of {@code objective}; a setting that objectives
-     * read differently names the objective in its message.
+     * Checks a typed value against the rule of jobs of {@code objective}; a value that another objective
+     * would take is refused naming this one ({@code beta must be > 0 and <= 1000 with objective dpo, got 0}).
      */
     public T check(T value, Objective objective) {
-        check(value);
+        if (variants.isEmpty()) {
+            return check(value);
+        }
+        if (value instanceof Double d && (d.isNaN() || d.isInfinite())) {
+            throw new SettingException(name, name + " must be a finite number, got " + d);
+        }
         Variant<T> variant = variants.get(objective);
         Rule<T> objectiveRule = variant == null ? rule : variant.rule();
         if (!objectiveRule.test().test(value)) {
+            boolean otherObjectivesTakeIt = rule.test().test(value)
+                    || variants.values().stream().anyMatch(v -> v.rule().test().test(value));
             throw new SettingException(
                     name,
                     name + " must be " + objectiveRule.text()
-                            + (variants.isEmpty() ? "" : " with objective " + objective.code())
+                            + (otherObjectivesTakeIt ? " with objective " + objective.code() : "")
                             + ", got " + ValueType.describe(type.toPlain(value)));
         }
         return value;

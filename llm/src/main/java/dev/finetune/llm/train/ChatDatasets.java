@@ -264,8 +264,7 @@ public final class ChatDatasets {
                 throw new DatasetException(
                         file,
                         line,
-                        "'prompt' must end with a user message to answer, its last" + " message is a " + last
-                                + " message");
+                        "'prompt' must end with a user message to answer, its last message is from " + last);
             }
             JsonNode reference = node.get("reference");
             if (reference != null && !reference.isNull() && !reference.isTextual()) {
