@@ -137,6 +137,16 @@ class GrpoConfigTest {
                 .isTrue();
     }
 
+    @Test
+    void theGrpoExampleLoadsAndEachOfItsPromptsHasAReference() throws IOException {
+        TrainConfig example = TrainConfigYaml.load(ExampleDatasets.EXAMPLES.resolve("lora-grpo.yaml"));
+        assertThat(example.objective()).isEqualTo(Objective.GRPO);
+        assertThat(example.grpo().rewards().needsReference()).isTrue();
+        assertThat(example.grpo().rewardWeights()).containsExactly(1.0, 0.5, 0.1);
+        List<ChatDatasets.Prompt> prompts = ChatDatasets.prompts(example.trainFile());
+        assertThat(prompts).hasSize(32).allSatisfy(p -> assertThat(p.reference()).isPresent());
+    }
+
     private TrainConfig load(String yaml) throws IOException {
         Path file = dir.resolve("job.yaml");
         Files.writeString(file, yaml);
