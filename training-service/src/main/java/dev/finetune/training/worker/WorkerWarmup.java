@@ -10,6 +10,7 @@ import dev.finetune.events.TrainingEventKind;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.TrainingSettings;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaClientService;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,6 +37,9 @@ import org.jboss.logging.Logger;
  *
  * <ol>
  *   <li>loads the PyTorch engine's native libraries;
+ *   <li>trains a generated tiny model for {@link TrainingWarmup#STEPS} steps ({@link TrainingWarmup}),
+ *       unless {@code pipeline.training.warmup-training} is false: the training code, the tokenizer's
+ *       native library and the chat template engine are then compiled and loaded before a job needs them;
  *   <li>writes and reads back the events and the record a run writes, {@link #JSON_ROUNDS} times
  *       each, so the JIT compiles them;
  *   <li>writes, reads, replaces (If-Match), lists and deletes a scratch object, {@code
@@ -63,13 +67,16 @@ public class WorkerWarmup {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final KafkaClientService kafka;
+    private final TrainingSettings settings;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private volatile int trainedSteps;
 
-    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka) {
+    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka, TrainingSettings settings) {
         this.store = store;
         this.json = json;
         this.kafka = kafka;
+        this.settings = settings;
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
     }
 
@@ -95,10 +102,18 @@ public class WorkerWarmup {
         return done.isDone();
     }
 
+    /** The steps the training warm-up ran: {@link TrainingWarmup#STEPS}, or 0 if it was off or failed. */
+    int trainedSteps() {
+        return trainedSteps;
+    }
+
     private void warm() {
         long start = System.nanoTime();
         try {
             part("engine", Engines::inferenceThread);
+            if (settings.warmupTraining()) {
+                part("training", () -> trainedSteps = TrainingWarmup.run(settings.workDir()));
+            }
             part("json", this::json);
             part("object store", this::store);
             part("topics", this::topics);
