@@ -12,6 +12,7 @@ import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,7 +145,8 @@ class GrpoConfigTest {
         assertThat(example.grpo().rewards().needsReference()).isTrue();
         assertThat(example.grpo().rewardWeights()).containsExactly(1.0, 0.5, 0.1);
         List<ChatDatasets.Prompt> prompts = ChatDatasets.prompts(example.trainFile());
-        assertThat(prompts).hasSize(32).allSatisfy(p -> assertThat(p.reference()).isPresent());
+        assertThat(prompts).hasSize(32).allSatisfy(p -> assertThat(p.reference())
+                .isPresent());
     }
 
     private TrainConfig load(String yaml) throws IOException {
