@@ -77,8 +77,8 @@ public record TrainConfig(
         if (objective == Objective.GRPO) {
             checkGrpo(method, settings);
         } else {
-            for (Setting<?> rewards : List.of(Settings.REWARD_FUNCS, Settings.REWARD_WEIGHTS)) {
-                if (settings.explicit(rewards).isPresent()) {
+            for (Setting<? extends List<?>> rewards : List.of(Settings.REWARD_FUNCS, Settings.REWARD_WEIGHTS)) {
+                if (!settings.get(rewards, method).isEmpty()) {
                     throw new SettingException(
                             rewards.name(),
                             rewards.name() + " cannot be used with objective " + objective.code()
