@@ -64,6 +64,11 @@ public record GrpoConfig(
                 settings.get(Settings.REWARD_WEIGHTS, method));
     }
 
+    /** Prompts per micro-batch of {@code batchSize} completions (a multiple of num_generations). */
+    public int promptsPerBatch(int batchSize) {
+        return batchSize / numGenerations;
+    }
+
     /** The loss these settings describe, its constants held in {@code manager}. */
     public GrpoLoss loss(NDManager manager) {
         return new GrpoLoss(beta, epsilon, epsilonHigh, manager);

@@ -37,7 +37,7 @@ public final class GrpoRecipe implements Recipe {
         GrpoConfig grpo = config.grpo();
         prompts = encode(encoder, config.trainFile());
         List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> encode(encoder, file));
-        int promptsPerBatch = config.training().batchSize() / grpo.numGenerations();
+        int promptsPerBatch = grpo.promptsPerBatch(config.training().batchSize());
         TrainableModel model = loop.prepare(prompts.size(), promptsPerBatch, fingerprint());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
@@ -51,7 +51,8 @@ public final class GrpoRecipe implements Recipe {
                 grpo,
                 stops,
                 RecipeSupport.padId(tokenizer, model.model()),
-                evalSeed));
+                evalSeed,
+                config.training().batchSize()));
     }
 
     /**

@@ -43,12 +43,14 @@ final class GrpoStep implements ObjectiveStep {
     private final Set<Long> stopTokens;
     private final long padId;
     private final long evalSeed;
+    private final int batchSize;
     private final ChunkedLmHead head = ChunkedLmHead.defaults();
 
     /**
      * @param prompts the training prompts, encoded
      * @param validation the validation prompts, evaluated by sampling completions with {@code evalSeed}
      * @param stopTokens a completion ends after one of these (the tokenizer's and the model's eos)
+     * @param batchSize per_device_train_batch_size, completions per micro-batch (and per evaluation batch)
      */
     GrpoStep(
             TrainableModel model,
@@ -58,7 +60,8 @@ final class GrpoStep implements ObjectiveStep {
             GrpoConfig config,
             Set<Long> stopTokens,
             long padId,
-            long evalSeed) {
+            long evalSeed,
+            int batchSize) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.prompts = prompts;
@@ -69,6 +72,7 @@ final class GrpoStep implements ObjectiveStep {
         this.stopTokens = Set.copyOf(stopTokens);
         this.padId = padId;
         this.evalSeed = evalSeed;
+        this.batchSize = batchSize;
     }
 
     @Override
@@ -112,7 +116,7 @@ final class GrpoStep implements ObjectiveStep {
                 tokenizer,
                 validation,
                 config.generation(evalSeed, stopTokens),
-                Math.max(1, validation.size()),
+                Math.max(1, config.promptsPerBatch(batchSize)),
                 rewards,
                 config.scaleRewards());
         Map<String, Double> metrics = new LinkedHashMap<>();
