@@ -89,7 +89,23 @@ public final class Adapters {
                 site.parent().replaceChild(site.name(), replacement);
             }
         }
-        return new Adapters(model, config, mode, layers);
+        Adapters adapters = new Adapters(model, config, mode, layers);
+        adapters.modulesToSave().values().forEach(p -> p.array().setRequiresGradient(true));
+        return adapters;
+    }
+
+    /**
+     * A reward model's {@code score} head, which is trained whole beside the adapters (PEFT's {@code
+     * modules_to_save}, as TRL's RewardTrainer sets up a SEQ_CLS adapter), by the name PEFT saves it
+     * under: {@code get_peft_model_state_dict} drops the wrapper's {@code modules_to_save.<adapter>} from
+     * {@code base_model.model.score.modules_to_save.default.weight}. Empty for a language model.
+     */
+    public Map<String, Parameter> modulesToSave() {
+        if (!model.hasScoreHead()) {
+            return Map.of();
+        }
+        String name = CausalLm.SCORE + ".weight";
+        return Map.of(PEFT_PREFIX + name, model.namedParameters().get(name));
     }
 
     /**
@@ -109,6 +125,11 @@ public final class Adapters {
             if (config.useDora()) {
                 shapes.put(PEFT_PREFIX + site.path() + "." + LoraLinear.MAGNITUDE, new long[] {weight[0]});
             }
+        }
+        if (model.hasScoreHead()) {
+            shapes.put(
+                    PEFT_PREFIX + CausalLm.SCORE + ".weight",
+                    new long[] {1, model.config().hiddenSize()});
         }
         return shapes;
     }
@@ -130,7 +151,8 @@ public final class Adapters {
      * The adapter matrices by PEFT tensor name ({@code
      * base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight} [R, I], {@code ...lora_B.weight}
      * [O, R], and with DoRA {@code ...lora_magnitude_vector} [O], the name PEFT saves it under), in
-     * tree order: the only parameters to optimise.
+     * tree order, then a reward model's score head ({@link #modulesToSave}): the only parameters to
+     * optimise.
      */
     public Map<String, Parameter> trainableParameters() {
         Map<String, Parameter> parameters = new LinkedHashMap<>();
@@ -139,6 +161,7 @@ public final class Adapters {
             parameters.put(PEFT_PREFIX + path + ".lora_B.weight", layer.loraB());
             layer.magnitude().ifPresent(m -> parameters.put(PEFT_PREFIX + path + "." + LoraLinear.MAGNITUDE, m));
         });
+        parameters.putAll(modulesToSave());
         return parameters;
     }
 

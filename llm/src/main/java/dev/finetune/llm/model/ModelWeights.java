@@ -156,6 +156,6 @@ final class ModelWeights {
                     case F16 -> "float16";
                     default -> "float32";
                 };
-        ModelConfigJson.write(model.config(), torchDtype, directory.resolve(ModelConfigJson.FILE_NAME));
+        model.writeConfig(directory.resolve(ModelConfigJson.FILE_NAME), torchDtype);
     }
 }

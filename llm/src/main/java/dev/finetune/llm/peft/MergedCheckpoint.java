@@ -62,7 +62,7 @@ public final class MergedCheckpoint {
             collect(model, "", dtype, entries);
         }
         ShardedSafetensors.write(directory, entries, maxShardBytes, Map.of("format", "pt"));
-        ModelConfigJson.write(model.config(), torchDtype(dtype), directory.resolve(ModelConfigJson.FILE_NAME));
+        model.writeConfig(directory.resolve(ModelConfigJson.FILE_NAME), torchDtype(dtype));
         if (baseModelDirectory != null) {
             for (String name : COMPANION_FILES) {
                 Path source = baseModelDirectory.resolve(name);

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
  * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code
- * GRPOConfig}, {@code ModelConfig}) and
+ * RewardConfig}, {@code GRPOConfig}, {@code ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
  * --set} and every error message. Each default says in one line why it has its value. Where TRL
@@ -286,6 +286,14 @@ public final class Settings {
             Rule.above(0, 1000),
             "KTO: weight of each undesirable example's loss (TRL's 1.0)");
 
+    public static final Setting<Double> CENTER_REWARDS_COEFFICIENT = Setting.of(
+            "center_rewards_coefficient",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 100),
+            "reward: weight of mean((r_chosen + r_rejected)^2) added to the loss to keep scores centred on zero"
+                    + " (TRL's default None: off; Eisenstein et al. 2023 use 0.01)");
+
     public static final Setting<Boolean> PRECOMPUTE_REF_LOG_PROBS = Setting.of(
             "precompute_ref_log_probs",
             ValueType.BOOLEAN,
@@ -504,6 +512,7 @@ public final class Settings {
             DESIRABLE_WEIGHT,
             UNDESIRABLE_WEIGHT,
             PRECOMPUTE_REF_LOG_PROBS,
+            CENTER_REWARDS_COEFFICIENT,
             NUM_GENERATIONS,
             MAX_COMPLETION_LENGTH,
             TEMPERATURE,

@@ -45,8 +45,16 @@ public final class ChatDatasets {
 
     private ChatDatasets() {}
 
-    /** A preference example before tokenization. */
-    public record Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {}
+    /**
+     * A preference example before tokenization; {@code margin} is the optional per-pair margin a reward model's loss subtracts
+     * (TRL's {@code margin} column), 0 when the row has none.
+     */
+    public record Preference(
+            List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected, double margin) {
+        public Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {
+            this(prompt, chosen, rejected, 0);
+        }
+    }
 
     /**
      * A prompt to generate completions for, before tokenization.
@@ -232,8 +240,20 @@ public final class ChatDatasets {
                 (node, line) -> preferences.add(new Preference(
                         messages(node, "prompt", "user", file, line),
                         messages(node, "chosen", "assistant", file, line),
-                        messages(node, "rejected", "assistant", file, line))));
+                        messages(node, "rejected", "assistant", file, line),
+                        margin(node, file, line))));
         return preferences;
+    }
+
+    private static double margin(JsonNode node, Path file, int line) throws DatasetException {
+        JsonNode margin = node.get("margin");
+        if (margin == null || margin.isNull()) {
+            return 0;
+        }
+        if (!margin.isNumber() || !Double.isFinite(margin.doubleValue())) {
+            throw new DatasetException(file, line, "'margin' must be a finite number, got " + margin);
+        }
+        return margin.doubleValue();
     }
 
     public static List<Labelled> labelled(Path file) throws IOException {

@@ -56,8 +56,9 @@ public record TrainConfig(
     /**
      * The rules between the objective and its settings: each value against the objective's own rule
      * (GRPO's beta may be 0, DPO's may not; each takes its own loss_type); precompute_ref_log_probs
-     * means something only to dpo and kto; the GRPO settings that declare a job's rewards only to grpo,
-     * and grpo's own rules ({@link #checkGrpo}). Refused rather than ignored.
+     * means something only to dpo and kto, center_rewards_coefficient only to reward, the GRPO settings
+     * that declare a job's rewards only to grpo, and grpo's own rules ({@link #checkGrpo}). Refused
+     * rather than ignored.
      *
      * @throws SettingException naming the setting and the objective
      */
@@ -73,6 +74,13 @@ public record TrainConfig(
                                             + " then"
                                     : ", which has no reference model")
                             + "; it applies to dpo and kto (leave it false)");
+        }
+        double center = settings.get(Settings.CENTER_REWARDS_COEFFICIENT, method);
+        if (center != 0 && objective != Objective.REWARD) {
+            throw new SettingException(
+                    Settings.CENTER_REWARDS_COEFFICIENT.name(),
+                    "center_rewards_coefficient " + center + " cannot be used with objective " + objective.code()
+                            + ": it centres a reward model's scores; it applies to objective reward (leave it 0)");
         }
         if (objective == Objective.GRPO) {
             checkGrpo(method, settings);

@@ -43,20 +43,26 @@ final class TrainingWarmup {
 
     private static final int CONVERSATIONS = 16;
 
-    private TrainingWarmup() {}
+    private final Path dir;
+    private Recipe recipe;
+    private boolean stopped;
+
+    /** A warm-up that works in {@code workDir/warmup-training/}. */
+    TrainingWarmup(Path workDir) {
+        this.dir = workDir.resolve("warmup-training");
+    }
 
     /**
-     * Trains {@link #STEPS} steps under {@code workDir} on the calling thread, which it prepares for
-     * training.
+     * Trains up to {@link #STEPS} steps on the calling thread, which it prepares for training, and
+     * deletes what it wrote; returns at once if {@link #stop} came first.
      *
      * @return the steps trained
      */
-    static int run(Path workDir) {
-        Path dir = workDir.resolve("warmup-training");
+    int run() {
         try {
             try {
                 LocalDirectories.deleteRecursively(dir);
-                return train(dir);
+                return train();
             } finally {
                 LocalDirectories.deleteRecursively(dir);
             }
@@ -65,7 +71,28 @@ final class TrainingWarmup {
         }
     }
 
-    private static int train(Path dir) throws IOException {
+    /**
+     * Ends the warm-up after the micro-batch in progress, or before it starts (thread-safe). The engine
+     * collects gradients for one training at a time, so a job must not start before {@link #run} has
+     * returned.
+     */
+    synchronized void stop() {
+        stopped = true;
+        if (recipe != null) {
+            recipe.requestStop();
+        }
+    }
+
+    /** Makes {@code created} the recipe {@link #stop} stops; false if it was stopped already. */
+    private synchronized boolean attach(Recipe created) {
+        recipe = created;
+        return !stopped;
+    }
+
+    private int train() throws IOException {
+        if (isStopped()) {
+            return 0;
+        }
         Path model = dir.resolve("model");
         Files.createDirectories(model);
         TinyTokenizerWriter.write(model);
@@ -84,10 +111,19 @@ final class TrainingWarmup {
                         .with(Settings.MAX_SEQ_LENGTH, 64)
                         .with(Settings.SAVE_STEPS, STEPS));
         Engines.trainingThread();
-        try (Recipe recipe = Recipes.create(training, TrainingListener.NONE)) {
-            recipe.setup();
-            return recipe.train().step();
+        try (Recipe created = Recipes.create(training, TrainingListener.NONE)) {
+            if (!attach(created)) {
+                return 0;
+            }
+            created.setup();
+            return created.train().step();
+        } finally {
+            attach(null);
         }
+    }
+
+    private synchronized boolean isStopped() {
+        return stopped;
     }
 
     /** Short support-style conversations, as chat lines of a prepared dataset. */

@@ -39,7 +39,8 @@ import org.jboss.logging.Logger;
  *   <li>loads the PyTorch engine's native libraries;
  *   <li>trains a generated tiny model for {@link TrainingWarmup#STEPS} steps ({@link TrainingWarmup}),
  *       unless {@code pipeline.training.warmup-training} is false: the training code, the tokenizer's
- *       native library and the chat template engine are then compiled and loaded before a job needs them;
+ *       native library and the chat template engine are then compiled and loaded before a job needs them
+ *       (a job that comes first stops it: it never trains beside a job);
  *   <li>writes and reads back the events and the record a run writes, {@link #JSON_ROUNDS} times
  *       each, so the JIT compiles them;
  *   <li>writes, reads, replaces (If-Match), lists and deletes a scratch object, {@code
@@ -70,6 +71,8 @@ public class WorkerWarmup {
     private final TrainingSettings settings;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final TrainingWarmup training;
+    private final CompletableFuture<Void> trainingEnded = new CompletableFuture<>();
     private volatile int trainedSteps;
 
     WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka, TrainingSettings settings) {
@@ -78,6 +81,7 @@ public class WorkerWarmup {
         this.kafka = kafka;
         this.settings = settings;
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
+        this.training = new TrainingWarmup(settings.workDir());
     }
 
     void start(@Observes StartupEvent startup) {
@@ -86,15 +90,21 @@ public class WorkerWarmup {
         thread.start();
     }
 
-    /** Waits until the warm-up has run, at most {@link #MAX_WAIT}. */
+    /**
+     * Waits until the warm-up has run, at most {@link #MAX_WAIT}; then stops its training, if that is
+     * still running, and waits for it to end (after the micro-batch in progress): the engine collects
+     * gradients for one training at a time, so a job never trains beside the warm-up.
+     */
     void awaitWarm() {
         try {
             done.get(MAX_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            LOG.debugf("worker warm-up not awaited: %s", e.toString());
+            LOG.infof("worker warm-up not done within %s: a job is waiting, so its training stops", MAX_WAIT);
         }
+        training.stop();
+        trainingEnded.join();
     }
 
     /** Whether the warm-up has run (each part done or given up). */
@@ -111,8 +121,12 @@ public class WorkerWarmup {
         long start = System.nanoTime();
         try {
             part("engine", Engines::inferenceThread);
-            if (settings.warmupTraining()) {
-                part("training", () -> trainedSteps = TrainingWarmup.run(settings.workDir()));
+            try {
+                if (settings.warmupTraining()) {
+                    part("training", () -> trainedSteps = training.run());
+                }
+            } finally {
+                trainingEnded.complete(null);
             }
             part("json", this::json);
             part("object store", this::store);
