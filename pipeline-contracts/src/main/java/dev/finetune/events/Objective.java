@@ -16,7 +16,12 @@ public enum Objective implements WireCode {
      * Reward model training on chosen/rejected pairs: a scalar score head on the last token, Bradley-Terry
      * loss {@code -log sigmoid(r_chosen - r_rejected)} (TRL's RewardTrainer).
      */
-    REWARD("reward", DatasetKind.PREFERENCE);
+    REWARD("reward", DatasetKind.PREFERENCE),
+    /**
+     * Group relative policy optimisation on prompts: completions sampled from the policy, scored by the
+     * job's reward functions and compared within each prompt's group.
+     */
+    GRPO("grpo", DatasetKind.PROMPT);
 
     private final String code;
     private final DatasetKind datasetKind;

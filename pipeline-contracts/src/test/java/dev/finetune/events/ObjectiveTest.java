@@ -25,5 +25,7 @@ class ObjectiveTest {
         assertThat(Objective.REWARD.trainsOn(DatasetKind.PREFERENCE)).isTrue();
         assertThat(Objective.REWARD.trainsOn(DatasetKind.SFT)).isFalse();
         assertThat(Objective.fromCode("reward")).isEqualTo(Objective.REWARD);
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.PROMPT)).isTrue();
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.SFT)).isFalse();
     }
 }

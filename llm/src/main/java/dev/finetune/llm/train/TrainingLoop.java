@@ -60,7 +60,12 @@ final class TrainingLoop implements AutoCloseable {
      * @param fingerprint of the encoded data: a checkpoint of other data is not resumed
      */
     TrainableModel prepare(int items, String fingerprint) throws IOException {
-        return prepare(items, fingerprint, loaded -> {});
+        return prepare(items, arguments.batchSize(), fingerprint, loaded -> {});
+    }
+
+    /** As {@link #prepare(int, String)} with micro-batches of {@code batchSize} items. */
+    TrainableModel prepare(int items, int batchSize, String fingerprint) throws IOException {
+        return prepare(items, batchSize, fingerprint, loaded -> {});
     }
 
     /**
@@ -69,7 +74,12 @@ final class TrainingLoop implements AutoCloseable {
      * trained parameter of full fine-tuning or one of the adapters' modules to save).
      */
     TrainableModel prepare(int items, String fingerprint, Consumer<CausalLm> reshape) throws IOException {
-        plan = BatchPlan.of(items, arguments);
+        return prepare(items, arguments.batchSize(), fingerprint, reshape);
+    }
+
+    private TrainableModel prepare(int items, int batchSize, String fingerprint, Consumer<CausalLm> reshape)
+            throws IOException {
+        plan = BatchPlan.of(items, batchSize, arguments);
         Optional<Path> initAdapter = config.initAdapter().isPresent()
                 ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
                 : Optional.empty();
