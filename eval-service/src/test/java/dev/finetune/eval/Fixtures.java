@@ -54,6 +54,9 @@ final class Fixtures {
 
     private static final String PREPARED_REWARD = "finetune.eval.fixtures.reward";
 
+    /** The doubling questions as prompts (GRPO's data), each with its answer as the reference. */
+    static final String PROMPTS_DATASET = "doubling-prompts";
+
     /** Preference pairs of the doubling questions: the right answer chosen, a refusal rejected. */
     static final String PAIRS_DATASET = "doubling-pairs";
 
@@ -96,6 +99,11 @@ final class Fixtures {
         put(store, prefix + "validation.jsonl", conversations(32, 40));
         put(store, prefix + "test.jsonl", conversations(40, 44));
         put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
+        String prompts = ObjectKeys.preparedDatasetPrefix(PROMPTS_DATASET, "1");
+        put(store, prompts + "train.jsonl", prompts(0, 32, true));
+        put(store, prompts + "validation.jsonl", prompts(32, 40, true));
+        put(store, prompts + "test.jsonl", prompts(40, 44, true));
+        put(store, prompts + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"prompt\"}");
         String pairs = ObjectKeys.preparedDatasetPrefix(PAIRS_DATASET, "1");
         put(store, pairs + "train.jsonl", pairs(0, 32));
         put(store, pairs + "validation.jsonl", pairs(32, 40));
@@ -120,6 +128,21 @@ final class Fixtures {
                     .append(desirable ? String.valueOf(2 * i) : "I cannot say.")
                     .append("\"}],\"label\":")
                     .append(desirable)
+                    .append("}\n");
+        }
+        return lines.toString();
+    }
+
+    /** "What is i plus i?" as a prompt, with "2i" as its reference if {@code withReference}, as prepared. */
+    static String prompts(int from, int to, boolean withReference) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            lines.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"}]")
+                    .append(withReference ? ",\"reference\":\"" + 2 * i + "\"" : "")
                     .append("}\n");
         }
         return lines.toString();

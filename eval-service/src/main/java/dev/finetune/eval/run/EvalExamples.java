@@ -33,6 +33,9 @@ import java.util.Map;
  *       (empty for other data); their right answers are also the {@code scored} conversations.
  * </ul>
  *
+ * Prompt-only lines (GRPO and PPO data) give only {@code prompts} and {@code references}, for the lines
+ * with a reference answer; nothing is {@code scored}.
+ *
  * Pre-tokenized rows are scored as they are, on their trained positions; for generation the prompt is
  * the row's ids before its last trained span and the reference that span decoded with the base
  * model's tokenizer (special tokens and surrounding whitespace dropped), as a conversation's last
@@ -130,6 +133,15 @@ public record EvalExamples(
                     scored.add(completionSequence(example.prompt(), example.completion()));
                     prompts.add(example.prompt());
                     references.add(l.completion().get(l.completion().size() - 1).content());
+                }
+            }
+        } else if (kind == DatasetKind.PROMPT) {
+            // Prompts only (GRPO and PPO data): no answer to score token by token. The model answers each
+            // prompt that has a reference, and the answer is scored against it.
+            for (ChatDatasets.Prompt p : first(ChatDatasets.prompts(file), maxExamples)) {
+                if (p.reference().isPresent()) {
+                    prompts.add(encoder.generationPrompt(p.prompt(), maxTokens));
+                    references.add(p.reference().get());
                 }
             }
         } else if (kind == DatasetKind.PREFERENCE) {

@@ -251,7 +251,12 @@ public class EvaluationRunner {
             EvalExamples v = EvalExamples.read(scoredSplit, kind, tokenizer, limits.maxExamples(), limits.maxTokens());
             EvalExamples t = EvalExamples.read(
                     generatedSplit, kind, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
-            if (v.scored().isEmpty()) {
+            if (kind == DatasetKind.PROMPT && t.prompts().isEmpty()) {
+                throw new EvaluationFailure(generatedSplit.getFileName() + " of " + r.datasetName() + "@"
+                        + r.datasetVersion() + " holds prompts without a reference answer: nothing to score the"
+                        + " model's answers against");
+            }
+            if (kind != DatasetKind.PROMPT && v.scored().isEmpty()) {
                 throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
                         + r.datasetVersion() + " has no example with a completion token to score");
             }
@@ -296,11 +301,11 @@ public class EvaluationRunner {
         if (!configured.enabled()) {
             return null;
         }
-        if (kind == DatasetKind.TOKENIZED) {
+        if (kind == DatasetKind.TOKENIZED || kind == DatasetKind.PROMPT) {
             LOG.infof(
-                    "evaluation %s: dataset %s@%s is pre-tokenized, so no prompt baseline (worked examples are"
+                    "evaluation %s: dataset %s@%s holds %s, so no prompt baseline (worked examples are"
                             + " conversations)",
-                    r.evaluationId(), r.datasetName(), r.datasetVersion());
+                    r.evaluationId(), r.datasetName(), r.datasetVersion(), kind.description());
             return null;
         }
         Path train = files.split(r.datasetName(), r.datasetVersion(), "train").orElse(null);
@@ -388,6 +393,9 @@ public class EvaluationRunner {
             }
             if (fields.has("label")) {
                 return DatasetKind.UNPAIRED_PREFERENCE;
+            }
+            if (fields.has("prompt")) {
+                return DatasetKind.PROMPT; // a prompt with neither answers nor a label: GRPO/PPO data
             }
             return fields.has("choices") ? DatasetKind.MULTIPLE_CHOICE : DatasetKind.SFT;
         }

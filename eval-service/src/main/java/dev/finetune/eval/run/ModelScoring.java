@@ -115,9 +115,11 @@ final class ModelScoring {
     Scored score(EvalExamples validation, EvalExamples test, int maxNewTokens, Set<Long> stopTokens) {
         Map<String, Double> metrics = new LinkedHashMap<>();
         TokenMetrics tokens = tokenMetrics(validation.scored());
-        metrics.put(MetricNames.EVAL_LOSS, tokens.evalLoss());
-        metrics.put(MetricNames.PERPLEXITY, tokens.perplexity());
-        metrics.put(MetricNames.MEAN_TOKEN_ACCURACY, tokens.meanTokenAccuracy());
+        if (tokens.tokens() > 0) { // none for prompt-only data: only the generations are scored
+            metrics.put(MetricNames.EVAL_LOSS, tokens.evalLoss());
+            metrics.put(MetricNames.PERPLEXITY, tokens.perplexity());
+            metrics.put(MetricNames.MEAN_TOKEN_ACCURACY, tokens.meanTokenAccuracy());
+        }
         List<Generation> generations = new ArrayList<>();
         if (!test.prompts().isEmpty()) {
             List<String> outputs = generate(test.prompts(), maxNewTokens, stopTokens);
