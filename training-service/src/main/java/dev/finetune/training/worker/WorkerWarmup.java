@@ -10,6 +10,7 @@ import dev.finetune.events.TrainingEventKind;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.training.TrainingSettings;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaClientService;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -63,17 +64,23 @@ public class WorkerWarmup {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final KafkaClientService kafka;
+    private final boolean trains;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
 
-    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka) {
+    WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka, TrainingSettings settings) {
         this.store = store;
         this.json = json;
         this.kafka = kafka;
+        this.trains = settings.role().trains();
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
     }
 
     void start(@Observes StartupEvent startup) {
+        if (!trains) {
+            done.complete(null); // role api: it never trains, so it never loads the engine either
+            return;
+        }
         Thread thread = new Thread(this::warm, "worker-warmup");
         thread.setDaemon(true);
         thread.start();
