@@ -9,6 +9,8 @@ import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.Method;
+import dev.finetune.llm.train.Recipe;
+import dev.finetune.llm.train.Recipes;
 import dev.finetune.llm.train.SftRecipe;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
@@ -50,6 +52,11 @@ final class Fixtures {
 
     private static final String PREPARED_TRAINED = "finetune.eval.fixtures.trained";
 
+    private static final String PREPARED_REWARD = "finetune.eval.fixtures.reward";
+
+    /** Preference pairs of the doubling questions: the right answer chosen, a refusal rejected. */
+    static final String PAIRS_DATASET = "doubling-pairs";
+
     static synchronized void prepare(ObjectStore store) throws IOException {
         if (baseDir != null) {
             return;
@@ -89,6 +96,11 @@ final class Fixtures {
         put(store, prefix + "validation.jsonl", conversations(32, 40));
         put(store, prefix + "test.jsonl", conversations(40, 44));
         put(store, prefix + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"sft\"}");
+        String pairs = ObjectKeys.preparedDatasetPrefix(PAIRS_DATASET, "1");
+        put(store, pairs + "train.jsonl", pairs(0, 32));
+        put(store, pairs + "validation.jsonl", pairs(32, 40));
+        put(store, pairs + "test.jsonl", pairs(40, 44));
+        put(store, pairs + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"preference\"}");
         String labelled = ObjectKeys.preparedDatasetPrefix(LABELLED_DATASET, "1");
         put(store, labelled + "validation.jsonl", labelled(32, 40));
         put(store, labelled + "test.jsonl", labelled(40, 44));
@@ -111,6 +123,52 @@ final class Fixtures {
                     .append("}\n");
         }
         return lines.toString();
+    }
+
+    /** "What is i plus i?" with "2i" chosen and "I cannot say." rejected, as dataset-service prepares pairs. */
+    static String pairs(int from, int to) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            lines.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"What is ")
+                    .append(i)
+                    .append(" plus ")
+                    .append(i)
+                    .append("?\"}],\"chosen\":[{\"role\":\"assistant\",\"content\":\"")
+                    .append(2 * i)
+                    .append("\"}],\"rejected\":[{\"role\":\"assistant\",\"content\":\"I cannot say.\"}]}\n");
+        }
+        return lines.toString();
+    }
+
+    /**
+     * A reward model's LoRA adapter (task_type SEQ_CLS) trained with llm's reward recipe on the pairs'
+     * train split, stored as checkpoint {@code step} of {@code job}; returns its prefix. Trained once
+     * per JVM (see {@link #PREPARED_ROOT} for why the path is a system property).
+     */
+    static synchronized String rewardCheckpoint(ObjectStore store, String job, long step) throws IOException {
+        String trainedReward = System.getProperty(PREPARED_REWARD);
+        if (trainedReward == null) {
+            Path root = Files.createTempDirectory("eval-reward-");
+            Path train = Files.writeString(root.resolve("pairs.jsonl"), pairs(0, 32));
+            Engines.trainingThread();
+            TrainConfig config = TrainConfig.of(baseDir, train, root.resolve("run"), Method.LORA, Objective.REWARD)
+                    .with(Settings.MAX_STEPS, 30)
+                    .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
+                    .with(Settings.LEARNING_RATE, 1e-2)
+                    .with(Settings.MAX_SEQ_LENGTH, 64)
+                    .with(Settings.SAVE_STEPS, 1000);
+            try (Recipe recipe = Recipes.create(config, TrainingListener.NONE)) {
+                recipe.setup();
+                trainedReward = recipe.train().output().toString();
+            }
+            System.setProperty(PREPARED_REWARD, trainedReward);
+        }
+        return checkpoint(store, Path.of(trainedReward), job, step);
+    }
+
+    /** The directory {@link #rewardCheckpoint} stored, after it ran. */
+    static Path rewardAdapter() {
+        return Path.of(System.getProperty(PREPARED_REWARD));
     }
 
     /** The multiple-choice dataset {@link #MULTIPLE_CHOICE}, version 1, as dataset-service prepares it. */

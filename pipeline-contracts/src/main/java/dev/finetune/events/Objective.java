@@ -11,7 +11,17 @@ public enum Objective implements WireCode {
     /** Odds ratio preference optimisation on chosen/rejected pairs: SFT plus an odds-ratio term, no reference. */
     ORPO("orpo", DatasetKind.PREFERENCE),
     /** Kahneman-Tversky optimisation on completions each labelled desirable or undesirable. */
-    KTO("kto", DatasetKind.UNPAIRED_PREFERENCE);
+    KTO("kto", DatasetKind.UNPAIRED_PREFERENCE),
+    /**
+     * Reward model training on chosen/rejected pairs: a scalar score head on the last token, Bradley-Terry
+     * loss {@code -log sigmoid(r_chosen - r_rejected)} (TRL's RewardTrainer).
+     */
+    REWARD("reward", DatasetKind.PREFERENCE),
+    /**
+     * Group relative policy optimisation on prompts: completions sampled from the policy, scored by the
+     * job's reward functions and compared within each prompt's group.
+     */
+    GRPO("grpo", DatasetKind.PROMPT);
 
     private final String code;
     private final DatasetKind datasetKind;

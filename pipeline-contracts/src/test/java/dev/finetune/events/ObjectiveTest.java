@@ -22,5 +22,10 @@ class ObjectiveTest {
         }
         assertThat(Objective.SFT.trainsOn(DatasetKind.PREFERENCE)).isFalse();
         assertThat(Objective.KTO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
+        assertThat(Objective.REWARD.trainsOn(DatasetKind.PREFERENCE)).isTrue();
+        assertThat(Objective.REWARD.trainsOn(DatasetKind.SFT)).isFalse();
+        assertThat(Objective.fromCode("reward")).isEqualTo(Objective.REWARD);
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.PROMPT)).isTrue();
+        assertThat(Objective.GRPO.trainsOn(DatasetKind.SFT)).isFalse();
     }
 }

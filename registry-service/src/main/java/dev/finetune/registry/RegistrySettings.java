@@ -5,7 +5,9 @@ import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** {@code pipeline.registry.*}: how versions are named, served and exported. */
 @ConfigMapping(prefix = "pipeline.registry")
@@ -37,4 +39,17 @@ public interface RegistrySettings {
     @WithName("work-dir")
     @WithDefault("${java.io.tmpdir}")
     Path workDir();
+
+    /** Base-model imports. */
+    BaseModels baseModels();
+
+    /** {@code pipeline.registry.base-models.*}. */
+    interface BaseModels {
+        /**
+         * The {@code bucket} or {@code bucket/prefix} entries an {@code s3://} import may read from
+         * ({@link dev.finetune.storage.AllowedSources}); none: every {@code s3://} import is refused
+         * (uploads are unaffected).
+         */
+        Optional<List<String>> allowedSources();
+    }
 }

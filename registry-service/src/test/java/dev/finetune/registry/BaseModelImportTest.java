@@ -17,6 +17,7 @@ import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.ObjectStoreConfig;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -42,6 +43,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
 /** {@code POST /api/base-models} verifies a HuggingFace model directory before anything is stored. */
@@ -49,6 +51,7 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(LocalStackTestResource.class)
 class BaseModelImportTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String IMPORTS_BUCKET = "model-imports";
 
     @Inject
     ObjectStore store;
@@ -242,18 +245,19 @@ class BaseModelImportTest {
     }
 
     @Test
-    void importFromAnObjectStorePrefix() throws Exception {
+    void importFromAnAllowedObjectStorePrefix() throws Exception {
         String name = unique("tiny-mistral");
         Path dir = model(ModelType.MISTRAL, 12);
         String prefix = "incoming/" + UUID.randomUUID() + "/";
-        try (Stream<Path> files = Files.list(dir)) {
+        try (ObjectStore imports = importsBucket();
+                Stream<Path> files = Files.list(dir)) {
             for (Path file : files.toList()) {
-                store.putFile(prefix + file.getFileName(), file, "application/octet-stream");
+                imports.putFile(prefix + file.getFileName(), file, "application/octet-stream");
             }
         }
 
         JsonPath imported = given().contentType(ContentType.JSON)
-                .body(Map.of("name", name, "source", "s3://" + store.bucket() + "/" + prefix))
+                .body(Map.of("name", name, "source", "s3://" + IMPORTS_BUCKET + "/" + prefix))
                 .post("/api/base-models")
                 .then()
                 .statusCode(201)
@@ -261,8 +265,53 @@ class BaseModelImportTest {
                 .jsonPath();
 
         assertThat(imported.getString("model.sha256")).isEqualTo(combined(sha256ByFile(dir)));
-        assertThat(imported.getString("model.source")).isEqualTo("s3://" + store.bucket() + "/" + prefix);
+        assertThat(imported.getString("model.source")).isEqualTo("s3://" + IMPORTS_BUCKET + "/" + prefix);
         assertThat(imported.getString("model.architecture")).isEqualTo("MistralForCausalLM");
+    }
+
+    @Test
+    void importFromOutsideTheAllowedSourcesIsRefusedBeforeAnythingIsRead() throws Exception {
+        Path dir = model(ModelType.QWEN3, 13);
+        String prefix = "private/" + UUID.randomUUID() + "/";
+        try (ObjectStore imports = importsBucket();
+                Stream<Path> files = Files.list(dir)) {
+            for (Path file : files.toList()) {
+                imports.putFile(prefix + file.getFileName(), file, "application/octet-stream");
+                store.putFile(prefix + file.getFileName(), file, "application/octet-stream");
+            }
+        }
+
+        String notAllowed = "s3://" + IMPORTS_BUCKET + "/" + prefix;
+        String name = unique("not-allowed");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("name", name, "source", notAllowed))
+                .post("/api/base-models")
+                .then()
+                .statusCode(400)
+                .body("field", equalTo("source"))
+                .body(
+                        "detail",
+                        equalTo(notAllowed + " is not in an allowed source location for base models (allowed:"
+                                + " [model-imports/incoming/]; set pipeline.registry.base-models.allowed-sources)"));
+        given().contentType(ContentType.JSON)
+                .body(Map.of("name", name, "source", "s3://" + store.bucket() + "/" + prefix))
+                .post("/api/base-models")
+                .then()
+                .statusCode(400)
+                .body("detail", endsWith("is in the pipeline's own bucket, which is never a source of base models"));
+        given().get("/api/base-models/{n}", name).then().statusCode(404);
+    }
+
+    /** The bucket the test profile allows imports from (under incoming/), as an operator would fill it. */
+    private static ObjectStore importsBucket() {
+        var config = ConfigProvider.getConfig();
+        ObjectStore imports = new ObjectStore(ObjectStoreConfig.of(
+                config.getValue("pipeline.object-store.endpoint", String.class),
+                config.getValue("pipeline.object-store.access-key", String.class),
+                config.getValue("pipeline.object-store.secret-key", String.class),
+                IMPORTS_BUCKET));
+        imports.ensureBucket();
+        return imports;
     }
 
     @Test

@@ -87,6 +87,14 @@ public interface TrainingSettings {
     @WithDefault("10s")
     Duration reportInterval();
 
+    /**
+     * Whether a starting worker trains a generated tiny model for a few dozen steps ({@code
+     * TrainingWarmup}, about 2 s on 2 cores) so that its first job runs compiled training code; the
+     * first job waits for it, at most 30 s.
+     */
+    @WithDefault("true")
+    boolean warmupTraining();
+
     /** The lease outlives a missed renewal or two; a dead worker's job is free again after this. */
     @WithDefault("30s")
     Duration leaseTtl();

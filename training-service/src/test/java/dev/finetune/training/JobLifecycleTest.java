@@ -264,7 +264,7 @@ class JobLifecycleTest {
     }
 
     @ParameterizedTest(name = "{0} on {1}")
-    @CsvSource({"dpo, prefs", "orpo, prefs", "kto, labelled"})
+    @CsvSource({"dpo, prefs", "orpo, prefs", "kto, labelled", "reward, prefs"})
     void preferenceJobOnItsKindOfDataSucceeds(String objective, String dataset) {
         String id = create(Map.of(
                 "baseModel",
@@ -337,6 +337,7 @@ class JobLifecycleTest {
                 job("qa", "hyperparameters", Map.of("per_device_train_batch_size", 4096, "max_seq_length", 2048)),
                 "but a training worker has ");
         reject(job("qa", "objective", "dpo"), "objective: dpo needs preference pairs");
+        reject(job("qa", "objective", "reward"), "objective: reward needs preference pairs");
         reject(
                 job("qa", "objective", "orpo"),
                 "objective: orpo needs preference pairs (fields prompt, chosen, rejected), dataset qa@1 holds sft data");

@@ -40,7 +40,7 @@ import picocli.CommandLine;
 @EnabledIfSystemProperty(named = "benchmark", matches = "true")
 class ReportingOverheadBenchmarkIT {
     /** The JVM options of both runs: the local run's training-service heap and PyTorch threads. */
-    private static final List<String> JVM = List.of("-Xmx1536m", "-Dai.djl.pytorch.num_threads=2");
+    private static final List<String> JVM = List.of("-Xmx1536m", "-Xms1536m", "-Dai.djl.pytorch.num_threads=2");
 
     /** RunCommand's demo settings (its defaults: 25 epochs, learning rate 2e-3). */
     private static final Map<String, Object> DEMO = demo();

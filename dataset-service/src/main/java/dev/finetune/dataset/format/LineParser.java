@@ -7,6 +7,7 @@ import dev.finetune.dataset.clean.TextNormalizer;
 import dev.finetune.dataset.validation.InvalidLineException;
 import dev.finetune.dataset.validation.LineError;
 import dev.finetune.events.DatasetFormat;
+import dev.finetune.events.DatasetKind;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,13 @@ import java.util.Map;
  *
  * <p>With {@link DatasetFormat#AUTO} the format is taken from the first line that is a JSON object
  * with a recognisable set of fields; later lines must have the same format.
+ *
+ * <p>Prompt-only lines ({@link PromptOnly}) come in two formats' shapes and are told apart by their
+ * fields, never by guessing: a {@code prompt} without {@code completion} (TRL's prompt-only format,
+ * detected as {@code prompt_completion}), or {@code messages} ending in a user turn that give a reference
+ * answer. The first accepted line fixes what the dataset is (conversations or prompts), and every later
+ * line must be the same kind: in a dataset of prompts a chat line needs no reference, and in a dataset
+ * of conversations a line without its answer is refused as it always was.
  */
 public final class LineParser {
     /** A second value after the object ({@code {...}{...}}) is an error, not silently dropped. */
@@ -28,6 +36,10 @@ public final class LineParser {
 
     private final long maxCharacters;
     private DatasetFormat format;
+    /** What the first accepted line was (null before it): later lines of chat or prompt/completion must be the same. */
+    private DatasetKind kind;
+    /** The number of that line, for the errors of lines of the other kind. */
+    private long kindLine;
 
     /**
      * @param declared the declared format, or AUTO to detect it
@@ -68,13 +80,18 @@ public final class LineParser {
         }
         DatasetFormat lineFormat = detect(root);
         if (format == DatasetFormat.AUTO) {
+            if (lineFormat == null && PromptOnly.hasPromptAlone(root)) {
+                // Only while detecting: a declared format keeps naming the field its lines lack.
+                lineFormat = DatasetFormat.PROMPT_COMPLETION;
+            }
             if (lineFormat == null) {
                 throw invalidLine(
                         n,
                         "format",
                         "unrecognised format: expected fields messages, conversations, instruction/output, "
                                 + "prompt/completion, prompt/completion/label, prompt/chosen/rejected or "
-                                + "question/choices/answer or input_ids with labels/completion_mask",
+                                + "question/choices/answer or input_ids with labels/completion_mask, "
+                                + "or prompt alone",
                         String.join(",", fieldNames(root)));
             }
             format = lineFormat;
@@ -103,6 +120,10 @@ public final class LineParser {
                     "characters",
                     "example has " + example.characters() + " characters, limit " + maxCharacters,
                     null);
+        }
+        if (kind == null) {
+            kind = example.kind();
+            kindLine = n;
         }
         return example;
     }
@@ -149,7 +170,19 @@ public final class LineParser {
         return CanonicalExample.sft(List.of(new Message("user", user), new Message("assistant", output)));
     }
 
-    private static CanonicalExample promptCompletion(long n, JsonNode root) throws InvalidLineException {
+    /** A prompt with its completion, or without one (a prompt-only line) unless the dataset is conversations. */
+    private CanonicalExample promptCompletion(long n, JsonNode root) throws InvalidLineException {
+        String answer = PromptOnly.answerField(root);
+        if (kind == DatasetKind.PROMPT && answer != null) {
+            throw invalid(
+                    n,
+                    answer,
+                    "is not accepted: line " + kindLine + " made this a dataset of prompts, which have no answers",
+                    null);
+        }
+        if (kind == DatasetKind.PROMPT || kind == null && PromptOnly.hasPromptAlone(root)) {
+            return PromptOnly.fromPrompt(n, root);
+        }
         String prompt = requiredText(n, root, "prompt");
         String completion = requiredText(n, root, "completion");
         return CanonicalExample.sft(List.of(new Message("user", prompt), new Message("assistant", completion)));
@@ -159,9 +192,20 @@ public final class LineParser {
      * A chat line: {@code messages}, which may call tools (OpenAI / HuggingFace shape: assistant
      * {@code tool_calls}, {@code tool} results, an optional top-level {@code tools} list).
      */
-    private static CanonicalExample chat(long n, JsonNode root) throws InvalidLineException {
+    private CanonicalExample chat(long n, JsonNode root) throws InvalidLineException {
         List<JsonNode> tools = ToolCalling.tools(n, root.get("tools"), false);
         List<Message> messages = messages(n, root.get("messages"), "messages", true);
+        String last = messages.get(messages.size() - 1).role();
+        if (kind == DatasetKind.PROMPT && !last.equals("user")) {
+            throw invalid(
+                    n,
+                    "messages[" + (messages.size() - 1) + "].role",
+                    "must end with a user message: line " + kindLine + " made this a dataset of prompts",
+                    last);
+        }
+        if (last.equals("user") && (kind == DatasetKind.PROMPT || kind == null && PromptOnly.hasReference(root))) {
+            return PromptOnly.fromMessages(n, root, messages, tools);
+        }
         checkConversation(n, "messages", messages, true);
         ToolCalling.checkDeclared(n, "messages", messages, tools);
         ToolCalling.checkAnswers(n, "messages", messages);
@@ -429,8 +473,7 @@ public final class LineParser {
     }
 
     /** The turns under {@code field}; {@code tools}: whether tool calls and tool turns are accepted. */
-    private static List<Message> messages(long n, JsonNode node, String field, boolean tools)
-            throws InvalidLineException {
+    static List<Message> messages(long n, JsonNode node, String field, boolean tools) throws InvalidLineException {
         if (node == null || node.isNull()) {
             throw invalid(n, field, "is required", null);
         }
@@ -490,7 +533,7 @@ public final class LineParser {
      * An optional system turn first, then user and assistant alternating, starting with user; a
      * full conversation ends with assistant, a prompt with user.
      */
-    private static void checkConversation(long n, String field, List<Message> turns, boolean endsWithAssistant)
+    static void checkConversation(long n, String field, List<Message> turns, boolean endsWithAssistant)
             throws InvalidLineException {
         checkConversation(n, field, "role", turns, endsWithAssistant);
     }
@@ -544,7 +587,7 @@ public final class LineParser {
         return requiredText(n, obj, name, name);
     }
 
-    private static String requiredText(long n, JsonNode obj, String name, String path) throws InvalidLineException {
+    static String requiredText(long n, JsonNode obj, String name, String path) throws InvalidLineException {
         JsonNode node = obj.get(name);
         if (node == null || node.isNull()) {
             throw invalid(n, path, "is required", null);

@@ -263,7 +263,8 @@ public final class DatasetPreparation {
 
     /**
      * The canonical JSONL line: messages with their tool calls and tools (SFT), prompt/chosen/rejected
-     * (preference), prompt/completion/label (unpaired preference), messages/choices/answer (multiple
+     * (preference), prompt/completion/label (unpaired preference), prompt with its reference when it has
+     * one (prompt-only: the line {@link DatasetKind#PROMPT} fixes), messages/choices/answer (multiple
      * choice) or input_ids/completion_mask (tokenized, whichever of labels or completion_mask it came
      * with, so that exact de-duplication and the split see the ids and the trained positions only).
      */
@@ -283,6 +284,11 @@ public final class DatasetPreparation {
                 writeTurns(g, "prompt", example.messages());
                 writeTurns(g, "completion", example.chosen());
                 g.writeBooleanField("label", example.label());
+            } else if (example.isPromptOnly()) {
+                writeTurns(g, "prompt", example.messages());
+                if (!example.reference().isEmpty()) {
+                    g.writeStringField("reference", example.reference());
+                }
             } else if (example.isPreference()) {
                 writeTurns(g, "prompt", example.messages());
                 writeTurns(g, "chosen", example.chosen());

@@ -8,7 +8,10 @@ public interface TokenCounter {
     /** What counts, e.g. the base model whose tokenizer is used. */
     String name();
 
-    /** Tokens of one example: the whole conversation (for preference data, prompt + longer answer). */
+    /**
+     * Tokens of one example: the whole conversation (for preference data, prompt + longer answer; for a
+     * prompt, the prompt + its reference as the answer turn, when it has one).
+     */
     int count(CanonicalExample example);
 
     /** Tokens of a pre-tokenized example: its ids, whatever the counter (they are the tokens trained). */

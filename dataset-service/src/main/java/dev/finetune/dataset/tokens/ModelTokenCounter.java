@@ -47,6 +47,9 @@ public final class ModelTokenCounter implements TokenCounter {
                 e.chosen().forEach(m -> contents.add(m.text()));
                 e.rejected().forEach(m -> contents.add(m.text()));
             }
+            if (hasReference(e)) {
+                contents.add(e.reference());
+            }
         }
         List<int[]> encoded = tokenizer.encodeBatch(contents, false);
         int[] counts = new int[examples.size()];
@@ -60,6 +63,11 @@ public final class ModelTokenCounter implements TokenCounter {
             int prompt = 0;
             for (Message m : e.messages()) {
                 prompt += encoded.get(next++).length + overheadByRole.getOrDefault(m.role(), 0);
+            }
+            if (hasReference(e)) {
+                // The reference stands for the completion the method will sample: an assistant turn.
+                counts[i] = prompt + encoded.get(next++).length + overheadByRole.getOrDefault("assistant", 0);
+                continue;
             }
             if (!e.isPreference()) {
                 counts[i] = prompt;
@@ -76,6 +84,10 @@ public final class ModelTokenCounter implements TokenCounter {
             counts[i] = prompt + Math.max(chosen, rejected);
         }
         return counts;
+    }
+
+    private static boolean hasReference(CanonicalExample e) {
+        return e.isPromptOnly() && !e.reference().isEmpty();
     }
 
     /** Template tokens per turn, by role: rendered turn minus its content. Empty without a template. */

@@ -49,6 +49,15 @@ class LineParserFuzzTest {
         "{\"input_ids\":[1,15,16,2],\"labels\":[-100,-100,16,2]}",
         "{\"input_ids\":[1,15,16,2],\"completion_mask\":[0,0,1,1],\"attention_mask\":[1,1,1,1]}",
     };
+    /** Prompt-only lines, each form: a dataset of prompts is fuzzed from these (see the second test). */
+    private static final String[] PROMPT_SEEDS = {
+        "{\"prompt\":\"What is 2+2?\",\"reference\":\"4\"}",
+        "{\"prompt\":[{\"role\":\"system\",\"content\":\"Be brief\"},{\"role\":\"user\",\"content\":\"Q\"}],"
+                + "\"solution\":\"A\"}",
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"Q\"},{\"role\":\"assistant\",\"content\":\"a\"},"
+                + "{\"role\":\"user\",\"content\":\"Q2\"}],\"reference\":\"A\"}",
+    };
+
     private static final String[] FRAGMENTS = {
         "{",
         "}",
@@ -78,6 +87,8 @@ class LineParserFuzzTest {
         "\"question\"",
         "\"choices\"",
         "\"answer\"",
+        "\"reference\"",
+        "\"solution\"",
         "\"from\"",
         "\"value\"",
         "\"human\"",
@@ -103,6 +114,23 @@ class LineParserFuzzTest {
             List<byte[]> lines = new ArrayList<>();
             for (int i = 0; i < LINES_PER_FORMAT; i++) {
                 lines.add(line(random));
+            }
+            check(format, lines);
+        }
+    }
+
+    /**
+     * The same for datasets of prompts: a valid prompt line first (it makes the dataset one), then
+     * generated and mutated prompt lines, for each format whose lines can be prompts.
+     */
+    @Test
+    void everyLineOfADatasetOfPromptsIsAcceptedAsAPromptOrRefusedWithAReason() throws Exception {
+        SplittableRandom random = new SplittableRandom(SEED);
+        for (DatasetFormat format : List.of(DatasetFormat.AUTO, DatasetFormat.PROMPT_COMPLETION, DatasetFormat.CHAT)) {
+            List<byte[]> lines = new ArrayList<>();
+            lines.add(PROMPT_SEEDS[format == DatasetFormat.CHAT ? 2 : 0].getBytes(StandardCharsets.UTF_8));
+            for (int i = 0; i < LINES_PER_FORMAT; i++) {
+                lines.add(line(random, PROMPT_SEEDS));
             }
             check(format, lines);
         }
@@ -167,7 +195,15 @@ class LineParserFuzzTest {
             assertThat(m.role()).isIn("system", "user", "assistant");
             assertThat(m.content()).isNotEmpty();
         });
-        if (example.label() != null) {
+        if (example.isPromptOnly()) {
+            assertThat(example.chosen()).as(shown).isNull();
+            assertThat(example.messages().get(example.messages().size() - 1).role())
+                    .as(shown)
+                    .isEqualTo("user");
+            assertThat(example.reference())
+                    .as(shown)
+                    .isEqualTo(example.reference().strip());
+        } else if (example.label() != null) {
             assertThat(example.chosen()).as(shown).isNotEmpty();
             assertThat(example.rejected()).as(shown).isEmpty();
         } else if (example.isPreference()) {
@@ -188,7 +224,11 @@ class LineParserFuzzTest {
 
     /** A valid seed line, then 0-6 mutations at the text or byte level. */
     private static byte[] line(SplittableRandom random) {
-        String text = SEEDS[random.nextInt(SEEDS.length)];
+        return line(random, SEEDS);
+    }
+
+    private static byte[] line(SplittableRandom random, String[] seeds) {
+        String text = seeds[random.nextInt(seeds.length)];
         int mutations = random.nextInt(7);
         for (int m = 0; m < mutations; m++) {
             text = mutate(text, random);
@@ -220,7 +260,8 @@ class LineParserFuzzTest {
             case 4 -> text.replaceFirst("\"[^\"]{1,12}\"", "\"\""); // empty a string or a key
             case 5 -> text.replaceFirst(
                     ":\"[^\"]*\"", ":" + new String[] {"1", "null", "[]", "{}", "true"}[random.nextInt(5)]);
-            case 6 -> text.replaceFirst("\"(instruction|output|prompt|completion|chosen|rejected|messages)\"", "\"x\"");
+            case 6 -> text.replaceFirst(
+                    "\"(instruction|output|prompt|completion|chosen|rejected|messages|reference)\"", "\"x\"");
             default -> text + text; // two objects on one line
         };
     }

@@ -168,6 +168,72 @@ class DatasetPreparationTest {
     }
 
     @Test
+    void theExampleArithmeticPromptsArePreparedWithReferencesThatAreTheRightAnswers() throws Exception {
+        byte[] raw = Files.readAllBytes(Path.of("../examples/data/arithmetic-prompts.jsonl"));
+
+        PreparationResult result = prepare(raw, PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.rejected()).isFalse();
+        assertThat(result.format()).isEqualTo(DatasetFormat.PROMPT_COMPLETION);
+        assertThat(result.kind()).isEqualTo(DatasetKind.PROMPT);
+        assertThat(result.lines()).isEqualTo(82);
+        assertThat(result.errors())
+                .extracting(Object::toString)
+                .containsExactly("line 23, reference: must be a string (a number is written as one: \"42\") (got 42)");
+        assertThat(result.duplicates()).containsExactly(RemovedDuplicate.exact(58, 9));
+        // Rows of one template with short references are not judged as near duplicates: all 80 stay.
+        assertThat(result.nearDuplicates()).isZero();
+        assertThat(result.validExamples()).isEqualTo(80);
+        java.util.regex.Pattern prepared = java.util.regex.Pattern.compile(
+                "\\{\"prompt\":\\[\\{\"role\":\"user\",\"content\":\"What is (\\d+) ([-+*]) (\\d+)\\? "
+                        + "Answer with the number only.\"}],\"reference\":\"(-?\\d+)\"}");
+        long written = 0;
+        for (Split split : Split.values()) {
+            for (String line : Files.readAllLines(result.splits().get(split).path())) {
+                java.util.regex.Matcher m = prepared.matcher(line);
+                assertThat(m.matches()).as(line).isTrue();
+                long a = Long.parseLong(m.group(1));
+                long b = Long.parseLong(m.group(3));
+                long expected =
+                        switch (m.group(2)) {
+                            case "+" -> a + b;
+                            case "-" -> a - b;
+                            default -> a * b;
+                        };
+                assertThat(Long.parseLong(m.group(4))).as(line).isEqualTo(expected);
+                written++;
+            }
+        }
+        assertThat(written).isEqualTo(80);
+        assertThat(result.splits().get(Split.TRAIN).examples()).isPositive();
+        assertThat(result.statistics().splits().get("train").tokens()).isPositive();
+    }
+
+    @Test
+    void promptsAreNearDuplicatesOnlyWhenTheirLongReferencesAreToo() throws Exception {
+        String prompt = "Explain in two sentences how a rainbow forms after a summer storm over the hills";
+        String reference = "Sunlight entering each raindrop is refracted, reflected once off the back of the drop "
+                + "and refracted again on the way out, and because each colour bends by a slightly different "
+                + "angle the white light fans out into the familiar band of colours.";
+        String jsonl = "{\"prompt\":\"" + prompt + "\"}\n"
+                + "{\"prompt\":\"" + prompt + "!\"}\n" // one character more, no reference: kept
+                + "{\"prompt\":\"" + prompt + ".\",\"reference\":\"" + reference + "\"}\n"
+                + "{\"prompt\":\"" + prompt + "?\",\"reference\":\"" + reference.replace("colours.", "colors.")
+                + "\"}\n";
+
+        PreparationResult result = prepare(bytes(jsonl), PreparationSettings.defaults(DatasetFormat.AUTO));
+
+        assertThat(result.kind()).isEqualTo(DatasetKind.PROMPT);
+        assertThat(result.exactDuplicates()).isZero();
+        assertThat(result.duplicates()).singleElement().satisfies(d -> {
+            assertThat(d.line()).isEqualTo(4);
+            assertThat(d.duplicateOf()).isEqualTo(3);
+            assertThat(d.kind()).isEqualTo("near");
+        });
+        assertThat(result.validExamples()).isEqualTo(3);
+    }
+
+    @Test
     void badLinesAreDroppedAndReportedWithLineNumbersBelowTheThreshold() throws Exception {
         StringBuilder jsonl = new StringBuilder();
         for (int i = 1; i <= 40; i++) {

@@ -80,7 +80,7 @@ class DatasetSubmissionTest {
         upstream().putBytes(key, DatasetUploadTest.alpaca(5).getBytes(StandardCharsets.UTF_8), "application/jsonl");
 
         assertThat(deadLettered(name, "s3://upstream-exports/" + key))
-                .contains("s3://upstream-exports/" + key + " is not in an allowed upstream location")
+                .contains("s3://upstream-exports/" + key + " is not in an allowed source location for datasets")
                 .contains("upstream-exports/exports/")
                 .contains("pipeline.dataset.upstream.allowed");
         given().get("/api/datasets/{n}/versions", name).then().statusCode(200).body("size()", equalTo(0));

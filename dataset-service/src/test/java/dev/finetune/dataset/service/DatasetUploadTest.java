@@ -70,7 +70,13 @@ class DatasetUploadTest {
                         "{\"chosen\":[{\"role\":\"user\",\"content\":\"Q%d\"},{\"role\":\"assistant\","
                                 + "\"content\":\"good %d\"}],\"rejected\":[{\"role\":\"user\",\"content\":\"Q%1$d\"},"
                                 + "{\"role\":\"assistant\",\"content\":\"bad\"}]}",
-                        "preference"));
+                        "preference"),
+                // Prompts alone (PPO, GRPO), in either format's shape.
+                new Case("prompt_completion", "{\"prompt\":\"Q%d\",\"reference\":\"A%d\"}", "prompt"),
+                new Case(
+                        "chat",
+                        "{\"messages\":[{\"role\":\"user\",\"content\":\"Q%d\"}],\"solution\":\"A%d\"}",
+                        "prompt"));
         for (Case c : cases) {
             String name = unique(c.format().replace('_', '-'));
             StringBuilder jsonl = new StringBuilder();

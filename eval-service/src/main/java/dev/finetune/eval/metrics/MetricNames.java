@@ -14,6 +14,8 @@ public final class MetricNames {
     public static final String ROUGE_L = "rouge_l";
     public static final String PREFERENCE_ACCURACY = "preference_accuracy";
     public static final String REWARD_MARGIN = "reward_margin";
+    /** A reward model's Bradley-Terry loss on held-out pairs, mean(-log sigmoid(r_chosen - r_rejected)). */
+    public static final String REWARD_LOSS = "reward_loss";
     /** Multiple choice: share of questions whose right choice has the highest log-likelihood (lm-eval's acc). */
     public static final String MC_ACCURACY = "mc_accuracy";
     /** The same with each choice's log-likelihood divided by its length in characters (lm-eval's acc_norm). */
@@ -31,11 +33,12 @@ public final class MetricNames {
             ROUGE_L,
             PREFERENCE_ACCURACY,
             REWARD_MARGIN,
+            REWARD_LOSS,
             MC_ACCURACY,
             MC_ACCURACY_NORM);
 
     /** Metrics where a smaller value is better; for all others larger is better. */
-    public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY);
+    public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY, REWARD_LOSS);
 
     private MetricNames() {}
 }

@@ -37,7 +37,8 @@ import org.jboss.logging.Logger;
 /**
  * Evaluates one checkpoint against its base model: load the data, get the base model's metrics,
  * zero-shot and prompted as the {@link PromptBaseline} says (each cached per base model, dataset
- * version, limits and storage), apply the checkpoint, score it, apply the gates. Runs on the caller's (worker) thread; the model and its arrays live only as long as the
+ * version, limits and storage), apply the checkpoint, score it (a reward model's on its preference
+ * pairs, {@link RewardCheckpoints}), apply the gates. Runs on the caller's (worker) thread; the model and its arrays live only as long as the
  * call. Missing or unreadable inputs end as {@link EvaluationFailure}; store errors propagate.
  */
 @ApplicationScoped
@@ -136,10 +137,28 @@ public class EvaluationRunner {
                 }
             }
             checkpointDir = phases.run("load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
-            model = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
-            CausalLm evaluated = model;
-            ModelScoring.Scored scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
-                    .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
+            ModelScoring.Scored scored;
+            if (RewardCheckpoints.isRewardModel(checkpointDir)) {
+                if (model != null) {
+                    model.close(); // the base language model, done with: the reward model loads its own copy
+                    model = null;
+                }
+                Path rewardCheckpoint = checkpointDir;
+                scored = phases.run(
+                        "checkpoint-metrics",
+                        id,
+                        () -> RewardCheckpoints.score(
+                                r,
+                                in.baseDir(),
+                                rewardCheckpoint,
+                                in.validation().pairs(),
+                                settings.batchSize()));
+            } else {
+                model = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
+                CausalLm evaluated = model;
+                scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
+                        .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
+            }
             Map<String, Double> baseMetrics = base.metrics();
             Map<String, Double> baselineMetrics = prompted == null ? Map.of() : prompted.metrics();
             List<GateOutcome> gates = r.gates().evaluate(scored.metrics(), baseMetrics, baselineMetrics);

@@ -36,6 +36,20 @@ class NumericMetricsTest {
     }
 
     @Test
+    void bradleyTerryLossIsTheMeanNegativeLogSigmoidOfTheMarginsAndStaysFiniteForHugeOnes() {
+        double[] chosen = {2.0, -1.0, 0.5, 800.0, -800.0};
+        double[] rejected = {1.0, 1.0, 0.5, 0.0, 0.0};
+        double expected = 0;
+        for (double m : new double[] {1.0, -2.0, 0.0}) {
+            expected += -Math.log(1 / (1 + Math.exp(-m)));
+        }
+        expected += 0.0 + 800.0; // -log sigmoid(800) underflows to 0; -log sigmoid(-800) = 800 to double precision
+
+        assertThat(PreferenceMetrics.bradleyTerryLoss(chosen, rejected)).isCloseTo(expected / 5, within(1e-12));
+        assertThat(PreferenceMetrics.of(chosen, rejected).accuracy()).isEqualTo(0.4);
+    }
+
+    @Test
     void labelledMarginIsTheDesirableMeanMinusTheUndesirableMean() {
         LabelledMetrics m = LabelledMetrics.of(
                 new float[] {-1f, -5f, -2f, -3f, -7f}, new boolean[] {true, false, true, false, true});

@@ -167,6 +167,27 @@ public final class ModelConfigJson {
         Files.move(temporary, configFile, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /**
+     * As {@link #write}, for the model as HuggingFace's {@code <Arch>ForSequenceClassification} with one
+     * label (a reward model): the architecture, and {@code id2label} / {@code label2id} as transformers
+     * writes them for {@code num_labels=1} (it stores no {@code num_labels}; the label maps imply it).
+     */
+    public static void writeSequenceClassification(ModelConfig config, String torchDtype, Path configFile)
+            throws IOException {
+        Path temporary = configFile.resolveSibling(configFile.getFileName() + ".tmp");
+        JSON.writeValue(temporary.toFile(), toSequenceClassificationJson(config, torchDtype));
+        Files.move(temporary, configFile, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** config.json content of the one-label sequence classifier: see {@link #writeSequenceClassification}. */
+    public static ObjectNode toSequenceClassificationJson(ModelConfig c, String torchDtype) {
+        ObjectNode o = toJson(c, torchDtype);
+        o.putArray("architectures").add(c.modelType().sequenceClassificationArchitecture());
+        o.putObject("id2label").put("0", "LABEL_0");
+        o.putObject("label2id").put("LABEL_0", 0);
+        return o;
+    }
+
     /** config.json content; {@code torchDtype} records the dtype the weights are stored in. */
     public static ObjectNode toJson(ModelConfig c, String torchDtype) {
         ObjectNode o = JSON.createObjectNode();

@@ -26,6 +26,11 @@ public enum ModelType {
         return hfName;
     }
 
+    /** The architecture of the family's one-label sequence classifier (a reward model): {@code Qwen3ForSequenceClassification}. */
+    public String sequenceClassificationArchitecture() {
+        return architecture.replace("ForCausalLM", "ForSequenceClassification");
+    }
+
     /** The value of {@code architectures[0]} in config.json. */
     public String architecture() {
         return architecture;

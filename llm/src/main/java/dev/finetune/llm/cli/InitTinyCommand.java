@@ -8,9 +8,7 @@ import dev.finetune.llm.checkpoint.TensorSource;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import dev.finetune.llm.tiny.TokenizerFiles;
-import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.TinyTokenizerWriter;
-import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -81,7 +79,8 @@ final class InitTinyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         validateFlags();
         TinyTokenizerWriter.write(out);
-        ModelConfig config = resize(withTokenizer(TinyModels.config(type)));
+        // The model's vocabulary and special ids are the tokenizer's, read back from the files just written.
+        ModelConfig config = resize(TinyModels.withTokenizer(TinyModels.config(type), out));
         TinyModelGenerator.write(config, seed, TinyModelGenerator.Initialization.TEST, dtype, TokenizerFiles.NONE, out);
         report(config);
         return 0;
@@ -109,19 +108,6 @@ final class InitTinyCommand implements Callable<Integer> {
         if (params != null && hidden != null && layers != null) {
             throw new ParameterException(
                     spec.commandLine(), "--params: sets --hidden or --layers, so it cannot be given with both");
-        }
-    }
-
-    /** The model's vocabulary and special ids are the tokenizer's, read back from the files just written. */
-    private ModelConfig withTokenizer(ModelConfig tiny) throws IOException {
-        try (Tokenizer tokenizer = Tokenizer.load(out)) {
-            var special = tokenizer.specialTokens();
-            return tiny.toBuilder()
-                    .vocabSize(tokenizer.vocabSize())
-                    .bosTokenId(special.bos().map(SpecialToken::id).orElse(null))
-                    .eosTokenIds(special.stopIds())
-                    .padTokenId(special.pad().map(SpecialToken::id).orElse(null))
-                    .build();
         }
     }
 

@@ -1,10 +1,13 @@
 package dev.finetune.llm.lora;
 
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.DecoderModel;
+import dev.finetune.llm.model.Embedding;
 import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.quant.BaseStorage;
+import dev.finetune.llm.quant.Int8Embedding;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,7 +42,8 @@ public final class Adapters {
     /**
      * Wraps every linear that {@code config.targetModules()} selects in a {@link LoraLinear}, after
      * storing every decoder linear as {@code config.baseDtype()} says (fp32 linears are quantised
-     * here; a model loaded with that storage already has it). The adapter matrices are created in
+     * here, and under int8 or nf4 the token embedding becomes int8 rows; a model loaded with that
+     * storage already has it). The adapter matrices are created in
      * the model's manager and marked {@code requiresGradient}.
      *
      * @param seed seeds A's initialisation and the dropout masks
@@ -61,6 +65,7 @@ public final class Adapters {
         }
         BaseStorage storage = config.baseStorage();
         bases.replaceAll((path, base) -> BaseLinear.store(path, base, storage, model.manager()));
+        freezeEmbedding(model, storage);
         AdapterMode mode = new AdapterMode();
         SplittableRandom init = new SplittableRandom(seed);
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
@@ -89,7 +94,34 @@ public final class Adapters {
                 site.parent().replaceChild(site.name(), replacement);
             }
         }
-        return new Adapters(model, config, mode, layers);
+        Adapters adapters = new Adapters(model, config, mode, layers);
+        adapters.modulesToSave().values().forEach(p -> p.array().setRequiresGradient(true));
+        return adapters;
+    }
+
+    /**
+     * A reward model's {@code score} head, which is trained whole beside the adapters (PEFT's {@code
+     * modules_to_save}, as TRL's RewardTrainer sets up a SEQ_CLS adapter), by the name PEFT saves it
+     * under: {@code get_peft_model_state_dict} drops the wrapper's {@code modules_to_save.<adapter>} from
+     * {@code base_model.model.score.modules_to_save.default.weight}. Empty for a language model.
+     */
+    public Map<String, Parameter> modulesToSave() {
+        if (!model.hasScoreHead()) {
+            return Map.of();
+        }
+        String name = CausalLm.SCORE + ".weight";
+        return Map.of(PEFT_PREFIX + name, model.namedParameters().get(name));
+    }
+
+    /**
+     * A quantised base stores the fp32 token embedding (a tied LM head with it) as int8 rows, as
+     * loading with that storage does ({@link BaseStorage#frozenEmbedding}); the fp32 table is released.
+     */
+    private static void freezeEmbedding(CausalLm model, BaseStorage storage) {
+        if (storage.freezesEmbedding() && model.body().embedTokens() instanceof Embedding fp32) {
+            model.body().replaceChild(DecoderModel.EMBED_TOKENS, Int8Embedding.quantize(fp32, model.manager()));
+            fp32.weight().array().close();
+        }
     }
 
     /**
@@ -109,6 +141,11 @@ public final class Adapters {
             if (config.useDora()) {
                 shapes.put(PEFT_PREFIX + site.path() + "." + LoraLinear.MAGNITUDE, new long[] {weight[0]});
             }
+        }
+        if (model.hasScoreHead()) {
+            shapes.put(
+                    PEFT_PREFIX + CausalLm.SCORE + ".weight",
+                    new long[] {1, model.config().hiddenSize()});
         }
         return shapes;
     }
@@ -130,7 +167,8 @@ public final class Adapters {
      * The adapter matrices by PEFT tensor name ({@code
      * base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight} [R, I], {@code ...lora_B.weight}
      * [O, R], and with DoRA {@code ...lora_magnitude_vector} [O], the name PEFT saves it under), in
-     * tree order: the only parameters to optimise.
+     * tree order, then a reward model's score head ({@link #modulesToSave}): the only parameters to
+     * optimise.
      */
     public Map<String, Parameter> trainableParameters() {
         Map<String, Parameter> parameters = new LinkedHashMap<>();
@@ -139,6 +177,7 @@ public final class Adapters {
             parameters.put(PEFT_PREFIX + path + ".lora_B.weight", layer.loraB());
             layer.magnitude().ifPresent(m -> parameters.put(PEFT_PREFIX + path + "." + LoraLinear.MAGNITUDE, m));
         });
+        parameters.putAll(modulesToSave());
         return parameters;
     }
 

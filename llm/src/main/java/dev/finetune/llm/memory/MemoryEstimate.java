@@ -4,6 +4,7 @@ import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.quant.Int8Embedding;
 import dev.finetune.llm.train.Method;
 import java.util.List;
 import java.util.Locale;
@@ -31,7 +32,10 @@ import java.util.Locale;
  * each mask into a fresh direct buffer that lived until the next garbage collection). A quantised base, always
  * checkpointed, adds one layer's dequantised fp32 weights while that layer computes. The LM head runs
  * in chunks of {@link ChunkedLmHead#DEFAULT_CHUNK_BYTES} of logits (110 rows of a 151,936-token
- * vocabulary), so only one chunk counts. DPO scores chosen and rejected answers in one micro-batch:
+ * vocabulary), so only one chunk counts. A quantised base stores the embedding as int8 rows ({@link
+ * ModelSize#embeddingBytes}); tied, it is the head, which computes a chunk's log-probs a block of
+ * {@link Int8Embedding#BLOCK_BYTES} of vocabulary rows at a time, so the logits term is one block's
+ * rows and a block's logits per chunk row instead of a chunk's [rows, V]. DPO scores chosen and rejected answers in one micro-batch:
  * twice the sequences.
  *
  * @param weights the model's weights as stored
@@ -95,9 +99,16 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
         if (base != BaseDType.FP32) {
             activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights
         }
-        long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));
-        long logits = (long) (Float.BYTES * 4.25 * chunkRows * config.vocabSize());
         BaseDType stored = method == Method.FULL ? BaseDType.FP32 : base;
+        long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));
+        long logits;
+        if (stored != BaseDType.FP32 && config.tieWordEmbeddings()) {
+            // The int8 tied head: one block of dequantised rows (and its int8 slice), a block of logits per chunk row.
+            long blockRows = Math.min(config.vocabSize(), Int8Embedding.BLOCK_BYTES / (Float.BYTES * c));
+            logits = (long) (Float.BYTES * (1.25 * blockRows * c + 4.25 * chunkRows * blockRows));
+        } else {
+            logits = (long) (Float.BYTES * 4.25 * chunkRows * config.vocabSize());
+        }
         return new MemoryEstimate(
                 size.weightBytes(stored), trainable, (long) activations, logits, heapBytes + ENGINE_BYTES);
     }

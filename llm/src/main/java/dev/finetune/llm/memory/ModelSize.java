@@ -5,14 +5,17 @@ import dev.finetune.llm.quant.BaseDType;
 
 /**
  * How many parameters a model of a config has, split by what {@code base_dtype} applies to: the
- * weights of the decoder layers' linears, and the rest (embedding, norms, biases, an untied LM head),
- * which always stay fp32. Counted from the config alone, without the engine, as the model tree lays
- * the parameters out (a test checks the two agree for every family).
+ * weights of the decoder layers' linears (fp32, int8 or nf4), the token embedding [V, C] (a tied LM
+ * head with it; int8 rows under an int8 or nf4 base, else fp32), and the rest (norms, biases, an
+ * untied LM head), which always stay fp32. Counted from the config alone, without the engine, as the
+ * model tree lays the parameters out (a test checks the two agree for every family).
  *
  * @param linearWeights values of the decoder-layer linear weights
+ * @param embeddingRows V, the token embedding's rows
+ * @param embeddingColumns C, the token embedding's columns
  * @param others every other parameter value
  */
-public record ModelSize(long linearWeights, long others) {
+public record ModelSize(long linearWeights, long embeddingRows, long embeddingColumns, long others) {
     public static ModelSize of(ModelConfig config) {
         long c = config.hiddenSize();
         long q = (long) config.numAttentionHeads() * config.headDim();
@@ -25,13 +28,17 @@ public record ModelSize(long linearWeights, long others) {
         other += config.mlpBias() ? 2 * f + c : 0;
         other += config.qkNorm() ? 2L * config.headDim() : 0;
         long layers = config.numHiddenLayers();
-        long embedding = (long) config.vocabSize() * c;
-        long head = config.tieWordEmbeddings() ? 0 : embedding;
-        return new ModelSize(layers * linear, layers * other + embedding + c + head);
+        long head = config.tieWordEmbeddings() ? 0 : (long) config.vocabSize() * c;
+        return new ModelSize(layers * linear, config.vocabSize(), c, layers * other + c + head);
+    }
+
+    /** Values of the token embedding: V * C. */
+    public long embedding() {
+        return embeddingRows * embeddingColumns;
     }
 
     public long parameters() {
-        return linearWeights + others;
+        return linearWeights + embedding() + others;
     }
 
     /**
@@ -47,8 +54,18 @@ public record ModelSize(long linearWeights, long others) {
         return BaseDType.NF4;
     }
 
-    /** Resident bytes of the weights with the decoder linears stored as {@code dtype}, the rest fp32. */
+    /**
+     * Resident bytes of the weights with the decoder linears stored as {@code dtype}, the embedding as
+     * int8 rows (a byte a value and a fp32 scale a row) unless {@code dtype} is fp32, the rest fp32.
+     */
     public long weightBytes(BaseDType dtype) {
-        return (long) Math.ceil(linearWeights * dtype.bitsPerWeight() / 8) + others * Float.BYTES;
+        return (long) Math.ceil(linearWeights * dtype.bitsPerWeight() / 8)
+                + embeddingBytes(dtype)
+                + others * Float.BYTES;
+    }
+
+    /** The token embedding's resident bytes under a base stored as {@code dtype} (see {@code BaseStorage}). */
+    public long embeddingBytes(BaseDType dtype) {
+        return dtype == BaseDType.FP32 ? embedding() * Float.BYTES : embedding() + embeddingRows * Float.BYTES;
     }
 }

@@ -5,17 +5,23 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.Checkpoint;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Random;
 
 /**
  * A decoder-only language model of the Llama family (llama, mistral, qwen2, qwen3), laid out as
  * HuggingFace's {@code *ForCausalLM}: the body {@code model} and the head {@code lm_head}, which is
- * the token embedding itself when {@code tie_word_embeddings} is set.
+ * the token embedding itself when {@code tie_word_embeddings} is set. A reward model is laid out as
+ * {@code *ForSequenceClassification} with one label instead: the body and a {@code score} head [1, C]
+ * (no bias) in place of the LM head, see {@link #scores}; a checkpoint holding {@code score.weight}
+ * loads as one, and {@link #attachScoreHead} turns a language model into one.
  *
  * <p>The model owns an NDManager holding its weights. {@link #forward} creates its temporaries in
  * the caller's current NDScope (or the input's manager): callers run each step inside an NDScope
@@ -24,20 +30,31 @@ import java.nio.file.Path;
  * <p>Dimension letters: B batch, T new tokens, S = cached + new tokens, C channels, V vocabulary.
  */
 public final class CausalLm extends Module implements AutoCloseable {
-    private final ModelConfig config;
+    /** The sequence classifier's head: transformers' {@code score} of {@code *ForSequenceClassification}. */
+    public static final String SCORE = "score";
+
+    private ModelConfig config;
     private final NDManager manager;
     private final DecoderModel body;
-    private final Linear lmHead;
+    private Linear lmHead;
+    private Linear score;
     private boolean gradientCheckpointing;
 
     /** Builds the module tree with unset parameters; load or initialise weights next. */
     public CausalLm(ModelConfig config, Device device) {
+        this(config, device, false);
+    }
+
+    /** With {@code scoreHead}: the one-label sequence classifier's layout (a reward model) instead. */
+    private CausalLm(ModelConfig config, Device device, boolean scoreHead) {
         this.config = config;
         this.manager = NDManager.newBaseManager(device);
         this.body = child("model", new DecoderModel(config, manager));
-        this.lmHead = config.tieWordEmbeddings()
-                ? null
-                : child("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false));
+        if (scoreHead) {
+            this.score = child(SCORE, new Linear(config.hiddenSize(), 1, false));
+        } else if (!config.tieWordEmbeddings()) {
+            this.lmHead = child("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false));
+        }
     }
 
     /** Loads a model directory in HuggingFace layout onto {@code device}, every weight in fp32. */
@@ -47,13 +64,14 @@ public final class CausalLm extends Module implements AutoCloseable {
 
     /**
      * Loads a model directory in HuggingFace layout onto {@code device}, tensor by tensor, the decoder
-     * layers' linears stored as {@code storage} says (the embedding, norms and LM head in fp32). The
+     * layers' linears stored as {@code storage} says, and the token embedding too if the storage
+     * freezes it (int8 and nf4 bases: see {@code BaseStorage}); norms and an untied LM head in fp32. The
      * peak while loading is the model as stored plus about one fp32 tensor: a quantised model is never
      * whole in fp32 on the way.
      */
     public static CausalLm load(Path directory, Device device, LinearStorage storage) throws CheckpointException {
         try (Checkpoint checkpoint = Checkpoint.open(directory)) {
-            CausalLm model = new CausalLm(checkpoint.config(), device);
+            CausalLm model = new CausalLm(checkpoint.config(), device, hasScoreHead(checkpoint));
             try {
                 ModelWeights.load(model, checkpoint.tensors(), storage);
             } catch (CheckpointException | RuntimeException e) {
@@ -73,9 +91,14 @@ public final class CausalLm extends Module implements AutoCloseable {
      *     or shape, or not a parameter of the model
      */
     public static void verify(Checkpoint checkpoint) throws CheckpointException {
-        try (CausalLm skeleton = new CausalLm(checkpoint.config(), Device.cpu())) {
+        try (CausalLm skeleton = new CausalLm(checkpoint.config(), Device.cpu(), hasScoreHead(checkpoint))) {
             ModelWeights.verify(skeleton, checkpoint.tensors());
         }
+    }
+
+    /** A checkpoint of a sequence classifier (HF's {@code *ForSequenceClassification}) holds {@code score.weight}. */
+    private static boolean hasScoreHead(Checkpoint checkpoint) {
+        return checkpoint.tensors().names().contains(SCORE + ".weight");
     }
 
     /** Loads onto CUDA if the engine sees a GPU, else the CPU. */
@@ -85,6 +108,68 @@ public final class CausalLm extends Module implements AutoCloseable {
 
     public static Device preferredDevice() {
         return Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+    }
+
+    /**
+     * Replaces the LM head with a {@code score} head [1, C] drawn from normal(0, initializer_range) with
+     * {@code seed} (transformers' {@code _init_weights} of a new Linear), making this a reward model as
+     * {@code AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)} does. {@code
+     * padTokenId} becomes the config's {@code pad_token_id}: the head reads each row's last token that is
+     * not it, so it is part of the model.
+     *
+     * @throws IllegalStateException if the model already has a score head
+     */
+    public void attachScoreHead(long padTokenId, long seed) {
+        if (score != null) {
+            throw new IllegalStateException("the model already has a score head");
+        }
+        if (lmHead != null) {
+            removeChild("lm_head");
+            if (lmHead.weight().isSet()) {
+                lmHead.weight().array().close(); // frees the [V, C] head now, not with the model
+            }
+            lmHead = null;
+        }
+        int hidden = config.hiddenSize();
+        Random random = new Random(seed);
+        float[] values = new float[hidden];
+        for (int c = 0; c < hidden; c++) {
+            values[c] = (float) (random.nextGaussian() * config.initializerRange());
+        }
+        score = child(SCORE, new Linear(hidden, 1, false));
+        score.weight().set(manager.create(values, new Shape(1, hidden)));
+        config = config.toBuilder().padTokenId((int) padTokenId).build();
+    }
+
+    /** Whether this is a reward model (a {@code score} head instead of the LM head). */
+    public boolean hasScoreHead() {
+        return score != null;
+    }
+
+    /**
+     * The reward model's scores [B] of the final-normed hidden states [B, T, C] at each row's last real
+     * token, {@code lastTokens} [B, T] float: one-hot at that token (see {@link
+     * dev.finetune.llm.objective.LastTokens}). As transformers scores every position and then picks
+     * that one; picking first computes the same number with one row per sequence.
+     */
+    public NDArray scores(NDArray hidden, NDArray lastTokens) {
+        if (score == null) {
+            throw new IllegalStateException("the model has no score head: it is a language model, not a reward model");
+        }
+        NDArray last = hidden.mul(lastTokens.expandDims(-1)).sum(new int[] {1}); // [B, T, C] -> [B, C]
+        return score.forward(last).squeeze(-1); // [B, C] -> [B, 1] -> [B]
+    }
+
+    /**
+     * Writes config.json for this model: the causal LM's, or the sequence classifier's when it has a
+     * score head. {@code torchDtype} records how the weights are stored.
+     */
+    public void writeConfig(Path configFile, String torchDtype) throws IOException {
+        if (score != null) {
+            ModelConfigJson.writeSequenceClassification(config, torchDtype, configFile);
+        } else {
+            ModelConfigJson.write(config, torchDtype, configFile);
+        }
     }
 
     /** Writes config.json and the weights ({@code dtype} F32, F16 or BF16) in HuggingFace layout. */
@@ -188,11 +273,26 @@ public final class CausalLm extends Module implements AutoCloseable {
 
     /** The LM head: hidden [..., C] to logits [..., V]. */
     public NDArray logits(NDArray hidden) {
+        if (score != null) {
+            throw new IllegalStateException("a reward model (score head) has no LM head: use scores()");
+        }
         if (lmHead != null) {
             return lmHead.forward(hidden);
         }
-        NDArray embedding = body.embedTokens().weight().array(); // [V, C]
-        return hidden.getNDArrayInternal().linear(hidden, embedding, null).singletonOrThrow(); // [..., V]
+        return body.embedTokens().logits(hidden); // tied: the embedding is the head
+    }
+
+    /**
+     * {@code log softmax(logits(hidden))[next]}: hidden [n, C] and next [n] (int64) give [n], with the
+     * exact gradient with respect to {@code hidden} when recorded. A tied int8 head computes it a block
+     * of the vocabulary at a time, never holding its fp32 weight [V, C] whole (see {@link
+     * TokenEmbedding#logProbs}).
+     */
+    public NDArray logProbs(NDArray hidden, NDArray next) {
+        if (lmHead != null) {
+            return TokenEmbedding.pick(lmHead.forward(hidden), next);
+        }
+        return body.embedTokens().logProbs(hidden, next);
     }
 
     @Override

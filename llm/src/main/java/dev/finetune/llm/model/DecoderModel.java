@@ -18,15 +18,17 @@ import java.util.function.IntFunction;
  * <p>Dimension letters: B batch, T new tokens, P cached tokens, S = P + T, C channels.
  */
 public final class DecoderModel extends Module {
+    /** The child name of the token embedding, HF's {@code embed_tokens}. */
+    public static final String EMBED_TOKENS = "embed_tokens";
+
     private final ModelConfig config;
-    private final Embedding embedTokens;
     private final List<DecoderLayer> layers = new ArrayList<>();
     private final RmsNorm norm;
     private final RotaryEmbedding rotary;
 
     public DecoderModel(ModelConfig config, NDManager manager) {
         this.config = config;
-        this.embedTokens = child("embed_tokens", new Embedding(config.vocabSize(), config.hiddenSize()));
+        child(EMBED_TOKENS, new Embedding(config.vocabSize(), config.hiddenSize()));
         Module layerList = child("layers", new Module() {}); // children "0", "1", ... like nn.ModuleList
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             layers.add(layerList.child(Integer.toString(i), new DecoderLayer(config, i, manager)));
@@ -35,8 +37,12 @@ public final class DecoderModel extends Module {
         this.rotary = child("rotary_emb", new RotaryEmbedding(config.rope(), config.headDim(), manager));
     }
 
-    public Embedding embedTokens() {
-        return embedTokens;
+    /**
+     * The token embedding: the fp32 {@link Embedding} built here, or what a quantised storage replaced
+     * it with when the model was loaded (see {@link LinearStorage#frozenEmbedding}).
+     */
+    public TokenEmbedding embedTokens() {
+        return (TokenEmbedding) child(EMBED_TOKENS);
     }
 
     public List<DecoderLayer> layers() {
@@ -173,8 +179,9 @@ public final class DecoderModel extends Module {
             NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, boolean checkpointing) {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
         List<NDArray> masks = masks(maskOfWindow); // made once, outside the layers' scopes: the replay reuses them
-        NDArray embedded = embedTokens.forward(inputIds); // [B, T, C]
-        boolean embeddingTrains = embedTokens.weight().array().hasGradient(); // a leaf: DJL answers truly
+        TokenEmbedding embedding = embedTokens();
+        NDArray embedded = embedding.forward(inputIds); // [B, T, C]
+        boolean embeddingTrains = embedding.trains();
         return TrainingPass.run(
                 embedded,
                 embeddingTrains,
@@ -189,7 +196,7 @@ public final class DecoderModel extends Module {
             NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, KvCache cache) {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
         List<NDArray> masks = masks(maskOfWindow);
-        NDArray x = embedTokens.forward(inputIds); // [B, T, C]
+        NDArray x = embedTokens().forward(inputIds); // [B, T, C]
         for (int i = 0; i < layers.size(); i++) {
             x = layers.get(i).forward(x, angles, masks.get(i), cache);
         }

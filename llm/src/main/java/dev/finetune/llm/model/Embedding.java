@@ -3,8 +3,8 @@ package dev.finetune.llm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.SparseFormat;
 
-/** Token embedding: {@code weight} is [V, C]; ids [B, T] become vectors [B, T, C]. */
-public final class Embedding extends Module {
+/** Token embedding in fp32: {@code weight} is [V, C]; ids [B, T] become vectors [B, T, C]. */
+public final class Embedding extends Module implements TokenEmbedding {
     private final Parameter weight;
 
     public Embedding(long vocabSize, long channels) {
@@ -15,10 +15,22 @@ public final class Embedding extends Module {
         return weight;
     }
 
+    @Override
     public NDArray forward(NDArray ids) {
         NDArray table = weight.array();
         return table.getNDArrayInternal()
                 .embedding(ids, table, SparseFormat.DENSE)
                 .singletonOrThrow(); // [B, T, C]
+    }
+
+    @Override
+    public boolean trains() {
+        return weight.array().hasGradient(); // a leaf: DJL answers truly
+    }
+
+    @Override
+    public NDArray logits(NDArray hidden) {
+        NDArray table = weight.array(); // [V, C]
+        return hidden.getNDArrayInternal().linear(hidden, table, null).singletonOrThrow(); // [..., V]
     }
 }

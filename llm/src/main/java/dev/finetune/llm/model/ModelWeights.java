@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -26,8 +27,8 @@ final class ModelWeights {
     static final String LAYERS_PREFIX = "model.layers.";
 
     /**
-     * Reads every parameter from {@code tensors}, tensor by tensor; the decoder layers' linears go
-     * through {@code storage} (which may quantise each one as it is read). Every tensor's presence,
+     * Reads every parameter from {@code tensors}, tensor by tensor; the decoder layers' linears and the
+     * token embedding go through {@code storage} (which may quantise each one as it is read). Every tensor's presence,
      * dtype and shape are checked before the first one is read, so a checkpoint that cannot be loaded
      * fails at once, naming the tensor, not after minutes of quantising.
      */
@@ -39,6 +40,13 @@ final class ModelWeights {
             site.parent().replaceChild(site.name(), layer);
             unexpected.remove(site.path() + ".weight");
             unexpected.remove(site.path() + ".bias");
+        }
+        String embeddingPath = "model." + DecoderModel.EMBED_TOKENS;
+        long[] embeddingShape = {model.config().vocabSize(), model.config().hiddenSize()};
+        Optional<Module> embedding = storage.frozenEmbedding(tensors, embeddingPath, embeddingShape, model.manager());
+        if (embedding.isPresent()) {
+            model.body().replaceChild(DecoderModel.EMBED_TOKENS, embedding.get());
+            unexpected.remove(embeddingPath + ".weight");
         }
         for (Map.Entry<String, Parameter> entry : model.namedParameters().entrySet()) {
             Parameter parameter = entry.getValue();
@@ -156,6 +164,6 @@ final class ModelWeights {
                     case F16 -> "float16";
                     default -> "float32";
                 };
-        ModelConfigJson.write(model.config(), torchDtype, directory.resolve(ModelConfigJson.FILE_NAME));
+        model.writeConfig(directory.resolve(ModelConfigJson.FILE_NAME), torchDtype);
     }
 }

@@ -52,6 +52,13 @@ public abstract class Module {
         children.put(name, replacement);
     }
 
+    /** Takes child {@code name} out of the tree (its parameters with it) and returns it. */
+    protected final Module removeChild(String name) {
+        Module removed = child(name);
+        children.remove(name);
+        return removed;
+    }
+
     public final Map<String, Module> children() {
         return Collections.unmodifiableMap(children);
     }

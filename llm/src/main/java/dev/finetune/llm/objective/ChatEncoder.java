@@ -132,6 +132,14 @@ public final class ChatEncoder {
         return new LabelledCompletion(promptIds, fitAfter(promptIds, completionIds, maxLength), desirable);
     }
 
+    /**
+     * A prompt to generate an answer to (GRPO): the conversation rendered with the generation prompt
+     * (the assistant's header), keeping its last {@code maxPromptLength} tokens as {@link #preference}.
+     */
+    public long[] generationPrompt(List<ChatMessage> prompt, int maxPromptLength) {
+        return keepEnd(encode(prompt, true), maxPromptLength);
+    }
+
     private static long[] keepEnd(long[] ids, int maxLength) {
         return ids.length > maxLength ? Arrays.copyOfRange(ids, ids.length - maxLength, ids.length) : ids;
     }

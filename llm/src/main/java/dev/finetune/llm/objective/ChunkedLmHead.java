@@ -122,11 +122,13 @@ public final class ChunkedLmHead {
         return total;
     }
 
-    /** log p of rows [start, start + rows) of {@code flat}: [n]. The logits [n, V] die with the caller's scope. */
+    /**
+     * log p of rows [start, start + rows) of {@code flat}: [n]. The logits [n, V] die with the caller's
+     * scope; a tied int8 head computes them a vocabulary block at a time ({@code Int8Embedding}).
+     */
     private static NDArray chunkLogProbs(CausalLm model, NDArray flat, NDArray next, long start, int rows) {
         NDIndex range = new NDIndex("{}:{}", start, start + rows);
-        NDArray logits = model.logits(flat.get(range)); // [n, C] -> [n, V]
-        return logits.logSoftmax(1).gather(next.get(range).expandDims(1), 1).squeeze(1); // [n, V] -> [n]
+        return model.logProbs(flat.get(range), next.get(range)); // [n, C] -> [n] (via [n, V] logits)
     }
 
     /** The hidden states that predict a next token, flattened: [B, T-1, C] -> [N, C]. */

@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
  * and computed as TRL's {@code DPOTrainer.dpo_loss} with {@code loss_type}; {@code x = beta * logits},
  * eps = {@code label_smoothing}. {@link DpoLoss} computes them.
  */
-public enum DpoLossType {
+public enum DpoLossType implements LossType {
     /**
      * {@code -log sigmoid(x) (1 - eps) - log sigmoid(-x) eps}: the DPO paper's loss; eps > 0 is
      * conservative DPO (labels flipped with probability eps).

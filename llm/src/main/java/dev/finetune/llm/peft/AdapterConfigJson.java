@@ -41,8 +41,15 @@ public final class AdapterConfigJson {
 
     private AdapterConfigJson() {}
 
-    /** What an adapter_config.json says: the LoRA settings and the base model it was trained on. */
-    public record AdapterConfig(LoraConfig lora, String baseModelNameOrPath) {}
+    /**
+     * What an adapter_config.json says: the LoRA settings and the base model it was trained on; {@code
+     * sequenceClassification} for a reward model's adapter (task_type SEQ_CLS, its {@code score} head in
+     * modules_to_save), whose base is the causal LM with the head in place of lm_head.
+     */
+    public record AdapterConfig(LoraConfig lora, String baseModelNameOrPath, boolean sequenceClassification) {}
+
+    /** PEFT's task_type of a reward model's adapter (transformers' sequence classifier). */
+    public static final String SEQ_CLS = "SEQ_CLS";
 
     /**
      * The JSON text for {@code config}.
@@ -51,6 +58,15 @@ public final class AdapterConfigJson {
      * @param baseModelNameOrPath the base model's name or path, or null
      */
     public static String toJson(LoraConfig config, List<String> targetModules, String baseModelNameOrPath) {
+        return toJson(config, targetModules, baseModelNameOrPath, false);
+    }
+
+    /**
+     * The JSON text for {@code config}; with {@code sequenceClassification}, a reward model's adapter as
+     * PEFT writes it for TRL's RewardTrainer: task_type SEQ_CLS and modules_to_save ["score"].
+     */
+    public static String toJson(
+            LoraConfig config, List<String> targetModules, String baseModelNameOrPath, boolean sequenceClassification) {
         Map<String, Object> json = new TreeMap<>();
         json.put("alpha_pattern", Map.of());
         json.put("base_model_name_or_path", baseModelNameOrPath);
@@ -61,12 +77,12 @@ public final class AdapterConfigJson {
         json.put("layers_to_transform", null);
         json.put("lora_alpha", config.alphaAsWritten());
         json.put("lora_dropout", config.dropout());
-        json.put("modules_to_save", null);
+        json.put("modules_to_save", sequenceClassification ? List.of("score") : null);
         json.put("peft_type", "LORA");
         json.put("r", config.r());
         json.put("rank_pattern", Map.of());
         json.put("target_modules", targetModules.stream().sorted().toList());
-        json.put("task_type", "CAUSAL_LM");
+        json.put("task_type", sequenceClassification ? SEQ_CLS : "CAUSAL_LM");
         json.put("use_dora", config.useDora());
         json.put("use_rslora", config.useRslora());
         try {
@@ -78,8 +94,19 @@ public final class AdapterConfigJson {
 
     public static void write(LoraConfig config, List<String> targetModules, String baseModelNameOrPath, Path file)
             throws IOException {
+        write(config, targetModules, baseModelNameOrPath, false, file);
+    }
+
+    /** Writes {@link #toJson(LoraConfig, List, String, boolean)} to {@code file}, replacing it once complete. */
+    public static void write(
+            LoraConfig config,
+            List<String> targetModules,
+            String baseModelNameOrPath,
+            boolean sequenceClassification,
+            Path file)
+            throws IOException {
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(temporary, toJson(config, targetModules, baseModelNameOrPath));
+        Files.writeString(temporary, toJson(config, targetModules, baseModelNameOrPath, sequenceClassification));
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
     }
 
@@ -111,9 +138,17 @@ public final class AdapterConfigJson {
         }
         Fields fields = new Fields(file, root);
         fields.require("peft_type", "LORA", "only LoRA adapters are supported");
-        fields.requireAbsentOr("task_type", "CAUSAL_LM", "only causal language model adapters are supported");
+        boolean sequenceClassification = fields.isText("task_type", SEQ_CLS);
+        if (sequenceClassification) {
+            fields.requireScoreOnly();
+        } else {
+            fields.requireAbsentOr(
+                    "task_type",
+                    "CAUSAL_LM",
+                    "only causal language model and reward model (SEQ_CLS) adapters are supported");
+            fields.requireEmpty("modules_to_save", "fully trained extra modules are not supported");
+        }
         fields.requireAbsentOr("fan_in_fan_out", false, "fan_in_fan_out (Conv1D weights) is not supported");
-        fields.requireEmpty("modules_to_save", "fully trained extra modules are not supported");
         fields.requireEmpty("layers_to_transform", "adapting only some layers is not supported");
         fields.requireEmpty("rank_pattern", "per-module ranks are not supported");
         fields.requireEmpty("alpha_pattern", "per-module alphas are not supported");
@@ -127,7 +162,8 @@ public final class AdapterConfigJson {
                     .withUseDora(fields.bool("use_dora"))
                     .withBias(fields.text("bias", LoraConfig.BIAS_NONE));
             JsonNode base = root.get("base_model_name_or_path");
-            return new AdapterConfig(config, base == null || base.isNull() ? null : base.asText());
+            return new AdapterConfig(
+                    config, base == null || base.isNull() ? null : base.asText(), sequenceClassification);
         } catch (IllegalArgumentException e) {
             // LoraConfig names the field as "lora.<field>"; report the JSON key it came from.
             String field = e.getMessage().replaceFirst("^lora\\.(\\w+).*$", "$1");
@@ -155,6 +191,25 @@ public final class AdapterConfigJson {
             JsonNode node = root.get(key);
             if (node != null && !node.isNull() && !(node.isContainerNode() && node.isEmpty())) {
                 throw new CheckpointException(file, key, problem + ", got " + node);
+            }
+        }
+
+        boolean isText(String key, String value) {
+            JsonNode node = root.get(key);
+            return node != null && node.isTextual() && node.textValue().equals(value);
+        }
+
+        /** A SEQ_CLS adapter trains the score head whole, and nothing else. */
+        void requireScoreOnly() throws CheckpointException {
+            JsonNode node = root.get("modules_to_save");
+            if (node == null
+                    || !node.isArray()
+                    || node.size() != 1
+                    || !"score".equals(node.get(0).asText())) {
+                throw new CheckpointException(
+                        file,
+                        "modules_to_save",
+                        "must be [\"score\"] for task_type SEQ_CLS (a reward model's head), got " + node);
             }
         }
 

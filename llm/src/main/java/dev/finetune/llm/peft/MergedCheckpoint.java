@@ -12,6 +12,7 @@ import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.LinearLayer;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.quant.Int8Embedding;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,8 @@ import java.util.Map;
  * {@code W' = W + B A * scaling}, with DoRA each row of that times {@code m / ||W + B A * scaling||}
  * (PEFT's {@code merge_and_unload} followed by {@code
  * save_pretrained}). Tensor names are the base model's ({@code ...q_proj.weight}: no {@code
- * base_layer}, no {@code lora_*}); quantised bases are written dequantised. The model itself is not
+ * base_layer}, no {@code lora_*}); quantised bases (and a quantised base's int8 embedding) are
+ * written dequantised. The model itself is not
  * changed, so training or serving with adapters can go on. This needs the model in memory; to merge
  * a saved adapter into a base checkpoint of any size, see {@link StreamedMerge}.
  */
@@ -62,7 +64,7 @@ public final class MergedCheckpoint {
             collect(model, "", dtype, entries);
         }
         ShardedSafetensors.write(directory, entries, maxShardBytes, Map.of("format", "pt"));
-        ModelConfigJson.write(model.config(), torchDtype(dtype), directory.resolve(ModelConfigJson.FILE_NAME));
+        model.writeConfig(directory.resolve(ModelConfigJson.FILE_NAME), torchDtype(dtype));
         if (baseModelDirectory != null) {
             for (String name : COMPANION_FILES) {
                 Path source = baseModelDirectory.resolve(name);
@@ -88,6 +90,11 @@ public final class MergedCheckpoint {
         }
         if (module instanceof LinearLayer) {
             addLinear(prefix, BaseLinear.weight(module), BaseLinear.bias(module), dtype, into);
+            return;
+        }
+        if (module instanceof Int8Embedding frozen) { // a quantised base's embedding, written dequantised
+            NDArray table = frozen.dequantize(frozen.codesManager()); // [V, C], freed with the caller's scope
+            add(prefix + "weight", table, dtype, into);
             return;
         }
         for (Map.Entry<String, Parameter> entry : module.namedParameters().entrySet()) {

@@ -26,7 +26,9 @@ import java.util.TreeSet;
  * LoRA adapters in PEFT's directory layout, which {@code PeftModel.from_pretrained} loads:
  * {@code adapter_config.json} and {@code adapter_model.safetensors} holding {@code
  * base_model.model.<module path>.lora_A.weight} [R, I] and {@code ...lora_B.weight} [O, R], and for
- * DoRA ({@code "use_dora": true}) {@code ...lora_magnitude_vector} [O].
+ * DoRA ({@code "use_dora": true}) {@code ...lora_magnitude_vector} [O]. A reward model's adapter
+ * (task_type SEQ_CLS) also holds its whole score head, {@code base_model.model.score.weight} [1, C]
+ * (see {@link Adapters#modulesToSave}).
  */
 public final class PeftAdapter {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
@@ -56,7 +58,12 @@ public final class PeftAdapter {
         List<String> targets = config.targetModules().equals(List.of(LoraConfig.ALL_LINEAR))
                 ? adapters.targetModuleNames()
                 : config.targetModules();
-        AdapterConfigJson.write(config, targets, baseModelNameOrPath, directory.resolve(AdapterConfigJson.FILE_NAME));
+        AdapterConfigJson.write(
+                config,
+                targets,
+                baseModelNameOrPath,
+                adapters.model().hasScoreHead(),
+                directory.resolve(AdapterConfigJson.FILE_NAME));
     }
 
     /** Applies a saved adapter to a fp32 {@code model} for inference (see {@link #load(CausalLm, Path, BaseStorage)}). */
@@ -78,7 +85,17 @@ public final class PeftAdapter {
         if (!Files.isRegularFile(configFile)) {
             throw new CheckpointException(configFile, null, "does not exist: not a PEFT adapter directory");
         }
-        LoraConfig saved = AdapterConfigJson.read(configFile).lora();
+        AdapterConfigJson.AdapterConfig adapterConfig = AdapterConfigJson.read(configFile);
+        if (adapterConfig.sequenceClassification() != model.hasScoreHead()) {
+            throw new CheckpointException(
+                    configFile,
+                    "task_type",
+                    adapterConfig.sequenceClassification()
+                            ? "is SEQ_CLS: a reward model's adapter (with its score head) loads onto a reward model"
+                                    + " (RewardModel.load), not a language model"
+                            : "is a language model's adapter; a reward model needs a SEQ_CLS adapter with its score head");
+        }
+        LoraConfig saved = adapterConfig.lora();
         LoraConfig config = saved.withBaseDtype(storage.dtype())
                 .withDoubleQuantization(
                         storage.dtype() == BaseDType.NF4 ? storage.doubleQuantization() : saved.doubleQuantization());

@@ -245,7 +245,15 @@ public final class StreamedMerge {
             if (!Files.isRegularFile(configFile)) {
                 throw new CheckpointException(configFile, null, "does not exist: not a PEFT adapter directory");
             }
-            LoraConfig config = AdapterConfigJson.read(configFile).lora();
+            AdapterConfigJson.AdapterConfig adapterConfig = AdapterConfigJson.read(configFile);
+            if (adapterConfig.sequenceClassification()) {
+                throw new CheckpointException(
+                        configFile,
+                        "task_type",
+                        "is SEQ_CLS: a reward model's adapter (with its score head) is not merged into a language"
+                                + " model; load it with RewardModel, or train the reward model with method full");
+            }
+            LoraConfig config = adapterConfig.lora();
             Path weightsFile = directory.resolve(PeftAdapter.WEIGHTS_FILE);
             if (!Files.isRegularFile(weightsFile)) {
                 throw new CheckpointException(weightsFile, null, "does not exist (adapter_model.bin is not supported)");

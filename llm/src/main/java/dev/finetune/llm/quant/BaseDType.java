@@ -7,7 +7,8 @@ import java.util.stream.Collectors;
 /**
  * How the frozen base's decoder-layer linears are stored (setting {@code base_dtype}): the exact fp32
  * weights, 8-bit ({@link Int8}) or 4-bit NF4 ({@link Nf4}) codes that are dequantised when the layer
- * computes. Embeddings, norms and the LM head stay fp32 in every case (see {@link BaseStorage}).
+ * computes. Under int8 and nf4 the frozen token embedding (a tied LM head with it) is int8; norms and
+ * an untied LM head stay fp32 (see {@link BaseStorage}).
  */
 public enum BaseDType {
     /** The weights as loaded: 32 bits a weight, exact. */

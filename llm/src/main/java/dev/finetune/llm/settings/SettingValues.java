@@ -1,5 +1,6 @@
 package dev.finetune.llm.settings;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.train.Method;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -47,6 +48,37 @@ public final class SettingValues {
             }
         }
         return result;
+    }
+
+    /**
+     * Reads names and values of a job of {@code objective}: each value is checked against that
+     * objective's rule ({@link Setting#read(Object, Objective)}).
+     *
+     * @throws SettingException for the first unknown name (with the closest known one) or invalid value
+     */
+    public static SettingValues read(Map<String, ?> raw, SettingsCatalog catalog, Objective objective) {
+        SettingValues result = new SettingValues(catalog, Map.of());
+        if (raw != null) {
+            for (Map.Entry<String, ?> entry : raw.entrySet()) {
+                Setting<?> setting = catalog.require(entry.getKey());
+                result = result.put(setting, setting.read(entry.getValue(), objective));
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Checks every explicit value against the rules of a job of {@code objective}.
+     *
+     * @throws SettingException naming the first value that objective refuses
+     */
+    public void checkFor(Objective objective) {
+        values.forEach((setting, value) -> checkUnchecked(setting, value, objective));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void checkUnchecked(Setting<T> setting, Object value, Objective objective) {
+        setting.check((T) value, objective);
     }
 
     /**
@@ -109,6 +141,13 @@ public final class SettingValues {
     public <T> T get(Setting<T> setting, Method method) {
         Object value = values.get(setting);
         return value != null ? (T) value : setting.defaultFor(method);
+    }
+
+    /** The value of {@code setting} in a job of {@code objective}: the explicit one, else that objective's default. */
+    @SuppressWarnings("unchecked")
+    public <T> T get(Setting<T> setting, Method method, Objective objective) {
+        Object value = values.get(setting);
+        return value != null ? (T) value : setting.defaultFor(method, objective);
     }
 
     /** The value set explicitly, if any. */

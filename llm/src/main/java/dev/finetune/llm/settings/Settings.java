@@ -1,21 +1,27 @@
 package dev.finetune.llm.settings;
 
 import dev.finetune.contracts.RegistryReference;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.DpoLossType;
+import dev.finetune.llm.objective.GrpoLossType;
+import dev.finetune.llm.objective.LossType;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.train.EvalStrategy;
 import dev.finetune.llm.train.Method;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
  * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code
- * ModelConfig}) and
+ * RewardConfig}, {@code GRPOConfig}, {@code ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
- * --set} and every error message. Each default says in one line why it has its value.
+ * --set} and every error message. Each default says in one line why it has its value. Where TRL
+ * gives two objectives one name with two meanings ({@code beta}, {@code loss_type}), the setting is
+ * still declared once and {@link Setting#forObjective} says what the other objective changes.
  *
  * <p>Adding a setting: declare it here (name, type, default, rule, help), add it to {@link #CATALOG},
  * and read it where it acts with {@code config.setting(Settings.NEW_ONE)}; YAML, JSON, the CLI, the
@@ -218,29 +224,43 @@ public final class Settings {
 
     // --- preference objectives (TRL's DPOConfig, ORPOConfig, KTOConfig) ---
 
+    /** 0.1 for the preference objectives (must be > 0 there), 0.04 for grpo (0 turns its KL term off). */
     public static final Setting<Double> BETA = Setting.of(
-            "beta",
-            ValueType.DECIMAL,
-            0.1,
-            Rule.above(0, 1000),
-            "DPO, KTO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1); ORPO: weight"
-                    + " of the odds-ratio term against the NLL (TRL's 0.1; the ORPO paper's lambda)");
+                    "beta",
+                    ValueType.DECIMAL,
+                    0.1,
+                    Rule.above(0, 1000),
+                    "DPO, KTO: strength of the pull towards the reference model (the DPO paper's and TRL's 0.1); ORPO:"
+                            + " weight of the odds-ratio term against the NLL (TRL's 0.1; the ORPO paper's lambda);"
+                            + " GRPO: weight of the k3 KL estimate to the reference per token, 0 for none (the"
+                            + " DeepSeekMath paper's 0.04, TRL's default until 0.19; TRL's now 0)")
+            .forObjective(Objective.GRPO, 0.04, Rule.between(0, 1000));
 
     public static final Setting<Integer> MAX_PROMPT_LENGTH = Setting.of(
             "max_prompt_length",
             ValueType.INTEGER,
             512,
             Rule.count(1, 1_048_576),
-            "DPO, ORPO, KTO: prompts keep their last this many tokens (TRL's 512)");
+            "DPO, ORPO, KTO, GRPO: prompts keep their last this many tokens (TRL's 512)");
 
-    public static final Setting<DpoLossType> LOSS_TYPE = Setting.of(
-            "loss_type",
-            ValueType.named(DpoLossType.class, DpoLossType::configName, DpoLossType::parse),
-            DpoLossType.SIGMOID,
-            Rule.any(),
-            "DPO: the loss on the reward margin, as TRL's: sigmoid (the DPO paper's), robust (sigmoid corrected for"
-                    + " flipped labels), hinge (SLiC's) or ipo (IPO's, on each completion's mean log-probability per"
-                    + " token)");
+    /** sigmoid for dpo, dapo for grpo (TRL's defaults); each objective takes only its own losses. */
+    public static final Setting<LossType> LOSS_TYPE = Setting.<LossType>of(
+                    "loss_type",
+                    ValueType.oneOf(
+                            Stream.<LossType>concat(Stream.of(DpoLossType.values()), Stream.of(GrpoLossType.values()))
+                                    .toList(),
+                            LossType::configName),
+                    DpoLossType.SIGMOID,
+                    Rule.of(v -> v instanceof DpoLossType, "one of sigmoid, robust, hinge, ipo"),
+                    "DPO: the loss on the reward margin, as TRL's: sigmoid (the DPO paper's), robust (sigmoid corrected"
+                            + " for flipped labels), hinge (SLiC's) or ipo (IPO's, on each completion's mean"
+                            + " log-probability per token); GRPO: how token losses are averaged, as TRL's: grpo (per"
+                            + " completion, then over completions), bnpo (over each micro-batch's tokens), dr_grpo"
+                            + " (over completions x max_completion_length) or dapo (over the step's tokens)")
+            .forObjective(
+                    Objective.GRPO,
+                    GrpoLossType.DAPO,
+                    Rule.of(v -> v instanceof GrpoLossType, "one of grpo, bnpo, dr_grpo, dapo"));
 
     public static final Setting<Double> LABEL_SMOOTHING = Setting.of(
             "label_smoothing",
@@ -266,6 +286,14 @@ public final class Settings {
             Rule.above(0, 1000),
             "KTO: weight of each undesirable example's loss (TRL's 1.0)");
 
+    public static final Setting<Double> CENTER_REWARDS_COEFFICIENT = Setting.of(
+            "center_rewards_coefficient",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 100),
+            "reward: weight of mean((r_chosen + r_rejected)^2) added to the loss to keep scores centred on zero"
+                    + " (TRL's default None: off; Eisenstein et al. 2023 use 0.01)");
+
     public static final Setting<Boolean> PRECOMPUTE_REF_LOG_PROBS = Setting.of(
             "precompute_ref_log_probs",
             ValueType.BOOLEAN,
@@ -274,6 +302,94 @@ public final class Settings {
             "DPO, KTO with lora or qlora: score every training (and validation) example with the reference once"
                     + " before step 1 and store the scores with each checkpoint, instead of a reference forward"
                     + " pass on every micro-batch (TRL's default off; full fine-tuning always precomputes)");
+
+    // --- GRPO (TRL's GRPOConfig) ---
+
+    public static final Setting<Integer> NUM_GENERATIONS = Setting.of(
+            "num_generations",
+            ValueType.INTEGER,
+            8,
+            Rule.count(2, 4096),
+            "GRPO: completions sampled per prompt, the group whose rewards are compared; per_device_train_batch_size"
+                    + " counts completions and must be a multiple of it (TRL's 8)");
+
+    public static final Setting<Integer> MAX_COMPLETION_LENGTH = Setting.of(
+            "max_completion_length",
+            ValueType.INTEGER,
+            256,
+            Rule.count(1, 1_048_576),
+            "GRPO: most tokens generated per completion (TRL's 256)");
+
+    public static final Setting<Double> TEMPERATURE = Setting.of(
+            "temperature",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.above(0, 100),
+            "GRPO: sampling temperature of the completions (TRL's 1.0: the policy's own distribution)");
+
+    public static final Setting<Double> TOP_P = Setting.of(
+            "top_p",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.above(0, 1),
+            "GRPO: nucleus sampling of the completions, 1 for none (TRL's 1.0)");
+
+    public static final Setting<Integer> TOP_K = Setting.of(
+            "top_k",
+            ValueType.INTEGER,
+            0,
+            Rule.count(0, 10_000_000),
+            "GRPO: sample among the k most probable tokens, 0 for no limit (TRL's None)");
+
+    public static final Setting<Double> EPSILON = Setting.of(
+            "epsilon",
+            ValueType.DECIMAL,
+            0.2,
+            Rule.above(0, 1),
+            "GRPO: the probability ratio is clipped to [1 - epsilon, 1 + epsilon_high] (TRL's and PPO's 0.2)");
+
+    public static final Setting<Double> EPSILON_HIGH = Setting.of(
+            "epsilon_high",
+            ValueType.DECIMAL,
+            0.0,
+            Rule.between(0, 10),
+            "GRPO: the upper clipping bound's epsilon, 0 to use epsilon (TRL's None; DAPO's clip-higher uses 0.28)");
+
+    public static final Setting<Integer> NUM_ITERATIONS = Setting.of(
+            "num_iterations",
+            ValueType.INTEGER,
+            1,
+            Rule.of(v -> v == 1, "1 (TRL's mu > 1, reusing a step's completions over several steps, is not supported)"),
+            "GRPO: optimizer steps per batch of generated completions (TRL's mu, default 1: the ratio is 1 at each"
+                    + " step and only its gradient counts)");
+
+    public static final Setting<Boolean> SCALE_REWARDS = Setting.of(
+            "scale_rewards",
+            ValueType.BOOLEAN,
+            true,
+            Rule.any(),
+            "GRPO: divide each advantage by its group's reward standard deviation (+ 1e-4); false keeps the"
+                    + " differences from the group mean, as Dr. GRPO (TRL's true, i.e. group)");
+
+    public static final Setting<List<String>> REWARD_FUNCS = Setting.of(
+            "reward_funcs",
+            ValueType.STRINGS,
+            List.of(),
+            Rule.of(
+                    list -> list.stream().allMatch(r -> r != null && !r.isBlank()),
+                    "a list of reward functions: exact_match, regex:<pattern>, length:<tokens>"),
+            "GRPO (required): the rewards of each completion, summed with reward_weights: exact_match (1 if the"
+                    + " completion, trimmed, is the prompt's reference), regex:<pattern> (1 if the pattern is found"
+                    + " in the completion), length:<tokens> (-|tokens - target| / target)");
+
+    public static final Setting<List<Double>> REWARD_WEIGHTS = Setting.of(
+            "reward_weights",
+            ValueType.DECIMALS,
+            List.of(),
+            Rule.of(
+                    list -> list.stream().allMatch(w -> Double.isFinite(w)),
+                    "a list of finite numbers, one per reward function"),
+            "GRPO: the weight of each of reward_funcs in the reward, empty for 1 each (TRL's None)");
 
     // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
 
@@ -351,7 +467,8 @@ public final class Settings {
             Rule.any(),
             "how the frozen base's decoder linears are stored: fp32 (exact), int8 (per-row absmax, bitsandbytes'"
                     + " load_in_8bit storage without outlier decomposition) or nf4 (QLoRA's); lora may use any,"
-                    + " qlora is nf4, full needs fp32; embeddings and the LM head stay fp32");
+                    + " qlora is nf4, full needs fp32; under int8 and nf4 the frozen token embedding (a tied LM head"
+                    + " with it) is stored as int8 rows, norms and an untied LM head stay fp32");
 
     public static final Setting<Boolean> BNB_4BIT_USE_DOUBLE_QUANT = Setting.of(
             "bnb_4bit_use_double_quant",
@@ -396,6 +513,18 @@ public final class Settings {
             DESIRABLE_WEIGHT,
             UNDESIRABLE_WEIGHT,
             PRECOMPUTE_REF_LOG_PROBS,
+            CENTER_REWARDS_COEFFICIENT,
+            NUM_GENERATIONS,
+            MAX_COMPLETION_LENGTH,
+            TEMPERATURE,
+            TOP_P,
+            TOP_K,
+            EPSILON,
+            EPSILON_HIGH,
+            NUM_ITERATIONS,
+            SCALE_REWARDS,
+            REWARD_FUNCS,
+            REWARD_WEIGHTS,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

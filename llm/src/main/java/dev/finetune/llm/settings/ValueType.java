@@ -146,6 +146,33 @@ public abstract class ValueType<T> {
         }
     };
 
+    /** A list of finite numbers; {@code 1,0.5} on the command line is a list of two. */
+    public static final ValueType<List<Double>> DECIMALS = new ValueType<>("a list of numbers") {
+        @Override
+        List<Double> parse(Object raw) {
+            List<?> items = raw instanceof String text
+                    ? Arrays.stream(text.split(",")).map(String::strip).toList()
+                    : raw instanceof List<?> list ? list : null;
+            if (items == null) {
+                throw mismatch(raw);
+            }
+            List<Double> numbers = new ArrayList<>();
+            for (Object item : items) {
+                try {
+                    numbers.add(DECIMAL.parse(item));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("must be a list of numbers, got an element " + describe(item));
+                }
+            }
+            return List.copyOf(numbers);
+        }
+
+        @Override
+        Object toPlain(List<Double> value) {
+            return value;
+        }
+    };
+
     private final String description;
 
     private ValueType(String description) {
@@ -174,6 +201,33 @@ public abstract class ValueType<T> {
 
             @Override
             Object toPlain(E value) {
+                return name.apply(value);
+            }
+        };
+    }
+
+    /**
+     * One of {@code values}, by its name in configs; for a setting whose values are those of several
+     * enums (each objective's {@code loss_type}), whose rules say which an objective takes.
+     */
+    public static <T> ValueType<T> oneOf(List<T> values, Function<T, String> name) {
+        String choices = values.stream().map(name).collect(Collectors.joining(", "));
+        return new ValueType<>("one of " + choices) {
+            @Override
+            T parse(Object raw) {
+                if (raw instanceof String text) {
+                    String wanted = text.strip().toLowerCase(Locale.ROOT);
+                    for (T value : values) {
+                        if (name.apply(value).equals(wanted)) {
+                            return value;
+                        }
+                    }
+                }
+                throw mismatch(raw);
+            }
+
+            @Override
+            Object toPlain(T value) {
                 return name.apply(value);
             }
         };

@@ -3,6 +3,10 @@ package dev.finetune.llm.tiny;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.checkpoint.RopeConfig;
+import dev.finetune.llm.tokenizer.SpecialToken;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -42,5 +46,22 @@ public final class TinyModels {
                     .tieWordEmbeddings(true)
                     .build();
         };
+    }
+
+    /**
+     * {@code tiny} with the vocabulary and special ids of the tokenizer in {@code tokenizerDirectory}
+     * (for example one {@link dev.finetune.llm.tokenizer.TinyTokenizerWriter} wrote), so that every id
+     * the tokenizer makes has an embedding row.
+     */
+    public static ModelConfig withTokenizer(ModelConfig tiny, Path tokenizerDirectory) throws IOException {
+        try (Tokenizer tokenizer = Tokenizer.load(tokenizerDirectory)) {
+            var special = tokenizer.specialTokens();
+            return tiny.toBuilder()
+                    .vocabSize(tokenizer.vocabSize())
+                    .bosTokenId(special.bos().map(SpecialToken::id).orElse(null))
+                    .eosTokenIds(special.stopIds())
+                    .padTokenId(special.pad().map(SpecialToken::id).orElse(null))
+                    .build();
+        }
     }
 }

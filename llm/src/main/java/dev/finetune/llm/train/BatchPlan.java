@@ -27,17 +27,21 @@ public record BatchPlan(int items, int batchSize, int accumulation, int totalSte
 
     /** The plan of a run: {@code max_steps} if set, otherwise {@code num_train_epochs} epochs (rounded up). */
     public static BatchPlan of(int items, TrainingArguments arguments) {
-        int microPerEpoch = ceilDiv(items, arguments.batchSize());
+        return of(items, arguments.batchSize(), arguments);
+    }
+
+    /**
+     * As {@link #of(int, TrainingArguments)} with micro-batches of {@code batchSize} items (GRPO's: prompts,
+     * per_device_train_batch_size / num_generations of them, since the setting counts completions).
+     */
+    public static BatchPlan of(int items, int batchSize, TrainingArguments arguments) {
+        int microPerEpoch = ceilDiv(items, batchSize);
         int stepsPerEpoch = ceilDiv(microPerEpoch, arguments.gradientAccumulationSteps());
         int total = arguments.maxSteps() > 0
                 ? arguments.maxSteps()
                 : (int) Math.ceil(arguments.numTrainEpochs() * stepsPerEpoch);
         return new BatchPlan(
-                items,
-                arguments.batchSize(),
-                arguments.gradientAccumulationSteps(),
-                Math.max(1, total),
-                arguments.seed());
+                items, batchSize, arguments.gradientAccumulationSteps(), Math.max(1, total), arguments.seed());
     }
 
     public int microBatchesPerEpoch() {

@@ -30,6 +30,9 @@ import java.util.Optional;
  *       a plain string stands for one message (a user prompt, an assistant completion)
  *   <li>unpaired preference (KTO): {@code {"prompt": [messages], "completion": [messages], "label": true}},
  *       strings as above, the label true for a desirable completion and false for an undesirable one
+ *   <li>prompt-only (GRPO): {@code {"prompt": [messages ending in a user turn], "reference": "..."}}, a
+ *       string prompt standing for one user message; {@code reference}, the expected answer that
+ *       rewards such as exact_match compare with, is optional
  *   <li>pre-tokenized (SFT): {@code {"input_ids": [ids], "completion_mask": [0 or 1 per id]}} (TRL's
  *       name, 1 = trained) or {@code {"input_ids": [ids], "labels": [-100 or the id]}} (HuggingFace's,
  *       before the shift); the ids are the model's, trained as they are
@@ -42,8 +45,28 @@ public final class ChatDatasets {
 
     private ChatDatasets() {}
 
-    /** A preference example before tokenization. */
-    public record Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {}
+    /**
+     * A preference example before tokenization; {@code margin} is the optional per-pair margin a reward model's loss subtracts
+     * (TRL's {@code margin} column), 0 when the row has none.
+     */
+    public record Preference(
+            List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected, double margin) {
+        public Preference(List<ChatMessage> prompt, List<ChatMessage> chosen, List<ChatMessage> rejected) {
+            this(prompt, chosen, rejected, 0);
+        }
+    }
+
+    /**
+     * A prompt to generate completions for, before tokenization.
+     *
+     * @param reference the expected answer, if the line gives one
+     * @param line the prompt's line in its file, for errors about it
+     */
+    public record Prompt(List<ChatMessage> prompt, Optional<String> reference, int line) {
+        public Prompt {
+            prompt = List.copyOf(prompt);
+        }
+    }
 
     /** An unpaired preference example before tokenization: a completion labelled desirable or not. */
     public record Labelled(List<ChatMessage> prompt, List<ChatMessage> completion, boolean desirable) {}
@@ -217,8 +240,20 @@ public final class ChatDatasets {
                 (node, line) -> preferences.add(new Preference(
                         messages(node, "prompt", "user", file, line),
                         messages(node, "chosen", "assistant", file, line),
-                        messages(node, "rejected", "assistant", file, line))));
+                        messages(node, "rejected", "assistant", file, line),
+                        margin(node, file, line))));
         return preferences;
+    }
+
+    private static double margin(JsonNode node, Path file, int line) throws DatasetException {
+        JsonNode margin = node.get("margin");
+        if (margin == null || margin.isNull()) {
+            return 0;
+        }
+        if (!margin.isNumber() || !Double.isFinite(margin.doubleValue())) {
+            throw new DatasetException(file, line, "'margin' must be a finite number, got " + margin);
+        }
+        return margin.doubleValue();
     }
 
     public static List<Labelled> labelled(Path file) throws IOException {
@@ -237,6 +272,30 @@ public final class ChatDatasets {
                     label.booleanValue()));
         });
         return examples;
+    }
+
+    /** Prompt-only lines: each prompt's messages end in a user turn, and a reference, if any, is a string. */
+    public static List<Prompt> prompts(Path file) throws IOException {
+        List<Prompt> prompts = new ArrayList<>();
+        forEachLine(file, (node, line) -> {
+            List<ChatMessage> messages = messages(node, "prompt", "user", file, line);
+            String last = messages.get(messages.size() - 1).role();
+            if (!last.equals("user")) {
+                throw new DatasetException(
+                        file,
+                        line,
+                        "'prompt' must end with a user message to answer, its last message is from " + last);
+            }
+            JsonNode reference = node.get("reference");
+            if (reference != null && !reference.isNull() && !reference.isTextual()) {
+                throw new DatasetException(file, line, "'reference' must be a string, got " + reference);
+            }
+            prompts.add(new Prompt(
+                    messages,
+                    reference == null || reference.isNull() ? Optional.empty() : Optional.of(reference.asText()),
+                    line));
+        });
+        return prompts;
     }
 
     @FunctionalInterface

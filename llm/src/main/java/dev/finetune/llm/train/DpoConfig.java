@@ -21,8 +21,18 @@ public record DpoConfig(double beta, int maxPromptLength, DpoLossType lossType, 
         return new DpoConfig(
                 settings.get(Settings.BETA, method),
                 settings.get(Settings.MAX_PROMPT_LENGTH, method),
-                settings.get(Settings.LOSS_TYPE, method),
+                dpoLossType(settings, method),
                 settings.get(Settings.LABEL_SMOOTHING, method));
+    }
+
+    /** loss_type as DPO reads it; a job whose objective is dpo was checked to have one of DPO's. */
+    private static DpoLossType dpoLossType(SettingValues settings, Method method) {
+        if (settings.get(Settings.LOSS_TYPE, method) instanceof DpoLossType type) {
+            return type;
+        }
+        throw new IllegalStateException(
+                "loss_type " + settings.get(Settings.LOSS_TYPE, method).configName()
+                        + " is not a DPO loss; DPO takes sigmoid, robust, hinge or ipo");
     }
 
     public static DpoConfig defaults() {

@@ -5,11 +5,13 @@ import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.LabelledCompletion;
 import dev.finetune.llm.objective.OrpoLoss;
 import dev.finetune.llm.objective.PreferencePair;
+import dev.finetune.llm.objective.RewardLoss;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -19,7 +21,9 @@ import java.util.Map;
  * loss_type against the policy's starting point as reference) or ORPO ({@link OrpoStep}: the chosen
  * sequences' NLL plus an odds-ratio term, no reference). On prompt / completion / label examples: KTO
  * ({@link KtoStep}: against the same reference, with a KL baseline), each example laid out as a pair of
- * its completion and its KL completion ({@link LabelledCompletion#withKlCompletions}).
+ * its completion and its KL completion ({@link LabelledCompletion#withKlCompletions}). On pairs again,
+ * with a score head in place of the LM head: a reward model ({@link RewardStep}, Bradley-Terry loss with
+ * each row's optional {@code margin}).
  */
 public final class PreferenceRecipe implements Recipe {
     private final TrainConfig config;
@@ -46,10 +50,34 @@ public final class PreferenceRecipe implements Recipe {
             pairs = encodePairs(encoder, config.trainFile());
             desirable = new boolean[0];
         }
-        TrainableModel model = loop.prepare(pairs.size(), fingerprint());
+        boolean reward = config.objective() == Objective.REWARD;
+        double[] margins = reward ? margins(config.trainFile()) : new double[0];
+        TrainableModel model = loop.prepare(pairs.size(), fingerprint(margins), loaded -> {
+            if (reward) {
+                loaded.attachScoreHead(
+                        RecipeSupport.padId(tokenizer, loaded),
+                        config.training().seed());
+            }
+        });
         padId = RecipeSupport.padId(tokenizer, model.model());
         int batchSize = config.training().batchSize();
         switch (config.objective()) {
+            case REWARD:
+                List<PreferencePair> validationPairs =
+                        RecipeSupport.validation(config, file -> encodePairs(encoder, file));
+                double[] validationMargins =
+                        validationPairs.isEmpty() ? new double[0] : margins(config.validationFile());
+                loop.resume(new RewardStep(
+                        pairs,
+                        margins,
+                        padId,
+                        new RewardLoss(
+                                config.setting(Settings.CENTER_REWARDS_COEFFICIENT),
+                                model.model().manager()),
+                        validationPairs,
+                        validationMargins,
+                        batchSize));
+                break;
             case ORPO:
                 loop.resume(new OrpoStep(
                         pairs,
@@ -83,6 +111,13 @@ public final class PreferenceRecipe implements Recipe {
                 dpo.precomputeReference(batchSize, config.setting(Settings.PRECOMPUTE_REF_LOG_PROBS));
                 reference = dpo.reference();
         }
+    }
+
+    /** Each preference row's margin (reward: subtracted in the loss; 0 where a row has none). */
+    private static double[] margins(Path file) throws IOException {
+        return ChatDatasets.preferences(file).stream()
+                .mapToDouble(ChatDatasets.Preference::margin)
+                .toArray();
     }
 
     /** The prompt / chosen / rejected conversations of {@code file}, tokenized. */
@@ -128,7 +163,7 @@ public final class PreferenceRecipe implements Recipe {
         return labels;
     }
 
-    private String fingerprint() {
+    private String fingerprint(double[] margins) {
         // the objective's code: "dpo" as before ORPO came, and a run never resumes another objective's checkpoint
         DataFingerprint fingerprint =
                 new DataFingerprint().add(config.objective().code());
@@ -137,6 +172,10 @@ public final class PreferenceRecipe implements Recipe {
         }
         if (desirable.length > 0) {
             fingerprint.add(desirable);
+        }
+        if (margins.length > 0) {
+            fingerprint.add(
+                    Arrays.stream(margins).mapToLong(Double::doubleToLongBits).toArray());
         }
         return fingerprint.hex();
     }

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code llm train --config job.yaml}: runs the job's recipe (SFT, DPO, ORPO or KTO; full, LoRA or QLoRA) with
+ * {@code llm train --config job.yaml}: runs the job's recipe (SFT, DPO, ORPO, KTO or reward; full, LoRA or QLoRA) with
  * a progress bar on stderr, writing checkpoints ({@code checkpoint-<step>/}) and the result ({@code
  * final/}: a PEFT adapter, or the whole model for full fine-tuning) into the job's output directory.
  * A job restarted with the same output directory resumes from its newest complete checkpoint.
@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         header = "Fine-tunes a model as a YAML job file describes.",
         description = {
-            "Fine-tunes a model (SFT, DPO, ORPO or KTO; full, LoRA or QLoRA) as the YAML job file describes, with a"
+            "Fine-tunes a model (SFT, DPO, ORPO, KTO or reward; full, LoRA or QLoRA) as the YAML job file describes, with a"
                     + " progress bar on stderr.",
             "Checkpoints go to <output_dir>/checkpoint-<step>/ and the result to <output_dir>/final/;"
                     + " a restarted job resumes from its newest complete checkpoint."

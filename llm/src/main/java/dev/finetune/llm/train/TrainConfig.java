@@ -3,6 +3,7 @@ package dev.finetune.llm.train;
 import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.DpoLossType;
+import dev.finetune.llm.objective.LossType;
 import dev.finetune.llm.quant.BaseDType;
 import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.settings.Setting;
@@ -10,6 +11,7 @@ import dev.finetune.llm.settings.SettingException;
 import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -25,7 +27,7 @@ import java.util.Optional;
  *     is not no; null if the job has none
  * @param outputDir where checkpoints ({@code checkpoint-<step>/}) and the result ({@code final/}) go
  * @param method full, lora or qlora
- * @param objective what the job optimises (sft, dpo, orpo, kto)
+ * @param objective what the job optimises (sft, dpo, orpo, kto, grpo)
  * @param resume continue from the newest complete checkpoint in {@code outputDir} if there is one.
  *     Default true: a restarted job loses at most one checkpoint interval.
  * @param settings the settings the job sets; the others take their defaults
@@ -52,18 +54,87 @@ public record TrainConfig(
     }
 
     /**
-     * The rules between the objective and its settings: precompute_ref_log_probs means something only to
-     * the objectives with a reference model (dpo, kto); refused with the others rather than ignored.
+     * The rules between the objective and its settings: each value against the objective's own rule
+     * (GRPO's beta may be 0, DPO's may not; each takes its own loss_type); precompute_ref_log_probs
+     * means something only to dpo and kto, center_rewards_coefficient only to reward, the GRPO settings
+     * that declare a job's rewards only to grpo, and grpo's own rules ({@link #checkGrpo}). Refused
+     * rather than ignored.
      *
      * @throws SettingException naming the setting and the objective
      */
     public static void checkObjective(Objective objective, Method method, SettingValues settings) {
-        boolean hasReference = objective == Objective.DPO || objective == Objective.KTO;
-        if (settings.get(Settings.PRECOMPUTE_REF_LOG_PROBS, method) && !hasReference) {
+        settings.checkFor(objective);
+        boolean precomputes = objective == Objective.DPO || objective == Objective.KTO;
+        if (settings.get(Settings.PRECOMPUTE_REF_LOG_PROBS, method) && !precomputes) {
             throw new SettingException(
                     Settings.PRECOMPUTE_REF_LOG_PROBS.name(),
-                    "precompute_ref_log_probs cannot be used with objective " + objective.code() + ", which has"
-                            + " no reference model; it applies to dpo and kto (leave it false)");
+                    "precompute_ref_log_probs cannot be used with objective " + objective.code()
+                            + (objective == Objective.GRPO
+                                    ? ", whose completions are generated at each step and scored by the reference"
+                                            + " then"
+                                    : ", which has no reference model")
+                            + "; it applies to dpo and kto (leave it false)");
+        }
+        double center = settings.get(Settings.CENTER_REWARDS_COEFFICIENT, method);
+        if (center != 0 && objective != Objective.REWARD) {
+            throw new SettingException(
+                    Settings.CENTER_REWARDS_COEFFICIENT.name(),
+                    "center_rewards_coefficient " + center + " cannot be used with objective " + objective.code()
+                            + ": it centres a reward model's scores; it applies to objective reward (leave it 0)");
+        }
+        if (objective == Objective.GRPO) {
+            checkGrpo(method, settings);
+        } else {
+            for (Setting<? extends List<?>> rewards : List.of(Settings.REWARD_FUNCS, Settings.REWARD_WEIGHTS)) {
+                if (!settings.get(rewards, method).isEmpty()) {
+                    throw new SettingException(
+                            rewards.name(),
+                            rewards.name() + " cannot be used with objective " + objective.code()
+                                    + ": rewards of generated completions apply to grpo");
+                }
+            }
+        }
+    }
+
+    /**
+     * GRPO's rules: reward_funcs name valid rewards with one weight each (or none); a micro-batch
+     * (per_device_train_batch_size, counted in completions as TRL's) holds whole groups of
+     * num_generations; a KL term (beta > 0) needs the reference, the base with the adapters off, which
+     * full fine-tuning does not keep; evaluations report eval_reward, not eval_loss.
+     */
+    private static void checkGrpo(Method method, SettingValues settings) {
+        GrpoConfig grpo = GrpoConfig.from(settings, method);
+        try {
+            grpo.rewards();
+        } catch (IllegalArgumentException e) {
+            String setting = e.getMessage().startsWith(Settings.REWARD_WEIGHTS.name())
+                    ? Settings.REWARD_WEIGHTS.name()
+                    : Settings.REWARD_FUNCS.name();
+            throw new SettingException(setting, e.getMessage());
+        }
+        int batchSize = settings.get(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, method);
+        if (batchSize % grpo.numGenerations() != 0) {
+            throw new SettingException(
+                    Settings.PER_DEVICE_TRAIN_BATCH_SIZE.name(),
+                    "per_device_train_batch_size " + batchSize + " must be a multiple of num_generations "
+                            + grpo.numGenerations() + " with objective grpo: it counts completions, and a"
+                            + " micro-batch holds whole groups of num_generations completions of one prompt");
+        }
+        if (method == Method.FULL && grpo.beta() > 0) {
+            throw new SettingException(
+                    Settings.BETA.name(),
+                    "beta " + grpo.beta() + " cannot be used with objective grpo and method full: the KL term needs"
+                            + " the reference model, which is the base with the adapters off, and full fine-tuning"
+                            + " keeps no frozen copy; use method lora or qlora, or beta 0 (no KL term, as TRL's"
+                            + " default)");
+        }
+        EvalArguments eval = EvalArguments.from(settings, method);
+        if (eval.strategy() != EvalStrategy.NO && eval.metricForBestModel().equals("eval_loss")) {
+            throw new SettingException(
+                    Settings.METRIC_FOR_BEST_MODEL.name(),
+                    "metric_for_best_model eval_loss cannot be used with objective grpo, whose evaluation"
+                            + " samples completions of the validation prompts and reports eval_reward: set"
+                            + " metric_for_best_model reward");
         }
     }
 
@@ -75,9 +146,9 @@ public record TrainConfig(
      * @throws SettingException naming the setting, the value and what would work
      */
     public static void checkCombination(Method method, SettingValues settings) {
-        DpoLossType lossType = settings.get(Settings.LOSS_TYPE, method);
+        LossType lossType = settings.get(Settings.LOSS_TYPE, method);
         double labelSmoothing = settings.get(Settings.LABEL_SMOOTHING, method);
-        if (labelSmoothing > 0 && !lossType.usesLabelSmoothing()) {
+        if (labelSmoothing > 0 && !(lossType instanceof DpoLossType dpo && dpo.usesLabelSmoothing())) {
             throw new SettingException(
                     Settings.LABEL_SMOOTHING.name(),
                     "label_smoothing " + labelSmoothing + " cannot be used with loss_type "
@@ -121,9 +192,9 @@ public record TrainConfig(
         return new TrainConfig(model, trainFile, null, outputDir, method, objective, true, SettingValues.none());
     }
 
-    /** The value of {@code setting} for this job: set explicitly, or its default for the method. */
+    /** The value of {@code setting} for this job: set explicitly, or its default for the method and objective. */
     public <T> T setting(Setting<T> setting) {
-        return settings.get(setting, method);
+        return settings.get(setting, method, objective);
     }
 
     /** Optimisation settings. */
@@ -144,6 +215,11 @@ public record TrainConfig(
     /** DPO settings (used when the objective is dpo). */
     public DpoConfig dpo() {
         return DpoConfig.from(settings, method);
+    }
+
+    /** GRPO settings (used when the objective is grpo). */
+    public GrpoConfig grpo() {
+        return GrpoConfig.from(settings, method);
     }
 
     /** KTO settings (used when the objective is kto). */

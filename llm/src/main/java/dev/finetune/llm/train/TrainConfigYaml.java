@@ -77,7 +77,10 @@ public final class TrainConfigYaml {
         }
         try {
             Path base = file.toAbsolutePath().getParent();
-            return read(name, job, base).withSettings(relativeTo(base, SettingValues.read(settings, catalog)));
+            Objective objective = parsed(name, job, "objective", Objective::fromCode, Objective.SFT);
+            // read for the objective: a setting objectives read differently is checked by this one's rule
+            SettingValues values = relativeTo(base, SettingValues.read(settings, catalog, objective));
+            return read(name, job, base, objective, values);
         } catch (SettingException e) {
             throw new TrainConfigException(name + ": " + e.getMessage(), e);
         }
@@ -92,24 +95,28 @@ public final class TrainConfigYaml {
                 .orElse(settings);
     }
 
-    private static TrainConfig read(String file, Map<String, Object> job, Path base) throws TrainConfigException {
+    private static TrainConfig read(
+            String file, Map<String, Object> job, Path base, Objective objective, SettingValues settings)
+            throws TrainConfigException {
         Path model = base.resolve(required(file, job, "model"));
         Path trainFile = base.resolve(required(file, job, "train_file"));
         Path outputDir = base.resolve(required(file, job, "output_dir"));
         Method method = parsed(file, job, "method", Method::parse, Method.LORA);
-        Objective objective = parsed(file, job, "objective", Objective::fromCode, Objective.SFT);
-        TrainConfig config = TrainConfig.of(model, trainFile, outputDir, method, objective);
-        if (job.get("validation_file") != null) {
-            config = config.withValidationFile(base.resolve(required(file, job, "validation_file")));
-        }
+        Path validationFile =
+                job.get("validation_file") == null ? null : base.resolve(required(file, job, "validation_file"));
         Object resume = job.get("resume");
-        if (resume != null) {
-            if (!(resume instanceof Boolean bool)) {
-                throw new TrainConfigException(file + ": resume must be true or false, got " + quoted(resume));
-            }
-            config = config.withResume(bool);
+        if (resume != null && !(resume instanceof Boolean)) {
+            throw new TrainConfigException(file + ": resume must be true or false, got " + quoted(resume));
         }
-        return config;
+        return new TrainConfig(
+                model,
+                trainFile,
+                validationFile,
+                outputDir,
+                method,
+                objective,
+                resume == null || (Boolean) resume,
+                settings);
     }
 
     private static String required(String file, Map<String, Object> job, String key) throws TrainConfigException {

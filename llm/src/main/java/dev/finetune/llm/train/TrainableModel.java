@@ -33,6 +33,7 @@ public final class TrainableModel implements AutoCloseable {
     private final Method method;
     private final Adapters adapters;
     private final Map<String, Parameter> parameters;
+    private long stepSeed;
 
     private TrainableModel(CausalLm model, Method method, Adapters adapters, Map<String, Parameter> parameters) {
         this.model = model;
@@ -116,9 +117,19 @@ public final class TrainableModel implements AutoCloseable {
      * step), so a run resumed at any step draws the masks an uninterrupted run draws.
      */
     public void beginStep(long seed, int step) {
+        stepSeed = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step).nextLong();
         if (adapters != null) {
-            adapters.reseedDropout(new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step).nextLong());
+            adapters.reseedDropout(stepSeed);
         }
+    }
+
+    /**
+     * The seed of (seed, step) of the step {@link #beginStep} began, for the other randomness an
+     * objective draws per step (GRPO's sampling): a function of the step, so a resumed run draws what
+     * an uninterrupted run draws.
+     */
+    public long stepSeed() {
+        return stepSeed;
     }
 
     /**

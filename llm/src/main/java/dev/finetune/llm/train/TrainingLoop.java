@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The training loop every recipe runs; an objective only says what one micro-batch's loss is
@@ -59,12 +60,32 @@ final class TrainingLoop implements AutoCloseable {
      * @param fingerprint of the encoded data: a checkpoint of other data is not resumed
      */
     TrainableModel prepare(int items, String fingerprint) throws IOException {
-        plan = BatchPlan.of(items, arguments);
+        return prepare(items, arguments.batchSize(), fingerprint, loaded -> {});
+    }
+
+    /** As {@link #prepare(int, String)} with micro-batches of {@code batchSize} items. */
+    TrainableModel prepare(int items, int batchSize, String fingerprint) throws IOException {
+        return prepare(items, batchSize, fingerprint, loaded -> {});
+    }
+
+    /**
+     * As {@link #prepare(int, String)}, with {@code reshape} applied to the loaded model before it is
+     * prepared for the method (a reward model's score head replaces the LM head there, so that it is a
+     * trained parameter of full fine-tuning or one of the adapters' modules to save).
+     */
+    TrainableModel prepare(int items, String fingerprint, Consumer<CausalLm> reshape) throws IOException {
+        return prepare(items, arguments.batchSize(), fingerprint, reshape);
+    }
+
+    private TrainableModel prepare(int items, int batchSize, String fingerprint, Consumer<CausalLm> reshape)
+            throws IOException {
+        plan = BatchPlan.of(items, batchSize, arguments);
         Optional<Path> initAdapter = config.initAdapter().isPresent()
                 ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
                 : Optional.empty();
         LoraConfig lora = initAdapter.isPresent() ? adoptedLora(initAdapter.get()) : config.lora();
         CausalLm loaded = CausalLm.load(config.model(), CausalLm.preferredDevice(), config.baseStorage());
+        reshape.accept(loaded);
         model = TrainableModel.prepare(loaded, config.method(), lora, arguments.seed());
         if (initAdapter.isPresent()) {
             model.loadInitial(initAdapter.get()); // a checkpoint restored by resume() replaces these weights

@@ -37,8 +37,11 @@ final class TrainingProgress implements TrainingListener {
                 m.learningRate(),
                 m.gradNorm(),
                 m.tokensPerSecond()));
-        Double accuracy = m.objectiveMetrics().get("rewards/accuracies");
-        Double margin = m.objectiveMetrics().get("rewards/margins");
+        // preference objectives' implicit rewards (TRL's rewards/...), or a reward model's own scores
+        Double accuracy = m.objectiveMetrics()
+                .getOrDefault("rewards/accuracies", m.objectiveMetrics().get("accuracy"));
+        Double margin = m.objectiveMetrics()
+                .getOrDefault("rewards/margins", m.objectiveMetrics().get("margin"));
         if (accuracy != null && margin != null) {
             detail.append(String.format(Locale.ROOT, "  acc %.2f  margin %.3f", accuracy, margin));
         }

@@ -107,6 +107,18 @@ class MemoryEstimateTest {
                                 .activations()
                         / 5);
         assertThat(lora.runtime()).isEqualTo(HEAP + MemoryEstimate.ENGINE_BYTES);
+        // A tied int8 head (quantised base) never holds a chunk's [rows, V] logits, only a vocabulary block.
+        ModelConfig tied =
+                MODEL.toBuilder().vocabSize(151_936).tieWordEmbeddings(true).build();
+        MemoryEstimate tiedNf4 = MemoryEstimate.training(
+                tied, Method.LORA, BaseDType.NF4, LoraConfig.defaults(), new MemoryEstimate.Step(1, 512, true), HEAP);
+        MemoryEstimate tiedFp32 = MemoryEstimate.training(
+                tied, Method.LORA, BaseDType.FP32, LoraConfig.defaults(), new MemoryEstimate.Step(1, 512, true), HEAP);
+        long blockRows = (16L << 20) / (4 * 512); // 8,192 rows of 512 channels
+        assertThat(tiedNf4.logits()).isEqualTo((long) (4 * (1.25 * blockRows * 512 + 4.25 * 110 * blockRows)));
+        assertThat(tiedFp32.logits()).isEqualTo((long) (4 * 4.25 * 110 * 151_936));
+        assertThat(tiedNf4.weights() - ModelSize.of(tied).weightBytes(BaseDType.NF4))
+                .isZero();
         assertThat(lora.total())
                 .isEqualTo(lora.weights() + lora.trainable() + lora.activations() + lora.logits() + lora.runtime());
         assertThat(lora.describe()).startsWith(WorkerMemory.format(lora.total()) + " (weights 64.");

@@ -230,6 +230,51 @@ class PeftAdapterTest {
         }
     }
 
+    /**
+     * A reward model's adapter is PEFT's SEQ_CLS layout: the score head saved whole under the name
+     * get_peft_model_state_dict gives it; it is refused onto a language model, and a language model's
+     * adapter onto a reward model, each naming task_type; modules_to_save other than the head is refused.
+     */
+    @Test
+    void aRewardModelsAdapterHoldsItsScoreHeadAndLoadsOnlyOntoARewardModel() throws IOException {
+        CausalLm rewardModel = AdapterFixtures.tinyModel(ModelType.QWEN3);
+        rewardModel.attachScoreHead(0, 5);
+        Adapters adapters = Adapters.apply(rewardModel, LoraConfig.defaults(), 11);
+        float[] head;
+        try (CausalLm ignored = adapters.model()) {
+            assertThat(adapters.trainableParameters()).containsKey("base_model.model.score.weight");
+            head = adapters.modulesToSave()
+                    .get("base_model.model.score.weight")
+                    .array()
+                    .toFloatArray();
+            PeftAdapter.save(adapters, dir, "models/base/tiny-qwen3");
+        }
+        var config = JSON.readTree(dir.resolve("adapter_config.json").toFile());
+        assertThat(config.get("task_type").asText()).isEqualTo("SEQ_CLS");
+        assertThat(config.get("modules_to_save").toString()).isEqualTo("[\"score\"]");
+        try (SafetensorsReader reader = SafetensorsReader.open(dir.resolve("adapter_model.safetensors"))) {
+            assertThat(reader.readFloats("base_model.model.score.weight")).containsExactly(head);
+        }
+        try (CausalLm other = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            other.attachScoreHead(0, 99);
+            PeftAdapter.load(other, dir);
+            assertThat(other.namedParameters().get("score.weight").array().toFloatArray())
+                    .containsExactly(head);
+        }
+        assertLoadFails("adapter_config.json", "'task_type'", "is SEQ_CLS");
+
+        editConfig(json -> json.putArray("modules_to_save").add("lm_head"));
+        assertLoadFails("adapter_config.json", "'modules_to_save'", "must be [\"score\"] for task_type SEQ_CLS");
+
+        savedAdapter();
+        try (CausalLm reward = AdapterFixtures.tinyModel(ModelType.QWEN3)) {
+            reward.attachScoreHead(0, 1);
+            assertThatThrownBy(() -> PeftAdapter.load(reward, dir))
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessageContainingAll("'task_type'", "a reward model needs a SEQ_CLS adapter");
+        }
+    }
+
     @Test
     void aMissingTensorIsNamedWithItsFile() throws IOException {
         savedAdapter();

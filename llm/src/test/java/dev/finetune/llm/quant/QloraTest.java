@@ -9,6 +9,7 @@ import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.lora.LoraLinear;
 import dev.finetune.llm.lora.TargetModules;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.Embedding;
 import dev.finetune.llm.model.Linear;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
@@ -49,6 +50,11 @@ class QloraTest {
                         weight.array().toFloatArray(), weight.shape().getShape(), true);
                 weight.set(Nf4Linear.of(nf4, null, dequantized.manager()).dequantize());
             }
+            // ... and the embedding (the tied head) replaced by its int8 round trip, as an nf4 base stores it.
+            Parameter table = ((Embedding) dequantized.body().embedTokens()).weight();
+            Int8Weight int8 =
+                    Int8.quantize(table.array().toFloatArray(), table.shape().getShape());
+            table.set(Int8Linear.of(int8, null, dequantized.manager()).dequantize());
 
             assertThat(nf4Bases(model)).hasSize(14);
             assertThat(disabled).containsExactly(quantized);

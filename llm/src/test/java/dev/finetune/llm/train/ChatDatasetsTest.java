@@ -85,6 +85,41 @@ class ChatDatasetsTest {
                 .hasMessageEndingWith("e.jsonl:1: expected a JSON object, got ARRAY");
     }
 
+    @Test
+    void promptsAreReadWithTheirOptionalReference() throws IOException {
+        Path file = write(
+                "p.jsonl",
+                "{\"prompt\": \"What is 2 + 3?\", \"reference\": \"5\"}\n\n"
+                        + "{\"prompt\": [{\"role\": \"system\", \"content\": \"Be brief.\"},"
+                        + " {\"role\": \"user\", \"content\": \"Name a colour.\"}]}\n");
+        List<ChatDatasets.Prompt> prompts = ChatDatasets.prompts(file);
+        assertThat(prompts).hasSize(2);
+        assertThat(prompts.get(0).prompt()).containsExactly(ChatMessage.user("What is 2 + 3?"));
+        assertThat(prompts.get(0).reference()).contains("5");
+        assertThat(prompts.get(1).prompt()).hasSize(2);
+        assertThat(prompts.get(1).reference()).isEmpty();
+        assertThat(prompts.get(1).line()).isEqualTo(3);
+    }
+
+    @Test
+    void aBadPromptLineIsReportedWithItsLineNumberAndField() throws IOException {
+        assertThatThrownBy(
+                        () -> ChatDatasets.prompts(write("a.jsonl", "{\"prompt\": \"hi\"}\n{\"question\": \"hi\"}\n")))
+                .isInstanceOf(DatasetException.class)
+                .hasMessageEndingWith("a.jsonl:2: missing field 'prompt'");
+        assertThatThrownBy(() -> ChatDatasets.prompts(write("b.jsonl", "{\"prompt\": \"hi\", \"reference\": 5}\n")))
+                .hasMessageEndingWith("b.jsonl:1: 'reference' must be a string, got 5");
+        assertThatThrownBy(() -> ChatDatasets.prompts(write(
+                        "c.jsonl",
+                        "{\"prompt\": [{\"role\": \"user\", \"content\": \"hi\"},"
+                                + " {\"role\": \"assistant\", \"content\": \"hello\"}]}\n")))
+                .hasMessageEndingWith(
+                        "c.jsonl:1: 'prompt' must end with a user message to answer, its last message is from"
+                                + " assistant");
+        assertThatThrownBy(() -> ChatDatasets.prompts(write("d.jsonl", "{\"prompt\": []}\n")))
+                .hasMessageEndingWith("d.jsonl:1: 'prompt' must be a non-empty list of messages");
+    }
+
     private Path write(String name, String text) throws IOException {
         return Files.writeString(dir.resolve(name), text);
     }

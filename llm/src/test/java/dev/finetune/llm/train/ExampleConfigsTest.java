@@ -61,6 +61,13 @@ class ExampleConfigsTest {
         assertThat(orpo.setting(Settings.BETA)).isEqualTo(0.1);
         assertThat(orpo.trainFile()).isEqualTo(dpo.trainFile());
 
+        TrainConfig reward = TrainConfigYaml.load(EXAMPLES.resolve("lora-reward.yaml"));
+        assertThat(reward.objective()).isEqualTo(Objective.REWARD);
+        assertThat(reward.method()).isEqualTo(Method.LORA);
+        assertThat(reward.setting(Settings.CENTER_REWARDS_COEFFICIENT)).isEqualTo(0.01);
+        assertThat(reward.lora().targetModules()).containsExactly(LoraConfig.ALL_LINEAR);
+        assertThat(reward.trainFile()).isEqualTo(dpo.trainFile());
+
         TrainConfig kto = TrainConfigYaml.load(EXAMPLES.resolve("lora-kto.yaml"));
         assertThat(kto.objective()).isEqualTo(Objective.KTO);
         assertThat(kto.kto()).isEqualTo(new KtoConfig(0.1, 1.0, 1.0));

@@ -123,6 +123,16 @@ class ResumeTest {
     }
 
     @Test
+    void loraRewardModelResumedFromACheckpointEndsWithTheSameAdaptersAndScoreHead() throws IOException {
+        assertResumeIsExact(Method.LORA, SettingValues.none().with(Settings.LORA_DROPOUT, 0.1), Objective.REWARD);
+    }
+
+    @Test
+    void fullRewardModelResumedFromACheckpointEndsWithTheSameWeightsAndScoreHead() throws IOException {
+        assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.REWARD);
+    }
+
+    @Test
     void fullKtoResumesWithTheReferenceOfTheInitialWeights() throws IOException {
         assertResumeIsExact(Method.FULL, SettingValues.none(), Objective.KTO);
     }
@@ -179,6 +189,12 @@ class ResumeTest {
                 .as("training moved the weights")
                 .isGreaterThan(1e-3);
         assertThat(maxDifference(straight, resumed)).isLessThanOrEqualTo(1e-6);
+        if (objective == Objective.REWARD) {
+            String head = method == Method.FULL ? "score.weight" : "base_model.model.score.weight";
+            assertThat(maxDifference(Map.of(head, initial.get(head)), Map.of(head, straight.get(head))))
+                    .as("the score head is trained and resumed")
+                    .isGreaterThan(1e-3);
+        }
     }
 
     static Recipe recipe(TrainConfig config, TrainingListener listener) {

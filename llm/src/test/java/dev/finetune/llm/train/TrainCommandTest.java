@@ -66,6 +66,20 @@ class TrainCommandTest {
     }
 
     @Test
+    void theRewardExampleTrainsARewardModelAndWritesASeqClsAdapter() throws IOException {
+        Path job = example("lora-reward.yaml", ExampleDatasets.DPO_FILE);
+
+        Run run = run("--config", job.toString(), "--max-steps", "2");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        Path output = dir.resolve("examples/runs/lora-reward");
+        assertThat(run.out()).contains("lora reward of").contains("trained 2 of 2 steps");
+        assertThat(run.err()).contains("acc ").contains("margin ");
+        assertThat(Files.readString(output.resolve("final/adapter_config.json")))
+                .contains("\"task_type\": \"SEQ_CLS\"");
+    }
+
+    @Test
     void theFullSftExampleWritesAWholeModel() throws IOException {
         Path job = example("full-sft.yaml", ExampleDatasets.SFT_FILE);
 

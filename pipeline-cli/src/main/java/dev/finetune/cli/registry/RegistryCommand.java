@@ -31,11 +31,11 @@ public final class RegistryCommand extends ApiCommand {
     @Command(
             name = "versions",
             mixinStandardHelpOptions = true,
-            header = "Lists a model's available versions with metrics and aliases.")
+            header = "Lists a model's available versions with metrics, aliases and the version each continued from.")
     void versions(@Parameters(paramLabel = "MODEL") String model) {
         for (JsonNode v : services().registry().get("api/models/" + ServiceClient.segment(model) + "/versions")) {
             out().printf(
-                            "v%-4d %-10s %-8s eval %-13s eval_loss %-8s job %s aliases %s%n",
+                            "v%-4d %-10s %-8s eval %-13s eval_loss %-8s job %s parent %s aliases %s%n",
                             v.path("version").asLong(),
                             v.path("status").asText(),
                             v.path("kind").asText(),
@@ -46,8 +46,16 @@ public final class RegistryCommand extends ApiCommand {
                                             v.path("metrics").path("eval_loss").asDouble())
                                     : "-",
                             v.path("jobId").asText(),
+                            parent(v.path("parent")),
                             v.path("aliases"));
         }
+    }
+
+    /** {@code model@vN} of the version a continued training started from ({@code init_adapter}), or "-". */
+    static String parent(JsonNode parent) {
+        return parent.isObject()
+                ? parent.path("model").asText() + "@v" + parent.path("version").asLong()
+                : "-";
     }
 
     @Command(

@@ -51,6 +51,9 @@ final class ServiceProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + heap,
+                // The whole heap from the start: a worker's first job measured 1-2 s slower while its heap
+                // grew (docs/benchmarks.md, reporting overhead); the heap is this process's either way.
+                "-Xms" + heap,
                 "-XX:+ExitOnOutOfMemoryError",
                 // What the jar's manifest asks for when started with -jar.
                 "--add-opens",

@@ -15,7 +15,8 @@ record ServiceSpec(String name, String heap, int torchThreads, Map<String, Strin
                     "dataset-service", "768m", 1, Map.of("DATASET_UPSTREAM_ALLOWED", PipelineFlow.UPSTREAM_BUCKET)),
             new ServiceSpec("training-service", "1536m", 2, Map.of("PIPELINE_TRAINING_WORKER_ID", "local-worker-1")),
             new ServiceSpec("eval-service", "1g", 1, Map.of()),
-            new ServiceSpec("registry-service", "768m", 1, Map.of()));
+            // s3:// base-model imports read from here only (the pipeline's own bucket never).
+            new ServiceSpec("registry-service", "768m", 1, Map.of("REGISTRY_BASE_MODEL_SOURCES", "model-imports")));
 
     /** The packaged service under the repository root. */
     Path jar(Path home) {

@@ -10,6 +10,7 @@ import dev.finetune.registry.registration.BaseModelFingerprints;
 import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
+import dev.finetune.storage.AllowedSources;
 import dev.finetune.storage.Digests;
 import dev.finetune.storage.LocalDirectories;
 import dev.finetune.storage.ObjectInfo;
@@ -55,6 +56,9 @@ public class BaseModelImporter {
     /** An import of a multi-GB model takes minutes; a claim this old with no config.json was abandoned. */
     static final Duration CLAIM_EXPIRY = Duration.ofHours(24);
 
+    static final AllowedSources.Purpose SOURCES =
+            new AllowedSources.Purpose("pipeline.registry.base-models.allowed-sources", "source", "base models");
+
     /** A source prefix with more objects than this is not a model directory. */
     static final int MAX_FILES = 1000;
 
@@ -73,6 +77,7 @@ public class BaseModelImporter {
     private final BaseModels models;
     private final BaseModelFingerprints fingerprints;
     private final RegistrySettings settings;
+    private final AllowedSources sources;
 
     BaseModelImporter(
             ObjectStore store,
@@ -85,6 +90,8 @@ public class BaseModelImporter {
         this.models = models;
         this.fingerprints = fingerprints;
         this.settings = settings;
+        this.sources = new AllowedSources(
+                store.bucket(), settings.baseModels().allowedSources().orElse(List.of()), SOURCES);
     }
 
     /** Imports uploaded files (file name to where the upload was saved); the saved files are moved. */
@@ -107,9 +114,14 @@ public class BaseModelImporter {
         }
     }
 
-    /** Imports the objects directly under an {@code s3://bucket/prefix/} of the object store. */
+    /**
+     * Imports the objects directly under an {@code s3://bucket/prefix/} of the object store, which must
+     * be an allowed source: the registry's credentials may reach buckets its callers should not read
+     * through it, and its own bucket holds other models and checkpoints.
+     */
     public Outcome importFrom(String name, S3Location source, String actor) throws IOException {
         Names.requireName("name", name);
+        sources.check(source);
         String prefix = source.key().endsWith("/") ? source.key() : source.key() + "/";
         S3Location directory = new S3Location(source.bucket(), prefix);
         List<ObjectInfo> objects = store.list(directory).stream()

@@ -65,7 +65,7 @@ public class JobResource {
      * @param baseModel base model under models/base/
      * @param dataset the prepared dataset: {"name": ..., "version": ...}
      * @param method full, lora (default) or qlora
-     * @param objective sft (default), dpo, orpo or kto
+     * @param objective sft (default), dpo, orpo, kto or reward
      * @param hyperparameters optional values; missing ones take the recipe's defaults
      * @param suffix optional name part for the registered model
      * @param idempotencyKey optional: a retried request with the same key returns the same job

@@ -15,7 +15,7 @@ import java.time.Instant;
  * @param datasetName prepared dataset
  * @param datasetVersion its version
  * @param method full, lora or qlora
- * @param objective what the job optimises (sft, dpo, orpo, kto)
+ * @param objective what the job optimises (sft, dpo, orpo, kto, reward)
  * @param hyperparameters the settings the job sets, by their HF/TRL names, as checked when it was
  *     accepted (every other setting takes its default)
  * @param suffix name part for the registered model, or null

@@ -37,6 +37,10 @@ import org.jboss.logging.Logger;
  *
  * <ol>
  *   <li>loads the PyTorch engine's native libraries;
+ *   <li>trains a generated tiny model for {@link TrainingWarmup#STEPS} steps ({@link TrainingWarmup}),
+ *       unless {@code pipeline.training.warmup-training} is false: the training code, the tokenizer's
+ *       native library and the chat template engine are then compiled and loaded before a job needs them
+ *       (a job that comes first stops it: it never trains beside a job);
  *   <li>writes and reads back the events and the record a run writes, {@link #JSON_ROUNDS} times
  *       each, so the JIT compiles them;
  *   <li>writes, reads, replaces (If-Match), lists and deletes a scratch object, {@code
@@ -64,20 +68,27 @@ public class WorkerWarmup {
     private final ObjectStore store;
     private final ObjectMapper json;
     private final KafkaClientService kafka;
+    private final TrainingSettings settings;
     private final boolean trains;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final TrainingWarmup training;
+    private final CompletableFuture<Void> trainingEnded = new CompletableFuture<>();
+    private volatile int trainedSteps;
 
     WorkerWarmup(ObjectStore store, ObjectMapper json, KafkaClientService kafka, TrainingSettings settings) {
         this.store = store;
         this.json = json;
         this.kafka = kafka;
+        this.settings = settings;
         this.trains = settings.role().trains();
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
+        this.training = new TrainingWarmup(settings.workDir());
     }
 
     void start(@Observes StartupEvent startup) {
         if (!trains) {
+            trainingEnded.complete(null);
             done.complete(null); // role api: it never trains, so it never loads the engine either
             return;
         }
@@ -86,15 +97,21 @@ public class WorkerWarmup {
         thread.start();
     }
 
-    /** Waits until the warm-up has run, at most {@link #MAX_WAIT}. */
+    /**
+     * Waits until the warm-up has run, at most {@link #MAX_WAIT}; then stops its training, if that is
+     * still running, and waits for it to end (after the micro-batch in progress): the engine collects
+     * gradients for one training at a time, so a job never trains beside the warm-up.
+     */
     void awaitWarm() {
         try {
             done.get(MAX_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            LOG.debugf("worker warm-up not awaited: %s", e.toString());
+            LOG.infof("worker warm-up not done within %s: a job is waiting, so its training stops", MAX_WAIT);
         }
+        training.stop();
+        trainingEnded.join();
     }
 
     /** Whether the warm-up has run (each part done or given up). */
@@ -102,10 +119,22 @@ public class WorkerWarmup {
         return done.isDone();
     }
 
+    /** The steps the training warm-up ran: {@link TrainingWarmup#STEPS}, or 0 if it was off or failed. */
+    int trainedSteps() {
+        return trainedSteps;
+    }
+
     private void warm() {
         long start = System.nanoTime();
         try {
             part("engine", Engines::inferenceThread);
+            try {
+                if (settings.warmupTraining()) {
+                    part("training", () -> trainedSteps = training.run());
+                }
+            } finally {
+                trainingEnded.complete(null);
+            }
             part("json", this::json);
             part("object store", this::store);
             part("topics", this::topics);

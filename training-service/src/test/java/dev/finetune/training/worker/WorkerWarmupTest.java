@@ -27,5 +27,8 @@ class WorkerWarmupTest {
                 .as("warmed within %s", WorkerWarmup.MAX_WAIT)
                 .isTrue();
         assertThat(store.list("training/warmup/")).isEmpty();
+        assertThat(warmup.trainedSteps())
+                .as("the test profile turns training off")
+                .isZero();
     }
 }

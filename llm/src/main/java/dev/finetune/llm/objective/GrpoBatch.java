@@ -1,0 +1,111 @@
+package dev.finetune.llm.objective;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.GradientMode;
+import dev.finetune.llm.model.TrainingPass;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * B generated completions, each after its prompt, as one right-padded block of rows. {@code
+ * completionMask} [B, T-1] is 1 where token t+1 is a generated token: the positions whose
+ * log-probabilities the GRPO loss reads.
+ *
+ * <p>Dimension letters: B completions, T time.
+ */
+public record GrpoBatch(long[][] ids, long[][] paddingMask, float[][] completionMask, int[] completionLengths) {
+
+    /** Row i is {@code prompts.get(i)} then {@code completions.get(i)} (non-empty), padded with {@code padId}. */
+    public static GrpoBatch of(List<long[]> prompts, List<long[]> completions, long padId) {
+        if (prompts.isEmpty() || prompts.size() != completions.size()) {
+            throw new IllegalArgumentException(
+                    "a batch needs one prompt per completion, got " + prompts.size() + " and " + completions.size());
+        }
+        int rows = prompts.size();
+        int length = 0;
+        for (int i = 0; i < rows; i++) {
+            length = Math.max(length, prompts.get(i).length + completions.get(i).length);
+        }
+        long[][] ids = new long[rows][length];
+        long[][] mask = new long[rows][length];
+        float[][] completion = new float[rows][length - 1];
+        int[] lengths = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            long[] prompt = prompts.get(i);
+            long[] generated = completions.get(i);
+            if (generated.length == 0) {
+                throw new IllegalArgumentException("completion " + i + " is empty");
+            }
+            Arrays.fill(ids[i], padId);
+            System.arraycopy(prompt, 0, ids[i], 0, prompt.length);
+            System.arraycopy(generated, 0, ids[i], prompt.length, generated.length);
+            int end = prompt.length + generated.length;
+            Arrays.fill(mask[i], 0, end, 1L);
+            // prediction t (of token t + 1) is a completion token for t + 1 in [prompt.length, end)
+            Arrays.fill(completion[i], prompt.length - 1, end - 1, 1f);
+            lengths[i] = generated.length;
+        }
+        return new GrpoBatch(ids, mask, completion, lengths);
+    }
+
+    public int rows() {
+        return ids.length;
+    }
+
+    /** Real (non-padding) tokens, prompts included. */
+    public int tokenCount() {
+        return Arrays.stream(paddingMask)
+                .mapToInt(row -> (int) Arrays.stream(row).sum())
+                .sum();
+    }
+
+    /** {@link #completionMask} in {@code manager} [B, T-1]. */
+    public NDArray mask(NDManager manager) {
+        return manager.create(completionMask);
+    }
+
+    /**
+     * {@code log p(x_{t+1} | x_<=t)} of every position [B, T-1] under {@code model}, without gradient
+     * (the reference's, or the policy's for statistics); read it through {@link #completionMask}.
+     */
+    @SuppressWarnings("try")
+    public NDArray tokenLogProbs(CausalLm model, NDManager manager) {
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            NDArray inputIds = manager.create(ids); // [B, T]
+            NDArray hidden = model.body().forward(inputIds, manager.create(paddingMask), null); // [B, T, C]
+            return ChunkedLmHead.defaults().logProbs(model, hidden, inputIds); // [B, T-1]
+        }
+    }
+
+    /**
+     * The training forward and backward passes of a loss of the token log-probabilities: scores them
+     * without recording (chunked), back-propagates {@code loss} to each of them, then that gradient
+     * through the LM head (chunked again) and the layers, as {@link PreferenceBatch#backward} does for
+     * sequence sums. Call inside {@code collector}; arrays are made in {@code manager}.
+     *
+     * @param loss from the token log-probabilities [B, T-1] (a leaf with gradient) to the scalar to
+     *     back-propagate
+     * @return that scalar's value
+     */
+    public double backward(
+            CausalLm model,
+            ChunkedLmHead head,
+            NDManager manager,
+            GradientCollector collector,
+            Function<NDArray, NDArray> loss) {
+        NDArray inputIds = manager.create(ids); // [B, T]
+        TrainingPass pass = model.trainingForward(inputIds, manager.create(paddingMask));
+        NDArray tokens = head.logProbs(model, pass.hidden(), inputIds); // [B, T-1]
+        tokens.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each log-probability
+        NDArray value = loss.apply(tokens);
+        collector.backward(value);
+        NDArray tokenWeights = tokens.getGradient().mul(manager.create(completionMask)); // [B, T-1]
+        head.backward(model, pass.hidden(), inputIds, tokenWeights, collector);
+        pass.backward(collector);
+        return value.getFloat();
+    }
+}
