@@ -6,17 +6,21 @@ import dev.finetune.deploy.validation.LabelSelectors;
 import dev.finetune.deploy.validation.ManifestProblem;
 import dev.finetune.deploy.validation.ManifestValidator;
 import dev.finetune.deploy.validation.ReleaseRules;
-import dev.finetune.deploy.validation.ScaledObject;
+import dev.finetune.deploy.validation.ScaledJob;
+import dev.finetune.deploy.validation.TriggerAuthentication;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.strimzi.api.kafka.model.kafka.Kafka;
 import java.math.BigDecimal;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,8 +48,13 @@ class OverlaysTest {
 
         assertThat(validation.all(PodDisruptionBudget.class))
                 .extracting(b -> b.getMetadata().getName())
-                .containsExactlyInAnyOrder("dataset-service", "eval-service", "registry-service");
+                .containsExactlyInAnyOrder("dataset-service", "training-service", "eval-service", "registry-service");
         NetworkPolicy policy = validation.all(NetworkPolicy.class).get(0);
+        assertThat(LabelSelectors.matches(
+                        policy.getSpec().getPodSelector(),
+                        workers(validation).getTemplate().getMetadata().getLabels()))
+                .as("the training workers' Job pods")
+                .isTrue();
         for (String service : Repo.SERVICES) {
             assertThat(LabelSelectors.matches(
                             policy.getSpec().getPodSelector(),
@@ -66,9 +75,21 @@ class OverlaysTest {
     @ParameterizedTest
     @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
     void everyPodRunsNonRootWithoutPrivilegesOnAReadOnlyRootFilesystem(String overlay) {
-        for (Deployment deployment : Repo.validate(overlay).all(Deployment.class)) {
-            String name = deployment.getMetadata().getName();
-            PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+        ManifestValidator.Validation validation = Repo.validate(overlay);
+        Map<String, PodSpec> pods = new TreeMap<>();
+        validation
+                .all(Deployment.class)
+                .forEach(d -> pods.put(
+                        d.getMetadata().getName(), d.getSpec().getTemplate().getSpec()));
+        validation
+                .all(ScaledJob.class)
+                .forEach(j -> pods.put(
+                        j.metadata().getName(),
+                        j.spec().jobTargetRef().getTemplate().getSpec()));
+        assertThat(pods).containsKey("training-workers");
+        for (Map.Entry<String, PodSpec> named : pods.entrySet()) {
+            String name = named.getKey();
+            PodSpec pod = named.getValue();
             assertThat(pod.getSecurityContext().getRunAsNonRoot()).as(name).isTrue();
             assertThat(pod.getSecurityContext().getSeccompProfile().getType())
                     .as(name)
@@ -100,7 +121,7 @@ class OverlaysTest {
                 .allSatisfy(d -> assertThat(d.getSpec().getReplicas())
                         .as(d.getMetadata().getName())
                         .isIn(1, null));
-        assertThat(dev.all(ScaledObject.class).get(0).spec().maxReplicaCount()).isLessThanOrEqualTo(2);
+        assertThat(dev.all(ScaledJob.class).get(0).spec().maxReplicaCount()).isLessThanOrEqualTo(2);
         for (String service : Repo.SERVICES) {
             assertThat(Repo.container(Repo.deployment(dev, service)).getImage())
                     .isEqualTo("finetune/" + service + ":dev");
@@ -116,9 +137,8 @@ class OverlaysTest {
     @Test
     void gpuOverlayPutsTrainingWorkersAloneOnGpuNodes() {
         ManifestValidator.Validation gpu = Repo.validate("overlays/gpu");
-        Deployment training = Repo.deployment(gpu, "training-service");
-        PodSpec pod = training.getSpec().getTemplate().getSpec();
-        Container worker = Repo.container(training);
+        PodSpec pod = workers(gpu).getTemplate().getSpec();
+        Container worker = pod.getContainers().get(0);
 
         assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
         assertThat(bytes(worker.getResources().getLimits().get("memory"))).isGreaterThanOrEqualTo(gib(32));
@@ -129,19 +149,42 @@ class OverlaysTest {
         });
         assertThat(worker.getImage()).isEqualTo("finetune/training-service:0.1.0-cuda");
         assertThat(gpu.all(Deployment.class))
-                .filteredOn(d -> !d.getMetadata().getName().equals("training-service"))
+                .as("the training API and every other Deployment: no GPU")
                 .allSatisfy(d ->
                         assertThat(Repo.container(d).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu"));
+        assertThat(Repo.env(Repo.container(Repo.deployment(gpu, "training-service")), "PIPELINE_TRAINING_MEMORY_LIMIT")
+                        .getValue())
+                .as("the api validates jobs against the GPU workers' memory limit")
+                .isEqualTo(worker.getResources().getLimits().get("memory").toString());
+    }
+
+    @Test
+    void gpuOverlayNamesItsOwnObjectStore() {
+        ManifestValidator.Validation gpu = Repo.validate("overlays/gpu");
+        var settings = gpu.all(io.fabric8.kubernetes.api.model.ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().startsWith("pipeline-settings"))
+                .findFirst()
+                .orElseThrow()
+                .getData();
+
+        assertThat(settings.get("PIPELINE_OBJECT_STORE_ENDPOINT"))
+                .as("overlays/gpu/object-store.env, not the dev stack's MinIO")
+                .isNotEqualTo("http://minio:9000")
+                .startsWith("https://");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
     void trainingWorkersHaveScratchDisksAndTimeToStop(String overlay) {
-        Deployment training = Repo.deployment(Repo.validate(overlay), "training-service");
-        PodSpec pod = training.getSpec().getTemplate().getSpec();
-        Container worker = Repo.container(training);
+        PodSpec pod = workers(Repo.validate(overlay)).getTemplate().getSpec();
+        Container worker = pod.getContainers().get(0);
 
-        assertThat(pod.getTerminationGracePeriodSeconds()).isBetween(60L, 600L);
+        assertThat(pod.getTerminationGracePeriodSeconds())
+                .as("pipeline.training.preemption-grace (90 s) and the rest of the shutdown")
+                .isBetween(100L, 600L);
+        assertThat(Repo.env(worker, "PIPELINE_TRAINING_ROLE").getValue()).isEqualTo("worker");
+        assertThat(Repo.env(worker, "PIPELINE_TRAINING_WORKER_ONE_JOB").getValue())
+                .isEqualTo("true");
         for (String directory : List.of("PIPELINE_TRAINING_WORK_DIR", "DJL_CACHE_DIR")) {
             String path = Repo.env(worker, directory).getValue();
             String volume = worker.getVolumeMounts().stream()
@@ -181,7 +224,25 @@ class OverlaysTest {
             assertSecret(c, "PIPELINE_SECURITY_API_KEYS", "pipeline-api-keys");
             assertSecret(c, "PIPELINE_OBJECT_STORE_ACCESS_KEY", "pipeline-object-store");
             assertSecret(c, "PIPELINE_OBJECT_STORE_SECRET_KEY", "pipeline-object-store");
+            assertSecret(c, "KAFKA_SASL_JAAS_CONFIG", "pipeline-kafka");
         }
+        Container worker =
+                workers(validation).getTemplate().getSpec().getContainers().get(0);
+        assertSecret(worker, "KAFKA_SASL_JAAS_CONFIG", "pipeline-kafka");
+        assertThat(validation.all(TriggerAuthentication.class)).singleElement().satisfies(auth -> assertThat(
+                        auth.spec().secretTargetRef())
+                .as("KEDA reads the lag with the same Secret")
+                .allSatisfy(ref -> assertThat(ref.name()).isEqualTo("pipeline-kafka")));
+    }
+
+    /** The Job template of the training workers' ScaledJob. */
+    private static JobSpec workers(ManifestValidator.Validation validation) {
+        return validation.all(ScaledJob.class).stream()
+                .filter(j -> j.metadata().getName().equals("training-workers"))
+                .findFirst()
+                .orElseThrow()
+                .spec()
+                .jobTargetRef();
     }
 
     private static void assertSecret(Container c, String variable, String secret) {

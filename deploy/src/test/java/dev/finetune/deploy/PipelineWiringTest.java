@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune.deploy.validation.ManifestValidator;
+import dev.finetune.deploy.validation.ScaledJob;
 import dev.finetune.deploy.validation.ScaledObject;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -68,30 +69,38 @@ class PipelineWiringTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"overlays/dev", "overlays/gpu"})
-    void trainingWorkersScaleOnePodPerJobOfTheirConsumerGroup(String overlay) {
+    void trainingWorkersRunOneJobPerRequestOfTheirConsumerGroup(String overlay) {
         ManifestValidator.Validation validation = Repo.validate(overlay);
         ServiceConfig.Channel jobs = ServiceConfig.channels().stream()
                 .filter(c -> c.service().equals("training-service") && c.incoming())
                 .filter(c -> c.topic().equals("training.jobs"))
                 .findFirst()
                 .orElseThrow();
-        ScaledObject.Spec autoscaling =
-                validation.all(ScaledObject.class).get(0).spec();
-        var trigger = autoscaling.triggers().get(0).metadata();
+        assertThat(validation.all(ScaledObject.class))
+                .as("no Deployment is scaled for training")
+                .isEmpty();
+        ScaledJob.Spec workers = validation.all(ScaledJob.class).get(0).spec();
+        var trigger = workers.triggers().get(0);
         KafkaTopic topic = validation.all(KafkaTopic.class).stream()
                 .filter(t -> t.getMetadata().getName().equals(jobs.topic()))
                 .findFirst()
                 .orElseThrow();
 
-        assertThat(autoscaling.scaleTargetRef().name()).isEqualTo("training-service");
-        assertThat(trigger)
+        assertThat(trigger.metadata())
                 .containsEntry("consumerGroup", jobs.group())
                 .containsEntry("topic", jobs.topic())
                 .containsEntry("lagThreshold", "1")
                 .containsEntry("bootstrapServers", inNamespace(setting(validation, "KAFKA_BOOTSTRAP_SERVERS"), topic));
-        assertThat(autoscaling.minReplicaCount()).isEqualTo(1);
-        assertThat(autoscaling.maxReplicaCount())
+        assertThat(trigger.authenticationRef().name())
+                .as("KEDA reads the lag with the services' Kafka credentials")
+                .isEqualTo("pipeline-kafka");
+        assertThat(workers.scalingStrategy().strategy())
+                .as("the lag counts running jobs (committed at their end), so running Jobs are subtracted")
+                .isEqualTo("default");
+        assertThat(workers.maxReplicaCount())
                 .isLessThanOrEqualTo(topic.getSpec().getPartitions());
+        assertThat(workers.jobTargetRef().getTemplate().getSpec().getRestartPolicy())
+                .isEqualTo("Never");
     }
 
     @ParameterizedTest

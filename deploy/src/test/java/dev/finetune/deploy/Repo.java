@@ -11,6 +11,7 @@ import dev.finetune.deploy.validation.CrossReferences;
 import dev.finetune.deploy.validation.ExternalSecrets;
 import dev.finetune.deploy.validation.ManifestProblem;
 import dev.finetune.deploy.validation.ManifestValidator;
+import dev.finetune.deploy.validation.TrainingWorkloads;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -81,6 +82,7 @@ final class Repo {
         ManifestValidator.Validation validation = new ManifestValidator().validate(resources);
         List<ManifestProblem> problems = new ArrayList<>(validation.problems());
         problems.addAll(CrossReferences.check(validation, ExternalSecrets.documentedIn(readme)));
+        problems.addAll(TrainingWorkloads.check(validation));
         return problems;
     }
 

@@ -18,6 +18,68 @@ public interface TrainingSettings {
     Optional<String> workerId();
 
     /**
+     * What this process does ({@link Role}): everything ({@code all}, for local runs and compose),
+     * or one side of the split Kubernetes deployment ({@code api} or {@code worker}).
+     */
+    @WithDefault("all")
+    Role role();
+
+    /** The parts of the training-service one process runs. */
+    enum Role {
+        /** The job API, dataset triggers, live streams and the lease reaper, and it trains: one process does it all. */
+        ALL,
+        /**
+         * The job API, dataset triggers, live streams and the lease reaper, without GPUs: it consumes no
+         * training request and never loads a model; its reaper puts a stranded job back on the queue
+         * for a worker instead of training it ({@link dev.finetune.training.worker.LeaseReaper}).
+         */
+        API,
+        /** Trains the jobs it takes from {@code training.jobs}; nothing else (no triggers, no reaper). */
+        WORKER;
+
+        /** Whether this role takes training requests and trains them. */
+        public boolean trains() {
+            return this != API;
+        }
+
+        /** Whether this role runs the job API's side: triggers, live streams, the lease reaper. */
+        public boolean serves() {
+            return this != WORKER;
+        }
+    }
+
+    /** {@code pipeline.training.worker.*}: how long a worker process lives. */
+    Worker worker();
+
+    /** How long a worker process lives. */
+    interface Worker {
+        /**
+         * One job, then exit 0: the pod of a Kubernetes Job (a KEDA ScaledJob starts one per request)
+         * takes one training request, runs it to its end or to a preemption, and the process ends so
+         * the Job completes ({@link dev.finetune.training.worker.OneJobPod} has the protocol). Off: the
+         * worker takes jobs until it is stopped.
+         */
+        @WithDefault("false")
+        boolean oneJob();
+
+        /**
+         * In one-job mode, a worker that has taken no request this long after it started exits 0: the
+         * request it was started for went to another pod (KEDA counts lag, not who takes it). Long
+         * enough to join the consumer group after a rebalance, short enough not to hold a GPU node idle.
+         */
+        @WithDefault("5m")
+        Duration idleTimeout();
+
+        /**
+         * In one-job mode, a request whose job is leased by a live worker is left to it after waiting
+         * this long for the lease to expire (a holder that died lets its lease lapse within one lease
+         * TTL; one that still renews after that is alive), instead of holding this pod for the whole
+         * run. Unset: one lease TTL plus one renewal interval.
+         */
+        Optional<Duration> liveLeaseWait();
+    }
+
+    /**
      * Progress (a metrics event, and the record's step) is reported at most this often, and always
      * at the last step, after each checkpoint and at state changes: often enough for a live progress
      * bar, rare enough that reporting costs the training loop nothing (it runs on a thread of its own).
@@ -49,7 +111,8 @@ public interface TrainingSettings {
      * The memory a training worker may use. A job whose estimated need exceeds it is refused at
      * validation with both numbers (llm's {@code JobMemory}); one that leaves {@code base_dtype} unset
      * gets the most precise base that fits. Unset: this instance's memory (the container's limit,
-     * else the machine's), since workers run in the service's own pods.
+     * else the machine's), right when this process also trains (role all); a role api process
+     * validates for workers in other pods, so it must be told their limit.
      */
     Optional<MemorySize> memoryLimit();
 
@@ -64,9 +127,10 @@ public interface TrainingSettings {
     Reaper reaper();
 
     /**
-     * Every training worker runs the lease reaper: it resumes a job that is neither ended nor held
-     * by a live lease (its worker died and nothing redelivers it), or fails it once it has been
-     * resumed this way too often.
+     * The lease reaper (roles all and api) finds a job that is neither ended nor held by a live lease
+     * (its worker died and nothing redelivers it) and resumes it, or fails it once it has been resumed
+     * this way too often. Role all trains it itself; role api requests it again on {@code
+     * training.jobs} for a worker.
      */
     interface Reaper {
         /** How often the reaper looks for stranded jobs; each look reads every job that has not ended. */
@@ -87,6 +151,14 @@ public interface TrainingSettings {
          */
         @WithDefault("2m")
         Duration unrequestedAfter();
+
+        /**
+         * Role api: a job it requested again is reserved this long for the worker that takes the
+         * request (its lease says so); only then is it requested once more. Covers starting a pod on a
+         * GPU node that the cluster autoscaler first has to add (minutes).
+         */
+        @WithDefault("15m")
+        Duration dispatchWindow();
     }
 
     /**

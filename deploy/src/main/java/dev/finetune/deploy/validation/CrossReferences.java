@@ -54,7 +54,7 @@ public final class CrossReferences {
         if (object instanceof Service service) {
             service(service, namespace, where);
         } else if (object instanceof Deployment deployment) {
-            pod(deployment.getSpec().getTemplate().getSpec(), namespace, where);
+            pod(deployment.getSpec().getTemplate().getSpec(), namespace, where, "spec.template.spec");
         } else if (object instanceof ScaledObject scaledObject) {
             String target = scaledObject.spec().scaleTargetRef().name();
             Deployment deployment = find(Deployment.class, namespace, target);
@@ -65,6 +65,20 @@ public final class CrossReferences {
                         where,
                         "spec.scaleTargetRef",
                         "Deployment " + target + " sets spec.replicas: every kubectl apply would undo KEDA's scaling");
+            }
+            authentication(scaledObject.spec().triggers(), namespace, where);
+        } else if (object instanceof ScaledJob scaledJob && scaledJob.spec().jobTargetRef() != null) {
+            pod(
+                    scaledJob.spec().jobTargetRef().getTemplate().getSpec(),
+                    namespace,
+                    where,
+                    "spec.jobTargetRef.template.spec");
+            authentication(scaledJob.spec().triggers(), namespace, where);
+        } else if (object instanceof TriggerAuthentication authentication && authentication.spec() != null) {
+            var refs = authentication.spec().secretTargetRef();
+            for (TriggerAuthentication.SecretTargetRef ref :
+                    refs == null ? List.<TriggerAuthentication.SecretTargetRef>of() : refs) {
+                secret(ref.name(), ref.key(), null, namespace, where, "spec.secretTargetRef[" + ref.parameter() + "]");
             }
         } else if (object instanceof ServiceMonitor serviceMonitor) {
             serviceMonitor(serviceMonitor, namespace, where);
@@ -209,13 +223,27 @@ public final class CrossReferences {
                 : Objects.equals(target.getIntVal(), port.getContainerPort());
     }
 
-    private void pod(PodSpec pod, String namespace, String where) {
+    /** A trigger's authenticationRef names a TriggerAuthentication of the namespace. */
+    private void authentication(List<ScaledObject.Trigger> triggers, String namespace, String where) {
+        for (ScaledObject.Trigger trigger : triggers == null ? List.<ScaledObject.Trigger>of() : triggers) {
+            ScaledObject.AuthenticationRef ref = trigger.authenticationRef();
+            boolean cluster = ref != null && "ClusterTriggerAuthentication".equals(ref.kind());
+            if (ref != null && !cluster && find(TriggerAuthentication.class, namespace, ref.name()) == null) {
+                fail(
+                        where,
+                        "spec.triggers[" + trigger.type() + "].authenticationRef.name",
+                        "no TriggerAuthentication " + ref.name());
+            }
+        }
+    }
+
+    private void pod(PodSpec pod, String namespace, String where, String path) {
         String account = pod.getServiceAccountName();
         if (account != null && !account.equals("default") && find(ServiceAccount.class, namespace, account) == null) {
-            fail(where, "spec.template.spec.serviceAccountName", "no ServiceAccount " + account);
+            fail(where, path + ".serviceAccountName", "no ServiceAccount " + account);
         }
         for (Volume volume : pod.getVolumes() == null ? List.<Volume>of() : pod.getVolumes()) {
-            String at = "spec.template.spec.volumes[" + volume.getName() + "]";
+            String at = path + ".volumes[" + volume.getName() + "]";
             if (volume.getConfigMap() != null) {
                 configMap(
                         volume.getConfigMap().getName(),
@@ -236,7 +264,7 @@ public final class CrossReferences {
             }
         }
         for (Container c : pod.getContainers()) {
-            String at = "spec.template.spec.containers[" + c.getName() + "]";
+            String at = path + ".containers[" + c.getName() + "]";
             for (EnvFromSource from : c.getEnvFrom() == null ? List.<EnvFromSource>of() : c.getEnvFrom()) {
                 if (from.getConfigMapRef() != null) {
                     var ref = from.getConfigMapRef();

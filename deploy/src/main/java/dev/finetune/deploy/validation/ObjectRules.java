@@ -87,6 +87,16 @@ final class ObjectRules {
         } else if (object instanceof ScaledObject scaledObject) {
             metadata(scaledObject.metadata(), rules);
             scaledObject(scaledObject, rules);
+        } else if (object instanceof ScaledJob scaledJob) {
+            metadata(scaledJob.metadata(), rules);
+            scaledJob(scaledJob, rules);
+        } else if (object instanceof TriggerAuthentication authentication) {
+            metadata(authentication.metadata(), rules);
+            boolean sources = authentication.spec() != null
+                    && !(isEmpty(authentication.spec().secretTargetRef())
+                            && isEmpty(authentication.spec().configMapTargetRef())
+                            && isEmpty(authentication.spec().env()));
+            rules.require(sources, "spec", "names no parameter source");
         } else if (object instanceof ServiceMonitor serviceMonitor) {
             metadata(serviceMonitor.metadata(), rules);
             serviceMonitor(serviceMonitor, rules);
@@ -229,6 +239,37 @@ final class ObjectRules {
             rules.fail("spec.scaleTargetRef.name", "required");
             return;
         }
+        int min = spec.minReplicaCount() == null ? 0 : spec.minReplicaCount();
+        int max = spec.maxReplicaCount() == null ? 100 : spec.maxReplicaCount();
+        rules.require(min <= max, "spec.minReplicaCount", "greater than maxReplicaCount " + max);
+        if (isEmpty(spec.triggers())) {
+            rules.fail("spec.triggers", "at least one trigger is required");
+            return;
+        }
+        for (ScaledObject.Trigger trigger : spec.triggers()) {
+            if ("kafka".equals(trigger.type())) {
+                kafkaTrigger(trigger.metadata() == null ? Map.of() : trigger.metadata(), rules);
+            }
+        }
+    }
+
+    /**
+     * A ScaledJob: a Job template whose pod is checked as a Deployment's is, that runs once and ends
+     * (restartPolicy Never or OnFailure, as the Job API requires), and triggers as a ScaledObject's.
+     */
+    private static void scaledJob(ScaledJob scaledJob, Rules rules) {
+        ScaledJob.Spec spec = scaledJob.spec();
+        if (spec == null || spec.jobTargetRef() == null || spec.jobTargetRef().getTemplate() == null) {
+            rules.fail("spec.jobTargetRef.template", "required");
+            return;
+        }
+        var template = spec.jobTargetRef().getTemplate();
+        PodSpecRules.check(template.getSpec(), "spec.jobTargetRef.template.spec", rules);
+        String restart = template.getSpec() == null ? null : template.getSpec().getRestartPolicy();
+        rules.require(
+                "Never".equals(restart) || "OnFailure".equals(restart),
+                "spec.jobTargetRef.template.spec.restartPolicy",
+                "must be Never or OnFailure for a Job, is " + restart);
         int min = spec.minReplicaCount() == null ? 0 : spec.minReplicaCount();
         int max = spec.maxReplicaCount() == null ? 100 : spec.maxReplicaCount();
         rules.require(min <= max, "spec.minReplicaCount", "greater than maxReplicaCount " + max);

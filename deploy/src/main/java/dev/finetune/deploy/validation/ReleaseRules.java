@@ -33,27 +33,31 @@ public final class ReleaseRules {
                     problems.add(new ManifestProblem(where, "metadata.labels", "has no " + label + " label"));
                 }
             }
-            JsonNode pod = resource.at("/spec/template");
-            if (!pod.isMissingNode() && pod.has("spec")) {
+            // A Deployment's pod template, or a (KEDA Scaled)Job's.
+            for (String at : List.of("spec.template", "spec.jobTargetRef.template")) {
+                JsonNode pod = resource.at("/" + at.replace('.', '/'));
+                if (pod.isMissingNode() || !pod.has("spec")) {
+                    continue;
+                }
                 if (labels.path(NAME_LABEL).asText("").isEmpty()) {
                     problems.add(new ManifestProblem(where, "metadata.labels", "has no " + NAME_LABEL + " label"));
                 }
                 if (pod.at("/metadata/labels").path(NAME_LABEL).asText("").isEmpty()) {
-                    problems.add(new ManifestProblem(
-                            where, "spec.template.metadata.labels", "has no " + NAME_LABEL + " label"));
+                    problems.add(
+                            new ManifestProblem(where, at + ".metadata.labels", "has no " + NAME_LABEL + " label"));
                 }
-                images(pod.path("spec"), "containers", where, problems);
-                images(pod.path("spec"), "initContainers", where, problems);
+                images(pod.path("spec"), at + ".spec", "containers", where, problems);
+                images(pod.path("spec"), at + ".spec", "initContainers", where, problems);
             }
         }
         return problems;
     }
 
-    private static void images(JsonNode podSpec, String field, String where, List<ManifestProblem> problems) {
+    private static void images(
+            JsonNode podSpec, String specPath, String field, String where, List<ManifestProblem> problems) {
         for (JsonNode container : podSpec.path(field)) {
             String image = container.path("image").asText("");
-            String path =
-                    "spec.template.spec." + field + "[" + container.path("name").asText() + "].image";
+            String path = specPath + "." + field + "[" + container.path("name").asText() + "].image";
             String tag = tag(image);
             if (tag.isEmpty() || tag.equals("latest")) {
                 problems.add(new ManifestProblem(where, path, "image " + image + " has no release tag"));

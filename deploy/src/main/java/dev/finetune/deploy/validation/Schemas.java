@@ -33,6 +33,8 @@ final class Schemas {
             Map.entry("kafka.strimzi.io/v1beta2/KafkaNodePool", KafkaNodePool.class),
             Map.entry("kafka.strimzi.io/v1beta2/KafkaTopic", KafkaTopic.class),
             Map.entry("keda.sh/v1alpha1/ScaledObject", ScaledObject.class),
+            Map.entry("keda.sh/v1alpha1/ScaledJob", ScaledJob.class),
+            Map.entry("keda.sh/v1alpha1/TriggerAuthentication", TriggerAuthentication.class),
             Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class),
             Map.entry("monitoring.coreos.com/v1/PrometheusRule", PrometheusRule.class));
 

@@ -87,8 +87,9 @@ public class JobEvents {
                 + (checkpoint.isFinal() ? ":final" : "");
     }
 
-    public void requested(dev.finetune.events.TrainingJobRequested request) {
-        send(requests, request, "job-requested:" + request.jobId());
+    /** Puts a job's request on {@code training.jobs} under the CloudEvents id {@code eventId}. */
+    public void requested(dev.finetune.events.TrainingJobRequested request, String eventId) {
+        send(requests, request, eventId);
     }
 
     private void publish(

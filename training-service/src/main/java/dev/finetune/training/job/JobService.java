@@ -165,7 +165,23 @@ public class JobService {
         if (job.state() != JobState.QUEUED) {
             return job;
         }
-        events.requested(new TrainingJobRequested(
+        events.requested(requestOf(job), "job-requested:" + id);
+        jobs.markRequested(id);
+        return job;
+    }
+
+    /**
+     * Requests a job that has started once again on {@code training.jobs}, for the worker that takes
+     * it to resume the job (the role-api lease reaper, which trains nothing itself). {@code attempt}
+     * (the lease generation reserved for that worker) makes each such request an event of its own.
+     */
+    public void requestAgain(String id, long attempt) {
+        JobRecord job = jobs.get(id).orElseThrow(() -> new IllegalStateException("no job " + id));
+        events.requested(requestOf(job), "job-requested:" + id + ":again-" + attempt);
+    }
+
+    private static TrainingJobRequested requestOf(JobRecord job) {
+        return new TrainingJobRequested(
                 job.id(),
                 job.baseModel(),
                 job.datasetName(),
@@ -175,9 +191,7 @@ public class JobService {
                 job.hyperparameters(),
                 job.suffix(),
                 job.idempotencyKey(),
-                job.createdAt()));
-        jobs.markRequested(id);
-        return job;
+                job.createdAt());
     }
 
     private static JobRecord fromRequest(String id, TrainingJobRequested r) {

@@ -35,10 +35,19 @@ final class JobLease {
      * @param reaped taken over by the lease reaper (counted against its resume limit)
      * @param handedOver given up by a worker that was shutting down, after checkpointing its last
      *     step: the next holder resumes a preempted job, not a stranded one, and is not counted
+     * @param dispatched held by a role-api reaper that requested the job again on {@code
+     *     training.jobs}: a reservation for the worker that takes that request, which takes the lease
+     *     at once ({@link #acquire}); if none comes before it expires, the reaper requests the job
+     *     again without counting a resume
      */
-    record Holder(String worker, Instant expiresAt, boolean reaped, boolean handedOver) {
+    record Holder(String worker, Instant expiresAt, boolean reaped, boolean handedOver, boolean dispatched) {
         boolean expired(Instant now) {
             return !expiresAt.isAfter(now);
+        }
+
+        /** Whether a worker that gets the job's request may take the lease now. */
+        boolean free(Instant now) {
+            return dispatched || expired(now);
         }
     }
 
@@ -71,7 +80,7 @@ final class JobLease {
         Optional<Generation> current = current();
         if (current.isPresent()) {
             Holder holder = current.get().holder();
-            if (!holder.worker().equals(worker) && !holder.expired(Instant.now())) {
+            if (!holder.worker().equals(worker) && !holder.free(Instant.now())) {
                 return false;
             }
         }
@@ -87,13 +96,29 @@ final class JobLease {
         if (current.isEmpty() || !current.get().holder().expired(Instant.now())) {
             return false;
         }
-        // A job its worker handed over at shutdown is resumed, not rescued: it does not count.
-        return take(current.get().number() + 1, !current.get().holder().handedOver());
+        // A job its worker handed over at shutdown is resumed, not rescued: it does not count; nor
+        // does a request again for a job whose last request found no worker in time.
+        Holder previous = current.get().holder();
+        return take(current.get().number() + 1, !previous.handedOver() && !previous.dispatched());
+    }
+
+    /**
+     * Turns the generation this reaper just took over into a reservation for the worker that takes
+     * the job's next request, held for {@code window}; false if it was lost meanwhile.
+     */
+    boolean reserveForDispatch(Duration window) {
+        return store.putIfMatch(
+                        key(generation),
+                        bytes(new Holder(worker, Instant.now().plus(window), reaped, false, true)),
+                        JSON,
+                        etag)
+                .map(w -> etag = w.etag())
+                .isPresent();
     }
 
     private boolean take(long next, boolean byReaper) {
         Optional<StoredObject> written = store.putIfAbsent(
-                key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper, false)), JSON);
+                key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper, false, false)), JSON);
         written.ifPresent(w -> {
             generation = next;
             reaped = byReaper;
@@ -108,7 +133,10 @@ final class JobLease {
             return false;
         }
         return store.putIfMatch(
-                        key(generation), bytes(new Holder(worker, Instant.now().plus(ttl), reaped, false)), JSON, etag)
+                        key(generation),
+                        bytes(new Holder(worker, Instant.now().plus(ttl), reaped, false, false)),
+                        JSON,
+                        etag)
                 .map(w -> etag = w.etag())
                 .isPresent();
     }
@@ -123,7 +151,8 @@ final class JobLease {
      * down with its last step checkpointed (see {@link Holder#handedOver}).
      */
     void release(boolean handedOver) {
-        store.putIfMatch(key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped, handedOver)), JSON, etag);
+        store.putIfMatch(
+                key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped, handedOver, false)), JSON, etag);
     }
 
     /** The newest generation, if the lease was ever taken. */

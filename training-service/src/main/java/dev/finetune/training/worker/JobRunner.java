@@ -85,6 +85,9 @@ public class JobRunner {
     @Inject
     WorkerWarmup warmup;
 
+    @Inject
+    OneJobPod pod;
+
     JobRunner(
             JobStore jobs,
             JobEvents events,
@@ -406,13 +409,22 @@ public class JobRunner {
     /**
      * Takes the job's lease. We own the job's partition, so a lease held by another worker belongs
      * to one that died (or was paused) holding it: wait for it to expire rather than drop the job,
-     * unless that worker finishes the job meanwhile. False if the job ended while we waited.
+     * unless that worker finishes the job meanwhile. False if the job ended while we waited, or, in
+     * one-job mode, if its holder still renews it after {@code worker.live-lease-wait}: the holder is
+     * alive and trains it ({@link OneJobPod}, step 5).
      */
     private boolean awaitLease(String jobId, JobLease lease) {
+        Instant leaveAt = Instant.now().plus(pod.liveLeaseWait());
         while (!lease.acquire()) {
             JobRecord job = jobs.get(jobId).orElseThrow();
             if (job.state().isTerminal()) {
                 LOG.infof("job %s ended on %s while we waited for its lease", jobId, job.worker());
+                return false;
+            }
+            if (pod.leavesLiveLeases() && Instant.now().isAfter(leaveAt)) {
+                LOG.infof(
+                        "job %s: worker %s still holds its lease after %s; it trains the job, this pod leaves it",
+                        jobId, lease.current().map(g -> g.holder().worker()).orElse("(none)"), pod.liveLeaseWait());
                 return false;
             }
             LOG.infof(

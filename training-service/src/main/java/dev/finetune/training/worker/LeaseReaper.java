@@ -31,6 +31,15 @@ import org.jboss.logging.Logger;
  * reason: a job that kills every worker it lands on must not go round for ever. It also requests a
  * job whose creating request stopped before the job was on {@code training.jobs} ({@link
  * JobService#requeueIfStranded}), so no job waits for ever in {@code validating} or {@code queued}.
+ *
+ * <p>Which process reaps depends on {@code pipeline.training.role}: role {@code all} trains the job
+ * it took over, as above. Role {@code api} trains nothing: it takes the lease over the same way (so
+ * resumes are counted and limited alike), turns its generation into a reservation for {@code
+ * reaper.dispatch-window} ({@link JobLease#reserveForDispatch}) and requests the job again on {@code
+ * training.jobs}; the worker that takes that request (on Kubernetes, the pod of a Job that KEDA
+ * starts for it) takes the reserved lease at once and resumes from the last checkpoint. A
+ * reservation that expires unclaimed is requested again, uncounted. Role {@code worker} runs no
+ * reaper: its jobs come from the queue only.
  */
 @ApplicationScoped
 public class LeaseReaper {
@@ -40,6 +49,7 @@ public class LeaseReaper {
     private final JobService service;
     private final JobRunner runner;
     private final TrainingSettings.Reaper settings;
+    private final TrainingSettings.Role role;
     private ScheduledExecutorService executor;
 
     LeaseReaper(JobStore jobs, JobService service, JobRunner runner, TrainingSettings settings) {
@@ -47,9 +57,13 @@ public class LeaseReaper {
         this.service = service;
         this.runner = runner;
         this.settings = settings.reaper();
+        this.role = settings.role();
     }
 
     void start(@Observes StartupEvent startup) {
+        if (!role.serves()) {
+            return; // role worker: the api processes reap
+        }
         Duration interval = settings.interval();
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException(
@@ -90,8 +104,8 @@ public class LeaseReaper {
                                 || job.state() == JobState.VALIDATING) {
                             continue; // requested now, or still being created
                         }
-                        if (reap(job.id())) {
-                            return;
+                        if (reap(job.id()) && role.trains()) {
+                            return; // trained one; role api only requested it and looks on
                         }
                     }
                 }
@@ -115,13 +129,15 @@ public class LeaseReaper {
         String why = "lease of worker " + previous.worker()
                 + (previous.handedOver()
                         ? " was handed over when that worker shut down"
-                        : previous.expiresAt().equals(Instant.EPOCH)
-                                ? " was given up before the job ended"
-                                : " expired at " + previous.expiresAt());
+                        : previous.dispatched()
+                                ? " was reserved for a worker that did not take the job's request in time"
+                                : previous.expiresAt().equals(Instant.EPOCH)
+                                        ? " was given up before the job ended"
+                                        : " expired at " + previous.expiresAt());
         long resumes = lease.reaperTakeovers();
-        if (previous.handedOver()) {
+        if (previous.handedOver() || previous.dispatched()) {
             LOG.infof("job %s: %s; resuming it", jobId, why);
-            runner.runLeased(jobId, lease, why);
+            resume(jobId, lease, why);
             return true;
         }
         if (resumes > settings.maxResumes()) {
@@ -134,7 +150,23 @@ public class LeaseReaper {
             return true;
         }
         LOG.warnf("job %s: %s; the lease reaper resumes it (%d of %d)", jobId, why, resumes, settings.maxResumes());
-        runner.runLeased(jobId, lease, why + "; lease reaper resume " + resumes + " of " + settings.maxResumes());
+        resume(jobId, lease, why + "; lease reaper resume " + resumes + " of " + settings.maxResumes());
         return true;
+    }
+
+    /** Trains the job here (role all), or reserves the lease and requests the job for a worker (role api). */
+    private void resume(String jobId, JobLease lease, String why) throws IOException {
+        if (role.trains()) {
+            runner.runLeased(jobId, lease, why);
+            return;
+        }
+        if (!lease.reserveForDispatch(settings.dispatchWindow())) {
+            LOG.infof("job %s: its lease moved on before it was reserved; nothing to request", jobId);
+            return;
+        }
+        service.requestAgain(jobId, lease.generation());
+        LOG.infof(
+                "job %s: %s; requested again for a worker, its lease reserved for %s",
+                jobId, why, settings.dispatchWindow());
     }
 }

@@ -69,6 +69,7 @@ public class WorkerWarmup {
     private final ObjectMapper json;
     private final KafkaClientService kafka;
     private final TrainingSettings settings;
+    private final boolean trains;
     private final String scratchKey;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final TrainingWarmup training;
@@ -80,11 +81,17 @@ public class WorkerWarmup {
         this.json = json;
         this.kafka = kafka;
         this.settings = settings;
+        this.trains = settings.role().trains();
         this.scratchKey = "training/warmup/" + UUID.randomUUID() + ".json";
         this.training = new TrainingWarmup(settings.workDir());
     }
 
     void start(@Observes StartupEvent startup) {
+        if (!trains) {
+            trainingEnded.complete(null);
+            done.complete(null); // role api: it never trains, so it never loads the engine either
+            return;
+        }
         Thread thread = new Thread(this::warm, "worker-warmup");
         thread.setDaemon(true);
         thread.start();
