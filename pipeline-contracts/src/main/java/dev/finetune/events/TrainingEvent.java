@@ -41,6 +41,9 @@ public record TrainingEvent(
      * @param evaluation the validation split's metrics when {@code step} was evaluated (eval_strategy),
      *     transformers' names ({@code eval_loss}, DPO's {@code eval_rewards/accuracies}...); null otherwise.
      *     An evaluated step is always reported, never coalesced with later progress.
+     * @param objective the objective's own metrics at {@code step}, TRL's names: DPO's {@code
+     *     rewards/accuracies}, a reward model's {@code accuracy} and {@code margin}, GRPO's {@code reward},
+     *     {@code kl}, {@code clip_ratio}...; null for an objective that has none (SFT)
      */
     public record Metrics(
             long step,
@@ -51,9 +54,11 @@ public record TrainingEvent(
             double gradNorm,
             double tokensPerSecond,
             double etaSeconds,
-            Map<String, Double> evaluation) {
+            Map<String, Double> evaluation,
+            Map<String, Double> objective) {
         public Metrics {
             evaluation = evaluation == null ? null : Map.copyOf(evaluation);
+            objective = objective == null || objective.isEmpty() ? null : Map.copyOf(objective);
         }
 
         /** Progress of a step that was not evaluated. */
@@ -66,7 +71,7 @@ public record TrainingEvent(
                 double gradNorm,
                 double tokensPerSecond,
                 double etaSeconds) {
-            this(step, totalSteps, epoch, loss, learningRate, gradNorm, tokensPerSecond, etaSeconds, null);
+            this(step, totalSteps, epoch, loss, learningRate, gradNorm, tokensPerSecond, etaSeconds, null, null);
         }
     }
 

@@ -86,7 +86,17 @@ class EventContractTest {
                         TrainingEventKind.METRICS,
                         JobState.RUNNING,
                         null,
-                        new TrainingEvent.Metrics(20, 100, 0.2, 2.4, 1e-4, 0.8, 5000, 50, Map.of("eval_loss", 2.6)),
+                        new TrainingEvent.Metrics(
+                                20,
+                                100,
+                                0.2,
+                                2.4,
+                                1e-4,
+                                0.8,
+                                5000,
+                                50,
+                                Map.of("eval_loss", 2.6),
+                                Map.of("rewards/accuracies", 0.75, "rewards/margins", 0.4)),
                         now),
                 new EvaluationCompleted(
                         "ftjob-1-step-10",

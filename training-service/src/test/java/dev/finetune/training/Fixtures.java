@@ -143,6 +143,17 @@ public final class Fixtures {
         prepared(store, name, "unpaired_preference", train.toString(), 16);
     }
 
+    /** A prepared prompt-only dataset (GRPO): prompts with a reference answer. */
+    static void promptDataset(ObjectStore store, String name) {
+        StringBuilder train = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            train.append("{\"prompt\":[{\"role\":\"user\",\"content\":\"Say yes to ")
+                    .append(i)
+                    .append("\"}],\"reference\":\"yes\"}\n");
+        }
+        prepared(store, name, "prompt", train.toString(), 16);
+    }
+
     /** Pre-tokenized rows (input_ids with completion_mask), as dataset-service prepares them. */
     static void tokenizedDataset(ObjectStore store, String name) {
         StringBuilder train = new StringBuilder();

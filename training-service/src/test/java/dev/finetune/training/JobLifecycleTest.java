@@ -46,6 +46,7 @@ class JobLifecycleTest {
         Fixtures.sftDataset(store, "qa");
         Fixtures.preferenceDataset(store, "prefs");
         Fixtures.unpairedPreferenceDataset(store, "labelled");
+        Fixtures.promptDataset(store, "prompts");
         Fixtures.tokenizedDataset(store, "ids");
     }
 
@@ -281,6 +282,40 @@ class JobLifecycleTest {
         awaitState(id, "succeeded");
         assertThat(store.exists("checkpoints/" + id + "/step-3/adapter_model.safetensors"))
                 .isTrue();
+    }
+
+    @Test
+    void grpoJobOnPromptsSucceedsAndReportsItsRewards() {
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "prompts", "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "grpo",
+                "hyperparameters",
+                Map.of(
+                        "max_steps", 2,
+                        "num_generations", 4,
+                        "per_device_train_batch_size", 8,
+                        "max_completion_length", 8,
+                        "max_seq_length", 48,
+                        "reward_funcs", List.of("exact_match", "length:4"),
+                        "reward_weights", List.of(1.0, 0.1))));
+
+        awaitState(id, "succeeded");
+        assertThat(store.exists("checkpoints/" + id + "/step-2/adapter_model.safetensors"))
+                .isTrue();
+        JsonPath events = events(id);
+        // Rewards of completions of at most 8 tokens: exact match 0 or 1, length -|n - 4| / 4 in [-1, 0].
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.objective.reward", Double.class))
+                .isNotEmpty()
+                .allSatisfy(reward -> assertThat(reward).isBetween(-0.1, 1.0));
+        assertThat(events.getList("findAll { it.kind == 'metrics' }.metrics.objective.kl", Double.class))
+                .isNotEmpty()
+                .allSatisfy(kl -> assertThat(kl).isNotNegative());
     }
 
     @Test

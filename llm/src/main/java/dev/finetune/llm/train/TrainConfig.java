@@ -189,7 +189,17 @@ public record TrainConfig(
 
     /** A job with every default: resume on, the method's learning rate. */
     public static TrainConfig of(Path model, Path trainFile, Path outputDir, Method method, Objective objective) {
-        return new TrainConfig(model, trainFile, null, outputDir, method, objective, true, SettingValues.none());
+        return of(model, trainFile, outputDir, method, objective, SettingValues.none());
+    }
+
+    /**
+     * A job's configuration with its settings, checked together: an objective with a required setting
+     * (grpo's reward_funcs) has no valid configuration without them, so it cannot be made first and
+     * given its settings after.
+     */
+    public static TrainConfig of(
+            Path model, Path trainFile, Path outputDir, Method method, Objective objective, SettingValues settings) {
+        return new TrainConfig(model, trainFile, null, outputDir, method, objective, true, settings);
     }
 
     /** The value of {@code setting} for this job: set explicitly, or its default for the method and objective. */

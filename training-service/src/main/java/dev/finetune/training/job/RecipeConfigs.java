@@ -45,8 +45,12 @@ public final class RecipeConfigs {
      */
     public static TrainConfig of(JobRecord job, Path model, Path trainFile, Path outputDir) {
         return TrainConfig.of(
-                        model, trainFile, outputDir, Method.parse(job.method().code()), job.objective())
-                .withSettings(settings(job.hyperparameters()));
+                model,
+                trainFile,
+                outputDir,
+                Method.parse(job.method().code()),
+                job.objective(),
+                settings(job.hyperparameters()));
     }
 
     /** As {@link #of(JobRecord, Path, Path, Path)}, evaluating {@code validationFile} during training. */

@@ -709,7 +709,8 @@ public class JobRunner {
                             m.gradNorm(),
                             m.tokensPerSecond(),
                             m.eta().toMillis() / 1000.0,
-                            evaluation));
+                            evaluation,
+                            m.objectiveMetrics()));
         }
 
         @Override
