@@ -341,6 +341,10 @@ public class JobRunner {
                 announceCheckpoint(job, stored.getAsLong(), ObjectKeys.checkpointPrefix(id, stored.getAsLong()), false);
             }
         }
+        // Every path to training passes here (the queue's, and the lease reaper's, which does not go
+        // through run): the engine collects gradients for one training at a time, so a job never trains
+        // beside the worker's warm-up, whose training it stops after 30 s at most.
+        warmup.awaitWarm();
         Instant deadline = Instant.now().plus(settings.jobTimeout());
         Device device = Engines.trainingThread(); // grad mode as the recipe expects it on this thread
         LOG.infof("job %s trains on %s", id, device);

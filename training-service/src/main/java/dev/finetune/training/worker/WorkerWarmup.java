@@ -140,6 +140,7 @@ public class WorkerWarmup {
             part("topics", this::topics);
             LOG.infof("worker warm-up took %d ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         } finally {
+            trainingEnded.complete(null); // whatever ended the warm-up, a job never waits for it for ever
             done.complete(null);
         }
     }
