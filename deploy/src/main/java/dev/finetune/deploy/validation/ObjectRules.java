@@ -239,18 +239,7 @@ final class ObjectRules {
             rules.fail("spec.scaleTargetRef.name", "required");
             return;
         }
-        int min = spec.minReplicaCount() == null ? 0 : spec.minReplicaCount();
-        int max = spec.maxReplicaCount() == null ? 100 : spec.maxReplicaCount();
-        rules.require(min <= max, "spec.minReplicaCount", "greater than maxReplicaCount " + max);
-        if (isEmpty(spec.triggers())) {
-            rules.fail("spec.triggers", "at least one trigger is required");
-            return;
-        }
-        for (ScaledObject.Trigger trigger : spec.triggers()) {
-            if ("kafka".equals(trigger.type())) {
-                kafkaTrigger(trigger.metadata() == null ? Map.of() : trigger.metadata(), rules);
-            }
-        }
+        scaling(spec.minReplicaCount(), spec.maxReplicaCount(), spec.triggers(), rules);
     }
 
     /**
@@ -270,14 +259,23 @@ final class ObjectRules {
                 "Never".equals(restart) || "OnFailure".equals(restart),
                 "spec.jobTargetRef.template.spec.restartPolicy",
                 "must be Never or OnFailure for a Job, is " + restart);
-        int min = spec.minReplicaCount() == null ? 0 : spec.minReplicaCount();
-        int max = spec.maxReplicaCount() == null ? 100 : spec.maxReplicaCount();
+        scaling(spec.minReplicaCount(), spec.maxReplicaCount(), spec.triggers(), rules);
+    }
+
+    /**
+     * What a ScaledObject and a ScaledJob share: KEDA's replica bounds (defaults 0 and 100), at least one
+     * trigger, and each kafka trigger's metadata.
+     */
+    private static void scaling(
+            Integer minReplicaCount, Integer maxReplicaCount, List<ScaledObject.Trigger> triggers, Rules rules) {
+        int min = minReplicaCount == null ? 0 : minReplicaCount;
+        int max = maxReplicaCount == null ? 100 : maxReplicaCount;
         rules.require(min <= max, "spec.minReplicaCount", "greater than maxReplicaCount " + max);
-        if (isEmpty(spec.triggers())) {
+        if (isEmpty(triggers)) {
             rules.fail("spec.triggers", "at least one trigger is required");
             return;
         }
-        for (ScaledObject.Trigger trigger : spec.triggers()) {
+        for (ScaledObject.Trigger trigger : triggers) {
             if ("kafka".equals(trigger.type())) {
                 kafkaTrigger(trigger.metadata() == null ? Map.of() : trigger.metadata(), rules);
             }
