@@ -69,7 +69,11 @@ class WorkerPreemptionIT {
 
         WorkerProcesses.Worker b = workers.start(
                 "worker-b",
-                Map.of("PIPELINE_TRAINING_REAPER_INTERVAL", "1s", "PIPELINE_TRAINING_REAPER_MAX_RESUMES", "0"));
+                Map.of(
+                        "PIPELINE_TRAINING_REAPER_INTERVAL", "1s",
+                        "PIPELINE_TRAINING_REAPER_MAX_RESUMES", "0",
+                        // The reaper resumes the job while the warm-up trains: the two must never overlap.
+                        "PIPELINE_TRAINING_WARMUP_TRAINING", "true"));
         JsonPath done = await().atMost(Duration.ofMinutes(4))
                 .pollInterval(Duration.ofSeconds(1))
                 .until(() -> b.job(id), j -> "succeeded".equals(j.getString("state")));

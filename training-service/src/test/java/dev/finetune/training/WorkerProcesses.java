@@ -108,6 +108,9 @@ final class WorkerProcesses implements AutoCloseable {
         environment.put("PIPELINE_TRAINING_LEASE_TTL", "6s");
         // The broker's minimum: a dead worker's partition moves after 6 s instead of 45.
         environment.put("TRAINING_SESSION_TIMEOUT_MS", "6000");
+        // A first job waits up to 30 s for the warm-up's 300 training steps; the tests that are not about
+        // the warm-up skip it (WorkerPreemptionIT keeps it: a resumed job racing it was a real bug).
+        environment.put("PIPELINE_TRAINING_WARMUP_TRAINING", "false");
         environment.putAll(env);
         Process process = builder.start();
         started.add(process);
