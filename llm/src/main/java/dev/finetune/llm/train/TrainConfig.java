@@ -57,7 +57,7 @@ public record TrainConfig(
      * The rules between the objective and its settings: each value against the objective's own rule
      * (GRPO's beta may be 0, DPO's may not; each takes its own loss_type); precompute_ref_log_probs
      * means something only to dpo and kto, center_rewards_coefficient only to reward, the GRPO settings
-     * that declare a job's rewards only to grpo, and grpo's own rules ({@link #checkGrpo}). Refused
+     * that declare a job's rewards only to grpo and ppo, and their own rules ({@link #checkGrpo}, {@link #checkPpo}). Refused
      * rather than ignored.
      *
      * @throws SettingException naming the setting and the objective
@@ -92,37 +92,11 @@ public record TrainConfig(
                     throw new SettingException(
                             rewards.name(),
                             rewards.name() + " cannot be used with objective " + objective.code()
-                                    + ": rewards of generated completions apply to grpo and ppo");
-                }
-            }
-        }
-        if (objective != Objective.PPO) {
-            for (Setting<?> ppoOnly : PPO_ONLY) {
-                if (settings.explicit(ppoOnly).isPresent()) {
-                    throw new SettingException(
-                            ppoOnly.name(),
-                            ppoOnly.name() + " cannot be used with objective " + objective.code()
-                                    + ": it is a setting of objective ppo");
+                                    + ": rewards of generated completions apply to ppo and grpo");
                 }
             }
         }
     }
-
-    /** The settings only PPO reads: set with another objective they would change nothing, so they are refused. */
-    private static final List<Setting<?>> PPO_ONLY = List.of(
-            Settings.NUM_PPO_EPOCHS,
-            Settings.NUM_MINI_BATCHES,
-            Settings.RESPONSE_LENGTH,
-            Settings.KL_COEF,
-            Settings.KL_ESTIMATOR,
-            Settings.CLIPRANGE,
-            Settings.CLIPRANGE_VALUE,
-            Settings.VF_COEF,
-            Settings.GAMMA,
-            Settings.LAM,
-            Settings.ADAP_KL_CTRL,
-            Settings.TARGET,
-            Settings.HORIZON);
 
     /**
      * PPO's rules: reward_funcs name valid rewards with one weight each; sampling is from the whole

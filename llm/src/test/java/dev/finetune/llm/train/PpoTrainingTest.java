@@ -160,11 +160,6 @@ class PpoTrainingTest {
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("beta cannot be used with objective ppo");
         assertThatThrownBy(() -> TrainConfig.of(
-                        dir, dir.resolve("x.jsonl"), dir, Method.LORA, Objective.DPO,
-                        SettingValues.none().with(Settings.KL_COEF, 0.1)))
-                .isInstanceOf(SettingException.class)
-                .hasMessageContaining("kl_coef cannot be used with objective dpo");
-        assertThatThrownBy(() -> TrainConfig.of(
                         dir, dir.resolve("x.jsonl"), dir, Method.FULL, Objective.PPO,
                         SettingValues.none().with(Settings.REWARD_FUNCS, List.of(CONTAINS_A_NUMBER))))
                 .isInstanceOf(SettingException.class)
