@@ -142,6 +142,42 @@ class PpoTrainingTest {
                 .isNotEqualTo(straight.get(0).objectiveMetrics().get("objective/kl_coef"));
     }
 
+    /**
+     * QLoRA: the nf4 base turns on activation checkpointing, where the final hidden states are a leaf that
+     * both heads' gradients must reach before the layers are replayed; the adapters and the value head
+     * both move and every loss is finite.
+     */
+    @Test
+    void qloraPpoTrainsTheAdaptersAndTheValueHeadThroughCheckpointedLayers() throws IOException {
+        TrainConfig lora = job(dir.resolve("qlora"));
+        TrainConfig config = new TrainConfig(
+                        lora.model(), lora.trainFile(), null, lora.outputDir(), Method.QLORA, Objective.PPO, true,
+                        lora.settings())
+                .with(Settings.MAX_STEPS, 4)
+                .with(Settings.SAVE_STEPS, 4);
+        List<StepMetrics> metrics = new ArrayList<>();
+        Map<String, float[]> initial;
+        Map<String, float[]> trained;
+        try (Recipe recipe = Recipes.create(config, metrics::add)) {
+            recipe.setup();
+            assertThat(recipe.model().model().gradientCheckpointing()).isTrue();
+            initial = ResumeTest.snapshot(recipe.model().parameters());
+            recipe.train();
+            trained = ResumeTest.snapshot(recipe.model().parameters());
+        }
+        assertThat(metrics).hasSize(4).allSatisfy(m -> assertThat(m.loss()).isFinite());
+        Map<String, float[]> initialAdapters = new java.util.HashMap<>(initial);
+        Map<String, float[]> trainedAdapters = new java.util.HashMap<>(trained);
+        for (String head : List.of(ValueHead.WEIGHT, ValueHead.BIAS)) {
+            assertThat(ResumeTest.maxDifference(Map.of(head, initial.get(head)), Map.of(head, trained.get(head))))
+                    .as(head + " moved")
+                    .isGreaterThan(1e-6);
+            initialAdapters.remove(head);
+            trainedAdapters.remove(head);
+        }
+        assertThat(ResumeTest.maxDifference(initialAdapters, trainedAdapters)).as("the adapters moved").isGreaterThan(1e-5);
+    }
+
     @Test
     void badPpoSettingsAreRefusedNamingTheSetting() throws IOException {
         assertThatThrownBy(() -> job(dir.resolve("a")).with(Settings.CLIPRANGE, 0.0))
