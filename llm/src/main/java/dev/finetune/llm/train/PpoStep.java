@@ -9,11 +9,11 @@ import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.GradientMode;
-import dev.finetune.llm.model.TrainingPass;
 import dev.finetune.llm.model.ValueHead;
 import dev.finetune.llm.objective.AdaptiveKlController;
 import dev.finetune.llm.objective.ChunkedLmHead;
 import dev.finetune.llm.objective.GrpoBatch;
+import dev.finetune.llm.objective.PpoBatch;
 import dev.finetune.llm.objective.PpoLoss;
 import dev.finetune.llm.rewards.Completion;
 import dev.finetune.llm.rewards.Rewards;
@@ -554,38 +554,20 @@ final class PpoStep implements ObjectiveStep {
                 this.returns = returns;
             }
 
-            /**
-             * The policy's log-probabilities are scored without recording (chunked), the loss is
-             * back-propagated to them and to the value head (on a detached copy of the hidden states), then
-             * both gradients go on through the hidden states in one pass and through the layers.
-             */
             @Override
             public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
-                NDArray inputIds = manager.create(chunk.ids()); // [B, T]
-                TrainingPass pass = lm.trainingForward(inputIds, manager.create(chunk.paddingMask()));
-                NDArray hidden = pass.hidden(); // [B, T, C]
-                NDArray tempered = hidden.mul(inverseTemperature); // [B, T, C]
-                NDArray logProbs = head.logProbs(lm, tempered, inputIds); // [B, T-1]
-                logProbs.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each log-probability
-                NDArray hiddenLeaf = hidden.stopGradient(); // [B, T, C]
-                hiddenLeaf.setRequiresGradient(true);
-                NDArray values = valueHead.forward(hiddenLeaf).get(new NDIndex(":, :-1")); // [B, T-1]
-                NDArray mask = manager.create(chunk.completionMask()); // [B, T-1]
-                NDArray value = loss.loss(
-                        logProbs,
-                        manager.create(oldLogProbs),
-                        manager.create(advantages),
-                        values,
-                        manager.create(oldValues),
-                        manager.create(returns),
-                        mask,
-                        manager.create((float) (1.0 / Math.max(1, tokens))));
-                collector.backward(value);
-                NDArray valueGradient = hidden.mul(hiddenLeaf.getGradient()).sum(); // the value loss, on through hidden
-                head.backward(lm, tempered, inputIds, logProbs.getGradient().mul(mask), collector, valueGradient);
-                pass.backward(collector);
-                count(logProbs.toFloatArray(), values.toFloatArray());
-                return value.getFloat();
+                PpoBatch.Result result = new PpoBatch(chunk, oldLogProbs, oldValues, advantages, returns)
+                        .backward(
+                                lm,
+                                valueHead,
+                                head,
+                                loss,
+                                inverseTemperature,
+                                manager.create((float) (1.0 / Math.max(1, tokens))),
+                                manager,
+                                collector);
+                count(result.logProbs(), result.values());
+                return result.loss();
             }
 
             /** Adds this micro-batch's statistics over its completion tokens. */
