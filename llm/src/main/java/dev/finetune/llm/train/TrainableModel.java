@@ -17,6 +17,7 @@ import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseDType;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -183,7 +184,7 @@ public final class TrainableModel implements AutoCloseable {
     List<String> saveTrainable(Path directory, Path baseModel) throws IOException {
         if (valueHead != null) {
             TensorFiles.writeParameters(directory.resolve(VALUE_HEAD_FILE), valueHead.parameters());
-            List<String> files = new java.util.ArrayList<>(saveWeights(directory, baseModel));
+            List<String> files = new ArrayList<>(saveWeights(directory, baseModel));
             files.add(VALUE_HEAD_FILE);
             return files;
         }

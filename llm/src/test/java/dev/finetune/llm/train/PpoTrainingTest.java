@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -67,7 +69,7 @@ class PpoTrainingTest {
             if (step % 4 == 0) {
                 assertThat(m.get("val/ratio"))
                         .as("the first update of a rollout batch is where it was sampled")
-                        .isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+                        .isCloseTo(1.0, within(1e-4));
                 assertThat(m.get("policy/clipfrac_avg")).as("ratio 1 is never clipped").isZero();
             }
             assertThat(m).containsKeys(
@@ -166,8 +168,8 @@ class PpoTrainingTest {
             trained = ResumeTest.snapshot(recipe.model().parameters());
         }
         assertThat(metrics).hasSize(4).allSatisfy(m -> assertThat(m.loss()).isFinite());
-        Map<String, float[]> initialAdapters = new java.util.HashMap<>(initial);
-        Map<String, float[]> trainedAdapters = new java.util.HashMap<>(trained);
+        Map<String, float[]> initialAdapters = new HashMap<>(initial);
+        Map<String, float[]> trainedAdapters = new HashMap<>(trained);
         for (String head : List.of(ValueHead.WEIGHT, ValueHead.BIAS)) {
             assertThat(ResumeTest.maxDifference(Map.of(head, initial.get(head)), Map.of(head, trained.get(head))))
                     .as(head + " moved")
