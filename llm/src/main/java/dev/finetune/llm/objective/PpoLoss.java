@@ -169,7 +169,8 @@ public final class PpoLoss {
      * @param returns R_t [B, T], constants
      */
     public NDArray valueLosses(NDArray values, NDArray oldValues, NDArray returns) {
-        NDArray clippedValues = oldValues.add(values.sub(oldValues).maximum(valueLow).minimum(valueHigh)); // [B, T]
+        NDArray clippedValues =
+                oldValues.add(values.sub(oldValues).maximum(valueLow).minimum(valueHigh)); // [B, T]
         NDArray error = values.sub(returns); // [B, T]
         NDArray clippedError = clippedValues.sub(returns); // [B, T]
         return error.mul(error).maximum(clippedError.mul(clippedError)).mul(half); // [B, T]

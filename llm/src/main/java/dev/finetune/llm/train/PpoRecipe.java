@@ -44,7 +44,9 @@ public final class PpoRecipe implements Recipe {
         BatchPlan plan = ppo.plan(prompts.size(), arguments);
         long headSeed = new SplittableRandom(arguments.seed()).split().nextLong();
         TrainableModel model = loop.prepare(
-                plan, fingerprint(), trainable -> trainable.attachValueHead(new ValueHead(trainable.model(), headSeed)));
+                plan,
+                fingerprint(),
+                trainable -> trainable.attachValueHead(new ValueHead(trainable.model(), headSeed)));
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
         model.model().config().eosTokenIds().forEach(id -> stops.add((long) id));
@@ -84,7 +86,8 @@ public final class PpoRecipe implements Recipe {
     }
 
     private String fingerprint() {
-        DataFingerprint fingerprint = new DataFingerprint().add(config.objective().code());
+        DataFingerprint fingerprint =
+                new DataFingerprint().add(config.objective().code());
         for (Rollouts.Prompt prompt : prompts) {
             fingerprint.add(prompt.tokens()).add(prompt.reference().orElse(""));
         }

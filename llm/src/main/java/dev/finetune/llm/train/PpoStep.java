@@ -147,7 +147,8 @@ final class PpoStep implements ObjectiveStep {
         List<Rollouts.Prompt> batchPrompts = rows.stream().map(prompts::get).toList();
         Sample sample = sample(model.model(), batchPrompts, cycleSeed(cycle, 0));
         double klCoef = klController.value();
-        RolloutBatch scored = score(cycle, rows.stream().mapToInt(Integer::intValue).toArray(), sample, klCoef);
+        RolloutBatch scored =
+                score(cycle, rows.stream().mapToInt(Integer::intValue).toArray(), sample, klCoef);
         klController.update(scored.metrics.get("objective/kl"), rows.size());
         return scored;
     }
@@ -188,7 +189,9 @@ final class PpoStep implements ObjectiveStep {
         for (int start = 0; start < n; start += batchSize) {
             int end = Math.min(n, start + batchSize);
             GrpoBatch chunk = GrpoBatch.of(
-                    Arrays.stream(rows, start, end).mapToObj(i -> prompts.get(i).tokens()).toList(),
+                    Arrays.stream(rows, start, end)
+                            .mapToObj(i -> prompts.get(i).tokens())
+                            .toList(),
                     sample.completions.subList(start, end),
                     padId);
             float[][][] policy = policyScores(chunk);
@@ -232,9 +235,14 @@ final class PpoStep implements ObjectiveStep {
         metrics.put("objective/non_score_reward", nonScoreSum / n);
         metrics.put("objective/rlhf_reward", meanScore + nonScoreSum / n);
         metrics.put("objective/kl_coef", klCoef);
-        sample.scores.perFunction().forEach((name, functionScores) -> metrics.put(
-                "rewards/" + name + "/mean", Arrays.stream(functionScores).average().orElse(0)));
-        metrics.put("completion_length", sample.completions.stream().mapToInt(c -> c.length).average().orElse(0));
+        sample.scores
+                .perFunction()
+                .forEach((name, functionScores) -> metrics.put(
+                        "rewards/" + name + "/mean",
+                        Arrays.stream(functionScores).average().orElse(0)));
+        metrics.put(
+                "completion_length",
+                sample.completions.stream().mapToInt(c -> c.length).average().orElse(0));
         return new RolloutBatch(cycle, rows, sample.completions, logProbs, values, whitened, returns, metrics);
     }
 
@@ -250,8 +258,10 @@ final class PpoStep implements ObjectiveStep {
             NDManager manager = lm.manager();
             NDArray inputIds = manager.create(chunk.ids()); // [B, T]
             NDArray hidden = lm.body().forward(inputIds, manager.create(chunk.paddingMask()), null); // [B, T, C]
-            float[] logProbs = head.logProbs(lm, hidden.mul(inverseTemperature), inputIds).toFloatArray(); // [B*(T-1)]
-            float[] values = valueHead.forward(hidden).get(new NDIndex(":, :-1")).toFloatArray(); // [B, T-1]
+            float[] logProbs =
+                    head.logProbs(lm, hidden.mul(inverseTemperature), inputIds).toFloatArray(); // [B*(T-1)]
+            float[] values =
+                    valueHead.forward(hidden).get(new NDIndex(":, :-1")).toFloatArray(); // [B, T-1]
             return new float[][][] {completionTokens(chunk, logProbs), completionTokens(chunk, values)};
         }
     }
@@ -267,7 +277,8 @@ final class PpoStep implements ObjectiveStep {
             NDArray inputIds = manager.create(chunk.ids()); // [B, T]
             NDArray hidden = lm.body().forward(inputIds, manager.create(chunk.paddingMask()), null); // [B, T, C]
             return completionTokens(
-                    chunk, head.logProbs(lm, hidden.mul(inverseTemperature), inputIds).toFloatArray());
+                    chunk,
+                    head.logProbs(lm, hidden.mul(inverseTemperature), inputIds).toFloatArray());
         }
     }
 
@@ -329,9 +340,14 @@ final class PpoStep implements ObjectiveStep {
     public Map<String, Double> evaluate(CausalLm lm) {
         Sample sample = sample(lm, validation, cycleSeed(-1, 0));
         Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put("eval_objective/scores", Arrays.stream(sample.scores.total()).average().orElse(0));
-        sample.scores.perFunction().forEach((name, scores) -> metrics.put(
-                "eval_rewards/" + name + "/mean", Arrays.stream(scores).average().orElse(0)));
+        metrics.put(
+                "eval_objective/scores",
+                Arrays.stream(sample.scores.total()).average().orElse(0));
+        sample.scores
+                .perFunction()
+                .forEach((name, scores) -> metrics.put(
+                        "eval_rewards/" + name + "/mean",
+                        Arrays.stream(scores).average().orElse(0)));
         metrics.put(
                 "eval_completion_length",
                 sample.completions.stream().mapToInt(c -> c.length).average().orElse(0));
@@ -349,8 +365,13 @@ final class PpoStep implements ObjectiveStep {
             metadata.put(CYCLE, Integer.toString(batch.cycle));
             batch.metrics.forEach((name, value) -> metadata.put(METRIC + name, Double.toString(value)));
             vectors.put("rows", toFloatRows(batch.rows));
-            vectors.put("lengths", toFloatRows(batch.completions.stream().mapToInt(c -> c.length).toArray()));
-            vectors.put("completions", flatten(batch.completions.stream().map(PpoStep::toFloats).toList()));
+            vectors.put(
+                    "lengths",
+                    toFloatRows(
+                            batch.completions.stream().mapToInt(c -> c.length).toArray()));
+            vectors.put(
+                    "completions",
+                    flatten(batch.completions.stream().map(PpoStep::toFloats).toList()));
             vectors.put("logprobs", flatten(Arrays.asList(batch.logProbs)));
             vectors.put("values", flatten(Arrays.asList(batch.values)));
             vectors.put("advantages", flatten(Arrays.asList(batch.advantages)));
@@ -472,8 +493,7 @@ final class PpoStep implements ObjectiveStep {
             for (int i = 0; i < n; i++) {
                 order[i] = i;
             }
-            SplittableRandom random =
-                    new SplittableRandom((seed * 0x9E3779B97F4A7C15L + cycle) * 31 + epoch);
+            SplittableRandom random = new SplittableRandom((seed * 0x9E3779B97F4A7C15L + cycle) * 31 + epoch);
             for (int i = n - 1; i > 0; i--) {
                 int j = random.nextInt(i + 1);
                 int swap = order[i];
@@ -500,7 +520,9 @@ final class PpoStep implements ObjectiveStep {
 
         UpdateWindow(int[] items) {
             this.items = items;
-            this.tokens = Arrays.stream(items).map(i -> batch.completions.get(i).length).sum();
+            this.tokens = Arrays.stream(items)
+                    .map(i -> batch.completions.get(i).length)
+                    .sum();
         }
 
         @Override
@@ -514,15 +536,33 @@ final class PpoStep implements ObjectiveStep {
             int[] slice = Arrays.copyOfRange(items, start, Math.min(items.length, start + batchSize));
             RolloutBatch rollouts = batch;
             GrpoBatch chunk = GrpoBatch.of(
-                    Arrays.stream(slice).mapToObj(i -> prompts.get(rollouts.rows[i]).tokens()).toList(),
+                    Arrays.stream(slice)
+                            .mapToObj(i -> prompts.get(rollouts.rows[i]).tokens())
+                            .toList(),
                     Arrays.stream(slice).mapToObj(rollouts.completions::get).toList(),
                     padId);
             return new UpdateBatch(
                     chunk,
-                    spread(chunk, Arrays.stream(slice).mapToObj(i -> rollouts.logProbs[i]).toList()),
-                    spread(chunk, Arrays.stream(slice).mapToObj(i -> rollouts.values[i]).toList()),
-                    spread(chunk, Arrays.stream(slice).mapToObj(i -> rollouts.advantages[i]).toList()),
-                    spread(chunk, Arrays.stream(slice).mapToObj(i -> rollouts.returns[i]).toList()));
+                    spread(
+                            chunk,
+                            Arrays.stream(slice)
+                                    .mapToObj(i -> rollouts.logProbs[i])
+                                    .toList()),
+                    spread(
+                            chunk,
+                            Arrays.stream(slice)
+                                    .mapToObj(i -> rollouts.values[i])
+                                    .toList()),
+                    spread(
+                            chunk,
+                            Arrays.stream(slice)
+                                    .mapToObj(i -> rollouts.advantages[i])
+                                    .toList()),
+                    spread(
+                            chunk,
+                            Arrays.stream(slice)
+                                    .mapToObj(i -> rollouts.returns[i])
+                                    .toList()));
         }
 
         @Override
@@ -546,7 +586,11 @@ final class PpoStep implements ObjectiveStep {
             private final float[][] returns;
 
             UpdateBatch(
-                    GrpoBatch chunk, float[][] oldLogProbs, float[][] oldValues, float[][] advantages, float[][] returns) {
+                    GrpoBatch chunk,
+                    float[][] oldLogProbs,
+                    float[][] oldValues,
+                    float[][] advantages,
+                    float[][] returns) {
                 this.chunk = chunk;
                 this.oldLogProbs = oldLogProbs;
                 this.oldValues = oldValues;
@@ -591,7 +635,9 @@ final class PpoStep implements ObjectiveStep {
                         approxKl += 0.5 * logRatio * logRatio;
                         ratioSum += ratio;
                         policyLoss += Math.max(-a * ratio, -a * clippedRatio);
-                        valueLoss += 0.5 * Math.max((v - target) * (v - target), (clippedValue - target) * (clippedValue - target));
+                        valueLoss += 0.5
+                                * Math.max(
+                                        (v - target) * (v - target), (clippedValue - target) * (clippedValue - target));
                         policyClipped += loss.policyClipped(ratio, a) ? 1 : 0;
                         valueClipped += loss.valueClipped(v, oldV, target) ? 1 : 0;
                         counted++;

@@ -57,7 +57,10 @@ class PpoTrainingTest {
                         + metrics.get(4 * rollouts - 5).objectiveMetrics().get("objective/scores"))
                 / 2;
         assertThat(first).as("mean score of the first rollout batch").isLessThan(0.4);
-        assertThat(last).as("mean score of the last two rollout batches").isGreaterThan(0.5).isGreaterThan(first + 0.25);
+        assertThat(last)
+                .as("mean score of the last two rollout batches")
+                .isGreaterThan(0.5)
+                .isGreaterThan(first + 0.25);
         assertThat(metrics.get(0).objectiveMetrics().get("objective/kl"))
                 .as("policy = reference at the first rollout")
                 .isZero();
@@ -70,18 +73,24 @@ class PpoTrainingTest {
                 assertThat(m.get("val/ratio"))
                         .as("the first update of a rollout batch is where it was sampled")
                         .isCloseTo(1.0, within(1e-4));
-                assertThat(m.get("policy/clipfrac_avg")).as("ratio 1 is never clipped").isZero();
+                assertThat(m.get("policy/clipfrac_avg"))
+                        .as("ratio 1 is never clipped")
+                        .isZero();
             }
-            assertThat(m).containsKeys(
-                    "objective/entropy",
-                    "objective/non_score_reward",
-                    "objective/rlhf_reward",
-                    "policy/approxkl_avg",
-                    "loss/value_avg",
-                    "val/clipfrac_avg",
-                    "rewards/" + CONTAINS_A_NUMBER + "/mean");
+            assertThat(m)
+                    .containsKeys(
+                            "objective/entropy",
+                            "objective/non_score_reward",
+                            "objective/rlhf_reward",
+                            "policy/approxkl_avg",
+                            "loss/value_avg",
+                            "val/clipfrac_avg",
+                            "rewards/" + CONTAINS_A_NUMBER + "/mean");
         }
-        assertThat(metrics.stream().mapToDouble(m -> m.objectiveMetrics().get("policy/approxkl_avg")).max().orElseThrow())
+        assertThat(metrics.stream()
+                        .mapToDouble(m -> m.objectiveMetrics().get("policy/approxkl_avg"))
+                        .max()
+                        .orElseThrow())
                 .as("later updates of a batch move away from where it was sampled")
                 .isGreaterThan(0);
     }
@@ -126,7 +135,8 @@ class PpoTrainingTest {
         assertThat(ResumeTest.maxDifference(initial, straightWeights))
                 .as("training moved the weights")
                 .isGreaterThan(1e-4);
-        assertThat(ResumeTest.maxDifference(Map.of(ValueHead.WEIGHT, initial.get(ValueHead.WEIGHT)),
+        assertThat(ResumeTest.maxDifference(
+                        Map.of(ValueHead.WEIGHT, initial.get(ValueHead.WEIGHT)),
                         Map.of(ValueHead.WEIGHT, straightWeights.get(ValueHead.WEIGHT))))
                 .as("the value head trains")
                 .isGreaterThan(1e-6);
@@ -153,7 +163,13 @@ class PpoTrainingTest {
     void qloraPpoTrainsTheAdaptersAndTheValueHeadThroughCheckpointedLayers() throws IOException {
         TrainConfig lora = job(dir.resolve("qlora"));
         TrainConfig config = new TrainConfig(
-                        lora.model(), lora.trainFile(), null, lora.outputDir(), Method.QLORA, Objective.PPO, true,
+                        lora.model(),
+                        lora.trainFile(),
+                        null,
+                        lora.outputDir(),
+                        Method.QLORA,
+                        Objective.PPO,
+                        true,
                         lora.settings())
                 .with(Settings.MAX_STEPS, 4)
                 .with(Settings.SAVE_STEPS, 4);
@@ -177,7 +193,9 @@ class PpoTrainingTest {
             initialAdapters.remove(head);
             trainedAdapters.remove(head);
         }
-        assertThat(ResumeTest.maxDifference(initialAdapters, trainedAdapters)).as("the adapters moved").isGreaterThan(1e-5);
+        assertThat(ResumeTest.maxDifference(initialAdapters, trainedAdapters))
+                .as("the adapters moved")
+                .isGreaterThan(1e-5);
     }
 
     @Test
@@ -198,7 +216,11 @@ class PpoTrainingTest {
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("beta cannot be used with objective ppo");
         assertThatThrownBy(() -> TrainConfig.of(
-                        dir, dir.resolve("x.jsonl"), dir, Method.FULL, Objective.PPO,
+                        dir,
+                        dir.resolve("x.jsonl"),
+                        dir,
+                        Method.FULL,
+                        Objective.PPO,
                         SettingValues.none().with(Settings.REWARD_FUNCS, List.of(CONTAINS_A_NUMBER))))
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("kl_coef 0.05 cannot be used with objective ppo and method full");
