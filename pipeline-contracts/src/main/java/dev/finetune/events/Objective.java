@@ -21,7 +21,12 @@ public enum Objective implements WireCode {
      * Group relative policy optimisation on prompts: completions sampled from the policy, scored by the
      * job's reward functions and compared within each prompt's group.
      */
-    GRPO("grpo", DatasetKind.PROMPT);
+    GRPO("grpo", DatasetKind.PROMPT),
+    /**
+     * Proximal policy optimisation on prompts (RLHF, TRL's PPOTrainer): one completion sampled per prompt,
+     * rewarded at its last token, with a per-token KL penalty to the reference, a value head and GAE.
+     */
+    PPO("ppo", DatasetKind.PROMPT);
 
     private final String code;
     private final DatasetKind datasetKind;

@@ -43,7 +43,8 @@ public record TrainingEvent(
      *     An evaluated step is always reported, never coalesced with later progress.
      * @param objective the objective's own metrics at {@code step}, TRL's names: DPO's {@code
      *     rewards/accuracies}, a reward model's {@code accuracy} and {@code margin}, GRPO's {@code reward},
-     *     {@code kl}, {@code clip_ratio}...; null for an objective that has none (SFT)
+     *     {@code kl}, {@code clip_ratio}..., PPO's {@code objective/scores}, {@code objective/kl}, {@code
+     *     objective/entropy}, {@code policy/clipfrac_avg}, {@code loss/value_avg}...; null for an objective that has none (SFT)
      */
     public record Metrics(
             long step,

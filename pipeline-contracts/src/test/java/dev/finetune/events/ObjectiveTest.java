@@ -27,5 +27,8 @@ class ObjectiveTest {
         assertThat(Objective.fromCode("reward")).isEqualTo(Objective.REWARD);
         assertThat(Objective.GRPO.trainsOn(DatasetKind.PROMPT)).isTrue();
         assertThat(Objective.GRPO.trainsOn(DatasetKind.SFT)).isFalse();
+        assertThat(Objective.fromCode("ppo")).isEqualTo(Objective.PPO);
+        assertThat(Objective.PPO.trainsOn(DatasetKind.PROMPT)).isTrue();
+        assertThat(Objective.PPO.trainsOn(DatasetKind.PREFERENCE)).isFalse();
     }
 }

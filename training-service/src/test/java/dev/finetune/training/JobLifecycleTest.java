@@ -318,6 +318,74 @@ class JobLifecycleTest {
                 .allSatisfy(kl -> assertThat(kl).isNotNegative());
     }
 
+    /**
+     * PPO through the service: 8 prompts a rollout batch, 2 PPO epochs of 2 mini-batches, so 4 optimizer
+     * steps per batch; the checkpoint at step 2 falls in the middle of the first batch and holds the value
+     * head and the rollouts; progress events carry TRL's PPO metrics.
+     */
+    @Test
+    void ppoJobOnPromptsSucceedsAndReportsItsScoresKlAndLosses() {
+        String id = create(Map.of(
+                "baseModel",
+                "tiny-qwen3",
+                "dataset",
+                Map.of("name", "prompts", "version", "1"),
+                "method",
+                "lora",
+                "objective",
+                "ppo",
+                "hyperparameters",
+                Map.of(
+                        "max_steps", 4,
+                        "save_steps", 2,
+                        "per_device_train_batch_size", 4,
+                        "num_mini_batches", 2,
+                        "num_ppo_epochs", 2,
+                        "response_length", 8,
+                        "max_seq_length", 48,
+                        "reward_funcs", List.of("exact_match", "length:4"),
+                        "reward_weights", List.of(1.0, 0.1))));
+
+        awaitState(id, "succeeded");
+        assertThat(store.exists("checkpoints/" + id + "/step-2/adapter_model.safetensors"))
+                .isTrue();
+        assertThat(store.exists("checkpoints/" + id + "/step-2/value_head.safetensors"))
+                .isTrue();
+        assertThat(store.exists("checkpoints/" + id + "/step-2/ppo_rollouts.safetensors"))
+                .isTrue();
+        JsonPath events = events(id);
+        // Scores of completions of at most 8 tokens: exact match 0 or 1, length -|n - 4| / 4 in [-1, 0].
+        assertThat(events.getList(
+                        "findAll { it.kind == 'metrics' }.metrics.objective.'objective/scores'", Double.class))
+                .isNotEmpty()
+                .allSatisfy(score -> assertThat(score).isBetween(-0.1, 1.0));
+        for (String metric : List.of("objective/kl", "policy/clipfrac_avg", "loss/value_avg", "objective/entropy")) {
+            assertThat(events.getList(
+                            "findAll { it.kind == 'metrics' }.metrics.objective.'" + metric + "'", Double.class))
+                    .as(metric)
+                    .isNotEmpty()
+                    .allSatisfy(value -> assertThat(value).isNotNull());
+        }
+    }
+
+    @Test
+    void aBadPpoSettingIsRefusedNamingItAndItsValue() {
+        reject(
+                job(
+                        "prompts",
+                        "objective",
+                        "ppo",
+                        "hyperparameters",
+                        Map.of("cliprange", 1.5, "reward_funcs", List.of("length:4"))),
+                "hyperparameters.cliprange must be > 0 and <= 1, got 1.5");
+        reject(
+                job("prompts", "objective", "ppo", "hyperparameters", Map.of("kl_coef", 0.1)),
+                "reward_funcs is required with objective ppo");
+        reject(
+                job("qa", "objective", "ppo", "hyperparameters", Map.of("reward_funcs", List.of("length:4"))),
+                "objective: ppo needs");
+    }
+
     @Test
     void unknownBaseModelIsRefusedListingTheKnownOnes() {
         // Weights without config.json: an import that has not finished, not a base model yet.

@@ -94,9 +94,25 @@ public final class ChunkedLmHead {
      * @param inputIds [B, T] int64
      * @param weights [B, T-1], constants: d loss / d log-prob of each prediction
      */
-    @SuppressWarnings("try")
     public double backward(
             CausalLm model, NDArray hidden, NDArray inputIds, NDArray weights, GradientCollector collector) {
+        return backward(model, hidden, inputIds, weights, collector, null);
+    }
+
+    /**
+     * As {@link #backward(CausalLm, NDArray, NDArray, NDArray, GradientCollector)}, with {@code also} (a
+     * scalar whose graph shares {@code hidden}'s, or null) back-propagated in the same pass through that
+     * graph: another head's loss on the same hidden states (PPO's value head), since the graph can be
+     * traversed only once.
+     */
+    @SuppressWarnings("try")
+    public double backward(
+            CausalLm model,
+            NDArray hidden,
+            NDArray inputIds,
+            NDArray weights,
+            GradientCollector collector,
+            NDArray also) {
         NDArray flat = predictionRows(hidden); // [N, C], recorded: leads back to hidden
         NDArray leaf = flat.stopGradient(); // [N, C], where the chunks' gradients add up
         leaf.setRequiresGradient(true);
@@ -118,7 +134,8 @@ public final class ChunkedLmHead {
                 total += weighted.getFloat(); // a sync point per chunk
             }
         }
-        collector.backward(flat.mul(leaf.getGradient()).sum()); // on into hidden's graph
+        NDArray intoHidden = flat.mul(leaf.getGradient()).sum();
+        collector.backward(also == null ? intoHidden : intoHidden.add(also)); // on into hidden's graph
         return total;
     }
 

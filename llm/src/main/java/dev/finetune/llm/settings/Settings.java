@@ -5,6 +5,7 @@ import dev.finetune.events.Objective;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.objective.DpoLossType;
 import dev.finetune.llm.objective.GrpoLossType;
+import dev.finetune.llm.objective.KlEstimator;
 import dev.finetune.llm.objective.LossType;
 import dev.finetune.llm.optim.ScheduleType;
 import dev.finetune.llm.quant.BaseDType;
@@ -16,7 +17,7 @@ import java.util.stream.Stream;
 /**
  * Every training setting, declared once. The names are the ones HuggingFace transformers ({@code
  * TrainingArguments}), TRL ({@code SFTConfig}, {@code DPOConfig}, {@code ORPOConfig}, {@code KTOConfig}, {@code
- * RewardConfig}, {@code GRPOConfig}, {@code ModelConfig}) and
+ * RewardConfig}, {@code GRPOConfig}, {@code PPOConfig}, {@code ModelConfig}) and
  * bitsandbytes use, and they are the only spelling on every surface: job YAML files, the job API's
  * {@code hyperparameters}, dataset triggers, the {@code TrainingJobRequested} event, {@code finetune
  * --set} and every error message. Each default says in one line why it has its value. Where TRL
@@ -241,7 +242,7 @@ public final class Settings {
             ValueType.INTEGER,
             512,
             Rule.count(1, 1_048_576),
-            "DPO, ORPO, KTO, GRPO: prompts keep their last this many tokens (TRL's 512)");
+            "DPO, ORPO, KTO, GRPO, PPO: prompts keep their last this many tokens (TRL's 512)");
 
     /** sigmoid for dpo, dapo for grpo (TRL's defaults); each objective takes only its own losses. */
     public static final Setting<LossType> LOSS_TYPE = Setting.<LossType>of(
@@ -320,12 +321,16 @@ public final class Settings {
             Rule.count(1, 1_048_576),
             "GRPO: most tokens generated per completion (TRL's 256)");
 
+    /** 1.0 for grpo (GRPOConfig's), 0.7 for ppo (PPOConfig's). */
     public static final Setting<Double> TEMPERATURE = Setting.of(
-            "temperature",
-            ValueType.DECIMAL,
-            1.0,
-            Rule.above(0, 100),
-            "GRPO: sampling temperature of the completions (TRL's 1.0: the policy's own distribution)");
+                    "temperature",
+                    ValueType.DECIMAL,
+                    1.0,
+                    Rule.above(0, 100),
+                    "GRPO: sampling temperature of the completions (TRL's 1.0: the policy's own distribution);"
+                            + " PPO: the same, and the log-probabilities of the policy and the reference are of"
+                            + " the logits divided by it, as TRL's (TRL's 0.7)")
+            .forObjective(Objective.PPO, 0.7, Rule.above(0, 100));
 
     public static final Setting<Double> TOP_P = Setting.of(
             "top_p",
@@ -378,7 +383,7 @@ public final class Settings {
             Rule.of(
                     list -> list.stream().allMatch(r -> r != null && !r.isBlank()),
                     "a list of reward functions: exact_match, regex:<pattern>, length:<tokens>"),
-            "GRPO (required): the rewards of each completion, summed with reward_weights: exact_match (1 if the"
+            "GRPO, PPO (required): the rewards of each completion, summed with reward_weights: exact_match (1 if the"
                     + " completion, trimmed, is the prompt's reference), regex:<pattern> (1 if the pattern is found"
                     + " in the completion), length:<tokens> (-|tokens - target| / target)");
 
@@ -389,7 +394,106 @@ public final class Settings {
             Rule.of(
                     list -> list.stream().allMatch(w -> Double.isFinite(w)),
                     "a list of finite numbers, one per reward function"),
-            "GRPO: the weight of each of reward_funcs in the reward, empty for 1 each (TRL's None)");
+            "GRPO, PPO: the weight of each of reward_funcs in the reward, empty for 1 each (TRL's None)");
+
+    // --- PPO (TRL's PPOConfig; the adaptive KL controller with the names of TRL's older PPOConfig) ---
+
+    public static final Setting<Integer> NUM_PPO_EPOCHS = Setting.of(
+            "num_ppo_epochs",
+            ValueType.INTEGER,
+            4,
+            Rule.count(1, 1000),
+            "PPO: passes of optimisation over each batch of rollouts, each in num_mini_batches optimizer steps (TRL's 4)");
+
+    public static final Setting<Integer> NUM_MINI_BATCHES = Setting.of(
+            "num_mini_batches",
+            ValueType.INTEGER,
+            1,
+            Rule.count(1, 4096),
+            "PPO: optimizer steps per pass over a rollout batch; a rollout batch is per_device_train_batch_size x"
+                    + " gradient_accumulation_steps x num_mini_batches prompts, one completion each (TRL's 1)");
+
+    public static final Setting<Integer> RESPONSE_LENGTH = Setting.of(
+            "response_length",
+            ValueType.INTEGER,
+            53,
+            Rule.count(1, 1_048_576),
+            "PPO: most tokens generated per completion (TRL's 53)");
+
+    public static final Setting<Double> KL_COEF = Setting.of(
+            "kl_coef",
+            ValueType.DECIMAL,
+            0.05,
+            Rule.between(0, 1000),
+            "PPO: weight of the per-token KL penalty to the reference in the reward, 0 for none; the starting value"
+                    + " when adap_kl_ctrl is on (TRL's 0.05)");
+
+    public static final Setting<KlEstimator> KL_ESTIMATOR = Setting.of(
+            "kl_estimator",
+            ValueType.named(KlEstimator.class, KlEstimator::configName, KlEstimator::parse),
+            KlEstimator.K1,
+            Rule.any(),
+            "PPO: the per-token KL estimate, k1 (logp - ref_logp) or k3 ((exp(ref_logp - logp) - 1) - (ref_logp -"
+                    + " logp), never negative) (TRL's k1)");
+
+    public static final Setting<Double> CLIPRANGE = Setting.of(
+            "cliprange",
+            ValueType.DECIMAL,
+            0.2,
+            Rule.above(0, 1),
+            "PPO: the probability ratio is clipped to [1 - cliprange, 1 + cliprange] (TRL's and the PPO paper's 0.2)");
+
+    public static final Setting<Double> CLIPRANGE_VALUE = Setting.of(
+            "cliprange_value",
+            ValueType.DECIMAL,
+            0.2,
+            Rule.above(0, 1_000_000),
+            "PPO: the new value prediction is clipped to within this of the rollout's (TRL's 0.2)");
+
+    public static final Setting<Double> VF_COEF = Setting.of(
+            "vf_coef",
+            ValueType.DECIMAL,
+            0.1,
+            Rule.between(0, 1000),
+            "PPO: weight of the value loss in the loss (TRL's 0.1)");
+
+    public static final Setting<Double> GAMMA = Setting.of(
+            "gamma",
+            ValueType.DECIMAL,
+            1.0,
+            Rule.between(0, 1),
+            "PPO: discount of future rewards in GAE (TRL's 1.0: a completion is one undiscounted episode)");
+
+    public static final Setting<Double> LAM = Setting.of(
+            "lam",
+            ValueType.DECIMAL,
+            0.95,
+            Rule.between(0, 1),
+            "PPO: GAE's lambda, trading the advantages' bias (0) for variance (1) (TRL's 0.95)");
+
+    public static final Setting<Boolean> ADAP_KL_CTRL = Setting.of(
+            "adap_kl_ctrl",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "PPO: adapt kl_coef after each rollout batch towards a KL of target (Ziegler et al. 2019; TRL's older"
+                    + " PPOConfig, whose default was on; today's TRL has a fixed kl_coef, so off)");
+
+    public static final Setting<Double> TARGET = Setting.of(
+            "target",
+            ValueType.DECIMAL,
+            6.0,
+            Rule.above(0, 1_000_000),
+            "PPO with adap_kl_ctrl: the KL per completion (summed over its tokens) the controller aims at (TRL's"
+                    + " older 6)");
+
+    public static final Setting<Double> HORIZON = Setting.of(
+            "horizon",
+            ValueType.DECIMAL,
+            10_000.0,
+            Rule.above(0, 1e12),
+            "PPO with adap_kl_ctrl: completions over which kl_coef may change by at most 20% times completions /"
+                    + " horizon per rollout batch (TRL's older 10000)");
 
     // --- adapters (TRL's ModelConfig names for PEFT's LoraConfig) ---
 
@@ -525,6 +629,19 @@ public final class Settings {
             SCALE_REWARDS,
             REWARD_FUNCS,
             REWARD_WEIGHTS,
+            NUM_PPO_EPOCHS,
+            NUM_MINI_BATCHES,
+            RESPONSE_LENGTH,
+            KL_COEF,
+            KL_ESTIMATOR,
+            CLIPRANGE,
+            CLIPRANGE_VALUE,
+            VF_COEF,
+            GAMMA,
+            LAM,
+            ADAP_KL_CTRL,
+            TARGET,
+            HORIZON,
             LORA_R,
             LORA_ALPHA,
             LORA_DROPOUT,

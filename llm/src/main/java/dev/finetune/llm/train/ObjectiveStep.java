@@ -23,6 +23,14 @@ interface ObjectiveStep {
     Window window(List<int[]> microBatches);
 
     /**
+     * As {@link #window(List)}, knowing the optimizer step's index (0-based): for an objective whose
+     * steps are not one per batch of data (PPO's several optimizer steps on each batch of rollouts).
+     */
+    default Window window(int step, List<int[]> microBatches) {
+        return window(microBatches);
+    }
+
+    /**
      * The objective's metrics on the validation split under {@code model} as it is now, transformers'
      * names ({@code eval_loss} and, for DPO, TRL's {@code eval_rewards/accuracies}...). Runs without
      * gradients, in batches each in its own NDScope; the loop turns dropout off around it.
@@ -45,6 +53,14 @@ interface ObjectiveStep {
          * forward passes that need no gradient such as a reference model's).
          */
         MicroBatch microBatch(int index);
+
+        /**
+         * How many micro-batches the step has, given the {@code planned} count of the plan's step: that,
+         * unless the objective batches otherwise (PPO's mini-batches of its rollouts).
+         */
+        default int microBatchCount(int planned) {
+            return planned;
+        }
 
         /**
          * The loss the step reports, given the sum of what its micro-batches' {@link MicroBatch#loss}

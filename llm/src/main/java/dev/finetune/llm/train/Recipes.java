@@ -5,7 +5,7 @@ public final class Recipes {
     private Recipes() {}
 
     /**
-     * The recipe that trains {@code config} ({@link SftRecipe}; {@link PreferenceRecipe} for dpo, orpo, kto and reward; {@link GrpoRecipe} for grpo), reporting to
+     * The recipe that trains {@code config} ({@link SftRecipe}; {@link PreferenceRecipe} for dpo, orpo, kto and reward; {@link GrpoRecipe} for grpo; {@link PpoRecipe} for ppo), reporting to
      * {@code listener}; call {@link Recipe#setup} next. The calling thread must be prepared for
      * training ({@link dev.finetune.llm.model.Engines#trainingThread}).
      */
@@ -14,6 +14,7 @@ public final class Recipes {
             case SFT -> new SftRecipe(config, listener);
             case DPO, ORPO, KTO, REWARD -> new PreferenceRecipe(config, listener);
             case GRPO -> new GrpoRecipe(config, listener);
+            case PPO -> new PpoRecipe(config, listener);
         };
     }
 }

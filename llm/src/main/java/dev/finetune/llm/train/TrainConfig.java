@@ -57,7 +57,7 @@ public record TrainConfig(
      * The rules between the objective and its settings: each value against the objective's own rule
      * (GRPO's beta may be 0, DPO's may not; each takes its own loss_type); precompute_ref_log_probs
      * means something only to dpo and kto, center_rewards_coefficient only to reward, the GRPO settings
-     * that declare a job's rewards only to grpo, and grpo's own rules ({@link #checkGrpo}). Refused
+     * that declare a job's rewards only to grpo and ppo, and their own rules ({@link #checkGrpo}, {@link #checkPpo}). Refused
      * rather than ignored.
      *
      * @throws SettingException naming the setting and the objective
@@ -69,7 +69,7 @@ public record TrainConfig(
             throw new SettingException(
                     Settings.PRECOMPUTE_REF_LOG_PROBS.name(),
                     "precompute_ref_log_probs cannot be used with objective " + objective.code()
-                            + (objective == Objective.GRPO
+                            + (objective == Objective.GRPO || objective == Objective.PPO
                                     ? ", whose completions are generated at each step and scored by the reference"
                                             + " then"
                                     : ", which has no reference model")
@@ -84,15 +84,82 @@ public record TrainConfig(
         }
         if (objective == Objective.GRPO) {
             checkGrpo(method, settings);
+        } else if (objective == Objective.PPO) {
+            checkPpo(method, settings);
         } else {
             for (Setting<? extends List<?>> rewards : List.of(Settings.REWARD_FUNCS, Settings.REWARD_WEIGHTS)) {
                 if (!settings.get(rewards, method).isEmpty()) {
                     throw new SettingException(
                             rewards.name(),
                             rewards.name() + " cannot be used with objective " + objective.code()
-                                    + ": rewards of generated completions apply to grpo");
+                                    + ": rewards of generated completions apply to ppo and grpo");
                 }
             }
+        }
+    }
+
+    /**
+     * PPO's rules: reward_funcs name valid rewards with one weight each; sampling is from the whole
+     * tempered distribution whose log-probabilities the loss reads (TRL's PPO has no top_k or top_p); a
+     * KL penalty needs the reference, the base with the adapters off, which full fine-tuning does not
+     * keep; evaluations report eval_objective/scores, not eval_loss; GRPO's own settings are refused.
+     */
+    private static void checkPpo(Method method, SettingValues settings) {
+        PpoConfig ppo = PpoConfig.from(settings, method);
+        if (ppo.rewardFuncs().isEmpty()) {
+            throw new SettingException(
+                    Settings.REWARD_FUNCS.name(),
+                    "reward_funcs is required with objective ppo: name at least one of exact_match,"
+                            + " regex:<pattern>, length:<tokens>; the score is given at each completion's last token");
+        }
+        try {
+            ppo.rewards();
+        } catch (IllegalArgumentException e) {
+            String setting = e.getMessage().startsWith(Settings.REWARD_WEIGHTS.name())
+                    ? Settings.REWARD_WEIGHTS.name()
+                    : Settings.REWARD_FUNCS.name();
+            throw new SettingException(setting, e.getMessage());
+        }
+        for (Setting<?> sampling : List.of(Settings.TOP_P, Settings.TOP_K)) {
+            if (settings.explicit(sampling).isPresent()) {
+                throw new SettingException(
+                        sampling.name(),
+                        sampling.name() + " cannot be used with objective ppo: PPO samples from the whole distribution"
+                                + " at the temperature, the one whose log-probabilities its loss reads (TRL's PPO"
+                                + " sets top_k 0 and top_p 1)");
+            }
+        }
+        for (Setting<?> grpoOnly : List.of(
+                Settings.NUM_GENERATIONS,
+                Settings.MAX_COMPLETION_LENGTH,
+                Settings.EPSILON,
+                Settings.EPSILON_HIGH,
+                Settings.BETA,
+                Settings.LOSS_TYPE,
+                Settings.SCALE_REWARDS)) {
+            if (settings.explicit(grpoOnly).isPresent()) {
+                throw new SettingException(
+                        grpoOnly.name(),
+                        grpoOnly.name() + " cannot be used with objective ppo; PPO's own settings are TRL's PPOConfig"
+                                + " names: response_length, kl_coef, cliprange, cliprange_value, vf_coef, gamma, lam,"
+                                + " num_ppo_epochs, num_mini_batches");
+            }
+        }
+        if (method == Method.FULL && (ppo.klCoef() > 0 || ppo.adapKlCtrl())) {
+            throw new SettingException(
+                    Settings.KL_COEF.name(),
+                    "kl_coef " + ppo.klCoef() + " cannot be used with objective ppo and method full: the KL penalty"
+                            + " needs the reference model, which is the base with the adapters off, and full"
+                            + " fine-tuning keeps no frozen copy; use method lora or qlora, or kl_coef 0 without"
+                            + " adap_kl_ctrl");
+        }
+        EvalArguments eval = EvalArguments.from(settings, method);
+        if (eval.strategy() != EvalStrategy.NO && eval.metricForBestModel().equals("eval_loss")) {
+            throw new SettingException(
+                    Settings.METRIC_FOR_BEST_MODEL.name(),
+                    "metric_for_best_model eval_loss cannot be used with objective ppo, whose evaluation samples"
+                            + " completions of the validation prompts and reports eval_objective/scores: set"
+                            + " metric_for_best_model objective/scores");
         }
     }
 
@@ -225,6 +292,11 @@ public record TrainConfig(
     /** DPO settings (used when the objective is dpo). */
     public DpoConfig dpo() {
         return DpoConfig.from(settings, method);
+    }
+
+    /** PPO settings (used when the objective is ppo). */
+    public PpoConfig ppo() {
+        return PpoConfig.from(settings, method);
     }
 
     /** GRPO settings (used when the objective is grpo). */

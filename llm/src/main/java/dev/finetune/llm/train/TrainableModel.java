@@ -10,13 +10,16 @@ import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.lora.TargetModules;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
+import dev.finetune.llm.model.ValueHead;
 import dev.finetune.llm.peft.AdapterConfigJson;
 import dev.finetune.llm.peft.MergedCheckpoint;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseDType;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,10 +32,14 @@ import java.util.SplittableRandom;
  * training mode (adapter dropout) and saves or restores what is trained.
  */
 public final class TrainableModel implements AutoCloseable {
+    /** PPO's value head in a checkpoint, TRL's tensor names ({@link ValueHead#WEIGHT}, {@link ValueHead#BIAS}). */
+    public static final String VALUE_HEAD_FILE = "value_head.safetensors";
+
     private final CausalLm model;
     private final Method method;
     private final Adapters adapters;
-    private final Map<String, Parameter> parameters;
+    private Map<String, Parameter> parameters;
+    private ValueHead valueHead;
     private long stepSeed;
 
     private TrainableModel(CausalLm model, Method method, Adapters adapters, Map<String, Parameter> parameters) {
@@ -86,6 +93,29 @@ public final class TrainableModel implements AutoCloseable {
 
     public CausalLm model() {
         return model;
+    }
+
+    /**
+     * Trains {@code head} (PPO's value head) with the model: its parameters join the trained ones by
+     * their TRL names, and checkpoints hold it ({@link #VALUE_HEAD_FILE}). Call before the optimizer is
+     * made.
+     */
+    public void attachValueHead(ValueHead head) {
+        if (valueHead != null) {
+            throw new IllegalStateException("the model already has a value head");
+        }
+        Map<String, Parameter> all = new LinkedHashMap<>(parameters);
+        head.parameters().forEach((name, parameter) -> {
+            parameter.array().setRequiresGradient(true);
+            all.put(name, parameter);
+        });
+        parameters = Collections.unmodifiableMap(all);
+        valueHead = head;
+    }
+
+    /** PPO's value head, if one is trained. */
+    public Optional<ValueHead> valueHead() {
+        return Optional.ofNullable(valueHead);
     }
 
     public Method method() {
@@ -152,6 +182,16 @@ public final class TrainableModel implements AutoCloseable {
      * files for LoRA (adapter_config.json naming {@code baseModel}, adapter_model.safetensors).
      */
     List<String> saveTrainable(Path directory, Path baseModel) throws IOException {
+        if (valueHead != null) {
+            TensorFiles.writeParameters(directory.resolve(VALUE_HEAD_FILE), valueHead.parameters());
+            List<String> files = new ArrayList<>(saveWeights(directory, baseModel));
+            files.add(VALUE_HEAD_FILE);
+            return files;
+        }
+        return saveWeights(directory, baseModel);
+    }
+
+    private List<String> saveWeights(Path directory, Path baseModel) throws IOException {
         if (adapters == null) {
             model.save(directory, DType.F32);
             return List.of(Checkpoint.SINGLE_FILE, ModelConfigJson.FILE_NAME);
@@ -162,8 +202,11 @@ public final class TrainableModel implements AutoCloseable {
 
     /** Restores the trained weights from a checkpoint directory, in place. */
     void loadTrainable(Path directory) throws CheckpointException {
+        if (valueHead != null) {
+            TensorFiles.copyInto(directory.resolve(VALUE_HEAD_FILE), valueHead.parameters());
+        }
         if (adapters == null) {
-            TensorFiles.copyInto(directory.resolve(Checkpoint.SINGLE_FILE), parameters);
+            TensorFiles.copyInto(directory.resolve(Checkpoint.SINGLE_FILE), model.namedParameters());
         } else {
             PeftAdapter.loadWeights(adapters, directory);
         }

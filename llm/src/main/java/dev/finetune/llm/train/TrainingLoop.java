@@ -79,7 +79,22 @@ final class TrainingLoop implements AutoCloseable {
 
     private TrainableModel prepare(int items, int batchSize, String fingerprint, Consumer<CausalLm> reshape)
             throws IOException {
-        plan = BatchPlan.of(items, batchSize, arguments);
+        return prepare(BatchPlan.of(items, batchSize, arguments), fingerprint, reshape, trainable -> {});
+    }
+
+    /**
+     * As {@link #prepare(int, String)} with the objective's own {@code plan} (PPO's: several optimizer
+     * steps per batch of prompts), and {@code extend} applied to the prepared model before the optimizer
+     * is made (PPO's value head joins the trained parameters there).
+     */
+    TrainableModel prepare(BatchPlan plan, String fingerprint, Consumer<TrainableModel> extend) throws IOException {
+        return prepare(plan, fingerprint, loaded -> {}, extend);
+    }
+
+    private TrainableModel prepare(
+            BatchPlan plan, String fingerprint, Consumer<CausalLm> reshape, Consumer<TrainableModel> extend)
+            throws IOException {
+        this.plan = plan;
         Optional<Path> initAdapter = config.initAdapter().isPresent()
                 ? Optional.of(InitAdapter.directory(config.initAdapter().get()))
                 : Optional.empty();
@@ -91,6 +106,7 @@ final class TrainingLoop implements AutoCloseable {
             model.loadInitial(initAdapter.get()); // a checkpoint restored by resume() replaces these weights
         }
         model.setGradientCheckpointing(arguments.gradientCheckpointing());
+        extend.accept(model);
         optimization = new Optimization(model, arguments, plan.totalSteps());
         checkpoints = new RunCheckpoints(config, model, optimization, plan, fingerprint);
         return model;
@@ -244,11 +260,12 @@ final class TrainingLoop implements AutoCloseable {
     private StepOutcome runStep(int index) {
         List<int[]> microBatches = plan.microBatches(index);
         model.beginStep(arguments.seed(), index);
-        ObjectiveStep.Window window = objective.window(microBatches);
+        ObjectiveStep.Window window = objective.window(index, microBatches);
         CausalLm lm = model.model();
         double loss = 0;
         int tokens = 0;
-        for (int i = 0; i < microBatches.size(); i++) {
+        int count = window.microBatchCount(microBatches.size());
+        for (int i = 0; i < count; i++) {
             if (stopRequested) {
                 return null;
             }

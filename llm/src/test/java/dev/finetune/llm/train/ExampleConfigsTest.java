@@ -72,6 +72,13 @@ class ExampleConfigsTest {
         assertThat(kto.objective()).isEqualTo(Objective.KTO);
         assertThat(kto.kto()).isEqualTo(new KtoConfig(0.1, 1.0, 1.0));
         assertThat(kto.trainFile()).isEqualTo(EXAMPLES.toAbsolutePath().resolve(ExampleDatasets.KTO_FILE));
+
+        TrainConfig ppo = TrainConfigYaml.load(EXAMPLES.resolve("lora-ppo.yaml"));
+        assertThat(ppo.objective()).isEqualTo(Objective.PPO);
+        assertThat(ppo.method()).isEqualTo(Method.LORA);
+        assertThat(ppo.ppo().updatesPerRollout()).isEqualTo(4);
+        assertThat(ppo.ppo().rewards().functions()).hasSize(2);
+        assertThat(ppo.ppo().temperature()).isEqualTo(0.7);
     }
 
     @Test

@@ -127,7 +127,7 @@ class GrpoConfigTest {
                 .isZero();
         assertThatThrownBy(() -> load(DPO + "reward_funcs: [exact_match]\n"))
                 .hasMessageEndingWith("job.yaml: reward_funcs cannot be used with objective dpo: rewards of generated"
-                        + " completions apply to grpo");
+                        + " completions apply to ppo and grpo");
         assertThatThrownBy(() -> load(GRPO + REWARDS + "precompute_ref_log_probs: true\n"))
                 .hasMessageContaining("precompute_ref_log_probs cannot be used with objective grpo");
         assertThatThrownBy(() -> load(GRPO + REWARDS + "eval_strategy: steps\n"))

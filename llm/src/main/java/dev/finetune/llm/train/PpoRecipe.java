@@ -1,0 +1,128 @@
+package dev.finetune.llm.train;
+
+import dev.finetune.llm.model.ValueHead;
+import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * Proximal policy optimisation on prompts ({@link ChatDatasets#prompts}), TRL's {@code PPOTrainer}: each
+ * prompt rendered with the chat template and its generation prompt; the policy is the model with LoRA or
+ * QLoRA adapters (or fully fine-tuned with kl_coef 0), the reference the same weights with the adapters
+ * off, and a value head ({@link ValueHead}) on the policy's hidden states is trained with it and kept in
+ * each checkpoint. {@link PpoStep} samples, rewards and optimises; the shared {@link TrainingLoop} runs the
+ * optimizer steps (num_ppo_epochs x num_mini_batches per rollout batch, see {@link PpoConfig#plan}). The
+ * exported result is the policy's adapter (or model); the value head stays in the checkpoints.
+ */
+public final class PpoRecipe implements Recipe {
+    private final TrainConfig config;
+    private final TrainingLoop loop;
+
+    private Tokenizer tokenizer;
+    private List<Rollouts.Prompt> prompts;
+
+    public PpoRecipe(TrainConfig config, TrainingListener listener) {
+        this.config = config;
+        this.loop = new TrainingLoop(config, listener);
+    }
+
+    @Override
+    public void setup() throws IOException {
+        tokenizer = Tokenizer.load(config.model());
+        ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
+        PpoConfig ppo = config.ppo();
+        prompts = encode(encoder, config.trainFile());
+        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> encode(encoder, file));
+        TrainingArguments arguments = config.training();
+        BatchPlan plan = ppo.plan(prompts.size(), arguments);
+        long headSeed = new SplittableRandom(arguments.seed()).split().nextLong();
+        TrainableModel model = loop.prepare(
+                plan,
+                fingerprint(),
+                trainable -> trainable.attachValueHead(new ValueHead(trainable.model(), headSeed)));
+        Set<Long> stops = new TreeSet<>();
+        tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
+        model.model().config().eosTokenIds().forEach(id -> stops.add((long) id));
+        loop.resume(new PpoStep(
+                model,
+                tokenizer,
+                prompts,
+                validation,
+                ppo,
+                stops,
+                RecipeSupport.padId(tokenizer, model.model()),
+                arguments.seed(),
+                plan,
+                arguments.batchSize()));
+    }
+
+    /**
+     * The prompts of {@code file}, rendered with the generation prompt and cut to max_prompt_length;
+     * refused at the first line without a reference if a reward compares with references.
+     */
+    private List<Rollouts.Prompt> encode(ChatEncoder encoder, Path file) throws IOException {
+        boolean needsReference = config.ppo().rewards().needsReference();
+        int maxPromptLength = config.ppo().maxPromptLength();
+        List<Rollouts.Prompt> encoded = new ArrayList<>();
+        for (ChatDatasets.Prompt prompt : ChatDatasets.prompts(file)) {
+            if (needsReference && prompt.reference().isEmpty()) {
+                throw new DatasetException(
+                        file,
+                        prompt.line(),
+                        "reward_funcs has exact_match, which compares each"
+                                + " completion with its prompt's 'reference', and this prompt has none");
+            }
+            encoded.add(new Rollouts.Prompt(
+                    encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
+        }
+        return encoded;
+    }
+
+    private String fingerprint() {
+        DataFingerprint fingerprint =
+                new DataFingerprint().add(config.objective().code());
+        for (Rollouts.Prompt prompt : prompts) {
+            fingerprint.add(prompt.tokens()).add(prompt.reference().orElse(""));
+        }
+        return fingerprint.hex();
+    }
+
+    @Override
+    public TrainResult train() throws IOException {
+        return loop.run();
+    }
+
+    @Override
+    public Path saveCheckpoint() throws IOException {
+        return loop.saveCheckpoint();
+    }
+
+    @Override
+    public void requestStop() {
+        loop.requestStop();
+    }
+
+    @Override
+    public TrainableModel model() {
+        return loop.model();
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public void cleanup() {
+        loop.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+}
