@@ -2,6 +2,7 @@ package dev.finetune.llm.objective;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -118,7 +119,9 @@ public final class PpoLoss {
     /**
      * {@code values} whitened in place over all their entries together (every token of a rollout batch):
      * minus the mean, divided by {@code sqrt(var + 1e-8)} with the unbiased variance, as TRL's {@code
-     * whiten(shift_mean=True)}.
+     * whiten(shift_mean=True)}. A batch of one token (one prompt whose completion is a single token) has
+     * no variance: its advantage becomes 0, its mean removed, so the step updates only the value head.
+     * TRL raises there; a job should not fail because a sampled completion ended at once.
      */
     public static void whiten(List<double[]> values) {
         long n = 0;
@@ -130,7 +133,8 @@ public final class PpoLoss {
             }
         }
         if (n < 2) {
-            throw new IllegalArgumentException("whitening needs at least 2 values, got " + n);
+            values.forEach(row -> Arrays.fill(row, 0));
+            return;
         }
         double mean = sum / n;
         double squares = 0;

@@ -82,6 +82,13 @@ class PpoLossTest {
         assertThat(second).containsExactly(new double[] {1.5 * scale}, within(1e-12));
     }
 
+    @Test
+    void aBatchOfOneTokenWhitensToZeroInsteadOfFailingTheJob() {
+        double[] only = {0.7};
+        PpoLoss.whiten(List.of(only));
+        assertThat(only).containsExactly(0.0);
+    }
+
     /**
      * Five tokens, one in each region of the clip: a ratio above 1 + cliprange with A > 0 and below 1 -
      * cliprange with A < 0 are clipped (no gradient), the others are not.
