@@ -35,6 +35,7 @@ final class Broker {
                 FineTuneMethod.LORA,
                 Objective.SFT,
                 null,
+                null,
                 true,
                 Instant.now());
     }

@@ -48,6 +48,7 @@ class EvalPoisonAcrossRestartIT {
                                 FineTuneMethod.LORA,
                                 Objective.SFT,
                                 null,
+                                null,
                                 true,
                                 Instant.now())))));
     }

@@ -18,6 +18,9 @@ import java.time.Instant;
  * @param parent the registered adapter version training started from ({@code init_adapter}), or null
  *     for a new adapter; the registry records it as the new version's parent. Added within v1: a
  *     producer that predates it sends none, which reads as null.
+ * @param rewardModel the registered reward model version the policy was trained against (a {@code
+ *     model:registry:...} entry of its {@code reward_funcs}), or null; the registry records it in the
+ *     new version's lineage. Added within v1, as {@code parent}.
  * @param isFinal whether this is the job's final result
  * @param createdAt when it was completed
  */
@@ -32,6 +35,7 @@ public record CheckpointCreated(
         FineTuneMethod method,
         Objective objective,
         RegisteredVersion parent,
+        RegisteredVersion rewardModel,
         boolean isFinal,
         Instant createdAt)
         implements PipelineEvent {

@@ -154,16 +154,20 @@ class EventContractTest {
                 FineTuneMethod.LORA,
                 Objective.SFT,
                 new RegisteredVersion("base-d", 3),
+                new RegisteredVersion("judge", 2),
                 true,
                 now);
         String text = json.writeValueAsString(continued);
         assertThat(json.readValue(text, CheckpointCreated.class)).isEqualTo(continued);
         assertThat(json.readTree(text).get("parent").toString()).isEqualTo("{\"model\":\"base-d\",\"version\":3}");
+        assertThat(json.readTree(text).get("rewardModel").toString()).isEqualTo("{\"model\":\"judge\",\"version\":2}");
 
-        String withoutParent = text.replace(",\"parent\":{\"model\":\"base-d\",\"version\":3}", "");
-        assertThat(withoutParent).doesNotContain("parent");
-        assertThat(EventJson.read(withoutParent, CheckpointCreated.class).parent())
-                .isNull();
+        String withoutParent = text.replace(",\"parent\":{\"model\":\"base-d\",\"version\":3}", "")
+                .replace(",\"rewardModel\":{\"model\":\"judge\",\"version\":2}", "");
+        assertThat(withoutParent).doesNotContain("parent").doesNotContain("rewardModel");
+        CheckpointCreated old = EventJson.read(withoutParent, CheckpointCreated.class);
+        assertThat(old.parent()).isNull();
+        assertThat(old.rewardModel()).isNull();
     }
 
     @Test
@@ -178,6 +182,7 @@ class EventContractTest {
                 "1",
                 FineTuneMethod.LORA,
                 Objective.SFT,
+                null,
                 null,
                 false,
                 now);

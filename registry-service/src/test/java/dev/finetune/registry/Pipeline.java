@@ -146,6 +146,22 @@ final class Pipeline {
     static void checkpointCreated(
             String job, long step, String dataset, FineTuneMethod method, RegisteredVersion parent, String eventId)
             throws Exception {
+        checkpointCreated(job, step, dataset, method, parent, null, eventId);
+    }
+
+    /**
+     * The final checkpoint event of a job that continued training from {@code parent} (init_adapter), a
+     * GRPO job trained against {@code rewardModel} if there is one, else SFT.
+     */
+    static void checkpointCreated(
+            String job,
+            long step,
+            String dataset,
+            FineTuneMethod method,
+            RegisteredVersion parent,
+            RegisteredVersion rewardModel,
+            String eventId)
+            throws Exception {
         CheckpointCreated event = new CheckpointCreated(
                 job,
                 step,
@@ -155,8 +171,9 @@ final class Pipeline {
                 dataset,
                 "1",
                 method,
-                Objective.SFT,
+                rewardModel == null ? Objective.SFT : Objective.GRPO,
                 parent,
+                rewardModel,
                 true,
                 Instant.now());
         EventTopics.publishCloudEvent(

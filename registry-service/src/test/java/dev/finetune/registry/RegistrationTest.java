@@ -36,7 +36,10 @@ class RegistrationTest {
     @Inject
     ObjectStore store;
 
-    /** A job that continued training from version 1 (init_adapter) becomes version 2 with 1 as its parent. */
+    /**
+     * A job that continued training from version 1 (init_adapter) becomes version 2 with 1 as its parent,
+     * and with the reward model it was trained against (GRPO with a registered reward model).
+     */
     @Test
     void aContinuedTrainingsVersionRecordsItsParent() throws Exception {
         String dataset = Pipeline.unique("continued");
@@ -62,6 +65,7 @@ class RegistrationTest {
                 dataset,
                 FineTuneMethod.LORA,
                 new RegisteredVersion(model, 1),
+                new RegisteredVersion("judge", 4),
                 UUID.randomUUID().toString());
         Pipeline.evaluationCompleted(
                 second,
@@ -79,6 +83,9 @@ class RegistrationTest {
         assertThat(versions.getString("[0].parent")).as("trained from scratch").isNull();
         assertThat(versions.getString("[1].parent.model")).isEqualTo(model);
         assertThat(versions.getLong("[1].parent.version")).isEqualTo(1);
+        assertThat(versions.getString("[0].rewardModel")).isNull();
+        assertThat(versions.getString("[1].rewardModel.model")).isEqualTo("judge");
+        assertThat(versions.getLong("[1].rewardModel.version")).isEqualTo(4);
         JsonPath detail = given().get("/api/models/{m}/versions/2", model)
                 .then()
                 .statusCode(200)
@@ -87,6 +94,9 @@ class RegistrationTest {
         assertThat(detail.getString("lineage.parent.model")).isEqualTo(model);
         assertThat(detail.getLong("lineage.parent.version")).isEqualTo(1);
         assertThat(detail.getString("card")).contains("| continued from | `" + model + " version 1` |");
+        assertThat(detail.getString("lineage.rewardModel.model")).isEqualTo("judge");
+        assertThat(detail.getLong("lineage.rewardModel.version")).isEqualTo(4);
+        assertThat(detail.getString("card")).contains("| reward model | `judge version 4` |");
     }
 
     @Test

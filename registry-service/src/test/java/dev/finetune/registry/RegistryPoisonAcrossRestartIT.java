@@ -54,6 +54,7 @@ class RegistryPoisonAcrossRestartIT {
                                         FineTuneMethod.LORA,
                                         Objective.SFT,
                                         null,
+                                        null,
                                         false,
                                         Instant.now()))),
                         new PoisonAcrossRestart.Consumer(

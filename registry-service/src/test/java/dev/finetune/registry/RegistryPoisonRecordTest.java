@@ -39,6 +39,7 @@ class RegistryPoisonRecordTest extends PoisonRecordContractTest {
                                     FineTuneMethod.LORA,
                                     Objective.SFT,
                                     null,
+                                    null,
                                     false,
                                     Instant.now()));
                     case "evaluations-completed" -> EventJson.mapper()

@@ -1,5 +1,7 @@
 package dev.finetune.llm.rewards;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,10 +12,11 @@ import java.util.regex.PatternSyntaxException;
 /**
  * The reward of a job: the weighted sum of its reward functions, as TRL's {@code reward_funcs} and
  * {@code reward_weights} (a missing weight list weighs each function 1). A function is named in the
- * job by a short spec: {@code exact_match}, {@code regex:<pattern>} or {@code length:<target tokens>}.
- * A reward model (scoring {@link Completion#sequence()}) joins through {@link #of} once one exists.
+ * job by a short spec: {@code exact_match}, {@code regex:<pattern>}, {@code length:<target tokens>} or
+ * {@code model:<directory>}, a trained reward model ({@link ModelReward}). Parsed rewards check the
+ * specs only; {@link #load} loads their reward models, and closing the loaded rewards frees them.
  */
-public final class Rewards {
+public final class Rewards implements AutoCloseable {
     private final List<RewardFunction> functions;
     private final double[] weights;
 
@@ -40,7 +43,7 @@ public final class Rewards {
     public static Rewards parse(List<String> specs, List<Double> weights) {
         if (specs.isEmpty()) {
             throw new IllegalArgumentException("reward_funcs is required with objective grpo: name at least one of"
-                    + " exact_match, regex:<pattern>, length:<tokens>");
+                    + " exact_match, regex:<pattern>, length:<tokens>, model:<reward model directory>");
         }
         if (!weights.isEmpty() && weights.size() != specs.size()) {
             throw new IllegalArgumentException("reward_weights has " + weights.size() + " weights for " + specs.size()
@@ -83,8 +86,56 @@ public final class Rewards {
             throw new IllegalArgumentException(
                     quoted + " needs a positive whole number of tokens, got \"" + target + "\"");
         }
-        throw new IllegalArgumentException(quoted + " is not a reward function: use exact_match, regex:<pattern> or"
-                + " length:<tokens> (reward models are not available to reward_funcs yet)");
+        if (spec.startsWith(ModelReward.PREFIX)) {
+            String location = spec.substring(ModelReward.PREFIX.length()).strip();
+            if (location.isEmpty()) {
+                throw new IllegalArgumentException(quoted + " names no reward model: use model:<directory>");
+            }
+            return ModelReward.unloaded(location);
+        }
+        throw new IllegalArgumentException(quoted + " is not a reward function: use exact_match, regex:<pattern>,"
+                + " length:<tokens> or model:<reward model directory>");
+    }
+
+    /**
+     * These rewards with each reward model loaded from its directory ({@link ModelReward#load}) for a
+     * policy on {@code policyModel}; the caller closes them. Rule rewards are shared as they are.
+     *
+     * @throws IOException naming the reward model's file that cannot be loaded or does not fit the policy
+     */
+    public Rewards load(Path policyModel) throws IOException {
+        List<RewardFunction> loaded = new ArrayList<>();
+        try {
+            for (RewardFunction function : functions) {
+                if (function instanceof ModelReward reward) {
+                    loaded.add(reward.with(ModelReward.load(Path.of(reward.location()), policyModel)));
+                } else {
+                    loaded.add(function);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            loaded.stream().filter(ModelReward.class::isInstance).forEach(reward -> ((ModelReward) reward).close());
+            throw e;
+        }
+        return new Rewards(loaded, weights);
+    }
+
+    /** The locations of the reward models among {@code specs} ({@code model:<location>}), in order. */
+    public static List<String> modelLocations(List<String> specs) {
+        return specs.stream()
+                .filter(spec -> spec.startsWith(ModelReward.PREFIX))
+                .map(spec -> spec.substring(ModelReward.PREFIX.length()).strip())
+                .toList();
+    }
+
+    /** Frees the reward models that {@link #load} loaded; nothing for parsed rewards. */
+    @Override
+    public void close() {
+        for (RewardFunction function : functions) {
+            if (function instanceof ModelReward reward) {
+                reward.close();
+            }
+        }
     }
 
     /** Whether some function compares with the prompts' references. */

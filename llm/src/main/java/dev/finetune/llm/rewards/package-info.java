@@ -1,7 +1,8 @@
 /**
- * Rewards of generated completions for the online objectives (GRPO): rule rewards declared in the job
- * ({@code reward_funcs}, {@code reward_weights}, TRL's names) and their weighted sum. A learned reward
- * model plugs in as one more {@link dev.finetune.llm.rewards.RewardFunction}: it scores the token
- * sequences of {@link dev.finetune.llm.rewards.Completion#sequence()}.
+ * Rewards of generated completions for the online objectives (GRPO): rule rewards and trained reward
+ * models declared in the job ({@code reward_funcs}, {@code reward_weights}, TRL's names) and their
+ * weighted sum. A reward model ({@link dev.finetune.llm.rewards.ModelReward}, {@code model:<directory>})
+ * scores the token sequences of {@link dev.finetune.llm.rewards.Completion#sequence()}; {@link
+ * dev.finetune.llm.rewards.Rewards#load} loads it and closing the loaded rewards frees it.
  */
 package dev.finetune.llm.rewards;

@@ -382,10 +382,12 @@ public final class Settings {
             List.of(),
             Rule.of(
                     list -> list.stream().allMatch(r -> r != null && !r.isBlank()),
-                    "a list of reward functions: exact_match, regex:<pattern>, length:<tokens>"),
+                    "a list of reward functions: exact_match, regex:<pattern>, length:<tokens>, model:<directory>"),
             "GRPO, PPO (required): the rewards of each completion, summed with reward_weights: exact_match (1 if the"
                     + " completion, trimmed, is the prompt's reference), regex:<pattern> (1 if the pattern is found"
-                    + " in the completion), length:<tokens> (-|tokens - target| / target)");
+                    + " in the completion), length:<tokens> (-|tokens - target| / target), model:<directory> (a trained"
+                    + " reward model's score of prompt and completion: HF sequence classifier, or SEQ_CLS adapter on"
+                    + " the policy's base; in a service job model:registry:<name>@<version or alias>)");
 
     public static final Setting<List<Double>> REWARD_WEIGHTS = Setting.of(
             "reward_weights",

@@ -1,6 +1,7 @@
 package dev.finetune.llm.train;
 
 import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ public final class GrpoRecipe implements Recipe {
 
     private Tokenizer tokenizer;
     private List<Rollouts.Prompt> prompts;
+    private Rewards rewards; // with its reward models loaded: closed in cleanup
 
     public GrpoRecipe(TrainConfig config, TrainingListener listener) {
         this.config = config;
@@ -39,6 +41,7 @@ public final class GrpoRecipe implements Recipe {
         List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> encode(encoder, file));
         int promptsPerBatch = grpo.promptsPerBatch(config.training().batchSize());
         TrainableModel model = loop.prepare(prompts.size(), promptsPerBatch, fingerprint());
+        rewards = grpo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
         model.model().config().eosTokenIds().forEach(id -> stops.add((long) id));
@@ -49,6 +52,7 @@ public final class GrpoRecipe implements Recipe {
                 prompts,
                 validation,
                 grpo,
+                rewards,
                 stops,
                 RecipeSupport.padId(tokenizer, model.model()),
                 evalSeed,
@@ -113,6 +117,9 @@ public final class GrpoRecipe implements Recipe {
     @Override
     public void cleanup() {
         loop.close();
+        if (rewards != null) {
+            rewards.close();
+        }
         if (tokenizer != null) {
             tokenizer.close();
         }

@@ -49,6 +49,7 @@ final class GrpoStep implements ObjectiveStep {
     /**
      * @param prompts the training prompts, encoded
      * @param validation the validation prompts, evaluated by sampling completions with {@code evalSeed}
+     * @param rewards config's rewards with their reward models loaded (the recipe closes them)
      * @param stopTokens a completion ends after one of these (the tokenizer's and the model's eos)
      * @param batchSize per_device_train_batch_size, completions per micro-batch (and per evaluation batch)
      */
@@ -58,6 +59,7 @@ final class GrpoStep implements ObjectiveStep {
             List<Rollouts.Prompt> prompts,
             List<Rollouts.Prompt> validation,
             GrpoConfig config,
+            Rewards rewards,
             Set<Long> stopTokens,
             long padId,
             long evalSeed,
@@ -68,7 +70,7 @@ final class GrpoStep implements ObjectiveStep {
         this.validation = validation;
         this.config = config;
         this.loss = config.loss(model.model().manager());
-        this.rewards = config.rewards();
+        this.rewards = rewards;
         this.stopTokens = Set.copyOf(stopTokens);
         this.padId = padId;
         this.evalSeed = evalSeed;

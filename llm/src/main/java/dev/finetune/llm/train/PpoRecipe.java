@@ -2,6 +2,7 @@ package dev.finetune.llm.train;
 
 import dev.finetune.llm.model.ValueHead;
 import dev.finetune.llm.objective.ChatEncoder;
+import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ public final class PpoRecipe implements Recipe {
 
     private Tokenizer tokenizer;
     private List<Rollouts.Prompt> prompts;
+    private Rewards rewards; // with its reward models loaded: closed in cleanup
 
     public PpoRecipe(TrainConfig config, TrainingListener listener) {
         this.config = config;
@@ -47,6 +49,7 @@ public final class PpoRecipe implements Recipe {
                 plan,
                 fingerprint(),
                 trainable -> trainable.attachValueHead(new ValueHead(trainable.model(), headSeed)));
+        rewards = ppo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
         model.model().config().eosTokenIds().forEach(id -> stops.add((long) id));
@@ -56,6 +59,7 @@ public final class PpoRecipe implements Recipe {
                 prompts,
                 validation,
                 ppo,
+                rewards,
                 stops,
                 RecipeSupport.padId(tokenizer, model.model()),
                 arguments.seed(),
@@ -121,6 +125,9 @@ public final class PpoRecipe implements Recipe {
     @Override
     public void cleanup() {
         loop.close();
+        if (rewards != null) {
+            rewards.close();
+        }
         if (tokenizer != null) {
             tokenizer.close();
         }

@@ -81,6 +81,7 @@ final class PpoStep implements ObjectiveStep {
     private RolloutBatch batch; // the cycle in progress
 
     /**
+     * @param rewards config's rewards with their reward models loaded (the recipe closes them)
      * @param plan the run's plan, whose {@code microBatches(k)} are mini-batch k's prompts
      * @param seed the run's seed: sampling and shuffling are functions of it and the cycle
      * @param batchSize per_device_train_batch_size, completions per micro-batch
@@ -91,6 +92,7 @@ final class PpoStep implements ObjectiveStep {
             List<Rollouts.Prompt> prompts,
             List<Rollouts.Prompt> validation,
             PpoConfig config,
+            Rewards rewards,
             Set<Long> stopTokens,
             long padId,
             long seed,
@@ -103,7 +105,7 @@ final class PpoStep implements ObjectiveStep {
         this.validation = validation;
         this.config = config;
         this.loss = config.loss(model.model().manager());
-        this.rewards = config.rewards();
+        this.rewards = rewards;
         this.klController = config.klController();
         this.stopTokens = Set.copyOf(stopTokens);
         this.padId = padId;

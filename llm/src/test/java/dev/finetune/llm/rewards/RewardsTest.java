@@ -70,8 +70,8 @@ class RewardsTest {
                 .hasMessageStartingWith("reward_funcs[1] \"regex:[0-9\" is not a valid regular expression: Unclosed"
                         + " character class");
         assertThatThrownBy(() -> Rewards.parse(List.of("bleu"), List.of()))
-                .hasMessage("reward_funcs[0] \"bleu\" is not a reward function: use exact_match, regex:<pattern> or"
-                        + " length:<tokens> (reward models are not available to reward_funcs yet)");
+                .hasMessage("reward_funcs[0] \"bleu\" is not a reward function: use exact_match, regex:<pattern>,"
+                        + " length:<tokens> or model:<reward model directory>");
         assertThatThrownBy(() -> Rewards.parse(List.of("length:0"), List.of()))
                 .hasMessage("reward_funcs[0] \"length:0\" needs a positive whole number of tokens, got \"0\"");
         assertThatThrownBy(() -> Rewards.parse(List.of("exact_match", "length:3"), List.of(1.0)))

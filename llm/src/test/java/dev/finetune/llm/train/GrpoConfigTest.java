@@ -107,7 +107,7 @@ class GrpoConfigTest {
     void badGrpoJobsAreRefusedNamingTheSettingAndValue() throws IOException {
         assertThatThrownBy(() -> load(GRPO))
                 .hasMessageEndingWith("job.yaml: reward_funcs is required with objective grpo: name at least one of"
-                        + " exact_match, regex:<pattern>, length:<tokens>");
+                        + " exact_match, regex:<pattern>, length:<tokens>, model:<reward model directory>");
         assertThatThrownBy(() -> load(GRPO + "reward_funcs: ['regex:(']\n"))
                 .hasMessageContaining("job.yaml: reward_funcs[0] \"regex:(\" is not a valid regular expression");
         assertThatThrownBy(() -> load(GRPO + "reward_funcs: [bleu]\n"))

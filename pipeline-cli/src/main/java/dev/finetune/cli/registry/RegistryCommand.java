@@ -31,11 +31,12 @@ public final class RegistryCommand extends ApiCommand {
     @Command(
             name = "versions",
             mixinStandardHelpOptions = true,
-            header = "Lists a model's available versions with metrics, aliases and the version each continued from.")
+            header = "Lists a model's available versions with metrics, aliases, the version each continued from and the"
+                    + " reward model it was trained against.")
     void versions(@Parameters(paramLabel = "MODEL") String model) {
         for (JsonNode v : services().registry().get("api/models/" + ServiceClient.segment(model) + "/versions")) {
             out().printf(
-                            "v%-4d %-10s %-8s eval %-13s eval_loss %-8s job %s parent %s aliases %s%n",
+                            "v%-4d %-10s %-8s eval %-13s eval_loss %-8s job %s parent %s reward_model %s aliases %s%n",
                             v.path("version").asLong(),
                             v.path("status").asText(),
                             v.path("kind").asText(),
@@ -47,11 +48,12 @@ public final class RegistryCommand extends ApiCommand {
                                     : "-",
                             v.path("jobId").asText(),
                             parent(v.path("parent")),
+                            parent(v.path("rewardModel")),
                             v.path("aliases"));
         }
     }
 
-    /** {@code model@vN} of the version a continued training started from ({@code init_adapter}), or "-". */
+    /** {@code model@vN} of a registered version (a continued training's parent, a policy's reward model), or "-". */
     static String parent(JsonNode parent) {
         return parent.isObject()
                 ? parent.path("model").asText() + "@v" + parent.path("version").asLong()

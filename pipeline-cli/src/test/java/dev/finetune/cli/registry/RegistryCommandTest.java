@@ -26,7 +26,8 @@ class RegistryCommandTest {
                                     + "\"metrics\":{\"eval_loss\":0.5},\"jobId\":\"job-1\",\"parent\":null,\"aliases\":[]},"
                                     + "{\"version\":2,\"status\":\"available\",\"kind\":\"adapter\",\"evaluationStatus\":\"passed\","
                                     + "\"metrics\":{\"eval_loss\":0.25},\"jobId\":\"job-2\","
-                                    + "\"parent\":{\"model\":\"support-bot\",\"version\":1},\"aliases\":[\"production\"]}]")
+                                    + "\"parent\":{\"model\":\"support-bot\",\"version\":1},"
+                                    + "\"rewardModel\":{\"model\":\"judge\",\"version\":4},\"aliases\":[\"production\"]}]")
                             .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             exchange.sendResponseHeaders(200, body.length);
@@ -53,9 +54,13 @@ class RegistryCommandTest {
         assertThat(run.exit()).as(run.err()).isZero();
         List<String> lines = run.out().lines().toList();
         assertThat(lines).hasSize(2);
-        assertThat(lines.get(0)).startsWith("v1 ").contains("eval_loss 0.5000", "job job-1 parent - aliases []");
+        assertThat(lines.get(0))
+                .startsWith("v1 ")
+                .contains("eval_loss 0.5000", "job job-1 parent - reward_model - aliases []");
         assertThat(lines.get(1))
                 .startsWith("v2 ")
-                .contains("eval_loss 0.2500", "job job-2 parent support-bot@v1 aliases [\"production\"]");
+                .contains(
+                        "eval_loss 0.2500",
+                        "job job-2 parent support-bot@v1 reward_model judge@v4 aliases [\"production\"]");
     }
 }

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param status available, archived or incomplete
  * @param kind adapter (PEFT LoRA) or model (full weights); null while incomplete
  * @param parent the version it continued training from, or null
+ * @param rewardModel the reward model version it was trained against, or null
  * @param aliases the aliases that point at it
  * @param problems why it is incomplete
  * @param files its files with size and SHA-256
@@ -35,6 +36,7 @@ public record VersionView(
         EvaluationStatus evaluationStatus,
         Map<String, Double> metrics,
         RegisteredVersion parent,
+        RegisteredVersion rewardModel,
         List<String> aliases,
         Instant registeredAt,
         ArchiveMarker archived,
@@ -57,6 +59,7 @@ public record VersionView(
                     null,
                     Map.of(),
                     null,
+                    null,
                     aliases,
                     null,
                     state.archived(),
@@ -76,6 +79,7 @@ public record VersionView(
                 m.evaluationStatus(),
                 m.metrics(),
                 m.parent(),
+                m.rewardModel(),
                 aliases,
                 m.registeredAt(),
                 state.archived(),

@@ -21,6 +21,8 @@ import java.util.Map;
  * @param hyperparameters what the adapter config and trainer state say (absent ones are left out)
  * @param parent the registered adapter version the job's training started from ({@code init_adapter}),
  *     or null for an adapter trained from scratch
+ * @param rewardModel the registered reward model version the policy was trained against (GRPO/PPO with a
+ *     {@code model:registry:...} reward), or null
  * @param registeredAt when the version was registered
  */
 public record Lineage(
@@ -35,6 +37,7 @@ public record Lineage(
         Objective objective,
         Map<String, Object> hyperparameters,
         RegisteredVersion parent,
+        RegisteredVersion rewardModel,
         Instant registeredAt) {
 
     /**

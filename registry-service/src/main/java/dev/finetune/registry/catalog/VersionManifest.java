@@ -24,6 +24,7 @@ import java.util.Map;
  * @param evaluationStatus passed or gates_failed
  * @param metrics the evaluation's metrics
  * @param parent the version this one continued training from, or null (see {@link Lineage#parent})
+ * @param rewardModel the reward model version it was trained against, or null (see {@link Lineage#rewardModel})
  * @param files every stored file of the version by name (not this manifest nor registration.json)
  * @param registeredAt when the version number was claimed
  */
@@ -39,6 +40,7 @@ public record VersionManifest(
         EvaluationStatus evaluationStatus,
         Map<String, Double> metrics,
         RegisteredVersion parent,
+        RegisteredVersion rewardModel,
         Map<String, FileDigest> files,
         Instant registeredAt) {
     public static final String ADAPTER = "adapter";

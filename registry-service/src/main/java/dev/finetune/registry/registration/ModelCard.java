@@ -108,6 +108,13 @@ public final class ModelCard {
                     "continued from",
                     lineage.parent().model() + " version " + lineage.parent().version());
         }
+        if (lineage.rewardModel() != null) {
+            row(
+                    md,
+                    "reward model",
+                    lineage.rewardModel().model() + " version "
+                            + lineage.rewardModel().version());
+        }
         row(md, "checkpoint", lineage.checkpoint().prefix());
         row(md, "base model", lineage.baseModel().prefix());
         row(md, "base model sha256", lineage.baseModel().sha256());

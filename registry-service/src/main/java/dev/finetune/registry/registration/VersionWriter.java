@@ -75,6 +75,7 @@ public class VersionWriter {
                 checkpoint.objective(),
                 staged.hyperparameters(),
                 checkpoint.parent(),
+                checkpoint.rewardModel(),
                 registration.registeredAt());
         VersionMetrics metrics = VersionMetrics.of(evaluation);
 
@@ -99,6 +100,7 @@ public class VersionWriter {
                 evaluation.status(),
                 metrics.metrics(),
                 checkpoint.parent(),
+                checkpoint.rewardModel(),
                 files,
                 registration.registeredAt());
         if (!json.create(manifestKey, manifest)) {

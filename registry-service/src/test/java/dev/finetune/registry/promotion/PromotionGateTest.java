@@ -98,6 +98,7 @@ class PromotionGateTest {
                 status,
                 Map.of("eval_loss", metric, "exact_match", metric),
                 null,
+                null,
                 Map.of(),
                 Instant.EPOCH);
     }

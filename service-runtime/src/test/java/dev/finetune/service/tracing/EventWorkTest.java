@@ -33,6 +33,7 @@ class EventWorkTest {
                 FineTuneMethod.QLORA,
                 Objective.DPO,
                 null,
+                null,
                 false,
                 Instant.EPOCH);
         try (WorkContext ignored = EventWork.of(checkpoint).open()) {

@@ -32,7 +32,8 @@ import java.util.stream.Collectors;
 
 /**
  * The {@code validating} state: everything that can be checked before a worker spends an hour on
- * the job, including the registered adapter it continues from ({@link RegisteredAdapters}), that it fits a worker's memory and the service's token budget ({@link
+ * the job, including the registered adapter it continues from ({@link RegisteredAdapters}) and the
+ * registered reward models it is rewarded by ({@link RegisteredRewardModels}), that it fits a worker's memory and the service's token budget ({@link
  * TokenBudget}). Each failure says which field is wrong and why.
  */
 @ApplicationScoped
@@ -43,10 +44,16 @@ public class JobValidator {
     private final long memoryLimit;
     private final TokenBudget budget;
     private final RegisteredAdapters adapters;
+    private final RegisteredRewardModels rewardModels;
 
-    JobValidator(ObjectStore store, TrainingSettings settings, RegisteredAdapters adapters) {
+    JobValidator(
+            ObjectStore store,
+            TrainingSettings settings,
+            RegisteredAdapters adapters,
+            RegisteredRewardModels rewardModels) {
         this.store = store;
         this.adapters = adapters;
+        this.rewardModels = rewardModels;
         this.memoryLimit = settings.memoryLimit().map(MemorySize::asLongValue).orElseGet(WorkerMemory::available);
         this.budget = new TokenBudget(settings.maxJobTokens());
     }
@@ -77,6 +84,7 @@ public class JobValidator {
         }
         ModelConfig config = baseModelConfig(configKey);
         checked = adapters.resolve(checked, config); // init_adapter pinned, the adapter's LoRA settings adopted
+        checked = rewardModels.resolve(checked, config); // reward_funcs' registered reward models pinned
         RecipeConfigs.checkAgainst(config, checked);
         PreparedManifest manifest = manifest(job);
         DatasetKind kind = manifest.kind();

@@ -16,21 +16,18 @@ import dev.finetune.llm.settings.SettingValues;
 import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.train.InitAdapter;
 import dev.finetune.llm.train.Method;
-import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectKeys;
-import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The registered adapters a job continues training from: its {@code init_adapter} is {@code
- * registry:<model>@<version or alias>}, read from the registry's layout in the object store ({@code
- * registry/<model>/<version>/} with its manifest, {@code registry/<model>/_aliases/<alias>.json}).
+ * registry:<model>@<version or alias>}, read from the registry's layout in the object store ({@link
+ * RegistryVersions}).
  *
  * <ol>
  *   <li>When the job is validated ({@link #resolve}), the reference is resolved and pinned: an alias
@@ -49,14 +46,13 @@ public class RegisteredAdapters {
     static final List<String> ADAPTER_FILES = List.of(AdapterConfigJson.FILE_NAME, PeftAdapter.WEIGHTS_FILE);
 
     private static final String FIELD = "hyperparameters." + Settings.INIT_ADAPTER.name();
-    /** How many known names a refusal lists. */
-    private static final int LISTED = 20;
-
     private final ObjectStore store;
+    private final RegistryVersions registry;
     private final ObjectMapper json = new ObjectMapper();
 
     RegisteredAdapters(ObjectStore store) {
         this.store = store;
+        this.registry = new RegistryVersions(store);
     }
 
     /** The version a job continues training from, once {@link #resolve} pinned it; empty for a new adapter. */
@@ -93,8 +89,8 @@ public class RegisteredAdapters {
                             + " directories), got \"" + value + "\"");
         }
         RegistryReference reference = RegistryReference.parse(value);
-        long version = reference.isPinned() ? reference.version() : aliasTarget(reference);
-        JsonNode manifest = manifest(reference, version);
+        long version = reference.isPinned() ? reference.version() : registry.aliasTarget(reference, FIELD);
+        JsonNode manifest = registry.manifest(reference, version, FIELD);
         String where = reference.model() + " version " + version;
         if (!"adapter".equals(manifest.path("kind").asText())) {
             throw new InvalidJobException(
@@ -115,7 +111,8 @@ public class RegisteredAdapters {
         LoraConfig saved;
         try {
             saved = AdapterConfigJson.parse(
-                            verifiedBytes(configKey, manifest, AdapterConfigJson.FILE_NAME), Path.of(configKey))
+                            registry.verifiedBytes(configKey, manifest, AdapterConfigJson.FILE_NAME),
+                            Path.of(configKey))
                     .lora();
         } catch (IOException e) {
             throw new InvalidJobException(FIELD, FIELD + " " + value + ": " + e.getMessage());
@@ -141,121 +138,8 @@ public class RegisteredAdapters {
         JsonNode manifest =
                 json.readTree(store.getBytes(ObjectKeys.registryManifest(version.model(), version.version())));
         for (String name : ADAPTER_FILES) {
-            String key = ObjectKeys.registry(version.model(), version.version(), name);
-            Path file = directory.resolve(name);
-            if (!Files.exists(file) || !matches(file, manifest, name)) {
-                store.download(key, file);
-                if (!matches(file, manifest, name)) {
-                    String found = Files.size(file) + " bytes with SHA-256 " + Digests.of(file);
-                    Files.delete(file);
-                    throw mismatch(key, found, manifest, name);
-                }
-            }
+            registry.download(version.model(), version.version(), manifest, name, directory.resolve(name));
         }
         return directory;
-    }
-
-    private boolean matches(Path file, JsonNode manifest, String name) throws IOException {
-        JsonNode digest = manifest.path("files").path(name);
-        return Files.size(file) == digest.path("size").asLong(-1)
-                && Digests.of(file).equals(digest.path("sha256").asText());
-    }
-
-    private byte[] verifiedBytes(String key, JsonNode manifest, String name) throws CheckpointException {
-        byte[] bytes = store.getBytes(key);
-        JsonNode digest = manifest.path("files").path(name);
-        if (bytes.length != digest.path("size").asLong(-1)
-                || !Digests.of(bytes).equals(digest.path("sha256").asText())) {
-            throw mismatch(key, bytes.length + " bytes with SHA-256 " + Digests.of(bytes), manifest, name);
-        }
-        return bytes;
-    }
-
-    /** Bad input, not an outage: a file the registry recorded otherwise is never trained from, nor retried. */
-    private static CheckpointException mismatch(String key, String found, JsonNode manifest, String name) {
-        JsonNode digest = manifest.path("files").path(name);
-        return new CheckpointException(
-                Path.of(key),
-                null,
-                "does not match the version's manifest: " + found + ", recorded "
-                        + digest.path("size").asText("no") + " bytes with SHA-256 "
-                        + digest.path("sha256").asText("none"));
-    }
-
-    /** The version an alias points at now. */
-    private long aliasTarget(RegistryReference reference) {
-        requireModel(reference);
-        String key = ObjectKeys.registryAlias(reference.model(), reference.versionOrAlias());
-        JsonNode alias = read(key)
-                .orElseThrow(() -> new InvalidJobException(
-                        FIELD,
-                        FIELD + " " + reference + ": " + reference.model() + " has no alias "
-                                + reference.versionOrAlias() + "; its aliases: " + known(aliases(reference.model()))
-                                + "; its versions: " + known(versions(reference.model()))));
-        JsonNode version = alias.path("version");
-        if (!version.canConvertToLong()) {
-            throw new InvalidJobException(
-                    FIELD,
-                    FIELD + " " + reference + ": alias " + reference.versionOrAlias() + " of " + reference.model()
-                            + " points at no version (it was removed)");
-        }
-        return version.asLong();
-    }
-
-    /** The complete version's manifest. */
-    private JsonNode manifest(RegistryReference reference, long version) {
-        requireModel(reference);
-        return read(ObjectKeys.registryManifest(reference.model(), version))
-                .orElseThrow(() -> new InvalidJobException(
-                        FIELD,
-                        FIELD + " " + reference + ": " + reference.model() + " has no complete version " + version
-                                + "; its versions: " + known(versions(reference.model()))));
-    }
-
-    private void requireModel(RegistryReference reference) {
-        if (store.listChildren(ObjectKeys.registryModelPrefix(reference.model()))
-                .isEmpty()) {
-            List<String> models = store.listChildren("registry/").stream()
-                    .filter(name -> !name.startsWith("_"))
-                    .toList();
-            throw new InvalidJobException(
-                    FIELD,
-                    FIELD + " " + reference + ": no registered model " + reference.model() + "; registered: "
-                            + known(models));
-        }
-    }
-
-    private List<String> versions(String model) {
-        return store.listChildren(ObjectKeys.registryModelPrefix(model)).stream()
-                .filter(name -> name.matches("[1-9][0-9]{0,17}"))
-                .filter(name -> store.exists(ObjectKeys.registryManifest(model, Long.parseLong(name))))
-                .sorted((a, b) -> Long.compare(Long.parseLong(a), Long.parseLong(b)))
-                .toList();
-    }
-
-    private List<String> aliases(String model) {
-        return store.listChildren(ObjectKeys.registryAliasesPrefix(model)).stream()
-                .filter(name -> name.endsWith(".json"))
-                .map(name -> name.substring(0, name.length() - ".json".length()))
-                .toList();
-    }
-
-    private static String known(List<String> names) {
-        if (names.isEmpty()) {
-            return "none";
-        }
-        return names.size() <= LISTED
-                ? String.join(", ", names)
-                : String.join(", ", names.subList(0, LISTED)) + " and " + (names.size() - LISTED) + " more";
-    }
-
-    private Optional<JsonNode> read(String key) {
-        try {
-            return Optional.of(json.readTree(store.getBytes(key)));
-        } catch (ObjectNotFoundException e) {
-            return Optional.empty();
-        } catch (IOException e) {
-            throw new InvalidJobException(FIELD, FIELD + ": " + key + " cannot be read: " + e.getMessage());
-        }
     }
 }

@@ -26,6 +26,7 @@ import dev.finetune.training.job.JobRecord;
 import dev.finetune.training.job.JobStore;
 import dev.finetune.training.job.RecipeConfigs;
 import dev.finetune.training.job.RegisteredAdapters;
+import dev.finetune.training.job.RegisteredRewardModels;
 import dev.finetune.training.metrics.TrainingRunMetrics;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;
@@ -38,6 +39,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -87,6 +89,9 @@ public class JobRunner {
 
     @Inject
     OneJobPod pod;
+
+    @Inject
+    RegisteredRewardModels rewardModels;
 
     JobRunner(
             JobStore jobs,
@@ -326,6 +331,13 @@ public class JobRunner {
                                     .resolve(version.model())
                                     .resolve(Long.toString(version.version()))));
             config = config.with(Settings.INIT_ADAPTER, adapter.toString());
+        }
+        if (RegisteredRewardModels.rewardModel(job).isPresent()) {
+            List<String> rewards = phases.run(
+                    "load-reward-models",
+                    id,
+                    () -> rewardModels.download(job, settings.workDir().resolve("reward-models")));
+            config = config.with(Settings.REWARD_FUNCS, rewards);
         }
         Path runDir = config.outputDir();
         OptionalLong stored = artifacts.latestCheckpoint(id);
@@ -596,6 +608,7 @@ public class JobRunner {
                 job.method(),
                 job.objective(),
                 RegisteredAdapters.parent(job).orElse(null),
+                RegisteredRewardModels.rewardModel(job).orElse(null),
                 isFinal,
                 Instant.now());
     }

@@ -176,6 +176,7 @@ public class WorkerWarmup {
                 FineTuneMethod.LORA,
                 Objective.SFT,
                 null,
+                null,
                 false,
                 now);
         try {
