@@ -127,6 +127,41 @@ class RewardModelRewardTest {
         }
     }
 
+    /** Two PPO steps on one rollout batch scored by a reward model plus a rule: the score is their weighted sum. */
+    @Test
+    void ppoRunsWithARewardModelAmongItsRewards() throws IOException {
+        Path policy = TinyJob.model(dir.resolve("ppo-policy"), 3);
+        Path classifier = sequenceClassifier(policy, dir.resolve("ppo-classifier"));
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            lines.add(CapitalsTask.json(CapitalsTask.ordered("prompt", "Write a number, " + i)));
+        }
+        Path data = TinyJob.jsonl(dir.resolve("ppo-prompts.jsonl"), lines);
+        String model = "model:" + classifier;
+        SettingValues settings = SettingValues.none()
+                .with(Settings.REWARD_FUNCS, List.of(model, "regex:[0-9]"))
+                .with(Settings.REWARD_WEIGHTS, List.of(100.0, 1.0))
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                .with(Settings.RESPONSE_LENGTH, 4)
+                .with(Settings.NUM_PPO_EPOCHS, 2)
+                .with(Settings.MAX_STEPS, 2);
+        TrainConfig config =
+                new TrainConfig(policy, data, null, dir.resolve("ppo-out"), Method.LORA, Objective.PPO, true, settings);
+        List<StepMetrics> steps = new ArrayList<>();
+        try (Recipe recipe = Recipes.create(config, steps::add)) {
+            recipe.setup();
+            recipe.train();
+        }
+        assertThat(steps).hasSize(2);
+        for (StepMetrics step : steps) {
+            double fromModel = step.objectiveMetrics().get("rewards/" + model + "/mean");
+            double fromRule = step.objectiveMetrics().get("rewards/regex:[0-9]/mean");
+            assertThat(fromModel).isNotZero();
+            assertThat(step.objectiveMetrics().get("objective/scores"))
+                    .isCloseTo(100 * fromModel + fromRule, within(1e-6));
+        }
+    }
+
     /** The policy with a score head (seed 7) saved as a HF sequence classifier, with the policy's tokenizer. */
     static Path sequenceClassifier(Path policy, Path directory) throws IOException {
         try (CausalLm model = CausalLm.load(policy)) {
