@@ -178,6 +178,19 @@ public class JobRunner {
                 return;
             }
             boolean resumed = job.state() == JobState.RUNNING;
+            if (resumed && !lease.followsHandOver()) {
+                // An earlier run ended without finishing the job and without handing it over: it died
+                // (out of memory, a lost node). Counted whether its record was redelivered or the lease
+                // reaper requested it again; with a pod per job, nothing else stops a job that kills
+                // every pod it lands on from coming back for ever. Under the lease, so counted once.
+                job = jobs.update(jobId, JobRecord::withResume);
+                int limit = settings.reaper().maxResumes();
+                if (job.resumes() > limit) {
+                    LOG.errorf("job %s: resume %d of at most %d; failing it", jobId, job.resumes(), limit);
+                    finish(jobId, JobState.FAILED, "its runs keep ending before it does; " + tooManyResumes(limit));
+                    return;
+                }
+            }
             job = jobs.update(jobId, j -> j.withWorker(workerId).withState(JobState.RUNNING, null));
             events.state(
                     jobId,
@@ -246,6 +259,13 @@ public class JobRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Why a job that would start its {@code limit + 1}-th resume is failed instead. */
+    static String tooManyResumes(int limit) {
+        return "it was resumed " + limit + " times after runs that died before the job ended (a crash, out of"
+                + " memory, a lost pod) and is not resumed again (pipeline.training.reaper.max-resumes); the"
+                + " workers' logs say why its runs died";
     }
 
     /** Fails a job under a lease this worker holds, without training it, then lets the lease go. */
