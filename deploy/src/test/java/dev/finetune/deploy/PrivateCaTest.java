@@ -29,7 +29,9 @@ class PrivateCaTest {
         ManifestValidator.Validation validation = Repo.validate(KUSTOMIZATION);
         Map<String, PodSpec> pods = new TreeMap<>();
         for (String service : Repo.SERVICES) {
-            pods.put(service, Repo.deployment(validation, service).getSpec().getTemplate().getSpec());
+            pods.put(
+                    service,
+                    Repo.deployment(validation, service).getSpec().getTemplate().getSpec());
         }
         pods.put(
                 "training-workers",
@@ -42,28 +44,23 @@ class PrivateCaTest {
                         .getTemplate()
                         .getSpec());
         pods.forEach((name, pod) -> {
-            assertThat(pod.getVolumes())
-                    .as(name + " volumes")
-                    .anySatisfy(v -> {
-                        assertThat(v.getName()).isEqualTo("truststore");
-                        assertThat(v.getSecret().getSecretName()).isEqualTo("pipeline-truststore");
-                    });
+            assertThat(pod.getVolumes()).as(name + " volumes").anySatisfy(v -> {
+                assertThat(v.getName()).isEqualTo("truststore");
+                assertThat(v.getSecret().getSecretName()).isEqualTo("pipeline-truststore");
+            });
             Container container = pod.getContainers().get(0);
-            assertThat(container.getVolumeMounts())
-                    .as(name + " mounts")
-                    .anySatisfy(m -> {
-                        assertThat(m.getName()).isEqualTo("truststore");
-                        assertThat(TRUSTSTORE).startsWith(m.getMountPath() + "/");
-                        assertThat(m.getReadOnly()).isTrue();
-                    });
+            assertThat(container.getVolumeMounts()).as(name + " mounts").anySatisfy(m -> {
+                assertThat(m.getName()).isEqualTo("truststore");
+                assertThat(TRUSTSTORE).startsWith(m.getMountPath() + "/");
+                assertThat(m.getReadOnly()).isTrue();
+            });
             assertThat(Repo.env(container, "JAVA_TOOL_OPTIONS").getValue())
                     .as(name + " JAVA_TOOL_OPTIONS")
                     .contains("-Djavax.net.ssl.trustStore=" + TRUSTSTORE, "-Djavax.net.ssl.trustStoreType=JKS");
         });
-        assertThat(validation.all(TriggerAuthentication.class))
-                .singleElement()
-                .satisfies(auth -> assertThat(auth.spec().secretTargetRef())
-                        .as("KEDA's kafka scaler gets the CA certificate")
-                        .contains(new TriggerAuthentication.SecretTargetRef("ca", "pipeline-truststore", "ca.crt")));
+        assertThat(validation.all(TriggerAuthentication.class)).singleElement().satisfies(auth -> assertThat(
+                        auth.spec().secretTargetRef())
+                .as("KEDA's kafka scaler gets the CA certificate")
+                .contains(new TriggerAuthentication.SecretTargetRef("ca", "pipeline-truststore", "ca.crt")));
     }
 }
