@@ -247,7 +247,9 @@ class LeaseReaperTest {
         assertThat(jobs.get(id).orElseThrow().resumes())
                 .as("the third resume, counted in the job's record")
                 .isEqualTo(3);
-        assertThat(store.list("checkpoints/" + id + "/")).as("nothing was trained").isEmpty();
+        assertThat(store.list("checkpoints/" + id + "/"))
+                .as("nothing was trained")
+                .isEmpty();
     }
 
     /** A job record as a worker that died at {@code step} leaves it: running, its lease left to expire. */

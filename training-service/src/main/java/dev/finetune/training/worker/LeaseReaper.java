@@ -145,7 +145,8 @@ public class LeaseReaper {
         int resume = job.resumes() + 1;
         if (resume > settings.maxResumes()) {
             LOG.errorf("job %s: %s; it was already resumed %d times", jobId, why, job.resumes());
-            runner.failLeased(jobId, lease, "stranded: " + why + "; " + JobRunner.tooManyResumes(settings.maxResumes()));
+            runner.failLeased(
+                    jobId, lease, "stranded: " + why + "; " + JobRunner.tooManyResumes(settings.maxResumes()));
             return true;
         }
         LOG.warnf("job %s: %s; the lease reaper resumes it (%d of %d)", jobId, why, resume, settings.maxResumes());

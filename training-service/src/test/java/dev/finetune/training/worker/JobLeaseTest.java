@@ -139,7 +139,9 @@ class JobLeaseTest {
             assertThat(second.acquire())
                     .as("the reservation is free for the worker with the request")
                     .isTrue();
-            assertThat(second.followsHandOver()).as("handed over: %s", handedOver).isEqualTo(handedOver);
+            assertThat(second.followsHandOver())
+                    .as("handed over: %s", handedOver)
+                    .isEqualTo(handedOver);
         }
     }
 
