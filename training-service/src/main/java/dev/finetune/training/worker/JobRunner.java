@@ -41,6 +41,8 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -75,6 +77,12 @@ public class JobRunner {
     private final AtomicReference<ActiveRun> active = new AtomicReference<>();
     /** Set when the shutdown begins: a job that starts afterwards is preempted before it trains. */
     private volatile boolean shuttingDown;
+    /**
+     * Jobs whose run here ended in a retriable failure (the store or broker away), which its record's
+     * processing runs again in this process: that run resumes no run that died, so it is not counted
+     * against {@code max-resumes}.
+     */
+    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
 
     /** A run in progress: how to stop it, and when it has let its lease go. */
     private record ActiveRun(String jobId, RunControl control, CountDownLatch ended) {}
@@ -178,7 +186,8 @@ public class JobRunner {
                 return;
             }
             boolean resumed = job.state() == JobState.RUNNING;
-            if (resumed && !lease.followsHandOver()) {
+            boolean ownRetry = retrying.remove(jobId) && takeover == null; // a reaper's takeover always counts
+            if (resumed && !lease.followsHandOver() && !ownRetry) {
                 // An earlier run ended without finishing the job and without handing it over: it died
                 // (out of memory, a lost node). Counted whether its record was redelivered or the lease
                 // reaper requested it again; with a pod per job, nothing else stops a job that kills
@@ -219,6 +228,7 @@ public class JobRunner {
                 return;
             }
             if (Failures.isRetriable(e)) {
+                retrying.add(jobId);
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }
             LOG.errorf(e, "job %s failed", jobId);
