@@ -138,8 +138,11 @@ public interface TrainingSettings {
         Duration interval();
 
         /**
-         * The reaper resumes a job at most this many times; the next time it finds the job
-         * stranded, it fails it with the reason (a job that kills its workers must not loop for ever).
+         * A job is resumed after a run that died at most this many times, counted in its record
+         * ({@code JobRecord#resumes}) by every run that starts after one that died, whether the reaper
+         * took it over or requested it again or its record was redelivered; the next start fails it
+         * with the reason (a job that kills its workers must not loop for ever). A run that resumes a
+         * preemption's hand-over is not counted.
          */
         @WithDefault("3")
         int maxResumes();

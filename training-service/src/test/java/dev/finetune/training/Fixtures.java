@@ -81,6 +81,7 @@ public final class Fixtures {
                 0,
                 null,
                 null,
+                0,
                 false,
                 0,
                 createdAt,

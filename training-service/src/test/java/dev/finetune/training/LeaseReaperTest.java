@@ -14,6 +14,7 @@ import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.training.job.JobRecord;
+import dev.finetune.training.job.JobService;
 import dev.finetune.training.job.JobStore;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -47,6 +48,9 @@ class LeaseReaperTest {
 
     @Inject
     JobStore jobs;
+
+    @Inject
+    JobService service;
 
     @BeforeEach
     void inputs() throws Exception {
@@ -96,6 +100,9 @@ class LeaseReaperTest {
                 .isEmpty();
         assertThat(done.getLong("step")).isEqualTo(6);
         assertThat(lease(id, 2).path("reaped").asBoolean()).isTrue();
+        assertThat(jobs.get(id).orElseThrow().resumes())
+                .as("the reaper's resume, counted in the job's record")
+                .isEqualTo(1);
         JsonPath events = given().get("/api/jobs/{id}/events?limit=1000", id)
                 .then()
                 .extract()
@@ -193,9 +200,9 @@ class LeaseReaperTest {
     }
 
     @Test
-    void aJobTheReaperHasResumedMaxResumesTimesIsFailedWithTheReason() throws Exception {
+    void aJobResumedMaxResumesTimesIsFailedByTheReaperWithTheReason() throws Exception {
         String id = "doomed-" + UUID.randomUUID().toString().substring(0, 8);
-        strand(id, 1, 0);
+        strand(id, 1, 0, 2);
         Instant past = Instant.now().minusSeconds(60);
         writeLease(id, 1, "first-worker", past, false);
         writeLease(id, 2, "second-worker", past, true);
@@ -205,7 +212,8 @@ class LeaseReaperTest {
 
         assertThat(failed.getString("failureReason"))
                 .startsWith("stranded: lease of worker third-worker expired at ")
-                .endsWith("the lease reaper resumed it 2 times (pipeline.training.reaper.max-resumes) and gives up");
+                .contains("it was resumed 2 times after runs that died before the job ended")
+                .contains("(pipeline.training.reaper.max-resumes)");
         assertThat(Instant.parse(newestLease(id).path("expiresAt").asText()))
                 .as("the lease is given up once the job has ended")
                 .isBefore(Instant.now());
@@ -218,8 +226,39 @@ class LeaseReaperTest {
         return JobState.fromCode(state).isTerminal();
     }
 
+    /**
+     * A redelivered record counts as a resume as much as the reaper's takeover does: with a pod per
+     * job (a Kubernetes Job), a request whose runs die (out of memory, say) would otherwise come back
+     * with every pod KEDA starts for it. The job's record was already resumed the 2 times tests allow
+     * and its last run died before it took a lease (so the reaper has nothing to take over); the
+     * record is delivered once more, and the worker that gets it fails the job instead of training.
+     */
+    @Test
+    void aRedeliveredJobPastMaxResumesIsFailedByTheWorkerThatGetsItsRecord() throws Exception {
+        String id = "redelivered-" + UUID.randomUUID().toString().substring(0, 8);
+        strand(id, 1, 0, 2);
+        service.requestAgain(id, 1); // the record a crashed pod left uncommitted, delivered again
+
+        JsonPath failed = JobLifecycleTest.awaitState(id, "failed");
+
+        assertThat(failed.getString("failureReason"))
+                .startsWith("its runs keep ending before it does; it was resumed 2 times after runs that died")
+                .contains("(pipeline.training.reaper.max-resumes)");
+        assertThat(jobs.get(id).orElseThrow().resumes())
+                .as("the third resume, counted in the job's record")
+                .isEqualTo(3);
+        assertThat(store.list("checkpoints/" + id + "/"))
+                .as("nothing was trained")
+                .isEmpty();
+    }
+
     /** A job record as a worker that died at {@code step} leaves it: running, its lease left to expire. */
     private void strand(String id, long step, long lastCheckpoint) {
+        strand(id, step, lastCheckpoint, 0);
+    }
+
+    /** As {@link #strand(String, long, long)}, already resumed {@code resumes} times. */
+    private void strand(String id, long step, long lastCheckpoint, int resumes) {
         Instant started = Instant.now().minusSeconds(120);
         assertThat(jobs.create(new JobRecord(
                         id,
@@ -238,6 +277,7 @@ class LeaseReaperTest {
                         lastCheckpoint,
                         null,
                         "vanished-worker",
+                        resumes,
                         false,
                         0,
                         started,

@@ -27,6 +27,10 @@ import java.time.Instant;
  * @param lastCheckpointStep step of the newest complete checkpoint in the object store, or 0
  * @param resultPrefix key prefix of the final adapter (or model), once succeeded
  * @param worker the worker that holds (or last held) the job
+ * @param resumes how many times a run of the job started after an earlier run had ended without
+ *     finishing it (a crash, an out-of-memory kill, a lost pod: its record redelivered, or the job
+ *     requested again by the lease reaper); a run that resumes a preemption's hand-over is not
+ *     counted. More than {@code pipeline.training.reaper.max-resumes} fails the job.
  * @param cancelRequested a cancel was asked for; the worker stops within a step or two
  * @param eventSequence number of the last event of this job
  * @param createdAt when the job was created
@@ -50,6 +54,7 @@ public record JobRecord(
         long lastCheckpointStep,
         String resultPrefix,
         String worker,
+        int resumes,
         boolean cancelRequested,
         long eventSequence,
         Instant createdAt,
@@ -97,6 +102,13 @@ public record JobRecord(
         return c.build();
     }
 
+    /** One more start after a run that did not finish (see {@code resumes}). */
+    public JobRecord withResume() {
+        Copy c = new Copy(this);
+        c.resumes = resumes + 1;
+        return c.build();
+    }
+
     public JobRecord withCancelRequested() {
         Copy c = new Copy(this);
         c.cancelRequested = true;
@@ -127,6 +139,7 @@ public record JobRecord(
         private long lastCheckpointStep;
         private String resultPrefix;
         private String worker;
+        private int resumes;
         private boolean cancelRequested;
         private long eventSequence;
         private Instant createdAt;
@@ -150,6 +163,7 @@ public record JobRecord(
             lastCheckpointStep = r.lastCheckpointStep;
             resultPrefix = r.resultPrefix;
             worker = r.worker;
+            resumes = r.resumes;
             cancelRequested = r.cancelRequested;
             eventSequence = r.eventSequence;
             createdAt = r.createdAt;
@@ -175,6 +189,7 @@ public record JobRecord(
                     lastCheckpointStep,
                     resultPrefix,
                     worker,
+                    resumes,
                     cancelRequested,
                     eventSequence,
                     createdAt,

@@ -212,6 +212,7 @@ public class JobService {
                 0,
                 null,
                 null,
+                0,
                 false,
                 0,
                 Instant.now(),

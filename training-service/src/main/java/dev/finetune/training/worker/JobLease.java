@@ -34,7 +34,9 @@ final class JobLease {
      *
      * @param reaped taken over by the lease reaper (counted against its resume limit)
      * @param handedOver given up by a worker that was shutting down, after checkpointing its last
-     *     step: the next holder resumes a preempted job, not a stranded one, and is not counted
+     *     step: the next holder resumes a preempted job, not a stranded one, and is not counted; on a
+     *     reservation ({@code dispatched}), the run before it was handed over so, which the worker that
+     *     takes the reservation learns from it ({@link #followsHandOver})
      * @param dispatched held by a role-api reaper that requested the job again on {@code
      *     training.jobs}: a reservation for the worker that takes that request, which takes the lease
      *     at once ({@link #acquire}); if none comes before it expires, the reaper requests the job
@@ -66,6 +68,8 @@ final class JobLease {
     private long generation;
     private boolean reaped;
     private String etag;
+    /** The holder of the generation before the one this worker took; null before it took one, or if there was none. */
+    private Holder previous;
 
     JobLease(ObjectStore store, ObjectMapper json, String jobId, String worker, Duration ttl) {
         this.store = store;
@@ -84,7 +88,7 @@ final class JobLease {
                 return false;
             }
         }
-        return take(current.map(Generation::number).orElse(0L) + 1, false);
+        return take(current.map(Generation::number).orElse(0L) + 1, false, current.map(Generation::holder));
     }
 
     /**
@@ -98,8 +102,18 @@ final class JobLease {
         }
         // A job its worker handed over at shutdown is resumed, not rescued: it does not count; nor
         // does a request again for a job whose last request found no worker in time.
-        Holder previous = current.get().holder();
-        return take(current.get().number() + 1, !previous.handedOver() && !previous.dispatched());
+        Holder last = current.get().holder();
+        return take(current.get().number() + 1, !last.handedOver() && !last.dispatched(), Optional.of(last));
+    }
+
+    /**
+     * Whether the run under this lease resumes a job its last worker handed over at shutdown (directly,
+     * or through the reservations of a role-api reaper): a preemption, which does not count as a
+     * resume against {@code max-resumes}. False for a lease taken from a worker that died or from
+     * nobody.
+     */
+    boolean followsHandOver() {
+        return previous != null && previous.handedOver();
     }
 
     /**
@@ -109,19 +123,20 @@ final class JobLease {
     boolean reserveForDispatch(Duration window) {
         return store.putIfMatch(
                         key(generation),
-                        bytes(new Holder(worker, Instant.now().plus(window), reaped, false, true)),
+                        bytes(new Holder(worker, Instant.now().plus(window), reaped, followsHandOver(), true)),
                         JSON,
                         etag)
                 .map(w -> etag = w.etag())
                 .isPresent();
     }
 
-    private boolean take(long next, boolean byReaper) {
+    private boolean take(long next, boolean byReaper, Optional<Holder> before) {
         Optional<StoredObject> written = store.putIfAbsent(
                 key(next), bytes(new Holder(worker, Instant.now().plus(ttl), byReaper, false, false)), JSON);
         written.ifPresent(w -> {
             generation = next;
             reaped = byReaper;
+            previous = before.orElse(null);
             etag = w.etag();
         });
         return written.isPresent();
@@ -160,14 +175,6 @@ final class JobLease {
         return generations().stream()
                 .max(Comparator.comparingLong(Long::longValue))
                 .map(this::read);
-    }
-
-    /** How many times the reaper took this job over. */
-    long reaperTakeovers() {
-        return generations().stream()
-                .map(this::read)
-                .filter(g -> g.holder().reaped())
-                .count();
     }
 
     /** The generation this worker holds, 0 before it took the lease. */

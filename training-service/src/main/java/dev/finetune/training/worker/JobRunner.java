@@ -43,6 +43,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,6 +79,12 @@ public class JobRunner {
     private final AtomicReference<ActiveRun> active = new AtomicReference<>();
     /** Set when the shutdown begins: a job that starts afterwards is preempted before it trains. */
     private volatile boolean shuttingDown;
+    /**
+     * Jobs whose run here ended in a retriable failure (the store or broker away), which its record's
+     * processing runs again in this process: that run resumes no run that died, so it is not counted
+     * against {@code max-resumes}.
+     */
+    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
 
     /** A run in progress: how to stop it, and when it has let its lease go. */
     private record ActiveRun(String jobId, RunControl control, CountDownLatch ended) {}
@@ -183,6 +191,20 @@ public class JobRunner {
                 return;
             }
             boolean resumed = job.state() == JobState.RUNNING;
+            boolean ownRetry = retrying.remove(jobId) && takeover == null; // a reaper's takeover always counts
+            if (resumed && !lease.followsHandOver() && !ownRetry) {
+                // An earlier run ended without finishing the job and without handing it over: it died
+                // (out of memory, a lost node). Counted whether its record was redelivered or the lease
+                // reaper requested it again; with a pod per job, nothing else stops a job that kills
+                // every pod it lands on from coming back for ever. Under the lease, so counted once.
+                job = jobs.update(jobId, JobRecord::withResume);
+                int limit = settings.reaper().maxResumes();
+                if (job.resumes() > limit) {
+                    LOG.errorf("job %s: resume %d of at most %d; failing it", jobId, job.resumes(), limit);
+                    finish(jobId, JobState.FAILED, "its runs keep ending before it does; " + tooManyResumes(limit));
+                    return;
+                }
+            }
             job = jobs.update(jobId, j -> j.withWorker(workerId).withState(JobState.RUNNING, null));
             events.state(
                     jobId,
@@ -211,6 +233,7 @@ public class JobRunner {
                 return;
             }
             if (Failures.isRetriable(e)) {
+                retrying.add(jobId);
                 throw e; // the store or broker blinked: run again, resuming from the last checkpoint
             }
             LOG.errorf(e, "job %s failed", jobId);
@@ -251,6 +274,13 @@ public class JobRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Why a job that would start its {@code limit + 1}-th resume is failed instead. */
+    static String tooManyResumes(int limit) {
+        return "it was resumed " + limit + " times after runs that died before the job ended (a crash, out of"
+                + " memory, a lost pod) and is not resumed again (pipeline.training.reaper.max-resumes); the"
+                + " workers' logs say why its runs died";
     }
 
     /** Fails a job under a lease this worker holds, without training it, then lets the lease go. */

@@ -27,8 +27,9 @@ import org.jboss.logging.Logger;
  * every {@code pipeline.training.reaper.interval}, for a job that has not ended and whose lease has
  * expired, and when its own slot is free takes the lease over (a new lease generation written once,
  * so of two reapers exactly one wins) and resumes the job from its last checkpoint, as a redelivery
- * would. A job the reaper has already resumed {@code max-resumes} times is failed instead, with the
- * reason: a job that kills every worker it lands on must not go round for ever. It also requests a
+ * would. A job already resumed {@code max-resumes} times (its record counts every run that starts
+ * after one that did not finish, however it was started again: {@link JobRunner}) is failed instead,
+ * with the reason: a job that kills every worker it lands on must not go round for ever. It also requests a
  * job whose creating request stopped before the job was on {@code training.jobs} ({@link
  * JobService#requeueIfStranded}), so no job waits for ever in {@code validating} or {@code queued}.
  *
@@ -104,7 +105,7 @@ public class LeaseReaper {
                                 || job.state() == JobState.VALIDATING) {
                             continue; // requested now, or still being created
                         }
-                        if (reap(job.id()) && role.trains()) {
+                        if (reap(job) && role.trains()) {
                             return; // trained one; role api only requested it and looks on
                         }
                     }
@@ -119,7 +120,8 @@ public class LeaseReaper {
     }
 
     /** Takes the job over if its lease expired and no one else takes it first; true if it did. */
-    boolean reap(String jobId) throws IOException {
+    boolean reap(JobRecord job) throws IOException {
+        String jobId = job.id();
         JobLease lease = runner.lease(jobId);
         Optional<JobLease.Generation> current = lease.current();
         if (current.isEmpty() || !current.get().holder().expired(Instant.now()) || !lease.takeOverExpired()) {
@@ -127,30 +129,28 @@ public class LeaseReaper {
         }
         JobLease.Holder previous = current.get().holder();
         String why = "lease of worker " + previous.worker()
-                + (previous.handedOver()
-                        ? " was handed over when that worker shut down"
-                        : previous.dispatched()
-                                ? " was reserved for a worker that did not take the job's request in time"
+                + (previous.dispatched()
+                        ? " was reserved for a worker that did not take the job's request in time"
+                        : previous.handedOver()
+                                ? " was handed over when that worker shut down"
                                 : previous.expiresAt().equals(Instant.EPOCH)
                                         ? " was given up before the job ended"
                                         : " expired at " + previous.expiresAt());
-        long resumes = lease.reaperTakeovers();
         if (previous.handedOver() || previous.dispatched()) {
             LOG.infof("job %s: %s; resuming it", jobId, why);
             resume(jobId, lease, why);
             return true;
         }
-        if (resumes > settings.maxResumes()) {
-            LOG.errorf("job %s: %s; the lease reaper already resumed it %d times", jobId, why, settings.maxResumes());
+        // The run that starts next counts itself (JobRunner): failing here only spares it the start.
+        int resume = job.resumes() + 1;
+        if (resume > settings.maxResumes()) {
+            LOG.errorf("job %s: %s; it was already resumed %d times", jobId, why, job.resumes());
             runner.failLeased(
-                    jobId,
-                    lease,
-                    "stranded: " + why + "; the lease reaper resumed it " + settings.maxResumes()
-                            + " times (pipeline.training.reaper.max-resumes) and gives up");
+                    jobId, lease, "stranded: " + why + "; " + JobRunner.tooManyResumes(settings.maxResumes()));
             return true;
         }
-        LOG.warnf("job %s: %s; the lease reaper resumes it (%d of %d)", jobId, why, resumes, settings.maxResumes());
-        resume(jobId, lease, why + "; lease reaper resume " + resumes + " of " + settings.maxResumes());
+        LOG.warnf("job %s: %s; the lease reaper resumes it (%d of %d)", jobId, why, resume, settings.maxResumes());
+        resume(jobId, lease, why + "; lease reaper resume " + resume + " of " + settings.maxResumes());
         return true;
     }
 

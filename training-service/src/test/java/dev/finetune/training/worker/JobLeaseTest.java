@@ -106,7 +106,43 @@ class JobLeaseTest {
                 .as("the paused worker comes back after the takeover")
                 .isFalse();
         assertThat(reaper.renew()).isTrue();
-        assertThat(reaper.reaperTakeovers()).isEqualTo(1);
+        assertThat(reaper.followsHandOver())
+                .as("a lease taken from a worker that stopped renewing: a resume that counts")
+                .isFalse();
+    }
+
+    /**
+     * Whether a run resumes a preemption (uncounted) or a run that died (counted against {@code
+     * max-resumes}) reaches the worker through a role-api reaper's reservations, however many of them
+     * expire unclaimed before a worker takes one.
+     */
+    @Test
+    void aHandOverIsKnownToTheWorkerThatTakesTheReservationAndACrashIsNot() throws Exception {
+        for (boolean handedOver : List.of(true, false)) {
+            String job = "dispatch-" + UUID.randomUUID().toString().substring(0, 8);
+            JobLease first = lease(job, "first", SHORT);
+            assertThat(first.acquire()).isTrue();
+            if (handedOver) {
+                first.release(true); // SIGTERM: the last step checkpointed, the lease handed over
+            }
+            Thread.sleep(SHORT.toMillis() + 50); // a crashed worker's lease lapses
+
+            JobLease api = lease(job, "api", Duration.ofMinutes(1));
+            assertThat(api.takeOverExpired()).isTrue();
+            assertThat(api.reserveForDispatch(SHORT)).isTrue();
+            Thread.sleep(SHORT.toMillis() + 50); // no worker took that request in time
+            JobLease again = lease(job, "api", Duration.ofMinutes(1));
+            assertThat(again.takeOverExpired()).isTrue();
+            assertThat(again.reserveForDispatch(Duration.ofMinutes(1))).isTrue();
+
+            JobLease second = lease(job, "second", Duration.ofMinutes(1));
+            assertThat(second.acquire())
+                    .as("the reservation is free for the worker with the request")
+                    .isTrue();
+            assertThat(second.followsHandOver())
+                    .as("handed over: %s", handedOver)
+                    .isEqualTo(handedOver);
+        }
     }
 
     @Test
