@@ -1,0 +1,47 @@
+package dev.finetune.console.pages;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PagesLogicTest {
+    @Test
+    void theReportFilterKeepsLinesWhoseFieldOrReasonContainsItIgnoringCase() {
+        List<Map<String, Object>> errors = List.of(
+                Map.of("line", 3, "field", "messages", "reason", "is missing"),
+                Map.of("line", 7, "field", "output", "reason", "is not valid JSON"));
+
+        assertThat(DatasetsPage.matching(errors, "JSON")).extracting(e -> ((Map<?, ?>) e).get("line")).containsExactly(7);
+        assertThat(DatasetsPage.matching(errors, "Messages")).extracting(e -> ((Map<?, ?>) e).get("line")).containsExactly(3);
+        assertThat(DatasetsPage.matching(errors, " ")).hasSize(2);
+        assertThat(DatasetsPage.matching(errors, "nothing")).isEmpty();
+    }
+
+    @Test
+    void promotionTargetsCarryTheVersionEachAliasPointsAtAndOfferProductionWhenMissing() {
+        List<Map<String, Object>> aliases = List.of(
+                Map.of("alias", "staging", "version", 2), Map.of("alias", "old", "revision", 3));
+
+        assertThat(RegistryPage.targets(aliases))
+                .containsExactly(new RegistryPage.Target("production", 0), new RegistryPage.Target("staging", 2));
+        assertThat(RegistryPage.targets(List.of(Map.of("alias", "production", "version", 4))))
+                .containsExactly(new RegistryPage.Target("production", 4));
+    }
+
+    @Test
+    void aRunningJobsEtaCarriesItsPaceOverTheStepsLeft() {
+        Instant now = Instant.parse("2026-01-01T00:10:00Z");
+        Map<String, Object> job = Map.of(
+                "id", "job-1", "state", "running", "method", "lora", "objective", "sft",
+                "step", 10, "totalSteps", 40, "startedAt", "2026-01-01T00:00:00Z");
+
+        JobRow row = JobRow.of(job, now);
+
+        assertThat(row.eta()).isEqualTo("30 min 0 s");
+        assertThat(row.percent()).isEqualTo(25);
+        assertThat(JobRow.of(Map.of("state", "succeeded", "step", 40, "totalSteps", 40), now).eta()).isEmpty();
+    }
+}
