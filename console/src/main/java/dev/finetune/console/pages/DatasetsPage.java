@@ -82,7 +82,7 @@ public class DatasetsPage {
     }
 
     /** The report's lines whose field or reason contains {@code filter}, ignoring case; all without one. */
-    static List<?> matching(List<?> errors, String filter) {
+    static <T> List<T> matching(List<T> errors, String filter) {
         if (errors == null || filter == null || filter.isBlank()) {
             return errors == null ? List.of() : errors;
         }

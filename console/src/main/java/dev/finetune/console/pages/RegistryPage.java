@@ -71,7 +71,20 @@ public class RegistryPage {
      * An alias a version can be promoted to, with the version it points at as the page shows it (0:
      * none), which the promotion sends as its expected version.
      */
-    public record Target(String alias, long expectedVersion) {}
+    public record Target(String alias, long expectedVersion) {
+        /** The form's {@code <alias>@<expected version>}. */
+        static Target parse(String value) {
+            int at = value == null ? -1 : value.lastIndexOf('@');
+            try {
+                if (at > 0) {
+                    return new Target(value.substring(0, at), Long.parseLong(value.substring(at + 1)));
+                }
+            } catch (NumberFormatException e) {
+                // answered below
+            }
+            throw new RefusedException("the form's target must be <alias>@<expected version>, got '" + value + "'");
+        }
+    }
 
     /** The model's aliases, and {@value #DEFAULT_ALIAS} when it has none of that name. */
     static List<Target> targets(List<?> aliases) {
@@ -88,8 +101,9 @@ public class RegistryPage {
     }
 
     /**
-     * Points {@code alias} at {@code version}, only if it still points at {@code expectedVersion} (what
-     * the page showed; 0: nowhere): a promotion someone else made meanwhile is refused (409), not undone.
+     * Points an alias at {@code version}: the {@code target} chosen ({@code <alias>@<expected version>},
+     * the version the page showed it at; 0: nowhere), or {@code newAlias}, expected to point nowhere. A
+     * promotion someone else made meanwhile is refused (409 from the registry), not undone.
      */
     @POST
     @Path("{model}/promote")
@@ -99,14 +113,12 @@ public class RegistryPage {
             @PathParam("model") String name,
             @FormParam("csrf") String csrf,
             @FormParam("version") long version,
-            @FormParam("target") String target) {
+            @FormParam("target") String target,
+            @FormParam("newAlias") String newAlias) {
         Session session = sessions.requireForPost(id, csrf, Access.ADMIN);
-        int at = target == null ? -1 : target.lastIndexOf('@');
-        if (at <= 0) {
-            throw new RefusedException("the form's target must be <alias>@<expected version>, got '" + target + "'");
-        }
-        String alias = target.substring(0, at);
-        long expectedVersion = Long.parseLong(target.substring(at + 1));
+        Target chosen = newAlias != null && !newAlias.isBlank() ? new Target(newAlias.trim(), 0) : Target.parse(target);
+        String alias = chosen.alias();
+        long expectedVersion = chosen.expectedVersion();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("version", version);
         body.put("expectedVersion", expectedVersion);

@@ -14,8 +14,8 @@ class PagesLogicTest {
                 Map.of("line", 3, "field", "messages", "reason", "is missing"),
                 Map.of("line", 7, "field", "output", "reason", "is not valid JSON"));
 
-        assertThat(DatasetsPage.matching(errors, "JSON")).extracting(e -> ((Map<?, ?>) e).get("line")).containsExactly(7);
-        assertThat(DatasetsPage.matching(errors, "Messages")).extracting(e -> ((Map<?, ?>) e).get("line")).containsExactly(3);
+        assertThat(DatasetsPage.matching(errors, "JSON")).extracting(e -> e.get("line")).containsExactly(7);
+        assertThat(DatasetsPage.matching(errors, "Messages")).extracting(e -> e.get("line")).containsExactly(3);
         assertThat(DatasetsPage.matching(errors, " ")).hasSize(2);
         assertThat(DatasetsPage.matching(errors, "nothing")).isEmpty();
     }
@@ -29,6 +29,15 @@ class PagesLogicTest {
                 .containsExactly(new RegistryPage.Target("production", 0), new RegistryPage.Target("staging", 2));
         assertThat(RegistryPage.targets(List.of(Map.of("alias", "production", "version", 4))))
                 .containsExactly(new RegistryPage.Target("production", 4));
+    }
+
+    @Test
+    void aPromotionTargetIsReadFromTheFormOrRefusedNamingWhatCame() {
+        assertThat(RegistryPage.Target.parse("pre@prod@3")).isEqualTo(new RegistryPage.Target("pre@prod", 3));
+        for (String bad : new String[] {null, "production", "@3", "production@x"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryPage.Target.parse(bad))
+                    .hasMessageContaining("got '" + bad + "'");
+        }
     }
 
     @Test
