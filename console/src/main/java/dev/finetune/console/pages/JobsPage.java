@@ -59,7 +59,7 @@ public class JobsPage {
             rows.add(JobRow.of((Map<?, ?>) record, now));
         }
         Collections.reverse(rows);
-        return jobs.data("session", session).data("jobs", rows);
+        return jobs.data("session", session).data("jobs", rows).data("canCreate", session.may(Access.OPERATOR));
     }
 
     @GET

@@ -2,6 +2,8 @@ package dev.finetune.console.pages;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.console.services.Service;
+import dev.finetune.console.services.ServiceErrorException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +40,39 @@ class PagesLogicTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryPage.Target.parse(bad))
                     .hasMessageContaining("got '" + bad + "'");
         }
+    }
+
+    @Test
+    void theServicesErrorGoesNextToTheFieldItNames() {
+        List<String> fields = List.of("baseModel", "dataset", "learning_rate", "max_steps");
+        Service training = Service.TRAINING;
+
+        assertThat(NewJobPage.fieldOf(new ServiceErrorException(training, 400, "unknown model", "baseModel"), fields))
+                .isEqualTo("baseModel");
+        assertThat(NewJobPage.fieldOf(
+                        new ServiceErrorException(training, 400, "must be > 0", "hyperparameters.learning_rate"), fields))
+                .isEqualTo("learning_rate");
+        assertThat(NewJobPage.fieldOf(
+                        new ServiceErrorException(training, 400, "max_steps must be >= 1, got 0", "hyperparameters"),
+                        fields))
+                .isEqualTo("max_steps");
+        assertThat(NewJobPage.fieldOf(new ServiceErrorException(training, 404, "no dataset x@1", "dataset.version"), fields))
+                .isEqualTo("dataset");
+        assertThat(NewJobPage.fieldOf(new ServiceErrorException(training, 409, "busy", null), fields))
+                .isEqualTo("form");
+    }
+
+    @Test
+    void theFormBecomesTheTrainingServicesJobRequest() {
+        Map<String, Object> request = NewJobPage.request(Map.of(
+                "baseModel", "tiny-chat", "dataset", "support@2", "method", "qlora", "objective", "sft",
+                "learning_rate", "2e-4", "max_steps", "30", "num_train_epochs", ""));
+
+        assertThat(request)
+                .containsEntry("baseModel", "tiny-chat")
+                .containsEntry("dataset", Map.of("name", "support", "version", "2"))
+                .containsEntry("method", "qlora")
+                .containsEntry("hyperparameters", Map.of("learning_rate", 2e-4, "max_steps", 30L));
     }
 
     @Test
