@@ -281,7 +281,8 @@ class PipelineRunIT {
      * The web console in headless Chromium against the run's services: a viewer signs in, sees the
      * prepared dataset's report with its invalid line, the job's loss curve drawn from its event stream,
      * its evaluation and the registered version, and no Promote button, and a promotion it posts anyway
-     * is refused; an admin promotes the version to a new alias and sees it there.
+     * is refused; an admin promotes the version to a new alias and sees it there, and a job form with a
+     * bad learning rate comes back with the training-service's error next to that field.
      */
     @Test
     @Order(4)
@@ -356,6 +357,17 @@ class PipelineRunIT {
                         b -> b.count(".alias-version[data-alias='console-pick']") == 1);
                 assertThat(browser.text(".alias-version[data-alias='console-pick']")).isEqualTo("1");
                 assertThat(browser.text("#aliases")).contains("none → v1 by finetune-cli");
+            });
+            browser.step("job-form", () -> {
+                browser.get("/jobs/new");
+                browser.driver.findElement(By.id("baseModel")).sendKeys("tiny-chat");
+                browser.driver.findElement(By.id("dataset")).sendKeys("support-assistant@1");
+                browser.driver.findElement(By.id("learning_rate")).sendKeys("-0.5");
+                browser.driver.findElement(By.cssSelector("form.job-form button")).click();
+                browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
+                assertThat(browser.text("#error-learning_rate")).contains("learning_rate").contains("-0.5");
+                assertThat(browser.driver.findElement(By.id("dataset")).getAttribute("value"))
+                        .isEqualTo("support-assistant@1");
             });
         }
     }
