@@ -6,6 +6,7 @@ import dev.finetune.console.services.ServiceErrorException;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
@@ -31,7 +32,7 @@ public class DatasetsPage {
     private final Sessions sessions;
     private final ServiceClient services;
 
-    DatasetsPage(Template datasets, Template dataset, Sessions sessions, ServiceClient services) {
+    DatasetsPage(@Location("datasets") Template datasets, @Location("dataset") Template dataset, Sessions sessions, ServiceClient services) {
         this.datasets = datasets;
         this.dataset = dataset;
         this.sessions = sessions;

@@ -4,6 +4,7 @@ import dev.finetune.console.services.ServiceDownException;
 import dev.finetune.console.services.ServiceErrorException;
 import dev.finetune.console.session.NotSignedInException;
 import dev.finetune.console.session.RefusedException;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -16,7 +17,7 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
  * stack trace.
  */
 public class ErrorPages {
-    private final Template error;
+    private final @Location("error") Template error;
 
     ErrorPages(Template error) {
         this.error = error;

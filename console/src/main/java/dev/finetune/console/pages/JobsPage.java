@@ -7,6 +7,7 @@ import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
@@ -40,7 +41,7 @@ public class JobsPage {
     private final ServiceClient services;
     private final ConsoleSettings settings;
 
-    JobsPage(Template jobs, Template job, Sessions sessions, ServiceClient services, ConsoleSettings settings) {
+    JobsPage(@Location("jobs") Template jobs, @Location("job") Template job, Sessions sessions, ServiceClient services, ConsoleSettings settings) {
         this.jobs = jobs;
         this.job = job;
         this.sessions = sessions;

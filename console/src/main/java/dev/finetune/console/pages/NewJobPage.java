@@ -7,6 +7,7 @@ import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
@@ -42,7 +43,7 @@ public class NewJobPage {
     private final Sessions sessions;
     private final ServiceClient services;
 
-    NewJobPage(Template newjob, Sessions sessions, ServiceClient services) {
+    NewJobPage(@Location("newjob") Template newjob, Sessions sessions, ServiceClient services) {
         this.newjob = newjob;
         this.sessions = sessions;
         this.services = services;

@@ -7,6 +7,7 @@ import dev.finetune.console.session.RefusedException;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
@@ -38,7 +39,7 @@ public class RegistryPage {
     private final Sessions sessions;
     private final ServiceClient services;
 
-    RegistryPage(Template models, Template model, Sessions sessions, ServiceClient services) {
+    RegistryPage(@Location("models") Template models, @Location("model") Template model, Sessions sessions, ServiceClient services) {
         this.models = models;
         this.model = model;
         this.sessions = sessions;

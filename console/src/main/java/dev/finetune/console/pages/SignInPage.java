@@ -7,6 +7,7 @@ import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
@@ -36,7 +37,7 @@ public class SignInPage {
     private final SessionCookie cookie;
     private final ServiceClient services;
 
-    SignInPage(Template signin, Sessions sessions, SessionCookie cookie, ServiceClient services) {
+    SignInPage(@Location("signin") Template signin, Sessions sessions, SessionCookie cookie, ServiceClient services) {
         this.signin = signin;
         this.sessions = sessions;
         this.cookie = cookie;
