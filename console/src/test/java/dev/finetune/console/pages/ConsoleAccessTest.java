@@ -49,6 +49,7 @@ class ConsoleAccessTest {
                 .statusCode(403)
                 .body(containsString("CSRF token does not match"));
         given().cookie(SessionCookie.NAME, operator.id())
+                .formParam("csrf", "")
                 .post("/sign-out")
                 .then()
                 .statusCode(403);
