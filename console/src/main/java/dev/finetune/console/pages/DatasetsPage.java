@@ -8,7 +8,6 @@ import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.CookieParam;
 import jakarta.ws.rs.GET;
@@ -41,14 +40,15 @@ public class DatasetsPage {
 
     /** Every dataset with its versions (one request per dataset). */
     @GET
-    public TemplateInstance list(@CookieParam(SessionCookie.NAME) String id) {
+    public String list(@CookieParam(SessionCookie.NAME) String id) {
         Session session = sessions.require(id);
         Map<String, Object> versionsByName = new LinkedHashMap<>();
         for (Object name : (List<?>) services.get(Service.DATASET, "/api/datasets", session.apiKey())) {
             String path = "/api/datasets/" + JobsPage.encoded(name.toString()) + "/versions";
             versionsByName.put(name.toString(), services.get(Service.DATASET, path, session.apiKey()));
         }
-        return datasets.data("session", session).data("datasets", versionsByName);
+        return datasets.data("session", session).data("datasets", versionsByName)
+                .render();
     }
 
     /**
@@ -57,7 +57,7 @@ public class DatasetsPage {
      */
     @GET
     @Path("{name}/{version}")
-    public TemplateInstance show(
+    public String show(
             @CookieParam(SessionCookie.NAME) String id,
             @PathParam("name") String name,
             @PathParam("version") String version,
@@ -79,7 +79,8 @@ public class DatasetsPage {
                 .data("report", report)
                 .data("errors", matching(errors, filter))
                 .data("filter", filter == null ? "" : filter)
-                .data("stats", stats);
+                .data("stats", stats)
+                .render();
     }
 
     /** The report's lines whose field or reason contains {@code filter}, ignoring case; all without one. */

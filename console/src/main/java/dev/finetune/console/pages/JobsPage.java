@@ -9,7 +9,6 @@ import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
@@ -51,7 +50,7 @@ public class JobsPage {
 
     /** The newest 100 jobs first. */
     @GET
-    public TemplateInstance list(@CookieParam(SessionCookie.NAME) String id) {
+    public String list(@CookieParam(SessionCookie.NAME) String id) {
         Session session = sessions.require(id);
         List<?> records = (List<?>) services.get(Service.TRAINING, "/api/jobs?limit=100", session.apiKey());
         Instant now = Instant.now();
@@ -60,12 +59,13 @@ public class JobsPage {
             rows.add(JobRow.of((Map<?, ?>) record, now));
         }
         Collections.reverse(rows);
-        return jobs.data("session", session).data("jobs", rows).data("canCreate", session.may(Access.OPERATOR));
+        return jobs.data("session", session).data("jobs", rows).data("canCreate", session.may(Access.OPERATOR))
+                .render();
     }
 
     @GET
     @Path("{job}")
-    public TemplateInstance show(@CookieParam(SessionCookie.NAME) String id, @PathParam("job") String jobId) {
+    public String show(@CookieParam(SessionCookie.NAME) String id, @PathParam("job") String jobId) {
         Session session = sessions.require(id);
         String path = "/api/jobs/" + encoded(jobId);
         Map<?, ?> record = (Map<?, ?>) services.get(Service.TRAINING, path, session.apiKey());
@@ -78,7 +78,8 @@ public class JobsPage {
                 .data("checkpoints", checkpoints)
                 .data("evaluations", evaluations)
                 .data("traceUrl", traceUrl(jobId))
-                .data("canCancel", session.may(Access.OPERATOR) && !JobRow.isTerminal(state));
+                .data("canCancel", session.may(Access.OPERATOR) && !JobRow.isTerminal(state))
+                .render();
     }
 
     @POST

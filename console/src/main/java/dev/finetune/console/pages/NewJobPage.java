@@ -50,9 +50,10 @@ public class NewJobPage {
     }
 
     @GET
-    public TemplateInstance form(@CookieParam(SessionCookie.NAME) String id) {
+    public String form(@CookieParam(SessionCookie.NAME) String id) {
         Session session = sessions.require(id);
-        return page(session, Map.of("method", "lora", "objective", "sft"), Map.of());
+        return page(session, Map.of("method", "lora", "objective", "sft"), Map.of())
+                .render();
     }
 
     @POST

@@ -9,7 +9,6 @@ import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
@@ -47,16 +46,17 @@ public class RegistryPage {
     }
 
     @GET
-    public TemplateInstance list(@CookieParam(SessionCookie.NAME) String id) {
+    public String list(@CookieParam(SessionCookie.NAME) String id) {
         Session session = sessions.require(id);
         return models.data("session", session)
-                .data("models", services.get(Service.REGISTRY, "/api/models", session.apiKey()));
+                .data("models", services.get(Service.REGISTRY, "/api/models", session.apiKey()))
+                .render();
     }
 
     /** The model's versions (archived ones too) and its aliases. */
     @GET
     @Path("{model}")
-    public TemplateInstance show(@CookieParam(SessionCookie.NAME) String id, @PathParam("model") String name) {
+    public String show(@CookieParam(SessionCookie.NAME) String id, @PathParam("model") String name) {
         Session session = sessions.require(id);
         String path = "/api/models/" + JobsPage.encoded(name);
         List<?> aliases = (List<?>) services.get(Service.REGISTRY, path + "/aliases", session.apiKey());
@@ -65,7 +65,8 @@ public class RegistryPage {
                 .data("versions", services.get(Service.REGISTRY, path + "/versions?includeArchived=true", session.apiKey()))
                 .data("aliases", aliases)
                 .data("targets", targets(aliases))
-                .data("canChange", session.may(Access.ADMIN));
+                .data("canChange", session.may(Access.ADMIN))
+                .render();
     }
 
     /**

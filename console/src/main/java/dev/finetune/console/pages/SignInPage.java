@@ -9,7 +9,6 @@ import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
-import io.quarkus.qute.TemplateInstance;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.CookieParam;
@@ -51,8 +50,9 @@ public class SignInPage {
 
     @GET
     @Path("sign-in")
-    public TemplateInstance form() {
-        return signin.data("error", null);
+    public String form() {
+        return signin.data("error", null)
+                .render();
     }
 
     @POST
@@ -86,6 +86,6 @@ public class SignInPage {
     }
 
     private Response refused(String error) {
-        return Response.status(401).entity(signin.data("error", error)).build();
+        return Response.status(401).entity(signin.data("error", error).render()).build();
     }
 }

@@ -22,8 +22,18 @@ class DatasetRolesTest {
 
     @Test
     void whoamiAnswersTheKeysPrincipalAndRoleAndRefusesAnUnknownKey() {
-        asViewer().get("/api/whoami").then().statusCode(200).body("principal", equalTo("vic")).body("role", equalTo("viewer"));
-        asAdmin().get("/api/whoami").then().statusCode(200).body("principal", equalTo("ada")).body("role", equalTo("admin"));
+        asViewer()
+                .get("/api/whoami")
+                .then()
+                .statusCode(200)
+                .body("principal", equalTo("vic"))
+                .body("role", equalTo("viewer"));
+        asAdmin()
+                .get("/api/whoami")
+                .then()
+                .statusCode(200)
+                .body("principal", equalTo("ada"))
+                .body("role", equalTo("admin"));
         io.restassured.RestAssured.given()
                 .header("X-API-Key", "not-a-key-0123456789abcdef")
                 .get("/api/whoami")
