@@ -150,14 +150,14 @@ class ManifestValidatorTest {
                 "deployment.yaml",
                 """
                 ---
-                apiVersion: networking.k8s.io/v1
-                kind: Ingress
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
                 metadata:
                   name: demo
                 """);
 
         assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
-                .startsWith("Ingress/demo (from deployment.yaml): no schema for apiVersion networking.k8s.io/v1"));
+                .startsWith("HTTPRoute/demo (from deployment.yaml): no schema for apiVersion gateway.networking.k8s.io/v1"));
     }
 
     @Test
