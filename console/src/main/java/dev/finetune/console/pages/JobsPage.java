@@ -48,7 +48,7 @@ public class JobsPage {
         this.settings = settings;
     }
 
-    /** The newest 100 jobs first. */
+    /** The first page of jobs (100, in the training-service's id order), shown last first. */
     @GET
     public String list(@CookieParam(SessionCookie.NAME) String id) {
         Session session = sessions.require(id);
