@@ -156,8 +156,11 @@ class ManifestValidatorTest {
                   name: demo
                 """);
 
-        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
-                .startsWith("HTTPRoute/demo (from deployment.yaml): no schema for apiVersion gateway.networking.k8s.io/v1"));
+        assertThat(fixture.problems())
+                .anySatisfy(
+                        problem -> assertThat(problem)
+                                .startsWith(
+                                        "HTTPRoute/demo (from deployment.yaml): no schema for apiVersion gateway.networking.k8s.io/v1"));
     }
 
     @Test

@@ -31,7 +31,11 @@ public class DatasetsPage {
     private final Sessions sessions;
     private final ServiceClient services;
 
-    DatasetsPage(@Location("datasets") Template datasets, @Location("dataset") Template dataset, Sessions sessions, ServiceClient services) {
+    DatasetsPage(
+            @Location("datasets") Template datasets,
+            @Location("dataset") Template dataset,
+            Sessions sessions,
+            ServiceClient services) {
         this.datasets = datasets;
         this.dataset = dataset;
         this.sessions = sessions;
@@ -47,7 +51,8 @@ public class DatasetsPage {
             String path = "/api/datasets/" + JobsPage.encoded(name.toString()) + "/versions";
             versionsByName.put(name.toString(), services.get(Service.DATASET, path, session.apiKey()));
         }
-        return datasets.data("session", session).data("datasets", versionsByName)
+        return datasets.data("session", session)
+                .data("datasets", versionsByName)
                 .render();
     }
 
@@ -91,8 +96,12 @@ public class DatasetsPage {
         String wanted = filter.trim().toLowerCase(Locale.ROOT);
         return errors.stream()
                 .filter(e -> e instanceof Map<?, ?> line
-                        && (String.valueOf(line.get("field")).toLowerCase(Locale.ROOT).contains(wanted)
-                                || String.valueOf(line.get("reason")).toLowerCase(Locale.ROOT).contains(wanted)))
+                        && (String.valueOf(line.get("field"))
+                                        .toLowerCase(Locale.ROOT)
+                                        .contains(wanted)
+                                || String.valueOf(line.get("reason"))
+                                        .toLowerCase(Locale.ROOT)
+                                        .contains(wanted)))
                 .toList();
     }
 }

@@ -69,7 +69,8 @@ public class JobEventsProxy {
         if (event.comment()) {
             return sse.newEventBuilder().comment("keep-alive").build();
         }
-        OutboundSseEvent.Builder builder = sse.newEventBuilder().data(event.data()).mediaType(MediaType.TEXT_PLAIN_TYPE);
+        OutboundSseEvent.Builder builder =
+                sse.newEventBuilder().data(event.data()).mediaType(MediaType.TEXT_PLAIN_TYPE);
         if (event.id() != null) {
             builder.id(event.id());
         }

@@ -10,8 +10,7 @@ import java.util.Set;
  *
  * @param eta the estimated time left while it runs (its pace so far, carried over the steps left), or ""
  */
-public record JobRow(
-        String id, String state, String method, String objective, long step, long totalSteps, String eta) {
+public record JobRow(String id, String state, String method, String objective, long step, long totalSteps, String eta) {
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
 
     static JobRow of(Map<?, ?> job, Instant now) {

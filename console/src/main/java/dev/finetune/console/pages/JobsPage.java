@@ -40,7 +40,12 @@ public class JobsPage {
     private final ServiceClient services;
     private final ConsoleSettings settings;
 
-    JobsPage(@Location("jobs") Template jobs, @Location("job") Template job, Sessions sessions, ServiceClient services, ConsoleSettings settings) {
+    JobsPage(
+            @Location("jobs") Template jobs,
+            @Location("job") Template job,
+            Sessions sessions,
+            ServiceClient services,
+            ConsoleSettings settings) {
         this.jobs = jobs;
         this.job = job;
         this.sessions = sessions;
@@ -59,7 +64,9 @@ public class JobsPage {
             rows.add(JobRow.of((Map<?, ?>) record, now));
         }
         Collections.reverse(rows);
-        return jobs.data("session", session).data("jobs", rows).data("canCreate", session.may(Access.OPERATOR))
+        return jobs.data("session", session)
+                .data("jobs", rows)
+                .data("canCreate", session.may(Access.OPERATOR))
                 .render();
     }
 
@@ -70,8 +77,7 @@ public class JobsPage {
         String path = "/api/jobs/" + encoded(jobId);
         Map<?, ?> record = (Map<?, ?>) services.get(Service.TRAINING, path, session.apiKey());
         Object checkpoints = services.get(Service.TRAINING, path + "/checkpoints", session.apiKey());
-        Object evaluations =
-                services.get(Service.EVAL, "/api/evaluations?jobId=" + encoded(jobId), session.apiKey());
+        Object evaluations = services.get(Service.EVAL, "/api/evaluations?jobId=" + encoded(jobId), session.apiKey());
         String state = String.valueOf(record.get("state"));
         return job.data("session", session)
                 .data("job", record)
@@ -86,7 +92,9 @@ public class JobsPage {
     @Path("{job}/cancel")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response cancel(
-            @CookieParam(SessionCookie.NAME) String id, @PathParam("job") String jobId, @FormParam("csrf") String csrf) {
+            @CookieParam(SessionCookie.NAME) String id,
+            @PathParam("job") String jobId,
+            @FormParam("csrf") String csrf) {
         Session session = sessions.requireForPost(id, csrf, Access.OPERATOR);
         services.post(Service.TRAINING, "/api/jobs/" + encoded(jobId) + "/cancel", null, session.apiKey());
         return Response.seeOther(URI.create("/jobs/" + encoded(jobId))).build();

@@ -61,7 +61,8 @@ public class NewJobPage {
     public Response create(@CookieParam(SessionCookie.NAME) String id, MultivaluedMap<String, String> form) {
         Session session = sessions.requireForPost(id, form.getFirst("csrf"), Access.OPERATOR);
         Map<String, String> values = new LinkedHashMap<>();
-        form.forEach((name, list) -> values.put(name, list.isEmpty() ? "" : list.get(0).trim()));
+        form.forEach((name, list) ->
+                values.put(name, list.isEmpty() ? "" : list.get(0).trim()));
         values.remove("csrf");
         try {
             Map<?, ?> job = (Map<?, ?>) services.post(Service.TRAINING, "/api/jobs", request(values), session.apiKey());

@@ -38,7 +38,11 @@ public class RegistryPage {
     private final Sessions sessions;
     private final ServiceClient services;
 
-    RegistryPage(@Location("models") Template models, @Location("model") Template model, Sessions sessions, ServiceClient services) {
+    RegistryPage(
+            @Location("models") Template models,
+            @Location("model") Template model,
+            Sessions sessions,
+            ServiceClient services) {
         this.models = models;
         this.model = model;
         this.sessions = sessions;
@@ -62,7 +66,9 @@ public class RegistryPage {
         List<?> aliases = (List<?>) services.get(Service.REGISTRY, path + "/aliases", session.apiKey());
         return model.data("session", session)
                 .data("name", name)
-                .data("versions", services.get(Service.REGISTRY, path + "/versions?includeArchived=true", session.apiKey()))
+                .data(
+                        "versions",
+                        services.get(Service.REGISTRY, path + "/versions?includeArchived=true", session.apiKey()))
                 .data("aliases", aliases)
                 .data("targets", targets(aliases))
                 .data("canChange", session.may(Access.ADMIN))
@@ -99,7 +105,9 @@ public class RegistryPage {
                 current.put(String.valueOf(record.get("alias")), n.longValue());
             }
         }
-        return current.entrySet().stream().map(e -> new Target(e.getKey(), e.getValue())).toList();
+        return current.entrySet().stream()
+                .map(e -> new Target(e.getKey(), e.getValue()))
+                .toList();
     }
 
     /**
@@ -130,7 +138,8 @@ public class RegistryPage {
                 "/api/models/" + JobsPage.encoded(name) + "/aliases/" + JobsPage.encoded(alias),
                 body,
                 session.apiKey());
-        return Response.seeOther(URI.create("/models/" + JobsPage.encoded(name))).build();
+        return Response.seeOther(URI.create("/models/" + JobsPage.encoded(name)))
+                .build();
     }
 
     @POST
@@ -147,6 +156,7 @@ public class RegistryPage {
                 "/api/models/" + JobsPage.encoded(name) + "/versions/" + version + "/archive",
                 null,
                 session.apiKey());
-        return Response.seeOther(URI.create("/models/" + JobsPage.encoded(name))).build();
+        return Response.seeOther(URI.create("/models/" + JobsPage.encoded(name)))
+                .build();
     }
 }

@@ -51,8 +51,7 @@ public class SignInPage {
     @GET
     @Path("sign-in")
     public String form() {
-        return signin.data("error", null)
-                .render();
+        return signin.data("error", null).render();
     }
 
     @POST
@@ -82,7 +81,9 @@ public class SignInPage {
     public Response signOut(@CookieParam(SessionCookie.NAME) String id, @FormParam("csrf") String csrf) {
         Session session = sessions.requireForPost(id, csrf, Access.VIEWER);
         sessions.close(session.id());
-        return Response.seeOther(URI.create("/sign-in")).cookie(cookie.cleared()).build();
+        return Response.seeOther(URI.create("/sign-in"))
+                .cookie(cookie.cleared())
+                .build();
     }
 
     private Response refused(String error) {

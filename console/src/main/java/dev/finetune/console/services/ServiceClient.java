@@ -119,7 +119,8 @@ public class ServiceClient {
             Map<String, Object> problem = json.readValue(body, OBJECT);
             Object detail = problem.getOrDefault("detail", problem.getOrDefault("title", "HTTP " + status));
             Object field = problem.get("field");
-            return new ServiceErrorException(service, status, String.valueOf(detail), field == null ? null : field.toString());
+            return new ServiceErrorException(
+                    service, status, String.valueOf(detail), field == null ? null : field.toString());
         } catch (IOException notJson) {
             return new ServiceErrorException(service, status, "HTTP " + status + ": " + new String(body), null);
         }
@@ -137,12 +138,13 @@ public class ServiceClient {
     }
 
     private URI uri(Service service, String path) {
-        URI base = switch (service) {
-            case DATASET -> settings.datasetUrl();
-            case TRAINING -> settings.trainingUrl();
-            case EVAL -> settings.evalUrl();
-            case REGISTRY -> settings.registryUrl();
-        };
+        URI base =
+                switch (service) {
+                    case DATASET -> settings.datasetUrl();
+                    case TRAINING -> settings.trainingUrl();
+                    case EVAL -> settings.evalUrl();
+                    case REGISTRY -> settings.registryUrl();
+                };
         String text = base.toString();
         return URI.create((text.endsWith("/") ? text.substring(0, text.length() - 1) : text) + path);
     }

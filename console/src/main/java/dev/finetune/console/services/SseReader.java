@@ -56,7 +56,9 @@ public final class SseReader {
             switch (field) {
                 case "id" -> id = value;
                 case "event" -> name = value;
-                case "data" -> data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+                case "data" -> data = data == null
+                        ? new StringBuilder(value)
+                        : data.append('\n').append(value);
                 default -> {} // "retry" and unknown fields: ignored, as the format says
             }
         }

@@ -73,7 +73,8 @@ public class Sessions {
                 || !MessageDigest.isEqual(
                         session.csrfToken().getBytes(StandardCharsets.UTF_8),
                         csrfToken.getBytes(StandardCharsets.UTF_8))) {
-            throw new RefusedException("the form's CSRF token does not match this session: reload the page and try again");
+            throw new RefusedException(
+                    "the form's CSRF token does not match this session: reload the page and try again");
         }
         if (!session.may(leastRole)) {
             throw new RefusedException("this needs the role '" + leastRole + "'; " + session.principal()

@@ -39,7 +39,10 @@ class SessionsTest {
     void aSessionIsFoundByItsIdAndKeepsTheKeyOnTheServer() {
         Session session = sessions.open(KEY, "vic", Access.VIEWER);
 
-        assertThat(sessions.find(session.id())).get().extracting(Session::apiKey).isEqualTo(KEY);
+        assertThat(sessions.find(session.id()))
+                .get()
+                .extracting(Session::apiKey)
+                .isEqualTo(KEY);
         assertThat(session.id()).isNotEqualTo(session.csrfToken()).hasSizeGreaterThanOrEqualTo(43);
         assertThat(session.toString()).doesNotContain(KEY, session.id(), session.csrfToken());
         assertThat(sessions.find("forged")).isEmpty();
@@ -82,7 +85,8 @@ class SessionsTest {
         assertThatThrownBy(() -> sessions.requireForPost(viewer.id(), viewer.csrfToken(), Access.OPERATOR))
                 .isInstanceOf(RefusedException.class)
                 .hasMessage("this needs the role 'operator'; vic has the role 'viewer'");
-        assertThat(sessions.requireForPost(admin.id(), admin.csrfToken(), Access.OPERATOR).principal())
+        assertThat(sessions.requireForPost(admin.id(), admin.csrfToken(), Access.OPERATOR)
+                        .principal())
                 .isEqualTo("ada");
     }
 
