@@ -366,7 +366,7 @@ class PipelineRunIT {
                 browser.driver.findElement(By.cssSelector("form.job-form button")).click();
                 browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
                 assertThat(browser.text("#error-learning_rate")).contains("learning_rate").contains("-0.5");
-                assertThat(browser.driver.findElement(By.id("dataset")).getAttribute("value"))
+                assertThat(browser.driver.findElement(By.id("dataset")).getDomProperty("value"))
                         .isEqualTo("support-assistant@1");
             });
         }
