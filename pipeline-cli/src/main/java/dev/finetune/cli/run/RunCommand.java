@@ -168,7 +168,8 @@ public final class RunCommand implements Callable<Integer> {
     private void keepRunning(LocalPipeline pipeline, String apiKey) throws InterruptedException {
         out.println("console: " + pipeline.consoleUrl() + " (sign in with the run's API key: " + apiKey + ")");
         out.println("services: " + pipeline.services().training().base() + " (training), "
-                + pipeline.services().datasets().base() + " (datasets), " + pipeline.services().eval().base()
+                + pipeline.services().datasets().base() + " (datasets), "
+                + pipeline.services().eval().base()
                 + " (eval), " + pipeline.services().registry().base() + " (registry)");
         out.println("running until Ctrl-C");
         new java.util.concurrent.CountDownLatch(1).await(); // the shutdown hook stops everything

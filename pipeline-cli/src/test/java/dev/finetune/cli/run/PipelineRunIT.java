@@ -291,8 +291,7 @@ class PipelineRunIT {
         String job = outcome.job().path("id").asText();
         long step = outcome.job().path("step").asLong();
         String model = "/models/" + outcome.model();
-        try (ConsoleBrowser browser =
-                ConsoleBrowser.open(pipeline.consoleUrl(), work.resolve("console-screenshots"))) {
+        try (ConsoleBrowser browser = ConsoleBrowser.open(pipeline.consoleUrl(), work.resolve("console-screenshots"))) {
             browser.step("sign-in", () -> {
                 browser.signIn("not-a-key-of-this-run-0123456789");
                 assertThat(browser.text("#sign-in-error")).isEqualTo("this API key is not known");
@@ -326,7 +325,9 @@ class PipelineRunIT {
                 assertThat(browser.script("return window.jobCharts.loss.data[1].every(Number.isFinite)"))
                         .as("every loss point is a number")
                         .isEqualTo(true);
-                assertThat(browser.count("#cancel")).as("a finished job has no Cancel").isZero();
+                assertThat(browser.count("#cancel"))
+                        .as("a finished job has no Cancel")
+                        .isZero();
                 assertThat(browser.text("#evaluation-" + step)).contains("passed", "eval_loss", "exact_match");
             });
             browser.step("viewer-registry", () -> {
@@ -345,17 +346,18 @@ class PipelineRunIT {
                 assertThat(browser.post(model + "/promote", "version=1&target=production%400"))
                         .as("production points at v1, not nowhere: the expected-version check refuses")
                         .isEqualTo(409);
-                browser.driver.findElement(By.cssSelector(
-                                "tr.version[data-version='1'] input[name=newAlias]"))
+                browser.driver
+                        .findElement(By.cssSelector("tr.version[data-version='1'] input[name=newAlias]"))
                         .sendKeys("console-pick");
-                browser.driver.findElement(By.cssSelector(
-                                "tr.version[data-version='1'] .promote-button"))
+                browser.driver
+                        .findElement(By.cssSelector("tr.version[data-version='1'] .promote-button"))
                         .click();
                 browser.await(
                         Duration.ofSeconds(10),
                         "the model page shows the new alias",
                         b -> b.count(".alias-version[data-alias='console-pick']") == 1);
-                assertThat(browser.text(".alias-version[data-alias='console-pick']")).isEqualTo("1");
+                assertThat(browser.text(".alias-version[data-alias='console-pick']"))
+                        .isEqualTo("1");
                 assertThat(browser.text("#aliases")).contains("none → v1 by finetune-cli");
             });
             browser.step("job-form", () -> {
@@ -363,9 +365,13 @@ class PipelineRunIT {
                 browser.driver.findElement(By.id("baseModel")).sendKeys("tiny-chat");
                 browser.driver.findElement(By.id("dataset")).sendKeys("support-assistant@1");
                 browser.driver.findElement(By.id("learning_rate")).sendKeys("-0.5");
-                browser.driver.findElement(By.cssSelector("form.job-form button")).click();
+                browser.driver
+                        .findElement(By.cssSelector("form.job-form button"))
+                        .click();
                 browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
-                assertThat(browser.text("#error-learning_rate")).contains("learning_rate").contains("-0.5");
+                assertThat(browser.text("#error-learning_rate"))
+                        .contains("learning_rate")
+                        .contains("-0.5");
                 assertThat(browser.driver.findElement(By.id("dataset")).getDomProperty("value"))
                         .isEqualTo("support-assistant@1");
             });
