@@ -33,9 +33,15 @@
     for (const key of Object.keys(plots)) plots[key].setData([steps, series[key]]);
     status.textContent = 'live: step ' + metrics.step + ' of ' + metrics.totalSteps;
   });
+  // The stream ends after the job's terminal state; without close() EventSource would reconnect forever.
+  const TERMINAL = ['succeeded', 'failed', 'cancelled'];
   events.addEventListener('state', (message) => {
     const event = JSON.parse(message.data);
     document.getElementById('job-state').textContent = event.state;
+    if (TERMINAL.includes(event.state)) {
+      events.close();
+      status.textContent = 'finished: ' + event.state;
+    }
   });
   events.onerror = () => {
     if (events.readyState === EventSource.CLOSED) status.textContent = 'stream closed';
