@@ -150,14 +150,17 @@ class ManifestValidatorTest {
                 "deployment.yaml",
                 """
                 ---
-                apiVersion: networking.k8s.io/v1
-                kind: Ingress
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
                 metadata:
                   name: demo
                 """);
 
-        assertThat(fixture.problems()).anySatisfy(problem -> assertThat(problem)
-                .startsWith("Ingress/demo (from deployment.yaml): no schema for apiVersion networking.k8s.io/v1"));
+        assertThat(fixture.problems())
+                .anySatisfy(
+                        problem -> assertThat(problem)
+                                .startsWith(
+                                        "HTTPRoute/demo (from deployment.yaml): no schema for apiVersion gateway.networking.k8s.io/v1"));
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.strimzi.api.kafka.model.kafka.Kafka;
@@ -132,6 +133,52 @@ class OverlaysTest {
         assertThat(dev.all(Deployment.class))
                 .extracting(d -> d.getMetadata().getName())
                 .contains("minio", "jaeger", "otel-collector");
+    }
+
+    @Test
+    void devIngressServesTheConsoleWhichReachesOnlyTheServicesAndKeepsItsCookieOffHttpsThere() {
+        ManifestValidator.Validation dev = Repo.validate("overlays/dev");
+        Ingress ingress = dev.all(Ingress.class).stream()
+                .filter(i -> i.getMetadata().getName().equals("console"))
+                .findFirst()
+                .orElseThrow();
+        Deployment console = Repo.deployment(dev, "console");
+
+        var backend = ingress.getSpec()
+                .getRules()
+                .get(0)
+                .getHttp()
+                .getPaths()
+                .get(0)
+                .getBackend()
+                .getService();
+        assertThat(backend.getName()).isEqualTo("console");
+        assertThat(backend.getPort().getName()).isEqualTo("http");
+        assertThat(Repo.container(console).getImage()).isEqualTo("finetune/console:dev");
+        assertThat(Repo.env(Repo.container(console), "CONSOLE_COOKIE_SECURE").getValue())
+                .as("the dev ingress is plain HTTP")
+                .isEqualTo("false");
+        assertThat(Repo.env(Repo.container(console), "CONSOLE_TRAINING_URL").getValue())
+                .isEqualTo("http://training-service:8082");
+        NetworkPolicy policy = dev.all(NetworkPolicy.class).stream()
+                .filter(p -> p.getMetadata().getName().equals("web-console"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(LabelSelectors.matches(
+                        policy.getSpec().getPodSelector(),
+                        console.getSpec().getTemplate().getMetadata().getLabels()))
+                .isTrue();
+        for (String service : Repo.SERVICES) {
+            assertThat(LabelSelectors.matches(
+                            policy.getSpec().getEgress().get(1).getTo().get(0).getPodSelector(),
+                            Repo.deployment(dev, service)
+                                    .getSpec()
+                                    .getTemplate()
+                                    .getMetadata()
+                                    .getLabels()))
+                    .as(service)
+                    .isTrue();
+        }
     }
 
     @Test

@@ -21,6 +21,27 @@ class DatasetRolesTest {
     private static final String TRIGGER = "{\"baseModel\":\"tiny-base\",\"method\":\"lora\",\"objective\":\"sft\"}";
 
     @Test
+    void whoamiAnswersTheKeysPrincipalAndRoleAndRefusesAnUnknownKey() {
+        asViewer()
+                .get("/api/whoami")
+                .then()
+                .statusCode(200)
+                .body("principal", equalTo("vic"))
+                .body("role", equalTo("viewer"));
+        asAdmin()
+                .get("/api/whoami")
+                .then()
+                .statusCode(200)
+                .body("principal", equalTo("ada"))
+                .body("role", equalTo("admin"));
+        io.restassured.RestAssured.given()
+                .header("X-API-Key", "not-a-key-0123456789abcdef")
+                .get("/api/whoami")
+                .then()
+                .statusCode(401);
+    }
+
+    @Test
     void aViewerReadsButCannotUpload() {
         asViewer().get("/api/datasets").then().statusCode(200);
         String name = DatasetUploadTest.unique("viewer");

@@ -8,6 +8,7 @@ import dev.finetune.localstack.LocalStack;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.storage.ObjectStoreConfig;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,8 @@ import java.util.function.Consumer;
 /**
  * The whole pipeline on one machine, nothing mocked: the local stack (a real Kafka broker and a real
  * S3 server), an OTLP receiver for the services' spans, and the four packaged services as child
- * processes configured against them (production profile, API keys on). {@link #close()} stops
+ * processes configured against them (production profile, API keys on), and the web console against
+ * those. {@link #close()} stops
  * everything started so far, services first; it may be called from a shutdown hook while
  * {@link #start} is still under way, and a second caller waits for the first to finish.
  */
@@ -44,15 +46,18 @@ public final class LocalPipeline implements AutoCloseable {
     private OtlpTraceReceiver traces;
     private ObjectStore store;
     private Services services;
+    private ServiceProcess console;
     private boolean closed;
 
     public LocalPipeline(Options options) {
         this.options = options;
     }
 
-    /** Checks that the services are built, before anything is started. */
+    /** Checks that the services and the console are built, before anything is started. */
     public static void requireBuilt(Path home) {
-        for (ServiceSpec spec : ServiceSpec.ALL) {
+        List<ServiceSpec> all = new ArrayList<>(ServiceSpec.ALL);
+        all.add(ServiceSpec.CONSOLE);
+        for (ServiceSpec spec : all) {
             Path jar = spec.jar(home);
             if (!Files.isRegularFile(jar)) {
                 throw new IllegalStateException(
@@ -61,7 +66,10 @@ public final class LocalPipeline implements AutoCloseable {
         }
     }
 
-    /** Starts the stack, then the four services at once, and returns when every one is ready. */
+    /**
+     * Starts the stack, then the four services at once, then the console against them, and returns
+     * when every one is ready.
+     */
     public LocalPipeline start(Consumer<String> progress) throws IOException {
         requireBuilt(options.home());
         LocalStack startedStack = LocalStack.start(new LocalStack.Options(
@@ -103,7 +111,38 @@ public final class LocalPipeline implements AutoCloseable {
                 processes.get(2).url(),
                 processes.get(3).url(),
                 options.apiKey());
+        startConsole(progress);
         return this;
+    }
+
+    /** The console, pointed at the four services; a user signs in with any key they accept. */
+    private synchronized void startConsole(Consumer<String> progress) throws IOException {
+        if (closed) {
+            throw new IllegalStateException("stopped while starting");
+        }
+        ServiceSpec spec = ServiceSpec.CONSOLE;
+        Map<String, String> env = new LinkedHashMap<>(spec.settings());
+        env.put("CONSOLE_DATASET_URL", processes.get(0).url().toString());
+        env.put("CONSOLE_TRAINING_URL", processes.get(1).url().toString());
+        env.put("CONSOLE_EVAL_URL", processes.get(2).url().toString());
+        env.put("CONSOLE_REGISTRY_URL", processes.get(3).url().toString());
+        env.putAll(options.serviceEnv().getOrDefault(spec.name(), Map.of()));
+        console = ServiceProcess.start(
+                spec.name(),
+                spec.jar(options.home()),
+                FreePorts.find(),
+                spec.heap(),
+                spec.torchThreads(),
+                env,
+                options.workDir().resolve("logs").resolve(spec.name() + ".log"));
+        processes.add(console);
+        awaitReady(console);
+        progress.accept("console ready at " + console.url() + " (log: " + console.log() + ")");
+    }
+
+    /** Where the web console answers. */
+    public URI consoleUrl() {
+        return console.url();
     }
 
     /** Waits for all four at once; every wait is joined, the first failure is the one reported. */

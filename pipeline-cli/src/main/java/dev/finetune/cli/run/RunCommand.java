@@ -107,6 +107,12 @@ public final class RunCommand implements Callable<Integer> {
                     + " earlier run made is emptied first, any other must be new or empty.")
     Path workDir;
 
+    @Option(
+            names = "--keep",
+            description = "After the run, keep the stack, the services and the web console running (their URLs"
+                    + " and the run's API key are printed) until Ctrl-C.")
+    boolean keep;
+
     private final PrintStream out = System.out;
 
     @Override
@@ -137,6 +143,9 @@ public final class RunCommand implements Callable<Integer> {
             new PipelineFlow(pipeline, settings, out).run(work);
             out.printf(
                     "done in %d s: logs in %s%n", (System.nanoTime() - started) / 1_000_000_000L, work.resolve("logs"));
+            if (keep) {
+                keepRunning(pipeline, apiKey);
+            }
             return 0;
         } catch (StageFailedException e) {
             return signalled.get() ? stopped() : failed(e, pipeline, work);
@@ -150,6 +159,20 @@ public final class RunCommand implements Callable<Integer> {
         } finally {
             stop(pipeline, onSignal);
         }
+    }
+
+    /**
+     * Leaves everything running for a person to look at: the console's address and the run's key (an
+     * admin key of this run only, made up for it) are printed, and Ctrl-C stops everything.
+     */
+    private void keepRunning(LocalPipeline pipeline, String apiKey) throws InterruptedException {
+        out.println("console: " + pipeline.consoleUrl() + " (sign in with the run's API key: " + apiKey + ")");
+        out.println("services: " + pipeline.services().training().base() + " (training), "
+                + pipeline.services().datasets().base() + " (datasets), "
+                + pipeline.services().eval().base()
+                + " (eval), " + pipeline.services().registry().base() + " (registry)");
+        out.println("running until Ctrl-C");
+        new java.util.concurrent.CountDownLatch(1).await(); // the shutdown hook stops everything
     }
 
     /** Stops what the run started, unless the shutdown hook is already doing it. */

@@ -18,6 +18,12 @@ record ServiceSpec(String name, String heap, int torchThreads, Map<String, Strin
             // s3:// base-model imports read from here only (the pipeline's own bucket never).
             new ServiceSpec("registry-service", "768m", 1, Map.of("REGISTRY_BASE_MODEL_SOURCES", "model-imports")));
 
+    /**
+     * The web console, started once the four answer (it is configured with their addresses). The
+     * local run is plain HTTP, so its session cookie cannot be Secure-only.
+     */
+    static final ServiceSpec CONSOLE = new ServiceSpec("console", "256m", 1, Map.of("CONSOLE_COOKIE_SECURE", "false"));
+
     /** The packaged service under the repository root. */
     Path jar(Path home) {
         return home.resolve(name).resolve("target/quarkus-app/quarkus-run.jar");
@@ -36,6 +42,7 @@ record ServiceSpec(String name, String heap, int torchThreads, Map<String, Strin
             case "training-service" -> env.put("PIPELINE_TRAINING_WORK_DIR", own.toString());
             case "eval-service" -> env.put("PIPELINE_EVAL_WORK_DIR", own.toString());
             case "registry-service" -> env.put("REGISTRY_WORK_DIR", own.toString());
+            case "console" -> {} // keeps nothing on disk
             default -> throw new IllegalStateException("no work directory setting for " + name);
         }
         return env;

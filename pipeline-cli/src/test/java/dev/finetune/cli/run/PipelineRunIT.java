@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.openqa.selenium.By;
 
 /**
  * The whole pipeline as `finetune run` runs it: the packaged services as processes against the real
@@ -38,6 +39,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PipelineRunIT {
     private static final String API_KEY = "integration-test-key-0123456789";
+    /** A second key every service accepts, with the least role, for the console's browser test. */
+    private static final String VIEWER_KEY = "integration-viewer-key-0123456789";
 
     /** Kept after the run: the services' logs are what a failure is read from. */
     private final Path work = Path.of("target/pipeline-run-it").toAbsolutePath();
@@ -51,7 +54,11 @@ class PipelineRunIT {
     void startPipeline() throws Exception {
         dev.finetune.storage.LocalDirectories.deleteRecursively(work);
         Files.createDirectories(work);
-        pipeline = new LocalPipeline(new LocalPipeline.Options(home, work, API_KEY, Map.of()));
+        Map<String, String> keys =
+                Map.of("PIPELINE_SECURITY_API_KEYS", "finetune-cli:admin:" + API_KEY + ",vic:viewer:" + VIEWER_KEY);
+        Map<String, Map<String, String>> serviceEnv = new java.util.HashMap<>();
+        ServiceSpec.ALL.forEach(spec -> serviceEnv.put(spec.name(), keys));
+        pipeline = new LocalPipeline(new LocalPipeline.Options(home, work, API_KEY, serviceEnv));
         pipeline.start(System.out::println);
     }
 
@@ -270,8 +277,109 @@ class PipelineRunIT {
                 .contains("1 invalid lines");
     }
 
+    /**
+     * The web console in headless Chromium against the run's services: a viewer signs in, sees the
+     * prepared dataset's report with its invalid line, the job's loss curve drawn from its event stream,
+     * its evaluation and the registered version, and no Promote button, and a promotion it posts anyway
+     * is refused; an admin promotes the version to a new alias and sees it there, and a job form with a
+     * bad learning rate comes back with the training-service's error next to that field.
+     */
     @Test
     @Order(4)
+    void consoleShowsTheRunInABrowserAndOnlyAnAdminPromotes() throws Exception {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        String job = outcome.job().path("id").asText();
+        long step = outcome.job().path("step").asLong();
+        String model = "/models/" + outcome.model();
+        try (ConsoleBrowser browser = ConsoleBrowser.open(pipeline.consoleUrl(), work.resolve("console-screenshots"))) {
+            browser.step("sign-in", () -> {
+                browser.signIn("not-a-key-of-this-run-0123456789");
+                assertThat(browser.text("#sign-in-error")).isEqualTo("this API key is not known");
+                browser.signIn(VIEWER_KEY);
+                assertThat(browser.text("#signed-in-as")).isEqualTo("vic (viewer)");
+                var cookie = browser.driver.manage().getCookieNamed("console_session");
+                assertThat(cookie.isHttpOnly()).isTrue();
+                assertThat(cookie.getSameSite()).isEqualTo("Strict");
+                assertThat(browser.driver.getPageSource()).doesNotContain(VIEWER_KEY);
+            });
+            browser.step("dataset", () -> {
+                browser.get("/datasets/support-assistant/1");
+                assertThat(browser.text("#dataset-status")).isEqualTo("prepared");
+                assertThat(browser.count("#report tr.invalid-line")).isEqualTo(1);
+                assertThat(browser.text("#report tr.invalid-line")).contains("messages", "required");
+                browser.get("/datasets/support-assistant/1?filter=no-such-reason");
+                assertThat(browser.count("#report tr.invalid-line")).isZero();
+            });
+            browser.step("job", () -> {
+                browser.get("/jobs");
+                assertThat(browser.text("#jobs")).contains(job, "succeeded", step + "/" + step);
+                browser.get("/jobs/" + job);
+                browser.await(Duration.ofSeconds(20), "the loss curve gets the job's metrics events", b -> {
+                    Object points = b.script("return window.jobCharts && window.jobCharts.loss.data[0].length");
+                    return points instanceof Number n && n.longValue() > 1;
+                });
+                assertThat(browser.count("#chart-loss canvas")).isEqualTo(1);
+                assertThat(((Number) browser.script("return Math.max(...window.jobCharts.loss.data[0])")).longValue())
+                        .as("the curve's steps are the job's")
+                        .isBetween(1L, step);
+                assertThat(browser.script("return window.jobCharts.loss.data[1].every(Number.isFinite)"))
+                        .as("every loss point is a number")
+                        .isEqualTo(true);
+                assertThat(browser.count("#cancel"))
+                        .as("a finished job has no Cancel")
+                        .isZero();
+                assertThat(browser.text("#evaluation-" + step)).contains("passed", "eval_loss", "exact_match");
+            });
+            browser.step("viewer-registry", () -> {
+                browser.get(model);
+                assertThat(browser.text("#versions")).contains("available", "passed", job);
+                assertThat(browser.text("#aliases")).contains("production");
+                assertThat(browser.count(".promote-button")).isZero();
+                assertThat(browser.post(model + "/promote", "version=1&newAlias=by-viewer"))
+                        .as("a viewer's promotion, posted with its own CSRF token")
+                        .isEqualTo(403);
+                browser.signOut();
+            });
+            browser.step("admin-promotes", () -> {
+                browser.signIn(API_KEY);
+                browser.get(model);
+                assertThat(browser.post(model + "/promote", "version=1&target=production%400"))
+                        .as("production points at v1, not nowhere: the expected-version check refuses")
+                        .isEqualTo(409);
+                browser.driver
+                        .findElement(By.cssSelector("tr.version[data-version='1'] input[name=newAlias]"))
+                        .sendKeys("console-pick");
+                browser.driver
+                        .findElement(By.cssSelector("tr.version[data-version='1'] .promote-button"))
+                        .click();
+                browser.await(
+                        Duration.ofSeconds(10),
+                        "the model page shows the new alias",
+                        b -> b.count(".alias-version[data-alias='console-pick']") == 1);
+                assertThat(browser.text(".alias-version[data-alias='console-pick']"))
+                        .isEqualTo("1");
+                assertThat(browser.text("#aliases")).contains("none → v1 by finetune-cli");
+            });
+            browser.step("job-form", () -> {
+                browser.get("/jobs/new");
+                browser.driver.findElement(By.id("baseModel")).sendKeys("tiny-chat");
+                browser.driver.findElement(By.id("dataset")).sendKeys("support-assistant@1");
+                browser.driver.findElement(By.id("learning_rate")).sendKeys("-0.5");
+                browser.driver
+                        .findElement(By.cssSelector("form.job-form button"))
+                        .click();
+                browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
+                assertThat(browser.text("#error-learning_rate"))
+                        .contains("learning_rate")
+                        .contains("-0.5");
+                assertThat(browser.driver.findElement(By.id("dataset")).getDomProperty("value"))
+                        .isEqualTo("support-assistant@1");
+            });
+        }
+    }
+
+    @Test
+    @Order(5)
     void peopleCliUploadsAndPublishesDatasetsAndCreatesCancelsAndWatchesAJob() throws Exception {
         Path file = home.resolve("examples/data/support-assistant.jsonl");
         assertThat(cli("dataset", "upload", file.toString(), "--name", "support-upload"))
@@ -323,7 +431,7 @@ class PipelineRunIT {
      * becomes a prepared version.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void deadLetteredSubmissionIsListedShownAndReplayedOnceItsObjectExists() throws Exception {
         var stack = pipeline.stack();
         String topic = "datasets.submitted.dlq.dataset-service";
@@ -377,7 +485,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void unknownKeyIsRefusedAndTheFailingCallIsNamed() {
         CliRun list = execute("wrong-key-wrong-key-wrong-key", "job", "list");
         assertThat(list.exit()).isEqualTo(1);
@@ -385,7 +493,7 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void rejectedDatasetStopsTheRunAtPreparationWithTheBadLines() throws Exception {
         Path broken = work.resolve("broken.jsonl");
         Files.writeString(broken, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\nnot json at all\n");
@@ -399,14 +507,15 @@ class PipelineRunIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void closingStopsEveryServiceItStarted() throws Exception {
         var services = pipeline.services();
         List<URI> bases = List.of(
                 services.datasets().base(),
                 services.training().base(),
                 services.eval().base(),
-                services.registry().base());
+                services.registry().base(),
+                pipeline.consoleUrl());
         pipeline.close();
         HttpClient http = HttpClient.newHttpClient();
         for (URI base : bases) {

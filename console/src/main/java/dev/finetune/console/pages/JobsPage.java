@@ -1,0 +1,114 @@
+package dev.finetune.console.pages;
+
+import dev.finetune.console.ConsoleSettings;
+import dev.finetune.console.services.Service;
+import dev.finetune.console.services.ServiceClient;
+import dev.finetune.console.session.Access;
+import dev.finetune.console.session.Session;
+import dev.finetune.console.session.SessionCookie;
+import dev.finetune.console.session.Sessions;
+import io.quarkus.qute.Location;
+import io.quarkus.qute.Template;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.CookieParam;
+import jakarta.ws.rs.FormParam;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/** The jobs list, a job's page (its live curves come from {@link JobEventsProxy}) and Cancel. */
+@Path("/jobs")
+@Produces(MediaType.TEXT_HTML)
+@Blocking
+public class JobsPage {
+    private final Template jobs;
+    private final Template job;
+    private final Sessions sessions;
+    private final ServiceClient services;
+    private final ConsoleSettings settings;
+
+    JobsPage(
+            @Location("jobs") Template jobs,
+            @Location("job") Template job,
+            Sessions sessions,
+            ServiceClient services,
+            ConsoleSettings settings) {
+        this.jobs = jobs;
+        this.job = job;
+        this.sessions = sessions;
+        this.services = services;
+        this.settings = settings;
+    }
+
+    /** The first page of jobs (100, in the training-service's id order), shown last first. */
+    @GET
+    public String list(@CookieParam(SessionCookie.NAME) String id) {
+        Session session = sessions.require(id);
+        List<?> records = (List<?>) services.get(Service.TRAINING, "/api/jobs?limit=100", session.apiKey());
+        Instant now = Instant.now();
+        List<JobRow> rows = new ArrayList<>();
+        for (Object record : records) {
+            rows.add(JobRow.of((Map<?, ?>) record, now));
+        }
+        Collections.reverse(rows);
+        return jobs.data("session", session)
+                .data("jobs", rows)
+                .data("canCreate", session.may(Access.OPERATOR))
+                .render();
+    }
+
+    @GET
+    @Path("{job}")
+    public String show(@CookieParam(SessionCookie.NAME) String id, @PathParam("job") String jobId) {
+        Session session = sessions.require(id);
+        String path = "/api/jobs/" + encoded(jobId);
+        Map<?, ?> record = (Map<?, ?>) services.get(Service.TRAINING, path, session.apiKey());
+        Object checkpoints = services.get(Service.TRAINING, path + "/checkpoints", session.apiKey());
+        Object evaluations = services.get(Service.EVAL, "/api/evaluations?jobId=" + encoded(jobId), session.apiKey());
+        String state = String.valueOf(record.get("state"));
+        return job.data("session", session)
+                .data("job", record)
+                .data("checkpoints", checkpoints)
+                .data("evaluations", evaluations)
+                .data("traceUrl", traceUrl(jobId))
+                .data("canCancel", session.may(Access.OPERATOR) && !JobRow.isTerminal(state))
+                .render();
+    }
+
+    @POST
+    @Path("{job}/cancel")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    public Response cancel(
+            @CookieParam(SessionCookie.NAME) String id,
+            @PathParam("job") String jobId,
+            @FormParam("csrf") String csrf) {
+        Session session = sessions.requireForPost(id, csrf, Access.OPERATOR);
+        services.post(Service.TRAINING, "/api/jobs/" + encoded(jobId) + "/cancel", null, session.apiKey());
+        return Response.seeOther(URI.create("/jobs/" + encoded(jobId))).build();
+    }
+
+    /** Jaeger's search for the job's spans (every span of a job's work carries {@code job.id}). */
+    private String traceUrl(String jobId) {
+        return settings.jaegerUrl()
+                .map(base -> base.toString().replaceAll("/$", "") + "/search?service=training-service&tags="
+                        + encoded("{\"job.id\":\"" + jobId + "\"}"))
+                .orElse(null);
+    }
+
+    static String encoded(String part) {
+        return URLEncoder.encode(part, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+}

@@ -1,0 +1,151 @@
+package dev.finetune.console.services;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.console.ConsoleSettings;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Calls the services' JSON APIs with the signed-in user's API key, from the server only. Answers
+ * are plain maps and lists (what the templates read); a service that does not answer is a {@link
+ * ServiceDownException}, an error answer a {@link ServiceErrorException} with the service's detail.
+ */
+@ApplicationScoped
+public class ServiceClient {
+    /** A page waits at most this long for a service; a hung one shows as down rather than hanging the page. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() {};
+
+    private final ConsoleSettings settings;
+    private final ObjectMapper json;
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    ServiceClient(ConsoleSettings settings, ObjectMapper json) {
+        this.settings = settings;
+        this.json = json;
+    }
+
+    /** GET {@code path} (under the service's base URL) as the key's holder: the answer's JSON. */
+    public Object get(Service service, String path, String apiKey) {
+        return send(service, request(service, path, apiKey).GET(), apiKey);
+    }
+
+    /** POST {@code body} (JSON, or no body when null) to {@code path}: the answer's JSON. */
+    public Object post(Service service, String path, Object body, String apiKey) {
+        return send(service, request(service, path, apiKey).POST(bodyOf(body)), apiKey);
+    }
+
+    /** PUT {@code body} as JSON to {@code path}: the answer's JSON. */
+    public Object put(Service service, String path, Object body, String apiKey) {
+        return send(service, request(service, path, apiKey).PUT(bodyOf(body)), apiKey);
+    }
+
+    /** POST a raw body of {@code contentType} (an uploaded file) to {@code path}: the answer's JSON. */
+    public Object postRaw(Service service, String path, byte[] body, String contentType, String apiKey) {
+        HttpRequest.Builder request = request(service, path, apiKey)
+                .header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        return send(service, request, apiKey);
+    }
+
+    /**
+     * The open body of a streaming GET (Server-Sent Events), for the caller to read and close;
+     * {@code lastEventId} resumes after that event, when not null.
+     */
+    public InputStream stream(Service service, String path, String apiKey, String lastEventId) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(service, path))
+                .header("X-API-Key", apiKey)
+                .header("Accept", "text/event-stream")
+                .GET();
+        if (lastEventId != null) {
+            request.header("Last-Event-ID", lastEventId);
+        }
+        try {
+            HttpResponse<InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() >= 400) {
+                try (InputStream body = response.body()) {
+                    throw error(service, response.statusCode(), body.readAllBytes());
+                }
+            }
+            return response.body();
+        } catch (IOException e) {
+            throw new ServiceDownException(service, uri(service, path).toString(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ServiceDownException(service, uri(service, path).toString(), e);
+        }
+    }
+
+    private HttpRequest.Builder request(Service service, String path, String apiKey) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(service, path))
+                .timeout(TIMEOUT)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/json");
+        if (apiKey != null) {
+            request.header("X-API-Key", apiKey);
+        }
+        return request;
+    }
+
+    private Object send(Service service, HttpRequest.Builder request, String apiKey) {
+        HttpRequest built = request.build();
+        try {
+            HttpResponse<byte[]> response = http.send(built, HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() >= 400) {
+                throw error(service, response.statusCode(), response.body());
+            }
+            return response.body().length == 0 ? null : json.readValue(response.body(), Object.class);
+        } catch (IOException e) {
+            throw new ServiceDownException(service, built.uri().toString(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ServiceDownException(service, built.uri().toString(), e);
+        }
+    }
+
+    /** The service's problem details, or its status and body when it sent none. */
+    private ServiceErrorException error(Service service, int status, byte[] body) {
+        try {
+            Map<String, Object> problem = json.readValue(body, OBJECT);
+            Object detail = problem.getOrDefault("detail", problem.getOrDefault("title", "HTTP " + status));
+            Object field = problem.get("field");
+            return new ServiceErrorException(
+                    service, status, String.valueOf(detail), field == null ? null : field.toString());
+        } catch (IOException notJson) {
+            return new ServiceErrorException(service, status, "HTTP " + status + ": " + new String(body), null);
+        }
+    }
+
+    private HttpRequest.BodyPublisher bodyOf(Object body) {
+        if (body == null) {
+            return HttpRequest.BodyPublishers.noBody();
+        }
+        try {
+            return HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write the request body as JSON", e);
+        }
+    }
+
+    private URI uri(Service service, String path) {
+        URI base =
+                switch (service) {
+                    case DATASET -> settings.datasetUrl();
+                    case TRAINING -> settings.trainingUrl();
+                    case EVAL -> settings.evalUrl();
+                    case REGISTRY -> settings.registryUrl();
+                };
+        String text = base.toString();
+        return URI.create((text.endsWith("/") ? text.substring(0, text.length() - 1) : text) + path);
+    }
+}

@@ -1,0 +1,123 @@
+package dev.finetune.console.pages;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finetune.console.services.Service;
+import dev.finetune.console.services.ServiceErrorException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PagesLogicTest {
+    @Test
+    void theReportFilterKeepsLinesWhoseFieldOrReasonContainsItIgnoringCase() {
+        List<Map<String, Object>> errors = List.of(
+                Map.of("line", 3, "field", "messages", "reason", "is missing"),
+                Map.of("line", 7, "field", "output", "reason", "is not valid JSON"));
+
+        assertThat(DatasetsPage.matching(errors, "JSON"))
+                .extracting(e -> e.get("line"))
+                .containsExactly(7);
+        assertThat(DatasetsPage.matching(errors, "Messages"))
+                .extracting(e -> e.get("line"))
+                .containsExactly(3);
+        assertThat(DatasetsPage.matching(errors, " ")).hasSize(2);
+        assertThat(DatasetsPage.matching(errors, "nothing")).isEmpty();
+    }
+
+    @Test
+    void promotionTargetsCarryTheVersionEachAliasPointsAtAndOfferProductionWhenMissing() {
+        List<Map<String, Object>> aliases =
+                List.of(Map.of("alias", "staging", "version", 2), Map.of("alias", "old", "revision", 3));
+
+        assertThat(RegistryPage.targets(aliases))
+                .containsExactly(new RegistryPage.Target("production", 0), new RegistryPage.Target("staging", 2));
+        assertThat(RegistryPage.targets(List.of(Map.of("alias", "production", "version", 4))))
+                .containsExactly(new RegistryPage.Target("production", 4));
+    }
+
+    @Test
+    void aPromotionTargetIsReadFromTheFormOrRefusedNamingWhatCame() {
+        assertThat(RegistryPage.Target.parse("pre@prod@3")).isEqualTo(new RegistryPage.Target("pre@prod", 3));
+        for (String bad : new String[] {null, "production", "@3", "production@x"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryPage.Target.parse(bad))
+                    .hasMessageContaining("got '" + bad + "'");
+        }
+    }
+
+    @Test
+    void theServicesErrorGoesNextToTheFieldItNames() {
+        List<String> fields = List.of("baseModel", "dataset", "learning_rate", "max_steps");
+        Service training = Service.TRAINING;
+
+        assertThat(NewJobPage.fieldOf(new ServiceErrorException(training, 400, "unknown model", "baseModel"), fields))
+                .isEqualTo("baseModel");
+        assertThat(NewJobPage.fieldOf(
+                        new ServiceErrorException(training, 400, "must be > 0", "hyperparameters.learning_rate"),
+                        fields))
+                .isEqualTo("learning_rate");
+        assertThat(NewJobPage.fieldOf(
+                        new ServiceErrorException(training, 400, "max_steps must be >= 1, got 0", "hyperparameters"),
+                        fields))
+                .isEqualTo("max_steps");
+        assertThat(NewJobPage.fieldOf(
+                        new ServiceErrorException(training, 404, "no dataset x@1", "dataset.version"), fields))
+                .isEqualTo("dataset");
+        assertThat(NewJobPage.fieldOf(new ServiceErrorException(training, 409, "busy", null), fields))
+                .isEqualTo("form");
+    }
+
+    @Test
+    void theFormBecomesTheTrainingServicesJobRequest() {
+        Map<String, Object> request = NewJobPage.request(Map.of(
+                "baseModel",
+                "tiny-chat",
+                "dataset",
+                "support@2",
+                "method",
+                "qlora",
+                "objective",
+                "sft",
+                "learning_rate",
+                "2e-4",
+                "max_steps",
+                "30",
+                "num_train_epochs",
+                ""));
+
+        assertThat(request)
+                .containsEntry("baseModel", "tiny-chat")
+                .containsEntry("dataset", Map.of("name", "support", "version", "2"))
+                .containsEntry("method", "qlora")
+                .containsEntry("hyperparameters", Map.of("learning_rate", 2e-4, "max_steps", 30L));
+    }
+
+    @Test
+    void aRunningJobsEtaCarriesItsPaceOverTheStepsLeft() {
+        Instant now = Instant.parse("2026-01-01T00:10:00Z");
+        Map<String, Object> job = Map.of(
+                "id",
+                "job-1",
+                "state",
+                "running",
+                "method",
+                "lora",
+                "objective",
+                "sft",
+                "step",
+                10,
+                "totalSteps",
+                40,
+                "startedAt",
+                "2026-01-01T00:00:00Z");
+
+        JobRow row = JobRow.of(job, now);
+
+        assertThat(row.eta()).isEqualTo("30 min 0 s");
+        assertThat(row.percent()).isEqualTo(25);
+        assertThat(JobRow.of(Map.of("state", "succeeded", "step", 40, "totalSteps", 40), now)
+                        .eta())
+                .isEmpty();
+    }
+}
