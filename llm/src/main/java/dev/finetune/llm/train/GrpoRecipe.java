@@ -5,7 +5,6 @@ import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,10 +36,10 @@ public final class GrpoRecipe implements Recipe {
         tokenizer = Tokenizer.load(config.model());
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         GrpoConfig grpo = config.grpo();
-        prompts = encode(encoder, config.trainFile());
-        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> encode(encoder, file));
+        prompts = Rollouts.Prompt.read(encoder, config.trainFile(), grpo.rewards(), grpo.maxPromptLength());
+        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> Rollouts.Prompt.read(encoder, file, grpo.rewards(), grpo.maxPromptLength()));
         int promptsPerBatch = grpo.promptsPerBatch(config.training().batchSize());
-        TrainableModel model = loop.prepare(prompts.size(), promptsPerBatch, fingerprint());
+        TrainableModel model = loop.prepare(prompts.size(), promptsPerBatch, Rollouts.Prompt.fingerprint(config.objective(), prompts));
         rewards = grpo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
@@ -59,36 +58,7 @@ public final class GrpoRecipe implements Recipe {
                 config.training().batchSize()));
     }
 
-    /**
-     * The prompts of {@code file}, rendered with the generation prompt and cut to max_prompt_length;
-     * refused at the first line without a reference if a reward compares with references.
-     */
-    private List<Rollouts.Prompt> encode(ChatEncoder encoder, Path file) throws IOException {
-        boolean needsReference = config.grpo().rewards().needsReference();
-        int maxPromptLength = config.grpo().maxPromptLength();
-        List<Rollouts.Prompt> encoded = new ArrayList<>();
-        for (ChatDatasets.Prompt prompt : ChatDatasets.prompts(file)) {
-            if (needsReference && prompt.reference().isEmpty()) {
-                throw new DatasetException(
-                        file,
-                        prompt.line(),
-                        "reward_funcs has exact_match, which compares each"
-                                + " completion with its prompt's 'reference', and this prompt has none");
-            }
-            encoded.add(new Rollouts.Prompt(
-                    encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
-        }
-        return encoded;
-    }
 
-    private String fingerprint() {
-        DataFingerprint fingerprint =
-                new DataFingerprint().add(config.objective().code());
-        for (Rollouts.Prompt prompt : prompts) {
-            fingerprint.add(prompt.tokens()).add(prompt.reference().orElse(""));
-        }
-        return fingerprint.hex();
-    }
 
     @Override
     public TrainResult train() throws IOException {

@@ -6,7 +6,6 @@ import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,14 +39,14 @@ public final class PpoRecipe implements Recipe {
         tokenizer = Tokenizer.load(config.model());
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         PpoConfig ppo = config.ppo();
-        prompts = encode(encoder, config.trainFile());
-        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> encode(encoder, file));
+        prompts = Rollouts.Prompt.read(encoder, config.trainFile(), ppo.rewards(), ppo.maxPromptLength());
+        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> Rollouts.Prompt.read(encoder, file, ppo.rewards(), ppo.maxPromptLength()));
         TrainingArguments arguments = config.training();
         BatchPlan plan = ppo.plan(prompts.size(), arguments);
         long headSeed = new SplittableRandom(arguments.seed()).split().nextLong();
         TrainableModel model = loop.prepare(
                 plan,
-                fingerprint(),
+                Rollouts.Prompt.fingerprint(config.objective(), prompts),
                 trainable -> trainable.attachValueHead(new ValueHead(trainable.model(), headSeed)));
         rewards = ppo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
@@ -67,36 +66,7 @@ public final class PpoRecipe implements Recipe {
                 arguments.batchSize()));
     }
 
-    /**
-     * The prompts of {@code file}, rendered with the generation prompt and cut to max_prompt_length;
-     * refused at the first line without a reference if a reward compares with references.
-     */
-    private List<Rollouts.Prompt> encode(ChatEncoder encoder, Path file) throws IOException {
-        boolean needsReference = config.ppo().rewards().needsReference();
-        int maxPromptLength = config.ppo().maxPromptLength();
-        List<Rollouts.Prompt> encoded = new ArrayList<>();
-        for (ChatDatasets.Prompt prompt : ChatDatasets.prompts(file)) {
-            if (needsReference && prompt.reference().isEmpty()) {
-                throw new DatasetException(
-                        file,
-                        prompt.line(),
-                        "reward_funcs has exact_match, which compares each"
-                                + " completion with its prompt's 'reference', and this prompt has none");
-            }
-            encoded.add(new Rollouts.Prompt(
-                    encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
-        }
-        return encoded;
-    }
 
-    private String fingerprint() {
-        DataFingerprint fingerprint =
-                new DataFingerprint().add(config.objective().code());
-        for (Rollouts.Prompt prompt : prompts) {
-            fingerprint.add(prompt.tokens()).add(prompt.reference().orElse(""));
-        }
-        return fingerprint.hex();
-    }
 
     @Override
     public TrainResult train() throws IOException {

@@ -1,13 +1,17 @@
 package dev.finetune.llm.train;
 
+import dev.finetune.events.Objective;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.GradientMode;
+import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.GrpoLoss;
 import dev.finetune.llm.rewards.Completion;
 import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -30,7 +34,39 @@ record Rollouts(
         List<long[]> prompts, List<long[]> completions, Rewards.Scores rewards, double[] advantages, int groupSize) {
 
     /** A prompt to sample for: its tokens (generation prompt included) and its reference answer, if any. */
-    record Prompt(long[] tokens, Optional<String> reference) {}
+    record Prompt(long[] tokens, Optional<String> reference) {
+
+        /**
+         * The prompts of {@code file} (GRPO's and PPO's data), rendered with the generation prompt and cut
+         * to {@code maxPromptLength}; refused at the first line without a reference if one of {@code
+         * rewards} compares with references.
+         */
+        static List<Prompt> read(ChatEncoder encoder, Path file, Rewards rewards, int maxPromptLength)
+                throws IOException {
+            List<Prompt> encoded = new ArrayList<>();
+            for (ChatDatasets.Prompt prompt : ChatDatasets.prompts(file)) {
+                if (rewards.needsReference() && prompt.reference().isEmpty()) {
+                    throw new DatasetException(
+                            file,
+                            prompt.line(),
+                            "reward_funcs has exact_match, which compares each"
+                                    + " completion with its prompt's 'reference', and this prompt has none");
+                }
+                encoded.add(new Prompt(
+                        encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
+            }
+            return encoded;
+        }
+
+        /** What a checkpoint of a run over {@code prompts} for {@code objective} is checked against on resume. */
+        static String fingerprint(Objective objective, List<Prompt> prompts) {
+            DataFingerprint fingerprint = new DataFingerprint().add(objective.code());
+            for (Prompt prompt : prompts) {
+                fingerprint.add(prompt.tokens()).add(prompt.reference().orElse(""));
+            }
+            return fingerprint.hex();
+        }
+    }
 
     /**
      * Samples G completions of each of {@code prompts} with {@code generation} (which says G and the

@@ -96,70 +96,73 @@ class RewardModelRewardTest {
     /** Two GRPO steps whose reward is a reward model plus a rule: the reported reward is their weighted sum. */
     @Test
     void grpoRunsWithARewardModelAmongItsRewards() throws IOException {
-        Path policy = TinyJob.model(dir.resolve("policy"), 3);
-        Path classifier = sequenceClassifier(policy, dir.resolve("classifier"));
-        List<String> lines = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            lines.add(CapitalsTask.json(CapitalsTask.ordered("prompt", "Write a number, " + i)));
-        }
-        Path data = TinyJob.jsonl(dir.resolve("prompts.jsonl"), lines);
-        String model = "model:" + classifier;
-        SettingValues settings = SettingValues.none()
-                .with(Settings.REWARD_FUNCS, List.of(model, "regex:[0-9]"))
-                .with(Settings.REWARD_WEIGHTS, List.of(100.0, 1.0))
-                .with(Settings.NUM_GENERATIONS, 4)
-                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
-                .with(Settings.MAX_COMPLETION_LENGTH, 4)
-                .with(Settings.MAX_STEPS, 2);
-        TrainConfig config =
-                new TrainConfig(policy, data, null, dir.resolve("out"), Method.LORA, Objective.GRPO, true, settings);
-        List<StepMetrics> steps = new ArrayList<>();
-        try (Recipe recipe = Recipes.create(config, steps::add)) {
-            recipe.setup();
-            recipe.train();
-        }
-        assertThat(steps).hasSize(2);
-        for (StepMetrics step : steps) {
-            double fromModel = step.objectiveMetrics().get("rewards/" + model + "/mean");
-            double fromRule = step.objectiveMetrics().get("rewards/regex:[0-9]/mean");
-            assertThat(fromModel).isNotZero();
-            assertThat(step.objectiveMetrics().get("reward")).isCloseTo(100 * fromModel + fromRule, within(1e-6));
+        Run run = trainWithModelAndRule(
+                "grpo",
+                Objective.GRPO,
+                SettingValues.none()
+                        .with(Settings.NUM_GENERATIONS, 4)
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 8)
+                        .with(Settings.MAX_COMPLETION_LENGTH, 4));
+        for (StepMetrics step : run.steps()) {
+            assertThat(step.objectiveMetrics().get("reward")).isCloseTo(run.weightedSum(step), within(1e-6));
         }
     }
 
     /** Two PPO steps on one rollout batch scored by a reward model plus a rule: the score is their weighted sum. */
     @Test
     void ppoRunsWithARewardModelAmongItsRewards() throws IOException {
-        Path policy = TinyJob.model(dir.resolve("ppo-policy"), 3);
-        Path classifier = sequenceClassifier(policy, dir.resolve("ppo-classifier"));
+        Run run = trainWithModelAndRule(
+                "ppo",
+                Objective.PPO,
+                SettingValues.none()
+                        .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
+                        .with(Settings.RESPONSE_LENGTH, 4)
+                        .with(Settings.NUM_PPO_EPOCHS, 2));
+        for (StepMetrics step : run.steps()) {
+            assertThat(step.objectiveMetrics().get("objective/scores"))
+                    .isCloseTo(run.weightedSum(step), within(1e-6));
+        }
+    }
+
+    private static final String RULE = "regex:[0-9]";
+
+    /** A run's step metrics and the reward_funcs entry of its reward model. */
+    private record Run(List<StepMetrics> steps, String modelReward) {
+        /** 100 x the reward model's mean + the rule's mean, as the step reports them; the model's is not 0. */
+        double weightedSum(StepMetrics step) {
+            double fromModel = step.objectiveMetrics().get("rewards/" + modelReward + "/mean");
+            assertThat(fromModel).isNotZero();
+            return 100 * fromModel + step.objectiveMetrics().get("rewards/" + RULE + "/mean");
+        }
+    }
+
+    /**
+     * Two steps of {@code objective} over four prompts, rewarded by a reward model (weight 100, so that
+     * it dominates) and {@link #RULE} (weight 1), in {@code dir/name}.
+     */
+    private Run trainWithModelAndRule(String name, Objective objective, SettingValues settings)
+            throws IOException {
+        Path home = dir.resolve(name);
+        Path policy = TinyJob.model(home.resolve("policy"), 3);
+        String modelReward = "model:" + sequenceClassifier(policy, home.resolve("classifier"));
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             lines.add(CapitalsTask.json(CapitalsTask.ordered("prompt", "Write a number, " + i)));
         }
-        Path data = TinyJob.jsonl(dir.resolve("ppo-prompts.jsonl"), lines);
-        String model = "model:" + classifier;
-        SettingValues settings = SettingValues.none()
-                .with(Settings.REWARD_FUNCS, List.of(model, "regex:[0-9]"))
+        Path data = TinyJob.jsonl(home.resolve("prompts.jsonl"), lines);
+        SettingValues withRewards = settings
+                .with(Settings.REWARD_FUNCS, List.of(modelReward, RULE))
                 .with(Settings.REWARD_WEIGHTS, List.of(100.0, 1.0))
-                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 4)
-                .with(Settings.RESPONSE_LENGTH, 4)
-                .with(Settings.NUM_PPO_EPOCHS, 2)
                 .with(Settings.MAX_STEPS, 2);
         TrainConfig config =
-                new TrainConfig(policy, data, null, dir.resolve("ppo-out"), Method.LORA, Objective.PPO, true, settings);
+                new TrainConfig(policy, data, null, home.resolve("out"), Method.LORA, objective, true, withRewards);
         List<StepMetrics> steps = new ArrayList<>();
         try (Recipe recipe = Recipes.create(config, steps::add)) {
             recipe.setup();
             recipe.train();
         }
         assertThat(steps).hasSize(2);
-        for (StepMetrics step : steps) {
-            double fromModel = step.objectiveMetrics().get("rewards/" + model + "/mean");
-            double fromRule = step.objectiveMetrics().get("rewards/regex:[0-9]/mean");
-            assertThat(fromModel).isNotZero();
-            assertThat(step.objectiveMetrics().get("objective/scores"))
-                    .isCloseTo(100 * fromModel + fromRule, within(1e-6));
-        }
+        return new Run(steps, modelReward);
     }
 
     /** The policy with a score head (seed 7) saved as a HF sequence classifier, with the policy's tokenizer. */
