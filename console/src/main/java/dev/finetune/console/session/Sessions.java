@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The signed-in users, in this process's memory: a restart signs everyone out, and with more than
  * one console replica the ingress must keep a browser on one replica (or this store moves to a shared
  * one). Session ids and CSRF tokens are 256 random bits each; a session unused for {@link
- * ConsoleSettings#sessionIdleTimeout()} is gone.
+ * ConsoleSettings#sessionIdleTimeout()} is gone, and is dropped from memory at the next sign-in.
  */
 @ApplicationScoped
 public class Sessions {
@@ -43,9 +43,17 @@ public class Sessions {
         if (!Access.isRole(role)) {
             throw new IllegalArgumentException("the services answered an unknown role '" + role + "'");
         }
-        Session session = new Session(randomToken(), apiKey, principal, role, randomToken(), clock.instant());
+        Instant now = clock.instant();
+        // Sessions nobody comes back to would otherwise stay in memory: each sign-in drops the expired.
+        byId.values().removeIf(s -> expired(s, now));
+        Session session = new Session(randomToken(), apiKey, principal, role, randomToken(), now);
         byId.put(session.id(), session);
         return session;
+    }
+
+    /** How many sessions are held in memory. */
+    int held() {
+        return byId.size();
     }
 
     /** The live session of this cookie value, marked as used now; empty if there is none (or it expired). */

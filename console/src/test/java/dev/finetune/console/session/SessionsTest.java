@@ -50,6 +50,21 @@ class SessionsTest {
     }
 
     @Test
+    void expiredSessionsLeaveMemoryAtTheNextSignIn() {
+        for (int i = 0; i < 100; i++) {
+            sessions.open(KEY, "vic", Access.VIEWER); // signed in, never came back
+        }
+        clock.now = clock.now.plus(Duration.ofMinutes(20));
+        Session recent = sessions.open(KEY, "ann", Access.OPERATOR);
+        assertThat(sessions.held()).isEqualTo(101);
+
+        clock.now = clock.now.plus(Duration.ofMinutes(11));
+        sessions.open(KEY, "bob", Access.ADMIN);
+        assertThat(sessions.held()).as("the 100 idle for 31 minutes are gone").isEqualTo(2);
+        assertThat(sessions.find(recent.id())).isPresent();
+    }
+
+    @Test
     void aSessionUnusedLongerThanTheIdleTimeoutIsGoneAndUseKeepsItAlive() {
         Session session = sessions.open(KEY, "vic", Access.VIEWER);
         clock.now = clock.now.plus(Duration.ofMinutes(29));
