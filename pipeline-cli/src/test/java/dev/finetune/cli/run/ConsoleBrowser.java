@@ -11,9 +11,11 @@ import java.time.Duration;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -24,6 +26,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 final class ConsoleBrowser implements AutoCloseable {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    /** How long a page may take to come back (generous: CI machines are shared). */
+    private static final Duration PAGE = Duration.ofSeconds(20);
 
     /** A step of a browser test. */
     interface Step {
@@ -63,15 +67,27 @@ final class ConsoleBrowser implements AutoCloseable {
     void signIn(String apiKey) {
         get("/sign-in");
         driver.findElement(By.id("apiKey")).sendKeys(apiKey);
-        driver.findElement(By.cssSelector("form[action='/sign-in'] button")).click();
+        submit(driver.findElement(By.cssSelector("form[action='/sign-in'] button")));
     }
 
     void signOut() {
-        driver.findElement(By.cssSelector("form[action='/sign-out'] button")).click();
+        submit(driver.findElement(By.cssSelector("form[action='/sign-out'] button")));
     }
 
+    /**
+     * Clicks a form's button and waits until the answer has replaced the page: a click returns once the
+     * event is dispatched, and on a loaded CI machine the next lookup could still see the old page.
+     */
+    private void submit(WebElement button) {
+        button.click();
+        new WebDriverWait(driver, PAGE).until(ExpectedConditions.stalenessOf(button));
+    }
+
+    /** The text of the first element {@code css} selects, waiting for the page to have one. */
     String text(String css) {
-        return driver.findElement(By.cssSelector(css)).getText();
+        return new WebDriverWait(driver, PAGE)
+                .until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(css)))
+                .getText();
     }
 
     int count(String css) {
