@@ -37,9 +37,11 @@ public final class GrpoRecipe implements Recipe {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         GrpoConfig grpo = config.grpo();
         prompts = Rollouts.Prompt.read(encoder, config.trainFile(), grpo.rewards(), grpo.maxPromptLength());
-        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> Rollouts.Prompt.read(encoder, file, grpo.rewards(), grpo.maxPromptLength()));
+        List<Rollouts.Prompt> validation = RecipeSupport.validation(
+                config, file -> Rollouts.Prompt.read(encoder, file, grpo.rewards(), grpo.maxPromptLength()));
         int promptsPerBatch = grpo.promptsPerBatch(config.training().batchSize());
-        TrainableModel model = loop.prepare(prompts.size(), promptsPerBatch, Rollouts.Prompt.fingerprint(config.objective(), prompts));
+        TrainableModel model =
+                loop.prepare(prompts.size(), promptsPerBatch, Rollouts.Prompt.fingerprint(config.objective(), prompts));
         rewards = grpo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));
@@ -57,8 +59,6 @@ public final class GrpoRecipe implements Recipe {
                 evalSeed,
                 config.training().batchSize()));
     }
-
-
 
     @Override
     public TrainResult train() throws IOException {

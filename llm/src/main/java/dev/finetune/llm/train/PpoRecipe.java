@@ -40,7 +40,8 @@ public final class PpoRecipe implements Recipe {
         ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
         PpoConfig ppo = config.ppo();
         prompts = Rollouts.Prompt.read(encoder, config.trainFile(), ppo.rewards(), ppo.maxPromptLength());
-        List<Rollouts.Prompt> validation = RecipeSupport.validation(config, file -> Rollouts.Prompt.read(encoder, file, ppo.rewards(), ppo.maxPromptLength()));
+        List<Rollouts.Prompt> validation = RecipeSupport.validation(
+                config, file -> Rollouts.Prompt.read(encoder, file, ppo.rewards(), ppo.maxPromptLength()));
         TrainingArguments arguments = config.training();
         BatchPlan plan = ppo.plan(prompts.size(), arguments);
         long headSeed = new SplittableRandom(arguments.seed()).split().nextLong();
@@ -65,8 +66,6 @@ public final class PpoRecipe implements Recipe {
                 plan,
                 arguments.batchSize()));
     }
-
-
 
     @Override
     public TrainResult train() throws IOException {

@@ -52,8 +52,7 @@ record Rollouts(
                             "reward_funcs has exact_match, which compares each"
                                     + " completion with its prompt's 'reference', and this prompt has none");
                 }
-                encoded.add(new Prompt(
-                        encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
+                encoded.add(new Prompt(encoder.generationPrompt(prompt.prompt(), maxPromptLength), prompt.reference()));
             }
             return encoded;
         }

@@ -119,8 +119,7 @@ class RewardModelRewardTest {
                         .with(Settings.RESPONSE_LENGTH, 4)
                         .with(Settings.NUM_PPO_EPOCHS, 2));
         for (StepMetrics step : run.steps()) {
-            assertThat(step.objectiveMetrics().get("objective/scores"))
-                    .isCloseTo(run.weightedSum(step), within(1e-6));
+            assertThat(step.objectiveMetrics().get("objective/scores")).isCloseTo(run.weightedSum(step), within(1e-6));
         }
     }
 
@@ -140,8 +139,7 @@ class RewardModelRewardTest {
      * Two steps of {@code objective} over four prompts, rewarded by a reward model (weight 100, so that
      * it dominates) and {@link #RULE} (weight 1), in {@code dir/name}.
      */
-    private Run trainWithModelAndRule(String name, Objective objective, SettingValues settings)
-            throws IOException {
+    private Run trainWithModelAndRule(String name, Objective objective, SettingValues settings) throws IOException {
         Path home = dir.resolve(name);
         Path policy = TinyJob.model(home.resolve("policy"), 3);
         String modelReward = "model:" + sequenceClassifier(policy, home.resolve("classifier"));
@@ -150,8 +148,7 @@ class RewardModelRewardTest {
             lines.add(CapitalsTask.json(CapitalsTask.ordered("prompt", "Write a number, " + i)));
         }
         Path data = TinyJob.jsonl(home.resolve("prompts.jsonl"), lines);
-        SettingValues withRewards = settings
-                .with(Settings.REWARD_FUNCS, List.of(modelReward, RULE))
+        SettingValues withRewards = settings.with(Settings.REWARD_FUNCS, List.of(modelReward, RULE))
                 .with(Settings.REWARD_WEIGHTS, List.of(100.0, 1.0))
                 .with(Settings.MAX_STEPS, 2);
         TrainConfig config =
