@@ -34,6 +34,11 @@ public class ErrorPages {
     }
 
     @ServerExceptionMapper
+    public Response unknownFile(UnknownFileException e) {
+        return page(404, "No such file", e.getMessage());
+    }
+
+    @ServerExceptionMapper
     public Response down(ServiceDownException e) {
         return page(503, e.service().displayName() + " is down", e.getMessage());
     }

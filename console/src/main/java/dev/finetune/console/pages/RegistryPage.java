@@ -20,10 +20,14 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.InputStream;
 import java.net.URI;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** Registered models, their versions and aliases; promote (with the expected-version check) and archive. */
 @Path("/models")
@@ -35,16 +39,19 @@ public class RegistryPage {
 
     private final Template models;
     private final Template model;
+    private final Template modelVersion;
     private final Sessions sessions;
     private final ServiceClient services;
 
     RegistryPage(
             @Location("models") Template models,
             @Location("model") Template model,
+            @Location("version") Template modelVersion,
             Sessions sessions,
             ServiceClient services) {
         this.models = models;
         this.model = model;
+        this.modelVersion = modelVersion;
         this.sessions = sessions;
         this.services = services;
     }
@@ -73,6 +80,87 @@ public class RegistryPage {
                 .data("targets", targets(aliases))
                 .data("canChange", session.may(Access.ADMIN))
                 .render();
+    }
+
+    /** A version: status, metrics, lineage, its files with download links, and its model card rendered. */
+    @GET
+    @Path("{model}/versions/{version}")
+    public String version(
+            @CookieParam(SessionCookie.NAME) String id,
+            @PathParam("model") String name,
+            @PathParam("version") long version) {
+        Session session = sessions.require(id);
+        Map<?, ?> detail = (Map<?, ?>) services.get(Service.REGISTRY, versionPath(name, version), session.apiKey());
+        return modelVersion
+                .data("session", session)
+                .data("name", name)
+                .data("version", detail.get("version"))
+                .data("card", ModelCardHtml.render((String) detail.get("card")))
+                .render();
+    }
+
+    /**
+     * One of the version's files, streamed from the registry with the session's key (which never
+     * reaches the browser, as a redirect to the registry would hand it over) as an attachment. Any
+     * signed-in user may download: the registry serves files to viewers. Only a name the version's
+     * file list holds is asked for, so no made-up path reaches the registry.
+     */
+    @GET
+    @Path("{model}/versions/{version}/files/{file: .+}")
+    @Produces(MediaType.WILDCARD)
+    public Response file(
+            @CookieParam(SessionCookie.NAME) String id,
+            @PathParam("model") String name,
+            @PathParam("version") long version,
+            @PathParam("file") String file) {
+        Session session = sessions.require(id);
+        String path = versionPath(name, version);
+        Map<?, ?> detail = (Map<?, ?>) services.get(Service.REGISTRY, path, session.apiKey());
+        String listed = listedFile((Map<?, ?>) ((Map<?, ?>) detail.get("version")).get("files"), file, name, version);
+        ServiceClient.Download download =
+                services.download(Service.REGISTRY, path + "/files/" + segments(listed), session.apiKey());
+        StreamingOutput body = output -> {
+            try (InputStream in = download.body()) {
+                in.transferTo(output);
+            }
+        };
+        Response.ResponseBuilder response = Response.ok(body)
+                .type(download.contentType())
+                .header("Content-Disposition", "attachment; filename=\"" + attachmentName(listed) + "\"");
+        if (download.length() >= 0) {
+            response.header("Content-Length", download.length());
+        }
+        if (download.sha256() != null) {
+            response.header("X-Sha256", download.sha256());
+        }
+        return response.build();
+    }
+
+    /** {@code file} if the version's file list (name to size and SHA-256) holds it, else {@link UnknownFileException}. */
+    static String listedFile(Map<?, ?> files, String file, String model, long version) {
+        if (files == null || file == null || !files.containsKey(file)) {
+            throw new UnknownFileException("version " + version + " of '" + model + "' has no file '" + file + "'"
+                    + (files == null || files.isEmpty() ? "" : " (it has " + String.join(", ", names(files)) + ")"));
+        }
+        return file;
+    }
+
+    /** The file's last segment, with anything but letters, digits, '.', '-' and '_' as '_', for the header. */
+    static String attachmentName(String file) {
+        return file.substring(file.lastIndexOf('/') + 1).replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    private static List<String> names(Map<?, ?> files) {
+        return files.keySet().stream().map(String::valueOf).sorted().toList();
+    }
+
+    /** A file path for a URL: each segment encoded, the slashes kept. */
+    private static String segments(String file) {
+        return Arrays.stream(file.split("/", -1)).map(JobsPage::encoded).collect(Collectors.joining("/"));
+    }
+
+    private static String versionPath(String model, long version) {
+        return "/api/models/" + JobsPage.encoded(model) + "/versions/" + version;
     }
 
     /**

@@ -86,6 +86,45 @@ public class ServiceClient {
         }
     }
 
+    /**
+     * A file the service streams, with what it said of it, for the caller to pass on and close.
+     *
+     * @param contentType the service's Content-Type, or application/octet-stream without one
+     * @param length the service's Content-Length, or -1 without one
+     * @param sha256 the service's X-Sha256, or null without one
+     */
+    public record Download(InputStream body, String contentType, long length, String sha256) {}
+
+    /**
+     * GET a file as the key's holder, open: its body is not read here, so a large file is passed on as
+     * it arrives. No request timeout (a large file takes as long as it takes); connecting still times out.
+     */
+    public Download download(Service service, String path, String apiKey) {
+        HttpRequest request = HttpRequest.newBuilder(uri(service, path))
+                .header("X-API-Key", apiKey)
+                .GET()
+                .build();
+        try {
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            if (response.statusCode() >= 400) {
+                try (InputStream body = response.body()) {
+                    throw error(service, response.statusCode(), body.readAllBytes());
+                }
+            }
+            var headers = response.headers();
+            return new Download(
+                    response.body(),
+                    headers.firstValue("Content-Type").orElse("application/octet-stream"),
+                    headers.firstValueAsLong("Content-Length").orElse(-1),
+                    headers.firstValue("X-Sha256").orElse(null));
+        } catch (IOException e) {
+            throw new ServiceDownException(service, request.uri().toString(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ServiceDownException(service, request.uri().toString(), e);
+        }
+    }
+
     private HttpRequest.Builder request(Service service, String path, String apiKey) {
         HttpRequest.Builder request = HttpRequest.newBuilder(uri(service, path))
                 .timeout(TIMEOUT)

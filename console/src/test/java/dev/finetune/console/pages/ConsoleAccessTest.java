@@ -27,7 +27,15 @@ class ConsoleAccessTest {
 
     @Test
     void everyPageSendsABrowserWithoutASessionToSignIn() {
-        for (String page : new String[] {"/jobs", "/jobs/job-1", "/datasets", "/models", "/models/m"}) {
+        for (String page : new String[] {
+            "/jobs",
+            "/jobs/job-1",
+            "/datasets",
+            "/models",
+            "/models/m",
+            "/models/m/versions/1",
+            "/models/m/versions/1/files/adapter_model.safetensors"
+        }) {
             given().redirects().follow(false).get(page).then().statusCode(303).header("Location", endsWith("/sign-in"));
         }
         given().redirects()

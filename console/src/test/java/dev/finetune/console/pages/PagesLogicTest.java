@@ -47,6 +47,30 @@ class PagesLogicTest {
     }
 
     @Test
+    void onlyAFileTheVersionListsCanBeDownloaded() {
+        Map<String, Object> files = Map.of(
+                "adapter_model.safetensors", Map.of("size", 10, "sha256", "ab"),
+                "README.md", Map.of("size", 1, "sha256", "cd"));
+
+        assertThat(RegistryPage.listedFile(files, "adapter_model.safetensors", "m", 1))
+                .isEqualTo("adapter_model.safetensors");
+        for (String bad : new String[] {"../README.md", "/etc/passwd", "merged/config.json", "readme.md", "", null}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryPage.listedFile(files, bad, "m", 1))
+                    .isInstanceOf(UnknownFileException.class)
+                    .hasMessage(
+                            "version 1 of 'm' has no file '" + bad + "' (it has README.md, adapter_model.safetensors)");
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RegistryPage.listedFile(Map.of(), "README.md", "m", 2))
+                .hasMessage("version 2 of 'm' has no file 'README.md'");
+    }
+
+    @Test
+    void theAttachmentsNameIsTheFilesLastSegmentWithNothingThatCouldBreakTheHeader() {
+        assertThat(RegistryPage.attachmentName("adapter_model.safetensors")).isEqualTo("adapter_model.safetensors");
+        assertThat(RegistryPage.attachmentName("merged/model \"x\";.bin")).isEqualTo("model__x__.bin");
+    }
+
+    @Test
     void theServicesErrorGoesNextToTheFieldItNames() {
         List<String> fields = List.of("baseModel", "dataset", "learning_rate", "max_steps");
         Service training = Service.TRAINING;

@@ -309,6 +309,22 @@ class PipelineRunIT {
                 assertThat(browser.text("#report tr.invalid-line")).contains("messages", "required");
                 browser.get("/datasets/support-assistant/1?filter=no-such-reason");
                 assertThat(browser.count("#report tr.invalid-line")).isZero();
+                JsonNode manifest = outcome.datasetVersionView().path("manifest");
+                long examples = manifest.path("train").path("examples").asLong()
+                        + manifest.path("validation").path("examples").asLong()
+                        + manifest.path("test").path("examples").asLong();
+                assertThat(((Number) browser.script("return window.lengthHistogram.data[1].reduce((a, b) => a + b, 0)"))
+                                .longValue())
+                        .as("the histogram's bars count every example of the three splits")
+                        .isEqualTo(examples);
+                assertThat(((Number) browser.script("const c = document.querySelector('#length-histogram canvas');"
+                                        + "const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                                        + "let bar = 0; for (let i = 0; i < px.length; i += 4)"
+                                        + " if (px[i] === 0x93 && px[i + 1] === 0xc5 && px[i + 2] === 0xfd) bar++;"
+                                        + "return bar;"))
+                                .longValue())
+                        .as("pixels of the bars' fill on the histogram's canvas")
+                        .isGreaterThan(100);
             });
             browser.step("job", () -> {
                 browser.get("/jobs");
@@ -329,6 +345,60 @@ class PipelineRunIT {
                         .as("a finished job has no Cancel")
                         .isZero();
                 assertThat(browser.text("#evaluation-" + step)).contains("passed", "eval_loss", "exact_match");
+            });
+            browser.step("viewer-version", () -> {
+                browser.get(model);
+                browser.driver
+                        .findElement(By.cssSelector("tr.version[data-version='1'] a[href$='/versions/1']"))
+                        .click();
+                assertThat(browser.text("#model-card h1")).isEqualTo(outcome.model() + " v1");
+                assertThat(browser.count("#model-card table"))
+                        .as("the card's GFM tables")
+                        .isGreaterThanOrEqualTo(3);
+                assertThat(browser.driver
+                                .findElement(By.cssSelector("#card-front-matter pre"))
+                                .getAttribute("textContent"))
+                        .contains("library_name: peft");
+                String adapter = "adapter_model.safetensors";
+                String href = browser.driver
+                        .findElement(By.cssSelector("a.download[data-file='" + adapter + "']"))
+                        .getDomProperty("href");
+                String cookie = "console_session="
+                        + browser.driver
+                                .manage()
+                                .getCookieNamed("console_session")
+                                .getValue();
+                HttpClient http = HttpClient.newHttpClient();
+                HttpResponse<byte[]> download = http.send(
+                        HttpRequest.newBuilder(URI.create(href))
+                                .header("Cookie", cookie)
+                                .build(),
+                        HttpResponse.BodyHandlers.ofByteArray());
+                assertThat(download.statusCode()).isEqualTo(200);
+                assertThat(download.headers().firstValue("Content-Disposition"))
+                        .hasValue("attachment; filename=\"" + adapter + "\"");
+                JsonNode file =
+                        outcome.versionView().path("version").path("files").path(adapter);
+                assertThat(download.body()).hasSize(file.path("size").asInt());
+                assertThat(java.util.HexFormat.of()
+                                .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(download.body())))
+                        .as("the download's SHA-256 against the registry's manifest")
+                        .isEqualTo(file.path("sha256").asText());
+                assertThat(http.send(
+                                        HttpRequest.newBuilder(URI.create(href)).build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode())
+                        .as("without the session: sent to sign in")
+                        .isEqualTo(303);
+                assertThat(http.send(
+                                        HttpRequest.newBuilder(URI.create(href.replace(adapter, "..%2F" + adapter)))
+                                                .header("Cookie", cookie)
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode())
+                        .as("a name the version does not list")
+                        .isEqualTo(404);
             });
             browser.step("viewer-registry", () -> {
                 browser.get(model);
