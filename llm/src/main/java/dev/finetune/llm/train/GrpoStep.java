@@ -29,8 +29,10 @@ import java.util.SplittableRandom;
  * the policy's own, detached: the ratio is 1 and only its gradient counts, as TRL's.
  *
  * <p>Reports TRL's metrics with each step: reward, reward_std, frac_reward_zero_std,
- * rewards/&lt;function&gt;/mean, completion_length, kl (mean k3 per completion token, when beta > 0)
- * and clip_ratio.
+ * rewards/&lt;function&gt;/mean, completion_length, kl (mean k3 per completion token, when beta > 0),
+ * entropy (the policy's next-token entropy over the completion tokens of each micro-batch in its training
+ * forward pass, averaged over the micro-batches as TRL averages its per-micro-batch values) and
+ * clip_ratio.
  */
 final class GrpoStep implements ObjectiveStep {
     private final TrainableModel model;
@@ -132,6 +134,8 @@ final class GrpoStep implements ObjectiveStep {
         private final Rollouts rollouts;
         private final GrpoLoss.Window totals;
         private double klSum;
+        private double entropySum; // of the micro-batches' means
+        private int entropyCount;
         private long clipped;
         private long tokens;
 
@@ -176,6 +180,7 @@ final class GrpoStep implements ObjectiveStep {
             if (loss.usesReference()) {
                 metrics.put("kl", klSum / Math.max(1, tokens));
             }
+            metrics.put("entropy", entropySum / Math.max(1, entropyCount));
             metrics.put("clip_ratio", (double) clipped / Math.max(1, tokens));
             return metrics;
         }
@@ -194,7 +199,12 @@ final class GrpoStep implements ObjectiveStep {
             @Override
             public double backward(CausalLm lm, NDManager manager, GradientCollector collector) {
                 float[] weights = GrpoLoss.rowWeights(config.lossType(), batch.completionLengths(), totals);
-                return batch.backward(lm, head, manager, collector, logProbs -> {
+                return batch.backward(
+                        lm,
+                        head,
+                        manager,
+                        collector,
+                        logProbs -> {
                     NDArray old = logProbs.stopGradient(); // num_iterations 1: sampled by this very policy
                     NDArray referenceLogProbs =
                             reference == null ? null : manager.create(reference, logProbs.getShape()); // [B, T-1]
@@ -206,7 +216,11 @@ final class GrpoStep implements ObjectiveStep {
                             manager.create(advantages), // [B]
                             batch.mask(manager), // [B, T-1]
                             manager.create(weights)); // [B]
-                });
+                        },
+                        entropies -> {
+                            entropySum += batch.completionMean(entropies.toFloatArray());
+                            entropyCount++;
+                        });
             }
 
             /** Adds this micro-batch's KL and clipping counts over its completion tokens. */
