@@ -76,7 +76,7 @@ public record GrpoConfig(
 
     /** The reward functions and weights; see {@link Rewards#parse} for the errors. */
     public Rewards rewards() {
-        return Rewards.parse(rewardFuncs, rewardWeights);
+        return Rewards.parse(Objective.GRPO, rewardFuncs, rewardWeights);
     }
 
     /**

@@ -119,7 +119,7 @@ public record PpoConfig(
 
     /** The reward functions and weights; see {@link Rewards#parse} for the errors. */
     public Rewards rewards() {
-        return Rewards.parse(rewardFuncs, rewardWeights);
+        return Rewards.parse(Objective.PPO, rewardFuncs, rewardWeights);
     }
 
     /**

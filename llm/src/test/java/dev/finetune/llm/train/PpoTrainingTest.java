@@ -250,7 +250,7 @@ class PpoTrainingTest {
                 .hasMessageContaining("top_k cannot be used with objective ppo");
         assertThatThrownBy(() -> job(dir.resolve("d")).with(Settings.REWARD_FUNCS, List.of()))
                 .isInstanceOf(SettingException.class)
-                .hasMessageContaining("reward_funcs is required with objective ppo");
+                .hasMessageContaining("reward_funcs is required with objective ppo: name at least one of exact_match");
         assertThatThrownBy(() -> job(dir.resolve("e")).with(Settings.BETA, 0.1))
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("beta cannot be used with objective ppo");
