@@ -1,8 +1,8 @@
 package dev.finetune.llm.rewards;
 
+import dev.finetune.events.Objective;
 import java.io.IOException;
 import java.nio.file.Path;
-import dev.finetune.events.Objective;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

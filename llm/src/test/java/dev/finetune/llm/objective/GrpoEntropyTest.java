@@ -71,7 +71,10 @@ class GrpoEntropyTest {
             float[] entropies = new ChunkedLmHead(5).entropies(lm, hidden).toFloatArray(); // [B * (T-1)]
             assertThat(entropies).hasSize(rows * (length - 1));
             assertThat(batch.completionMean(entropies)).isCloseTo(expected, within(1e-5 * expected));
-            assertThat(largest).as("a non-trivial distribution").isGreaterThan(0.1).isLessThan(Math.log(vocabulary));
+            assertThat(largest)
+                    .as("a non-trivial distribution")
+                    .isGreaterThan(0.1)
+                    .isLessThan(Math.log(vocabulary));
         }
     }
 }

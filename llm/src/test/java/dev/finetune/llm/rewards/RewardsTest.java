@@ -36,14 +36,16 @@ class RewardsTest {
                         .total())
                 .as("found anywhere")
                 .containsExactly(1, 1, 1, 0);
-        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:\\d"), List.of()).needsReference())
+        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:\\d"), List.of())
+                        .needsReference())
                 .isFalse();
     }
 
     @Test
     void lengthPenaltyIsTheDistanceToTheTargetOverTheTarget() {
-        double[] scores =
-                Rewards.parse(Objective.GRPO, List.of("length:4"), List.of()).score(COMPLETIONS).total();
+        double[] scores = Rewards.parse(Objective.GRPO, List.of("length:4"), List.of())
+                .score(COMPLETIONS)
+                .total();
         assertThat(scores[0]).isCloseTo(-0.25, within(1e-12)); // 3 tokens
         assertThat(scores[1]).isCloseTo(-0.25, within(1e-12)); // 5
         assertThat(scores[2]).isCloseTo(-0.5, within(1e-12)); // 2
@@ -52,7 +54,8 @@ class RewardsTest {
 
     @Test
     void theRewardIsTheWeightedSumAndEachFunctionIsReportedByName() {
-        Rewards.Scores scores = Rewards.parse(Objective.GRPO, List.of("exact_match", "regex:\\d", "length:4"), List.of(1.0, 0.5, 2.0))
+        Rewards.Scores scores = Rewards.parse(
+                        Objective.GRPO, List.of("exact_match", "regex:\\d", "length:4"), List.of(1.0, 0.5, 2.0))
                 .score(COMPLETIONS);
         assertThat(scores.total()[0]).isCloseTo(1 + 0.5 - 0.5, within(1e-12));
         assertThat(scores.total()[1]).isCloseTo(0.5 - 0.5, within(1e-12));
