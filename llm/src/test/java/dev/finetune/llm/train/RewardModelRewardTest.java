@@ -60,8 +60,10 @@ class RewardModelRewardTest {
                 .isNotCloseTo(classifierScores[1], within(1e-6));
 
         Rewards.Scores scores;
-        try (Rewards rewards = Rewards.parse(Objective.GRPO,
-                        List.of("model:" + classifier, "length:2", "model:" + adapter), List.of(0.5, 2.0, -1.0))
+        try (Rewards rewards = Rewards.parse(
+                        Objective.GRPO,
+                        List.of("model:" + classifier, "length:2", "model:" + adapter),
+                        List.of(0.5, 2.0, -1.0))
                 .load(policy)) {
             scores = rewards.score(completions);
         }
@@ -78,15 +80,15 @@ class RewardModelRewardTest {
     @Test
     void aLanguageModelOrAnotherTokenizerIsRefusedNamingTheFile() throws IOException {
         Path policy = TinyJob.model(dir.resolve("policy"), 3);
-        assertThatThrownBy(() ->
-                        Rewards.parse(Objective.GRPO, List.of("model:" + policy), List.of()).load(policy))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model:" + policy), List.of())
+                        .load(policy))
                 .isInstanceOf(CheckpointException.class)
                 .hasMessageContainingAll("score.weight", "not a reward model");
         Path classifier = sequenceClassifier(policy, dir.resolve("classifier"));
         Files.writeString(
                 classifier.resolve("tokenizer.json"), Files.readString(classifier.resolve("tokenizer.json")) + " ");
-        assertThatThrownBy(() ->
-                        Rewards.parse(Objective.GRPO, List.of("model:" + classifier), List.of()).load(policy))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model:" + classifier), List.of())
+                        .load(policy))
                 .isInstanceOf(CheckpointException.class)
                 .hasMessageContainingAll(classifier.resolve("tokenizer.json").toString(), "differs from the policy's");
         assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model: "), List.of()))
