@@ -37,7 +37,7 @@ class GrpoIterationsTest {
     @TempDir
     Path dir;
 
-    /** About 5 s: three runs of at most 2 steps of 16 completions. */
+    /** About 3 s: three runs of at most 2 steps of 16 completions. */
     @Test
     void secondIterationIsTheClippedLossToTheGeneratingPolicyAndResumesExactly() throws IOException {
         TrainConfig config = job(dir.resolve("straight"));

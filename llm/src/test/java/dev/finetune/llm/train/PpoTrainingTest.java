@@ -202,7 +202,7 @@ class PpoTrainingTest {
      * 32 prompts, mini-batches of 8, 2 of them a rollout batch optimised 2 PPO epochs: 4 mini-batches and
      * 8 optimizer steps a pass over the prompts. The reported epoch is TRL's, the fraction of the prompts
      * consumed (not the optimizer steps over the steps of one pass at one update per mini-batch), and
-     * eval_strategy epoch evaluates once per pass. About 5 s.
+     * eval_strategy epoch evaluates once per pass. About 2 s.
      */
     @Test
     void ppoEpochsArePassesOverThePrompts() throws IOException {
