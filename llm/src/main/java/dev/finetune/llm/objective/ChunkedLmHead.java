@@ -87,6 +87,36 @@ public final class ChunkedLmHead {
     }
 
     /**
+     * The entropy {@code -sum_v p(v | x_<=t) log p(v | x_<=t)} of every position's next-token distribution
+     * [B, T-1], without gradient, a chunk of rows at a time (TRL's {@code entropy_from_logits}). Costs one
+     * more LM-head forward pass of the rows: the whole distribution, not only the next token's entry.
+     *
+     * @param hidden final-normed hidden states [B, T, C]
+     */
+    @SuppressWarnings("try")
+    public NDArray entropies(CausalLm model, NDArray hidden) {
+        long batch = hidden.getShape().get(0);
+        long predictions = hidden.getShape().get(1) - 1;
+        try (GradientMode.Paused paused = GradientMode.pause()) {
+            NDArray flat = predictionRows(hidden); // [N, C]
+            NDList chunks = new NDList();
+            int rows = rows(model);
+            for (long start = 0; start < flat.getShape().get(0); start += rows) {
+                NDArray chunk;
+                try (NDScope ignored = new NDScope()) {
+                    NDArray logp = model.logits(flat.get(new NDIndex("{}:{}", start, start + rows)))
+                            .logSoftmax(-1); // [n, V]
+                    chunk = logp.exp().mul(logp).sum(new int[] {-1}).neg(); // [n]
+                    NDScope.unregister(chunk);
+                }
+                NDScope.register(chunk);
+                chunks.add(chunk);
+            }
+            return NDArrays.concat(chunks).reshape(batch, predictions); // [B, T-1]
+        }
+    }
+
+    /**
      * Back-propagates {@code sum(weights * log p(x_{t+1} | x_<=t))} into {@code hidden} and through
      * its graph, one chunk of rows at a time, and returns that sum. Call inside {@code collector}.
      *

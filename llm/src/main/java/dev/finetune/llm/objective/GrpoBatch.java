@@ -8,6 +8,7 @@ import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.model.TrainingPass;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -63,6 +64,22 @@ public record GrpoBatch(long[][] ids, long[][] paddingMask, float[][] completion
                 .sum();
     }
 
+    /** The mean of {@code perPosition} [B * (T-1)] over the completion tokens ({@link #completionMask}). */
+    public double completionMean(float[] perPosition) {
+        double sum = 0;
+        long count = 0;
+        int width = completionMask[0].length;
+        for (int row = 0; row < completionMask.length; row++) {
+            for (int t = 0; t < width; t++) {
+                if (completionMask[row][t] != 0) {
+                    sum += perPosition[row * width + t];
+                    count++;
+                }
+            }
+        }
+        return sum / Math.max(1, count);
+    }
+
     /** {@link #completionMask} in {@code manager} [B, T-1]. */
     public NDArray mask(NDManager manager) {
         return manager.create(completionMask);
@@ -97,8 +114,26 @@ public record GrpoBatch(long[][] ids, long[][] paddingMask, float[][] completion
             NDManager manager,
             GradientCollector collector,
             Function<NDArray, NDArray> loss) {
+        return backward(model, head, manager, collector, loss, null);
+    }
+
+    /**
+     * As {@link #backward(CausalLm, ChunkedLmHead, NDManager, GradientCollector, Function)}, giving {@code
+     * entropies} (unless null) the entropy of every position's next-token distribution [B, T-1] under the
+     * training forward pass, without gradient ({@link ChunkedLmHead#entropies}).
+     */
+    public double backward(
+            CausalLm model,
+            ChunkedLmHead head,
+            NDManager manager,
+            GradientCollector collector,
+            Function<NDArray, NDArray> loss,
+            Consumer<NDArray> entropies) {
         NDArray inputIds = manager.create(ids); // [B, T]
         TrainingPass pass = model.trainingForward(inputIds, manager.create(paddingMask));
+        if (entropies != null) {
+            entropies.accept(head.entropies(model, pass.hidden())); // [B, T-1]
+        }
         NDArray tokens = head.logProbs(model, pass.hidden(), inputIds); // [B, T-1]
         tokens.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each log-probability
         NDArray value = loss.apply(tokens);

@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDManager;
  *
  * <pre>
  * A_i      = r_i - mean(r_group)                 ({@link #advantages}; / (std(r_group) + 1e-4) with scale_rewards)
- * ratio_it = exp(logp_it - logp_old_it)          (logp_old = logp detached: TRL's num_iterations 1)
+ * ratio_it = exp(logp_it - logp_old_it)          (logp_old: the generating policy's; logp detached with num_iterations 1)
  * kl_it    = exp(ref_it - logp_it) - (ref_it - logp_it) - 1      (the k3 estimator of KL(policy || ref))
  * l_it     = -min(ratio_it A_i, clip(ratio_it, 1 - epsilon, 1 + epsilon_high) A_i) + beta kl_it
  * loss     = sum_it l_it w_i                     (w_i from the {@link GrpoLossType}: {@link #rowWeights})

@@ -1,5 +1,6 @@
 package dev.finetune.llm.rewards;
 
+import dev.finetune.events.Objective;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,15 +36,16 @@ public final class Rewards implements AutoCloseable {
     }
 
     /**
-     * The rewards a job declares.
+     * The rewards a job of {@code objective} (GRPO or PPO, both read reward_funcs) declares.
      *
      * @throws IllegalArgumentException naming the setting, the entry and its value: {@code
      *     reward_funcs[1] "regex:[" is not a valid regular expression: ...}
      */
-    public static Rewards parse(List<String> specs, List<Double> weights) {
+    public static Rewards parse(Objective objective, List<String> specs, List<Double> weights) {
         if (specs.isEmpty()) {
-            throw new IllegalArgumentException("reward_funcs is required with objective grpo: name at least one of"
-                    + " exact_match, regex:<pattern>, length:<tokens>, model:<reward model directory>");
+            throw new IllegalArgumentException("reward_funcs is required with objective " + objective.code()
+                    + ": name at least one of exact_match, regex:<pattern>, length:<tokens>, model:<reward model"
+                    + " directory>");
         }
         if (!weights.isEmpty() && weights.size() != specs.size()) {
             throw new IllegalArgumentException("reward_weights has " + weights.size() + " weights for " + specs.size()

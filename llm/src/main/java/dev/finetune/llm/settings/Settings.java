@@ -364,9 +364,10 @@ public final class Settings {
             "num_iterations",
             ValueType.INTEGER,
             1,
-            Rule.of(v -> v == 1, "1 (TRL's mu > 1, reusing a step's completions over several steps, is not supported)"),
+            Rule.count(1, 1024),
             "GRPO: optimizer steps per batch of generated completions (TRL's mu, default 1: the ratio is 1 at each"
-                    + " step and only its gradient counts)");
+                    + " step and only its gradient counts; above 1 the ratio is to the log-probabilities of the"
+                    + " policy that generated the batch, and an epoch is that many times as many steps)");
 
     public static final Setting<Boolean> SCALE_REWARDS = Setting.of(
             "scale_rewards",

@@ -5,24 +5,36 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Which items (examples or packed rows) each optimizer step trains on. Each epoch visits the items in
- * a permutation drawn from (seed, epoch); optimizer step s of an epoch takes micro-batches {@code
- * s*A .. s*A + A - 1} of {@code B} items (A = gradient accumulation, B = batch size; the epoch's last
- * micro-batch and step may be short). A pure function of the step, so a resumed run needs only the
- * step to continue the data order exactly.
+ * Which items (examples, packed rows or prompts) each optimizer step trains on. Each epoch visits the
+ * items in a permutation drawn from (seed, epoch); data batch k of an epoch takes micro-batches {@code
+ * k*A .. k*A + A - 1} of {@code B} items (A = gradient accumulation, B = batch size; the epoch's last
+ * micro-batch and batch may be short). Each data batch is optimised by U optimizer steps: 1 for every
+ * objective but PPO, whose rollout batches are optimised num_ppo_epochs times ({@link PpoConfig#plan}).
+ * Epochs count passes over the items, as transformers' and TRL's {@code epoch} (the fraction of the
+ * dataset consumed), so an epoch is U times as many optimizer steps as data batches. A pure function of
+ * the step, so a resumed run needs only the step to continue the data order exactly.
  *
  * @param items number of items
  * @param batchSize items per micro-batch
- * @param accumulation micro-batches per optimizer step
+ * @param accumulation micro-batches per data batch
  * @param totalSteps optimizer steps of the run
  * @param seed seed of the permutations
+ * @param updatesPerBatch optimizer steps per data batch (U)
  */
-public record BatchPlan(int items, int batchSize, int accumulation, int totalSteps, long seed) {
+public record BatchPlan(int items, int batchSize, int accumulation, int totalSteps, long seed, int updatesPerBatch) {
 
     public BatchPlan {
         if (items <= 0) {
             throw new IllegalArgumentException("the training data has no usable examples");
         }
+        if (updatesPerBatch <= 0) {
+            throw new IllegalArgumentException("updatesPerBatch must be positive, got " + updatesPerBatch);
+        }
+    }
+
+    /** A plan of one optimizer step per data batch. */
+    public BatchPlan(int items, int batchSize, int accumulation, int totalSteps, long seed) {
+        this(items, batchSize, accumulation, totalSteps, seed, 1);
     }
 
     /** The plan of a run: {@code max_steps} if set, otherwise {@code num_train_epochs} epochs (rounded up). */
@@ -48,24 +60,45 @@ public record BatchPlan(int items, int batchSize, int accumulation, int totalSte
         return ceilDiv(items, batchSize);
     }
 
-    public int stepsPerEpoch() {
+    /** Data batches in a pass over the items. */
+    public int batchesPerEpoch() {
         return ceilDiv(microBatchesPerEpoch(), accumulation);
+    }
+
+    /** Optimizer steps in a pass over the items. */
+    public int stepsPerEpoch() {
+        return batchesPerEpoch() * updatesPerBatch;
+    }
+
+    /** The data batch (0-based, counted over the run) that optimizer step {@code step} optimises. */
+    public int batchOf(int step) {
+        return step / updatesPerBatch;
     }
 
     /** The epoch (0-based) that optimizer step {@code step} belongs to. */
     public int epochOf(int step) {
-        return step / stepsPerEpoch();
+        return batchOf(step) / batchesPerEpoch();
     }
 
-    /** Fractional epochs done after {@code stepsDone} steps. */
+    /** Fractional epochs (passes over the items) done after {@code stepsDone} optimizer steps. */
     public double epochsAfter(int stepsDone) {
         return (double) stepsDone / stepsPerEpoch();
     }
 
-    /** The item indices of each micro-batch of optimizer step {@code step} (0-based). */
+    /** The first micro-batch of the epoch that optimizer step {@code step}'s data batch starts at. */
+    public int microBatchOf(int step) {
+        return (batchOf(step) % batchesPerEpoch()) * accumulation;
+    }
+
+    /** The item indices of each micro-batch of optimizer step {@code step} (0-based): its data batch's. */
     public List<int[]> microBatches(int step) {
-        int[] order = permutation(epochOf(step));
-        int first = (step % stepsPerEpoch()) * accumulation;
+        return batch(batchOf(step));
+    }
+
+    /** The item indices of each micro-batch of data batch {@code batch} (0-based, counted over the run). */
+    public List<int[]> batch(int batch) {
+        int[] order = permutation(batch / batchesPerEpoch());
+        int first = (batch % batchesPerEpoch()) * accumulation;
         int last = Math.min(first + accumulation, microBatchesPerEpoch());
         List<int[]> batches = new ArrayList<>();
         for (int micro = first; micro < last; micro++) {

@@ -25,6 +25,7 @@ import java.util.Set;
  * @param beta KL weight, 0 for none (default 0.04)
  * @param epsilon lower clip 1 - epsilon (default 0.2)
  * @param epsilonHigh upper clip 1 + epsilonHigh (default: epsilon)
+ * @param numIterations mu, optimizer steps on each batch of generated completions (default 1)
  * @param scaleRewards advantages divided by the group's reward std (default true)
  * @param lossType how token losses are averaged (default dapo)
  * @param rewardFuncs the reward functions' specs
@@ -40,6 +41,7 @@ public record GrpoConfig(
         double beta,
         double epsilon,
         double epsilonHigh,
+        int numIterations,
         boolean scaleRewards,
         GrpoLossType lossType,
         List<String> rewardFuncs,
@@ -58,6 +60,7 @@ public record GrpoConfig(
                 settings.get(Settings.BETA, method, Objective.GRPO),
                 epsilon,
                 epsilonHigh > 0 ? epsilonHigh : epsilon,
+                settings.get(Settings.NUM_ITERATIONS, method),
                 settings.get(Settings.SCALE_REWARDS, method),
                 (GrpoLossType) settings.get(Settings.LOSS_TYPE, method, Objective.GRPO),
                 settings.get(Settings.REWARD_FUNCS, method),
@@ -69,6 +72,19 @@ public record GrpoConfig(
         return batchSize / numGenerations;
     }
 
+    /**
+     * The run's plan: items are prompts, a micro-batch {@link #promptsPerBatch} of them, a data batch
+     * gradient_accumulation_steps micro-batches whose completions are generated once and optimised by
+     * num_iterations consecutive optimizer steps (TRL's generation batch with steps_per_generation =
+     * gradient_accumulation_steps, reused mu times). Steps are optimizer steps: max_steps if set, else
+     * num_train_epochs passes over the prompts, num_iterations steps per data batch, as TRL counts them.
+     */
+    public BatchPlan plan(int prompts, TrainingArguments arguments) {
+        BatchPlan data = BatchPlan.of(prompts, promptsPerBatch(arguments.batchSize()), arguments);
+        int total = arguments.maxSteps() > 0 ? arguments.maxSteps() : data.totalSteps() * numIterations;
+        return new BatchPlan(data.items(), data.batchSize(), data.accumulation(), total, data.seed(), numIterations);
+    }
+
     /** The loss these settings describe, its constants held in {@code manager}. */
     public GrpoLoss loss(NDManager manager) {
         return new GrpoLoss(beta, epsilon, epsilonHigh, manager);
@@ -76,7 +92,7 @@ public record GrpoConfig(
 
     /** The reward functions and weights; see {@link Rewards#parse} for the errors. */
     public Rewards rewards() {
-        return Rewards.parse(rewardFuncs, rewardWeights);
+        return Rewards.parse(Objective.GRPO, rewardFuncs, rewardWeights);
     }
 
     /**

@@ -16,7 +16,8 @@ import java.util.TreeSet;
  * with the chat template and its generation prompt, completions sampled and rewarded at each step
  * ({@link GrpoStep}); LoRA or QLoRA (reference = adapters off), or full fine-tuning with beta 0 (no
  * reference), run by the shared {@link TrainingLoop}. A micro-batch holds per_device_train_batch_size
- * completions: per_device_train_batch_size / num_generations prompts.
+ * completions: per_device_train_batch_size / num_generations prompts; each step's completions are
+ * optimised num_iterations times ({@link GrpoConfig#plan}).
  */
 public final class GrpoRecipe implements Recipe {
     private final TrainConfig config;
@@ -39,9 +40,11 @@ public final class GrpoRecipe implements Recipe {
         prompts = Rollouts.Prompt.read(encoder, config.trainFile(), grpo.rewards(), grpo.maxPromptLength());
         List<Rollouts.Prompt> validation = RecipeSupport.validation(
                 config, file -> Rollouts.Prompt.read(encoder, file, grpo.rewards(), grpo.maxPromptLength()));
-        int promptsPerBatch = grpo.promptsPerBatch(config.training().batchSize());
-        TrainableModel model =
-                loop.prepare(prompts.size(), promptsPerBatch, Rollouts.Prompt.fingerprint(config.objective(), prompts));
+        String fingerprint = Rollouts.Prompt.fingerprint(config.objective(), prompts);
+        if (grpo.numIterations() > 1) {
+            fingerprint += " num_iterations " + grpo.numIterations(); // another step count per generation
+        }
+        TrainableModel model = loop.prepare(grpo.plan(prompts.size(), config.training()), fingerprint, loaded -> {});
         rewards = grpo.rewards().load(config.model());
         Set<Long> stops = new TreeSet<>();
         tokenizer.specialTokens().stopIds().forEach(id -> stops.add((long) id));

@@ -86,11 +86,13 @@ public record PpoConfig(
 
     /**
      * The run's plan: items are prompts, a micro-batch per_device_train_batch_size of them and a
-     * mini-batch gradient_accumulation_steps micro-batches (TRL's mini_batch_size); a rollout batch is
-     * num_mini_batches consecutive mini-batches of prompts, optimised num_ppo_epochs times. The plan's
-     * steps are optimizer steps: max_steps if set, else the rollout batches of num_train_epochs passes
-     * over the prompts times num_ppo_epochs x num_mini_batches. Its mini-batch k of prompts is {@code
-     * microBatches(k)} (a function of k, so a resumed run draws the same prompts).
+     * mini-batch (the plan's data batch) gradient_accumulation_steps micro-batches (TRL's mini_batch_size);
+     * a rollout batch is num_mini_batches consecutive mini-batches of prompts, optimised num_ppo_epochs
+     * times, so each mini-batch of prompts counts num_ppo_epochs optimizer steps and an epoch is a pass over
+     * the prompts, TRL's {@code episode / len(train_dataset)}. The plan's steps are optimizer steps:
+     * max_steps if set, else the rollout batches of num_train_epochs passes over the prompts times
+     * num_ppo_epochs x num_mini_batches. Its mini-batch k of prompts is {@code batch(k)} (a function of k,
+     * so a resumed run draws the same prompts).
      */
     public BatchPlan plan(int prompts, TrainingArguments arguments) {
         BatchPlan prompt = BatchPlan.of(prompts, arguments.batchSize(), arguments);
@@ -101,7 +103,8 @@ public record PpoConfig(
             int rollouts = (prompt.totalSteps() + numMiniBatches - 1) / numMiniBatches;
             total = rollouts * updatesPerRollout();
         }
-        return new BatchPlan(prompt.items(), prompt.batchSize(), prompt.accumulation(), total, prompt.seed());
+        return new BatchPlan(
+                prompt.items(), prompt.batchSize(), prompt.accumulation(), total, prompt.seed(), numPpoEpochs);
     }
 
     /** The loss these settings describe, its constants held in {@code manager}. */
@@ -116,7 +119,7 @@ public record PpoConfig(
 
     /** The reward functions and weights; see {@link Rewards#parse} for the errors. */
     public Rewards rewards() {
-        return Rewards.parse(rewardFuncs, rewardWeights);
+        return Rewards.parse(Objective.PPO, rewardFuncs, rewardWeights);
     }
 
     /**

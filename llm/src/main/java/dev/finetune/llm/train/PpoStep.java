@@ -82,7 +82,7 @@ final class PpoStep implements ObjectiveStep {
 
     /**
      * @param rewards config's rewards with their reward models loaded (the recipe closes them)
-     * @param plan the run's plan, whose {@code microBatches(k)} are mini-batch k's prompts
+     * @param plan the run's plan, whose data batch k ({@code batch(k)}) is mini-batch k's prompts
      * @param seed the run's seed: sampling and shuffling are functions of it and the cycle
      * @param batchSize per_device_train_batch_size, completions per micro-batch
      */
@@ -142,7 +142,7 @@ final class PpoStep implements ObjectiveStep {
     private RolloutBatch rollout(int cycle) {
         List<Integer> rows = new ArrayList<>();
         for (int k = cycle * config.numMiniBatches(); k < (cycle + 1) * config.numMiniBatches(); k++) {
-            for (int[] micro : plan.microBatches(k)) {
+            for (int[] micro : plan.batch(k)) {
                 Arrays.stream(micro).forEach(rows::add);
             }
         }

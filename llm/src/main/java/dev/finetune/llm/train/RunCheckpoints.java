@@ -83,8 +83,8 @@ final class RunCheckpoints {
     /** Writes checkpoint {@code step} with the evaluations so far and the recipe's extra files. */
     Path save(int step, double loss, EvalTracker evaluations, TrainingCheckpoints.Contents extra) throws IOException {
         evaluations.saving(step, directoryOf(step).toString());
-        int epoch = step / plan.stepsPerEpoch();
-        int microBatch = (step % plan.stepsPerEpoch()) * plan.accumulation();
+        int epoch = plan.epochOf(step);
+        int microBatch = plan.microBatchOf(step);
         TrainerState state = new TrainerState(
                 TrainerState.FORMAT_VERSION,
                 step,

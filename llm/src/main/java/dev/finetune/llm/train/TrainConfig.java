@@ -106,12 +106,6 @@ public record TrainConfig(
      */
     private static void checkPpo(Method method, SettingValues settings) {
         PpoConfig ppo = PpoConfig.from(settings, method);
-        if (ppo.rewardFuncs().isEmpty()) {
-            throw new SettingException(
-                    Settings.REWARD_FUNCS.name(),
-                    "reward_funcs is required with objective ppo: name at least one of exact_match,"
-                            + " regex:<pattern>, length:<tokens>; the score is given at each completion's last token");
-        }
         try {
             ppo.rewards();
         } catch (IllegalArgumentException e) {

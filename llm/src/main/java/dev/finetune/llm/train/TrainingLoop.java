@@ -63,11 +63,6 @@ final class TrainingLoop implements AutoCloseable {
         return prepare(items, arguments.batchSize(), fingerprint, loaded -> {});
     }
 
-    /** As {@link #prepare(int, String)} with micro-batches of {@code batchSize} items. */
-    TrainableModel prepare(int items, int batchSize, String fingerprint) throws IOException {
-        return prepare(items, batchSize, fingerprint, loaded -> {});
-    }
-
     /**
      * As {@link #prepare(int, String)}, with {@code reshape} applied to the loaded model before it is
      * prepared for the method (a reward model's score head replaces the LM head there, so that it is a
@@ -83,9 +78,9 @@ final class TrainingLoop implements AutoCloseable {
     }
 
     /**
-     * As {@link #prepare(int, String)} with the objective's own {@code plan} (PPO's: several optimizer
-     * steps per batch of prompts), and {@code extend} applied to the prepared model before the optimizer
-     * is made (PPO's value head joins the trained parameters there).
+     * As {@link #prepare(int, String)} with the objective's own {@code plan} (PPO's and GRPO's: several
+     * optimizer steps per batch of prompts), and {@code extend} applied to the prepared model before the
+     * optimizer is made (PPO's value head joins the trained parameters there).
      */
     TrainableModel prepare(BatchPlan plan, String fingerprint, Consumer<TrainableModel> extend) throws IOException {
         return prepare(plan, fingerprint, loaded -> {}, extend);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.finetune.events.Objective;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -18,31 +19,33 @@ class RewardsTest {
 
     @Test
     void exactMatchComparesTheTrimmedTextWithTheTrimmedReference() {
-        Rewards rewards = Rewards.parse(List.of("exact_match"), List.of());
+        Rewards rewards = Rewards.parse(Objective.GRPO, List.of("exact_match"), List.of());
         assertThat(rewards.score(COMPLETIONS).total()).containsExactly(1, 0, 0, 0);
         assertThat(rewards.needsReference()).isTrue();
     }
 
     @Test
     void regexScoresOneWhereThePatternIsFound() {
-        assertThat(Rewards.parse(List.of("regex:^\\d+$"), List.of())
+        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:^\\d+$"), List.of())
                         .score(COMPLETIONS)
                         .total())
                 .as("anchored: the whole text")
                 .containsExactly(0, 0, 1, 0);
-        assertThat(Rewards.parse(List.of("regex:\\d"), List.of())
+        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:\\d"), List.of())
                         .score(COMPLETIONS)
                         .total())
                 .as("found anywhere")
                 .containsExactly(1, 1, 1, 0);
-        assertThat(Rewards.parse(List.of("regex:\\d"), List.of()).needsReference())
+        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:\\d"), List.of())
+                        .needsReference())
                 .isFalse();
     }
 
     @Test
     void lengthPenaltyIsTheDistanceToTheTargetOverTheTarget() {
-        double[] scores =
-                Rewards.parse(List.of("length:4"), List.of()).score(COMPLETIONS).total();
+        double[] scores = Rewards.parse(Objective.GRPO, List.of("length:4"), List.of())
+                .score(COMPLETIONS)
+                .total();
         assertThat(scores[0]).isCloseTo(-0.25, within(1e-12)); // 3 tokens
         assertThat(scores[1]).isCloseTo(-0.25, within(1e-12)); // 5
         assertThat(scores[2]).isCloseTo(-0.5, within(1e-12)); // 2
@@ -51,13 +54,14 @@ class RewardsTest {
 
     @Test
     void theRewardIsTheWeightedSumAndEachFunctionIsReportedByName() {
-        Rewards.Scores scores = Rewards.parse(List.of("exact_match", "regex:\\d", "length:4"), List.of(1.0, 0.5, 2.0))
+        Rewards.Scores scores = Rewards.parse(
+                        Objective.GRPO, List.of("exact_match", "regex:\\d", "length:4"), List.of(1.0, 0.5, 2.0))
                 .score(COMPLETIONS);
         assertThat(scores.total()[0]).isCloseTo(1 + 0.5 - 0.5, within(1e-12));
         assertThat(scores.total()[1]).isCloseTo(0.5 - 0.5, within(1e-12));
         assertThat(scores.total()[3]).isCloseTo(-1.5, within(1e-12));
         assertThat(scores.perFunction()).containsOnlyKeys("exact_match", "regex:\\d", "length:4");
-        assertThat(Rewards.parse(List.of("regex:\\d", "length:4"), List.of())
+        assertThat(Rewards.parse(Objective.GRPO, List.of("regex:\\d", "length:4"), List.of())
                         .score(COMPLETIONS)
                         .total()[1])
                 .as("no weights: 1 each")
@@ -66,19 +70,21 @@ class RewardsTest {
 
     @Test
     void badDeclarationsAreNamedWithTheEntryAndValue() {
-        assertThatThrownBy(() -> Rewards.parse(List.of("exact_match", "regex:[0-9"), List.of()))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("exact_match", "regex:[0-9"), List.of()))
                 .hasMessageStartingWith("reward_funcs[1] \"regex:[0-9\" is not a valid regular expression: Unclosed"
                         + " character class");
-        assertThatThrownBy(() -> Rewards.parse(List.of("bleu"), List.of()))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("bleu"), List.of()))
                 .hasMessage("reward_funcs[0] \"bleu\" is not a reward function: use exact_match, regex:<pattern>,"
                         + " length:<tokens> or model:<reward model directory>");
-        assertThatThrownBy(() -> Rewards.parse(List.of("length:0"), List.of()))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("length:0"), List.of()))
                 .hasMessage("reward_funcs[0] \"length:0\" needs a positive whole number of tokens, got \"0\"");
-        assertThatThrownBy(() -> Rewards.parse(List.of("exact_match", "length:3"), List.of(1.0)))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("exact_match", "length:3"), List.of(1.0)))
                 .hasMessage("reward_weights has 1 weights for 2 reward_funcs: give one weight per function, or none"
                         + " for 1 each");
-        assertThatThrownBy(() -> Rewards.parse(List.of(), List.of()))
-                .hasMessageStartingWith("reward_funcs is required with objective grpo");
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of(), List.of()))
+                .hasMessageStartingWith("reward_funcs is required with objective grpo: name at least one of");
+        assertThatThrownBy(() -> Rewards.parse(Objective.PPO, List.of(), List.of()))
+                .hasMessageStartingWith("reward_funcs is required with objective ppo: name at least one of");
     }
 
     private static Completion completion(String text, int tokens, String reference) {

@@ -52,6 +52,10 @@ class GrpoTrainingTest {
             assertThat(m.objectiveMetrics().get("clip_ratio"))
                     .as("num_iterations 1: ratio 1")
                     .isZero();
+            assertThat(m.objectiveMetrics().get("entropy"))
+                    .as("mean next-token entropy over the completions at step " + m.step())
+                    .isPositive()
+                    .isFinite();
         }
 
         List<StepMetrics> strong = train(1.0, dir.resolve("strong-beta"));

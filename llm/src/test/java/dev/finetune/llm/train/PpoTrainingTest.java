@@ -198,6 +198,45 @@ class PpoTrainingTest {
                 .isGreaterThan(1e-5);
     }
 
+    /**
+     * 32 prompts, mini-batches of 8, 2 of them a rollout batch optimised 2 PPO epochs: 4 mini-batches and
+     * 8 optimizer steps a pass over the prompts. The reported epoch is TRL's, the fraction of the prompts
+     * consumed (not the optimizer steps over the steps of one pass at one update per mini-batch), and
+     * eval_strategy epoch evaluates once per pass. About 2 s.
+     */
+    @Test
+    void ppoEpochsArePassesOverThePrompts() throws IOException {
+        TrainConfig job = job(dir.resolve("epochs"));
+        TrainConfig config = job.with(Settings.METRIC_FOR_BEST_MODEL, "objective/scores")
+                .withValidationFile(job.trainFile())
+                .with(Settings.NUM_TRAIN_EPOCHS, 2.0)
+                .with(Settings.EVAL_STRATEGY, EvalStrategy.EPOCH)
+                .with(Settings.SAVE_STEPS, 100);
+        List<StepMetrics> steps = new ArrayList<>();
+        Map<Integer, Double> evaluations = new java.util.TreeMap<>();
+        try (Recipe recipe = Recipes.create(config, new TrainingListener() {
+            @Override
+            public void onStep(StepMetrics metrics) {
+                steps.add(metrics);
+            }
+
+            @Override
+            public void onEvaluate(int step, double epoch, Map<String, Double> metrics) {
+                evaluations.put(step, epoch);
+            }
+        })) {
+            recipe.setup();
+            recipe.train();
+        }
+        assertThat(steps).as("2 passes of 2 rollout batches of 4 updates").hasSize(16);
+        assertThat(steps.get(3).epoch())
+                .as("after the first rollout batch: 16 of 32 prompts")
+                .isEqualTo(0.5);
+        assertThat(steps.get(7).epoch()).isEqualTo(1.0);
+        assertThat(steps.get(15).epoch()).isEqualTo(2.0);
+        assertThat(evaluations).as("one evaluation per pass over the prompts").isEqualTo(Map.of(8, 1.0, 16, 2.0));
+    }
+
     @Test
     void badPpoSettingsAreRefusedNamingTheSetting() throws IOException {
         assertThatThrownBy(() -> job(dir.resolve("a")).with(Settings.CLIPRANGE, 0.0))
@@ -211,7 +250,7 @@ class PpoTrainingTest {
                 .hasMessageContaining("top_k cannot be used with objective ppo");
         assertThatThrownBy(() -> job(dir.resolve("d")).with(Settings.REWARD_FUNCS, List.of()))
                 .isInstanceOf(SettingException.class)
-                .hasMessageContaining("reward_funcs is required with objective ppo");
+                .hasMessageContaining("reward_funcs is required with objective ppo: name at least one of exact_match");
         assertThatThrownBy(() -> job(dir.resolve("e")).with(Settings.BETA, 0.1))
                 .isInstanceOf(SettingException.class)
                 .hasMessageContaining("beta cannot be used with objective ppo");

@@ -61,7 +61,9 @@ class RewardModelRewardTest {
 
         Rewards.Scores scores;
         try (Rewards rewards = Rewards.parse(
-                        List.of("model:" + classifier, "length:2", "model:" + adapter), List.of(0.5, 2.0, -1.0))
+                        Objective.GRPO,
+                        List.of("model:" + classifier, "length:2", "model:" + adapter),
+                        List.of(0.5, 2.0, -1.0))
                 .load(policy)) {
             scores = rewards.score(completions);
         }
@@ -78,18 +80,18 @@ class RewardModelRewardTest {
     @Test
     void aLanguageModelOrAnotherTokenizerIsRefusedNamingTheFile() throws IOException {
         Path policy = TinyJob.model(dir.resolve("policy"), 3);
-        assertThatThrownBy(() ->
-                        Rewards.parse(List.of("model:" + policy), List.of()).load(policy))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model:" + policy), List.of())
+                        .load(policy))
                 .isInstanceOf(CheckpointException.class)
                 .hasMessageContainingAll("score.weight", "not a reward model");
         Path classifier = sequenceClassifier(policy, dir.resolve("classifier"));
         Files.writeString(
                 classifier.resolve("tokenizer.json"), Files.readString(classifier.resolve("tokenizer.json")) + " ");
-        assertThatThrownBy(() ->
-                        Rewards.parse(List.of("model:" + classifier), List.of()).load(policy))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model:" + classifier), List.of())
+                        .load(policy))
                 .isInstanceOf(CheckpointException.class)
                 .hasMessageContainingAll(classifier.resolve("tokenizer.json").toString(), "differs from the policy's");
-        assertThatThrownBy(() -> Rewards.parse(List.of("model: "), List.of()))
+        assertThatThrownBy(() -> Rewards.parse(Objective.GRPO, List.of("model: "), List.of()))
                 .hasMessage("reward_funcs[0] \"model: \" names no reward model: use model:<directory>");
     }
 
