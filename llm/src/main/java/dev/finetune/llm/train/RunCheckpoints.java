@@ -99,7 +99,9 @@ final class RunCheckpoints {
                         optimization.schedule().peak(),
                         optimization.schedule().warmupSteps(),
                         optimization.schedule().totalSteps(),
-                        step == 0 ? 0 : optimization.schedule().rate(Math.max(0, step - 1 - optimization.skippedSteps()))),
+                        step == 0
+                                ? 0
+                                : optimization.schedule().rate(Math.max(0, step - 1 - optimization.skippedSteps()))),
                 optimization.optimizer().step(),
                 TrainerState.Rng.of(plan.seed()),
                 new TrainerState.DataPosition(epoch, microBatch),
