@@ -248,6 +248,14 @@ public final class Adapters {
         }
     }
 
+    /**
+     * Computes every adapted layer's frozen base product in fp16 through {@code half} ({@code fp16:
+     * true}); null returns to the stored precision. The adapters stay fp32.
+     */
+    public void setHalfPrecision(HalfPrecisionBase half) {
+        layers.values().forEach(layer -> layer.setHalfPrecision(half));
+    }
+
     /** Restores the adapters' previous on/off state when closed; closing never throws. */
     @FunctionalInterface
     public interface Switch extends AutoCloseable {

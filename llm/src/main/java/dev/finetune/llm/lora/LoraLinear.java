@@ -62,6 +62,8 @@ public final class LoraLinear extends Module implements LinearLayer, ReplayableR
     private final Parameter magnitude;
     /** 1 as an array created once, for DoRA's {@code m / n - 1} on the gradient path. */
     private final NDArray one;
+    /** With {@code fp16}: computes the base product in fp16; null computes it as the base stores it. */
+    private HalfPrecisionBase halfPrecision;
 
     /**
      * @param base the frozen layer, registered as {@code base_layer}; its parameters never get
@@ -121,7 +123,9 @@ public final class LoraLinear extends Module implements LinearLayer, ReplayableR
 
     @Override
     public NDArray forward(NDArray x) {
-        NDArray y = base.forward(x); // [..., O]
+        NDArray y = halfPrecision == null
+                ? base.forward(x) // [..., O]
+                : halfPrecision.forward((Module) base, x); // [..., O], the product in fp16
         if (!mode.enabled()) {
             return y;
         }
@@ -198,6 +202,11 @@ public final class LoraLinear extends Module implements LinearLayer, ReplayableR
         NDArray a = loraA.weight().array(); // [R, I]
         NDArray b = loraB.weight().array(); // [O, R]
         return b.matMul(a).mul(scaling); // [O, R] x [R, I] -> [O, I]
+    }
+
+    /** Computes the base product in fp16 through {@code half} from now on; null for its stored precision. */
+    void setHalfPrecision(HalfPrecisionBase half) {
+        this.halfPrecision = half;
     }
 
     /** The wrapped frozen layer (a {@link Linear}, or an int8 or NF4 linear). */

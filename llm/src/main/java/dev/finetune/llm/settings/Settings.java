@@ -149,6 +149,16 @@ public final class Settings {
                     + " one more forward pass (transformers' default off; always on over an int8 or nf4 base, whose"
                     + " weights are dequantised again in backward)");
 
+    public static final Setting<Boolean> FP16 = Setting.of(
+            "fp16",
+            ValueType.BOOLEAN,
+            false,
+            Rule.any(),
+            "lora, qlora: the frozen base linears the adapters wrap compute in fp16 (as torch.autocast does a"
+                    + " linear), adapters and optimizer state stay fp32, with torch's dynamic loss scaling (scale 2^16,"
+                    + " halved and the step skipped on an inf or NaN gradient, doubled after 2000 clean steps);"
+                    + " for GPU workers: on this CPU fp16 is no faster than fp32 (transformers' default off)");
+
     // --- evaluation during training (transformers' TrainingArguments, EarlyStoppingCallback) ---
 
     public static final Setting<EvalStrategy> EVAL_STRATEGY = Setting.of(
@@ -604,6 +614,7 @@ public final class Settings {
             SAVE_STEPS,
             SAVE_TOTAL_LIMIT,
             GRADIENT_CHECKPOINTING,
+            FP16,
             EVAL_STRATEGY,
             EVAL_STEPS,
             METRIC_FOR_BEST_MODEL,

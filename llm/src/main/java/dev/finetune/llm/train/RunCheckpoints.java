@@ -9,7 +9,7 @@ import java.util.Optional;
 
 /**
  * Saving and resuming one run, shared by the recipes: a checkpoint holds the trained weights, the
- * optimizer moments, the manifest (step, schedule, seeds, data position) and whatever the recipe
+ * optimizer moments (and with fp16 the loss scaler's state, {@link LossScalerFile}), the manifest (step, schedule, seeds, data position) and whatever the recipe
  * adds (DPO's reference log-probabilities). Resuming checks that the run's plan (data fingerprint,
  * batch layout, steps, seed, method) is the checkpoint's, so the continuation is exact.
  */
@@ -71,6 +71,9 @@ final class RunCheckpoints {
         }
         model.loadTrainable(directory);
         TrainingCheckpoints.restoreOptimizer(directory, optimization.optimizer(), state.optimizerStep());
+        if (optimization.lossScaler().isPresent()) {
+            LossScalerFile.restore(directory, optimization);
+        }
         extra.restore(directory);
         return Optional.of(state);
     }
@@ -96,7 +99,9 @@ final class RunCheckpoints {
                         optimization.schedule().peak(),
                         optimization.schedule().warmupSteps(),
                         optimization.schedule().totalSteps(),
-                        step == 0 ? 0 : optimization.schedule().rate(step - 1)),
+                        step == 0
+                                ? 0
+                                : optimization.schedule().rate(Math.max(0, step - 1 - optimization.skippedSteps()))),
                 optimization.optimizer().step(),
                 TrainerState.Rng.of(plan.seed()),
                 new TrainerState.DataPosition(epoch, microBatch),
@@ -111,6 +116,9 @@ final class RunCheckpoints {
                 directory -> {
                     List<String> files = new ArrayList<>(model.saveTrainable(directory, config.model()));
                     files.add(TrainingCheckpoints.writeOptimizer(directory, optimization.optimizer()));
+                    if (optimization.lossScaler().isPresent()) {
+                        files.add(LossScalerFile.write(directory, optimization));
+                    }
                     files.addAll(extra.writeInto(directory));
                     return files;
                 },

@@ -216,6 +216,13 @@ public record TrainConfig(
                             + lossType.configName() + ", which has no label smoothing term; use loss_type sigmoid"
                             + " or robust, or leave label_smoothing at 0");
         }
+        if (method == Method.FULL && settings.get(Settings.FP16, method)) {
+            throw new SettingException(
+                    Settings.FP16.name(),
+                    "fp16 true cannot be used with method full: the engine's cast to fp16 records no gradient, so"
+                            + " only adapters can train over a fp16 base (use method lora or qlora with fp16, or"
+                            + " leave fp16 false)");
+        }
         BaseDType base = settings.get(Settings.BASE_DTYPE, method);
         if (method == Method.FULL && base != BaseDType.FP32) {
             throw new SettingException(

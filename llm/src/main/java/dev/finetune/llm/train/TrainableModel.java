@@ -6,11 +6,13 @@ import dev.finetune.llm.checkpoint.DType;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.BaseLinear;
+import dev.finetune.llm.lora.HalfPrecisionBase;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.lora.TargetModules;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.model.ValueHead;
+import dev.finetune.llm.optim.LossScaler;
 import dev.finetune.llm.peft.AdapterConfigJson;
 import dev.finetune.llm.peft.MergedCheckpoint;
 import dev.finetune.llm.peft.PeftAdapter;
@@ -89,6 +91,21 @@ public final class TrainableModel implements AutoCloseable {
     public void setGradientCheckpointing(boolean requested) {
         boolean quantisedBase = adapters != null && adapters.config().baseDtype() != BaseDType.FP32;
         model.setGradientCheckpointing(requested || quantisedBase);
+    }
+
+    /**
+     * {@code fp16: true}: the frozen base linears the adapters wrap compute in fp16 with {@code
+     * scaler}'s loss scaling ({@link HalfPrecisionBase} says exactly what is fp16).
+     *
+     * @throws IllegalArgumentException for full fine-tuning: its weights would have to be trained
+     *     through the engine's cast to fp16, which records no gradient
+     */
+    public void useFp16(LossScaler scaler) {
+        if (adapters == null) {
+            throw new IllegalArgumentException("fp16 needs method lora or qlora: full fine-tuning would train its"
+                    + " weights through the engine's cast to fp16, which records no gradient");
+        }
+        adapters.setHalfPrecision(new HalfPrecisionBase(scaler, model.manager()));
     }
 
     public CausalLm model() {

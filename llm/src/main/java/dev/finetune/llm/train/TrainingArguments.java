@@ -31,6 +31,8 @@ import dev.finetune.llm.settings.Settings;
  * @param saveTotalLimit keep only the newest this many checkpoints; 0 keeps all. Default 0.
  * @param gradientCheckpointing recompute each decoder layer's activations in backward. Default off:
  *     transformers'. QLoRA recomputes whatever this says ({@link TrainableModel#setGradientCheckpointing}).
+ * @param fp16 the adapted base linears compute in fp16 with dynamic loss scaling ({@link
+ *     TrainableModel#useFp16}). Default off: transformers'.
  */
 public record TrainingArguments(
         double learningRate,
@@ -50,7 +52,8 @@ public record TrainingArguments(
         long seed,
         int saveSteps,
         int saveTotalLimit,
-        boolean gradientCheckpointing) {
+        boolean gradientCheckpointing,
+        boolean fp16) {
 
     /** The arguments {@code settings} give a run of {@code method}; values were checked when they were set. */
     public static TrainingArguments from(SettingValues settings, Method method) {
@@ -72,7 +75,8 @@ public record TrainingArguments(
                 settings.get(Settings.SEED, method),
                 settings.get(Settings.SAVE_STEPS, method),
                 settings.get(Settings.SAVE_TOTAL_LIMIT, method),
-                settings.get(Settings.GRADIENT_CHECKPOINTING, method));
+                settings.get(Settings.GRADIENT_CHECKPOINTING, method),
+                settings.get(Settings.FP16, method));
     }
 
     /** Every default, with the learning rate of {@code method}. */

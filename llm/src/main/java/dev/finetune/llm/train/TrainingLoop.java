@@ -11,6 +11,7 @@ import dev.finetune.llm.settings.SettingValues;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -270,7 +271,22 @@ final class TrainingLoop implements AutoCloseable {
             }
             tokens += batch.tokens();
         }
-        return new StepOutcome(window.loss(loss), optimization.update(index), tokens, window.metrics());
+        Optimization.Update update = optimization.update(index);
+        return new StepOutcome(window.loss(loss), update, tokens, withLossScale(window.metrics()));
+    }
+
+    /**
+     * With fp16, {@code metrics} plus {@code loss_scale} (the scale after this step) and {@code
+     * skipped_steps} (optimizer steps skipped so far for an inf or NaN gradient).
+     */
+    private Map<String, Double> withLossScale(Map<String, Double> metrics) {
+        if (optimization.lossScaler().isEmpty()) {
+            return metrics;
+        }
+        Map<String, Double> all = new LinkedHashMap<>(metrics);
+        all.put(Optimization.LOSS_SCALE, optimization.lossScaler().get().scale());
+        all.put(Optimization.SKIPPED_STEPS, (double) optimization.skippedSteps());
+        return all;
     }
 
     /** Writes a resumable checkpoint of the current step, with the objective's state. */

@@ -41,6 +41,17 @@ class ResumeTest {
                 Objective.SFT);
     }
 
+    /** With fp16 the loss scaler's state is checkpointed too ({@code scaler.json}). */
+    @Test
+    void fp16LoraResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
+        assertResumeIsExact(
+                Method.LORA,
+                SettingValues.none()
+                        .with(Settings.FP16, true)
+                        .with(Settings.LORA_TARGET_MODULES, List.of("all-linear")),
+                Objective.SFT);
+    }
+
     /** DoRA's magnitudes are saved in the checkpoint's adapter and their optimizer moments with the rest. */
     @Test
     void doraResumedFromACheckpointEndsWithTheSameWeights() throws IOException {
