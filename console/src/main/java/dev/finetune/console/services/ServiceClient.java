@@ -4,12 +4,15 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.console.ConsoleSettings;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
@@ -50,11 +53,23 @@ public class ServiceClient {
         return send(service, request(service, path, apiKey).PUT(bodyOf(body)), apiKey);
     }
 
-    /** POST a raw body of {@code contentType} (an uploaded file) to {@code path}: the answer's JSON. */
-    public Object postRaw(Service service, String path, byte[] body, String contentType, String apiKey) {
-        HttpRequest.Builder request = request(service, path, apiKey)
-                .header("Content-Type", contentType)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    /**
+     * POST a file's bytes (an uploaded dataset) to {@code path}, streamed from disk: the answer's JSON.
+     * No request timeout (a large file takes as long as it takes to send and store); connecting still
+     * times out.
+     */
+    public Object postFile(Service service, String path, Path file, String apiKey) {
+        HttpRequest.BodyPublisher body;
+        try {
+            body = HttpRequest.BodyPublishers.ofFile(file);
+        } catch (FileNotFoundException e) {
+            throw new UncheckedIOException("the uploaded file " + file + " is gone", e);
+        }
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(service, path))
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/octet-stream")
+                .header("X-API-Key", apiKey)
+                .POST(body);
         return send(service, request, apiKey);
     }
 

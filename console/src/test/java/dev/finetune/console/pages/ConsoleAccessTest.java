@@ -83,6 +83,41 @@ class ConsoleAccessTest {
     }
 
     @Test
+    void anUploadNeedsTheCsrfTokenAndAnOperatorAndAnOperatorsReachesTheDatasetService() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("upload", ".jsonl");
+        java.nio.file.Files.writeString(file, "{\"prompt\": \"a\", \"completion\": \"b\"}\n");
+        Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
+        Session operator = sessions.open(KEY, "olga", Access.OPERATOR);
+
+        given().cookie(SessionCookie.NAME, operator.id())
+                .multiPart("csrf", "guessed")
+                .multiPart("name", "notes")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(403)
+                .body(containsString("CSRF token does not match"));
+        given().cookie(SessionCookie.NAME, viewer.id())
+                .multiPart("csrf", viewer.csrfToken())
+                .multiPart("name", "notes")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(403)
+                .body(containsString("needs the role &#39;operator&#39;"), not(containsString("dataset-service")));
+        given().cookie(SessionCookie.NAME, operator.id())
+                .multiPart("csrf", operator.csrfToken())
+                .multiPart("name", "notes")
+                .multiPart("format", "prompt_completion")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(503)
+                .body(containsString("dataset-service is down"));
+        java.nio.file.Files.delete(file);
+    }
+
+    @Test
     void aServiceThatIsDownIsNamedOnThePageNotAStackTrace() {
         Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
         given().cookie(SessionCookie.NAME, viewer.id())

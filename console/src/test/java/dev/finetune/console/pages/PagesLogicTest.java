@@ -27,6 +27,23 @@ class PagesLogicTest {
     }
 
     @Test
+    void anUploadRefusalIsShownNextToTheFieldTheDatasetServiceNames() {
+        assertThat(DatasetsPage.uploadFieldOf(refusal(
+                        "dataset name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', got 'Bad Name'", null)))
+                .isEqualTo("name");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("dataset version must be 1-128 characters, got 'v 1'", null)))
+                .isEqualTo("version");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("DatasetFormat must be one of auto, chat, got 'csv'", null)))
+                .isEqualTo("format");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("dataset 'notes' is empty", null)))
+                .isEqualTo("file");
+    }
+
+    private static ServiceErrorException refusal(String detail, String field) {
+        return new ServiceErrorException(Service.DATASET, 400, detail, field);
+    }
+
+    @Test
     void promotionTargetsCarryTheVersionEachAliasPointsAtAndOfferProductionWhenMissing() {
         List<Map<String, Object>> aliases =
                 List.of(Map.of("alias", "staging", "version", 2), Map.of("alias", "old", "revision", 3));
