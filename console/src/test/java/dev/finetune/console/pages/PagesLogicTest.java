@@ -27,6 +27,33 @@ class PagesLogicTest {
     }
 
     @Test
+    void jobPagesLinkForwardWithTheServicesCursorAndBackThroughTheCursorsTheyCarry() {
+        JobsPage.PageLinks first = JobsPage.PageLinks.of(null, List.of(), "job-100");
+        assertThat(first).isEqualTo(new JobsPage.PageLinks(null, "/jobs?after=job-100"));
+
+        JobsPage.PageLinks second = JobsPage.PageLinks.of("job-100", List.of(), "job-200");
+        assertThat(second).isEqualTo(new JobsPage.PageLinks("/jobs", "/jobs?after=job-200&back=job-100"));
+
+        JobsPage.PageLinks third = JobsPage.PageLinks.of("job-200", List.of("job-100"), "job-300");
+        assertThat(third)
+                .isEqualTo(new JobsPage.PageLinks("/jobs?after=job-100", "/jobs?after=job-300&back=job-100%2Cjob-200"));
+
+        assertThat(JobsPage.PageLinks.of("job-300", List.of("job-100", "job-200"), null))
+                .as("the last page: the service sent no next link")
+                .isEqualTo(new JobsPage.PageLinks("/jobs?after=job-200&back=job-100", null));
+    }
+
+    @Test
+    void theNextPagesCursorIsReadFromTheServicesLink() {
+        var page = new dev.finetune.console.services.ServiceClient.Page(
+                List.of(), java.net.URI.create("http://training:8082/api/jobs?limit=100&after=ftjob-0a%2Eb"));
+        assertThat(page.nextParameter("after")).isEqualTo("ftjob-0a.b");
+        assertThat(page.nextParameter("before")).isNull();
+        assertThat(new dev.finetune.console.services.ServiceClient.Page(List.of(), null).nextParameter("after"))
+                .isNull();
+    }
+
+    @Test
     void anUploadRefusalIsShownNextToTheFieldTheDatasetServiceNames() {
         assertThat(DatasetsPage.uploadFieldOf(refusal(
                         "dataset name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', got 'Bad Name'", null)))
