@@ -54,6 +54,13 @@ class PagesLogicTest {
     }
 
     @Test
+    void aMeanOfTokenCountsIsShownToOneDecimal() {
+        assertThat(NumberFormats.oneDecimal(37.42857142857143)).isEqualTo("37.4");
+        assertThat(NumberFormats.oneDecimal(12.96)).isEqualTo("13.0");
+        assertThat(NumberFormats.oneDecimal(8)).isEqualTo("8.0");
+    }
+
+    @Test
     void anUploadRefusalIsShownNextToTheFieldTheDatasetServiceNames() {
         assertThat(DatasetsPage.uploadFieldOf(refusal(
                         "dataset name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', got 'Bad Name'", null)))
