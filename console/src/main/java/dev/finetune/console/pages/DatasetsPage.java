@@ -3,11 +3,11 @@ package dev.finetune.console.pages;
 import dev.finetune.console.services.Service;
 import dev.finetune.console.services.ServiceClient;
 import dev.finetune.console.services.ServiceErrorException;
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
 import dev.finetune.events.DatasetFormat;
+import dev.finetune.security.Roles;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -90,7 +90,7 @@ public class DatasetsPage {
             @RestForm String version,
             @RestForm String format,
             @RestForm("file") FileUpload file) {
-        Session session = sessions.requireForPost(id, csrf, Access.OPERATOR);
+        Session session = sessions.requireForPost(id, csrf, Roles.OPERATOR);
         Map<String, String> values = new LinkedHashMap<>();
         values.put("name", name == null ? "" : name.trim());
         values.put("version", version == null ? "" : version.trim());
@@ -152,7 +152,7 @@ public class DatasetsPage {
         }
         return datasets.data("session", session)
                 .data("datasets", versionsByName)
-                .data("canUpload", session.may(Access.OPERATOR))
+                .data("canUpload", session.may(Roles.OPERATOR))
                 .data("formats", FORMATS)
                 .data("values", values)
                 .data("errors", errors);

@@ -3,10 +3,10 @@ package dev.finetune.console.pages;
 import dev.finetune.console.ConsoleSettings;
 import dev.finetune.console.services.Service;
 import dev.finetune.console.services.ServiceClient;
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import dev.finetune.security.Roles;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.smallrye.common.annotation.Blocking;
@@ -82,7 +82,7 @@ public class JobsPage {
                 .data("jobs", rows)
                 .data("links", links)
                 .data("pageSize", PAGE_SIZE)
-                .data("canCreate", session.may(Access.OPERATOR))
+                .data("canCreate", session.may(Roles.OPERATOR))
                 .render();
     }
 
@@ -139,7 +139,7 @@ public class JobsPage {
                 .data("checkpoints", checkpoints)
                 .data("evaluations", evaluations)
                 .data("traceUrl", traceUrl(jobId))
-                .data("canCancel", session.may(Access.OPERATOR) && !JobRow.isTerminal(state))
+                .data("canCancel", session.may(Roles.OPERATOR) && !JobRow.isTerminal(state))
                 .render();
     }
 
@@ -150,7 +150,7 @@ public class JobsPage {
             @CookieParam(SessionCookie.NAME) String id,
             @PathParam("job") String jobId,
             @FormParam("csrf") String csrf) {
-        Session session = sessions.requireForPost(id, csrf, Access.OPERATOR);
+        Session session = sessions.requireForPost(id, csrf, Roles.OPERATOR);
         services.post(Service.TRAINING, "/api/jobs/" + encoded(jobId) + "/cancel", null, session.apiKey());
         return Response.seeOther(URI.create("/jobs/" + encoded(jobId))).build();
     }
