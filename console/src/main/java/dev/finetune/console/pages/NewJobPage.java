@@ -3,10 +3,10 @@ package dev.finetune.console.pages;
 import dev.finetune.console.services.Service;
 import dev.finetune.console.services.ServiceClient;
 import dev.finetune.console.services.ServiceErrorException;
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import dev.finetune.security.Roles;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.quarkus.qute.TemplateInstance;
@@ -59,7 +59,7 @@ public class NewJobPage {
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response create(@CookieParam(SessionCookie.NAME) String id, MultivaluedMap<String, String> form) {
-        Session session = sessions.requireForPost(id, form.getFirst("csrf"), Access.OPERATOR);
+        Session session = sessions.requireForPost(id, form.getFirst("csrf"), Roles.OPERATOR);
         Map<String, String> values = new LinkedHashMap<>();
         form.forEach((name, list) ->
                 values.put(name, list.isEmpty() ? "" : list.get(0).trim()));

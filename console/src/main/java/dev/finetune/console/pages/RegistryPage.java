@@ -2,11 +2,11 @@ package dev.finetune.console.pages;
 
 import dev.finetune.console.services.Service;
 import dev.finetune.console.services.ServiceClient;
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.RefusedException;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import dev.finetune.security.Roles;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.smallrye.common.annotation.Blocking;
@@ -78,7 +78,7 @@ public class RegistryPage {
                         services.get(Service.REGISTRY, path + "/versions?includeArchived=true", session.apiKey()))
                 .data("aliases", aliases)
                 .data("targets", targets(aliases))
-                .data("canChange", session.may(Access.ADMIN))
+                .data("canChange", session.may(Roles.ADMIN))
                 .render();
     }
 
@@ -213,7 +213,7 @@ public class RegistryPage {
             @FormParam("version") long version,
             @FormParam("target") String target,
             @FormParam("newAlias") String newAlias) {
-        Session session = sessions.requireForPost(id, csrf, Access.ADMIN);
+        Session session = sessions.requireForPost(id, csrf, Roles.ADMIN);
         Target chosen = newAlias != null && !newAlias.isBlank() ? new Target(newAlias.trim(), 0) : Target.parse(target);
         String alias = chosen.alias();
         long expectedVersion = chosen.expectedVersion();
@@ -238,7 +238,7 @@ public class RegistryPage {
             @PathParam("model") String name,
             @PathParam("version") long version,
             @FormParam("csrf") String csrf) {
-        Session session = sessions.requireForPost(id, csrf, Access.ADMIN);
+        Session session = sessions.requireForPost(id, csrf, Roles.ADMIN);
         services.post(
                 Service.REGISTRY,
                 "/api/models/" + JobsPage.encoded(name) + "/versions/" + version + "/archive",

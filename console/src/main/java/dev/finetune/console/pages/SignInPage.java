@@ -3,10 +3,10 @@ package dev.finetune.console.pages;
 import dev.finetune.console.services.Service;
 import dev.finetune.console.services.ServiceClient;
 import dev.finetune.console.services.ServiceErrorException;
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import dev.finetune.security.Roles;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.smallrye.common.annotation.Blocking;
@@ -68,7 +68,7 @@ public class SignInPage {
             return refused(e.status() == 401 ? "this API key is not known" : e.getMessage());
         }
         String role = String.valueOf(caller.get("role"));
-        if (!Access.isRole(role)) {
+        if (!Roles.parse(role).isPresent()) {
             return refused("the services answered an unknown role '" + role + "' for this key");
         }
         Session session = sessions.open(apiKey.trim(), String.valueOf(caller.get("principal")), role);
@@ -79,7 +79,7 @@ public class SignInPage {
     @Path("sign-out")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response signOut(@CookieParam(SessionCookie.NAME) String id, @FormParam("csrf") String csrf) {
-        Session session = sessions.requireForPost(id, csrf, Access.VIEWER);
+        Session session = sessions.requireForPost(id, csrf, Roles.VIEWER);
         sessions.close(session.id());
         return Response.seeOther(URI.create("/sign-in"))
                 .cookie(cookie.cleared())

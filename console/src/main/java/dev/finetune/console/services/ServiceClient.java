@@ -4,13 +4,20 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.console.ConsoleSettings;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -40,6 +47,48 @@ public class ServiceClient {
         return send(service, request(service, path, apiKey).GET(), apiKey);
     }
 
+    /**
+     * A page of a list and where the next one is.
+     *
+     * @param items the page's JSON array
+     * @param next the service's {@code Link: <...>; rel="next"}, or null on the last page
+     */
+    public record Page(List<?> items, URI next) {
+        /** The value of the query parameter {@code name} of the next page's link, or null. */
+        public String nextParameter(String name) {
+            if (next == null || next.getRawQuery() == null) {
+                return null;
+            }
+            for (String pair : next.getRawQuery().split("&")) {
+                int equals = pair.indexOf('=');
+                if (equals > 0 && pair.substring(0, equals).equals(name)) {
+                    return URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8);
+                }
+            }
+            return null;
+        }
+    }
+
+    /** GET a page of a list at {@code path}, with the service's link to the next page. */
+    public Page page(Service service, String path, String apiKey) {
+        HttpResponse<byte[]> response =
+                exchange(service, request(service, path, apiKey).GET());
+        return new Page(
+                (List<?>) json(response.body(), service, response.uri()),
+                nextLink(response.headers().allValues("Link")));
+    }
+
+    /** The target of the {@code rel="next"} link among {@code Link} headers (RFC 8288), or null. */
+    static URI nextLink(List<String> headers) {
+        return headers.stream()
+                .flatMap(header -> Arrays.stream(header.split(",")))
+                .map(String::trim)
+                .filter(link -> link.matches("<[^>]*>\\s*;.*\\brel=\"?next\"?(\\s*;.*)?"))
+                .map(link -> URI.create(link.substring(1, link.indexOf('>'))))
+                .findFirst()
+                .orElse(null);
+    }
+
     /** POST {@code body} (JSON, or no body when null) to {@code path}: the answer's JSON. */
     public Object post(Service service, String path, Object body, String apiKey) {
         return send(service, request(service, path, apiKey).POST(bodyOf(body)), apiKey);
@@ -50,11 +99,23 @@ public class ServiceClient {
         return send(service, request(service, path, apiKey).PUT(bodyOf(body)), apiKey);
     }
 
-    /** POST a raw body of {@code contentType} (an uploaded file) to {@code path}: the answer's JSON. */
-    public Object postRaw(Service service, String path, byte[] body, String contentType, String apiKey) {
-        HttpRequest.Builder request = request(service, path, apiKey)
-                .header("Content-Type", contentType)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    /**
+     * POST a file's bytes (an uploaded dataset) to {@code path}, streamed from disk: the answer's JSON.
+     * No request timeout (a large file takes as long as it takes to send and store); connecting still
+     * times out.
+     */
+    public Object postFile(Service service, String path, Path file, String apiKey) {
+        HttpRequest.BodyPublisher body;
+        try {
+            body = HttpRequest.BodyPublishers.ofFile(file);
+        } catch (FileNotFoundException e) {
+            throw new UncheckedIOException("the uploaded file " + file + " is gone", e);
+        }
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(service, path))
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/octet-stream")
+                .header("X-API-Key", apiKey)
+                .POST(body);
         return send(service, request, apiKey);
     }
 
@@ -137,18 +198,32 @@ public class ServiceClient {
     }
 
     private Object send(Service service, HttpRequest.Builder request, String apiKey) {
+        HttpResponse<byte[]> response = exchange(service, request);
+        return json(response.body(), service, response.uri());
+    }
+
+    /** The service's answer to {@code request}; an error answer is thrown as {@link ServiceErrorException}. */
+    private HttpResponse<byte[]> exchange(Service service, HttpRequest.Builder request) {
         HttpRequest built = request.build();
         try {
             HttpResponse<byte[]> response = http.send(built, HttpResponse.BodyHandlers.ofByteArray());
             if (response.statusCode() >= 400) {
                 throw error(service, response.statusCode(), response.body());
             }
-            return response.body().length == 0 ? null : json.readValue(response.body(), Object.class);
+            return response;
         } catch (IOException e) {
             throw new ServiceDownException(service, built.uri().toString(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ServiceDownException(service, built.uri().toString(), e);
+        }
+    }
+
+    private Object json(byte[] body, Service service, URI uri) {
+        try {
+            return body.length == 0 ? null : json.readValue(body, Object.class);
+        } catch (IOException e) {
+            throw new ServiceDownException(service, uri.toString(), e);
         }
     }
 

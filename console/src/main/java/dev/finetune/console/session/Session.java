@@ -1,5 +1,6 @@
 package dev.finetune.console.session;
 
+import dev.finetune.security.Roles;
 import java.time.Instant;
 
 /**
@@ -18,9 +19,14 @@ public record Session(String id, String apiKey, String principal, String role, S
         return new Session(id, apiKey, principal, role, csrfToken, now);
     }
 
-    /** Whether this user's role includes {@code leastRole} ({@link Access}). */
+    /**
+     * Whether this user's role includes {@code leastRole} ({@link Roles}, the services' vocabulary).
+     * What the console hides is only a courtesy: the services refuse a call the key's role does not
+     * allow, whatever the console shows, and the console also refuses such a POST itself before
+     * calling them.
+     */
     public boolean may(String leastRole) {
-        return Access.includes(role, leastRole);
+        return Roles.includes(role, leastRole);
     }
 
     @Override

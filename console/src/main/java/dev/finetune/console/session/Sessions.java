@@ -1,6 +1,7 @@
 package dev.finetune.console.session;
 
 import dev.finetune.console.ConsoleSettings;
+import dev.finetune.security.Roles;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +41,7 @@ public class Sessions {
 
     /** A new session for a key the services accepted. */
     public Session open(String apiKey, String principal, String role) {
-        if (!Access.isRole(role)) {
+        if (!Roles.parse(role).isPresent()) {
             throw new IllegalArgumentException("the services answered an unknown role '" + role + "'");
         }
         Instant now = clock.instant();

@@ -5,7 +5,7 @@
  * process's memory ({@link dev.finetune.console.session.Sessions}). The browser holds only the session
  * id, in an HttpOnly, SameSite=Strict (and, off local runs, Secure) cookie; every form posts the
  * session's CSRF token, and a post is refused (403) unless the token matches and the role includes the
- * least role the action needs ({@link dev.finetune.console.session.Access}), before any service is
+ * least role the action needs ({@link dev.finetune.security.Roles}, shared with the services), before any service is
  * called. The services check the key's role again on every call.
  *
  * <p>Replacing the key with OIDC: add {@code quarkus-oidc} in web-app mode (authorization code flow)

@@ -5,10 +5,10 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.not;
 
-import dev.finetune.console.session.Access;
 import dev.finetune.console.session.Session;
 import dev.finetune.console.session.SessionCookie;
 import dev.finetune.console.session.Sessions;
+import dev.finetune.security.Roles;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
@@ -49,7 +49,7 @@ class ConsoleAccessTest {
 
     @Test
     void aPostWithoutTheSessionsCsrfTokenIsRefusedBeforeAnyServiceIsAsked() {
-        Session operator = sessions.open(KEY, "olga", Access.OPERATOR);
+        Session operator = sessions.open(KEY, "olga", Roles.OPERATOR);
         given().cookie(SessionCookie.NAME, operator.id())
                 .formParam("csrf", "guessed")
                 .post("/jobs/job-1/cancel")
@@ -65,7 +65,7 @@ class ConsoleAccessTest {
 
     @Test
     void aViewerSeesNoCancelAndItsPostIsRefusedAndAnOperatorsPostReachesTheService() {
-        Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
+        Session viewer = sessions.open(KEY, "vic", Roles.VIEWER);
         given().cookie(SessionCookie.NAME, viewer.id())
                 .formParam("csrf", viewer.csrfToken())
                 .post("/jobs/job-1/cancel")
@@ -73,7 +73,7 @@ class ConsoleAccessTest {
                 .statusCode(403)
                 .body(containsString("needs the role &#39;operator&#39;"), not(containsString("training-service")));
 
-        Session operator = sessions.open(KEY, "olga", Access.OPERATOR);
+        Session operator = sessions.open(KEY, "olga", Roles.OPERATOR);
         given().cookie(SessionCookie.NAME, operator.id())
                 .formParam("csrf", operator.csrfToken())
                 .post("/jobs/job-1/cancel")
@@ -83,8 +83,43 @@ class ConsoleAccessTest {
     }
 
     @Test
+    void anUploadNeedsTheCsrfTokenAndAnOperatorAndAnOperatorsReachesTheDatasetService() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("upload", ".jsonl");
+        java.nio.file.Files.writeString(file, "{\"prompt\": \"a\", \"completion\": \"b\"}\n");
+        Session viewer = sessions.open(KEY, "vic", Roles.VIEWER);
+        Session operator = sessions.open(KEY, "olga", Roles.OPERATOR);
+
+        given().cookie(SessionCookie.NAME, operator.id())
+                .multiPart("csrf", "guessed")
+                .multiPart("name", "notes")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(403)
+                .body(containsString("CSRF token does not match"));
+        given().cookie(SessionCookie.NAME, viewer.id())
+                .multiPart("csrf", viewer.csrfToken())
+                .multiPart("name", "notes")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(403)
+                .body(containsString("needs the role &#39;operator&#39;"), not(containsString("dataset-service")));
+        given().cookie(SessionCookie.NAME, operator.id())
+                .multiPart("csrf", operator.csrfToken())
+                .multiPart("name", "notes")
+                .multiPart("format", "prompt_completion")
+                .multiPart("file", file.toFile())
+                .post("/datasets")
+                .then()
+                .statusCode(503)
+                .body(containsString("dataset-service is down"));
+        java.nio.file.Files.delete(file);
+    }
+
+    @Test
     void aServiceThatIsDownIsNamedOnThePageNotAStackTrace() {
-        Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
+        Session viewer = sessions.open(KEY, "vic", Roles.VIEWER);
         given().cookie(SessionCookie.NAME, viewer.id())
                 .get("/datasets")
                 .then()
@@ -94,7 +129,7 @@ class ConsoleAccessTest {
 
     @Test
     void signingOutClearsTheCookieAndForgetsTheSession() {
-        Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
+        Session viewer = sessions.open(KEY, "vic", Roles.VIEWER);
         given().redirects()
                 .follow(false)
                 .cookie(SessionCookie.NAME, viewer.id())

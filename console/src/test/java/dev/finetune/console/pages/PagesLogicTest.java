@@ -27,6 +27,57 @@ class PagesLogicTest {
     }
 
     @Test
+    void jobPagesLinkForwardWithTheServicesCursorAndBackThroughTheCursorsTheyCarry() {
+        JobsPage.PageLinks first = JobsPage.PageLinks.of(null, List.of(), "job-100");
+        assertThat(first).isEqualTo(new JobsPage.PageLinks(null, "/jobs?after=job-100"));
+
+        JobsPage.PageLinks second = JobsPage.PageLinks.of("job-100", List.of(), "job-200");
+        assertThat(second).isEqualTo(new JobsPage.PageLinks("/jobs", "/jobs?after=job-200&back=job-100"));
+
+        JobsPage.PageLinks third = JobsPage.PageLinks.of("job-200", List.of("job-100"), "job-300");
+        assertThat(third)
+                .isEqualTo(new JobsPage.PageLinks("/jobs?after=job-100", "/jobs?after=job-300&back=job-100%2Cjob-200"));
+
+        assertThat(JobsPage.PageLinks.of("job-300", List.of("job-100", "job-200"), null))
+                .as("the last page: the service sent no next link")
+                .isEqualTo(new JobsPage.PageLinks("/jobs?after=job-200&back=job-100", null));
+    }
+
+    @Test
+    void theNextPagesCursorIsReadFromTheServicesLink() {
+        var page = new dev.finetune.console.services.ServiceClient.Page(
+                List.of(), java.net.URI.create("http://training:8082/api/jobs?limit=100&after=ftjob-0a%2Eb"));
+        assertThat(page.nextParameter("after")).isEqualTo("ftjob-0a.b");
+        assertThat(page.nextParameter("before")).isNull();
+        assertThat(new dev.finetune.console.services.ServiceClient.Page(List.of(), null).nextParameter("after"))
+                .isNull();
+    }
+
+    @Test
+    void aMeanOfTokenCountsIsShownToOneDecimal() {
+        assertThat(NumberFormats.oneDecimal(37.42857142857143)).isEqualTo("37.4");
+        assertThat(NumberFormats.oneDecimal(12.96)).isEqualTo("13.0");
+        assertThat(NumberFormats.oneDecimal(8)).isEqualTo("8.0");
+    }
+
+    @Test
+    void anUploadRefusalIsShownNextToTheFieldTheDatasetServiceNames() {
+        assertThat(DatasetsPage.uploadFieldOf(refusal(
+                        "dataset name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', got 'Bad Name'", null)))
+                .isEqualTo("name");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("dataset version must be 1-128 characters, got 'v 1'", null)))
+                .isEqualTo("version");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("DatasetFormat must be one of auto, chat, got 'csv'", null)))
+                .isEqualTo("format");
+        assertThat(DatasetsPage.uploadFieldOf(refusal("dataset 'notes' is empty", null)))
+                .isEqualTo("file");
+    }
+
+    private static ServiceErrorException refusal(String detail, String field) {
+        return new ServiceErrorException(Service.DATASET, 400, detail, field);
+    }
+
+    @Test
     void promotionTargetsCarryTheVersionEachAliasPointsAtAndOfferProductionWhenMissing() {
         List<Map<String, Object>> aliases =
                 List.of(Map.of("alias", "staging", "version", 2), Map.of("alias", "old", "revision", 3));

@@ -3,6 +3,7 @@ package dev.finetune.console.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.finetune.security.Roles;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +38,7 @@ class SessionsTest {
 
     @Test
     void aSessionIsFoundByItsIdAndKeepsTheKeyOnTheServer() {
-        Session session = sessions.open(KEY, "vic", Access.VIEWER);
+        Session session = sessions.open(KEY, "vic", Roles.VIEWER);
 
         assertThat(sessions.find(session.id()))
                 .get()
@@ -52,21 +53,21 @@ class SessionsTest {
     @Test
     void expiredSessionsLeaveMemoryAtTheNextSignIn() {
         for (int i = 0; i < 100; i++) {
-            sessions.open(KEY, "vic", Access.VIEWER); // signed in, never came back
+            sessions.open(KEY, "vic", Roles.VIEWER); // signed in, never came back
         }
         clock.now = clock.now.plus(Duration.ofMinutes(20));
-        Session recent = sessions.open(KEY, "ann", Access.OPERATOR);
+        Session recent = sessions.open(KEY, "ann", Roles.OPERATOR);
         assertThat(sessions.held()).isEqualTo(101);
 
         clock.now = clock.now.plus(Duration.ofMinutes(11));
-        sessions.open(KEY, "bob", Access.ADMIN);
+        sessions.open(KEY, "bob", Roles.ADMIN);
         assertThat(sessions.held()).as("the 100 idle for 31 minutes are gone").isEqualTo(2);
         assertThat(sessions.find(recent.id())).isPresent();
     }
 
     @Test
     void aSessionUnusedLongerThanTheIdleTimeoutIsGoneAndUseKeepsItAlive() {
-        Session session = sessions.open(KEY, "vic", Access.VIEWER);
+        Session session = sessions.open(KEY, "vic", Roles.VIEWER);
         clock.now = clock.now.plus(Duration.ofMinutes(29));
         assertThat(sessions.find(session.id())).isPresent();
         clock.now = clock.now.plus(Duration.ofMinutes(29));
@@ -79,46 +80,45 @@ class SessionsTest {
 
     @Test
     void aPostNeedsTheSessionsCsrfToken() {
-        Session session = sessions.open(KEY, "olga", Access.OPERATOR);
+        Session session = sessions.open(KEY, "olga", Roles.OPERATOR);
 
-        assertThat(sessions.requireForPost(session.id(), session.csrfToken(), Access.OPERATOR))
+        assertThat(sessions.requireForPost(session.id(), session.csrfToken(), Roles.OPERATOR))
                 .isEqualTo(sessions.find(session.id()).orElseThrow());
-        assertThatThrownBy(() -> sessions.requireForPost(session.id(), null, Access.VIEWER))
+        assertThatThrownBy(() -> sessions.requireForPost(session.id(), null, Roles.VIEWER))
                 .isInstanceOf(RefusedException.class)
                 .hasMessageContaining("CSRF");
-        Session other = sessions.open(KEY, "olga", Access.OPERATOR);
-        assertThatThrownBy(() -> sessions.requireForPost(session.id(), other.csrfToken(), Access.VIEWER))
+        Session other = sessions.open(KEY, "olga", Roles.OPERATOR);
+        assertThatThrownBy(() -> sessions.requireForPost(session.id(), other.csrfToken(), Roles.VIEWER))
                 .isInstanceOf(RefusedException.class)
                 .hasMessageContaining("CSRF");
     }
 
     @Test
     void aPostNeedsARoleThatIncludesTheLeastOneItNeeds() {
-        Session viewer = sessions.open(KEY, "vic", Access.VIEWER);
-        Session admin = sessions.open(KEY, "ada", Access.ADMIN);
+        Session viewer = sessions.open(KEY, "vic", Roles.VIEWER);
+        Session admin = sessions.open(KEY, "ada", Roles.ADMIN);
 
-        assertThatThrownBy(() -> sessions.requireForPost(viewer.id(), viewer.csrfToken(), Access.OPERATOR))
+        assertThatThrownBy(() -> sessions.requireForPost(viewer.id(), viewer.csrfToken(), Roles.OPERATOR))
                 .isInstanceOf(RefusedException.class)
                 .hasMessage("this needs the role 'operator'; vic has the role 'viewer'");
-        assertThat(sessions.requireForPost(admin.id(), admin.csrfToken(), Access.OPERATOR)
+        assertThat(sessions.requireForPost(admin.id(), admin.csrfToken(), Roles.OPERATOR)
                         .principal())
                 .isEqualTo("ada");
     }
 
     @Test
     void signingOutForgetsTheSession() {
-        Session session = sessions.open(KEY, "vic", Access.VIEWER);
+        Session session = sessions.open(KEY, "vic", Roles.VIEWER);
         sessions.close(session.id());
         assertThat(sessions.find(session.id())).isEmpty();
     }
 
     @Test
-    void rolesIncludeTheLesserOnesOnly() {
-        assertThat(Access.includes(Access.ADMIN, Access.OPERATOR)).isTrue();
-        assertThat(Access.includes(Access.OPERATOR, Access.OPERATOR)).isTrue();
-        assertThat(Access.includes(Access.OPERATOR, Access.ADMIN)).isFalse();
-        assertThat(Access.includes(Access.VIEWER, Access.OPERATOR)).isFalse();
-        assertThat(Access.includes("root", Access.VIEWER)).isFalse();
+    void aSessionMayWhatItsRoleIncludesAndARoleTheServicesDoNotKnowOpensNone() {
+        Session operator = sessions.open(KEY, "olga", Roles.OPERATOR);
+        assertThat(operator.may(Roles.VIEWER)).isTrue();
+        assertThat(operator.may(Roles.OPERATOR)).isTrue();
+        assertThat(operator.may(Roles.ADMIN)).isFalse();
         assertThatThrownBy(() -> sessions.open(KEY, "vic", "root")).hasMessageContaining("'root'");
     }
 }

@@ -307,6 +307,9 @@ class PipelineRunIT {
                 assertThat(browser.text("#dataset-status")).isEqualTo("prepared");
                 assertThat(browser.count("#report tr.invalid-line")).isEqualTo(1);
                 assertThat(browser.text("#report tr.invalid-line")).contains("messages", "required");
+                assertThat(browser.text("#stats tr td:nth-of-type(4)"))
+                        .as("the first split's mean token length, to one decimal")
+                        .matches("\\d+\\.\\d");
                 browser.get("/datasets/support-assistant/1?filter=no-such-reason");
                 assertThat(browser.count("#report tr.invalid-line")).isZero();
                 JsonNode manifest = outcome.datasetVersionView().path("manifest");
@@ -445,7 +448,31 @@ class PipelineRunIT {
                 assertThat(browser.driver.findElement(By.id("dataset")).getDomProperty("value"))
                         .isEqualTo("support-assistant@1");
             });
+            browser.step("dataset-upload", () -> {
+                Path small = work.resolve("console-upload.jsonl");
+                Files.write(
+                        small,
+                        Files.readAllLines(home.resolve("examples/data/support-assistant.jsonl")).subList(0, 5));
+                browser.get("/datasets");
+                browser.driver.findElement(By.id("upload-name")).sendKeys("Console Upload");
+                browser.driver.findElement(By.id("upload-file")).sendKeys(small.toString());
+                browser.driver.findElement(By.cssSelector("form.upload-form button")).click();
+                browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
+                assertThat(browser.text("#error-name"))
+                        .as("the dataset-service's refusal, next to the name")
+                        .contains("dataset name", "'Console Upload'");
+                var name = browser.driver.findElement(By.id("upload-name"));
+                name.clear();
+                name.sendKeys("console-upload");
+                browser.driver.findElement(By.id("upload-file")).sendKeys(small.toString());
+                browser.driver.findElement(By.cssSelector("form.upload-form button")).click();
+                assertThat(browser.text("#uploaded")).contains("console-upload@1");
+                assertThat(browser.text("table[data-dataset='console-upload']")).contains("1");
+            });
         }
+        assertThat(Files.readString(work.resolve("logs/console.log")))
+                .as("the console's log after the browser's visit: the job page's event stream ended cleanly")
+                .doesNotContain("Response has already been written");
     }
 
     @Test
@@ -574,6 +601,23 @@ class PipelineRunIT {
                 .hasMessageContaining("rejected")
                 .hasMessageContaining("line 2: invalid JSON")
                 .hasMessageContaining("line 1, messages[0].role: must end with an assistant message");
+    }
+
+    /**
+     * The console's pages with 100 jobs and 1,000 events in the run's training-service (see {@link
+     * ConsolePageBenchmark}); on demand only ({@code -Dbenchmark=true}): it reports and asserts no time.
+     * Writes {@code target/console-benchmark.md}.
+     */
+    @Test
+    @Order(8)
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "benchmark", matches = "true")
+    void consolePagesWithAHundredJobsAndAThousandEvents() throws Exception {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        ConsolePageBenchmark benchmark = new ConsolePageBenchmark(pipeline.store(), pipeline.consoleUrl());
+        String job = benchmark.fill(outcome.job().path("id").asText());
+        String report = benchmark.measure(API_KEY, job);
+        System.out.println(report);
+        ConsolePageBenchmark.write(Path.of("target/console-benchmark.md"), report);
     }
 
     @Test

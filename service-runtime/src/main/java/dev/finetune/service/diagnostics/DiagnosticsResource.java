@@ -1,6 +1,6 @@
 package dev.finetune.service.diagnostics;
 
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import io.opentelemetry.api.trace.Span;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;

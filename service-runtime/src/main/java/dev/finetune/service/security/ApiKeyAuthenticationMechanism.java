@@ -1,6 +1,7 @@
 package dev.finetune.service.security;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.security.Roles;
 import dev.finetune.service.errors.Problem;
 import dev.finetune.service.errors.ProblemType;
 import io.quarkus.security.AuthenticationFailedException;

@@ -1,5 +1,6 @@
 package dev.finetune.service.security;
 
+import dev.finetune.security.Roles;
 import io.quarkus.runtime.Startup;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;

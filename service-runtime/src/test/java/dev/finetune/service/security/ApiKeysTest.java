@@ -49,14 +49,6 @@ class ApiKeysTest {
     }
 
     @Test
-    void eachRoleGrantsTheLesserOnes() {
-        assertThat(Roles.granted(Roles.VIEWER)).containsExactly(Roles.VIEWER);
-        assertThat(Roles.granted(Roles.OPERATOR)).containsExactlyInAnyOrder(Roles.VIEWER, Roles.OPERATOR);
-        assertThat(Roles.granted(Roles.ADMIN)).containsExactlyInAnyOrder(Roles.VIEWER, Roles.OPERATOR, Roles.ADMIN);
-        assertThat(Roles.least(new String[] {Roles.ADMIN, Roles.OPERATOR})).isEqualTo(Roles.OPERATOR);
-    }
-
-    @Test
     void securityOnWithoutKeysStopsTheServiceNamingTheSetting() {
         assertThatThrownBy(() -> new ApiKeys(true, List.of()))
                 .hasMessageContaining("pipeline.security.api-keys is empty")

@@ -2,6 +2,7 @@ package dev.finetune.service.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.finetune.security.Roles;
 import dev.finetune.service.diagnostics.DiagnosticsResource;
 import jakarta.annotation.security.DenyAll;
 import jakarta.annotation.security.PermitAll;
