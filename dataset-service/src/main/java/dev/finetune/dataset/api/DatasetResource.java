@@ -11,7 +11,7 @@ import dev.finetune.errors.InvalidInputException;
 import dev.finetune.events.DatasetFormat;
 import dev.finetune.events.TrainingTrigger;
 import dev.finetune.naming.Names;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.smallrye.common.annotation.Blocking;

@@ -5,7 +5,7 @@ import dev.finetune.eval.run.EvaluationReport;
 import dev.finetune.eval.run.EvaluationRequest;
 import dev.finetune.eval.run.ReportStore;
 import dev.finetune.naming.Names;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;

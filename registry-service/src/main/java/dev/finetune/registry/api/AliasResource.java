@@ -9,7 +9,7 @@ import dev.finetune.registry.promotion.GateDecision;
 import dev.finetune.registry.promotion.PromotionPolicies;
 import dev.finetune.registry.promotion.PromotionPolicy;
 import dev.finetune.registry.store.RegistryKeys;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;

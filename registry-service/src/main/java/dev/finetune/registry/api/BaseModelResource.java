@@ -6,7 +6,7 @@ import dev.finetune.registry.RegistryNotFoundException;
 import dev.finetune.registry.basemodel.BaseModelImporter;
 import dev.finetune.registry.basemodel.BaseModelManifest;
 import dev.finetune.registry.basemodel.BaseModels;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import dev.finetune.storage.S3Location;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;

@@ -12,7 +12,7 @@ import dev.finetune.registry.export.MergedExporter;
 import dev.finetune.registry.store.LocalFiles;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.registry.store.VerifiedDownloads;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import dev.finetune.storage.ObjectStore;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;

@@ -14,7 +14,7 @@ import dev.finetune.registry.catalog.VersionState;
 import dev.finetune.registry.store.JsonObjects;
 import dev.finetune.registry.store.RegistryKeys;
 import dev.finetune.registry.store.VerifiedDownloads;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;

@@ -4,7 +4,7 @@ import dev.finetune.naming.Names;
 import dev.finetune.registry.catalog.JobRef;
 import dev.finetune.registry.catalog.RegistryCatalog;
 import dev.finetune.registry.registration.PendingRegistrations;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;

@@ -17,7 +17,7 @@ public interface SecuritySettings {
 
     /**
      * The accepted API keys as {@code principal:role:token} entries, role one of {@code viewer},
-     * {@code operator}, {@code admin} ({@link Roles}), e.g. from a Kubernetes Secret through the
+     * {@code operator}, {@code admin} ({@link dev.finetune.security.Roles}), e.g. from a Kubernetes Secret through the
      * environment variable {@code PIPELINE_SECURITY_API_KEYS=ci:operator:...,alice:admin:...}. An entry
      * without a role stops the service. Tokens must be at least {@value ApiKeys#MIN_TOKEN_LENGTH}
      * characters.

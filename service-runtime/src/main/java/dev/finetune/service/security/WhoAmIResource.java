@@ -1,5 +1,6 @@
 package dev.finetune.service.security;
 
+import dev.finetune.security.Roles;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.GET;

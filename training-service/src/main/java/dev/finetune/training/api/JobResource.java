@@ -7,7 +7,7 @@ import dev.finetune.events.Objective;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.events.TrainingJobRequested;
 import dev.finetune.naming.Names;
-import dev.finetune.service.security.Roles;
+import dev.finetune.security.Roles;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import dev.finetune.training.job.InvalidJobException;
