@@ -174,6 +174,7 @@ final class Pipeline {
                 rewardModel == null ? Objective.SFT : Objective.GRPO,
                 parent,
                 rewardModel,
+                null,
                 true,
                 Instant.now());
         EventTopics.publishCloudEvent(
