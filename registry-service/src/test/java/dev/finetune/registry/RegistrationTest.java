@@ -4,9 +4,14 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Objective;
 import dev.finetune.events.RegisteredVersion;
+import dev.finetune.llm.inference.RewardModel;
+import dev.finetune.llm.rewards.ModelReward;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.registry.registration.BaseModelFingerprints;
 import dev.finetune.service.testing.EventTopics;
@@ -22,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -318,6 +324,70 @@ class RegistrationTest {
         assertThat(registered.getString("model")).isEqualTo("support-assistant");
         given().get("/api/models/support-assistant/versions/1").then().statusCode(200);
         given().get("/api/models/tiny-llama-renamed-ds/versions/1").then().statusCode(404);
+    }
+
+    /**
+     * An objective reward job's LoRA adapter (task_type SEQ_CLS, its score head in modules_to_save)
+     * registers with the head and its config as PEFT wrote them, and a policy job's reward loader
+     * ({@code model:<directory>} after the worker downloads {@code model:registry:...}) scores with the
+     * registered files exactly as with the job's own; the same adapter from an SFT job is refused.
+     */
+    @Test
+    void aLoraRewardModelRegistersWithItsScoreHeadAndScoresAsTrained() throws Exception {
+        String dataset = Pipeline.unique("pairs");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Path adapter = Pipeline.rewardAdapter(store, 5);
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.uploadCheckpoint(store, job, 5, adapter);
+        Pipeline.checkpointCreated(
+                job,
+                5,
+                dataset,
+                FineTuneMethod.LORA,
+                Objective.REWARD,
+                null,
+                null,
+                UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                job,
+                5,
+                EvaluationStatus.PASSED,
+                Map.of("preference_accuracy", 0.75),
+                UUID.randomUUID().toString());
+        long version = Pipeline.awaitRegistered(job).getLong("version");
+
+        Path registered = Files.createTempDirectory("registered-reward-");
+        for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            store.download(ObjectKeys.registry(model, version, file), registered.resolve(file));
+        }
+        JsonNode config = new ObjectMapper()
+                .readTree(registered.resolve("adapter_config.json").toFile());
+        assertThat(config.path("task_type").asText()).isEqualTo("SEQ_CLS");
+        assertThat(config.path("modules_to_save").toString()).isEqualTo("[\"score\"]");
+        assertThat(Digests.of(registered.resolve("adapter_model.safetensors")))
+                .isEqualTo(Digests.of(adapter.resolve("adapter_model.safetensors")));
+        Path base = Pipeline.base(store);
+        try (RewardModel trained = ModelReward.load(adapter, base);
+                RewardModel fromRegistry = ModelReward.load(registered, base)) {
+            double[] scores = fromRegistry.scores(Arrays.asList(Pipeline.IDS));
+            assertThat(scores).containsExactly(trained.scores(Arrays.asList(Pipeline.IDS)));
+            assertThat(scores[0]).isNotEqualTo(scores[1]);
+        }
+
+        String sft = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, sft, 6, adapter);
+        Pipeline.evaluationCompleted(
+                sft, 6, EvaluationStatus.PASSED, Map.of("eval_loss", 2.0), UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                sft, 6, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        List<EventTopics.Received> dead = EventTopics.read(
+                "checkpoints.created.dlq.registry-service",
+                v -> sft.equals(v.path("jobId").asText()),
+                1,
+                Duration.ofSeconds(40));
+        assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
+                .contains("task_type SEQ_CLS from a sft job"));
     }
 
     @Test

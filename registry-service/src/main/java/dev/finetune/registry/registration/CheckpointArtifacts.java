@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.Checkpoint;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
@@ -36,7 +37,8 @@ import java.util.regex.Pattern;
 
 /**
  * Takes the files of a final checkpoint that make up a version, validated: a LoRA adapter in PEFT
- * layout (its config read strictly: no DoRA, no modules_to_save, bias "none"; its tensors checked
+ * layout (its config read strictly: no DoRA, bias "none", no modules_to_save but a reward model's
+ * score head, which only an objective reward job's SEQ_CLS adapter has; its tensors checked
  * against the base model's shapes; the config rewritten in PEFT's canonical form naming the base
  * model), or, for full fine-tuning, the HuggingFace model files. Optimizer and trainer state are
  * never part of a version.
@@ -126,17 +128,29 @@ public class CheckpointArtifacts {
             }
             store.download(prefix + name, dir.resolve(name));
         }
-        LoraConfig lora;
+        AdapterConfigJson.AdapterConfig config;
         try {
-            lora = AdapterConfigJson.read(dir.resolve(AdapterConfigJson.FILE_NAME))
-                    .lora();
+            config = AdapterConfigJson.read(dir.resolve(AdapterConfigJson.FILE_NAME));
         } catch (CheckpointException e) {
             throw new InvalidCheckpointException(prefix + AdapterConfigJson.FILE_NAME + ": " + problem(e), e);
         }
-        checkTensors(checkpoint.baseModel(), lora, dir.resolve(PeftAdapter.WEIGHTS_FILE), prefix, work);
+        LoraConfig lora = config.lora();
+        boolean rewardModel = config.sequenceClassification();
+        if (rewardModel != (checkpoint.objective() == Objective.REWARD)) {
+            throw new InvalidCheckpointException(
+                    prefix + AdapterConfigJson.FILE_NAME + ": task_type "
+                            + (rewardModel ? AdapterConfigJson.SEQ_CLS : "CAUSAL_LM") + " from a "
+                            + (checkpoint.objective() == null
+                                    ? "?"
+                                    : checkpoint.objective().code())
+                            + " job: an objective reward job's adapter is a reward model's (task_type "
+                            + AdapterConfigJson.SEQ_CLS + ", its score head in modules_to_save), and only its is",
+                    null);
+        }
+        checkTensors(checkpoint.baseModel(), lora, rewardModel, dir.resolve(PeftAdapter.WEIGHTS_FILE), prefix, work);
         Files.writeString(
                 dir.resolve(AdapterConfigJson.FILE_NAME),
-                AdapterConfigJson.toJson(lora, lora.targetModules(), checkpoint.baseModel()));
+                AdapterConfigJson.toJson(lora, lora.targetModules(), checkpoint.baseModel(), rewardModel));
         hyperparameters.put("lora_r", lora.r());
         hyperparameters.put("lora_alpha", lora.alphaAsWritten());
         hyperparameters.put("lora_dropout", lora.dropout());
@@ -150,8 +164,13 @@ public class CheckpointArtifacts {
         return new Artifacts(VersionManifest.ADAPTER, files, hyperparameters, work);
     }
 
-    /** The adapter holds exactly the LoRA tensors the base model and its config call for, in their shapes. */
-    private void checkTensors(String baseModel, LoraConfig lora, Path weights, String prefix, Path work)
+    /**
+     * The adapter holds exactly the LoRA tensors the base model and its config call for, in their shapes,
+     * and a reward model's adapter also its whole score head ({@code modules_to_save}), [1, hidden_size]:
+     * one score, as HF's {@code *ForSequenceClassification} with num_labels=1.
+     */
+    private void checkTensors(
+            String baseModel, LoraConfig lora, boolean rewardModel, Path weights, String prefix, Path work)
             throws IOException {
         String configKey = ObjectKeys.baseModel(baseModel, ModelConfigJson.FILE_NAME);
         if (!store.exists(configKey)) {
@@ -161,7 +180,13 @@ public class CheckpointArtifacts {
         Path config = store.download(configKey, work.resolve("base-config").resolve(ModelConfigJson.FILE_NAME));
         Map<String, long[]> expected;
         try (CausalLm skeleton = new CausalLm(ModelConfigJson.read(config), Device.cpu())) {
-            expected = Adapters.parameterShapes(skeleton, lora); // module tree only: no weights are loaded
+            expected = new LinkedHashMap<>(
+                    Adapters.parameterShapes(skeleton, lora)); // module tree only: no weights are loaded
+            if (rewardModel) {
+                expected.put(
+                        Adapters.PEFT_PREFIX + CausalLm.SCORE + ".weight",
+                        new long[] {1, skeleton.config().hiddenSize()});
+            }
         } catch (CheckpointException | IllegalArgumentException e) {
             throw new InvalidCheckpointException(
                     prefix + AdapterConfigJson.FILE_NAME + " does not fit base model '" + baseModel + "': "
