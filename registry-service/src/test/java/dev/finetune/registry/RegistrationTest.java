@@ -381,7 +381,11 @@ class RegistrationTest {
         String sft = Pipeline.unique("job");
         Pipeline.uploadCheckpoint(store, sft, 6, adapter);
         Pipeline.evaluationCompleted(
-                sft, 6, EvaluationStatus.PASSED, Map.of("eval_loss", 2.0), UUID.randomUUID().toString());
+                sft,
+                6,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0),
+                UUID.randomUUID().toString());
         Pipeline.checkpointCreated(
                 sft, 6, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
         List<EventTopics.Received> dead = EventTopics.read(
@@ -465,7 +469,11 @@ class RegistrationTest {
         valueHead(checkpoint, hidden + 1);
         Pipeline.uploadCheckpoint(store, wrong, 7, checkpoint);
         Pipeline.evaluationCompleted(
-                wrong, 7, EvaluationStatus.PASSED, Map.of("reward", 0.5), UUID.randomUUID().toString());
+                wrong,
+                7,
+                EvaluationStatus.PASSED,
+                Map.of("reward", 0.5),
+                UUID.randomUUID().toString());
         Pipeline.checkpointCreated(
                 wrong,
                 7,
