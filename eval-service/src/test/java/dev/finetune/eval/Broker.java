@@ -36,6 +36,7 @@ final class Broker {
                 Objective.SFT,
                 null,
                 null,
+                null,
                 true,
                 Instant.now());
     }

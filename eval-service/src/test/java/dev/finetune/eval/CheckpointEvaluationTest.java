@@ -4,15 +4,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.eval.run.BaseMetricsCache;
 import dev.finetune.eval.run.EvaluationPhases;
 import dev.finetune.eval.run.EvaluationRunner;
+import dev.finetune.events.CheckpointCreated;
+import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.Objective;
+import dev.finetune.events.RegisteredVersion;
+import dev.finetune.llm.inference.GenerationConfig;
+import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.inference.RewardModel;
 import dev.finetune.llm.inference.Scorer;
+import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.ChatEncoder;
 import dev.finetune.llm.objective.TrainingSequence;
+import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseDType;
+import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
@@ -29,9 +42,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +66,9 @@ class CheckpointEvaluationTest {
 
     @Inject
     EvaluationRunner runner;
+
+    @Inject
+    EvalSettings settings;
 
     @BeforeEach
     void inputs() throws Exception {
@@ -267,6 +288,163 @@ class CheckpointEvaluationTest {
                 .filter(s -> evaluationId.equals(
                         s.getAttributes().get(AttributeKey.stringKey(EvaluationPhases.EVALUATION_ID))))
                 .toList();
+    }
+
+    /**
+     * A GRPO policy's checkpoint carries its job's rewards (a rule, a regex and a registered reward
+     * model, weighted): eval-service reports the policy's mean reward on its answers to the held-out
+     * prompts, its KL to the base (the adapters off) and the base model's own mean reward; each number
+     * recomputed here from the models, one sequence at a time, the log-softmax in double precision.
+     */
+    @Test
+    void policyIsScoredByItsJobsRewardsAndItsKlToTheBaseAsRecomputedHere() throws Exception {
+        String job = job();
+        String prefix = Fixtures.trainedCheckpoint(store, job, 40);
+        Fixtures.registerRewardModel(store, "doubling-judge", 1);
+        List<String> funcs = List.of("exact_match", "regex:^\\d+$", "model:registry:doubling-judge@1");
+        List<Double> weights = List.of(1.0, 0.5, 0.25);
+        Broker.publish(
+                new CheckpointCreated(
+                        job,
+                        40,
+                        40,
+                        prefix,
+                        Fixtures.BASE,
+                        Fixtures.PROMPTS_DATASET,
+                        "1",
+                        FineTuneMethod.LORA,
+                        Objective.GRPO,
+                        null,
+                        new RegisteredVersion("doubling-judge", 1),
+                        new Hyperparameters(Map.of("reward_funcs", funcs, "reward_weights", weights)),
+                        true,
+                        Instant.now()),
+                "checkpoint:" + prefix,
+                null);
+
+        JsonNode event = Broker.evaluations(job + "-step-40", 1, WAIT).get(0).value();
+
+        assertThat(event.path("status").asText())
+                .as(event.path("error").asText())
+                .isIn("passed", "gates_failed");
+        System.out.printf(
+                "policy: reward %s, kl %s; base reward %s%n",
+                event.path("metrics").path("reward"),
+                event.path("metrics").path("kl"),
+                event.path("baseMetrics").path("reward"));
+        double[] expected = recomputedRewardsAndKl(weights);
+        assertThat(event.path("metrics").path("reward").asDouble()).isCloseTo(expected[0], within(1e-4));
+        assertThat(event.path("metrics").path("kl").asDouble())
+                .isGreaterThan(1e-3) // 40 steps at a high learning rate moved the policy
+                .isCloseTo(expected[1], within(1e-4 + 1e-3 * expected[1]));
+        assertThat(event.path("baseMetrics").path("reward").asDouble()).isCloseTo(expected[2], within(1e-4));
+        assertThat(event.path("baseMetrics").has("kl")).isFalse();
+        assertThat(event.path("metrics").path("reward").asDouble())
+                .as("the trained adapter answers the doubling questions; the base model does not")
+                .isGreaterThan(event.path("baseMetrics").path("reward").asDouble());
+    }
+
+    /**
+     * {policy reward, KL(policy || base) by k3 per answer token, base reward} on the test split's
+     * prompts (what is i plus i, for i in 40..43), as {@link #policyIsScoredByItsJobsRewardsAndItsKlToTheBaseAsRecomputedHere} declares.
+     */
+    private double[] recomputedRewardsAndKl(List<Double> weights) throws Exception {
+        Path base = Fixtures.baseDir();
+        try (Tokenizer tokenizer = Tokenizer.load(base);
+                CausalLm model = CausalLm.load(base);
+                RewardModel judge = RewardModel.load(base, Fixtures.rewardAdapter())) {
+            Adapters adapters = PeftAdapter.load(model, Fixtures.trainedAdapter());
+            ChatEncoder encoder = new ChatEncoder(tokenizer, Map.of());
+            List<long[]> prompts = new ArrayList<>();
+            List<String> references = new ArrayList<>();
+            for (int i = 40; i < 44; i++) {
+                prompts.add(encoder.generationPrompt(
+                        List.of(ChatMessage.user("What is " + i + " plus " + i + "?")), settings.maxTokens()));
+                references.add(Integer.toString(2 * i));
+            }
+            Set<Long> stops = new TreeSet<>();
+            tokenizer.specialTokens().stopIds().forEach(t -> stops.add((long) t));
+            model.config().eosTokenIds().forEach(t -> stops.add((long) t));
+            GenerationConfig greedy =
+                    GenerationConfig.greedy(settings.maxNewTokens()).withStopTokens(stops);
+            List<long[]> answers = Generator.generate(model, prompts, greedy, settings.batchSize());
+            double policyReward = 0;
+            double kl = 0;
+            long tokens = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                long[] sequence = concat(prompts.get(i), answers.get(i));
+                policyReward += reward(tokenizer, judge, weights, sequence, answers.get(i), references.get(i), stops);
+                double[] policyLogProbs = tokenLogProbs(model, sequence, prompts.get(i).length);
+                double[] baseLogProbs;
+                try (Adapters.Switch off = adapters.disabled()) {
+                    baseLogProbs = tokenLogProbs(model, sequence, prompts.get(i).length);
+                }
+                for (int t = 0; t < policyLogProbs.length; t++) {
+                    double r = baseLogProbs[t] - policyLogProbs[t];
+                    kl += Math.exp(r) - r - 1;
+                    tokens++;
+                }
+            }
+            List<long[]> baseAnswers;
+            try (Adapters.Switch off = adapters.disabled()) {
+                baseAnswers = Generator.generate(model, prompts, greedy, settings.batchSize());
+            }
+            double baseReward = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                long[] sequence = concat(prompts.get(i), baseAnswers.get(i));
+                baseReward += reward(tokenizer, judge, weights, sequence, baseAnswers.get(i), references.get(i), stops);
+            }
+            return new double[] {policyReward / prompts.size(), kl / tokens, baseReward / prompts.size()};
+        }
+    }
+
+    /** exact_match, regex ^\\d+$ and the judge's score, weighted. */
+    private static double reward(
+            Tokenizer tokenizer,
+            RewardModel judge,
+            List<Double> weights,
+            long[] sequence,
+            long[] answer,
+            String reference,
+            Set<Long> stops) {
+        int length = answer.length > 0 && stops.contains(answer[answer.length - 1]) ? answer.length - 1 : answer.length;
+        String text = tokenizer.decode(
+                Arrays.stream(answer, 0, length).mapToInt(id -> (int) id).toArray(), true);
+        double exact = text.strip().equals(reference) ? 1 : 0;
+        double digits = Pattern.compile("^\\d+$").matcher(text).find() ? 1 : 0;
+        return weights.get(0) * exact + weights.get(1) * digits + weights.get(2) * judge.scores(List.of(sequence))[0];
+    }
+
+    /** log p(token t | tokens before t) for each t from {@code from}, a softmax of the logits in double precision. */
+    @SuppressWarnings("try")
+    private static double[] tokenLogProbs(CausalLm model, long[] sequence, int from) {
+        float[] logits;
+        int vocab;
+        try (NDScope ignored = new NDScope()) {
+            NDArray out = model.forward(model.manager().create(new long[][] {sequence}), null, null); // [1, T, V]
+            vocab = (int) out.getShape().get(2);
+            logits = out.toFloatArray();
+        }
+        double[] logProbs = new double[sequence.length - from];
+        for (int t = from; t < sequence.length; t++) {
+            int row = (t - 1) * vocab;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < vocab; v++) {
+                max = Math.max(max, logits[row + v]);
+            }
+            double sum = 0;
+            for (int v = 0; v < vocab; v++) {
+                sum += Math.exp(logits[row + v] - max);
+            }
+            logProbs[t - from] = logits[row + (int) sequence[t]] - max - Math.log(sum);
+        }
+        return logProbs;
+    }
+
+    private static long[] concat(long[] a, long[] b) {
+        long[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     private static String job() {

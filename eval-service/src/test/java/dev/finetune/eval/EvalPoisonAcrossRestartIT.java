@@ -49,6 +49,7 @@ class EvalPoisonAcrossRestartIT {
                                 Objective.SFT,
                                 null,
                                 null,
+                                null,
                                 true,
                                 Instant.now())))));
     }

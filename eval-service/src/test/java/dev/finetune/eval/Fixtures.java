@@ -276,6 +276,20 @@ final class Fixtures {
         return baseDir;
     }
 
+    /** The SFT adapter {@link #trainedCheckpoint} stores. */
+    static Path trainedAdapter() {
+        return trained;
+    }
+
+    /**
+     * The reward model of {@link #rewardCheckpoint} registered as {@code model} version {@code version},
+     * in the registry's layout (as registry-service stores a version).
+     */
+    static void registerRewardModel(ObjectStore store, String model, long version) throws IOException {
+        rewardCheckpoint(store, "reward-fixture", 1);
+        uploadDirectory(store, rewardAdapter(), ObjectKeys.registryVersionPrefix(model, version));
+    }
+
     private static String checkpoint(ObjectStore store, Path dir, String job, long step) throws IOException {
         String prefix = ObjectKeys.checkpointPrefix(job, step);
         uploadDirectory(store, dir, prefix);

@@ -140,7 +140,7 @@ class EventContractTest {
                 .isEqualTo(2.6);
     }
 
-    /** A continued training's checkpoint names its parent version; one of a producer without the field reads as none. */
+    /** A checkpoint names its parent version and its rewards; one of a producer without those fields reads as none. */
     @Test
     void checkpointCarriesTheParentVersionItWasTrainedFrom() throws Exception {
         var continued = new CheckpointCreated(
@@ -155,19 +155,34 @@ class EventContractTest {
                 Objective.SFT,
                 new RegisteredVersion("base-d", 3),
                 new RegisteredVersion("judge", 2),
+                CheckpointCreated.rewardsOf(new Hyperparameters(Map.of(
+                        "learning_rate", 1e-5,
+                        "reward_funcs", List.of("model:registry:judge@2", "regex:\\d+"),
+                        "reward_weights", List.of(1.0, 0.5)))),
                 true,
                 now);
         String text = json.writeValueAsString(continued);
         assertThat(json.readValue(text, CheckpointCreated.class)).isEqualTo(continued);
         assertThat(json.readTree(text).get("parent").toString()).isEqualTo("{\"model\":\"base-d\",\"version\":3}");
         assertThat(json.readTree(text).get("rewardModel").toString()).isEqualTo("{\"model\":\"judge\",\"version\":2}");
+        assertThat(json.readTree(text).get("rewards").toString())
+                .as("only the reward settings, under TRL's names")
+                .isEqualTo(
+                        "{\"reward_funcs\":[\"model:registry:judge@2\",\"regex:\\\\d+\"],\"reward_weights\":[1.0,0.5]}");
 
         String withoutParent = text.replace(",\"parent\":{\"model\":\"base-d\",\"version\":3}", "")
-                .replace(",\"rewardModel\":{\"model\":\"judge\",\"version\":2}", "");
-        assertThat(withoutParent).doesNotContain("parent").doesNotContain("rewardModel");
+                .replace(",\"rewardModel\":{\"model\":\"judge\",\"version\":2}", "")
+                .replaceAll(",\"rewards\":\\{[^}]*}", "");
+        assertThat(withoutParent)
+                .doesNotContain("parent")
+                .doesNotContain("rewardModel")
+                .doesNotContain("rewards");
         CheckpointCreated old = EventJson.read(withoutParent, CheckpointCreated.class);
         assertThat(old.parent()).isNull();
         assertThat(old.rewardModel()).isNull();
+        assertThat(old.rewards().values())
+                .as("a producer that predates rewards sends none")
+                .isEmpty();
     }
 
     @Test
@@ -182,6 +197,7 @@ class EventContractTest {
                 "1",
                 FineTuneMethod.LORA,
                 Objective.SFT,
+                null,
                 null,
                 null,
                 false,

@@ -104,6 +104,30 @@ final class Pipeline {
         }
     }
 
+    /**
+     * A reward model's LoRA adapter as an objective reward job saves it (task_type SEQ_CLS, the score
+     * head whole in modules_to_save), trained on nothing: random B and score head.
+     */
+    static Path rewardAdapter(ObjectStore store, long seed) throws IOException {
+        Path base = base(store);
+        Path dir = Files.createTempDirectory("registry-test-reward-");
+        try (CausalLm model = CausalLm.load(base, Device.cpu())) {
+            model.attachScoreHead(0, seed);
+            Adapters adapters =
+                    Adapters.apply(model, LoraConfig.defaults().withR(4).withAlpha(8), seed);
+            SplittableRandom random = new SplittableRandom(seed);
+            for (LoraLinear layer : adapters.layers().values()) {
+                float[] b = new float[Math.toIntExact(layer.loraB().shape().size())];
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) ((random.nextDouble() * 2 - 1) * B_RANGE);
+                }
+                layer.loraB().array().set(b); // [O, R]
+            }
+            PeftAdapter.save(adapters, dir, base.toString());
+            return dir;
+        }
+    }
+
     /** Logits [B, T, V] of {@link #IDS}, flattened. */
     @SuppressWarnings("try")
     static float[] logits(CausalLm model) {
@@ -162,6 +186,28 @@ final class Pipeline {
             RegisteredVersion rewardModel,
             String eventId)
             throws Exception {
+        checkpointCreated(
+                job,
+                step,
+                dataset,
+                method,
+                rewardModel == null ? Objective.SFT : Objective.GRPO,
+                parent,
+                rewardModel,
+                eventId);
+    }
+
+    /** The final checkpoint event of an {@code objective} job. */
+    static void checkpointCreated(
+            String job,
+            long step,
+            String dataset,
+            FineTuneMethod method,
+            Objective objective,
+            RegisteredVersion parent,
+            RegisteredVersion rewardModel,
+            String eventId)
+            throws Exception {
         CheckpointCreated event = new CheckpointCreated(
                 job,
                 step,
@@ -171,9 +217,10 @@ final class Pipeline {
                 dataset,
                 "1",
                 method,
-                rewardModel == null ? Objective.SFT : Objective.GRPO,
+                objective,
                 parent,
                 rewardModel,
+                null,
                 true,
                 Instant.now());
         EventTopics.publishCloudEvent(

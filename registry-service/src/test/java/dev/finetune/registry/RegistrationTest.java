@@ -4,9 +4,17 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Objective;
 import dev.finetune.events.RegisteredVersion;
+import dev.finetune.llm.checkpoint.DType;
+import dev.finetune.llm.checkpoint.ModelConfigJson;
+import dev.finetune.llm.checkpoint.SafetensorsWriter;
+import dev.finetune.llm.inference.RewardModel;
+import dev.finetune.llm.rewards.ModelReward;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.registry.registration.BaseModelFingerprints;
 import dev.finetune.service.testing.EventTopics;
@@ -22,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -318,6 +327,186 @@ class RegistrationTest {
         assertThat(registered.getString("model")).isEqualTo("support-assistant");
         given().get("/api/models/support-assistant/versions/1").then().statusCode(200);
         given().get("/api/models/tiny-llama-renamed-ds/versions/1").then().statusCode(404);
+    }
+
+    /**
+     * An objective reward job's LoRA adapter (task_type SEQ_CLS, its score head in modules_to_save)
+     * registers with the head and its config as PEFT wrote them, and a policy job's reward loader
+     * ({@code model:<directory>} after the worker downloads {@code model:registry:...}) scores with the
+     * registered files exactly as with the job's own; the same adapter from an SFT job is refused.
+     */
+    @Test
+    void aLoraRewardModelRegistersWithItsScoreHeadAndScoresAsTrained() throws Exception {
+        String dataset = Pipeline.unique("pairs");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        Path adapter = Pipeline.rewardAdapter(store, 5);
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.uploadCheckpoint(store, job, 5, adapter);
+        Pipeline.checkpointCreated(
+                job,
+                5,
+                dataset,
+                FineTuneMethod.LORA,
+                Objective.REWARD,
+                null,
+                null,
+                UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                job,
+                5,
+                EvaluationStatus.PASSED,
+                Map.of("preference_accuracy", 0.75),
+                UUID.randomUUID().toString());
+        long version = Pipeline.awaitRegistered(job).getLong("version");
+
+        Path registered = Files.createTempDirectory("registered-reward-");
+        for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            store.download(ObjectKeys.registry(model, version, file), registered.resolve(file));
+        }
+        JsonNode config = new ObjectMapper()
+                .readTree(registered.resolve("adapter_config.json").toFile());
+        assertThat(config.path("task_type").asText()).isEqualTo("SEQ_CLS");
+        assertThat(config.path("modules_to_save").toString()).isEqualTo("[\"score\"]");
+        assertThat(Digests.of(registered.resolve("adapter_model.safetensors")))
+                .isEqualTo(Digests.of(adapter.resolve("adapter_model.safetensors")));
+        Path base = Pipeline.base(store);
+        try (RewardModel trained = ModelReward.load(adapter, base);
+                RewardModel fromRegistry = ModelReward.load(registered, base)) {
+            double[] scores = fromRegistry.scores(Arrays.asList(Pipeline.IDS));
+            assertThat(scores).containsExactly(trained.scores(Arrays.asList(Pipeline.IDS)));
+            assertThat(scores[0]).isNotEqualTo(scores[1]);
+        }
+
+        String sft = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, sft, 6, adapter);
+        Pipeline.evaluationCompleted(
+                sft,
+                6,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0),
+                UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                sft, 6, dataset, FineTuneMethod.LORA, UUID.randomUUID().toString());
+        List<EventTopics.Received> dead = EventTopics.read(
+                "checkpoints.created.dlq.registry-service",
+                v -> sft.equals(v.path("jobId").asText()),
+                1,
+                Duration.ofSeconds(40));
+        assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
+                .contains("task_type SEQ_CLS from a sft job"));
+    }
+
+    /**
+     * A PPO job's version holds its value head beside the adapter, value_head.safetensors with TRL's
+     * v_head.summary.weight [1, C] and bias [1], byte for byte; one of the wrong shape is refused naming
+     * the shapes, and an SFT job's checkpoint never exports one.
+     */
+    @Test
+    void aPpoVersionHoldsItsValueHeadUnderTrlsNames() throws Exception {
+        String dataset = Pipeline.unique("ppo");
+        String model = Pipeline.modelOf(dataset);
+        String job = Pipeline.unique("job");
+        int hidden = ModelConfigJson.read(Pipeline.base(store).resolve("config.json"))
+                .hiddenSize();
+        Path adapter = Pipeline.adapter(store, 7).directory();
+        Path checkpoint = Files.createTempDirectory("ppo-checkpoint-");
+        for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            Files.copy(adapter.resolve(file), checkpoint.resolve(file));
+        }
+        valueHead(checkpoint, hidden);
+        Pipeline.prepareDataset(store, dataset, "1");
+        Pipeline.uploadCheckpoint(store, job, 7, checkpoint);
+        Pipeline.checkpointCreated(
+                job,
+                7,
+                dataset,
+                FineTuneMethod.LORA,
+                Objective.PPO,
+                null,
+                null,
+                UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                job,
+                7,
+                EvaluationStatus.PASSED,
+                Map.of("reward", 0.5),
+                UUID.randomUUID().toString());
+        long version = Pipeline.awaitRegistered(job).getLong("version");
+
+        Path registered = Files.createTempDirectory("registered-ppo-").resolve("value_head.safetensors");
+        store.download(ObjectKeys.registry(model, version, "value_head.safetensors"), registered);
+        assertThat(Digests.of(registered)).isEqualTo(Digests.of(checkpoint.resolve("value_head.safetensors")));
+        assertThat(given().get("/api/models/{m}/versions/{v}", model, version)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getString("card"))
+                .contains("`value_head.safetensors` is PPO's value head: `v_head.summary.weight` [1, hidden_size]");
+
+        String sft = Pipeline.unique("job");
+        Pipeline.uploadCheckpoint(store, sft, 7, checkpoint);
+        Pipeline.checkpointCreated(
+                sft,
+                7,
+                Pipeline.unique("sft"),
+                FineTuneMethod.LORA,
+                UUID.randomUUID().toString());
+        Pipeline.evaluationCompleted(
+                sft,
+                7,
+                EvaluationStatus.PASSED,
+                Map.of("eval_loss", 2.0),
+                UUID.randomUUID().toString());
+        String sftModel = Pipeline.awaitRegistered(sft).getString("model");
+        assertThat(store.exists(ObjectKeys.registry(sftModel, 1, "adapter_model.safetensors")))
+                .isTrue();
+        assertThat(store.exists(ObjectKeys.registry(sftModel, 1, "value_head.safetensors")))
+                .isFalse();
+
+        String wrong = Pipeline.unique("job");
+        valueHead(checkpoint, hidden + 1);
+        Pipeline.uploadCheckpoint(store, wrong, 7, checkpoint);
+        Pipeline.evaluationCompleted(
+                wrong,
+                7,
+                EvaluationStatus.PASSED,
+                Map.of("reward", 0.5),
+                UUID.randomUUID().toString());
+        Pipeline.checkpointCreated(
+                wrong,
+                7,
+                dataset,
+                FineTuneMethod.LORA,
+                Objective.PPO,
+                null,
+                null,
+                UUID.randomUUID().toString());
+        List<EventTopics.Received> dead = EventTopics.read(
+                "checkpoints.created.dlq.registry-service",
+                v -> wrong.equals(v.path("jobId").asText()),
+                1,
+                Duration.ofSeconds(40));
+        assertThat(dead).singleElement().satisfies(r -> assertThat(r.headers().get("dead-letter-reason"))
+                .contains("value_head.safetensors: a PPO value head of base model 'tiny-llama' holds"
+                        + " v_head.summary.bias [1], v_head.summary.weight [1, " + hidden + "], found"
+                        + " v_head.summary.bias [1], v_head.summary.weight [1, " + (hidden + 1) + "]"));
+    }
+
+    /** A value head of {@code width} inputs, as PPO saves it. */
+    private static void valueHead(Path directory, int width) throws Exception {
+        float[] weight = new float[width];
+        for (int i = 0; i < width; i++) {
+            weight[i] = 0.01f * (i - width / 2);
+        }
+        SafetensorsWriter.write(
+                directory.resolve("value_head.safetensors"),
+                List.of(
+                        SafetensorsWriter.floats("v_head.summary.weight", new long[] {1, width}, weight, DType.F32),
+                        SafetensorsWriter.floats(
+                                "v_head.summary.bias", new long[] {1}, new float[] {0.25f}, DType.F32)),
+                Map.of("format", "pt"));
     }
 
     @Test

@@ -55,6 +55,7 @@ class RegistryPoisonAcrossRestartIT {
                                         Objective.SFT,
                                         null,
                                         null,
+                                        null,
                                         false,
                                         Instant.now()))),
                         new PoisonAcrossRestart.Consumer(

@@ -40,6 +40,7 @@ class RegistryPoisonRecordTest extends PoisonRecordContractTest {
                                     Objective.SFT,
                                     null,
                                     null,
+                                    null,
                                     false,
                                     Instant.now()));
                     case "evaluations-completed" -> EventJson.mapper()

@@ -353,6 +353,9 @@ class JobLifecycleTest {
                 .isTrue();
         assertThat(store.exists("checkpoints/" + id + "/step-2/ppo_rollouts.safetensors"))
                 .isTrue();
+        assertThat(store.exists("checkpoints/" + id + "/step-4/value_head.safetensors"))
+                .as("the final result exports the value head beside the adapter")
+                .isTrue();
         JsonPath events = events(id);
         // Scores of completions of at most 8 tokens: exact match 0 or 1, length -|n - 4| / 4 in [-1, 0].
         assertThat(events.getList(

@@ -76,6 +76,9 @@ class RewardModelJobTest {
                 .isEqualTo(judge);
         assertThat(published.get(0).value().path("rewardModel").path("version").asLong())
                 .isEqualTo(1);
+        assertThat(published.get(0).value().path("rewards").path("reward_funcs").toString())
+                .as("the job's rewards, pinned, for eval-service to score the policy with")
+                .isEqualTo("[\"model:registry:" + judge + "@1\",\"length:4\"]");
     }
 
     @Test

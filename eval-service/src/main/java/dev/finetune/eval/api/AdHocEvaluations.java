@@ -68,7 +68,8 @@ public class AdHocEvaluations {
                 r.dataset().version(),
                 r.method(),
                 r.gates() != null ? r.gates().toGates() : configured,
-                reportKey(id));
+                reportKey(id),
+                null);
         if (store.list(prefix).isEmpty()) { // the request has checked that prefix is one
             throw new ResourceNotFoundException("checkpointPrefix: no checkpoint at '" + prefix
                     + "' (nothing is stored under it); name a checkpoint (checkpoints/<job>/step-<n>/) or a"

@@ -16,6 +16,13 @@ public final class MetricNames {
     public static final String REWARD_MARGIN = "reward_margin";
     /** A reward model's Bradley-Terry loss on held-out pairs, mean(-log sigmoid(r_chosen - r_rejected)). */
     public static final String REWARD_LOSS = "reward_loss";
+    /**
+     * A GRPO or PPO policy: the mean of its job's reward on its greedy answers to the held-out prompts
+     * (TRL's {@code reward}); the base model's is its own answers'.
+     */
+    public static final String REWARD = "reward";
+    /** A GRPO or PPO policy: the mean per-token k3 estimate of its KL to the base model on its answers (TRL GRPO's {@code kl}). */
+    public static final String KL = "kl";
     /** Multiple choice: share of questions whose right choice has the highest log-likelihood (lm-eval's acc). */
     public static final String MC_ACCURACY = "mc_accuracy";
     /** The same with each choice's log-likelihood divided by its length in characters (lm-eval's acc_norm). */
@@ -35,10 +42,12 @@ public final class MetricNames {
             REWARD_MARGIN,
             REWARD_LOSS,
             MC_ACCURACY,
-            MC_ACCURACY_NORM);
+            MC_ACCURACY_NORM,
+            REWARD,
+            KL);
 
     /** Metrics where a smaller value is better; for all others larger is better. */
-    public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY, REWARD_LOSS);
+    public static final Set<String> LOWER_IS_BETTER = Set.of(EVAL_LOSS, PERPLEXITY, REWARD_LOSS, KL);
 
     private MetricNames() {}
 }

@@ -4,6 +4,7 @@ import dev.finetune.errors.InvalidInputException;
 import dev.finetune.eval.gates.Gates;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Hyperparameters;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 
@@ -18,6 +19,9 @@ import dev.finetune.storage.ObjectKeys;
  * @param method how they were trained; null: an adapter if adapter_config.json is there, else full weights
  * @param gates the pass/fail rules to apply
  * @param reportKey where the full report is stored (written last: the evaluation's completion marker)
+ * @param rewards the job's {@code reward_funcs} and {@code reward_weights} (a GRPO or PPO policy's): with
+ *     them, the policy's answers are also scored by its rewards and its KL to the base ({@link
+ *     PolicyRewards}); empty for none
  */
 public record EvaluationRequest(
         String evaluationId,
@@ -29,11 +33,13 @@ public record EvaluationRequest(
         String datasetVersion,
         FineTuneMethod method,
         Gates gates,
-        String reportKey) {
+        String reportKey,
+        Hyperparameters rewards) {
 
     public static final String REPORT_FILE = "evaluation.json";
 
     public EvaluationRequest {
+        rewards = rewards == null ? Hyperparameters.none() : rewards;
         Names.requireName("baseModel", baseModel);
         Names.requireName("dataset name", datasetName);
         Names.requireName("dataset version", datasetVersion);
@@ -56,7 +62,8 @@ public record EvaluationRequest(
                 c.datasetVersion(),
                 c.method(),
                 gates,
-                c.prefix() + REPORT_FILE);
+                c.prefix() + REPORT_FILE,
+                c.rewards());
     }
 
     public static String checkpointEvaluationId(String jobId, long step) {

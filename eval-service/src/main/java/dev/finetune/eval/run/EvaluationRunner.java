@@ -4,16 +4,21 @@ import static dev.finetune.eval.run.BaseMetricsCache.ZERO_SHOT;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune.contracts.RegistryReference;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
+import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseStorage;
+import dev.finetune.llm.rewards.ModelReward;
+import dev.finetune.llm.rewards.Rewards;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
@@ -138,6 +143,7 @@ public class EvaluationRunner {
             }
             checkpointDir = phases.run("load-checkpoint", id, () -> files.checkpoint(r.checkpointPrefix()));
             ModelScoring.Scored scored;
+            PolicyRewards.Result rewarded = null;
             if (RewardCheckpoints.isRewardModel(checkpointDir)) {
                 if (model != null) {
                     model.close(); // the base language model, done with: the reward model loads its own copy
@@ -154,12 +160,27 @@ public class EvaluationRunner {
                                 in.validation().pairs(),
                                 settings.batchSize()));
             } else {
-                model = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
+                Policy policy = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
+                model = policy.model();
                 CausalLm evaluated = model;
                 scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                         .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));
+                if (!r.rewards().values().isEmpty()) {
+                    rewarded = phases.run(
+                            "reward-metrics",
+                            id,
+                            () -> rewardMetrics(r, in.baseDir(), policy, stored, tokenizer, padId, in.test(), limits));
+                }
             }
             Map<String, Double> baseMetrics = base.metrics();
+            if (rewarded != null) {
+                Map<String, Double> metrics = new LinkedHashMap<>(scored.metrics());
+                metrics.put(MetricNames.REWARD, rewarded.reward());
+                metrics.put(MetricNames.KL, rewarded.kl());
+                scored = new ModelScoring.Scored(metrics, scored.scoredTokens(), scored.generations());
+                baseMetrics = new LinkedHashMap<>(baseMetrics);
+                baseMetrics.put(MetricNames.REWARD, rewarded.baseReward());
+            }
             Map<String, Double> baselineMetrics = prompted == null ? Map.of() : prompted.metrics();
             List<GateOutcome> gates = r.gates().evaluate(scored.metrics(), baseMetrics, baselineMetrics);
             boolean passed = gates.stream().allMatch(GateOutcome::passed);
@@ -336,11 +357,127 @@ public class EvaluationRunner {
         return all;
     }
 
+    /** The model evaluated, and its adapters (null for full weights). */
+    private record Policy(CausalLm model, Adapters adapters) {}
+
+    /**
+     * The policy's reward and KL to the base model on the generation prompts, and the base model's
+     * reward ({@link PolicyRewards}). The reference is the same model with the adapters off, or, for
+     * full weights, the base model loaded beside it. The rewards' reward models are loaded for this
+     * evaluation and freed after it.
+     */
+    private PolicyRewards.Result rewardMetrics(
+            EvaluationRequest r,
+            Path baseDir,
+            Policy policy,
+            BaseStorage stored,
+            Tokenizer tokenizer,
+            long padId,
+            EvalExamples test,
+            Limits limits) {
+        Rewards parsed;
+        try {
+            parsed = Rewards.parse(localRewardFuncs(r), rewardWeights(r));
+        } catch (IllegalArgumentException e) {
+            throw new EvaluationFailure("job " + r.jobId() + "'s rewards cannot be used: " + e.getMessage(), e);
+        }
+        CausalLm separateBase =
+                policy.adapters() == null ? loadModel(baseDir, stored, "base model (the policy's reference)") : null;
+        PolicyRewards.Reference reference = policy.adapters() != null
+                ? new PolicyRewards.Reference() {
+                    @Override
+                    public CausalLm model() {
+                        return policy.model();
+                    }
+
+                    @Override
+                    public AutoCloseable activate() {
+                        return policy.adapters().disabled();
+                    }
+                }
+                : new PolicyRewards.Reference() {
+                    @Override
+                    public CausalLm model() {
+                        return separateBase;
+                    }
+
+                    @Override
+                    public AutoCloseable activate() {
+                        return () -> {};
+                    }
+                };
+        try (Rewards rewards = parsed.load(baseDir)) {
+            return new PolicyRewards(
+                            tokenizer,
+                            padId,
+                            settings.batchSize(),
+                            limits.maxNewTokens(),
+                            stopTokens(tokenizer, policy.model()))
+                    .score(policy.model(), reference, rewards, test.prompts(), test.references());
+        } catch (EvaluationFailure e) {
+            throw e;
+        } catch (Exception e) {
+            throw new EvaluationFailure(
+                    "job " + r.jobId() + "'s rewards " + r.rewards().values() + " cannot score the policy: "
+                            + e.getMessage(),
+                    e);
+        } finally {
+            if (separateBase != null) {
+                separateBase.close();
+            }
+        }
+    }
+
+    /** The job's reward_funcs, each registered reward model ({@code model:registry:<model>@<version>}) as its local directory. */
+    private List<String> localRewardFuncs(EvaluationRequest r) {
+        List<String> local = new ArrayList<>();
+        for (Object spec : list(r, CheckpointCreated.REWARD_FUNCS)) {
+            String text = String.valueOf(spec);
+            String location = text.startsWith(ModelReward.PREFIX)
+                    ? text.substring(ModelReward.PREFIX.length()).strip()
+                    : "";
+            if (!RegistryReference.isReference(location)) {
+                local.add(text);
+                continue;
+            }
+            RegistryReference reference = RegistryReference.parse(location);
+            if (!reference.isPinned()) {
+                throw new EvaluationFailure(
+                        "reward_funcs entry \"" + text + "\" names no version: training pins"
+                                + " a registered reward model to one, so the checkpoint's rewards are the ones it trained with");
+            }
+            local.add(ModelReward.PREFIX + files.registered(reference.model(), reference.version()));
+        }
+        return local;
+    }
+
+    private static List<Double> rewardWeights(EvaluationRequest r) {
+        List<Double> weights = new ArrayList<>();
+        for (Object weight : list(r, CheckpointCreated.REWARD_WEIGHTS)) {
+            if (!(weight instanceof Number number)) {
+                throw new EvaluationFailure("reward_weights holds " + weight + ", not a number");
+            }
+            weights.add(number.doubleValue());
+        }
+        return weights;
+    }
+
+    private static List<?> list(EvaluationRequest r, String name) {
+        Object value = r.rewards().values().get(name);
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> values)) {
+            throw new EvaluationFailure(name + " must be a list, got " + value);
+        }
+        return values;
+    }
+
     /**
      * The model to evaluate: the base model with the adapter attached, or the checkpoint's full
      * weights, stored as {@code stored}.
      */
-    private CausalLm applyCheckpoint(
+    private Policy applyCheckpoint(
             EvaluationRequest r, Path baseDir, Path checkpointDir, CausalLm loaded, BaseStorage stored) {
         return phases.run("apply-checkpoint", r.evaluationId(), () -> {
             boolean adapter = r.method() != null
@@ -350,12 +487,11 @@ public class EvaluationRunner {
                 if (loaded != null) {
                     loaded.close();
                 }
-                return loadModel(checkpointDir, stored, "checkpoint " + r.checkpointPrefix());
+                return new Policy(loadModel(checkpointDir, stored, "checkpoint " + r.checkpointPrefix()), null);
             }
             CausalLm model = loaded != null ? loaded : loadModel(baseDir, stored, "base model");
             try {
-                PeftAdapter.load(model, checkpointDir, stored);
-                return model;
+                return new Policy(model, PeftAdapter.load(model, checkpointDir, stored));
             } catch (IOException | RuntimeException e) {
                 model.close();
                 throw new EvaluationFailure(

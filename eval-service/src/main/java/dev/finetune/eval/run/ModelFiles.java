@@ -41,6 +41,21 @@ public class ModelFiles {
         return dir;
     }
 
+    /**
+     * A registered version's files (a reward model a job's {@code reward_funcs} names), kept as a cache: a
+     * registered version never changes.
+     */
+    public Path registered(String model, long version) {
+        Path dir = workDir.resolve("registry").resolve(model).resolve(Long.toString(version));
+        if (Files.exists(dir.resolve(COMPLETE))) {
+            return dir;
+        }
+        downloadPrefix(
+                ObjectKeys.registryVersionPrefix(model, version), dir, "registered model " + model + "@" + version);
+        write(dir.resolve(COMPLETE), model + "@" + version);
+        return dir;
+    }
+
     /** A split of a prepared dataset, or empty if the dataset has no such split. */
     public Optional<Path> split(String dataset, String version, String split) {
         Path file =

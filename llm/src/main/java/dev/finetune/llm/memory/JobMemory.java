@@ -25,10 +25,40 @@ import java.util.List;
  * @param objective sft, or a preference objective, which puts two rows per item in a micro-batch (a pair's two
  *     answers; a KTO example and its KL completion)
  * @param heapBytes the worker JVM's heap limit
+ * @param rewardModels the configs of the reward models a PPO or GRPO job's {@code model:} rewards load
+ *     beside the policy (a SEQ_CLS adapter's is its base's: it loads a copy of the base); empty for none
  */
-public record JobMemory(ModelConfig config, Method method, Objective objective, long heapBytes) {
-    /** The estimate of one training step of a job with {@code settings}. */
+public record JobMemory(
+        ModelConfig config, Method method, Objective objective, long heapBytes, List<ModelConfig> rewardModels) {
+    public JobMemory {
+        rewardModels = List.copyOf(rewardModels);
+    }
+
+    /** A job that loads no reward model. */
+    public JobMemory(ModelConfig config, Method method, Objective objective, long heapBytes) {
+        this(config, method, objective, heapBytes, List.of());
+    }
+
+    /**
+     * A reward model's weights as {@code ModelReward} loads one: fp32 throughout, with the one-label
+     * score head [1, C] in place of an untied LM head [V, C]. A SEQ_CLS adapter's LoRA tensors (well under
+     * 1% of the weights) are not counted.
+     */
+    public static long rewardModelBytes(ModelConfig rewardModel) {
+        long c = rewardModel.hiddenSize();
+        long lmHead = rewardModel.tieWordEmbeddings() ? 0 : rewardModel.vocabSize() * c;
+        return ModelSize.of(rewardModel).weightBytes(BaseDType.FP32) + Float.BYTES * (c - lmHead);
+    }
+
+    /** The estimate of one training step of a job with {@code settings}, its reward models loaded. */
     public MemoryEstimate estimate(SettingValues settings) {
+        return step(settings)
+                .withRewardModels(rewardModels.stream()
+                        .mapToLong(JobMemory::rewardModelBytes)
+                        .sum());
+    }
+
+    private MemoryEstimate step(SettingValues settings) {
         int batch = settings.get(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, method);
         int sequences = objective == Objective.SFT ? batch : 2 * batch; // two rows per item
         BaseDType base = method == Method.FULL ? BaseDType.FP32 : settings.get(Settings.BASE_DTYPE, method);

@@ -44,8 +44,11 @@ import java.util.Locale;
  * @param activations what the forward pass keeps for the backward pass, and transient weights
  * @param logits the LM head's output and its gradient
  * @param runtime the JVM's heap limit and the engine's native libraries, threads and caches
+ * @param rewardModels the weights of the reward models a PPO or GRPO job loads beside the policy (its
+ *     {@code model:} rewards), 0 for none
  */
-public record MemoryEstimate(long weights, long trainable, long activations, long logits, long runtime) {
+public record MemoryEstimate(
+        long weights, long trainable, long activations, long logits, long runtime, long rewardModels) {
     /** The engine's native code, thread pools and allocator caches, beside the JVM heap (measured ~230 MiB). */
     public static final long ENGINE_BYTES = 256L << 20;
 
@@ -53,7 +56,12 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
     public record Step(int sequences, int length, boolean checkpointing) {}
 
     public long total() {
-        return weights + trainable + activations + logits + runtime;
+        return weights + trainable + activations + logits + runtime + rewardModels;
+    }
+
+    /** This estimate with {@code bytes} of reward model weights loaded beside the policy. */
+    public MemoryEstimate withRewardModels(long bytes) {
+        return new MemoryEstimate(weights, trainable, activations, logits, runtime, bytes);
     }
 
     /**
@@ -110,7 +118,7 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
             logits = (long) (Float.BYTES * 4.25 * chunkRows * config.vocabSize());
         }
         return new MemoryEstimate(
-                size.weightBytes(stored), trainable, (long) activations, logits, heapBytes + ENGINE_BYTES);
+                size.weightBytes(stored), trainable, (long) activations, logits, heapBytes + ENGINE_BYTES, 0);
     }
 
     /** A decoder layer's linear: its name and weight shape [O, I]. */
@@ -146,16 +154,20 @@ public record MemoryEstimate(long weights, long trainable, long activations, lon
         return c * q + 2 * c * kv + q * c + 3 * c * config.intermediateSize();
     }
 
-    /** "3.1 GiB (weights 0.8 GiB, trainable state 0.1 GiB, activations 1.4 GiB, logits 0.3 GiB, runtime 0.5 GiB)". */
+    /**
+     * "3.1 GiB (weights 0.8 GiB, trainable state 0.1 GiB, activations 1.4 GiB, logits 0.3 GiB, runtime 0.5
+     * GiB)", and ", reward models 0.8 GiB" before the parenthesis closes when there are some.
+     */
     public String describe() {
         return WorkerMemory.format(total())
                 + String.format(
                         Locale.ROOT,
-                        " (weights %s, trainable state %s, activations %s, logits %s, runtime %s)",
+                        " (weights %s, trainable state %s, activations %s, logits %s, runtime %s%s)",
                         WorkerMemory.format(weights),
                         WorkerMemory.format(trainable),
                         WorkerMemory.format(activations),
                         WorkerMemory.format(logits),
-                        WorkerMemory.format(runtime));
+                        WorkerMemory.format(runtime),
+                        rewardModels == 0 ? "" : ", reward models " + WorkerMemory.format(rewardModels));
     }
 }

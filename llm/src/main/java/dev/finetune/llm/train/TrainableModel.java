@@ -257,6 +257,9 @@ public final class TrainableModel implements AutoCloseable {
         } else {
             PeftAdapter.save(adapters, directory, baseModel == null ? "" : baseModel.toString());
         }
+        if (valueHead != null) { // PPO: the value head beside the policy, as TRL's model with a value head saves it
+            TensorFiles.writeParameters(directory.resolve(VALUE_HEAD_FILE), valueHead.parameters());
+        }
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.testing.ChildJvm;
 import dev.finetune.llm.tiny.TinyModels;
 import dev.finetune.llm.train.Method;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -159,6 +160,40 @@ class MemoryEstimateTest {
         assertThat(job.fit(explicit, totals[0] - 1)).isEqualTo(explicit);
         JobMemory full = new JobMemory(MODEL, Method.FULL, Objective.SFT, HEAP);
         assertThat(full.fit(settings, 1)).isEqualTo(settings);
+    }
+
+    /**
+     * A GRPO job whose rewards load two reward models (a sequence classifier of the base's shape, say)
+     * needs their weights beside the policy's: fp32, with the score row [1, C] instead of the untied LM
+     * head [V, C]. Counted by hand from the config; on a worker the policy alone fits, it does not.
+     */
+    @Test
+    void aPolicyJobCountsTheWeightsOfTheRewardModelsItLoads() {
+        ModelConfig untied = MODEL.toBuilder().tieWordEmbeddings(false).build();
+        SettingValues settings = SettingValues.none()
+                .with(Settings.PER_DEVICE_TRAIN_BATCH_SIZE, 1)
+                .with(Settings.MAX_SEQ_LENGTH, 256);
+        JobMemory alone = new JobMemory(untied, Method.LORA, Objective.GRPO, HEAP);
+        JobMemory judged = new JobMemory(untied, Method.LORA, Objective.GRPO, HEAP, List.of(untied, untied));
+
+        // C 512, F 1536, 8 heads and 4 KV heads of 64, 4 layers, V 4096: q, k, v, o, gate, up, down and two
+        // norms a layer, the embedding, the final norm and the score row.
+        long layer = 512 * 512 + 2 * 512 * 256 + 512 * 512 + 3 * 512 * 1536 + 2 * 512;
+        long oneRewardModel = Float.BYTES * (4 * layer + 4096 * 512 + 512 + 512);
+        assertThat(oneRewardModel).isEqualTo(58_740_736L);
+        assertThat(JobMemory.rewardModelBytes(untied)).isEqualTo(oneRewardModel);
+        MemoryEstimate with = judged.estimate(settings);
+        MemoryEstimate without = alone.estimate(settings);
+        assertThat(with.rewardModels()).isEqualTo(2 * oneRewardModel);
+        assertThat(with.total() - without.total()).isEqualTo(2 * oneRewardModel);
+        assertThat(with.describe()).endsWith(", reward models 112.0 MiB)");
+        assertThat(without.describe()).doesNotContain("reward models");
+
+        long limit = without.total(); // a worker the policy alone fits
+        assertThat(alone.fit(settings, limit)).isEqualTo(settings);
+        assertThat(judged.estimate(judged.fit(settings, limit)).total())
+                .as("with its reward models no open choice brings it under the limit: validation refuses it")
+                .isGreaterThan(limit);
     }
 
     @Test

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.FineTuneMethod;
+import dev.finetune.events.Objective;
 import dev.finetune.llm.checkpoint.Checkpoint;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
@@ -12,9 +13,11 @@ import dev.finetune.llm.checkpoint.SafetensorsReader;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.ValueHead;
 import dev.finetune.llm.peft.AdapterConfigJson;
 import dev.finetune.llm.peft.MergedCheckpoint;
 import dev.finetune.llm.peft.PeftAdapter;
+import dev.finetune.llm.train.TrainableModel;
 import dev.finetune.naming.Names;
 import dev.finetune.registry.RegistrySettings;
 import dev.finetune.registry.catalog.VersionManifest;
@@ -36,7 +39,8 @@ import java.util.regex.Pattern;
 
 /**
  * Takes the files of a final checkpoint that make up a version, validated: a LoRA adapter in PEFT
- * layout (its config read strictly: no DoRA, no modules_to_save, bias "none"; its tensors checked
+ * layout (its config read strictly: no DoRA, bias "none", no modules_to_save but a reward model's
+ * score head, which only an objective reward job's SEQ_CLS adapter has; its tensors checked
  * against the base model's shapes; the config rewritten in PEFT's canonical form naming the base
  * model), or, for full fine-tuning, the HuggingFace model files. Optimizer and trainer state are
  * never part of a version.
@@ -45,6 +49,12 @@ import java.util.regex.Pattern;
 public class CheckpointArtifacts {
     /** The trainer's manifest; read for the hyperparameters on the model card, not stored. */
     static final String TRAINER_STATE = "trainer_state.json";
+
+    /**
+     * PPO's value head, exported beside the adapter: {@code v_head.summary.weight} [1, C] and {@code
+     * v_head.summary.bias} [1], the names TRL's {@code AutoModelForCausalLMWithValueHead} gives them.
+     */
+    static final String VALUE_HEAD_FILE = TrainableModel.VALUE_HEAD_FILE;
 
     private static final Pattern MODEL_WEIGHTS = Pattern.compile("model(-\\d{5}-of-\\d{5})?\\.safetensors");
     private static final Set<String> MODEL_FILES = Set.of(ModelConfigJson.FILE_NAME, "model.safetensors.index.json");
@@ -126,17 +136,29 @@ public class CheckpointArtifacts {
             }
             store.download(prefix + name, dir.resolve(name));
         }
-        LoraConfig lora;
+        AdapterConfigJson.AdapterConfig config;
         try {
-            lora = AdapterConfigJson.read(dir.resolve(AdapterConfigJson.FILE_NAME))
-                    .lora();
+            config = AdapterConfigJson.read(dir.resolve(AdapterConfigJson.FILE_NAME));
         } catch (CheckpointException e) {
             throw new InvalidCheckpointException(prefix + AdapterConfigJson.FILE_NAME + ": " + problem(e), e);
         }
-        checkTensors(checkpoint.baseModel(), lora, dir.resolve(PeftAdapter.WEIGHTS_FILE), prefix, work);
+        LoraConfig lora = config.lora();
+        boolean rewardModel = config.sequenceClassification();
+        if (rewardModel != (checkpoint.objective() == Objective.REWARD)) {
+            throw new InvalidCheckpointException(
+                    prefix + AdapterConfigJson.FILE_NAME + ": task_type "
+                            + (rewardModel ? AdapterConfigJson.SEQ_CLS : "CAUSAL_LM") + " from a "
+                            + (checkpoint.objective() == null
+                                    ? "?"
+                                    : checkpoint.objective().code())
+                            + " job: an objective reward job's adapter is a reward model's (task_type "
+                            + AdapterConfigJson.SEQ_CLS + ", its score head in modules_to_save), and only its is",
+                    null);
+        }
+        checkTensors(checkpoint.baseModel(), lora, rewardModel, dir.resolve(PeftAdapter.WEIGHTS_FILE), prefix, work);
         Files.writeString(
                 dir.resolve(AdapterConfigJson.FILE_NAME),
-                AdapterConfigJson.toJson(lora, lora.targetModules(), checkpoint.baseModel()));
+                AdapterConfigJson.toJson(lora, lora.targetModules(), checkpoint.baseModel(), rewardModel));
         hyperparameters.put("lora_r", lora.r());
         hyperparameters.put("lora_alpha", lora.alphaAsWritten());
         hyperparameters.put("lora_dropout", lora.dropout());
@@ -147,21 +169,83 @@ public class CheckpointArtifacts {
         Map<String, Path> files = new TreeMap<>();
         files.put(AdapterConfigJson.FILE_NAME, dir.resolve(AdapterConfigJson.FILE_NAME));
         files.put(PeftAdapter.WEIGHTS_FILE, dir.resolve(PeftAdapter.WEIGHTS_FILE));
+        if (checkpoint.objective() == Objective.PPO && objects.containsKey(VALUE_HEAD_FILE)) {
+            Path valueHead = store.download(prefix + VALUE_HEAD_FILE, dir.resolve(VALUE_HEAD_FILE));
+            checkValueHead(checkpoint.baseModel(), valueHead, prefix, work);
+            files.put(VALUE_HEAD_FILE, valueHead);
+        }
         return new Artifacts(VersionManifest.ADAPTER, files, hyperparameters, work);
     }
 
-    /** The adapter holds exactly the LoRA tensors the base model and its config call for, in their shapes. */
-    private void checkTensors(String baseModel, LoraConfig lora, Path weights, String prefix, Path work)
-            throws IOException {
+    /**
+     * PPO's value head, [1, hidden_size] weight and [1] bias under TRL's names: what {@code
+     * AutoModelForCausalLMWithValueHead} keeps as {@code v_head.summary}, for a user who continues PPO
+     * from the version or reads its value estimates.
+     */
+    private void checkValueHead(String baseModel, Path file, String prefix, Path work) throws IOException {
+        long hidden = ModelConfigJson.read(baseConfig(baseModel, work)).hiddenSize();
+        Map<String, long[]> expected = new TreeMap<>(Map.of(
+                ValueHead.WEIGHT, new long[] {1, hidden},
+                ValueHead.BIAS, new long[] {1}));
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            Map<String, long[]> found = new TreeMap<>();
+            for (String name : reader.names()) {
+                found.put(name, reader.info(name).shape());
+            }
+            boolean same = found.keySet().equals(expected.keySet())
+                    && expected.entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(), found.get(e.getKey())));
+            if (!same) {
+                throw new InvalidCheckpointException(
+                        prefix + VALUE_HEAD_FILE + ": a PPO value head of base model '" + baseModel + "' holds "
+                                + shapes(expected) + ", found " + shapes(found),
+                        null);
+            }
+        } catch (CheckpointException e) {
+            throw new InvalidCheckpointException(prefix + VALUE_HEAD_FILE + ": " + problem(e), e);
+        }
+    }
+
+    private static String shapes(Map<String, long[]> tensors) {
+        StringBuilder text = new StringBuilder();
+        tensors.forEach((name, shape) -> text.append(text.length() == 0 ? "" : ", ")
+                .append(name)
+                .append(' ')
+                .append(Arrays.toString(shape)));
+        return text.length() == 0 ? "nothing" : text.toString();
+    }
+
+    /** The base model's config.json, downloaded into {@code work} (once). */
+    private Path baseConfig(String baseModel, Path work) throws IOException {
+        Path config = work.resolve("base-config").resolve(ModelConfigJson.FILE_NAME);
+        if (Files.exists(config)) {
+            return config;
+        }
         String configKey = ObjectKeys.baseModel(baseModel, ModelConfigJson.FILE_NAME);
         if (!store.exists(configKey)) {
             throw new InvalidCheckpointException(
                     "base model '" + baseModel + "' has no " + configKey + ": cannot check the adapter", null);
         }
-        Path config = store.download(configKey, work.resolve("base-config").resolve(ModelConfigJson.FILE_NAME));
+        return store.download(configKey, config);
+    }
+
+    /**
+     * The adapter holds exactly the LoRA tensors the base model and its config call for, in their shapes,
+     * and a reward model's adapter also its whole score head ({@code modules_to_save}), [1, hidden_size]:
+     * one score, as HF's {@code *ForSequenceClassification} with num_labels=1.
+     */
+    private void checkTensors(
+            String baseModel, LoraConfig lora, boolean rewardModel, Path weights, String prefix, Path work)
+            throws IOException {
+        Path config = baseConfig(baseModel, work);
         Map<String, long[]> expected;
         try (CausalLm skeleton = new CausalLm(ModelConfigJson.read(config), Device.cpu())) {
-            expected = Adapters.parameterShapes(skeleton, lora); // module tree only: no weights are loaded
+            expected = new LinkedHashMap<>(
+                    Adapters.parameterShapes(skeleton, lora)); // module tree only: no weights are loaded
+            if (rewardModel) {
+                expected.put(
+                        Adapters.PEFT_PREFIX + CausalLm.SCORE + ".weight",
+                        new long[] {1, skeleton.config().hiddenSize()});
+            }
         } catch (CheckpointException | IllegalArgumentException e) {
             throw new InvalidCheckpointException(
                     prefix + AdapterConfigJson.FILE_NAME + " does not fit base model '" + baseModel + "': "

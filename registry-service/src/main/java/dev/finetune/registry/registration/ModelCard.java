@@ -128,6 +128,13 @@ public final class ModelCard {
                 .append(" | `")
                 .append(digest.sha256())
                 .append("` |\n"));
+        if (files.containsKey(CheckpointArtifacts.VALUE_HEAD_FILE)) {
+            md.append("\n`")
+                    .append(CheckpointArtifacts.VALUE_HEAD_FILE)
+                    .append("` is PPO's value head: `v_head.summary.weight` [1, hidden_size] and")
+                    .append(" `v_head.summary.bias` [1], the tensors TRL's `AutoModelForCausalLMWithValueHead`")
+                    .append(" keeps under those names (load them into its `v_head` to continue PPO).\n");
+        }
         md.append("\n`metrics.json` and `lineage.json` beside this card hold the same facts as JSON.\n");
         return md.toString();
     }

@@ -34,6 +34,7 @@ class EventWorkTest {
                 Objective.DPO,
                 null,
                 null,
+                null,
                 false,
                 Instant.EPOCH);
         try (WorkContext ignored = EventWork.of(checkpoint).open()) {

@@ -144,7 +144,8 @@ public class JobValidator {
                 config,
                 Method.parse(job.method().code()),
                 job.objective(),
-                Runtime.getRuntime().maxMemory());
+                Runtime.getRuntime().maxMemory(),
+                rewardModels.configs(job, config));
         SettingValues settings = SettingValues.read(job.hyperparameters().values());
         SettingValues fitted = memory.fit(settings, memoryLimit);
         MemoryEstimate estimate = memory.estimate(fitted);

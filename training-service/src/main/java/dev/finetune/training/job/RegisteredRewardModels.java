@@ -81,6 +81,32 @@ public class RegisteredRewardModels {
     }
 
     /**
+     * The config of each reward model the job loads once {@link #resolve} pinned them, for its memory
+     * estimate: a SEQ_CLS adapter loads a copy of the job's base ({@code base}); a sequence classifier is
+     * its own config.json.
+     */
+    public List<ModelConfig> configs(JobRecord job, ModelConfig base) {
+        List<ModelConfig> configs = new ArrayList<>();
+        for (RegisteredVersion version : pinned(job)) {
+            RegistryReference reference =
+                    RegistryReference.parse(RegistryReference.SCHEME + version.model() + "@" + version.version());
+            JsonNode manifest = registry.manifest(reference, version.version(), FIELD);
+            if ("adapter".equals(manifest.path("kind").asText())) {
+                configs.add(base);
+                continue;
+            }
+            String configKey = ObjectKeys.registry(version.model(), version.version(), ModelConfigJson.FILE_NAME);
+            try {
+                byte[] bytes = registry.verifiedBytes(configKey, manifest, ModelConfigJson.FILE_NAME);
+                configs.add(ModelConfigJson.parse(new String(bytes, StandardCharsets.UTF_8), Path.of(configKey)));
+            } catch (IOException e) {
+                throw new InvalidJobException(FIELD, FIELD + ": " + configKey + " cannot be read: " + e.getMessage());
+            }
+        }
+        return configs;
+    }
+
+    /**
      * The job with each reward model reference pinned to a version; the job as it is if it names none.
      *
      * @param base the job's base model

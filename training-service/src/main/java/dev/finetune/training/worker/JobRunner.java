@@ -639,6 +639,7 @@ public class JobRunner {
                 job.objective(),
                 RegisteredAdapters.parent(job).orElse(null),
                 RegisteredRewardModels.rewardModel(job).orElse(null),
+                CheckpointCreated.rewardsOf(job.hyperparameters()),
                 isFinal,
                 Instant.now());
     }

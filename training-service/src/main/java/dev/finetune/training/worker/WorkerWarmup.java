@@ -177,6 +177,7 @@ public class WorkerWarmup {
                 Objective.SFT,
                 null,
                 null,
+                null,
                 false,
                 now);
         try {
