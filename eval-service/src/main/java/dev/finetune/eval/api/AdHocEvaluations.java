@@ -67,6 +67,7 @@ public class AdHocEvaluations {
                 r.dataset().name(),
                 r.dataset().version(),
                 r.method(),
+                null,
                 r.gates() != null ? r.gates().toGates() : configured,
                 reportKey(id),
                 null);

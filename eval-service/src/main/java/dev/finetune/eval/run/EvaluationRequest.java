@@ -5,6 +5,7 @@ import dev.finetune.eval.gates.Gates;
 import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.events.Hyperparameters;
+import dev.finetune.events.Objective;
 import dev.finetune.naming.Names;
 import dev.finetune.storage.ObjectKeys;
 
@@ -17,6 +18,7 @@ import dev.finetune.storage.ObjectKeys;
  * @param step the checkpoint's step (0 for ad-hoc evaluations)
  * @param checkpointPrefix the key prefix of the weights to evaluate
  * @param method how they were trained; null: an adapter if adapter_config.json is there, else full weights
+ * @param objective what the job optimised; null for an ad-hoc evaluation
  * @param gates the pass/fail rules to apply
  * @param reportKey where the full report is stored (written last: the evaluation's completion marker)
  * @param rewards the job's {@code reward_funcs} and {@code reward_weights} (a GRPO or PPO policy's): with
@@ -32,6 +34,7 @@ public record EvaluationRequest(
         String datasetName,
         String datasetVersion,
         FineTuneMethod method,
+        Objective objective,
         Gates gates,
         String reportKey,
         Hyperparameters rewards) {
@@ -61,6 +64,7 @@ public record EvaluationRequest(
                 c.datasetName(),
                 c.datasetVersion(),
                 c.method(),
+                c.objective(),
                 gates,
                 c.prefix() + REPORT_FILE,
                 c.rewards());

@@ -377,7 +377,7 @@ public class EvaluationRunner {
             Limits limits) {
         Rewards parsed;
         try {
-            parsed = Rewards.parse(localRewardFuncs(r), rewardWeights(r));
+            parsed = Rewards.parse(r.objective(), localRewardFuncs(r), rewardWeights(r));
         } catch (IllegalArgumentException e) {
             throw new EvaluationFailure("job " + r.jobId() + "'s rewards cannot be used: " + e.getMessage(), e);
         }
