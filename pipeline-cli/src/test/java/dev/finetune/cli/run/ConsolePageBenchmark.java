@@ -64,7 +64,8 @@ final class ConsolePageBenchmark {
         String first = id(0);
         for (int i = 0; i < JOBS; i++) {
             store.putBytes(
-                    PREFIX + id(i) + "/job.json", json.writeValueAsBytes(job.deepCopy().put("id", id(i))),
+                    PREFIX + id(i) + "/job.json",
+                    json.writeValueAsBytes(job.deepCopy().put("id", id(i))),
                     "application/json");
         }
         for (int sequence = 1; sequence <= EVENTS; sequence++) {
@@ -111,8 +112,11 @@ final class ConsolePageBenchmark {
                 "|---|---:|---:|---|",
                 row("Jobs page", jobsPage, "`GET /jobs`: the training-service's page of " + JOBS + " jobs, rendered"),
                 row("Job page", jobPage, "`GET /jobs/<id>`: the job, its checkpoints and evaluations, rendered"),
-                row("Event stream replay", stream, "`GET /jobs/<id>/events` to its end: " + EVENTS
-                        + " events passed through from the training-service"),
+                row(
+                        "Event stream replay",
+                        stream,
+                        "`GET /jobs/<id>/events` to its end: " + EVENTS
+                                + " events passed through from the training-service"),
                 "");
     }
 
@@ -124,14 +128,18 @@ final class ConsolePageBenchmark {
                                 "apiKey=" + URLEncoder.encode(apiKey, StandardCharsets.UTF_8)))
                         .build(),
                 HttpResponse.BodyHandlers.discarding());
-        String setCookie = response.headers().firstValue("Set-Cookie").orElseThrow(() -> new IllegalStateException(
-                "the console's sign-in set no cookie (HTTP " + response.statusCode() + ")"));
+        String setCookie = response.headers()
+                .firstValue("Set-Cookie")
+                .orElseThrow(() -> new IllegalStateException(
+                        "the console's sign-in set no cookie (HTTP " + response.statusCode() + ")"));
         return setCookie.substring(0, setCookie.indexOf(';'));
     }
 
     private void page(String path, String cookie, String expected) throws Exception {
         HttpResponse<String> response = http.send(
-                HttpRequest.newBuilder(console.resolve(path)).header("Cookie", cookie).build(),
+                HttpRequest.newBuilder(console.resolve(path))
+                        .header("Cookie", cookie)
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200 || !response.body().contains(expected)) {
             throw new IllegalStateException(path + " answered " + response.statusCode() + " without " + expected);

@@ -452,11 +452,14 @@ class PipelineRunIT {
                 Path small = work.resolve("console-upload.jsonl");
                 Files.write(
                         small,
-                        Files.readAllLines(home.resolve("examples/data/support-assistant.jsonl")).subList(0, 5));
+                        Files.readAllLines(home.resolve("examples/data/support-assistant.jsonl"))
+                                .subList(0, 5));
                 browser.get("/datasets");
                 browser.driver.findElement(By.id("upload-name")).sendKeys("Console Upload");
                 browser.driver.findElement(By.id("upload-file")).sendKeys(small.toString());
-                browser.driver.findElement(By.cssSelector("form.upload-form button")).click();
+                browser.driver
+                        .findElement(By.cssSelector("form.upload-form button"))
+                        .click();
                 browser.await(Duration.ofSeconds(10), "the form comes back with the error", b -> b.count(".error") > 0);
                 assertThat(browser.text("#error-name"))
                         .as("the dataset-service's refusal, next to the name")
@@ -465,7 +468,9 @@ class PipelineRunIT {
                 name.clear();
                 name.sendKeys("console-upload");
                 browser.driver.findElement(By.id("upload-file")).sendKeys(small.toString());
-                browser.driver.findElement(By.cssSelector("form.upload-form button")).click();
+                browser.driver
+                        .findElement(By.cssSelector("form.upload-form button"))
+                        .click();
                 assertThat(browser.text("#uploaded")).contains("console-upload@1");
                 assertThat(browser.text("table[data-dataset='console-upload']")).contains("1");
             });
