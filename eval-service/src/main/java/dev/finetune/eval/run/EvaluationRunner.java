@@ -28,6 +28,7 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -35,6 +36,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jboss.logging.Logger;
@@ -254,14 +256,25 @@ public class EvaluationRunner {
         return entry;
     }
 
+    /**
+     * The split's file, or null if there is none or it holds no line: a small dataset can be prepared
+     * with an empty test split (32 prompts gave 31 / 1 / 0), and the other split then serves for both.
+     */
+    private static Path nonEmpty(Optional<Path> split) {
+        try {
+            return split.isPresent() && Files.size(split.get()) > 0 ? split.get() : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private Inputs loadInputs(EvaluationRequest r, Limits limits) {
         Path baseDir = files.baseModel(r.baseModel());
-        Path validation =
-                files.split(r.datasetName(), r.datasetVersion(), "validation").orElse(null);
-        Path test = files.split(r.datasetName(), r.datasetVersion(), "test").orElse(null);
+        Path validation = nonEmpty(files.split(r.datasetName(), r.datasetVersion(), "validation"));
+        Path test = nonEmpty(files.split(r.datasetName(), r.datasetVersion(), "test"));
         if (validation == null && test == null) {
             throw new EvaluationFailure("dataset " + r.datasetName() + "@" + r.datasetVersion()
-                    + " has neither a validation nor a test split to evaluate on");
+                    + " has no validation or test example to evaluate on");
         }
         Path scoredSplit = validation != null ? validation : test;
         Path generatedSplit = test != null ? test : validation;
