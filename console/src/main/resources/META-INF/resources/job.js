@@ -41,6 +41,9 @@
     if (TERMINAL.includes(event.state)) {
       events.close();
       status.textContent = 'finished: ' + event.state;
+      // A page shown while the job ran offers Cancel; an ended job has nothing to cancel.
+      const cancel = document.getElementById('cancel');
+      if (cancel) cancel.closest('form').remove();
     }
   });
   events.onerror = () => {

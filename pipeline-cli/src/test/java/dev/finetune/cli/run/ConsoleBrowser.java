@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -78,9 +79,19 @@ final class ConsoleBrowser implements AutoCloseable {
      * Clicks a form's button and waits until the answer has replaced the page: a click returns once the
      * event is dispatched, and on a loaded CI machine the next lookup could still see the old page.
      */
-    private void submit(WebElement button) {
+    void submit(WebElement button) {
         button.click();
         new WebDriverWait(driver, PAGE).until(ExpectedConditions.stalenessOf(button));
+    }
+
+    /**
+     * Types {@code text} into the field {@code css} selects and presses Enter there, as a keyboard
+     * user submits a form, waiting until the answer has replaced the page.
+     */
+    void typeAndSubmit(String css, String text) {
+        WebElement field = driver.findElement(By.cssSelector(css));
+        field.sendKeys(text, Keys.ENTER);
+        new WebDriverWait(driver, PAGE).until(ExpectedConditions.stalenessOf(field));
     }
 
     /** The text of the first element {@code css} selects, waiting for the page to have one. */

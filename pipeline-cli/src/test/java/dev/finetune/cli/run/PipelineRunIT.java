@@ -447,6 +447,33 @@ class PipelineRunIT {
                         .contains("-0.5");
                 assertThat(browser.driver.findElement(By.id("dataset")).getDomProperty("value"))
                         .isEqualTo("support-assistant@1");
+
+                // The learning rate corrected, the form (submitted from the keyboard) creates the job and
+                // the browser follows it: its curves gain points while it trains, without a reload, and
+                // Cancel stops it.
+                var learningRate = browser.driver.findElement(By.id("learning_rate"));
+                learningRate.clear();
+                learningRate.sendKeys("0.0005");
+                browser.typeAndSubmit("#max_steps", "100000"); // Enter in a field submits, as with any form
+                browser.await(Duration.ofSeconds(20), "the created job's page", b -> b.count("#job-id") == 1);
+                String created = browser.text("#job-id");
+                assertThat(created).isNotEqualTo(job);
+                browser.await(
+                        Duration.ofSeconds(120),
+                        "the created job trains and its loss curve gets points",
+                        b -> lossPoints(b) >= 1);
+                long seen = lossPoints(browser);
+                browser.await(
+                        Duration.ofSeconds(60),
+                        "the loss curve gains points while the job trains, without a reload",
+                        b -> lossPoints(b) > seen);
+                assertThat(browser.text("#job-state")).isEqualTo("running");
+                browser.submit(browser.driver.findElement(By.id("cancel")));
+                browser.await(Duration.ofSeconds(60), "the job's page shows it cancelled", b -> "cancelled"
+                        .equals(b.text("#job-state")));
+                assertThat(browser.count("#cancel"))
+                        .as("a cancelled job has no Cancel")
+                        .isZero();
             });
             browser.step("dataset-upload", () -> {
                 Path small = work.resolve("console-upload.jsonl");
@@ -478,6 +505,72 @@ class PipelineRunIT {
         assertThat(Files.readString(work.resolve("logs/console.log")))
                 .as("the console's log after the browser's visit: the job page's event stream ended cleanly")
                 .doesNotContain("Response has already been written");
+    }
+
+    /**
+     * GRPO through the services: a prompt dataset (with reference answers) uploaded and prepared by the
+     * dataset-service, a grpo job with rule rewards trained by the training-service, and its final
+     * checkpoint evaluated by the eval-service with the job's own rewards: the policy's mean reward
+     * and its KL to the base next to the base's own reward.
+     */
+    @Test
+    @Order(5)
+    void grpoPolicyTrainsOnPromptsAndIsEvaluatedByItsOwnRewardsAndItsKlToTheBase() throws Exception {
+        Path prompts = home.resolve("examples/data/arithmetic-grpo.jsonl");
+        assertThat(cli("dataset", "upload", prompts.toString(), "--name", "arithmetic"))
+                .startsWith("arithmetic version 1 (sha256 ");
+        awaitOutput(Duration.ofSeconds(60), "prepared", "dataset", "list", "arithmetic");
+        String created = cli(
+                "job",
+                "create",
+                "--base-model",
+                "tiny-chat",
+                "--dataset",
+                "arithmetic@1",
+                "--objective",
+                "grpo",
+                "--set",
+                "max_steps=2",
+                "--set",
+                "num_generations=4",
+                "--set",
+                "per_device_train_batch_size=8",
+                "--set",
+                "max_completion_length=8",
+                "--set",
+                "reward_funcs=exact_match,length:4");
+        String jobId = created.split(" ")[1];
+        CliRun watch = execute(API_KEY, "job", "watch", jobId, "--timeout", "PT3M");
+        assertThat(watch.exit()).as(watch.out()).isZero();
+
+        JsonNode report = null;
+        long until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (report == null && System.nanoTime() < until) {
+            for (JsonNode r : pipeline.services().eval().get("api/evaluations?jobId=" + jobId)) {
+                if (r.path("step").asLong() == 2 && !r.path("status").asText().isEmpty()) {
+                    report = r;
+                }
+            }
+            Thread.sleep(500);
+        }
+        assertThat(report)
+                .as("the evaluation of the grpo job's final checkpoint")
+                .isNotNull();
+        assertThat(report.path("status").asText()).as(report.toString()).isIn("passed", "failed");
+        assertThat(report.path("metrics").path("reward").isNumber())
+                .as("the policy's mean reward by the job's own reward_funcs: %s", report.path("metrics"))
+                .isTrue();
+        double kl = report.path("metrics").path("kl").asDouble(Double.NaN);
+        assertThat(kl).as("the policy's k3 KL to the base").isFinite().isGreaterThanOrEqualTo(0);
+        assertThat(report.path("baseMetrics").path("reward").isNumber())
+                .as("the base's own reward, side by side: %s", report.path("baseMetrics"))
+                .isTrue();
+    }
+
+    /** The points on the job page's loss curve so far (the events its stream has delivered). */
+    private static long lossPoints(ConsoleBrowser browser) {
+        Object points = browser.script("return window.jobCharts ? window.jobCharts.loss.data[0].length : 0");
+        return points instanceof Number n ? n.longValue() : 0;
     }
 
     @Test
