@@ -62,7 +62,7 @@ public final class EngineArrays {
                 staging.clear();
                 writer.write(row, count, staging);
                 staging.flip();
-                long[] blockShape = shape.getShape();
+                long[] blockShape = shape.getShape().clone(); // DJL hands out the Shape's own array
                 blockShape[0] = count;
                 // create() wraps the staging buffer without copying; set() copies it into the rows.
                 try (NDArray block = manager.create(staging, new Shape(blockShape), type)) {

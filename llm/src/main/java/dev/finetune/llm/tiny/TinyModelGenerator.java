@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.DType;
+import dev.finetune.llm.checkpoint.EngineArrays;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Parameter;
@@ -88,7 +89,9 @@ public final class TinyModelGenerator {
             for (int i = 0; i < values.length; i++) {
                 values[i] = (float) (mean + std * random.nextGaussian());
             }
-            NDArray array = model.manager().create(values, shape);
+            // copied into an engine-owned array: a direct buffer per tensor would hold a real-size
+            // model's memory a second time until a GC runs (the 1.7B shape hit the direct-memory limit)
+            NDArray array = EngineArrays.of(model.manager(), values, shape);
             entry.getValue().set(array);
         }
     }
