@@ -1,6 +1,7 @@
 package dev.finetune.llm.quant;
 
 import dev.finetune.llm.checkpoint.CheckpointException;
+import java.nio.ByteBuffer;
 
 /**
  * 8-bit storage of a frozen linear weight, as bitsandbytes' {@code Int8Params} stores it for {@code
@@ -41,17 +42,30 @@ public final class Int8 {
         int columns = Math.toIntExact(shape[1]);
         byte[] codes = new byte[Math.multiplyExact(rows, columns)];
         float[] scales = new float[rows];
-        int rowsPerRead = Math.max(1, VALUES_PER_READ / Math.max(columns, 1));
-        float[] block = new float[Math.multiplyExact(Math.min(rowsPerRead, Math.max(rows, 1)), columns)];
-        for (int first = 0; first < rows; first += rowsPerRead) {
-            int count = Math.min(rowsPerRead, rows - first);
-            values.read((long) first * columns, block, count * columns);
-            for (int r = 0; r < count; r++) {
-                int row = first + r;
-                scales[row] = quantizeRow(block, r * columns, columns, codes, row * columns);
-            }
-        }
+        quantizeRows(values, 0, rows, columns, ByteBuffer.wrap(codes), scales);
         return new Int8Weight(shape.clone(), codes, scales);
+    }
+
+    /**
+     * Quantises rows {@code [firstRow, firstRow + rows)} of a weight of {@code columns} columns read
+     * from {@code values}, a block of rows at a time: their codes are put into {@code into} (row-major,
+     * advancing its position) and their scales into {@code scales[firstRow...]}. So a tensor can go
+     * from disk to engine memory in blocks without its codes ever being whole in Java.
+     */
+    static void quantizeRows(Values values, long firstRow, long rows, int columns, ByteBuffer into, float[] scales)
+            throws CheckpointException {
+        int rowsPerRead = Math.max(1, VALUES_PER_READ / Math.max(columns, 1));
+        int blockValues = Math.toIntExact(Math.min(rowsPerRead, Math.max(rows, 1)) * columns);
+        float[] block = new float[blockValues];
+        byte[] codes = new byte[blockValues];
+        for (long first = firstRow; first < firstRow + rows; first += rowsPerRead) {
+            int count = (int) Math.min(rowsPerRead, firstRow + rows - first);
+            values.read(first * columns, block, count * columns);
+            for (int r = 0; r < count; r++) {
+                scales[Math.toIntExact(first + r)] = quantizeRow(block, r * columns, columns, codes, r * columns);
+            }
+            into.put(codes, 0, count * columns);
+        }
     }
 
     /** Codes of one row into {@code codes[at...]}; returns the row's scale (0 for a row of zeros). */

@@ -53,24 +53,47 @@ public final class Int8Embedding extends Module implements TokenEmbedding {
     /** Each row's absmax / 127, FP32 [V, 1]. */
     private final NDArray scales;
 
-    private Int8Embedding(Int8Weight weight, long blockBytes, NDManager manager) {
-        long[] shape = weight.shape();
+    /** Takes over {@code codes} INT8 [V, C] and {@code scales} FP32 [V, 1]. */
+    private Int8Embedding(NDArray codes, NDArray scales, long blockBytes) {
+        long[] shape = codes.getShape().getShape();
         this.vocabulary = shape[0];
         this.channels = shape[1];
         this.blockRows = Math.max(1, blockBytes / (Float.BYTES * channels));
-        this.codes = EngineArrays.of(manager, weight.codes(), new Shape(shape), DataType.INT8);
-        this.scales = EngineArrays.of(manager, weight.scales(), new Shape(vocabulary, 1));
+        this.codes = codes;
+        this.scales = scales;
+    }
+
+    private Int8Embedding(Int8Weight weight, long blockBytes, NDManager manager) {
+        this(
+                EngineArrays.of(manager, weight.codes(), new Shape(weight.shape()), DataType.INT8),
+                EngineArrays.of(manager, weight.scales(), new Shape(weight.shape()[0], 1)),
+                blockBytes);
     }
 
     /**
-     * Reads {@code path.weight} [V, C] from a checkpoint straight into int8, a block of rows at a time
-     * (never whole in fp32).
+     * Reads {@code path.weight} [V, C] from a checkpoint straight into int8, a block of rows at a time:
+     * neither the fp32 table nor its codes are ever whole in Java (Qwen3-1.7B's codes alone are 311
+     * MB); each block is quantised into the engine array's staging buffer.
      */
     public static Int8Embedding read(TensorSource tensors, String path, long[] shape, NDManager manager)
             throws CheckpointException {
         String weightName = path + ".weight";
         tensors.info(weightName); // a missing tensor is reported with the file(s) searched
-        return new Int8Embedding(Int8.quantize(Values.of(tensors, weightName), shape), BLOCK_BYTES, manager);
+        Values values = Values.of(tensors, weightName);
+        int columns = Math.toIntExact(shape[1]);
+        float[] rowScales = new float[Math.toIntExact(shape[0])];
+        NDArray codes = EngineArrays.create(
+                manager,
+                new Shape(shape),
+                DataType.INT8,
+                EngineArrays.DEFAULT_BLOCK_BYTES,
+                (first, rows, into) -> Int8.quantizeRows(values, first, rows, columns, into, rowScales));
+        try {
+            return new Int8Embedding(codes, EngineArrays.of(manager, rowScales, new Shape(shape[0], 1)), BLOCK_BYTES);
+        } catch (RuntimeException e) {
+            codes.close();
+            throw e;
+        }
     }
 
     /** Quantises a fp32 embedding (the caller closes it once it is no longer used). */
