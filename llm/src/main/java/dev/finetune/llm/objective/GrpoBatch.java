@@ -86,60 +86,58 @@ public record GrpoBatch(long[][] ids, long[][] paddingMask, float[][] completion
     }
 
     /**
-     * {@code log p(x_{t+1} | x_<=t)} of every position [B, T-1] under {@code model}, without gradient
-     * (the reference's, or the policy's for statistics); read it through {@link #completionMask}.
+     * {@code log p(x_{t+1} | x_<=t)} of every position [B, T-1] under {@code model} at the sampling
+     * temperature, without gradient (the reference's, or the policy's before an update); read it through
+     * {@link #completionMask}.
+     *
+     * @param inverseTemperature 1 / the sampling temperature, a scalar array: TRL's GRPO divides the
+     *     logits by the temperature for every log-probability it compares, {@code logits / T = W (h / T)}
+     *     (the head has no bias)
      */
     @SuppressWarnings("try")
-    public NDArray tokenLogProbs(CausalLm model, NDManager manager) {
+    public NDArray tokenLogProbs(CausalLm model, NDArray inverseTemperature, NDManager manager) {
         try (GradientMode.Paused paused = GradientMode.pause()) {
             NDArray inputIds = manager.create(ids); // [B, T]
             NDArray hidden = model.body().forward(inputIds, manager.create(paddingMask), null); // [B, T, C]
-            return ChunkedLmHead.defaults().logProbs(model, hidden, inputIds); // [B, T-1]
+            return ChunkedLmHead.defaults().logProbs(model, hidden.mul(inverseTemperature), inputIds); // [B, T-1]
         }
     }
 
     /**
-     * The training forward and backward passes of a loss of the token log-probabilities: scores them
-     * without recording (chunked), back-propagates {@code loss} to each of them, then that gradient
-     * through the LM head (chunked again) and the layers, as {@link PreferenceBatch#backward} does for
-     * sequence sums. Call inside {@code collector}; arrays are made in {@code manager}.
+     * The training forward and backward passes of a loss of the token log-probabilities at the sampling
+     * temperature: scores them without recording (chunked), back-propagates {@code loss} to each of
+     * them, then that gradient through the LM head (chunked again), the temperature and the layers, as
+     * {@link PreferenceBatch#backward} does for sequence sums. Call inside {@code collector}; arrays are
+     * made in {@code manager}.
      *
+     * @param inverseTemperature 1 / the sampling temperature, a scalar array (see {@link #tokenLogProbs})
      * @param loss from the token log-probabilities [B, T-1] (a leaf with gradient) to the scalar to
      *     back-propagate
+     * @param entropies unless null, given the entropy of every position's next-token distribution [B,
+     *     T-1] at the temperature under the training forward pass, without gradient ({@link
+     *     ChunkedLmHead#entropies}), as TRL computes it from the same tempered logits
      * @return that scalar's value
      */
     public double backward(
             CausalLm model,
             ChunkedLmHead head,
-            NDManager manager,
-            GradientCollector collector,
-            Function<NDArray, NDArray> loss) {
-        return backward(model, head, manager, collector, loss, null);
-    }
-
-    /**
-     * As {@link #backward(CausalLm, ChunkedLmHead, NDManager, GradientCollector, Function)}, giving {@code
-     * entropies} (unless null) the entropy of every position's next-token distribution [B, T-1] under the
-     * training forward pass, without gradient ({@link ChunkedLmHead#entropies}).
-     */
-    public double backward(
-            CausalLm model,
-            ChunkedLmHead head,
+            NDArray inverseTemperature,
             NDManager manager,
             GradientCollector collector,
             Function<NDArray, NDArray> loss,
             Consumer<NDArray> entropies) {
         NDArray inputIds = manager.create(ids); // [B, T]
         TrainingPass pass = model.trainingForward(inputIds, manager.create(paddingMask));
+        NDArray tempered = pass.hidden().mul(inverseTemperature); // [B, T, C], recorded: the gradient goes on to hidden
         if (entropies != null) {
-            entropies.accept(head.entropies(model, pass.hidden())); // [B, T-1]
+            entropies.accept(head.entropies(model, tempered)); // [B, T-1]
         }
-        NDArray tokens = head.logProbs(model, pass.hidden(), inputIds); // [B, T-1]
+        NDArray tokens = head.logProbs(model, tempered, inputIds); // [B, T-1]
         tokens.setRequiresGradient(true); // a leaf: the loss's gradient with respect to each log-probability
         NDArray value = loss.apply(tokens);
         collector.backward(value);
         NDArray tokenWeights = tokens.getGradient().mul(manager.create(completionMask)); // [B, T-1]
-        head.backward(model, pass.hidden(), inputIds, tokenWeights, collector);
+        head.backward(model, tempered, inputIds, tokenWeights, collector);
         pass.backward(collector);
         return value.getFloat();
     }

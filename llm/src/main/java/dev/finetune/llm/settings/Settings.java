@@ -337,9 +337,10 @@ public final class Settings {
                     ValueType.DECIMAL,
                     1.0,
                     Rule.above(0, 100),
-                    "GRPO: sampling temperature of the completions (TRL's 1.0: the policy's own distribution);"
-                            + " PPO: the same, and the log-probabilities of the policy and the reference are of"
-                            + " the logits divided by it, as TRL's (TRL's 0.7)")
+                    "GRPO and PPO: sampling temperature of the completions, and the log-probabilities of the"
+                            + " policy, the old policy and the reference (and GRPO's `entropy`) are of the logits"
+                            + " divided by it, as TRL's (TRL's GRPO default 1.0: the policy's own distribution; PPO"
+                            + " 0.7)")
             .forObjective(Objective.PPO, 0.7, Rule.above(0, 100));
 
     public static final Setting<Double> TOP_P = Setting.of(

@@ -19,7 +19,7 @@ import java.util.Set;
  * @param numGenerations G, completions per prompt (default 8)
  * @param maxPromptLength prompts keep their last this many tokens (default 512)
  * @param maxCompletionLength most tokens generated per completion (default 256)
- * @param temperature sampling temperature (default 1)
+ * @param temperature sampling temperature, also applied to the log-probabilities as TRL does (default 1)
  * @param topP nucleus sampling mass, 1 for none (default 1)
  * @param topK top-k sampling, 0 for none (default 0)
  * @param beta KL weight, 0 for none (default 0.04)

@@ -62,6 +62,7 @@ final class GrpoStep implements ObjectiveStep {
     private final long evalSeed;
     private final int batchSize;
     private final ChunkedLmHead head = ChunkedLmHead.defaults();
+    private final NDArray inverseTemperature; // logits / temperature = W (h / temperature): the head has no bias
 
     private Generation generation; // the completions being optimised, null before the first step
 
@@ -89,6 +90,7 @@ final class GrpoStep implements ObjectiveStep {
         this.validation = validation;
         this.config = config;
         this.loss = config.loss(model.model().manager());
+        this.inverseTemperature = model.model().manager().create((float) (1 / config.temperature()));
         this.rewards = rewards;
         this.stopTokens = Set.copyOf(stopTokens);
         this.padId = padId;
@@ -143,7 +145,7 @@ final class GrpoStep implements ObjectiveStep {
             for (int index = 0; index < old.length; index++) {
                 try (NDScope ignored = new NDScope()) {
                     old[index] = sampled.batch(microBatches, index, prompts, padId)
-                            .tokenLogProbs(lm, lm.manager())
+                            .tokenLogProbs(lm, inverseTemperature, lm.manager())
                             .toFloatArray();
                 }
             }
@@ -362,7 +364,7 @@ final class GrpoStep implements ObjectiveStep {
             CausalLm lm = model.model();
             try (NDScope ignored = new NDScope();
                     Adapters.Switch off = model.reference()) {
-                return batch.tokenLogProbs(lm, lm.manager()).toFloatArray();
+                return batch.tokenLogProbs(lm, inverseTemperature, lm.manager()).toFloatArray();
             }
         }
 
@@ -396,6 +398,7 @@ final class GrpoStep implements ObjectiveStep {
                 return batch.backward(
                         lm,
                         head,
+                        inverseTemperature,
                         manager,
                         collector,
                         logProbs -> {

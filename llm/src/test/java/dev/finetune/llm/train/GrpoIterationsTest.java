@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GrpoIterationsTest {
     private static final double BETA = 0.04;
     private static final double EPSILON = 0.2;
+    private static final double TEMPERATURE = 0.8;
 
     @TempDir
     Path dir;
@@ -70,7 +71,8 @@ class GrpoIterationsTest {
         float[] base; // the generating policy's (fresh adapters: the base's) and the reference's
         try (CausalLm lm = CausalLm.load(config.model());
                 NDScope ignored = new NDScope()) {
-            base = batch.tokenLogProbs(lm, lm.manager()).toFloatArray();
+            base = batch.tokenLogProbs(lm, lm.manager().create((float) (1 / TEMPERATURE)), lm.manager())
+                    .toFloatArray();
         }
         assertThat(savedOld).hasSize(base.length);
         float[][] mask = batch.completionMask();
@@ -88,7 +90,8 @@ class GrpoIterationsTest {
             second.setup();
             CausalLm lm = second.model().model();
             try (NDScope ignored = new NDScope()) {
-                policy = batch.tokenLogProbs(lm, lm.manager()).toFloatArray();
+                policy = batch.tokenLogProbs(lm, lm.manager().create((float) (1 / TEMPERATURE)), lm.manager())
+                        .toFloatArray();
             }
             assertThat(second.train().resumedFrom()).isEqualTo(1);
             resumedWeights = ResumeTest.snapshot(second.model().parameters());
@@ -199,6 +202,7 @@ class GrpoIterationsTest {
                 .with(Settings.MAX_COMPLETION_LENGTH, 6)
                 .with(Settings.BETA, BETA)
                 .with(Settings.EPSILON, EPSILON)
+                .with(Settings.TEMPERATURE, TEMPERATURE) // the log-probabilities below are of logits / 0.8
                 .with(Settings.NUM_ITERATIONS, 2)
                 .with(Settings.MAX_STEPS, 2)
                 .with(Settings.SAVE_STEPS, 1);
