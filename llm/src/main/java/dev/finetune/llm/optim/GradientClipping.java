@@ -40,6 +40,16 @@ public final class GradientClipping {
     @SuppressWarnings("try")
     public static double clip(Collection<NDArray> parameters, double maxNorm) {
         double norm = globalNorm(parameters);
+        clip(parameters, norm, maxNorm);
+        return norm;
+    }
+
+    /**
+     * Scales the gradients in place so their global norm, already measured as {@code norm} (by
+     * {@link #globalNorm}), is at most {@code maxNorm}; for a caller that reads the norm first.
+     */
+    @SuppressWarnings("try")
+    public static void clip(Collection<NDArray> parameters, double norm, double maxNorm) {
         double coefficient = maxNorm / (norm + EPSILON);
         if (maxNorm > 0 && coefficient < 1) {
             try (NDScope ignored = new NDScope()) {
@@ -48,6 +58,5 @@ public final class GradientClipping {
                 }
             }
         }
-        return norm;
     }
 }

@@ -92,7 +92,8 @@ public final class LossScaler implements AutoCloseable {
     /**
      * Whether every gradient of {@code parameters} is finite (torch's {@code found_inf}, which
      * {@code unscale_} computes). The gradients themselves are already unscaled (see the class
-     * comment). Costs one engine-to-Java copy per parameter.
+     * comment). Costs one engine-to-Java copy per parameter; {@code Optimization} asks only when the
+     * global gradient norm is not finite.
      */
     @SuppressWarnings("try")
     public boolean allFinite(Collection<NDArray> parameters) {

@@ -99,18 +99,20 @@ public final class Optimization implements AutoCloseable {
      */
     public Update update(int step) {
         double rate = schedule.rate(step - skippedSteps);
-        if (scaler != null && !scaler.allFinite(arrays)) {
-            double norm = GradientClipping.globalNorm(arrays); // inf or NaN, as the Trainer logs it
+        double norm = GradientClipping.globalNorm(arrays); // the one pass over every gradient
+        // an inf or NaN gradient makes the norm non-finite; only then look for it element by element
+        // (a finite gradient whose fp32 squares overflow is no reason to skip)
+        if (scaler != null && !Double.isFinite(norm) && !scaler.allFinite(arrays)) {
             zeroNonFiniteGradients();
             scaler.update(true);
             skippedSteps++;
-            return new Update(rate, norm, true);
+            return new Update(rate, norm, true); // inf or NaN, as the Trainer logs it
         }
-        double norm = GradientClipping.clip(arrays, maxGradNorm);
         if (!Double.isFinite(norm)) {
             throw new IllegalStateException("the gradient norm is " + norm + " at step " + (step + 1)
                     + ": training diverged; lower learning_rate or set max_grad_norm");
         }
+        GradientClipping.clip(arrays, norm, maxGradNorm);
         optimizer.update(rate);
         optimizer.zeroGradients();
         if (scaler != null) {
