@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.contracts.RegistryReference;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.eval.metrics.MetricNames;
-import dev.finetune.events.CheckpointCreated;
 import dev.finetune.events.DatasetKind;
 import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
@@ -19,6 +18,9 @@ import dev.finetune.llm.peft.PeftAdapter;
 import dev.finetune.llm.quant.BaseStorage;
 import dev.finetune.llm.rewards.ModelReward;
 import dev.finetune.llm.rewards.Rewards;
+import dev.finetune.llm.settings.SettingException;
+import dev.finetune.llm.settings.SettingValues;
+import dev.finetune.llm.settings.Settings;
 import dev.finetune.llm.tokenizer.ChatMessage;
 import dev.finetune.llm.tokenizer.SpecialToken;
 import dev.finetune.llm.tokenizer.Tokenizer;
@@ -28,7 +30,6 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,7 +37,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jboss.logging.Logger;
@@ -256,22 +256,11 @@ public class EvaluationRunner {
         return entry;
     }
 
-    /**
-     * The split's file, or null if there is none or it holds no line: a small dataset can be prepared
-     * with an empty test split (32 prompts gave 31 / 1 / 0), and the other split then serves for both.
-     */
-    private static Path nonEmpty(Optional<Path> split) {
-        try {
-            return split.isPresent() && Files.size(split.get()) > 0 ? split.get() : null;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private Inputs loadInputs(EvaluationRequest r, Limits limits) {
         Path baseDir = files.baseModel(r.baseModel());
-        Path validation = nonEmpty(files.split(r.datasetName(), r.datasetVersion(), "validation"));
-        Path test = nonEmpty(files.split(r.datasetName(), r.datasetVersion(), "test"));
+        Path validation =
+                files.split(r.datasetName(), r.datasetVersion(), "validation").orElse(null);
+        Path test = files.split(r.datasetName(), r.datasetVersion(), "test").orElse(null);
         if (validation == null && test == null) {
             throw new EvaluationFailure("dataset " + r.datasetName() + "@" + r.datasetVersion()
                     + " has no validation or test example to evaluate on");
@@ -390,35 +379,19 @@ public class EvaluationRunner {
             Limits limits) {
         Rewards parsed;
         try {
-            parsed = Rewards.parse(r.objective(), localRewardFuncs(r), rewardWeights(r));
-        } catch (IllegalArgumentException e) {
+            SettingValues settings = SettingValues.read(r.rewards().values());
+            parsed = Rewards.parse(
+                    r.objective(),
+                    localRewardFuncs(settings.explicit(Settings.REWARD_FUNCS).orElse(List.of())),
+                    settings.explicit(Settings.REWARD_WEIGHTS).orElse(List.of()));
+        } catch (SettingException | IllegalArgumentException e) {
             throw new EvaluationFailure("job " + r.jobId() + "'s rewards cannot be used: " + e.getMessage(), e);
         }
         CausalLm separateBase =
                 policy.adapters() == null ? loadModel(baseDir, stored, "base model (the policy's reference)") : null;
         PolicyRewards.Reference reference = policy.adapters() != null
-                ? new PolicyRewards.Reference() {
-                    @Override
-                    public CausalLm model() {
-                        return policy.model();
-                    }
-
-                    @Override
-                    public AutoCloseable activate() {
-                        return policy.adapters().disabled();
-                    }
-                }
-                : new PolicyRewards.Reference() {
-                    @Override
-                    public CausalLm model() {
-                        return separateBase;
-                    }
-
-                    @Override
-                    public AutoCloseable activate() {
-                        return () -> {};
-                    }
-                };
+                ? PolicyRewards.Reference.adaptersOff(policy.model(), policy.adapters())
+                : PolicyRewards.Reference.separate(separateBase);
         try (Rewards rewards = parsed.load(baseDir)) {
             return new PolicyRewards(
                             tokenizer,
@@ -442,48 +415,25 @@ public class EvaluationRunner {
     }
 
     /** The job's reward_funcs, each registered reward model ({@code model:registry:<model>@<version>}) as its local directory. */
-    private List<String> localRewardFuncs(EvaluationRequest r) {
+    private List<String> localRewardFuncs(List<String> rewardFuncs) {
         List<String> local = new ArrayList<>();
-        for (Object spec : list(r, CheckpointCreated.REWARD_FUNCS)) {
-            String text = String.valueOf(spec);
-            String location = text.startsWith(ModelReward.PREFIX)
-                    ? text.substring(ModelReward.PREFIX.length()).strip()
+        for (String spec : rewardFuncs) {
+            String location = spec.startsWith(ModelReward.PREFIX)
+                    ? spec.substring(ModelReward.PREFIX.length()).strip()
                     : "";
             if (!RegistryReference.isReference(location)) {
-                local.add(text);
+                local.add(spec);
                 continue;
             }
             RegistryReference reference = RegistryReference.parse(location);
             if (!reference.isPinned()) {
                 throw new EvaluationFailure(
-                        "reward_funcs entry \"" + text + "\" names no version: training pins"
+                        "reward_funcs entry \"" + spec + "\" names no version: training pins"
                                 + " a registered reward model to one, so the checkpoint's rewards are the ones it trained with");
             }
             local.add(ModelReward.PREFIX + files.registered(reference.model(), reference.version()));
         }
         return local;
-    }
-
-    private static List<Double> rewardWeights(EvaluationRequest r) {
-        List<Double> weights = new ArrayList<>();
-        for (Object weight : list(r, CheckpointCreated.REWARD_WEIGHTS)) {
-            if (!(weight instanceof Number number)) {
-                throw new EvaluationFailure("reward_weights holds " + weight + ", not a number");
-            }
-            weights.add(number.doubleValue());
-        }
-        return weights;
-    }
-
-    private static List<?> list(EvaluationRequest r, String name) {
-        Object value = r.rewards().values().get(name);
-        if (value == null) {
-            return List.of();
-        }
-        if (!(value instanceof List<?> values)) {
-            throw new EvaluationFailure(name + " must be a list, got " + value);
-        }
-        return values;
     }
 
     /**

@@ -56,12 +56,16 @@ public class ModelFiles {
         return dir;
     }
 
-    /** A split of a prepared dataset, or empty if the dataset has no such split. */
+    /**
+     * A split of a prepared dataset, or empty if the dataset has no such split or the split holds no
+     * line: a small dataset can be prepared with an empty split (32 prompts gave 31 / 1 / 0), and
+     * callers then use another.
+     */
     public Optional<Path> split(String dataset, String version, String split) {
         Path file =
                 workDir.resolve("datasets").resolve(dataset).resolve(version).resolve(split + ".jsonl");
         if (Files.exists(file)) {
-            return Optional.of(file);
+            return nonEmpty(file);
         }
         String key = ObjectKeys.preparedDataset(dataset, version, split + ".jsonl");
         if (!store.exists(key)) {
@@ -74,7 +78,15 @@ public class ModelFiles {
         Path partial = file.resolveSibling(split + ".jsonl.part");
         store.download(key, partial);
         move(partial, file);
-        return Optional.of(file);
+        return nonEmpty(file);
+    }
+
+    private static Optional<Path> nonEmpty(Path file) {
+        try {
+            return Files.size(file) > 0 ? Optional.of(file) : Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Downloads the checkpoint (adapter or full weights) under {@code prefix} into a fresh directory. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.objective.SftBatch;
 import dev.finetune.llm.objective.SftLoss;
@@ -17,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Scores a policy (a GRPO or PPO checkpoint) as its job rewarded it, on held-out prompts:
@@ -49,12 +51,25 @@ final class PolicyRewards {
         this.greedy = GenerationConfig.greedy(maxNewTokens).withStopTokens(stopTokens);
     }
 
-    /** How the reference is asked: switching the policy's adapters off, or a model of its own. */
-    interface Reference {
-        CausalLm model();
+    /**
+     * How the reference is asked: the policy with its adapters switched off, or a model of its own.
+     *
+     * @param activation makes {@code model} the reference until the returned handle is closed
+     */
+    record Reference(CausalLm model, Supplier<AutoCloseable> activation) {
+        /** The policy itself with its adapters off while the reference is asked. */
+        static Reference adaptersOff(CausalLm policy, Adapters adapters) {
+            return new Reference(policy, adapters::disabled);
+        }
 
-        /** Makes {@link #model()} the reference until closed. */
-        AutoCloseable activate();
+        /** A separately loaded model (the base of a full fine-tune); nothing to switch. */
+        static Reference separate(CausalLm model) {
+            return new Reference(model, () -> () -> {});
+        }
+
+        AutoCloseable activate() {
+            return activation.get();
+        }
     }
 
     /**
