@@ -8,8 +8,9 @@ import java.util.SplittableRandom;
  * Which items (examples, packed rows or prompts) each optimizer step trains on. Each epoch visits the
  * items in a permutation drawn from (seed, epoch); data batch k of an epoch takes micro-batches {@code
  * k*A .. k*A + A - 1} of {@code B} items (A = gradient accumulation, B = batch size; the epoch's last
- * micro-batch and batch may be short). Each data batch is optimised by U optimizer steps: 1 for every
- * objective but PPO, whose rollout batches are optimised num_ppo_epochs times ({@link PpoConfig#plan}).
+ * micro-batch and batch may be short). Each data batch is optimised by U optimizer steps: 1 but for
+ * PPO, whose rollout batches are optimised num_ppo_epochs times ({@link PpoConfig#plan}), and GRPO,
+ * whose completions are optimised num_iterations times.
  * Epochs count passes over the items, as transformers' and TRL's {@code epoch} (the fraction of the
  * dataset consumed), so an epoch is U times as many optimizer steps as data batches. A pure function of
  * the step, so a resumed run needs only the step to continue the data order exactly.

@@ -66,7 +66,6 @@ class Fp16TrainingTest {
     void fp16TrainingTracksFp32Training() {
         Run fp32 = train(false, null);
         Run fp16 = train(true, LossScaler.INIT_SCALE);
-        System.out.printf("fp16 losses %s, fp32 %s%n", fp16.losses, fp32.losses);
         for (int step = 0; step < STEPS; step++) {
             assertThat(fp16.updates.get(step).skipped()).isFalse();
             double expected = fp32.losses.get(step);
@@ -76,7 +75,6 @@ class Fp16TrainingTest {
         }
         double moved = distance(fp32.initial, fp32.trained);
         double apart = distance(fp32.trained, fp16.trained);
-        System.out.printf("fp16 vs fp32 update %s, fp32 update %s%n", apart, moved);
         assertThat(apart).as("fp16 products differ from fp32 ones").isPositive();
         assertThat(apart / moved)
                 .as("fp16 vs fp32 update (%s) over the fp32 update (%s)", apart, moved)
