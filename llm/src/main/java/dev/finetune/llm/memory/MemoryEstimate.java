@@ -108,13 +108,15 @@ public record MemoryEstimate(
             activations += Float.BYTES * 2.0 * largestLayerLinearWeights(config); // a layer's dequantised weights
         }
         BaseDType stored = method == Method.FULL ? BaseDType.FP32 : base;
-        long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));
         long logits;
         if (stored != BaseDType.FP32 && config.tieWordEmbeddings()) {
-            // The int8 tied head: one block of dequantised rows (and its int8 slice), a block of logits per chunk row.
+            // The int8 tied head: one block of dequantised rows (and its int8 slice), a block of logits per
+            // chunk row, and the online softmax's [n, C] state and gradient; its chunks are sized by the block.
             long blockRows = Math.min(config.vocabSize(), Int8Embedding.BLOCK_BYTES / (Float.BYTES * c));
-            logits = (long) (Float.BYTES * (1.25 * blockRows * c + 4.25 * chunkRows * blockRows));
+            long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows((int) blockRows));
+            logits = (long) (Float.BYTES * (1.25 * blockRows * c + 4.25 * chunkRows * blockRows + 3.0 * chunkRows * c));
         } else {
+            long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));
             logits = (long) (Float.BYTES * 4.25 * chunkRows * config.vocabSize());
         }
         return new MemoryEstimate(

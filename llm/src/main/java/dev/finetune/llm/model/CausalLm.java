@@ -295,6 +295,14 @@ public final class CausalLm extends Module implements AutoCloseable {
         return body.embedTokens().logProbs(hidden, next);
     }
 
+    /**
+     * Logits {@link #logProbs} holds at once per row of hidden states: the vocabulary, or a block of it
+     * for a tied int8 head ({@link TokenEmbedding#logProbColumns}).
+     */
+    public long logProbColumns() {
+        return lmHead != null ? config.vocabSize() : body.embedTokens().logProbColumns();
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -29,6 +29,11 @@ public final class Embedding extends Module implements TokenEmbedding {
     }
 
     @Override
+    public long logProbColumns() {
+        return weight.shape().get(0); // V: the logits [n, V] are made whole
+    }
+
+    @Override
     public NDArray logits(NDArray hidden) {
         NDArray table = weight.array(); // [V, C]
         return hidden.getNDArrayInternal().linear(hidden, table, null).singletonOrThrow(); // [..., V]

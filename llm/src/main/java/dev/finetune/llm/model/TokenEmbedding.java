@@ -27,6 +27,13 @@ public interface TokenEmbedding {
         return pick(logits(hidden), next);
     }
 
+    /**
+     * Logits {@link #logProbs} holds at once per row of hidden states: the whole vocabulary V, or,
+     * for a head that works through the vocabulary a block at a time, the block's rows. A caller that
+     * bounds the head's transient memory sizes its chunks of rows by this.
+     */
+    long logProbColumns();
+
     /** {@code log softmax(logits)[next]}: logits [n, V] and next [n] give [n]. */
     static NDArray pick(NDArray logits, NDArray next) {
         return logits.logSoftmax(1).gather(next.expandDims(1), 1).squeeze(1); // [n, V] -> [n]

@@ -150,6 +150,12 @@ public final class Int8Embedding extends Module implements TokenEmbedding {
         return logits;
     }
 
+    /** A block's rows: {@link #logProbs} never holds more than [n, K] logits. */
+    @Override
+    public long logProbColumns() {
+        return blockRows;
+    }
+
     /**
      * {@code log softmax(hidden x W^T)[next]} a block of the vocabulary at a time: hidden [n, C], next
      * [n] give [n]. While recording, the result carries the exact gradient with respect to {@code

@@ -96,23 +96,32 @@ class Int8EmbeddingModelTest {
         }
     }
 
-    /** The SFT step's head: the loss and d loss / d hidden of chunks of 5 rows over 4 vocabulary blocks. */
+    /**
+     * The SFT step's head: the loss and d loss / d hidden of chunks of 5 rows over 4 vocabulary blocks,
+     * and of the default chunks, which for the int8 head are sized by its block of 32 vocabulary rows
+     * (all 22 rows in one chunk) rather than by the whole vocabulary.
+     */
     @Test
     void chunkedHeadGivesTheLossAndHiddenGradientOfTheDequantisedFp32Head() {
         try (Twins twins = Twins.of(ModelType.QWEN3)) {
-            float[][] int8 = headBackward(twins.int8());
-            float[][] fp32 = headBackward(twins.fp32());
+            assertThat(twins.int8().logProbColumns()).isEqualTo(32);
+            assertThat(twins.fp32().logProbColumns())
+                    .isEqualTo(twins.fp32().config().vocabSize());
+            float[][] fp32 = headBackward(twins.fp32(), new ChunkedLmHead(5));
+            for (ChunkedLmHead head : List.of(new ChunkedLmHead(5), ChunkedLmHead.defaults())) {
+                float[][] int8 = headBackward(twins.int8(), head);
 
-            assertThat(Math.abs(int8[0][0] - fp32[0][0]) / (double) Math.abs(fp32[0][0]))
-                    .isLessThan(1e-6);
-            double diff = AdapterFixtures.maxAbsDiff(int8[1], fp32[1]);
-            assertThat(diff / AdapterFixtures.maxAbs(fp32[1])).isLessThan(1e-6);
+                assertThat(Math.abs(int8[0][0] - fp32[0][0]) / (double) Math.abs(fp32[0][0]))
+                        .isLessThan(1e-6);
+                double diff = AdapterFixtures.maxAbsDiff(int8[1], fp32[1]);
+                assertThat(diff / AdapterFixtures.maxAbs(fp32[1])).isLessThan(1e-6);
+            }
             assertThat(AdapterFixtures.maxAbs(fp32[1])).isGreaterThan(0);
         }
     }
 
     /** {loss}, d loss / d hidden for fixed hidden states [2, 12, 64] and next-token weights. */
-    private static float[][] headBackward(CausalLm model) {
+    private static float[][] headBackward(CausalLm model, ChunkedLmHead head) {
         NDManager manager = model.manager();
         float[] values = AdapterFixtures.gaussian(new SplittableRandom(3), 2 * 12 * 64);
         NDArray hidden = manager.create(values, new Shape(2, 12, 64));
@@ -124,8 +133,8 @@ class Int8EmbeddingModelTest {
         }
         double loss;
         try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            loss = new ChunkedLmHead(5)
-                    .backward(model, hidden, manager.create(ids), manager.create(weights, new Shape(2, 11)), collector);
+            loss = head.backward(
+                    model, hidden, manager.create(ids), manager.create(weights, new Shape(2, 11)), collector);
         }
         return new float[][] {{(float) loss}, hidden.getGradient().toFloatArray()};
     }
