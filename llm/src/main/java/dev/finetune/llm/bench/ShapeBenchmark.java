@@ -40,6 +40,38 @@ final class ShapeBenchmark {
      */
     static final List<String> HEAP =
             List.of("-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-XX:MaxDirectMemorySize=64g");
+    /**
+     * The children's native allocator. {@code returning} tells glibc to unmap every freed block over
+     * 128 KiB, so resident sizes fall back as soon as arrays are freed and the memory columns are the
+     * engine's own; {@code default} is glibc as a worker runs it, which keeps freed blocks for reuse.
+     * Step times are a worker's only under {@code default}: with {@code returning} each quantised
+     * layer's dequantisation maps and faults in fresh pages on every step, which made a 4-layer
+     * qwen3-0.6b nf4 step 1.7x slower (9.9 s against 5.8 s).
+     */
+    enum Allocator {
+        RETURNING(
+                Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2"),
+                "glibc told to return freed memory"),
+        DEFAULT(Map.of(), "glibc's default allocator, as a worker runs");
+
+        final Map<String, String> environment;
+        final String description;
+
+        Allocator(Map<String, String> environment, String description) {
+            this.environment = environment;
+            this.description = description;
+        }
+
+        static Allocator parse(String name) {
+            for (Allocator allocator : values()) {
+                if (allocator.name().equalsIgnoreCase(name.strip())) {
+                    return allocator;
+                }
+            }
+            throw new IllegalArgumentException("--allocator must be returning or default, got \"" + name + "\"");
+        }
+    }
+
     /** Shards of at most 512 MiB, so the loader crosses shard boundaries as with real checkpoints. */
     static final long SHARD_BYTES = 512L << 20;
 
@@ -49,9 +81,16 @@ final class ShapeBenchmark {
     private final int tokens;
     private final int warmup;
     private final int steps;
+    private final Allocator allocator;
 
-    ShapeBenchmark(CommandSpec spec, ModelShape shape, String methods, int tokens, int warmup, int steps) {
+    ShapeBenchmark(
+            CommandSpec spec, ModelShape shape, String methods, int tokens, int warmup, int steps, String allocator) {
         this.spec = spec;
+        try {
+            this.allocator = Allocator.parse(allocator);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         this.shape = shape;
         try {
             this.configurations =
@@ -86,7 +125,7 @@ final class ShapeBenchmark {
                         configuration.cliName(),
                         Stream.concat(HEAP.stream(), Stream.of("-XX:+UseSerialGC"))
                                 .toList(),
-                        Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2"),
+                        allocator.environment,
                         ShapeWorkload.class,
                         ShapeWorkload.Result.class,
                         List.of(
@@ -115,6 +154,7 @@ final class ShapeBenchmark {
                     shards(checkpoint),
                     warmup,
                     String.join(" ", HEAP),
+                    allocator.description,
                     results);
             if (json != null) {
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);

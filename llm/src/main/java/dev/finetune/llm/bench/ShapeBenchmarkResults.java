@@ -11,6 +11,7 @@ import java.util.Optional;
  *
  * @param checkpointBytes size of the bf16 checkpoint the children loaded
  * @param heap the children's heap option
+ * @param allocator the children's native allocator, as the table's text describes it
  */
 record ShapeBenchmarkResults(
         String date,
@@ -22,6 +23,7 @@ record ShapeBenchmarkResults(
         int shards,
         int warmup,
         String heap,
+        String allocator,
         List<ShapeWorkload.Result> results) {
 
     /** The Markdown section's name: one per shape, so measuring one shape keeps the other's table. */
@@ -58,7 +60,7 @@ record ShapeBenchmarkResults(
                         + " storage, tensor by tensor. One SFT step = forward, backward, clipping and AdamW on one"
                         + " sequence of %d random tokens (all targets), LM-head loss in chunks; LoRA r %d, alpha %d"
                         + " on all seven linears of every layer. Each configuration runs in a JVM of its own (%s,"
-                        + " serial GC, glibc told to return freed memory); %d warm-up step(s), then the steps"
+                        + " serial GC, %s); %d warm-up step(s), then the steps"
                         + " below. Memory is the whole process's resident size: *at rest* after the warm-up"
                         + " (optimizer state made), *step peak* over the measured steps, *load peak* while"
                         + " loading, *process peak* over the whole run.%n%n",
@@ -77,6 +79,7 @@ record ShapeBenchmarkResults(
                 ShapeWorkload.LORA_R,
                 ShapeWorkload.LORA_ALPHA,
                 heap,
+                allocator,
                 warmup));
         md.append("| Configuration | Step time, median (fastest .. slowest) | Tokens/s | At rest | Step peak |"
                 + " Load peak | Process peak | Step peak / lora | Step time / lora |\n");

@@ -110,6 +110,15 @@ public final class TrainingBenchmark implements Callable<Integer> {
     private Path modelDir;
 
     @Option(
+            names = "--allocator",
+            paramLabel = "NAME",
+            defaultValue = "returning",
+            description = "With --shape: the children's native allocator: returning (glibc returns freed memory at"
+                    + " once, so memory figures are the engine's) or default (glibc as a worker runs it; step times"
+                    + " are a worker's). Default ${DEFAULT-VALUE}.")
+    private String allocator;
+
+    @Option(
             names = "--long-steps",
             paramLabel = "N",
             defaultValue = "1000",
@@ -142,7 +151,7 @@ public final class TrainingBenchmark implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            return new ShapeBenchmark(spec, resolved, methods, or(length, 512), or(warmup, 1), or(steps, 3))
+            return new ShapeBenchmark(spec, resolved, methods, or(length, 512), or(warmup, 1), or(steps, 3), allocator)
                     .run(out, json, modelDir);
         }
         if (methods != null || json != null || modelDir != null) {
