@@ -176,6 +176,7 @@ final class TrainingLoop implements AutoCloseable {
                         lap.tokensPerSecond(),
                         lap.eta(),
                         stepTime,
+                        outcome.rolloutTime(),
                         outcome.metrics()));
                 boolean newBest = false;
                 if (evaluation.dueAfter(step, plan)) {
@@ -245,7 +246,8 @@ final class TrainingLoop implements AutoCloseable {
         model.loadTrainable(directory);
     }
 
-    private record StepOutcome(double loss, Optimization.Update update, int tokens, Map<String, Double> metrics) {}
+    private record StepOutcome(
+            double loss, Optimization.Update update, int tokens, Duration rolloutTime, Map<String, Double> metrics) {}
 
     /**
      * Accumulates the gradients of step {@code index}'s micro-batches, then updates the weights; null
@@ -256,7 +258,9 @@ final class TrainingLoop implements AutoCloseable {
     private StepOutcome runStep(int index) {
         List<int[]> microBatches = plan.microBatches(index);
         model.beginStep(arguments.seed(), index);
+        long started = System.nanoTime();
         ObjectiveStep.Window window = objective.window(index, microBatches);
+        Duration rolloutTime = Duration.ofNanos(System.nanoTime() - started);
         CausalLm lm = model.model();
         double loss = 0;
         int tokens = 0;
@@ -272,7 +276,7 @@ final class TrainingLoop implements AutoCloseable {
             tokens += batch.tokens();
         }
         Optimization.Update update = optimization.update(index);
-        return new StepOutcome(window.loss(loss), update, tokens, withLossScale(window.metrics()));
+        return new StepOutcome(window.loss(loss), update, tokens, rolloutTime, withLossScale(window.metrics()));
     }
 
     /**

@@ -13,6 +13,7 @@ import dev.finetune.llm.settings.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -235,6 +236,22 @@ class PpoTrainingTest {
         assertThat(steps.get(7).epoch()).isEqualTo(1.0);
         assertThat(steps.get(15).epoch()).isEqualTo(2.0);
         assertThat(evaluations).as("one evaluation per pass over the prompts").isEqualTo(Map.of(8, 1.0, 16, 2.0));
+        // The first step of each rollout batch samples and scores it; the other three reuse it.
+        Duration sampling = Duration.ZERO;
+        Duration reusing = Duration.ZERO;
+        for (int i = 0; i < steps.size(); i++) {
+            StepMetrics step = steps.get(i);
+            assertThat(step.rolloutTime()).isLessThanOrEqualTo(step.stepTime());
+            if (i % 4 == 0) {
+                assertThat(step.rolloutTime())
+                        .as("step %d samples a rollout batch", i + 1)
+                        .isPositive();
+                sampling = sampling.plus(step.rolloutTime());
+            } else {
+                reusing = reusing.plus(step.rolloutTime());
+            }
+        }
+        assertThat(reusing).as("the steps that reuse a rollout batch").isLessThan(sampling.dividedBy(10));
     }
 
     @Test

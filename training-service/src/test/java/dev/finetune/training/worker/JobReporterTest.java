@@ -90,7 +90,8 @@ class JobReporterTest {
     }
 
     static StepMetrics step(int step, int total) {
-        return new StepMetrics(step, total, 0, 1.0, 1e-4, 1.0, 100, Duration.ZERO, Duration.ZERO, Map.of());
+        return new StepMetrics(
+                step, total, 0, 1.0, 1e-4, 1.0, 100, Duration.ZERO, Duration.ZERO, Duration.ZERO, Map.of());
     }
 
     @Test
