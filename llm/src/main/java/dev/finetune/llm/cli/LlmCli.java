@@ -32,7 +32,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
             dev.finetune.llm.settings.SettingsCommand.class,
             InferenceBenchmark.class,
             dev.finetune.llm.bench.TrainingBenchmark.class,
-            dev.finetune.llm.bench.PrecisionBenchmark.class
+            dev.finetune.llm.bench.PrecisionBenchmark.class,
+            dev.finetune.llm.bench.RlBenchmark.class
         })
 public final class LlmCli {
     /** Exit code of a usage error: picocli's own for bad flags, and ours for bad values and files. */
