@@ -48,7 +48,7 @@ final class ShapeBenchmark {
      * layer's dequantisation maps and faults in fresh pages on every step, which made a 4-layer
      * qwen3-0.6b nf4 step 1.7x slower (9.9 s against 5.8 s).
      */
-    enum Allocator {
+    public enum Allocator {
         RETURNING(
                 Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2"),
                 "glibc told to return freed memory"),
@@ -60,6 +60,10 @@ final class ShapeBenchmark {
         Allocator(Map<String, String> environment, String description) {
             this.environment = environment;
             this.description = description;
+        }
+
+        String cliName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
         }
 
         static Allocator parse(String name) {
@@ -154,17 +158,18 @@ final class ShapeBenchmark {
                     shards(checkpoint),
                     warmup,
                     String.join(" ", HEAP),
-                    allocator.description,
+                    allocator,
                     results);
             if (json != null) {
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);
                 log.println("Wrote " + json.toAbsolutePath());
             }
             String section = report.toMarkdown();
-            new MarkdownSection(ShapeBenchmarkResults.section(shape.name())).write(markdown, "Benchmarks", section);
+            new MarkdownSection(ShapeBenchmarkResults.section(shape.name(), allocator))
+                    .write(markdown, "Benchmarks", section);
             log.println();
             log.println(section);
-            log.println("Wrote the " + ShapeBenchmarkResults.section(shape.name()) + " section of "
+            log.println("Wrote the " + ShapeBenchmarkResults.section(shape.name(), allocator) + " section of "
                     + markdown.toAbsolutePath());
             return 0;
         } finally {

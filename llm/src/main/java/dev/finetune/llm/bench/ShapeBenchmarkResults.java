@@ -11,7 +11,7 @@ import java.util.Optional;
  *
  * @param checkpointBytes size of the bf16 checkpoint the children loaded
  * @param heap the children's heap option
- * @param allocator the children's native allocator, as the table's text describes it
+ * @param allocator the children's native allocator
  */
 record ShapeBenchmarkResults(
         String date,
@@ -23,12 +23,16 @@ record ShapeBenchmarkResults(
         int shards,
         int warmup,
         String heap,
-        String allocator,
+        ShapeBenchmark.Allocator allocator,
         List<ShapeWorkload.Result> results) {
 
-    /** The Markdown section's name: one per shape, so measuring one shape keeps the other's table. */
-    static String section(String shape) {
-        return "training-shape-bench-" + shape.replaceAll("[^A-Za-z0-9.-]+", "_");
+    /**
+     * The Markdown section's name: one per shape and allocator, so measuring one keeps the others'
+     * tables (the memory figures under the returning allocator, a worker's step times under the default).
+     */
+    static String section(String shape, ShapeBenchmark.Allocator allocator) {
+        String name = "training-shape-bench-" + shape.replaceAll("[^A-Za-z0-9.-]+", "_");
+        return allocator == ShapeBenchmark.Allocator.RETURNING ? name : name + "-" + allocator.cliName();
     }
 
     /** Step peak of a configuration as a fraction of fp32 LoRA's, when both were measured. */
@@ -51,7 +55,9 @@ record ShapeBenchmarkResults(
     String toMarkdown() {
         ModelConfig c = config;
         StringBuilder md = new StringBuilder();
-        md.append(format("## Training at real size: %s (`llm bench-train --shape %s`)%n%n", shape, shape));
+        md.append(format(
+                "## Training at real size: %s, %s allocator (`llm bench-train --shape %s --allocator %s`)%n%n",
+                shape, allocator.cliName(), shape, allocator.cliName()));
         md.append(format("Measured %s on: %s.%n%n", date, machine));
         md.append(format(
                 "Model: %s's shape with random weights, %,d parameters (hidden %d, %d layers, %d / %d heads of"
@@ -79,7 +85,7 @@ record ShapeBenchmarkResults(
                 ShapeWorkload.LORA_R,
                 ShapeWorkload.LORA_ALPHA,
                 heap,
-                allocator,
+                allocator.description,
                 warmup));
         md.append("| Configuration | Step time, median (fastest .. slowest) | Tokens/s | At rest | Step peak |"
                 + " Load peak | Process peak | Step peak / lora | Step time / lora |\n");
@@ -101,8 +107,9 @@ record ShapeBenchmarkResults(
                     timeRatio(result).map(r -> format("%.2f", r)).orElse("-")));
         }
         md.append(format(
-                "%nReproduce: `bin/llm bench-train --shape %s [--methods %s] [--json FILE]`.%n",
+                "%nReproduce: `bin/llm bench-train --shape %s --allocator %s [--methods %s] [--json FILE]`.%n",
                 shape,
+                allocator.cliName(),
                 String.join(
                         ",",
                         results.stream()

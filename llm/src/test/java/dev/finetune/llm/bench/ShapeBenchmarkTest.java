@@ -145,6 +145,20 @@ class ShapeBenchmarkTest {
         return report.get("results").get(index).get("restingBytes").asLong();
     }
 
+    /** The two allocators' tables of one shape live in sections of their own, so measuring one keeps the other. */
+    @Test
+    void eachAllocatorWritesASectionOfItsOwn() {
+        assertThat(ShapeBenchmarkResults.section("qwen3-0.6b", ShapeBenchmark.Allocator.RETURNING))
+                .isEqualTo("training-shape-bench-qwen3-0.6b");
+        assertThat(ShapeBenchmarkResults.section("qwen3-0.6b", ShapeBenchmark.Allocator.DEFAULT))
+                .isEqualTo("training-shape-bench-qwen3-0.6b-default");
+        assertThat(ShapeBenchmark.Allocator.parse(" Default ")).isEqualTo(ShapeBenchmark.Allocator.DEFAULT);
+        assertThat(ShapeBenchmark.Allocator.DEFAULT.environment).isEmpty();
+        assertThat(ShapeBenchmark.Allocator.RETURNING.environment).containsEntry("MALLOC_MMAP_THRESHOLD_", "131072");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ShapeBenchmark.Allocator.parse("jemalloc"))
+                .hasMessage("--allocator must be returning or default, got \"jemalloc\"");
+    }
+
     private static CommandLine cli(StringWriter output) {
         CommandLine cli = new CommandLine(new TrainingBenchmark());
         cli.setOut(new PrintWriter(output, true));
