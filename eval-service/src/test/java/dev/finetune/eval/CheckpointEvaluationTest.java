@@ -31,6 +31,7 @@ import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.service.testing.EventTopics;
 import dev.finetune.storage.ObjectInfo;
+import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
@@ -342,6 +343,69 @@ class CheckpointEvaluationTest {
         assertThat(event.path("metrics").path("reward").asDouble())
                 .as("the trained adapter answers the doubling questions; the base model does not")
                 .isGreaterThan(event.path("baseMetrics").path("reward").asDouble());
+    }
+
+    /**
+     * PPO's classic data: prompts without reference answers, rewarded by a reward model (and a format
+     * rule). Every held-out prompt is answered and rewarded, with the same figures as the prompts with
+     * references give (the rewards never read them); rewards that compare with a reference refuse
+     * such prompts naming why.
+     */
+    @Test
+    void promptsWithoutReferencesAreRewardedByRewardsThatNeedNone() throws Exception {
+        String dataset = "doubling-prompts-unreferenced";
+        String prepared = ObjectKeys.preparedDatasetPrefix(dataset, "1");
+        Fixtures.put(store, prepared + "validation.jsonl", Fixtures.prompts(32, 40, false));
+        Fixtures.put(store, prepared + "test.jsonl", Fixtures.prompts(40, 44, false));
+        Fixtures.put(store, prepared + "manifest.json", "{\"status\":\"prepared\",\"kind\":\"prompt\"}");
+        Fixtures.registerRewardModel(store, "doubling-judge", 1);
+        String job = job();
+        String prefix = Fixtures.trainedCheckpoint(store, job, 40);
+        List<Double> weights = List.of(0.5, 0.25);
+        publishPolicy(job, 40, prefix, dataset, List.of("regex:^\\d+$", "model:registry:doubling-judge@1"), weights);
+        publishPolicy(job, 41, Fixtures.trainedCheckpoint(store, job, 41), dataset, List.of("exact_match"), List.of());
+
+        JsonNode rewarded = Broker.evaluations(job + "-step-40", 1, WAIT).get(0).value();
+        JsonNode refused = Broker.evaluations(job + "-step-41", 1, WAIT).get(0).value();
+
+        assertThat(rewarded.path("status").asText())
+                .as(rewarded.path("error").asText())
+                .isIn("passed", "gates_failed");
+        double[] expected = recomputedRewardsAndKl(List.of(0.0, weights.get(0), weights.get(1)));
+        assertThat(rewarded.path("metrics").path("reward").asDouble()).isCloseTo(expected[0], within(1e-4));
+        assertThat(rewarded.path("metrics").path("kl").asDouble())
+                .isGreaterThan(1e-3)
+                .isCloseTo(expected[1], within(1e-4 + 1e-3 * expected[1]));
+        assertThat(rewarded.path("baseMetrics").path("reward").asDouble()).isCloseTo(expected[2], within(1e-4));
+        assertThat(rewarded.path("metrics").has("exact_match"))
+                .as("no reference to match")
+                .isFalse();
+        assertThat(refused.path("status").asText()).isEqualTo("error");
+        assertThat(refused.path("error").asText())
+                .contains("need each prompt's reference answer, and none of the 4 held-out prompts has one");
+    }
+
+    private static void publishPolicy(
+            String job, int step, String prefix, String dataset, List<String> funcs, List<Double> weights)
+            throws Exception {
+        Broker.publish(
+                new CheckpointCreated(
+                        job,
+                        step,
+                        step,
+                        prefix,
+                        Fixtures.BASE,
+                        dataset,
+                        "1",
+                        FineTuneMethod.LORA,
+                        Objective.PPO,
+                        null,
+                        new RegisteredVersion("doubling-judge", 1),
+                        new Hyperparameters(Map.of("reward_funcs", funcs, "reward_weights", weights)),
+                        true,
+                        Instant.now()),
+                "checkpoint:" + prefix,
+                null);
     }
 
     /**

@@ -34,7 +34,8 @@ import java.util.Map;
  * </ul>
  *
  * Prompt-only lines (GRPO and PPO data) give only {@code prompts} and {@code references}, for the lines
- * with a reference answer; nothing is {@code scored}.
+ * with a reference answer, and {@code unreferencedPrompts}, the lines without one, which rewards that
+ * need no reference (a reward model, a format or length rule) still score; nothing is {@code scored}.
  *
  * Pre-tokenized rows are scored as they are, on their trained positions; for generation the prompt is
  * the row's ids before its last trained span and the reference that span decoded with the base
@@ -49,7 +50,8 @@ public record EvalExamples(
         List<String> references,
         List<PreferencePair> pairs,
         List<LabelledCompletion> labelled,
-        List<Question> questions) {
+        List<Question> questions,
+        List<long[]> unreferencedPrompts) {
 
     /**
      * A multiple-choice question: each choice's tokens after the question's (prompt and completion,
@@ -77,6 +79,7 @@ public record EvalExamples(
         List<TrainingSequence> scored = new ArrayList<>();
         List<long[]> prompts = new ArrayList<>();
         List<String> references = new ArrayList<>();
+        List<long[]> unreferenced = new ArrayList<>();
         List<PreferencePair> pairs = new ArrayList<>();
         List<LabelledCompletion> labelled = new ArrayList<>();
         List<Question> questions = new ArrayList<>();
@@ -98,7 +101,7 @@ public record EvalExamples(
                                 true)
                         .strip()); // the template's newline after the end-of-turn token is not the answer
             }
-            return new EvalExamples(scored, prompts, references, pairs, labelled, questions);
+            return new EvalExamples(scored, prompts, references, pairs, labelled, questions, List.of());
         }
         if (kind == DatasetKind.MULTIPLE_CHOICE) {
             for (JsonNode line : first(jsonLines(file), maxExamples)) {
@@ -137,11 +140,15 @@ public record EvalExamples(
             }
         } else if (kind == DatasetKind.PROMPT) {
             // Prompts only (GRPO and PPO data): no answer to score token by token. The model answers each
-            // prompt that has a reference, and the answer is scored against it.
+            // prompt that has a reference, and the answer is scored against it; a policy's rewards also
+            // score the prompts without one when they need no reference.
             for (ChatDatasets.Prompt p : first(ChatDatasets.prompts(file), maxExamples)) {
+                long[] prompt = encoder.generationPrompt(p.prompt(), maxTokens);
                 if (p.reference().isPresent()) {
-                    prompts.add(encoder.generationPrompt(p.prompt(), maxTokens));
+                    prompts.add(prompt);
                     references.add(p.reference().get());
+                } else {
+                    unreferenced.add(prompt);
                 }
             }
         } else if (kind == DatasetKind.PREFERENCE) {
@@ -191,7 +198,7 @@ public record EvalExamples(
                 references.add(messages.get(last).content());
             }
         }
-        return new EvalExamples(scored, prompts, references, pairs, labelled, questions);
+        return new EvalExamples(scored, prompts, references, pairs, labelled, questions, unreferenced);
     }
 
     /** The split's lines as JSON objects, in file order (blank lines skipped). */

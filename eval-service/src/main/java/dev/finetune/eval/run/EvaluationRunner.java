@@ -274,10 +274,13 @@ public class EvaluationRunner {
             EvalExamples v = EvalExamples.read(scoredSplit, kind, tokenizer, limits.maxExamples(), limits.maxTokens());
             EvalExamples t = EvalExamples.read(
                     generatedSplit, kind, tokenizer, limits.maxGenerationExamples(), limits.maxTokens());
-            if (kind == DatasetKind.PROMPT && t.prompts().isEmpty()) {
+            if (kind == DatasetKind.PROMPT
+                    && t.prompts().isEmpty()
+                    && (t.unreferencedPrompts().isEmpty()
+                            || r.rewards().values().isEmpty())) {
                 throw new EvaluationFailure(generatedSplit.getFileName() + " of " + r.datasetName() + "@"
-                        + r.datasetVersion() + " holds prompts without a reference answer: nothing to score the"
-                        + " model's answers against");
+                        + r.datasetVersion() + " holds prompts without a reference answer and the checkpoint has no"
+                        + " rewards: nothing to score the model's answers against");
             }
             if (kind != DatasetKind.PROMPT && v.scored().isEmpty()) {
                 throw new EvaluationFailure(scoredSplit.getFileName() + " of " + r.datasetName() + "@"
@@ -387,6 +390,20 @@ public class EvaluationRunner {
         } catch (SettingException | IllegalArgumentException e) {
             throw new EvaluationFailure("job " + r.jobId() + "'s rewards cannot be used: " + e.getMessage(), e);
         }
+        // The prompts with a reference answer, and, unless a reward compares with it, those without.
+        List<long[]> prompts = new ArrayList<>(test.prompts());
+        List<String> references = new ArrayList<>(test.references());
+        if (!parsed.needsReference()) {
+            prompts.addAll(test.unreferencedPrompts());
+            test.unreferencedPrompts().forEach(prompt -> references.add(null));
+        }
+        if (prompts.isEmpty()) {
+            throw new EvaluationFailure(
+                    "job " + r.jobId() + "'s rewards " + r.rewards().values() + " need each"
+                            + " prompt's reference answer, and none of the "
+                            + test.unreferencedPrompts().size()
+                            + " held-out prompts has one");
+        }
         CausalLm separateBase =
                 policy.adapters() == null ? loadModel(baseDir, stored, "base model (the policy's reference)") : null;
         PolicyRewards.Reference reference = policy.adapters() != null
@@ -399,7 +416,7 @@ public class EvaluationRunner {
                             settings.batchSize(),
                             limits.maxNewTokens(),
                             stopTokens(tokenizer, policy.model()))
-                    .score(policy.model(), reference, rewards, test.prompts(), test.references());
+                    .score(policy.model(), reference, rewards, prompts, references);
         } catch (EvaluationFailure e) {
             throw e;
         } catch (Exception e) {
