@@ -113,7 +113,7 @@ public record MemoryEstimate(
             // The int8 tied head: one block of dequantised rows (and its int8 slice), a block of logits per
             // chunk row, and the online softmax's [n, C] state and gradient; its chunks are sized by the block.
             long blockRows = Math.min(config.vocabSize(), Int8Embedding.BLOCK_BYTES / (Float.BYTES * c));
-            long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows((int) blockRows));
+            long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(blockRows));
             logits = (long) (Float.BYTES * (1.25 * blockRows * c + 4.25 * chunkRows * blockRows + 3.0 * chunkRows * c));
         } else {
             long chunkRows = Math.min(tokens, ChunkedLmHead.defaultRows(config.vocabSize()));

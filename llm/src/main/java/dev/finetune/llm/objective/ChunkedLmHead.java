@@ -8,6 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.GradientMode;
+import java.util.function.LongFunction;
 
 /**
  * The LM head and its next-token log-probabilities over a few rows at a time, so that the logits
@@ -49,11 +50,6 @@ public final class ChunkedLmHead {
         return new ChunkedLmHead();
     }
 
-    /** Rows of a default chunk for a vocabulary of {@code vocabulary} tokens: at least 1. */
-    public static int defaultRows(int vocabulary) {
-        return defaultRows((long) vocabulary);
-    }
-
     /** Rows of a chunk whose whole logits [rows, V] are made (the entropy). */
     private int rows(CausalLm model) {
         return rows > 0 ? rows : defaultRows(model.config().vocabSize());
@@ -70,8 +66,11 @@ public final class ChunkedLmHead {
         return rows > 0 ? rows : defaultRows(model.logProbColumns());
     }
 
-    /** Rows of a default chunk for logits of {@code columns} per row: at least 1. */
-    private static int defaultRows(long columns) {
+    /**
+     * Rows of a default chunk for logits of {@code columns} per row (the vocabulary, or a tied int8
+     * head's block of it): at least 1.
+     */
+    public static int defaultRows(long columns) {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, DEFAULT_CHUNK_BYTES / (Float.BYTES * columns)));
     }
 
@@ -83,23 +82,11 @@ public final class ChunkedLmHead {
      */
     @SuppressWarnings("try")
     public NDArray logProbs(CausalLm model, NDArray hidden, NDArray inputIds) {
-        long batch = hidden.getShape().get(0);
-        long predictions = hidden.getShape().get(1) - 1;
         try (GradientMode.Paused paused = GradientMode.pause()) {
             NDArray flat = predictionRows(hidden); // [N, C]
             NDArray next = nextTokens(inputIds); // [N]
-            NDList chunks = new NDList();
             int rows = scoredRows(model);
-            for (long start = 0; start < flat.getShape().get(0); start += rows) {
-                NDArray chunk;
-                try (NDScope ignored = new NDScope()) {
-                    chunk = chunkLogProbs(model, flat, next, start, rows); // [n]
-                    NDScope.unregister(chunk);
-                }
-                NDScope.register(chunk);
-                chunks.add(chunk);
-            }
-            return NDArrays.concat(chunks).reshape(batch, predictions); // [B, T-1]
+            return perPrediction(hidden, flat, rows, start -> chunkLogProbs(model, flat, next, start, rows));
         }
     }
 
@@ -112,25 +99,35 @@ public final class ChunkedLmHead {
      */
     @SuppressWarnings("try")
     public NDArray entropies(CausalLm model, NDArray hidden) {
-        long batch = hidden.getShape().get(0);
-        long predictions = hidden.getShape().get(1) - 1;
         try (GradientMode.Paused paused = GradientMode.pause()) {
             NDArray flat = predictionRows(hidden); // [N, C]
-            NDList chunks = new NDList();
             int rows = rows(model);
-            for (long start = 0; start < flat.getShape().get(0); start += rows) {
-                NDArray chunk;
-                try (NDScope ignored = new NDScope()) {
-                    NDArray logp = model.logits(flat.get(new NDIndex("{}:{}", start, start + rows)))
-                            .logSoftmax(-1); // [n, V]
-                    chunk = logp.exp().mul(logp).sum(new int[] {-1}).neg(); // [n]
-                    NDScope.unregister(chunk);
-                }
-                NDScope.register(chunk);
-                chunks.add(chunk);
-            }
-            return NDArrays.concat(chunks).reshape(batch, predictions); // [B, T-1]
+            return perPrediction(hidden, flat, rows, start -> {
+                NDArray logp = model.logits(flat.get(new NDIndex("{}:{}", start, start + rows)))
+                        .logSoftmax(-1); // [n, V]
+                return logp.exp().mul(logp).sum(new int[] {-1}).neg(); // [n]
+            });
         }
+    }
+
+    /**
+     * One value per prediction [B, T-1], computed by {@code chunk} for rows [start, start + rows) of
+     * {@code flat} [N, C] at a time; each chunk's temporaries die with its own scope.
+     */
+    @SuppressWarnings("try")
+    private static NDArray perPrediction(NDArray hidden, NDArray flat, int rows, LongFunction<NDArray> chunk) {
+        NDList chunks = new NDList();
+        for (long start = 0; start < flat.getShape().get(0); start += rows) {
+            NDArray values;
+            try (NDScope ignored = new NDScope()) {
+                values = chunk.apply(start); // [n]
+                NDScope.unregister(values);
+            }
+            NDScope.register(values);
+            chunks.add(values);
+        }
+        return NDArrays.concat(chunks)
+                .reshape(hidden.getShape().get(0), hidden.getShape().get(1) - 1); // [B, T-1]
     }
 
     /**
