@@ -304,24 +304,7 @@ class CheckpointEvaluationTest {
         Fixtures.registerRewardModel(store, "doubling-judge", 1);
         List<String> funcs = List.of("exact_match", "regex:^\\d+$", "model:registry:doubling-judge@1");
         List<Double> weights = List.of(1.0, 0.5, 0.25);
-        Broker.publish(
-                new CheckpointCreated(
-                        job,
-                        40,
-                        40,
-                        prefix,
-                        Fixtures.BASE,
-                        Fixtures.PROMPTS_DATASET,
-                        "1",
-                        FineTuneMethod.LORA,
-                        Objective.GRPO,
-                        null,
-                        new RegisteredVersion("doubling-judge", 1),
-                        new Hyperparameters(Map.of("reward_funcs", funcs, "reward_weights", weights)),
-                        true,
-                        Instant.now()),
-                "checkpoint:" + prefix,
-                null);
+        publishPolicy(job, 40, prefix, Fixtures.PROMPTS_DATASET, Objective.GRPO, funcs, weights);
 
         JsonNode event = Broker.evaluations(job + "-step-40", 1, WAIT).get(0).value();
 
@@ -362,8 +345,22 @@ class CheckpointEvaluationTest {
         String job = job();
         String prefix = Fixtures.trainedCheckpoint(store, job, 40);
         List<Double> weights = List.of(0.5, 0.25);
-        publishPolicy(job, 40, prefix, dataset, List.of("regex:^\\d+$", "model:registry:doubling-judge@1"), weights);
-        publishPolicy(job, 41, Fixtures.trainedCheckpoint(store, job, 41), dataset, List.of("exact_match"), List.of());
+        publishPolicy(
+                job,
+                40,
+                prefix,
+                dataset,
+                Objective.PPO,
+                List.of("regex:^\\d+$", "model:registry:doubling-judge@1"),
+                weights);
+        publishPolicy(
+                job,
+                41,
+                Fixtures.trainedCheckpoint(store, job, 41),
+                dataset,
+                Objective.PPO,
+                List.of("exact_match"),
+                List.of());
 
         JsonNode rewarded = Broker.evaluations(job + "-step-40", 1, WAIT).get(0).value();
         JsonNode refused = Broker.evaluations(job + "-step-41", 1, WAIT).get(0).value();
@@ -385,8 +382,15 @@ class CheckpointEvaluationTest {
                 .contains("need each prompt's reference answer, and none of the 4 held-out prompts has one");
     }
 
+    /** A policy checkpoint of {@code objective} trained against the registered doubling judge with these rewards. */
     private static void publishPolicy(
-            String job, int step, String prefix, String dataset, List<String> funcs, List<Double> weights)
+            String job,
+            int step,
+            String prefix,
+            String dataset,
+            Objective objective,
+            List<String> funcs,
+            List<Double> weights)
             throws Exception {
         Broker.publish(
                 new CheckpointCreated(
@@ -398,7 +402,7 @@ class CheckpointEvaluationTest {
                         dataset,
                         "1",
                         FineTuneMethod.LORA,
-                        Objective.PPO,
+                        objective,
                         null,
                         new RegisteredVersion("doubling-judge", 1),
                         new Hyperparameters(Map.of("reward_funcs", funcs, "reward_weights", weights)),
