@@ -39,6 +39,21 @@ class DockerImagesTest {
         assertThat(instructions.indexOf(lastUser)).isGreaterThan(instructions.indexOf(from.get(from.size() - 1)));
     }
 
+    /** The allocator and options llm's NativeAllocator names and docs/benchmarks.md measured. */
+    @Test
+    void servicesRunOnJemallocWithTheMeasuredOptions() {
+        List<String> instructions = instructions(ServiceConfig.read(DOCKERFILE));
+        int runtime = instructions.lastIndexOf(instructions.stream()
+                .filter(i -> i.startsWith("FROM "))
+                .reduce((a, b) -> b)
+                .orElseThrow());
+        List<String> runtimeStage = instructions.subList(runtime, instructions.size());
+
+        assertThat(runtimeStage)
+                .anySatisfy(i -> assertThat(i).startsWith("RUN apt-get update").contains(" libjemalloc2 "))
+                .contains("ENV LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF=oversize_threshold:0,background_thread:true");
+    }
+
     @Test
     void buildContextLeavesOutBuildOutputAndGitHistory() {
         List<String> ignored =

@@ -12,6 +12,7 @@ import dev.finetune.events.EvaluationCompleted.GateOutcome;
 import dev.finetune.events.EvaluationStatus;
 import dev.finetune.events.FineTuneMethod;
 import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.memory.NativeAllocator;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.llm.peft.PeftAdapter;
@@ -28,7 +29,9 @@ import dev.finetune.llm.train.ChatDatasets;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +76,16 @@ public class EvaluationRunner {
 
     public Limits limits() {
         return Limits.of(settings);
+    }
+
+    /** Says which native allocator the models' memory comes from (the service images preload jemalloc). */
+    void logAllocator(@Observes StartupEvent startup) {
+        String allocator = NativeAllocator.describe();
+        if (NativeAllocator.active()) {
+            LOG.info(allocator);
+        } else {
+            LOG.warn(allocator);
+        }
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelConfigJson;
 import dev.finetune.llm.checkpoint.ShardedSafetensors;
 import dev.finetune.llm.memory.ModelSize;
+import dev.finetune.llm.memory.NativeAllocator;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import java.io.IOException;
@@ -43,16 +44,19 @@ final class ShapeBenchmark {
     /**
      * The children's native allocator. {@code returning} tells glibc to unmap every freed block over
      * 128 KiB, so resident sizes fall back as soon as arrays are freed and the memory columns are the
-     * engine's own; {@code default} is glibc as a worker runs it, which keeps freed blocks for reuse.
-     * Step times are a worker's only under {@code default}: with {@code returning} each quantised
-     * layer's dequantisation maps and faults in fresh pages on every step, which made a 4-layer
-     * qwen3-0.6b nf4 step 1.7x slower (9.9 s against 5.8 s).
+     * engine's own; {@code default} is glibc as it comes, which keeps freed blocks for reuse; {@code
+     * jemalloc} is what the service images run ({@link NativeAllocator}). Under {@code returning} each
+     * quantised layer's dequantisation maps and faults in fresh pages on every step, which made a
+     * 4-layer qwen3-0.6b nf4 step 1.7x slower (9.9 s against 5.8 s).
      */
     public enum Allocator {
         RETURNING(
                 Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2"),
-                "glibc told to return freed memory"),
-        DEFAULT(Map.of(), "glibc's default allocator, as a worker runs");
+                "glibc told to return freed memory at once"),
+        DEFAULT(Map.of(), "glibc's default allocator"),
+        JEMALLOC(
+                NativeAllocator.environment(NativeAllocator.LIBRARY),
+                "jemalloc preloaded with MALLOC_CONF=" + NativeAllocator.CONFIG + ", as the service images run");
 
         final Map<String, String> environment;
         final String description;
@@ -72,7 +76,8 @@ final class ShapeBenchmark {
                     return allocator;
                 }
             }
-            throw new IllegalArgumentException("--allocator must be returning or default, got \"" + name + "\"");
+            throw new IllegalArgumentException(
+                    "--allocator must be returning, default or jemalloc, got \"" + name + "\"");
         }
     }
 
@@ -92,6 +97,12 @@ final class ShapeBenchmark {
         this.spec = spec;
         try {
             this.allocator = Allocator.parse(allocator);
+            if (this.allocator == Allocator.JEMALLOC
+                    && NativeAllocator.installed().isEmpty()) {
+                throw new IllegalArgumentException("--allocator jemalloc: " + NativeAllocator.LIBRARY
+                        + " is not installed where the dynamic linker looks (Debian, Ubuntu: apt-get install"
+                        + " libjemalloc2)");
+            }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -114,8 +114,8 @@ public final class TrainingBenchmark implements Callable<Integer> {
             paramLabel = "NAME",
             defaultValue = "returning",
             description = "With --shape: the children's native allocator: returning (glibc returns freed memory at"
-                    + " once, so memory figures are the engine's) or default (glibc as a worker runs it; step times"
-                    + " are a worker's). Default ${DEFAULT-VALUE}.")
+                    + " once, so memory figures are the engine's), default (glibc as it comes) or jemalloc (as"
+                    + " the service images run it). Default ${DEFAULT-VALUE}.")
     private String allocator;
 
     @Option(

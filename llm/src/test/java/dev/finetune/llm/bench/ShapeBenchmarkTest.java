@@ -9,6 +9,7 @@ import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.checkpoint.ShardedSafetensors;
 import dev.finetune.llm.memory.ModelSize;
+import dev.finetune.llm.memory.NativeAllocator;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import java.io.PrintWriter;
@@ -145,7 +146,7 @@ class ShapeBenchmarkTest {
         return report.get("results").get(index).get("restingBytes").asLong();
     }
 
-    /** The two allocators' tables of one shape live in sections of their own, so measuring one keeps the other. */
+    /** The allocators' tables of one shape live in sections of their own, so measuring one keeps the other. */
     @Test
     void eachAllocatorWritesASectionOfItsOwn() {
         assertThat(ShapeBenchmarkResults.section("qwen3-0.6b", ShapeBenchmark.Allocator.RETURNING))
@@ -155,8 +156,12 @@ class ShapeBenchmarkTest {
         assertThat(ShapeBenchmark.Allocator.parse(" Default ")).isEqualTo(ShapeBenchmark.Allocator.DEFAULT);
         assertThat(ShapeBenchmark.Allocator.DEFAULT.environment).isEmpty();
         assertThat(ShapeBenchmark.Allocator.RETURNING.environment).containsEntry("MALLOC_MMAP_THRESHOLD_", "131072");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ShapeBenchmark.Allocator.parse("jemalloc"))
-                .hasMessage("--allocator must be returning or default, got \"jemalloc\"");
+        assertThat(ShapeBenchmarkResults.section("qwen3-1.7b", ShapeBenchmark.Allocator.JEMALLOC))
+                .isEqualTo("training-shape-bench-qwen3-1.7b-jemalloc");
+        assertThat(ShapeBenchmark.Allocator.JEMALLOC.environment)
+                .isEqualTo(NativeAllocator.environment(NativeAllocator.LIBRARY));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ShapeBenchmark.Allocator.parse("tcmalloc"))
+                .hasMessage("--allocator must be returning, default or jemalloc, got \"tcmalloc\"");
     }
 
     private static CommandLine cli(StringWriter output) {

@@ -1,5 +1,6 @@
 package dev.finetune.cli.run;
 
+import dev.finetune.llm.memory.NativeAllocator;
 import dev.finetune.localstack.ParentWatchdog;
 import java.io.IOException;
 import java.net.URI;
@@ -68,6 +69,10 @@ final class ServiceProcess implements AutoCloseable {
         Files.createDirectories(log.getParent());
         ProcessBuilder builder =
                 new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        // The allocator the service images preload (llm's NativeAllocator), when this machine has it and
+        // the caller chose none: the memory estimates assume its footprint.
+        NativeAllocator.installed().ifPresent(library -> NativeAllocator.environment(library.toString())
+                .forEach(builder.environment()::putIfAbsent));
         builder.environment().putAll(env);
         // Loopback only, and the production profile whatever the caller's environment says.
         builder.environment().put("QUARKUS_PROFILE", "prod");

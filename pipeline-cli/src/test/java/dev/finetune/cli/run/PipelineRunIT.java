@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune.cli.CliRun;
 import dev.finetune.cli.trace.CollectedSpan;
 import dev.finetune.cli.trace.TraceTree;
+import dev.finetune.llm.memory.NativeAllocator;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -209,6 +210,19 @@ class PipelineRunIT {
                 });
     }
 
+    /** The services that run models start on the allocator the images preload, as the memory estimates assume. */
+    @Test
+    @Order(2)
+    void modelServicesRunOnTheAllocatorTheImagesPreload() throws Exception {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        assumeTrue(NativeAllocator.installed().isPresent(), NativeAllocator.LIBRARY + " is not installed");
+        for (String service : List.of("training-service", "eval-service")) {
+            assertThat(Files.readString(work.resolve("logs").resolve(service + ".log")))
+                    .as(service)
+                    .contains("native allocator: jemalloc (MALLOC_CONF=" + NativeAllocator.CONFIG + ")");
+        }
+    }
+
     /** The attributes of the one span of the trace named {@code name}. */
     private static Map<String, String> named(List<CollectedSpan> spans, String name) {
         List<CollectedSpan> found =
@@ -219,7 +233,6 @@ class PipelineRunIT {
 
     private record CollectedSpanName(String service, String name) {}
 
-    /** The run's trace once every parent has arrived (a span is exported when it ends, parents last). */
     /**
      * The run's trace once the expected spans and every parent have arrived: spans are exported as
      * they end, a producer span (ended by the broker's ack) sometimes after its consumer parent.

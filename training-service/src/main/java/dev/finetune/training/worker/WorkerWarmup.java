@@ -7,6 +7,7 @@ import dev.finetune.events.JobState;
 import dev.finetune.events.Objective;
 import dev.finetune.events.TrainingEvent;
 import dev.finetune.events.TrainingEventKind;
+import dev.finetune.llm.memory.NativeAllocator;
 import dev.finetune.llm.model.Engines;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectStore;
@@ -91,6 +92,12 @@ public class WorkerWarmup {
             trainingEnded.complete(null);
             done.complete(null); // role api: it never trains, so it never loads the engine either
             return;
+        }
+        String allocator = NativeAllocator.describe(); // the memory estimate assumes jemalloc's footprint
+        if (NativeAllocator.active()) {
+            LOG.info(allocator);
+        } else {
+            LOG.warn(allocator);
         }
         Thread thread = new Thread(this::warm, "worker-warmup");
         thread.setDaemon(true);
