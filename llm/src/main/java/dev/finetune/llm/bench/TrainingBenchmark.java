@@ -245,6 +245,10 @@ public final class TrainingBenchmark implements Callable<Integer> {
             command.addAll(args);
             command.add(result.toString());
             ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+            // The allocator is the caller's choice alone, not one this process was started with (bin/llm
+            // preloads jemalloc).
+            builder.environment().remove("LD_PRELOAD");
+            builder.environment().remove("MALLOC_CONF");
             builder.environment().putAll(environment);
             int exit = builder.start().waitFor();
             if (exit != 0) {
