@@ -30,6 +30,7 @@ import dev.finetune.llm.tokenizer.Tokenizer;
 import dev.finetune.llm.train.ChatDatasets;
 import dev.finetune.localstack.LocalStackTestResource;
 import dev.finetune.service.testing.EventTopics;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
@@ -380,6 +381,55 @@ class CheckpointEvaluationTest {
         assertThat(refused.path("status").asText()).isEqualTo("error");
         assertThat(refused.path("error").asText())
                 .contains("need each prompt's reference answer, and none of the 4 held-out prompts has one");
+    }
+
+    /**
+     * A registered reward model is used only as the registry recorded it: a file changed in the store
+     * after registration ends the evaluation in error naming the object and both sizes and hashes, and
+     * a version without its manifest (not complete) is refused as such.
+     */
+    @Test
+    void registeredRewardModelIsUsedOnlyAsTheRegistryRecordedIt() throws Exception {
+        Fixtures.registerRewardModel(store, "tampered-judge", 1);
+        String weightsKey = ObjectKeys.registry("tampered-judge", 1, "adapter_model.safetensors");
+        byte[] weights = store.getBytes(weightsKey);
+        weights[weights.length - 1] ^= 1; // one bit of the last weight
+        store.putBytes(weightsKey, weights, "application/octet-stream");
+        Fixtures.registerRewardModel(store, "unfinished-judge", 1);
+        store.delete(ObjectKeys.registryManifest("unfinished-judge", 1));
+        String job = job();
+        String prefix = Fixtures.trainedCheckpoint(store, job, 40);
+        publishPolicy(
+                job,
+                40,
+                prefix,
+                Fixtures.PROMPTS_DATASET,
+                Objective.GRPO,
+                List.of("model:registry:tampered-judge@1"),
+                List.of());
+        publishPolicy(
+                job,
+                41,
+                Fixtures.trainedCheckpoint(store, job, 41),
+                Fixtures.PROMPTS_DATASET,
+                Objective.GRPO,
+                List.of("model:registry:unfinished-judge@1"),
+                List.of());
+
+        JsonNode tampered = Broker.evaluations(job + "-step-40", 1, WAIT).get(0).value();
+        JsonNode unfinished =
+                Broker.evaluations(job + "-step-41", 1, WAIT).get(0).value();
+
+        assertThat(tampered.path("status").asText()).isEqualTo("error");
+        assertThat(tampered.path("error").asText())
+                .contains(weightsKey + " does not match the version's manifest: " + weights.length
+                        + " bytes with SHA-256 " + Digests.of(weights) + ", recorded " + weights.length
+                        + " bytes with SHA-256 ");
+        assertThat(unfinished.path("status").asText()).isEqualTo("error");
+        assertThat(unfinished.path("error").asText())
+                .contains(
+                        "registered model unfinished-judge@1 has no manifest at registry/unfinished-judge/1/manifest.json:"
+                                + " it is not a complete version");
     }
 
     /** A policy checkpoint of {@code objective} trained against the registered doubling judge with these rewards. */

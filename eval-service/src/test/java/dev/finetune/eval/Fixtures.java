@@ -1,5 +1,7 @@
 package dev.finetune.eval;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune.events.Objective;
 import dev.finetune.llm.cli.LlmCli;
 import dev.finetune.llm.lora.Adapters;
@@ -15,6 +17,7 @@ import dev.finetune.llm.train.SftRecipe;
 import dev.finetune.llm.train.TrainConfig;
 import dev.finetune.llm.train.TrainResult;
 import dev.finetune.llm.train.TrainingListener;
+import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectStore;
 import java.io.IOException;
@@ -285,9 +288,27 @@ final class Fixtures {
      * The reward model of {@link #rewardCheckpoint} registered as {@code model} version {@code version},
      * in the registry's layout (as registry-service stores a version).
      */
+    /**
+     * The reward adapter registered as {@code model@version} in the registry's layout: its files, then
+     * the manifest recording each one's size and SHA-256, last, as the registry-service writes it.
+     */
     static void registerRewardModel(ObjectStore store, String model, long version) throws IOException {
         rewardCheckpoint(store, "reward-fixture", 1);
-        uploadDirectory(store, rewardAdapter(), ObjectKeys.registryVersionPrefix(model, version));
+        Path adapter = rewardAdapter();
+        uploadDirectory(store, adapter, ObjectKeys.registryVersionPrefix(model, version));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode files = json.createObjectNode();
+        try (Stream<Path> listing = Files.list(adapter)) {
+            for (Path file : listing.filter(Files::isRegularFile).toList()) {
+                files.putObject(file.getFileName().toString())
+                        .put("size", Files.size(file))
+                        .put("sha256", Digests.of(file));
+            }
+        }
+        ObjectNode manifest = json.createObjectNode().put("model", model).put("version", version);
+        manifest.set("files", files);
+        store.putBytes(
+                ObjectKeys.registryManifest(model, version), json.writeValueAsBytes(manifest), "application/json");
     }
 
     private static String checkpoint(ObjectStore store, Path dir, String job, long step) throws IOException {

@@ -1,9 +1,13 @@
 package dev.finetune.eval.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.eval.EvalSettings;
 import dev.finetune.storage.ObjectInfo;
 import dev.finetune.storage.ObjectKeys;
+import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.RegisteredFiles;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -25,6 +30,7 @@ public class ModelFiles {
 
     private final ObjectStore store;
     private final Path workDir;
+    private final ObjectMapper json = new ObjectMapper();
 
     ModelFiles(ObjectStore store, EvalSettings settings) {
         this.store = store;
@@ -42,16 +48,42 @@ public class ModelFiles {
     }
 
     /**
-     * A registered version's files (a reward model a job's {@code reward_funcs} names), kept as a cache: a
-     * registered version never changes.
+     * A registered version's files (a reward model a job's {@code reward_funcs} names), each checked
+     * against the size and SHA-256 the version's manifest records, and kept as a cache: a registered
+     * version never changes.
+     *
+     * @throws EvaluationFailure if the version has no manifest (it is not complete) or a file is not
+     *     what the registry recorded (naming the key and both sizes and hashes)
      */
     public Path registered(String model, long version) {
         Path dir = workDir.resolve("registry").resolve(model).resolve(Long.toString(version));
         if (Files.exists(dir.resolve(COMPLETE))) {
             return dir;
         }
-        downloadPrefix(
-                ObjectKeys.registryVersionPrefix(model, version), dir, "registered model " + model + "@" + version);
+        String manifestKey = ObjectKeys.registryManifest(model, version);
+        JsonNode manifest;
+        try {
+            manifest = json.readTree(store.getBytes(manifestKey));
+        } catch (ObjectNotFoundException e) {
+            throw new EvaluationFailure("registered model " + model + "@" + version + " has no manifest at "
+                    + manifestKey + ": it is not a complete version");
+        } catch (IOException e) {
+            throw new EvaluationFailure(manifestKey + " is not a registry manifest: " + e.getMessage());
+        }
+        try {
+            for (Map.Entry<String, RegisteredFiles.Recorded> file :
+                    RegisteredFiles.of(manifest).entrySet()) {
+                String key = ObjectKeys.registry(model, version, file.getKey());
+                Optional<String> found =
+                        RegisteredFiles.download(store, key, file.getValue(), dir.resolve(file.getKey()));
+                if (found.isPresent()) {
+                    throw new EvaluationFailure(key + " does not match the version's manifest: " + found.get()
+                            + ", recorded " + file.getValue().describe());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         write(dir.resolve(COMPLETE), model + "@" + version);
         return dir;
     }

@@ -8,8 +8,8 @@ import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
+import dev.finetune.storage.RegisteredFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -64,10 +64,9 @@ final class RegistryVersions {
     /** The stored file's bytes, verified against the size and SHA-256 the version's manifest records. */
     byte[] verifiedBytes(String key, JsonNode manifest, String name) throws CheckpointException {
         byte[] bytes = store.getBytes(key);
-        JsonNode digest = manifest.path("files").path(name);
-        if (bytes.length != digest.path("size").asLong(-1)
-                || !Digests.of(bytes).equals(digest.path("sha256").asText())) {
-            throw mismatch(key, bytes.length + " bytes with SHA-256 " + Digests.of(bytes), manifest, name);
+        RegisteredFiles.Recorded recorded = RegisteredFiles.Recorded.of(manifest, name);
+        if (bytes.length != recorded.size() || !Digests.of(bytes).equals(recorded.sha256())) {
+            throw mismatch(key, bytes.length + " bytes with SHA-256 " + Digests.of(bytes), recorded);
         }
         return bytes;
     }
@@ -80,32 +79,19 @@ final class RegistryVersions {
      */
     void download(String model, long version, JsonNode manifest, String name, Path file) throws IOException {
         String key = ObjectKeys.registry(model, version, name);
-        if (!Files.exists(file) || !matches(file, manifest, name)) {
-            store.download(key, file);
-            if (!matches(file, manifest, name)) {
-                String found = Files.size(file) + " bytes with SHA-256 " + Digests.of(file);
-                Files.delete(file);
-                throw mismatch(key, found, manifest, name);
-            }
+        RegisteredFiles.Recorded recorded = RegisteredFiles.Recorded.of(manifest, name);
+        Optional<String> found = RegisteredFiles.download(store, key, recorded, file);
+        if (found.isPresent()) {
+            throw mismatch(key, found.get(), recorded);
         }
     }
 
-    /** Whether a local file has the size and SHA-256 the manifest records for {@code name}. */
-    private boolean matches(Path file, JsonNode manifest, String name) throws IOException {
-        JsonNode digest = manifest.path("files").path(name);
-        return Files.size(file) == digest.path("size").asLong(-1)
-                && Digests.of(file).equals(digest.path("sha256").asText());
-    }
-
     /** Bad input, not an outage: a file the registry recorded otherwise is never trained from, nor retried. */
-    private static CheckpointException mismatch(String key, String found, JsonNode manifest, String name) {
-        JsonNode digest = manifest.path("files").path(name);
+    private static CheckpointException mismatch(String key, String found, RegisteredFiles.Recorded recorded) {
         return new CheckpointException(
                 Path.of(key),
                 null,
-                "does not match the version's manifest: " + found + ", recorded "
-                        + digest.path("size").asText("no") + " bytes with SHA-256 "
-                        + digest.path("sha256").asText("none"));
+                "does not match the version's manifest: " + found + ", recorded " + recorded.describe());
     }
 
     private void requireModel(RegistryReference reference, String field) {
