@@ -50,6 +50,12 @@ final class JobReporter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JobReporter.class);
     /** Progress waiting for the reporter; it only ever reports the newest, so a few suffice. */
     static final int QUEUE_CAPACITY = 64;
+    /**
+     * The least time between a failed progress report and the next try, whatever the report interval
+     * (which may be 0): an outage of the store is waited out, not met with a loop of failing calls and
+     * a warning for each.
+     */
+    static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(1);
 
     /** Where reports and uploads go: the job's record, its events and the object store. */
     interface Outlet {
@@ -216,9 +222,11 @@ final class JobReporter implements AutoCloseable {
     private void report() {
         StepMetrics pending = null;
         long lastReport = System.nanoTime() - intervalNanos; // the first step is reported at once
+        long nextAfter = intervalNanos; // after lastReport; longer after a failed report
+        int failedReports = 0; // in a row
         try {
             while (true) {
-                long wait = pending == null ? Long.MAX_VALUE : lastReport + intervalNanos - System.nanoTime();
+                long wait = pending == null ? Long.MAX_VALUE : lastReport + nextAfter - System.nanoTime();
                 Report next = wait <= 0 ? queue.poll() : queue.poll(wait, TimeUnit.NANOSECONDS);
                 boolean now = false;
                 if (next instanceof Progress p) {
@@ -239,11 +247,21 @@ final class JobReporter implements AutoCloseable {
                     reported.complete(null);
                     return;
                 }
-                if (pending != null && (now || System.nanoTime() - lastReport >= intervalNanos)) {
+                if (pending != null && (now || System.nanoTime() - lastReport >= nextAfter)) {
                     if (sendProgress(pending)) {
+                        if (failedReports > 0) {
+                            LOG.infof(
+                                    "job %s: progress reported again at step %d, after %d failed attempt(s)",
+                                    jobId, pending.step(), failedReports);
+                        }
+                        failedReports = 0;
+                        nextAfter = intervalNanos;
                         pending = null;
+                    } else { // tried again after an interval, and never sooner than RETRY_AFTER_FAILURE
+                        failedReports++;
+                        nextAfter = Math.max(intervalNanos, RETRY_AFTER_FAILURE.toNanos());
                     }
-                    lastReport = System.nanoTime(); // a failed report is tried again after an interval
+                    lastReport = System.nanoTime();
                 }
             }
         } catch (InterruptedException e) {
@@ -265,8 +283,8 @@ final class JobReporter implements AutoCloseable {
                 throw e;
             }
             LOG.warnf(
-                    "job %s: progress at step %d not reported (%s); tried again at the next report",
-                    jobId, metrics.step(), e.getMessage());
+                    "job %s: progress at step %d not reported (%s); tried again with the next report, %d s or more later",
+                    jobId, metrics.step(), e.getMessage(), RETRY_AFTER_FAILURE.toSeconds());
             return false;
         }
     }

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import org.jboss.logging.Logger;
@@ -43,6 +44,9 @@ class JobReporterTest {
     /** Records calls in order, as "progress 5", "upload 3", "announce 3". */
     static class RecordingOutlet implements JobReporter.Outlet {
         final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        /** Progress reports tried, failed ones included. */
+        final AtomicInteger progressAttempts = new AtomicInteger();
+
         volatile Duration progressTakes = Duration.ZERO;
         volatile Duration uploadTakes = Duration.ZERO;
         volatile RuntimeException progressFails;
@@ -50,6 +54,7 @@ class JobReporterTest {
 
         @Override
         public void progress(StepMetrics metrics) {
+            progressAttempts.incrementAndGet();
             sleep(progressTakes);
             if (progressFails != null) {
                 throw progressFails;
@@ -207,6 +212,30 @@ class JobReporterTest {
             assertThatThrownBy(reporter::finish).hasMessageContaining("checkpoint 2 upload failed");
         }
         assertThat(outlet.snapshot()).doesNotContain("announce 2");
+    }
+
+    /**
+     * With a report interval of 0 (every step), a store that is down is not met with a loop of failing
+     * reports: the next try comes a second later, then the progress goes out and says it recovered.
+     * (Tried at once, this test's reporter made some 10^5 attempts, and warnings, a second.)
+     */
+    @Test
+    void aFailedReportIsTriedAgainASecondLaterNotInALoop() throws Exception {
+        RecordingOutlet outlet = new RecordingOutlet();
+        outlet.progressFails = new ObjectStoreException("put", "training/jobs/job/job.json", new IOException("down"));
+        try (JobReporter reporter = new JobReporter("job", outlet, Duration.ZERO, dir.resolve("staging"))) {
+            long start = System.nanoTime();
+            reporter.progress(step(1, 10));
+            await().atMost(Duration.ofSeconds(5)).until(() -> outlet.progressAttempts.get() >= 1);
+            Thread.sleep(JobReporter.RETRY_AFTER_FAILURE.toMillis() / 2);
+            assertThat(outlet.progressAttempts.get()).isEqualTo(1);
+
+            outlet.progressFails = null; // the store is back
+            await().atMost(Duration.ofSeconds(5)).until(() -> outlet.snapshot().contains("progress 1"));
+
+            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(JobReporter.RETRY_AFTER_FAILURE.toNanos());
+            assertThat(outlet.progressAttempts.get()).isEqualTo(2);
+        }
     }
 
     /**
