@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.commons.io.file.PathUtils;
 import picocli.CommandLine;
 
 /**
@@ -29,16 +30,23 @@ public final class Fixtures {
         if (store.exists(ObjectKeys.baseModel(name, "config.json"))) {
             return;
         }
-        Path dir = Files.createTempDirectory("base-").resolve("model");
-        int exit = new CommandLine(new LlmCli()).execute("init-tiny", "--type", "qwen3", "--out", dir.toString());
-        if (exit != 0) {
-            throw new IllegalStateException("init-tiny failed with exit code " + exit);
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path file : files.toList()) {
-                store.putFile(
-                        ObjectKeys.baseModel(name, file.getFileName().toString()), file, "application/octet-stream");
+        Path scratch = Files.createTempDirectory("base-");
+        try {
+            Path dir = scratch.resolve("model");
+            int exit = new CommandLine(new LlmCli()).execute("init-tiny", "--type", "qwen3", "--out", dir.toString());
+            if (exit != 0) {
+                throw new IllegalStateException("init-tiny failed with exit code " + exit);
             }
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path file : files.toList()) {
+                    store.putFile(
+                            ObjectKeys.baseModel(name, file.getFileName().toString()),
+                            file,
+                            "application/octet-stream");
+                }
+            }
+        } finally {
+            PathUtils.deleteDirectory(scratch); // the store has it now
         }
     }
 
