@@ -1,6 +1,7 @@
 package dev.finetune.llm.bench;
 
 import dev.finetune.llm.checkpoint.ModelConfig;
+import dev.finetune.llm.inference.DraftTally;
 import java.util.List;
 import java.util.Locale;
 
@@ -20,6 +21,9 @@ record BenchmarkResults(
         GenerationTimes single,
         GenerationTimes batched,
         GenerationTimes sampled,
+        GenerationTimes lookup,
+        DraftTally drafts,
+        PassCost passCost,
         Samples uncached,
         Samples linears,
         Samples matmul) {
@@ -121,6 +125,42 @@ record BenchmarkResults(
                                 1000 * this.single.firstToken().slowest(),
                                 1000 * this.single.firstToken().fastest()),
                         "prompt processed, first token chosen"),
+                tokenRate(
+                        "Generation, batch 1, prompt lookup",
+                        tokens,
+                        lookup.total(),
+                        format(
+                                "the same prompt, `promptLookupTokens` %d: the same tokens, %d of them from kept"
+                                        + " drafts (%d of %d draft tokens kept over %d checks), %d decoding passes"
+                                        + " instead of %d; %.2fx plain batch 1",
+                                InferenceBenchmark.LOOKUP_TOKENS,
+                                drafts.kept(),
+                                drafts.kept(),
+                                drafts.drafted(),
+                                drafts.checks(),
+                                tokens - 1 - drafts.kept(),
+                                tokens - 1,
+                                lookup.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens))),
+                new Row(
+                        "Decoding, batch 1, prompt lookup",
+                        number(lookup.decodeTokensPerSecond(tokens)) + " tokens/s",
+                        "",
+                        format(
+                                "the same calls after their first token; %.2fx plain batch 1",
+                                lookup.decodeTokensPerSecond(tokens) / this.single.decodeTokensPerSecond(tokens))),
+                new Row(
+                        "A speculative pass whose draft is rejected",
+                        format("%.2fx a decoding step", passCost.oneDraftRatio()),
+                        format(
+                                "%.2f ms against %.2f ms; with %d draft tokens %.2fx (%.2f ms)",
+                                1000 * passCost.oneDraft().median(),
+                                1000 * passCost.decoding().median(),
+                                InferenceBenchmark.LOOKUP_TOKENS,
+                                passCost.fullDraftRatio(),
+                                1000 * passCost.fullDraft().median()),
+                        "one pass over the last token and one draft token, the draft then dropped from the cache;"
+                                + " against one decoding step (medians): the most a rejected check costs once the"
+                                + " draft length has come down to one"),
                 tokenRate(
                         "Generation, batch " + InferenceBenchmark.BATCH,
                         batched.sequences() * tokens,

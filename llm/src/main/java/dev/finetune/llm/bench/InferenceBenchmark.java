@@ -7,9 +7,12 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.inference.DraftTally;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
+import dev.finetune.llm.inference.TokenListener;
 import dev.finetune.llm.model.CausalLm;
+import dev.finetune.llm.model.KvCache;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -19,6 +22,7 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -75,6 +79,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
     static final int SAMPLED_PROMPTS = 4;
 
     static final int SAMPLES_PER_PROMPT = 8;
+    /** Draft tokens a prompt-lookup step checks at most (transformers' usual {@code prompt_lookup_num_tokens}). */
+    static final int LOOKUP_TOKENS = 10;
+
     static final int MATMUL_SIZE = 1024;
     /** About 2 GFLOP each: ten make a run long enough (~0.1 s) for the clock and short enough to repeat. */
     static final int MATMULS_PER_RUN = 10;
@@ -127,6 +134,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
         GenerationTimes single;
         GenerationTimes batched;
         GenerationTimes sampled;
+        GenerationTimes lookup;
+        DraftTally drafts;
+        PassCost passCost;
         Samples uncached;
         Samples linears;
         try (CausalLm model = TinyModelGenerator.create(
@@ -142,6 +152,26 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
             single = progress(log, "generation, batch 1", measureGeneration(model, prompts.subList(0, 1), greedy));
+            List<long[]> plain = Generator.generate(model, prompts.subList(0, 1), greedy);
+            drafts = new DraftTally(TokenListener.NONE);
+            List<long[]> lookedUp =
+                    Generator.generate(model, prompts.subList(0, 1), greedy.withPromptLookup(LOOKUP_TOKENS), drafts);
+            if (!Arrays.equals(plain.get(0), lookedUp.get(0))) {
+                throw new IllegalStateException("prompt lookup changed the greedy tokens: "
+                        + Arrays.toString(plain.get(0)) + " became " + Arrays.toString(lookedUp.get(0)));
+            }
+            lookup = progress(
+                    log,
+                    "generation, batch 1, prompt lookup",
+                    measureGeneration(model, prompts.subList(0, 1), greedy.withPromptLookup(LOOKUP_TOKENS)));
+            log.printf("  %d tokens, prompt lookup %s%n", drafts.tokens(), drafts.summary());
+            passCost = measurePassCost(model, prompts.get(0));
+            log.printf(
+                    "  a decoding step %.2f ms; a pass over 1 + 1 tokens %.2f ms, over 1 + %d tokens %.2f ms%n",
+                    1000 * passCost.decoding().median(),
+                    1000 * passCost.oneDraft().median(),
+                    LOOKUP_TOKENS,
+                    1000 * passCost.fullDraft().median());
             batched = progress(log, "generation, batch " + BATCH, measureGeneration(model, prompts, greedy));
             sampled = progress(
                     log,
@@ -170,6 +200,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
                 single,
                 batched,
                 sampled,
+                lookup,
+                drafts,
+                passCost,
                 uncached,
                 linears,
                 matmul);
@@ -226,6 +259,63 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
         }
         return new GenerationTimes(sequences, new Samples(total), new Samples(first));
+    }
+
+    /**
+     * What a speculative step costs when its draft is rejected whole: one pass over the last token and
+     * {@link #LOOKUP_TOKENS} draft tokens (then dropping the draft from the cache), against one
+     * decoding step, each {@link #NEW_TOKENS} times after the prompt.
+     */
+    @SuppressWarnings("try")
+    private PassCost measurePassCost(CausalLm model, long[] prompt) {
+        NDManager manager = model.manager();
+        Samples decoding = afterPrompt(model, prompt, cache -> {
+            try (NDScope ignored = new NDScope()) {
+                model.decode(manager.create(new long[] {1}, new Shape(1, 1)), cache)
+                        .argMax(1)
+                        .toLongArray();
+            }
+        });
+        return new PassCost(decoding, rejected(model, prompt, 1), rejected(model, prompt, LOOKUP_TOKENS));
+    }
+
+    /** A pass over the last token and {@code drafted} draft tokens, the draft then dropped from the cache. */
+    @SuppressWarnings("try")
+    private Samples rejected(CausalLm model, long[] prompt, int drafted) {
+        long[] ids = new long[drafted + 1];
+        return afterPrompt(model, prompt, cache -> {
+            try (NDScope ignored = new NDScope()) {
+                model.extend(model.manager().create(ids, new Shape(1, ids.length)), cache)
+                        .argMax(2)
+                        .toLongArray();
+            }
+            cache.truncate(cache.length() - drafted);
+        });
+    }
+
+    /**
+     * The time of one {@code step}, each run averaged over {@link #NEW_TOKENS} steps after the prompt
+     * (processed untimed) in a fresh cache.
+     */
+    @SuppressWarnings("try")
+    private Samples afterPrompt(CausalLm model, long[] prompt, java.util.function.Consumer<KvCache> step) {
+        double[] seconds = new double[repeats];
+        for (int run = -warmup; run < repeats; run++) {
+            try (KvCache cache = model.newCache(prompt.length + NEW_TOKENS * (LOOKUP_TOKENS + 1))) {
+                try (NDScope ignored = new NDScope()) {
+                    model.forwardLast(model.manager().create(new long[][] {prompt}), null, cache)
+                            .getFloat(0, 0);
+                }
+                long start = System.nanoTime();
+                for (int token = 0; token < NEW_TOKENS; token++) {
+                    step.accept(cache);
+                }
+                if (run >= 0) {
+                    seconds[run] = (System.nanoTime() - start) / 1e9 / NEW_TOKENS;
+                }
+            }
+        }
+        return new Samples(seconds);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.finetune.llm.cli;
 
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.GenerationDefaults;
+import dev.finetune.llm.inference.DraftTally;
 import dev.finetune.llm.inference.GenerationConfig;
 import dev.finetune.llm.inference.Generator;
 import dev.finetune.llm.inference.TokenListener;
@@ -120,6 +121,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-cache", description = "Recompute the whole sequence per token (no KV cache; slow).")
     private boolean noCache;
 
+    @Option(
+            names = "--prompt-lookup",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Prompt lookup decoding (transformers' prompt_lookup_num_tokens): a sequence decoding"
+                    + " alone checks up to N tokens that followed an earlier occurrence of its last tokens in one"
+                    + " pass; the output is the same, faster when it copies its input or repeats itself. Greedy"
+                    + " only; 0 = off (default).")
+    private int promptLookup;
+
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
@@ -165,6 +176,12 @@ final class GenerateCommand implements Callable<Integer> {
         if (topK != null && topK < 0) {
             throw new ParameterException(spec.commandLine(), "--top-k: must be 0 (no limit) or positive, got " + topK);
         }
+        if (promptLookup < 0 || promptLookup > GenerationConfig.MAX_PROMPT_LOOKUP_TOKENS) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--prompt-lookup: must be in [0, " + GenerationConfig.MAX_PROMPT_LOOKUP_TOKENS + "], got "
+                            + promptLookup);
+        }
         if (sequencesPerPrompt < 1) {
             throw new ParameterException(
                     spec.commandLine(),
@@ -185,6 +202,13 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--model: " + e.getMessage());
         }
         double t = temperature != null ? temperature : defaults.doSample() ? defaults.temperature() : 0;
+        if (promptLookup > 0 && t != 0) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--prompt-lookup: needs greedy decoding, but the temperature is " + t
+                            + (temperature != null ? "" : " (the model's generation_config.json samples)")
+                            + "; add --temperature 0");
+        }
         return GenerationConfig.greedy(
                         maxNewTokens != null
                                 ? maxNewTokens
@@ -192,7 +216,8 @@ final class GenerateCommand implements Callable<Integer> {
                 .withSampling(t, topP != null ? topP : defaults.topP(), seed)
                 .withTopK(topK != null ? topK : defaults.topK())
                 .withNumReturnSequences(sequencesPerPrompt)
-                .withKvCache(!noCache);
+                .withKvCache(!noCache)
+                .withPromptLookup(promptLookup);
     }
 
     private List<long[]> promptIds(Tokenizer tokenizer) {
@@ -251,8 +276,9 @@ final class GenerateCommand implements Callable<Integer> {
             out.print(text.append(token));
             out.flush();
         };
+        DraftTally drafts = new DraftTally(printer);
         long[] generated =
-                Generator.generate(lm, List.of(prompt), settings, printer).get(0);
+                Generator.generate(lm, List.of(prompt), settings, drafts).get(0);
         out.println(text.finish());
         out.flush();
         printTiming(
@@ -262,7 +288,9 @@ final class GenerateCommand implements Callable<Integer> {
                 System.nanoTime(),
                 "prompt " + prompt.length + " tokens",
                 "",
-                generated.length);
+                generated.length,
+                settings,
+                drafts);
     }
 
     /**
@@ -273,11 +301,12 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long generationStart = System.nanoTime();
         long[] firstToken = new long[1];
-        List<long[]> generated = Generator.generate(lm, prompts, settings, (sequence, step, token) -> {
+        DraftTally drafts = new DraftTally((sequence, step, token) -> {
             if (firstToken[0] == 0) {
                 firstToken[0] = System.nanoTime();
             }
         });
+        List<long[]> generated = Generator.generate(lm, prompts, settings, drafts);
         long end = System.nanoTime();
         int n = settings.numReturnSequences();
         long tokens = 0;
@@ -300,28 +329,39 @@ final class GenerateCommand implements Callable<Integer> {
                 end,
                 prompts.size() + " prompts",
                 generated.size() + " sequences, ",
-                tokens);
+                tokens,
+                settings,
+                drafts);
     }
 
     /**
      * The timing line on stderr: time to first token from the command's start (loading included), then
      * the new tokens and their rate from the start of generation (prompt processing included) to
-     * {@code end}.
+     * {@code end}; with prompt lookup, what its checks kept.
      */
     private void printTiming(
-            long start, long generationStart, long firstToken, long end, String input, String sequences, long tokens) {
+            long start,
+            long generationStart,
+            long firstToken,
+            long end,
+            String input,
+            String sequences,
+            long tokens,
+            GenerationConfig settings,
+            DraftTally drafts) {
         spec.commandLine()
                 .getErr()
                 .println(String.format(
-                        Locale.ROOT,
-                        "time to first token %d ms (loading %d ms, %s); %s%d tokens in %d ms, %.1f tokens/s",
-                        millis(firstToken - start),
-                        millis(generationStart - start),
-                        input,
-                        sequences,
-                        tokens,
-                        millis(end - generationStart),
-                        tokens / ((end - generationStart) / 1e9)));
+                                Locale.ROOT,
+                                "time to first token %d ms (loading %d ms, %s); %s%d tokens in %d ms, %.1f tokens/s",
+                                millis(firstToken - start),
+                                millis(generationStart - start),
+                                input,
+                                sequences,
+                                tokens,
+                                millis(end - generationStart),
+                                tokens / ((end - generationStart) / 1e9))
+                        + (settings.promptLookupTokens() > 0 ? "; prompt lookup " + drafts.summary() : ""));
         spec.commandLine().getErr().flush();
     }
 

@@ -18,6 +18,10 @@ import java.util.Set;
  *     token; same tokens, much slower; kept to check the cache)
  * @param numReturnSequences n: sequences per prompt; the n continuations of a prompt share its
  *     prompt processing (its KV cache rows are copied, not recomputed)
+ * @param promptLookupTokens transformers' {@code prompt_lookup_num_tokens}: when a sequence decodes
+ *     alone, up to this many tokens that followed an earlier occurrence of its last tokens (in the
+ *     prompt or its own output) are checked in one forward pass, and the ones greedy decoding would
+ *     have chosen are kept; 0 turns it off. Greedy only: the tokens are the same either way.
  */
 public record GenerationConfig(
         int maxNewTokens,
@@ -27,7 +31,10 @@ public record GenerationConfig(
         long seed,
         Set<Long> stopTokens,
         boolean useKvCache,
-        int numReturnSequences) {
+        int numReturnSequences,
+        int promptLookupTokens) {
+    /** Most draft tokens a verification pass may check: more would rarely all be accepted. */
+    public static final int MAX_PROMPT_LOOKUP_TOKENS = 64;
 
     public GenerationConfig {
         if (maxNewTokens < 0) {
@@ -47,12 +54,20 @@ public record GenerationConfig(
             throw new IllegalArgumentException(
                     "generation.numReturnSequences must be at least 1, got " + numReturnSequences);
         }
+        if (promptLookupTokens < 0 || promptLookupTokens > MAX_PROMPT_LOOKUP_TOKENS) {
+            throw new IllegalArgumentException("generation.promptLookupTokens must be in [0, "
+                    + MAX_PROMPT_LOOKUP_TOKENS + "] (0 = off), got " + promptLookupTokens);
+        }
+        if (promptLookupTokens > 0 && temperature != 0) {
+            throw new IllegalArgumentException("generation.promptLookupTokens needs greedy decoding (temperature 0), "
+                    + "got temperature " + temperature);
+        }
         stopTokens = Set.copyOf(stopTokens);
     }
 
     /** Greedy decoding with the KV cache, no stop tokens, one sequence per prompt. */
     public static GenerationConfig greedy(int maxNewTokens) {
-        return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of(), true, 1);
+        return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of(), true, 1, 0);
     }
 
     /**
@@ -70,31 +85,77 @@ public record GenerationConfig(
 
     public GenerationConfig withMaxNewTokens(int newMaxNewTokens) {
         return new GenerationConfig(
-                newMaxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, numReturnSequences);
+                newMaxNewTokens,
+                temperature,
+                topK,
+                topP,
+                seed,
+                stopTokens,
+                useKvCache,
+                numReturnSequences,
+                promptLookupTokens);
     }
 
     public GenerationConfig withSampling(double newTemperature, double newTopP, long newSeed) {
         return new GenerationConfig(
-                maxNewTokens, newTemperature, topK, newTopP, newSeed, stopTokens, useKvCache, numReturnSequences);
+                maxNewTokens,
+                newTemperature,
+                topK,
+                newTopP,
+                newSeed,
+                stopTokens,
+                useKvCache,
+                numReturnSequences,
+                promptLookupTokens);
     }
 
     public GenerationConfig withTopK(int newTopK) {
         return new GenerationConfig(
-                maxNewTokens, temperature, newTopK, topP, seed, stopTokens, useKvCache, numReturnSequences);
+                maxNewTokens,
+                temperature,
+                newTopK,
+                topP,
+                seed,
+                stopTokens,
+                useKvCache,
+                numReturnSequences,
+                promptLookupTokens);
     }
 
     public GenerationConfig withStopTokens(Set<Long> newStopTokens) {
         return new GenerationConfig(
-                maxNewTokens, temperature, topK, topP, seed, newStopTokens, useKvCache, numReturnSequences);
+                maxNewTokens,
+                temperature,
+                topK,
+                topP,
+                seed,
+                newStopTokens,
+                useKvCache,
+                numReturnSequences,
+                promptLookupTokens);
     }
 
     public GenerationConfig withKvCache(boolean enabled) {
         return new GenerationConfig(
-                maxNewTokens, temperature, topK, topP, seed, stopTokens, enabled, numReturnSequences);
+                maxNewTokens,
+                temperature,
+                topK,
+                topP,
+                seed,
+                stopTokens,
+                enabled,
+                numReturnSequences,
+                promptLookupTokens);
     }
 
     public GenerationConfig withNumReturnSequences(int n) {
-        return new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, n);
+        return new GenerationConfig(
+                maxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, n, promptLookupTokens);
+    }
+
+    public GenerationConfig withPromptLookup(int tokens) {
+        return new GenerationConfig(
+                maxNewTokens, temperature, topK, topP, seed, stopTokens, useKvCache, numReturnSequences, tokens);
     }
 
     /** Whether the next token is chosen by argmax (temperature 0). */

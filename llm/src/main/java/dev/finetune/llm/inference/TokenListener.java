@@ -17,4 +17,11 @@ public interface TokenListener {
      * @param token the sampled token id
      */
     void onToken(int sequence, int step, long token);
+
+    /**
+     * A speculative step ({@link GenerationConfig#promptLookupTokens}) checked {@code drafted} draft
+     * tokens for {@code sequence} and kept the first {@code kept}; called before those tokens are
+     * heard. Ignored unless overridden.
+     */
+    default void onDraftChecked(int sequence, int drafted, int kept) {}
 }

@@ -271,6 +271,14 @@ public final class CausalLm extends Module implements AutoCloseable {
         return logits(hidden.reshape(hidden.getShape().get(0), config.hiddenSize())); // [B, V]
     }
 
+    /**
+     * Logits [B, T, V] of T new tokens per row [B, T] after the tokens in {@code cache}, which supplies
+     * each row's positions and padding. See {@link DecoderModel#extend}.
+     */
+    public NDArray extend(NDArray inputIds, KvCache cache) {
+        return logits(body.extend(inputIds, cache)); // [B, T, V]
+    }
+
     /** The LM head: hidden [..., C] to logits [..., V]. */
     public NDArray logits(NDArray hidden) {
         if (score != null) {

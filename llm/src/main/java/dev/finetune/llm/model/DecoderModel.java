@@ -101,6 +101,23 @@ public final class DecoderModel extends Module {
     }
 
     /**
+     * T new real tokens per row [B, T] after the tokens in {@code cache}, which supplies each row's
+     * positions and padding: {@link #forward} with the cache's own mask, so the caller needs only
+     * the ids (a speculative decoding step checking T - 1 draft tokens).
+     *
+     * @return final-normed hidden states [B, T, C]
+     */
+    public NDArray extend(NDArray inputIds, KvCache cache) {
+        int batch = (int) inputIds.getShape().get(0);
+        if (cache.length() == 0 || cache.rows() != batch) {
+            throw new IllegalArgumentException("an extending pass continues a cache of " + batch + " rows; it holds "
+                    + cache.rows() + " rows of " + cache.length() + " positions");
+        }
+        int length = (int) inputIds.getShape().get(1);
+        return forward(inputIds, cache.paddingMask(length, inputIds.getManager()), cache);
+    }
+
+    /**
      * The bias [B, 1, 1, S] of one query at the last of S keys: the padding bias plus, when a sliding
      * window is shorter than S, the keys it no longer sees ((S - 1) - s >= window, as HF's mask);
      * null when every key is visible.

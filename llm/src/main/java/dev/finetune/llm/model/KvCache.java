@@ -138,6 +138,46 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * HuggingFace's {@code attention_mask} [B, P + T] for a pass of T new real tokens after the P cached
+     * positions: 0 at each row's cached padding, 1 elsewhere; null when no row has padding.
+     */
+    NDArray paddingMask(int newPositions, NDManager target) {
+        if (padding == null) {
+            return null;
+        }
+        int width = length + newPositions;
+        long[] mask = new long[padding.length * width];
+        for (int b = 0; b < padding.length; b++) {
+            for (int s = 0; s < width; s++) {
+                mask[b * width + s] = s < length && padding[b][s] ? 0 : 1;
+            }
+        }
+        return target.create(mask, new Shape(padding.length, width));
+    }
+
+    /**
+     * Forgets the last positions written, down to {@code positions}: a speculative pass's rejected
+     * draft tokens. The dropped positions must hold real tokens (not padding) in every row; their
+     * slots are written over by the next pass.
+     */
+    public void truncate(int positions) {
+        if (positions < 0 || positions > length) {
+            throw new IllegalArgumentException("cannot truncate a cache of " + length + " positions to " + positions);
+        }
+        for (int b = 0; padding != null && b < padding.length; b++) {
+            for (int s = positions; s < length; s++) {
+                if (padding[b][s]) {
+                    throw new IllegalStateException("position " + s + " of row " + b + " is padding");
+                }
+            }
+        }
+        for (int b = 0; b < rows(); b++) {
+            realTokens[b] -= length - positions;
+        }
+        length = positions;
+    }
+
+    /**
      * Keeps the batch rows {@code rows} in that order: a row may be dropped (a finished sequence), or
      * repeated (several samples continuing one prompt share its prefill). Copies each layer's cache
      * once.

@@ -3,6 +3,8 @@ package dev.finetune.llm.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.finetune.llm.inference.DraftTally;
+import dev.finetune.llm.inference.TokenListener;
 import org.junit.jupiter.api.Test;
 
 class BenchmarkResultsTest {
@@ -28,10 +30,31 @@ class BenchmarkResultsTest {
                 // 4 x 8 samples: 2048 tokens in 1.6 s (10x batch 1)
                 new GenerationTimes(
                         32, new Samples(new double[] {1.6, 1.6, 1.6}), new Samples(new double[] {0.2, 0.2, 0.2})),
+                // batch 1 with prompt lookup: 64 tokens in 0.25 s (2x), the first after 0.0275 s
+                new GenerationTimes(
+                        1, new Samples(new double[] {0.25, 0.2, 0.3}), new Samples(new double[] {0.0275, 0.02, 0.03})),
+                drafts(),
+                // a decoding step 7.5 ms, a pass over 1 + 1 tokens 9 ms, over 1 + 10 tokens 15 ms
+                new PassCost(
+                        new Samples(new double[] {0.0075, 0.007, 0.008}),
+                        new Samples(new double[] {0.009}),
+                        new Samples(new double[] {0.015})),
                 new Samples(new double[] {2.0, 1.6, 1.8}),
                 // the linears alone: 0.1 s for 64 tokens, 1.5625 ms a token, of 7.5 ms a decoding step
                 new Samples(new double[] {0.1, 0.1, 0.1}),
                 new Samples(new double[] {matmulSeconds, matmulSeconds * 2, matmulSeconds / 2}));
+    }
+
+    /** 64 tokens, 40 of them from 50 draft tokens over 8 checks: 23 passes after the first token. */
+    private static DraftTally drafts() {
+        DraftTally counts = new DraftTally(TokenListener.NONE);
+        for (int check = 0; check < 8; check++) {
+            counts.onDraftChecked(0, check < 2 ? 10 : 5, 5);
+        }
+        for (int token = 0; token < 64; token++) {
+            counts.onToken(0, token, 7);
+        }
+        return counts;
     }
 
     @Test
@@ -53,6 +76,14 @@ class BenchmarkResultsTest {
                 .contains("| Generation, batch 1 | 128 tokens/s | 107 .. 160 | 1 prompt, greedy; prompts of 32 tokens,")
                 .contains("| Decoding, batch 1 | 133 tokens/s |  | the same calls after their first token |")
                 .contains("| Time to first token, batch 1 | 27.5 ms | 30.0 .. 20.0 ms |")
+                .contains("| Generation, batch 1, prompt lookup | 256 tokens/s | 213 .. 320 | the same prompt,"
+                        + " `promptLookupTokens` 10: the same tokens, 40 of them from kept drafts (40 of 50 draft"
+                        + " tokens kept over 8 checks), 23 decoding passes instead of 63; 2.00x plain batch 1 |")
+                .contains(
+                        "| Decoding, batch 1, prompt lookup | 283 tokens/s |  | the same calls after their first token;"
+                                + " 2.12x plain batch 1 |")
+                .contains("| A speculative pass whose draft is rejected | 1.20x a decoding step | 9.00 ms against 7.50"
+                        + " ms; with 10 draft tokens 2.00x (15.00 ms) | one pass over the last token and one draft")
                 .contains("| Generation, batch 16 | 1,024 tokens/s | 853 .. 1,138 | 16 prompts, greedy;")
                 .contains("8.0x batch 1's tokens/s")
                 .contains("| Generation, 4 prompts x 8 samples | 1,280 tokens/s |")

@@ -194,6 +194,32 @@ class GenerateCommandTest {
     }
 
     @Test
+    void promptLookupGivesTheSameOutput() {
+        String repeating = "the cat sat on the mat and the cat sat on the mat and the cat";
+        CliRun plain = generate("--prompt", repeating, "--max-new-tokens", "24");
+        CliRun lookedUp = generate("--prompt", repeating, "--max-new-tokens", "24", "--prompt-lookup", "8");
+        CliRun batchedPlain = generate("--prompt", repeating, "--prompt", "Hello", "--max-new-tokens", "24");
+        CliRun batched =
+                generate("--prompt", repeating, "--prompt", "Hello", "--max-new-tokens", "24", "--prompt-lookup", "8");
+
+        assertThat(lookedUp.exitCode()).as(lookedUp.err()).isZero();
+        assertThat(lookedUp.out()).isNotBlank().isEqualTo(plain.out());
+        assertThat(lookedUp.err()).containsPattern("; prompt lookup kept [1-9][0-9]* of [1-9][0-9]* draft tokens over");
+        assertThat(plain.err()).doesNotContain("prompt lookup");
+        assertThat(batched.exitCode()).as(batched.err()).isZero();
+        assertThat(batched.out()).isEqualTo(batchedPlain.out());
+    }
+
+    @Test
+    void promptLookupWithSamplingIsRefusedNamingTheFlag() {
+        assertThat(generate("--prompt", "Hi", "--prompt-lookup", "4", "--temperature", "0.8")
+                        .err())
+                .contains("--prompt-lookup: needs greedy decoding, but the temperature is 0.8; add --temperature 0");
+        assertThat(generate("--prompt", "Hi", "--prompt-lookup", "65").err())
+                .contains("--prompt-lookup: must be in [0, 64], got 65");
+    }
+
+    @Test
     void chatIsOneUserTurnRenderedWithTheTemplateAndGenerationPrompt() {
         CliRun run = generate("--chat", "Hello", "--max-new-tokens", "16");
 

@@ -272,6 +272,111 @@ class GeneratorTest {
         }
     }
 
+    /** A prompt that repeats itself, so prompt lookup finds drafts from the first step on. */
+    private static final long[] REPEATING = {5, 17, 99, 42, 8, 5, 17, 99, 42, 8, 5, 17};
+
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    void promptLookupGivesExactlyTheGreedyTokensAndKeepsDrafts(ModelType type) {
+        try (CausalLm model = tinyModel(type)) {
+            for (long[] prompt : List.of(REPEATING, PROMPTS.get(1))) {
+                long[] greedy = Generator.generate(model, List.of(prompt), GenerationConfig.greedy(40))
+                        .get(0);
+                DraftTally drafts = new DraftTally(TokenListener.NONE);
+
+                long[] lookedUp = Generator.generate(
+                                model,
+                                List.of(prompt),
+                                GenerationConfig.greedy(40).withPromptLookup(6),
+                                drafts)
+                        .get(0);
+
+                assertThat(lookedUp).as("prompt %s", Arrays.toString(prompt)).containsExactly(greedy);
+                assertThat(drafts.checks()).as("speculative steps").isPositive();
+                assertThat(drafts.kept()).as("draft tokens kept").isPositive();
+                assertThat(drafts.kept()).isLessThanOrEqualTo(drafts.drafted());
+                assertThat(drafts.tokens()).as("every token heard once").isEqualTo(40);
+            }
+        }
+    }
+
+    @Test
+    void promptLookupNeverRunsPastMaxNewTokens() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA)) {
+            long[] greedy = Generator.generate(model, List.of(REPEATING), GenerationConfig.greedy(30))
+                    .get(0);
+            for (int max = 1; max <= 30; max += 3) {
+                long[] lookedUp = Generator.generate(
+                                model,
+                                List.of(REPEATING),
+                                GenerationConfig.greedy(max).withPromptLookup(10))
+                        .get(0);
+
+                assertThat(lookedUp).as("max %d", max).containsExactly(Arrays.copyOf(greedy, max));
+            }
+        }
+    }
+
+    @Test
+    void promptLookupStopsAtAStopTokenItsDraftWouldHaveCarried() {
+        try (CausalLm model = tinyModel(ModelType.QWEN3)) {
+            long[] free = Generator.generate(model, List.of(REPEATING), GenerationConfig.greedy(40))
+                    .get(0);
+            for (long stop : new long[] {free[20], free[35], REPEATING[3]}) {
+                GenerationConfig stopping = GenerationConfig.greedy(40).withStopTokens(Set.of(stop));
+                long[] plain =
+                        Generator.generate(model, List.of(REPEATING), stopping).get(0);
+
+                long[] lookedUp = Generator.generate(model, List.of(REPEATING), stopping.withPromptLookup(8))
+                        .get(0);
+
+                assertThat(plain).as("stop %d", stop).containsExactly(untilStop(free, stop));
+                assertThat(lookedUp).as("stop %d", stop).containsExactly(plain);
+            }
+        }
+    }
+
+    @Test
+    void aPaddedRowLeftAloneInItsBatchSpeculatesFromItsOwnCache() {
+        try (CausalLm model = tinyModel(ModelType.MISTRAL)) {
+            long[] shortPrompt = {5, 17, 99, 5, 17}; // padded to the long prompt's length in the batch
+            long[] longPrompt = {3, 44, 8, 120, 61, 9, 70, 3, 44};
+            List<long[]> prompts = List.of(longPrompt, shortPrompt);
+            long stop = Generator.generate(model, List.of(longPrompt), GenerationConfig.greedy(2))
+                    .get(0)[1]; // the long prompt's row stops by its second token
+            GenerationConfig config = GenerationConfig.greedy(30).withStopTokens(Set.of(stop));
+            List<long[]> plain = Generator.generate(model, prompts, config);
+            assertThat(plain.get(0)).hasSizeLessThanOrEqualTo(2);
+            assertThat(plain.get(1)).as("the short prompt runs on alone").hasSizeGreaterThan(10);
+            Set<Integer> speculating = new HashSet<>();
+            TokenListener checks = new TokenListener() {
+                @Override
+                public void onToken(int sequence, int step, long token) {}
+
+                @Override
+                public void onDraftChecked(int sequence, int drafted, int kept) {
+                    speculating.add(sequence);
+                }
+            };
+
+            List<long[]> lookedUp = Generator.generate(model, prompts, config.withPromptLookup(5), checks);
+
+            assertThat(lookedUp.get(0)).containsExactly(plain.get(0));
+            assertThat(lookedUp.get(1)).containsExactly(plain.get(1));
+            assertThat(speculating).as("only the row left alone speculates").containsExactly(1);
+        }
+    }
+
+    @Test
+    void promptLookupNeedsGreedyDecoding() {
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withPromptLookup(4).withSampling(0.7, 1, 1))
+                .hasMessage("generation.promptLookupTokens needs greedy decoding (temperature 0), got temperature 0.7");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withPromptLookup(-1))
+                .hasMessage("generation.promptLookupTokens must be in [0, 64] (0 = off), got -1");
+        assertThatThrownBy(() -> GenerationConfig.greedy(4).withPromptLookup(65))
+                .hasMessage("generation.promptLookupTokens must be in [0, 64] (0 = off), got 65");
+    }
+
     @Test
     void invalidSettingsAreRejectedNamingTheValue() {
         assertThatThrownBy(() -> GenerationConfig.greedy(-1))

@@ -116,6 +116,66 @@ class KvCacheTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    @SuppressWarnings("try")
+    void anExtendingPassThenTruncationLeavesTheCacheOfTheKeptTokens(ModelType type) {
+        try (CausalLm model = tinyModel(type, 80);
+                NDScope ignored = new NDScope();
+                KvCache cache = model.newCache(10)) {
+            NDManager manager = model.manager();
+            TokenBatch batch = TokenBatch.leftPadded(PROMPTS, 0);
+            model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
+            long[][] drafts = {{7, 8, 9, 10}, {11, 12, 13, 14}, {15, 16, 17, 18}};
+
+            NDArray extended = model.extend(manager.create(drafts), cache); // [3, 4, V]: grows the cache
+
+            long[][] sequence = batch.ids();
+            long[][] sequenceMask = batch.mask();
+            for (int t = 0; t < 4; t++) {
+                sequence = append(sequence, new long[] {drafts[0][t], drafts[1][t], drafts[2][t]});
+                sequenceMask = append(sequenceMask, new long[] {1, 1, 1});
+                NDArray expected =
+                        model.forwardLast(manager.create(sequence), manager.create(sequenceMask), null); // [3, V]
+                assertClose(extended.get(new NDIndex(":, {}", t)), expected);
+            }
+            cache.truncate(cache.length() - 2); // two draft tokens of each row rejected
+            assertThat(cache.length()).isEqualTo(11);
+            long[] next = {30, 31, 32};
+
+            NDArray decoded = model.decode(manager.create(next).reshape(3, 1), cache); // [3, V]
+
+            long[][] kept = new long[3][];
+            long[][] keptMask = new long[3][];
+            for (int b = 0; b < 3; b++) {
+                kept[b] = Arrays.copyOf(sequence[b], 12);
+                kept[b][11] = next[b];
+                keptMask[b] = Arrays.copyOf(sequenceMask[b], 12);
+            }
+            assertClose(decoded, model.forwardLast(manager.create(kept), manager.create(keptMask), null));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ModelType.class, names = "LLAMA")
+    @SuppressWarnings("try")
+    void truncationKeepsWrittenPositionsOnlyAndNeverDropsPadding(ModelType type) {
+        try (CausalLm model = tinyModel(type, 81);
+                NDScope ignored = new NDScope();
+                KvCache cache = model.newCache(16)) {
+            NDManager manager = model.manager();
+            TokenBatch batch = TokenBatch.leftPadded(PROMPTS, 0);
+            model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
+
+            assertThatThrownBy(() -> cache.truncate(10)).hasMessage("cannot truncate a cache of 9 positions to 10");
+            assertThatThrownBy(() -> cache.truncate(-1)).hasMessage("cannot truncate a cache of 9 positions to -1");
+            assertThatThrownBy(() -> cache.truncate(2)).hasMessage("position 2 of row 0 is padding");
+            assertThat(cache.length())
+                    .as("a refused truncation changes nothing")
+                    .isEqualTo(9);
+        }
+    }
+
     private static CausalLm tinyModel(ModelType type, long seed) {
         return TinyModelGenerator.create(
                 TinyModels.config(type), seed, TinyModelGenerator.Initialization.TEST, Device.cpu());
