@@ -2,6 +2,7 @@ package dev.finetune.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.finetune.llm.checkpoint.ModelConfig;
 import java.util.ArrayList;
@@ -214,10 +215,32 @@ public final class DecoderModel extends Module {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
         List<NDArray> masks = masks(maskOfWindow);
         NDArray x = embedTokens().forward(inputIds); // [B, T, C]
+        boolean recording = GradientMode.isRecording();
         for (int i = 0; i < layers.size(); i++) {
-            x = layers.get(i).forward(x, angles, masks.get(i), cache);
+            x = recording
+                    ? layers.get(i).forward(x, angles, masks.get(i), cache)
+                    : layerFreeingItsIntermediates(layers.get(i), x, angles, masks.get(i), cache);
         }
         return norm.forward(x);
+    }
+
+    /**
+     * A layer's forward pass when nothing is recorded for backward, its intermediate arrays (about 45
+     * for a decoding step) freed as soon as it returns rather than with the caller's scope, so the
+     * next layer's arrays reuse memory that is still in cache: decoding steps took 3-12% less time
+     * (nine alternating runs of the inference benchmark's model, 2026-12-06). Only the output lives
+     * on, in the caller's scope.
+     */
+    @SuppressWarnings("try")
+    private static NDArray layerFreeingItsIntermediates(
+            DecoderLayer layer, NDArray x, RotaryEmbedding.Angles angles, NDArray mask, KvCache cache) {
+        NDArray out;
+        try (NDScope layerScope = new NDScope()) {
+            out = layer.forward(x, angles, mask, cache);
+            NDScope.unregister(out);
+        }
+        NDScope.register(out); // the caller's scope owns the output
+        return out;
     }
 
     /** Each layer's additive mask [B, 1, T, S], one array per distinct sliding window. */
