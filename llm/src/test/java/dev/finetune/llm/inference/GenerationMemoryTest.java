@@ -21,29 +21,63 @@ import org.junit.jupiter.api.Test;
 class GenerationMemoryTest {
     @Test
     void aLongGenerationKeepsItsArraysAndNativeMemoryFlat() {
-        // A step's logits alone are 256 KiB here: a step that kept any of its temporaries would show.
-        ModelConfig config = TinyModels.config(ModelType.QWEN3).toBuilder()
+        ModelConfig config = config();
+        List<long[]> prompts = MemoryFootprintTest.randomSequences(4, 48, config.vocabSize());
+        GenerationConfig sampling =
+                GenerationConfig.greedy(1000).withSampling(1.0, 0.95, 3).withTopK(50);
+
+        assertFlat(config, prompts, sampling, TokenListener.NONE);
+    }
+
+    @Test
+    void aLongGenerationWithPromptLookupKeepsItsArraysAndNativeMemoryFlat() {
+        ModelConfig config = config();
+        List<long[]> prompt = MemoryFootprintTest.randomSequences(1, 48, config.vocabSize());
+        DraftTally drafts = new DraftTally(TokenListener.NONE);
+
+        assertFlat(config, prompt, GenerationConfig.greedy(1000).withPromptLookup(10), drafts);
+
+        assertThat(drafts.checks())
+                .as("speculative steps, each truncating the cache")
+                .isGreaterThan(20);
+        assertThat(drafts.kept()).as("some drafts rejected").isLessThan(drafts.drafted());
+    }
+
+    /** A step's logits alone are 256 KiB here: a step that kept any of its temporaries would show. */
+    private static ModelConfig config() {
+        return TinyModels.config(ModelType.QWEN3).toBuilder()
                 .vocabSize(16384)
                 .hiddenSize(128)
                 .intermediateSize(352)
                 .numHiddenLayers(4)
                 .numAttentionHeads(8)
                 .build();
-        List<long[]> prompts = MemoryFootprintTest.randomSequences(4, 48, config.vocabSize());
-        GenerationConfig sampling =
-                GenerationConfig.greedy(1000).withSampling(1.0, 0.95, 3).withTopK(50);
+    }
+
+    /** Generates with {@code generation}, telling {@code drafts} what speculative steps checked. */
+    private static void assertFlat(
+            ModelConfig config, List<long[]> prompts, GenerationConfig generation, TokenListener drafts) {
         List<Integer> arrays = new ArrayList<>();
         List<Long> nativeBytes = new ArrayList<>(); // every 50 tokens from token 200
         try (CausalLm model =
                 TinyModelGenerator.create(config, 10, TinyModelGenerator.Initialization.TEST, Device.cpu())) {
-            Generator.generate(model, prompts, sampling.withMaxNewTokens(400)); // warm-up: JIT and allocator pools
+            Generator.generate(model, prompts, generation.withMaxNewTokens(400)); // warm-up: JIT and allocator pools
             long start = System.nanoTime();
-            List<long[]> generated = Generator.generate(model, prompts, sampling, (sequence, step, token) -> {
-                if (sequence == 0 && step >= 200 && step % 50 == 0) {
-                    arrays.add(model.manager().getManagedArrays().size()); // weights and the cache
-                    nativeBytes.add(MemoryFootprintTest.nativeBytes());
+            TokenListener sampler = new TokenListener() {
+                @Override
+                public void onToken(int sequence, int step, long token) {
+                    if (sequence == 0 && step >= 200 && step % 50 == 0) {
+                        arrays.add(model.manager().getManagedArrays().size()); // weights and the cache
+                        nativeBytes.add(MemoryFootprintTest.nativeBytes());
+                    }
                 }
-            });
+
+                @Override
+                public void onDraftChecked(int sequence, int drafted, int kept) {
+                    drafts.onDraftChecked(sequence, drafted, kept);
+                }
+            };
+            List<long[]> generated = Generator.generate(model, prompts, generation, sampler);
             long[] growth = new long[nativeBytes.size() - 1];
             for (int i = 0; i < growth.length; i++) {
                 growth[i] = nativeBytes.get(i + 1) - nativeBytes.get(i);
