@@ -30,6 +30,17 @@ public final class RegisteredFiles {
                     digest.path("size").asLong(-1), digest.path("sha256").asText(""));
         }
 
+        /** What {@code file} holds: its size and SHA-256, hashed once. */
+        public static Recorded of(Path file) throws IOException {
+            return new Recorded(Files.size(file), Digests.of(file));
+        }
+
+        /** What {@code bytes} are: their length and SHA-256, hashed once. */
+        public static Recorded of(byte[] bytes) {
+            return new Recorded(bytes.length, Digests.of(bytes));
+        }
+
+        /** Whether {@code file} is what this records; a file of another size is not hashed. */
         public boolean matches(Path file) throws IOException {
             return Files.size(file) == size && Digests.of(file).equals(sha256);
         }
@@ -61,11 +72,11 @@ public final class RegisteredFiles {
             return Optional.empty();
         }
         store.download(key, file);
-        if (recorded.matches(file)) {
+        Recorded found = Recorded.of(file);
+        if (found.equals(recorded)) {
             return Optional.empty();
         }
-        String found = new Recorded(Files.size(file), Digests.of(file)).describe();
         Files.delete(file);
-        return Optional.of(found);
+        return Optional.of(found.describe());
     }
 }

@@ -80,12 +80,7 @@ public class EvaluationRunner {
 
     /** Says which native allocator the models' memory comes from (the service images preload jemalloc). */
     void logAllocator(@Observes StartupEvent startup) {
-        String allocator = NativeAllocator.describe();
-        if (NativeAllocator.active()) {
-            LOG.info(allocator);
-        } else {
-            LOG.warn(allocator);
-        }
+        NativeAllocator.report(LOG::info, LOG::warn);
     }
 
     /**

@@ -50,20 +50,25 @@ final class ShapeBenchmark {
      * 4-layer qwen3-0.6b nf4 step 1.7x slower (9.9 s against 5.8 s).
      */
     public enum Allocator {
-        RETURNING(
-                Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2"),
-                "glibc told to return freed memory at once"),
-        DEFAULT(Map.of(), "glibc's default allocator"),
-        JEMALLOC(
-                NativeAllocator.environment(NativeAllocator.LIBRARY),
-                "jemalloc preloaded with MALLOC_CONF=" + NativeAllocator.CONFIG + ", as the service images run");
+        RETURNING("glibc told to return freed memory at once"),
+        DEFAULT("glibc's default allocator"),
+        JEMALLOC("jemalloc preloaded with MALLOC_CONF=" + NativeAllocator.CONFIG + ", as the service images run");
 
-        final Map<String, String> environment;
         final String description;
 
-        Allocator(Map<String, String> environment, String description) {
-            this.environment = environment;
+        Allocator(String description) {
             this.description = description;
+        }
+
+        /** What a child's environment needs; jemalloc is preloaded from where it was found installed. */
+        Map<String, String> environment() {
+            return switch (this) {
+                case RETURNING -> Map.of("MALLOC_MMAP_THRESHOLD_", "131072", "MALLOC_ARENA_MAX", "2");
+                case DEFAULT -> Map.of();
+                case JEMALLOC -> NativeAllocator.environment(NativeAllocator.installed()
+                        .orElseThrow(() -> new IllegalStateException(NativeAllocator.LIBRARY + " is not installed"))
+                        .toString());
+            };
         }
 
         String cliName() {
@@ -140,7 +145,7 @@ final class ShapeBenchmark {
                         configuration.cliName(),
                         Stream.concat(HEAP.stream(), Stream.of("-XX:+UseSerialGC"))
                                 .toList(),
-                        allocator.environment,
+                        allocator.environment(),
                         ShapeWorkload.class,
                         ShapeWorkload.Result.class,
                         List.of(

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -74,7 +75,20 @@ public final class NativeAllocator {
      * it is not jemalloc, what that costs against the memory estimate.
      */
     public static String describe() {
-        if (active()) {
+        return describe(active());
+    }
+
+    /**
+     * Logs {@link #describe()} for a service's startup: to {@code info} on jemalloc, to {@code warning}
+     * on glibc's allocator.
+     */
+    public static void report(Consumer<String> info, Consumer<String> warning) {
+        boolean jemalloc = active();
+        (jemalloc ? info : warning).accept(describe(jemalloc));
+    }
+
+    private static String describe(boolean jemalloc) {
+        if (jemalloc) {
             String config = System.getenv("MALLOC_CONF");
             return "native allocator: jemalloc (MALLOC_CONF=" + (config == null ? "" : config) + ")";
         }

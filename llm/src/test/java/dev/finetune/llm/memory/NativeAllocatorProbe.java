@@ -7,7 +7,8 @@ import dev.finetune.llm.model.Engines;
 
 /**
  * Child-JVM side of {@link NativeAllocatorTest}: makes and frees engine arrays of the sizes a step
- * makes (64 MiB down to a few bytes), checks their values, and reports whether it ran on jemalloc.
+ * makes (64 MiB down to a few bytes), checks their values, reports whether it ran on jemalloc, and
+ * logs it as a service does.
  */
 public final class NativeAllocatorProbe {
     private NativeAllocatorProbe() {}
@@ -22,6 +23,9 @@ public final class NativeAllocatorProbe {
                 }
             }
         }
+        NativeAllocator.report(
+                message -> System.out.println("info: " + message),
+                message -> System.out.println("warning: " + message));
         System.out.println("active=" + (NativeAllocator.active() ? 1 : 0) + " checksum=" + Math.round(sum));
     }
 }

@@ -26,11 +26,20 @@ class NativeAllocatorTest {
         String output = probe(NativeAllocator.environment(library.toString()));
 
         assertThat(output).doesNotContain("<jemalloc>").endsWith("active=1 checksum=12");
+        assertThat(output)
+                .contains("info: native allocator: jemalloc (MALLOC_CONF=oversize_threshold:0,background_thread:true)")
+                .doesNotContain("warning:");
     }
 
     @Test
     void withoutItTheProcessSaysItRunsOnGlibc() throws Exception {
-        assertThat(probe(Map.of())).endsWith("active=0 checksum=12");
+        String output = probe(Map.of());
+
+        assertThat(output).endsWith("active=0 checksum=12");
+        assertThat(output)
+                .contains("warning: native allocator: glibc's, which keeps freed blocks")
+                .contains("preload libjemalloc.so.2 with MALLOC_CONF=oversize_threshold:0,background_thread:true")
+                .doesNotContain("info:");
     }
 
     @Test

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.contracts.RegistryReference;
 import dev.finetune.llm.checkpoint.CheckpointException;
-import dev.finetune.storage.Digests;
 import dev.finetune.storage.ObjectKeys;
 import dev.finetune.storage.ObjectNotFoundException;
 import dev.finetune.storage.ObjectStore;
@@ -65,8 +64,9 @@ final class RegistryVersions {
     byte[] verifiedBytes(String key, JsonNode manifest, String name) throws CheckpointException {
         byte[] bytes = store.getBytes(key);
         RegisteredFiles.Recorded recorded = RegisteredFiles.Recorded.of(manifest, name);
-        if (bytes.length != recorded.size() || !Digests.of(bytes).equals(recorded.sha256())) {
-            throw mismatch(key, bytes.length + " bytes with SHA-256 " + Digests.of(bytes), recorded);
+        RegisteredFiles.Recorded found = RegisteredFiles.Recorded.of(bytes);
+        if (!found.equals(recorded)) {
+            throw mismatch(key, found.describe(), recorded);
         }
         return bytes;
     }

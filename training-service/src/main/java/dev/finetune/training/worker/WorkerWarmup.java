@@ -93,12 +93,7 @@ public class WorkerWarmup {
             done.complete(null); // role api: it never trains, so it never loads the engine either
             return;
         }
-        String allocator = NativeAllocator.describe(); // the memory estimate assumes jemalloc's footprint
-        if (NativeAllocator.active()) {
-            LOG.info(allocator);
-        } else {
-            LOG.warn(allocator);
-        }
+        NativeAllocator.report(LOG::info, LOG::warn); // the memory estimate assumes jemalloc's footprint
         Thread thread = new Thread(this::warm, "worker-warmup");
         thread.setDaemon(true);
         thread.start();
