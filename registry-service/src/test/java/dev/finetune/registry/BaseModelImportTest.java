@@ -377,7 +377,7 @@ class BaseModelImportTest {
 
     /** A tiny model of the family with the tiny tokenizer, in HuggingFace layout. */
     private static Path model(ModelType type, long seed) throws IOException {
-        Path dir = Files.createTempDirectory("base-model-import-");
+        Path dir = Pipeline.scratch("base-model-import-");
         TinyModelGenerator.write(TinyModels.config(type), seed, dir);
         TinyTokenizerWriter.write(dir);
         return dir;

@@ -55,7 +55,7 @@ class DownloadTest {
         Pipeline.awaitRegistered(job);
 
         // Presigned URLs straight from the object store, checked against the SHA-256 listed with them.
-        Path presigned = Files.createTempDirectory("presigned-");
+        Path presigned = Pipeline.scratch("presigned-");
         JsonPath download = given().get("/api/models/{m}/versions/1/download", model)
                 .then()
                 .statusCode(200)
@@ -74,7 +74,7 @@ class DownloadTest {
         }
 
         // Streaming through the service.
-        Path streamed = Files.createTempDirectory("streamed-");
+        Path streamed = Pipeline.scratch("streamed-");
         for (String name : List.of("adapter_config.json", "adapter_model.safetensors")) {
             byte[] bytes = given().get("/api/models/{m}/versions/1/files/{f}", model, name)
                     .then()

@@ -125,7 +125,7 @@ class MergedExportTest {
                 .extract()
                 .jsonPath();
         assertThat(export.getMap("files").keySet()).contains("config.json", "model.safetensors", "tokenizer.json");
-        Path merged = Files.createTempDirectory("merged-");
+        Path merged = Pipeline.scratch("merged-");
         for (String name :
                 export.getMap("files").keySet().stream().map(Object::toString).toList()) {
             Files.write(

@@ -54,10 +54,19 @@ final class Pipeline {
 
     private Pipeline() {}
 
+    /**
+     * A new directory for a test's files under this module's {@code target/work}, not the machine's
+     * shared temporary directory: a build's test files go with {@code mvn clean}, and several hundred
+     * of them a run no longer pile up in /tmp.
+     */
+    static Path scratch(String prefix) throws IOException {
+        return Files.createTempDirectory(Files.createDirectories(Path.of("target", "work", "registry-test")), prefix);
+    }
+
     /** The tiny base model on disk, generated once per test JVM and uploaded once. */
     static synchronized Path base(ObjectStore store) throws IOException {
         if (baseDirectory == null) {
-            Path dir = Files.createTempDirectory("registry-test-base-");
+            Path dir = scratch("registry-test-base-");
             TinyModelGenerator.write(TinyModels.config(ModelType.LLAMA), 11, dir);
             TinyTokenizerWriter.write(dir);
             upload(store, dir, ObjectKeys.baseModelPrefix(BASE_MODEL));
@@ -81,7 +90,7 @@ final class Pipeline {
     @SuppressWarnings("try")
     static Trained adapter(ObjectStore store, long seed, LoraConfig config) throws IOException {
         Path base = base(store);
-        Path dir = Files.createTempDirectory("registry-test-adapter-");
+        Path dir = scratch("registry-test-adapter-");
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             Adapters adapters = Adapters.apply(model, config, seed);
             SplittableRandom random = new SplittableRandom(seed);
@@ -110,7 +119,7 @@ final class Pipeline {
      */
     static Path rewardAdapter(ObjectStore store, long seed) throws IOException {
         Path base = base(store);
-        Path dir = Files.createTempDirectory("registry-test-reward-");
+        Path dir = scratch("registry-test-reward-");
         try (CausalLm model = CausalLm.load(base, Device.cpu())) {
             model.attachScoreHead(0, seed);
             Adapters adapters =

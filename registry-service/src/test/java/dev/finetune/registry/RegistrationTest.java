@@ -360,7 +360,7 @@ class RegistrationTest {
                 UUID.randomUUID().toString());
         long version = Pipeline.awaitRegistered(job).getLong("version");
 
-        Path registered = Files.createTempDirectory("registered-reward-");
+        Path registered = Pipeline.scratch("registered-reward-");
         for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
             store.download(ObjectKeys.registry(model, version, file), registered.resolve(file));
         }
@@ -410,7 +410,7 @@ class RegistrationTest {
         int hidden = ModelConfigJson.read(Pipeline.base(store).resolve("config.json"))
                 .hiddenSize();
         Path adapter = Pipeline.adapter(store, 7).directory();
-        Path checkpoint = Files.createTempDirectory("ppo-checkpoint-");
+        Path checkpoint = Pipeline.scratch("ppo-checkpoint-");
         for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) {
             Files.copy(adapter.resolve(file), checkpoint.resolve(file));
         }
@@ -434,7 +434,7 @@ class RegistrationTest {
                 UUID.randomUUID().toString());
         long version = Pipeline.awaitRegistered(job).getLong("version");
 
-        Path registered = Files.createTempDirectory("registered-ppo-").resolve("value_head.safetensors");
+        Path registered = Pipeline.scratch("registered-ppo-").resolve("value_head.safetensors");
         store.download(ObjectKeys.registry(model, version, "value_head.safetensors"), registered);
         assertThat(Digests.of(registered)).isEqualTo(Digests.of(checkpoint.resolve("value_head.safetensors")));
         assertThat(given().get("/api/models/{m}/versions/{v}", model, version)
