@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import dev.finetune.llm.bench.InferenceBenchmark;
 import dev.finetune.llm.checkpoint.ModelConfig;
-import dev.finetune.llm.checkpoint.ModelType;
 import dev.finetune.llm.model.CausalLm;
 import dev.finetune.llm.model.KvCache;
 import dev.finetune.llm.tiny.TinyModelGenerator;
@@ -31,16 +31,7 @@ public class TorchScriptDecode {
     public static void main(String[] args) throws Exception {
         System.setProperty("ai.djl.offline", "true");
         Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/torchscript-decode");
-        ModelConfig config = ModelConfig.builder(ModelType.LLAMA)
-                .vocabSize(8192)
-                .hiddenSize(384)
-                .intermediateSize(1152)
-                .numHiddenLayers(8)
-                .numAttentionHeads(6)
-                .numKeyValueHeads(2)
-                .maxPositionEmbeddings(2048)
-                .rmsNormEps(1e-5)
-                .build();
+        ModelConfig config = InferenceBenchmark.modelConfig(); // the shape torchscript_decode.py writes
         double[] compiled = new double[ROUNDS];
         double[] opByOp = new double[ROUNDS];
         try (Model script = Model.newInstance("decode", "PyTorch");

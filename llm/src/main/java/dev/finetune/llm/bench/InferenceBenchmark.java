@@ -56,7 +56,7 @@ public final class InferenceBenchmark implements Callable<Integer> {
      * key/value heads, as Llama 3's 3:1 grouping), MLP 3 x hidden, 8 layers, a vocabulary of 8192
      * and an untied LM head (3.1M parameters each for embedding and head).
      */
-    static ModelConfig modelConfig() {
+    public static ModelConfig modelConfig() {
         return ModelConfig.builder(ModelType.LLAMA)
                 .vocabSize(8192)
                 .hiddenSize(384)
@@ -268,10 +268,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
      */
     @SuppressWarnings("try")
     private PassCost measurePassCost(CausalLm model, long[] prompt) {
-        NDManager manager = model.manager();
         Samples decoding = afterPrompt(model, prompt, cache -> {
             try (NDScope ignored = new NDScope()) {
-                model.decode(manager.create(new long[] {1}, new Shape(1, 1)), cache)
+                model.decode(model.manager().create(new long[] {1}, new Shape(1, 1)), cache)
                         .argMax(1)
                         .toLongArray();
             }

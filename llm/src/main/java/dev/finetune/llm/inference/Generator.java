@@ -199,7 +199,7 @@ public final class Generator {
             KvCache cache) {
         long[] text = sequences.text(row, prompt);
         int room = config.maxNewTokens() - sequences.generated(row) - 1; // one token always comes from the model
-        long[] draft = PromptLookup.draft(text, text.length, Math.min(draftLength.next(), room), config.stopTokens());
+        long[] draft = PromptLookup.draft(text, Math.min(draftLength.next(), room), config.stopTokens());
         if (draft.length == 0) {
             return null;
         }

@@ -17,13 +17,13 @@ final class PromptLookup {
     private PromptLookup() {}
 
     /**
-     * @param text the prompt followed by the tokens generated so far; {@code text[length - 1]} is the
-     *     token the next forward pass starts from
-     * @param length how many tokens of {@code text} are real
+     * @param text the prompt followed by the tokens generated so far; its last token is the one the
+     *     next forward pass starts from
      * @param maxTokens most tokens to propose
      * @return up to {@code maxTokens} tokens, possibly none
      */
-    static long[] draft(long[] text, int length, int maxTokens, Set<Long> stopTokens) {
+    static long[] draft(long[] text, int maxTokens, Set<Long> stopTokens) {
+        int length = text.length;
         if (maxTokens <= 0) {
             return new long[0];
         }

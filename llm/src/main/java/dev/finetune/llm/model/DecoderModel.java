@@ -89,10 +89,7 @@ public final class DecoderModel extends Module {
         if (inputIds.getShape().get(1) != 1) {
             throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
         }
-        if (cache.length() == 0 || cache.rows() != batch) {
-            throw new IllegalArgumentException("a decoding step continues a cache of " + batch + " rows; it holds "
-                    + cache.rows() + " rows of " + cache.length() + " positions");
-        }
+        requireFilled(cache, batch, "a decoding step");
         NDManager manager = inputIds.getManager();
         NDArray positions = cache.nextPositions(manager); // [B, 1]
         cache.beginPass(batch, 1, null);
@@ -110,12 +107,17 @@ public final class DecoderModel extends Module {
      */
     public NDArray extend(NDArray inputIds, KvCache cache) {
         int batch = (int) inputIds.getShape().get(0);
-        if (cache.length() == 0 || cache.rows() != batch) {
-            throw new IllegalArgumentException("an extending pass continues a cache of " + batch + " rows; it holds "
-                    + cache.rows() + " rows of " + cache.length() + " positions");
-        }
+        requireFilled(cache, batch, "an extending pass");
         int length = (int) inputIds.getShape().get(1);
         return forward(inputIds, cache.paddingMask(length, inputIds.getManager()), cache);
+    }
+
+    /** A pass that takes positions and padding from {@code cache} needs it filled, with one row per batch row. */
+    private static void requireFilled(KvCache cache, int batch, String pass) {
+        if (cache.length() == 0 || cache.rows() != batch) {
+            throw new IllegalArgumentException(pass + " continues a cache of " + batch + " rows; it holds "
+                    + cache.rows() + " rows of " + cache.length() + " positions");
+        }
     }
 
     /**

@@ -11,8 +11,8 @@ class PromptLookupTest {
         //              0  1  2  3  4  5  6  7  8  9
         long[] text = {7, 1, 2, 3, 4, 1, 2, 9, 5, 1, 2};
 
-        assertThat(PromptLookup.draft(text, text.length, 3, Set.of())).containsExactly(3, 4, 1);
-        assertThat(PromptLookup.draft(text, text.length, 10, Set.of()))
+        assertThat(PromptLookup.draft(text, 3, Set.of())).containsExactly(3, 4, 1);
+        assertThat(PromptLookup.draft(text, 10, Set.of()))
                 .as("up to the end of the text")
                 .containsExactly(3, 4, 1, 2, 9, 5, 1, 2);
     }
@@ -21,31 +21,31 @@ class PromptLookupTest {
     void fallsBackToTheLastTokenAloneWhenTheLastTwoNeverOccurredBefore() {
         long[] text = {4, 8, 6, 5, 8};
 
-        assertThat(PromptLookup.draft(text, text.length, 2, Set.of())).containsExactly(6, 5);
+        assertThat(PromptLookup.draft(text, 2, Set.of())).containsExactly(6, 5);
     }
 
     @Test
     void proposesNothingWithoutAnEarlierOccurrence() {
         long[] text = {1, 2, 3, 4, 5};
 
-        assertThat(PromptLookup.draft(text, text.length, 5, Set.of())).isEmpty();
-        assertThat(PromptLookup.draft(new long[] {3}, 1, 5, Set.of())).isEmpty();
-        assertThat(PromptLookup.draft(new long[] {1, 2, 1, 2}, 4, 0, Set.of())).isEmpty();
+        assertThat(PromptLookup.draft(text, 5, Set.of())).isEmpty();
+        assertThat(PromptLookup.draft(new long[] {3}, 5, Set.of())).isEmpty();
+        assertThat(PromptLookup.draft(new long[] {1, 2, 1, 2}, 0, Set.of())).isEmpty();
     }
 
     @Test
-    void readsOnlyTheGivenLengthOfTheText() {
-        long[] text = {1, 2, 3, 1, 2, 99, 99};
+    void aDraftStopsAtTheEndOfTheText() {
+        long[] text = {1, 2, 3, 1, 2};
 
-        assertThat(PromptLookup.draft(text, 5, 4, Set.of())).containsExactly(3, 1, 2);
+        assertThat(PromptLookup.draft(text, 4, Set.of())).containsExactly(3, 1, 2);
     }
 
     @Test
     void aDraftEndsBeforeItsFirstStopToken() {
         long[] text = {1, 2, 3, 0, 4, 1, 2};
 
-        assertThat(PromptLookup.draft(text, text.length, 5, Set.of(0L))).containsExactly(3);
-        assertThat(PromptLookup.draft(text, text.length, 5, Set.of(3L)))
+        assertThat(PromptLookup.draft(text, 5, Set.of(0L))).containsExactly(3);
+        assertThat(PromptLookup.draft(text, 5, Set.of(3L)))
                 .as("the match is kept, its draft is empty")
                 .isEmpty();
     }
