@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import dev.finetune.llm.model.GradientMode;
 import dev.finetune.llm.model.Linear;
 import dev.finetune.llm.model.LinearLayer;
+import dev.finetune.llm.model.LinearWeights;
 import dev.finetune.llm.model.Module;
 import dev.finetune.llm.model.Parameter;
 import dev.finetune.llm.model.ReplayableRandomness;
@@ -136,6 +137,25 @@ public final class LoraLinear extends Module implements LinearLayer, ReplayableR
             return y.add(update.mul(scaling));
         }
         return y.add(doraTerm(y, input, dropped, update));
+    }
+
+    /**
+     * The base's arrays with this layer's update, as {@link #forward} computes when nothing is recorded:
+     * {@code base(x) + B(A(x)) * scaling}. Empty when the forward pass does more than that (DoRA,
+     * dropout while training, a fp16 product) or the base is not a fp32 product; the base alone when
+     * the adapter is disabled.
+     */
+    @Override
+    public Optional<LinearWeights> weights() {
+        if (halfPrecision != null || magnitude != null || (dropout != null && mode.training())) {
+            return Optional.empty();
+        }
+        Optional<LinearWeights> baseWeights = base.weights();
+        if (!mode.enabled()) {
+            return baseWeights;
+        }
+        return baseWeights.map(
+                w -> w.withLowRank(loraA.weight().array(), loraB.weight().array(), scaling));
     }
 
     /**

@@ -32,6 +32,8 @@ import java.util.Random;
 public final class CausalLm extends Module implements AutoCloseable {
     /** The sequence classifier's head: transformers' {@code score} of {@code *ForSequenceClassification}. */
     public static final String SCORE = "score";
+    /** The system property that, set to {@code false}, makes every model decode op by op. */
+    public static final String COMPILED_DECODING = "finetune.compiled-decoding";
 
     private ModelConfig config;
     private final NDManager manager;
@@ -39,6 +41,9 @@ public final class CausalLm extends Module implements AutoCloseable {
     private Linear lmHead;
     private Linear score;
     private boolean gradientCheckpointing;
+    private boolean compiledDecoding = !"false".equals(System.getProperty(COMPILED_DECODING));
+    /** Made at the first decoding step that can use it. */
+    private CompiledDecoding compiledStep;
 
     /** Builds the module tree with unset parameters; load or initialise weights next. */
     public CausalLm(ModelConfig config, Device device) {
@@ -267,8 +272,36 @@ public final class CausalLm extends Module implements AutoCloseable {
      * row's position and padding. See {@link DecoderModel#decode}.
      */
     public NDArray decode(NDArray inputIds, KvCache cache) {
+        if (compiledDecoding && score == null && !GradientMode.isRecording()) {
+            NDArray logits = compiled().decode(body, lmHead, inputIds, cache);
+            if (logits != null) {
+                return logits;
+            }
+        }
         NDArray hidden = body.decode(inputIds, cache); // [B, 1, C]
         return logits(hidden.reshape(hidden.getShape().get(0), config.hiddenSize())); // [B, V]
+    }
+
+    /**
+     * Whether {@link #decode} runs a step as one compiled engine call ({@link CompiledDecoding}) when the
+     * model's layers allow it, which they do unless a layer is quantised, fp16 or DoRA, or this is a
+     * reward model. On by default; the system property {@value #COMPILED_DECODING}{@code =false} turns it
+     * off for every model, this for one. Either way a step computes the same logits.
+     */
+    public void setCompiledDecoding(boolean enabled) {
+        compiledDecoding = enabled;
+    }
+
+    /** Whether the next {@link #decode} (not recorded for backward) would run compiled, given the layers as they are. */
+    public boolean decodesCompiled() {
+        return compiledDecoding && score == null && compiled().covers(body, lmHead);
+    }
+
+    private CompiledDecoding compiled() {
+        if (compiledStep == null) {
+            compiledStep = new CompiledDecoding(config, manager);
+        }
+        return compiledStep;
     }
 
     /**
@@ -313,6 +346,9 @@ public final class CausalLm extends Module implements AutoCloseable {
 
     @Override
     public void close() {
+        if (compiledStep != null) {
+            compiledStep.close();
+        }
         manager.close();
     }
 }

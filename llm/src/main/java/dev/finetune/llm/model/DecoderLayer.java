@@ -25,6 +25,11 @@ public final class DecoderLayer extends Module {
                 child("post_attention_layernorm", new RmsNorm(config.hiddenSize(), config.rmsNormEps(), manager));
     }
 
+    /** This layer's place in the model, and in the KV cache. */
+    int index() {
+        return index;
+    }
+
     /** x [B, T, C], mask [B, 1, T, S]; returns [B, T, C]. */
     public NDArray forward(NDArray x, RotaryEmbedding.Angles angles, NDArray mask, KvCache cache) {
         x = x.add(selfAttention.forward(inputNorm.forward(x), angles, mask, cache, index));

@@ -113,7 +113,7 @@ public final class DecoderModel extends Module {
     }
 
     /** A pass that takes positions and padding from {@code cache} needs it filled, with one row per batch row. */
-    private static void requireFilled(KvCache cache, int batch, String pass) {
+    static void requireFilled(KvCache cache, int batch, String pass) {
         if (cache.length() == 0 || cache.rows() != batch) {
             throw new IllegalArgumentException(pass + " continues a cache of " + batch + " rows; it holds "
                     + cache.rows() + " rows of " + cache.length() + " positions");

@@ -138,6 +138,28 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * Layer {@code layer}'s key buffer [B, KV, capacity, D], for a pass that writes its new positions
+     * itself ({@link CompiledDecoding}) and then calls {@link #written}; null before the first pass.
+     */
+    NDArray keyBuffer(int layer) {
+        return keys[layer];
+    }
+
+    /** Layer {@code layer}'s value buffer, as {@link #keyBuffer}. */
+    NDArray valueBuffer(int layer) {
+        return values[layer];
+    }
+
+    /** Completes a pass that wrote {@code added} positions into every layer's buffers itself. */
+    void written(int added) {
+        if (length + added > capacity) {
+            throw new IllegalStateException(
+                    "a pass wrote " + added + " positions after " + length + " into a cache of " + capacity);
+        }
+        length += added;
+    }
+
+    /**
      * HuggingFace's {@code attention_mask} [B, P + T] for a pass of T new real tokens after the P cached
      * positions: 0 at each row's cached padding, 1 elsewhere; null when no row has padding.
      */

@@ -2,8 +2,10 @@ package dev.finetune.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.finetune.llm.checkpoint.CheckpointException;
 import dev.finetune.llm.checkpoint.TensorSource;
+import java.util.Optional;
 
 /**
  * {@code y = x W^T + b} with HuggingFace's weight layout: {@code weight} is [out, in].
@@ -37,5 +39,14 @@ public final class Linear extends Module implements LinearLayer {
     public NDArray forward(NDArray x) {
         NDArray b = bias == null ? null : bias.array();
         return x.getNDArrayInternal().linear(x, weight.array(), b).singletonOrThrow(); // [..., I] -> [..., O]
+    }
+
+    /** W and b as they are, when both are fp32 (a base cast to fp16 computes differently). */
+    @Override
+    public Optional<LinearWeights> weights() {
+        NDArray w = weight.array();
+        NDArray b = bias == null ? null : bias.array();
+        boolean fp32 = w.getDataType() == DataType.FLOAT32 && (b == null || b.getDataType() == DataType.FLOAT32);
+        return fp32 ? Optional.of(LinearWeights.of(w, b)) : Optional.empty();
     }
 }

@@ -1,0 +1,376 @@
+package dev.finetune.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finetune.llm.checkpoint.ModelConfig;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * A decoding step (one new token per row after a KV cache) as one engine call: the step {@link
+ * DecoderModel#decode} and the LM head compute, written as TorchScript source for the model's shape,
+ * compiled by libtorch ({@link TorchScriptArchive}) and run through DJL with the model's own weight
+ * arrays and the cache's own buffers. Op by op, a step of a small model pays DJL's per-call overhead
+ * some 500 times; compiled, the engine runs the same operations without returning to Java
+ * (docs/benchmarks.md: 1.6-1.8x faster steps at batch 1).
+ *
+ * <p>The source calls the operations the op-by-op path calls, in the same order with the same
+ * operands, so both give the same logits bit for bit (CompiledDecodingTest). It covers every fp32
+ * layout the model loads (biases, qwen3's q/k norms, tied embeddings, sliding windows) and LoRA
+ * adapters ({@code base(x) + B(A(x)) * scaling}); a model with a quantised or fp16 layer, a DoRA
+ * layer or a score head decodes op by op ({@link #decode} returns null).
+ *
+ * <p>One module is compiled per structure (which linears have a bias or an adapter), and is handed
+ * the weight arrays again whenever the model holds different ones, so an adapter switched off, or
+ * weights replaced, is seen at the next step. Weights updated in place need nothing.
+ *
+ * <p>Dimension letters: B batch, KV key/value heads, G query heads per KV head, D head dim, S keys,
+ * C channels, V vocabulary.
+ */
+final class CompiledDecoding implements AutoCloseable {
+    private static final String CLASS_NAME = "DecodingStep";
+    private static final String WEIGHTS = "w";
+    /** Where the constants are in the weight list: inverse frequencies [D/2], eps, 1/sqrt(D), the mask value. */
+    private static final int INVERSE_FREQUENCIES = 0;
+
+    private static final int EPS = 1;
+    private static final int SCALE = 2;
+    private static final int MASKED = 3;
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final List<NDArray> constants;
+    private final Map<String, Step> steps = new HashMap<>();
+
+    CompiledDecoding(ModelConfig config, NDManager parent) {
+        this.config = config;
+        this.manager = parent.newSubManager();
+        this.constants = List.of(
+                manager.create(RotaryEmbedding.inverseFrequencies(config.rope(), config.headDim())),
+                manager.create((float) config.rmsNormEps()),
+                manager.create((float) Math.pow(config.headDim(), -0.5)),
+                manager.create(AttentionMask.MASKED));
+        constants.forEach(NDScope::unregister); // made during a step: they outlive its scope
+    }
+
+    /**
+     * The logits [B, V] of a decoding step of {@code inputIds} [B, 1] after {@code cache}, computed as
+     * {@link DecoderModel#decode} and the LM head would; null, with nothing done, when a layer of the
+     * model is not one a compiled step computes (the caller decodes op by op).
+     *
+     * @param lmHead the untied LM head, or null when the embedding is the head
+     */
+    NDArray decode(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
+        Layout layout = layout(body, lmHead, false);
+        if (layout == null) {
+            return null;
+        }
+        int batch = (int) inputIds.getShape().get(0);
+        if (inputIds.getShape().get(1) != 1) {
+            throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
+        }
+        DecoderModel.requireFilled(cache, batch, "a decoding step");
+        Step step = steps.get(layout.key());
+        if (step == null) {
+            step = new Step(load(layout(body, lmHead, true).source(), manager));
+            steps.put(layout.key(), step);
+        }
+        step.setWeights(layout.weights());
+        NDManager target = inputIds.getManager();
+        NDArray positions = cache.nextPositions(target); // [B, 1]
+        int length = cache.length();
+        cache.beginPass(batch, 1, null);
+        NDArray bias = cache.keyBias(length + 1); // [B, 1, 1, S] or null
+        int layers = config.numHiddenLayers();
+        PtNDArray[] keys = new PtNDArray[layers];
+        PtNDArray[] values = new PtNDArray[layers];
+        for (int layer = 0; layer < layers; layer++) {
+            keys[layer] = (PtNDArray) cache.keyBuffer(layer);
+            values[layer] = (PtNDArray) cache.valueBuffer(layer);
+        }
+        List<IValue> arguments = new ArrayList<>(List.of(
+                IValue.from((PtNDArray) inputIds),
+                IValue.from((PtNDArray) positions),
+                IValue.from((long) length),
+                IValue.listFrom(keys),
+                IValue.listFrom(values)));
+        if (bias != null) {
+            arguments.add(IValue.from((PtNDArray) bias));
+        }
+        try (IValue result = IValueUtils.runMethod(
+                step.module, bias == null ? "forward" : "masked", arguments.toArray(IValue[]::new))) {
+            NDArray logits = result.toTensor((PtNDManager) target); // [B, V]
+            cache.written(1);
+            return logits;
+        } finally {
+            arguments.forEach(IValue::close);
+        }
+    }
+
+    /** Whether the model's layers as they are now would decode compiled. */
+    boolean covers(DecoderModel body, Linear lmHead) {
+        return layout(body, lmHead, false) != null;
+    }
+
+    private static PtSymbolBlock load(String source, NDManager manager) {
+        byte[] archive = TorchScriptArchive.write(CLASS_NAME, source, List.of(WEIGHTS));
+        try {
+            return JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive), false, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("loading the compiled decoding step", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        steps.values().forEach(step -> step.module.close());
+        steps.clear();
+        manager.close();
+    }
+
+    /** A compiled module and the weight arrays it was last handed. */
+    private static final class Step {
+        private final PtSymbolBlock module;
+        private List<NDArray> weights = List.of();
+
+        Step(PtSymbolBlock module) {
+            this.module = module;
+        }
+
+        /** Hands the module {@code current} unless it holds exactly these arrays already. */
+        void setWeights(List<NDArray> current) {
+            if (sameArrays(current, weights)) {
+                return;
+            }
+            PtNDArray[] arrays = current.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new);
+            try (IValue list = IValue.listFrom(arrays);
+                    IValue ignored = IValueUtils.runMethod(module, "set_weights", list)) {
+                weights = List.copyOf(current);
+            }
+        }
+
+        private static boolean sameArrays(List<NDArray> a, List<NDArray> b) {
+            if (a.size() != b.size()) {
+                return false;
+            }
+            for (int i = 0; i < a.size(); i++) {
+                if (a.get(i) != b.get(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * The model's weights in the order the step reads them, a key naming the structure (one letter per
+     * linear: bias, adapter), and, when asked for, the step's TorchScript source; null when a layer
+     * is not one a compiled step computes.
+     */
+    private Layout layout(DecoderModel body, Linear lmHead, boolean writeSource) {
+        if (!(body.embedTokens() instanceof Embedding embedding)) {
+            return null; // an int8 embedding
+        }
+        Layout out = new Layout(writeSource);
+        constants.forEach(out::add);
+        out.header(config);
+        int embed = out.add(embedding.weight().array());
+        out.line("x = torch.embedding(w[" + embed + "], ids)"); // [B, 1, C]
+        for (DecoderLayer layer : body.layers()) {
+            if (!out.layer(config, layer)) {
+                return null;
+            }
+        }
+        int norm = out.add(((RmsNorm) body.child("norm")).weight().array());
+        out.line("x = torch.reshape(self.rms(x, w[" + norm + "], eps), [batch, " + config.hiddenSize() + "])");
+        int head = out.add(
+                lmHead == null ? embedding.weight().array() : lmHead.weight().array());
+        out.line("return torch.linear(x, w[" + head + "])"); // [B, V]
+        return out.fp32() ? out : null;
+    }
+
+    /** Collects the weight list and the key, and writes the source when asked to. */
+    private static final class Layout {
+        private final List<NDArray> weights = new ArrayList<>();
+        private final StringBuilder key = new StringBuilder();
+        private final StringBuilder source;
+
+        Layout(boolean writeSource) {
+            this.source = writeSource ? new StringBuilder() : null;
+        }
+
+        int add(NDArray array) {
+            weights.add(array);
+            return weights.size() - 1;
+        }
+
+        void line(String code) {
+            if (source != null) {
+                source.append("    ").append(code).append('\n');
+            }
+        }
+
+        String key() {
+            return key.toString();
+        }
+
+        List<NDArray> weights() {
+            return weights;
+        }
+
+        boolean fp32() {
+            return weights.stream().allMatch(w -> w.getDataType() == DataType.FLOAT32);
+        }
+
+        String source() {
+            return source.toString();
+        }
+
+        /** The class, its helper methods and the start of {@code step}: rotary angles, sliding-window biases. */
+        void header(ModelConfig config) {
+            if (source == null) {
+                return;
+            }
+            int half = config.headDim() / 2;
+            String cache = "ids: Tensor, positions: Tensor, length: int, keys: List[Tensor], values: List[Tensor]";
+            source.append("class " + CLASS_NAME + "(Module):\n")
+                    .append("  __parameters__ = []\n")
+                    .append("  __buffers__ = []\n")
+                    .append("  training : bool\n")
+                    .append("  " + WEIGHTS + " : List[Tensor]\n")
+                    .append("  def set_weights(self, weights: List[Tensor]) -> None:\n")
+                    .append("    self." + WEIGHTS + " = weights\n")
+                    .append("  def forward(self, " + cache + ") -> Tensor:\n")
+                    .append("    return self.step(ids, positions, length, keys, values, None)\n")
+                    .append("  def masked(self, " + cache + ", bias: Tensor) -> Tensor:\n")
+                    .append("    return self.step(ids, positions, length, keys, values, bias)\n")
+                    .append("  def rms(self, x: Tensor, weight: Tensor, eps: Tensor) -> Tensor:\n")
+                    .append("    variance = torch.mean(torch.square(x), [-1], True)\n")
+                    .append("    return torch.mul(torch.div(x, torch.sqrt(torch.add(variance, eps))), weight)\n")
+                    .append("  def rotate(self, x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:\n")
+                    .append("    turned = torch.cat([torch.neg(torch.slice(x, 3, " + half + ")), torch.slice(x, 3, 0, "
+                            + half + ")], 3)\n")
+                    .append("    return torch.add(torch.mul(x, cos), torch.mul(turned, sin))\n")
+                    .append("  def step(self, " + cache + ", bias: Optional[Tensor]) -> Tensor:\n");
+            line("w = self." + WEIGHTS);
+            line("batch = ids.size(0)");
+            line("end = length + 1");
+            line("eps = w[" + EPS + "]");
+            line("scale = w[" + SCALE + "]");
+            // RotaryEmbedding.angles: positions [B, 1] -> cos, sin [B, 1, 1, D]
+            line("freqs = torch.mul(torch.unsqueeze(torch.to(positions, 6), 2), w[" + INVERSE_FREQUENCIES + "])");
+            line("angles = torch.unsqueeze(torch.cat([freqs, freqs], 2), 1)");
+            line("cos = torch.cos(angles)");
+            line("sin = torch.sin(angles)");
+            TreeSet<Integer> windows = new TreeSet<>();
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                if (config.slidingWindowOf(i) > 0) {
+                    windows.add(config.slidingWindowOf(i));
+                }
+            }
+            for (int window : windows) { // DecoderModel.slidingBias: the keys the window no longer sees
+                String name = "bias_" + window;
+                line(name + " : Optional[Tensor] = bias");
+                line("if end > " + window + ":");
+                line("  outside = w[" + MASKED + "].new_zeros([1, 1, 1, end])");
+                line("  torch.fill_(torch.slice(outside, 3, 0, end - " + window + "), w[" + MASKED + "])");
+                line("  if bias is None:");
+                line("    " + name + " = outside");
+                line("  else:");
+                line("    " + name + " = torch.add(bias, outside)");
+            }
+        }
+
+        /** One decoder layer, as DecoderLayer, Attention's one-token path and SwiGluMlp compute it. */
+        boolean layer(ModelConfig config, DecoderLayer layer) {
+            Module attention = layer.child("self_attn");
+            Module mlp = layer.child("mlp");
+            int index = layer.index();
+            int kv = config.numKeyValueHeads();
+            int group = config.numKeyValueGroups();
+            int d = config.headDim();
+            String bias = config.slidingWindowOf(index) > 0 ? "bias_" + config.slidingWindowOf(index) : "bias";
+            line("h = self.rms(x, w[" + add(norm(layer, "input_layernorm")) + "], eps)");
+            if (!linear(attention, "q_proj", "q", "h")
+                    || !linear(attention, "k_proj", "k", "h")
+                    || !linear(attention, "v_proj", "v", "h")) {
+                return false;
+            }
+            line("q = torch.reshape(q, [batch, " + kv + ", " + group + ", " + d + "])"); // [B, KV, G, D]
+            line("k = torch.reshape(k, [batch, " + kv + ", 1, " + d + "])"); // [B, KV, 1, D]
+            line("v = torch.reshape(v, [batch, " + kv + ", 1, " + d + "])");
+            if (config.qkNorm()) {
+                line("q = self.rms(q, w[" + add(norm(attention, "q_norm")) + "], eps)");
+                line("k = self.rms(k, w[" + add(norm(attention, "k_norm")) + "], eps)");
+            }
+            line("q = self.rotate(q, cos, sin)");
+            line("k = self.rotate(k, cos, sin)");
+            line("cached_keys = keys[" + index + "]");
+            line("cached_values = values[" + index + "]");
+            line("torch.copy_(torch.slice(cached_keys, 2, length, end), k)");
+            line("torch.copy_(torch.slice(cached_values, 2, length, end), v)");
+            line("s = torch.matmul(q, torch.transpose(torch.slice(cached_keys, 2, 0, end), 2, 3))"); // [B, KV, G, S]
+            line("s = torch.mul(s, scale)");
+            line("if " + bias + " is not None:");
+            line("  s = torch.add(s, " + bias + ")");
+            line("a = torch.matmul(torch.softmax(s, 3), torch.slice(cached_values, 2, 0, end))"); // [B, KV, G, D]
+            line("a = torch.reshape(a, [batch, 1, " + (long) config.numAttentionHeads() * d + "])");
+            if (!linear(attention, "o_proj", "o", "a")) {
+                return false;
+            }
+            line("x = torch.add(x, o)");
+            line("h = self.rms(x, w[" + add(norm(layer, "post_attention_layernorm")) + "], eps)");
+            if (!linear(mlp, "gate_proj", "g", "h") || !linear(mlp, "up_proj", "u", "h")) {
+                return false;
+            }
+            line("m = torch.mul(torch.mul(g, torch.sigmoid(g)), u)");
+            if (!linear(mlp, "down_proj", "d", "m")) {
+                return false;
+            }
+            line("x = torch.add(x, d)");
+            return true;
+        }
+
+        /** {@code out = in W^T + b}, and the adapter's update added; false when the layer is not such a product. */
+        private boolean linear(Module parent, String name, String out, String in) {
+            Optional<LinearWeights> found = ((LinearLayer) parent.child(name)).weights();
+            if (found.isEmpty()) {
+                return false;
+            }
+            LinearWeights w = found.get();
+            int weight = add(w.weight());
+            String call = w.bias() == null
+                    ? "torch.linear(" + in + ", w[" + weight + "])"
+                    : "torch.linear(" + in + ", w[" + weight + "], w[" + add(w.bias()) + "])";
+            line(out + " = " + call);
+            key.append(w.bias() == null ? (w.hasLowRank() ? 'l' : 'p') : (w.hasLowRank() ? 'L' : 'b'));
+            if (w.hasLowRank()) { // LoraLinear: y.add(loraB(loraA(x)).mul(scaling))
+                int a = add(w.loraA());
+                int b = add(w.loraB());
+                int scaling = add(w.scaling());
+                line(out + " = torch.add(" + out + ", torch.mul(torch.linear(torch.linear(" + in + ", w[" + a + "]), w["
+                        + b + "]), w[" + scaling + "]))");
+            }
+            return true;
+        }
+
+        private static NDArray norm(Module parent, String name) {
+            return ((RmsNorm) parent.child(name)).weight().array();
+        }
+    }
+}

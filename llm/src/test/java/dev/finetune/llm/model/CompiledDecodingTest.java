@@ -1,0 +1,146 @@
+package dev.finetune.llm.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import dev.finetune.llm.checkpoint.ModelType;
+import dev.finetune.llm.inference.TokenBatch;
+import dev.finetune.llm.lora.Adapters;
+import dev.finetune.llm.lora.LoraConfig;
+import dev.finetune.llm.lora.LoraLinear;
+import dev.finetune.llm.tiny.TinyModelGenerator;
+import dev.finetune.llm.tiny.TinyModels;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The compiled decoding step against the op-by-op one on the same model: the same logits to the last
+ * bit, for every family's layout (llama3 rope scaling and an untied head, mistral's sliding window,
+ * qwen2's biases and tied head, qwen3's q/k norms), over left-padded rows, past the window and past
+ * the cache's capacity; with LoRA adapters on, off, and with replaced weights; and the layers it does
+ * not cover decode op by op.
+ */
+class CompiledDecodingTest {
+    /** Left-padded to 9 columns: every row but one has padding, so the masked method runs. */
+    private static final List<long[]> PROMPTS = List.of(
+            new long[] {5, 17, 99}, new long[] {3, 44, 8, 120, 61, 9, 70, 2, 31}, new long[] {11, 12, 13, 14, 15});
+
+    private static final int STEPS = 10;
+
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    void everyFamilyDecodesTheSameLogitsCompiledAsOpByOp(ModelType type) {
+        try (CausalLm model = tinyModel(type, 31)) {
+            assertThat(model.decodesCompiled()).isTrue();
+            assertSameSteps(model, PROMPTS);
+            assertSameSteps(model, List.of(PROMPTS.get(1))); // one row, no padding: the unmasked method
+        }
+    }
+
+    @Test
+    void loraAdaptersDecodeTheSameCompiledWhetherOnOrOff() {
+        try (CausalLm model = tinyModel(ModelType.QWEN2, 32)) {
+            Adapters adapters = Adapters.apply(model, LoraConfig.defaults().withTargetModules("all-linear"), 5);
+            randomizeUpdates(adapters);
+            assertThat(model.decodesCompiled()).isTrue();
+            float[] on = assertSameSteps(model, PROMPTS);
+            float[] off;
+            try (Adapters.Switch ignored = adapters.disabled()) {
+                assertThat(model.decodesCompiled()).isTrue();
+                off = assertSameSteps(model, PROMPTS);
+            }
+            assertThat(on).isNotEqualTo(off); // the adapters count, and switching them off is seen
+            assertThat(assertSameSteps(model, PROMPTS)).isEqualTo(on);
+        }
+    }
+
+    @Test
+    void replacedWeightsAreTheOnesTheNextStepUses() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA, 33)) {
+            float[] before = assertSameSteps(model, PROMPTS);
+            Parameter down = model.namedParameters().get("model.layers.1.mlp.down_proj.weight");
+            down.set(down.array().mul(2)); // a new array: Parameter.set closes the old one
+            float[] after = assertSameSteps(model, PROMPTS);
+            assertThat(after).isNotEqualTo(before);
+        }
+    }
+
+    @Test
+    void layersItDoesNotComputeDecodeOpByOp() {
+        try (CausalLm dora = tinyModel(ModelType.QWEN3, 34);
+                CausalLm quantised = tinyModel(ModelType.QWEN3, 34)) {
+            Adapters.apply(dora, LoraConfig.defaults().withUseDora(true), 5);
+            Adapters.apply(quantised, LoraConfig.defaults().withQuantizeBase(true), 5);
+            assertThat(dora.decodesCompiled()).isFalse();
+            assertThat(quantised.decodesCompiled()).isFalse();
+            assertSameSteps(dora, PROMPTS); // falls back to the op-by-op step, and works
+        }
+    }
+
+    @Test
+    void turningItOffDecodesOpByOp() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA, 35)) {
+            model.setCompiledDecoding(false);
+            assertThat(model.decodesCompiled()).isFalse();
+        }
+    }
+
+    /**
+     * Prefills two caches with {@code prompts} (their capacity too small: both grow), runs {@link
+     * #STEPS} decoding steps of the same tokens through each, one compiled and one op by op, and
+     * checks every step's logits are equal bit for bit. Returns the last step's logits.
+     */
+    @SuppressWarnings("try")
+    private static float[] assertSameSteps(CausalLm model, List<long[]> prompts) {
+        NDManager manager = model.manager();
+        TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
+        int rows = prompts.size();
+        float[] last = null;
+        try (KvCache compiled = model.newCache(batch.length() + 2);
+                KvCache opByOp = model.newCache(batch.length() + 2);
+                NDScope ignored = new NDScope()) {
+            model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), compiled);
+            model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), opByOp);
+            long[] next = new long[rows];
+            for (int step = 0; step < STEPS; step++) {
+                for (int r = 0; r < rows; r++) {
+                    next[r] = (7L * step + 13L * r + 3) % model.config().vocabSize();
+                }
+                NDArray ids = manager.create(next).reshape(rows, 1);
+                model.setCompiledDecoding(true);
+                float[] fast = model.decode(ids, compiled).toFloatArray();
+                model.setCompiledDecoding(false);
+                float[] reference = model.decode(ids, opByOp).toFloatArray();
+                model.setCompiledDecoding(true);
+                assertThat(fast).as("step %d", step).containsExactly(reference);
+                last = fast;
+            }
+            assertThat(compiled.length()).isEqualTo(opByOp.length()).isEqualTo(batch.length() + STEPS);
+        }
+        return last;
+    }
+
+    /** B starts at zero (the update is nothing): give every adapter a random update. */
+    private static void randomizeUpdates(Adapters adapters) {
+        SplittableRandom random = new SplittableRandom(9);
+        for (LoraLinear layer : adapters.layers().values()) {
+            Parameter b = layer.loraB();
+            float[] values = new float[Math.toIntExact(b.shape().size())];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) (random.nextGaussian() * 0.1);
+            }
+            b.array().set(values); // in place: the step sees it without being handed new arrays
+        }
+    }
+
+    private static CausalLm tinyModel(ModelType type, long seed) {
+        return TinyModelGenerator.create(
+                TinyModels.config(type), seed, TinyModelGenerator.Initialization.TEST, Device.cpu());
+    }
+}
