@@ -19,7 +19,9 @@ record BenchmarkResults(
         long matmulWeights,
         Samples forward,
         GenerationTimes single,
+        GenerationTimes singleOpByOp,
         GenerationTimes batched,
+        GenerationTimes batchedOpByOp,
         GenerationTimes sampled,
         GenerationTimes lookup,
         DraftTally drafts,
@@ -117,6 +119,17 @@ record BenchmarkResults(
                         number(this.single.decodeTokensPerSecond(tokens)) + " tokens/s",
                         "",
                         "the same calls after their first token"),
+                tokenRate(
+                        "Generation, batch 1, op by op",
+                        tokens,
+                        singleOpByOp.total(),
+                        format(
+                                "the same prompt, decoding steps run op by op through DJL instead of as one compiled"
+                                        + " call (`CausalLm.setCompiledDecoding(false)`); decoding %s tokens/s:"
+                                        + " compiled decodes %.2fx faster",
+                                number(singleOpByOp.decodeTokensPerSecond(tokens)),
+                                this.single.decodeTokensPerSecond(tokens)
+                                        / singleOpByOp.decodeTokensPerSecond(tokens))),
                 new Row(
                         "Time to first token, batch 1",
                         format("%.1f ms", 1000 * this.single.firstToken().median()),
@@ -170,6 +183,13 @@ record BenchmarkResults(
                                 InferenceBenchmark.BATCH,
                                 perPrompt,
                                 batched.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens))),
+                tokenRate(
+                        "Generation, batch " + InferenceBenchmark.BATCH + ", op by op",
+                        batchedOpByOp.sequences() * tokens,
+                        batchedOpByOp.total(),
+                        format(
+                                "the same prompts, decoding op by op; compiled generates %.2fx faster",
+                                batched.tokensPerSecond(tokens) / batchedOpByOp.tokensPerSecond(tokens))),
                 tokenRate(
                         format(
                                 "Generation, %d prompts x %d samples",

@@ -132,7 +132,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
         long matmulWeights;
         Samples forward;
         GenerationTimes single;
+        GenerationTimes singleOpByOp;
         GenerationTimes batched;
+        GenerationTimes batchedOpByOp;
         GenerationTimes sampled;
         GenerationTimes lookup;
         DraftTally drafts;
@@ -152,6 +154,10 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
             single = progress(log, "generation, batch 1", measureGeneration(model, prompts.subList(0, 1), greedy));
+            model.setCompiledDecoding(false);
+            singleOpByOp = progress(
+                    log, "generation, batch 1, op by op", measureGeneration(model, prompts.subList(0, 1), greedy));
+            model.setCompiledDecoding(true);
             List<long[]> plain = Generator.generate(model, prompts.subList(0, 1), greedy);
             drafts = new DraftTally(TokenListener.NONE);
             List<long[]> lookedUp =
@@ -173,6 +179,10 @@ public final class InferenceBenchmark implements Callable<Integer> {
                     LOOKUP_TOKENS,
                     1000 * passCost.fullDraft().median());
             batched = progress(log, "generation, batch " + BATCH, measureGeneration(model, prompts, greedy));
+            model.setCompiledDecoding(false);
+            batchedOpByOp = progress(
+                    log, "generation, batch " + BATCH + ", op by op", measureGeneration(model, prompts, greedy));
+            model.setCompiledDecoding(true);
             sampled = progress(
                     log,
                     "generation, " + SAMPLED_PROMPTS + " x " + SAMPLES_PER_PROMPT + " samples",
@@ -198,7 +208,9 @@ public final class InferenceBenchmark implements Callable<Integer> {
                 matmulWeights,
                 forward,
                 single,
+                singleOpByOp,
                 batched,
+                batchedOpByOp,
                 sampled,
                 lookup,
                 drafts,

@@ -85,12 +85,7 @@ final class CompiledDecoding implements AutoCloseable {
             throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
         }
         DecoderModel.requireFilled(cache, batch, "a decoding step");
-        Step step = steps.get(layout.key());
-        if (step == null) {
-            step = new Step(load(layout(body, lmHead, true).source(), manager));
-            steps.put(layout.key(), step);
-        }
-        step.setWeights(layout.weights());
+        Step step = step(body, lmHead, layout);
         NDManager target = inputIds.getManager();
         NDArray positions = cache.nextPositions(target); // [B, 1]
         int length = cache.length();
@@ -122,6 +117,20 @@ final class CompiledDecoding implements AutoCloseable {
         }
     }
 
+    /**
+     * The module for the layout's structure, compiled at its first use, holding the layout's weights.
+     * Threads decoding with one model share it; they hand it the same arrays unless the model changed.
+     */
+    private synchronized Step step(DecoderModel body, Linear lmHead, Layout layout) {
+        Step step = steps.get(layout.key());
+        if (step == null) {
+            step = new Step(load(layout(body, lmHead, true).source(), manager));
+            steps.put(layout.key(), step);
+        }
+        step.setWeights(layout.weights());
+        return step;
+    }
+
     /** Whether the model's layers as they are now would decode compiled. */
     boolean covers(DecoderModel body, Linear lmHead) {
         return layout(body, lmHead, false) != null;
@@ -137,7 +146,7 @@ final class CompiledDecoding implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         steps.values().forEach(step -> step.module.close());
         steps.clear();
         manager.close();

@@ -24,9 +24,15 @@ class BenchmarkResultsTest {
                 // batch 1: 64 tokens in 0.5 s, the first after 0.0275 s: 63 tokens in 0.4725 s
                 new GenerationTimes(
                         1, new Samples(new double[] {0.5, 0.4, 0.6}), new Samples(new double[] {0.0275, 0.02, 0.03})),
+                // batch 1 op by op: 64 tokens in 0.75 s, the first after 0.0275 s: 63 tokens in 0.7225 s
+                new GenerationTimes(
+                        1, new Samples(new double[] {0.75, 0.7, 0.8}), new Samples(new double[] {0.0275, 0.02, 0.03})),
                 // batch 16: 1024 tokens in 1 s (8x batch 1)
                 new GenerationTimes(
                         16, new Samples(new double[] {1.0, 0.9, 1.2}), new Samples(new double[] {0.1, 0.1, 0.1})),
+                // batch 16 op by op: 1024 tokens in 1.25 s
+                new GenerationTimes(
+                        16, new Samples(new double[] {1.25, 1.2, 1.3}), new Samples(new double[] {0.1, 0.1, 0.1})),
                 // 4 x 8 samples: 2048 tokens in 1.6 s (10x batch 1)
                 new GenerationTimes(
                         32, new Samples(new double[] {1.6, 1.6, 1.6}), new Samples(new double[] {0.2, 0.2, 0.2})),
@@ -75,6 +81,12 @@ class BenchmarkResultsTest {
                 .contains("| Forward pass | 2,048 tokens/s | 1,862 .. 2,276 | batch 4 x 256 tokens")
                 .contains("| Generation, batch 1 | 128 tokens/s | 107 .. 160 | 1 prompt, greedy; prompts of 32 tokens,")
                 .contains("| Decoding, batch 1 | 133 tokens/s |  | the same calls after their first token |")
+                .contains("| Generation, batch 1, op by op | 85.3 tokens/s | 80.0 .. 91.4 | the same prompt, decoding"
+                        + " steps run op by op through DJL instead of as one compiled call"
+                        + " (`CausalLm.setCompiledDecoding(false)`); decoding 87.2 tokens/s: compiled decodes 1.53x"
+                        + " faster |")
+                .contains("| Generation, batch 16, op by op | 819 tokens/s | 788 .. 853 | the same prompts, decoding"
+                        + " op by op; compiled generates 1.25x faster |")
                 .contains("| Time to first token, batch 1 | 27.5 ms | 30.0 .. 20.0 ms |")
                 .contains("| Generation, batch 1, prompt lookup | 256 tokens/s | 213 .. 320 | the same prompt,"
                         + " `promptLookupTokens` 10: the same tokens, 40 of them from kept drafts (40 of 50 draft"
