@@ -172,6 +172,12 @@ public class EvaluationRunner {
             } else {
                 Policy policy = applyCheckpoint(r, in.baseDir(), checkpointDir, model, stored);
                 model = policy.model();
+                LOG.infof(
+                        "evaluation %s: decoding steps run %s",
+                        id,
+                        model.decodesCompiled()
+                                ? "compiled"
+                                : "op by op (a quantised, fp16 or DoRA layer, or compiled decoding turned off)");
                 CausalLm evaluated = model;
                 scored = phases.run("checkpoint-metrics", id, () -> scoring(evaluated, tokenizer, padId)
                         .score(in.validation(), in.test(), limits.maxNewTokens(), stopTokens(tokenizer, evaluated)));

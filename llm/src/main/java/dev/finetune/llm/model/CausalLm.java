@@ -292,9 +292,16 @@ public final class CausalLm extends Module implements AutoCloseable {
         compiledDecoding = enabled;
     }
 
-    /** Whether the next {@link #decode} (not recorded for backward) would run compiled, given the layers as they are. */
+    /**
+     * Whether the next {@link #decode} on this thread would run compiled: the layers as they are allow
+     * it, and the thread records nothing for backward (libtorch records on a new thread until it is
+     * prepared by {@link Engines}).
+     */
     public boolean decodesCompiled() {
-        return compiledDecoding && score == null && compiled().covers(body, lmHead);
+        return compiledDecoding
+                && score == null
+                && !GradientMode.isRecording()
+                && compiled().covers(body, lmHead);
     }
 
     private CompiledDecoding compiled() {

@@ -1,5 +1,6 @@
 package dev.finetune.llm.model;
 
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -136,12 +137,18 @@ final class CompiledDecoding implements AutoCloseable {
         return layout(body, lmHead, false) != null;
     }
 
-    private static PtSymbolBlock load(String source, NDManager manager) {
+    private PtSymbolBlock load(String source, NDManager manager) {
         byte[] archive = TorchScriptArchive.write(CLASS_NAME, source, List.of(WEIGHTS));
         try {
             return JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive), false, false);
         } catch (IOException e) {
             throw new UncheckedIOException("loading the compiled decoding step", e);
+        } catch (EngineException e) {
+            throw new IllegalStateException(
+                    "the engine could not compile the decoding step of this "
+                            + config.modelType().hfName() + " model (-D" + CausalLm.COMPILED_DECODING
+                            + "=false decodes op by op): " + e.getMessage(),
+                    e);
         }
     }
 

@@ -15,6 +15,10 @@ import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -84,6 +88,28 @@ class CompiledDecodingTest {
     }
 
     @Test
+    @SuppressWarnings("try")
+    void threadsDecodingWithOneModelGetTheLogitsEachWouldAlone() throws Exception {
+        try (CausalLm model = tinyModel(ModelType.QWEN3, 36)) {
+            float[] alone = assertSameSteps(model, PROMPTS);
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                Callable<float[]> decoding = () -> {
+                    Engines.inferenceThread(); // a new thread records for backward until prepared
+                    assertThat(model.decodesCompiled()).isTrue();
+                    return compiledSteps(model, PROMPTS);
+                };
+                List<Future<float[]>> both = pool.invokeAll(List.of(decoding, decoding));
+                for (Future<float[]> result : both) {
+                    assertThat(result.get()).containsExactly(alone);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void turningItOffDecodesOpByOp() {
         try (CausalLm model = tinyModel(ModelType.LLAMA, 35)) {
             model.setCompiledDecoding(false);
@@ -122,6 +148,28 @@ class CompiledDecodingTest {
                 last = fast;
             }
             assertThat(compiled.length()).isEqualTo(opByOp.length()).isEqualTo(batch.length() + STEPS);
+        }
+        return last;
+    }
+
+    /** The last step's logits of {@link #STEPS} compiled decoding steps after {@code prompts}, as {@link #assertSameSteps} feeds them. */
+    @SuppressWarnings("try")
+    private static float[] compiledSteps(CausalLm model, List<long[]> prompts) {
+        NDManager manager = model.manager();
+        TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
+        int rows = prompts.size();
+        float[] last = null;
+        try (KvCache cache = model.newCache(batch.length() + 2);
+                NDScope ignored = new NDScope()) {
+            model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
+            long[] next = new long[rows];
+            for (int step = 0; step < STEPS; step++) {
+                for (int r = 0; r < rows; r++) {
+                    next[r] = (7L * step + 13L * r + 3) % model.config().vocabSize();
+                }
+                last = model.decode(manager.create(next).reshape(rows, 1), cache)
+                        .toFloatArray();
+            }
         }
         return last;
     }

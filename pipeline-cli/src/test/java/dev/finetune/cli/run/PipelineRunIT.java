@@ -223,6 +223,16 @@ class PipelineRunIT {
         }
     }
 
+    /** The run's LoRA adapter on a fp32 base is evaluated with compiled decoding steps, as the eval-service log says. */
+    @Test
+    @Order(2)
+    void evaluationGeneratesWithCompiledDecodingSteps() throws Exception {
+        assumeTrue(outcome != null, "the run of the first test failed");
+        assertThat(Files.readString(work.resolve("logs").resolve("eval-service.log")))
+                .contains("decoding steps run compiled")
+                .doesNotContain("decoding steps run op by op");
+    }
+
     /** The attributes of the one span of the trace named {@code name}. */
     private static Map<String, String> named(List<CollectedSpan> spans, String name) {
         List<CollectedSpan> found =
