@@ -46,9 +46,8 @@ import java.util.TreeSet;
 final class CompiledDecoding implements AutoCloseable {
     private static final String CLASS_NAME = "DecodingStep";
     private static final String WEIGHTS = "w";
-    /** Where the constants are in the weight list: inverse frequencies [D/2], eps, 1/sqrt(D), the mask value. */
+    // Where the constants are in the weight list: inverse frequencies [D/2], eps, 1/sqrt(D), the mask value.
     private static final int INVERSE_FREQUENCIES = 0;
-
     private static final int EPS = 1;
     private static final int SCALE = 2;
     private static final int MASKED = 3;
