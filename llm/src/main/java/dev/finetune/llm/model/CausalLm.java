@@ -316,6 +316,12 @@ public final class CausalLm extends Module implements AutoCloseable {
      * each row's positions and padding. See {@link DecoderModel#extend}.
      */
     public NDArray extend(NDArray inputIds, KvCache cache) {
+        if (compiledDecoding && score == null && !GradientMode.isRecording()) {
+            NDArray logits = compiled().extend(body, lmHead, inputIds, cache);
+            if (logits != null) {
+                return logits;
+            }
+        }
         return logits(body.extend(inputIds, cache)); // [B, T, V]
     }
 

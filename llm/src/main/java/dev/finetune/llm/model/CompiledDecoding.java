@@ -28,7 +28,9 @@ import java.util.TreeSet;
  * compiled by libtorch ({@link TorchScriptArchive}) and run through DJL with the model's own weight
  * arrays and the cache's own buffers. Op by op, a step of a small model pays DJL's per-call overhead
  * some 500 times; compiled, the engine runs the same operations without returning to Java
- * (docs/benchmarks.md: 1.6-1.8x faster steps at batch 1).
+ * (docs/benchmarks.md: 1.4-1.5x faster generation at batch 1). The same module's {@code extend} runs
+ * a pass over a few new tokens per row after the cache ({@link DecoderModel#extend}: prompt lookup's
+ * check of its draft tokens) the same way.
  *
  * <p>The source calls the operations the op-by-op path calls, in the same order with the same
  * operands, so both give the same logits bit for bit (CompiledDecodingTest). It covers every fp32
@@ -88,29 +90,56 @@ final class CompiledDecoding implements AutoCloseable {
         Step step = step(body, lmHead, layout);
         NDManager target = inputIds.getManager();
         NDArray positions = cache.nextPositions(target); // [B, 1]
-        int length = cache.length();
+        int past = cache.length();
         cache.beginPass(batch, 1, null);
-        NDArray bias = cache.keyBias(length + 1); // [B, 1, 1, S] or null
+        NDArray bias = cache.keyBias(past + 1); // [B, 1, 1, S] or null
+        return bias == null
+                ? run(step, "forward", inputIds, positions, past, cache)
+                : run(step, "masked", inputIds, positions, past, cache, IValue.from((PtNDArray) bias));
+    }
+
+    /**
+     * The logits [B, T, V] of T new real tokens per row {@code inputIds} [B, T] after {@code cache},
+     * computed as {@link DecoderModel#extend} and the LM head would (a speculative step checking T - 1
+     * draft tokens); null, with nothing done, when a layer is not one a compiled pass computes.
+     */
+    NDArray extend(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
+        Layout layout = layout(body, lmHead, false);
+        if (layout == null) {
+            return null;
+        }
+        DecoderModel.requireFilled(cache, (int) inputIds.getShape().get(0), "an extending pass");
+        Step step = step(body, lmHead, layout);
+        int past = cache.length();
+        DecoderModel.ExtendingPass pass = body.beginExtending(inputIds, cache);
+        PtNDArray[] masks = pass.masks().stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new);
+        return run(step, "extend", inputIds, pass.positions(), past, cache, IValue.listFrom(masks));
+    }
+
+    /**
+     * Runs {@code method} of the module over the new tokens {@code inputIds} [B, T] at {@code positions}
+     * [B, T] after the {@code past} positions of {@code cache} (whose pass has begun), then completes the
+     * cache's pass; {@code more} follow the cache's buffers as arguments and are closed here.
+     */
+    private NDArray run(
+            Step step, String method, NDArray inputIds, NDArray positions, int past, KvCache cache, IValue... more) {
         int layers = config.numHiddenLayers();
         PtNDArray[] keys = new PtNDArray[layers];
         PtNDArray[] values = new PtNDArray[layers];
-        for (int layer = 0; layer < layers; layer++) {
+        for (int layer = 0; layer < layers; layer++) { // after the pass began: the buffers may have grown
             keys[layer] = (PtNDArray) cache.keyBuffer(layer);
             values[layer] = (PtNDArray) cache.valueBuffer(layer);
         }
         List<IValue> arguments = new ArrayList<>(List.of(
                 IValue.from((PtNDArray) inputIds),
                 IValue.from((PtNDArray) positions),
-                IValue.from((long) length),
+                IValue.from((long) past),
                 IValue.listFrom(keys),
                 IValue.listFrom(values)));
-        if (bias != null) {
-            arguments.add(IValue.from((PtNDArray) bias));
-        }
-        try (IValue result = IValueUtils.runMethod(
-                step.module, bias == null ? "forward" : "masked", arguments.toArray(IValue[]::new))) {
-            NDArray logits = result.toTensor((PtNDManager) target); // [B, V]
-            cache.written(1);
+        arguments.addAll(List.of(more));
+        try (IValue result = IValueUtils.runMethod(step.module, method, arguments.toArray(IValue[]::new))) {
+            NDArray logits = result.toTensor((PtNDManager) inputIds.getManager()); // [B, V] or [B, T, V]
+            cache.written((int) inputIds.getShape().get(1));
             return logits;
         } finally {
             arguments.forEach(IValue::close);
@@ -198,25 +227,53 @@ final class CompiledDecoding implements AutoCloseable {
      * is not one a compiled step computes.
      */
     private Layout layout(DecoderModel body, Linear lmHead, boolean writeSource) {
-        if (!(body.embedTokens() instanceof Embedding embedding)) {
+        if (!(body.embedTokens() instanceof Embedding)) {
             return null; // an int8 embedding
         }
         Layout out = new Layout(writeSource);
+        if (!pass(out, body, lmHead, true)) {
+            return null;
+        }
+        if (writeSource) { // the same weights again, in the same order: the second method reads the same list
+            List<NDArray> first = List.copyOf(out.weights);
+            out.weights.clear();
+            out.key.setLength(0);
+            pass(out, body, lmHead, false);
+            if (!out.weights.equals(first)) {
+                throw new IllegalStateException("the two compiled methods read the weights in different orders");
+            }
+        }
+        return out.fp32() ? out : null;
+    }
+
+    /**
+     * One method of the module: {@code step} (one token per row, {@code oneToken}) or {@code extend} (T
+     * tokens per row), from the embedding to the logits; false when a layer is not one it computes.
+     */
+    private boolean pass(Layout out, DecoderModel body, Linear lmHead, boolean oneToken) {
+        Embedding embedding = (Embedding) body.embedTokens();
         constants.forEach(out::add);
-        out.header(config);
+        if (oneToken) {
+            out.header(config);
+        } else {
+            out.extendHeader(config);
+        }
         int embed = out.add(embedding.weight().array());
-        out.line("x = torch.embedding(w[" + embed + "], ids)"); // [B, 1, C]
+        out.line("x = torch.embedding(w[" + embed + "], ids)"); // [B, T, C]
         for (DecoderLayer layer : body.layers()) {
-            if (!out.layer(config, layer)) {
-                return null;
+            if (!out.layer(config, layer, oneToken)) {
+                return false;
             }
         }
         int norm = out.add(((RmsNorm) body.child("norm")).weight().array());
-        out.line("x = torch.reshape(self.rms(x, w[" + norm + "], eps), [batch, " + config.hiddenSize() + "])");
+        out.line("x = self.rms(x, w[" + norm + "], eps)");
+        if (oneToken) {
+            out.line("x = torch.reshape(x, [batch, " + config.hiddenSize() + "])");
+        }
         int head = out.add(
                 lmHead == null ? embedding.weight().array() : lmHead.weight().array());
-        out.line("return torch.linear(x, w[" + head + "])"); // [B, V]
-        return out.fp32() ? out : null;
+        out.line("return torch.linear(x, w[" + head + "])"); // [B, V] or [B, T, V]
+        return true;
     }
 
     /** Collects the weight list and the key, and writes the source when asked to. */
@@ -311,14 +368,37 @@ final class CompiledDecoding implements AutoCloseable {
             }
         }
 
-        /** One decoder layer, as DecoderLayer, Attention's one-token path and SwiGluMlp compute it. */
-        boolean layer(ModelConfig config, DecoderLayer layer) {
+        /**
+         * The start of {@code extend}: T new tokens per row after the cache, with their positions [B, T]
+         * and each layer's additive mask [B, 1, T, S] made as {@link DecoderModel#forward} makes them.
+         */
+        void extendHeader(ModelConfig config) {
+            if (source == null) {
+                return;
+            }
+            source.append("  def extend(self, ids: Tensor, positions: Tensor, length: int, keys: List[Tensor],"
+                    + " values: List[Tensor], masks: List[Tensor]) -> Tensor:\n");
+            line("w = self." + WEIGHTS);
+            line("batch = ids.size(0)");
+            line("time = ids.size(1)");
+            line("end = length + time");
+            line("eps = w[" + EPS + "]");
+            line("scale = w[" + SCALE + "]");
+            // RotaryEmbedding.angles: positions [B, T] -> cos, sin [B, 1, T, D]
+            line("freqs = torch.mul(torch.unsqueeze(torch.to(positions, 6), 2), w[" + INVERSE_FREQUENCIES + "])");
+            line("angles = torch.unsqueeze(torch.cat([freqs, freqs], 2), 1)");
+            line("cos = torch.cos(angles)");
+            line("sin = torch.sin(angles)");
+        }
+
+        /**
+         * One decoder layer, as DecoderLayer and SwiGluMlp compute it, with Attention's one-token path
+         * ({@code oneToken}) or its general path over T tokens.
+         */
+        boolean layer(ModelConfig config, DecoderLayer layer, boolean oneToken) {
             Module attention = layer.child("self_attn");
             Module mlp = layer.child("mlp");
             int index = layer.index();
-            int kv = config.numKeyValueHeads();
-            int group = config.numKeyValueGroups();
-            int d = config.headDim();
             String bias = config.slidingWindowOf(index) > 0 ? "bias_" + config.slidingWindowOf(index) : "bias";
             line("h = self.rms(x, w[" + add(norm(layer, "input_layernorm")) + "], eps)");
             if (!linear(attention, "q_proj", "q", "h")
@@ -326,25 +406,11 @@ final class CompiledDecoding implements AutoCloseable {
                     || !linear(attention, "v_proj", "v", "h")) {
                 return false;
             }
-            line("q = torch.reshape(q, [batch, " + kv + ", " + group + ", " + d + "])"); // [B, KV, G, D]
-            line("k = torch.reshape(k, [batch, " + kv + ", 1, " + d + "])"); // [B, KV, 1, D]
-            line("v = torch.reshape(v, [batch, " + kv + ", 1, " + d + "])");
-            if (config.qkNorm()) {
-                line("q = self.rms(q, w[" + add(norm(attention, "q_norm")) + "], eps)");
-                line("k = self.rms(k, w[" + add(norm(attention, "k_norm")) + "], eps)");
+            if (oneToken) {
+                oneTokenAttention(config, attention, index, bias);
+            } else {
+                attention(config, attention, index);
             }
-            line("q = self.rotate(q, cos, sin)");
-            line("k = self.rotate(k, cos, sin)");
-            line("cached_keys = keys[" + index + "]");
-            line("cached_values = values[" + index + "]");
-            line("torch.copy_(torch.slice(cached_keys, 2, length, end), k)");
-            line("torch.copy_(torch.slice(cached_values, 2, length, end), v)");
-            line("s = torch.matmul(q, torch.transpose(torch.slice(cached_keys, 2, 0, end), 2, 3))"); // [B, KV, G, S]
-            line("s = torch.mul(s, scale)");
-            line("if " + bias + " is not None:");
-            line("  s = torch.add(s, " + bias + ")");
-            line("a = torch.matmul(torch.softmax(s, 3), torch.slice(cached_values, 2, 0, end))"); // [B, KV, G, D]
-            line("a = torch.reshape(a, [batch, 1, " + (long) config.numAttentionHeads() * d + "])");
             if (!linear(attention, "o_proj", "o", "a")) {
                 return false;
             }
@@ -359,6 +425,75 @@ final class CompiledDecoding implements AutoCloseable {
             }
             line("x = torch.add(x, d)");
             return true;
+        }
+
+        /**
+         * Attention's one-token path: each key/value head attends for its G query heads at once, no
+         * transposes, h [B, 1, C] to a [B, 1, H*D].
+         */
+        private void oneTokenAttention(ModelConfig config, Module attention, int index, String bias) {
+            int kv = config.numKeyValueHeads();
+            int d = config.headDim();
+            line("q = torch.reshape(q, [batch, " + kv + ", " + config.numKeyValueGroups() + ", " + d
+                    + "])"); // [B, KV, G, D]
+            line("k = torch.reshape(k, [batch, " + kv + ", 1, " + d + "])"); // [B, KV, 1, D]
+            line("v = torch.reshape(v, [batch, " + kv + ", 1, " + d + "])");
+            headNorms(config, attention);
+            line("q = self.rotate(q, cos, sin)");
+            line("k = self.rotate(k, cos, sin)");
+            write(index);
+            line("s = torch.matmul(q, torch.transpose(torch.slice(cached_keys, 2, 0, end), 2, 3))"); // [B, KV, G, S]
+            line("s = torch.mul(s, scale)");
+            line("if " + bias + " is not None:");
+            line("  s = torch.add(s, " + bias + ")");
+            line("a = torch.matmul(torch.softmax(s, 3), torch.slice(cached_values, 2, 0, end))"); // [B, KV, G, D]
+            line("a = torch.reshape(a, [batch, 1, " + (long) config.numAttentionHeads() * d + "])");
+        }
+
+        /**
+         * Attention's general path over T tokens: heads moved before time, keys and values repeated for
+         * each query head, the layer's mask added, h [B, T, C] to a [B, T, H*D].
+         */
+        private void attention(ModelConfig config, Module attention, int index) {
+            int heads = config.numAttentionHeads();
+            int kv = config.numKeyValueHeads();
+            int d = config.headDim();
+            line("q = torch.reshape(q, [batch, time, " + heads + ", " + d + "])"); // [B, T, H, D]
+            line("k = torch.reshape(k, [batch, time, " + kv + ", " + d + "])"); // [B, T, KV, D]
+            line("v = torch.reshape(v, [batch, time, " + kv + ", " + d + "])");
+            headNorms(config, attention);
+            line("q = self.rotate(torch.permute(q, [0, 2, 1, 3]), cos, sin)"); // [B, H, T, D]
+            line("k = self.rotate(torch.permute(k, [0, 2, 1, 3]), cos, sin)"); // [B, KV, T, D]
+            line("v = torch.permute(v, [0, 2, 1, 3])");
+            write(index);
+            line("k = torch.slice(cached_keys, 2, 0, end)"); // [B, KV, S, D]
+            line("v = torch.slice(cached_values, 2, 0, end)");
+            if (heads != kv) { // repeat_kv: [B, KV, S, D] -> [B, KV, G, S, D] -> [B, H, S, D]
+                String repeated = "[batch, " + kv + ", " + config.numKeyValueGroups() + ", end, " + d + "]";
+                String merged = "[batch, " + heads + ", end, " + d + "]";
+                line("k = torch.reshape(torch.expand(torch.unsqueeze(k, 2), " + repeated + "), " + merged + ")");
+                line("v = torch.reshape(torch.expand(torch.unsqueeze(v, 2), " + repeated + "), " + merged + ")");
+            }
+            line("s = torch.matmul(q, torch.permute(k, [0, 1, 3, 2]))"); // [B, H, T, S]
+            line("s = torch.add(torch.mul(s, scale), masks[" + index + "])");
+            line("a = torch.matmul(torch.softmax(s, 3), v)"); // [B, H, T, D]
+            line("a = torch.reshape(torch.permute(a, [0, 2, 1, 3]), [batch, time, " + (long) heads * d + "])");
+        }
+
+        /** qwen3's RMSNorm of each query and key head. */
+        private void headNorms(ModelConfig config, Module attention) {
+            if (config.qkNorm()) {
+                line("q = self.rms(q, w[" + add(norm(attention, "q_norm")) + "], eps)");
+                line("k = self.rms(k, w[" + add(norm(attention, "k_norm")) + "], eps)");
+            }
+        }
+
+        /** The new keys and values into the cache's positions [length, end). */
+        private void write(int index) {
+            line("cached_keys = keys[" + index + "]");
+            line("cached_values = values[" + index + "]");
+            line("torch.copy_(torch.slice(cached_keys, 2, length, end), k)");
+            line("torch.copy_(torch.slice(cached_values, 2, length, end), v)");
         }
 
         /** {@code out = in W^T + b}, and the adapter's update added; false when the layer is not such a product. */

@@ -112,6 +112,27 @@ public final class DecoderModel extends Module {
         return forward(inputIds, cache.paddingMask(length, inputIds.getManager()), cache);
     }
 
+    /**
+     * Begins a pass of T new real tokens per row {@code inputIds} [B, T] after the tokens in {@code
+     * cache} whose layers run elsewhere (a compiled pass, {@link CompiledDecoding}): records the pass in
+     * the cache as {@link #extend} does and returns what the layers need besides the ids, made as
+     * {@link #forward} makes them.
+     */
+    ExtendingPass beginExtending(NDArray inputIds, KvCache cache) {
+        int batch = (int) inputIds.getShape().get(0);
+        int length = (int) inputIds.getShape().get(1);
+        int past = cache.length();
+        NDManager manager = inputIds.getManager();
+        NDArray paddingMask = cache.paddingMask(length, manager); // [B, P + T] or null
+        NDArray positions = AttentionMask.positions(paddingMask, batch, past, length, manager); // [B, T]
+        cache.beginPass(batch, length, paddingColumns(paddingMask, past));
+        return new ExtendingPass(
+                positions, masks(window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager)));
+    }
+
+    /** The positions [B, T] of a pass's new tokens and each layer's additive mask [B, 1, T, S]. */
+    record ExtendingPass(NDArray positions, List<NDArray> masks) {}
+
     /** A pass that takes positions and padding from {@code cache} needs it filled, with one row per batch row. */
     static void requireFilled(KvCache cache, int batch, String pass) {
         if (cache.length() == 0 || cache.rows() != batch) {

@@ -47,6 +47,15 @@ class CompiledDecodingTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    void everyFamilyChecksDraftsWithTheSameLogitsCompiledAsOpByOp(ModelType type) {
+        try (CausalLm model = tinyModel(type, 37)) {
+            assertSameExtensions(model, PROMPTS);
+            assertSameExtensions(model, List.of(PROMPTS.get(1)));
+        }
+    }
+
     @Test
     void loraAdaptersDecodeTheSameCompiledWhetherOnOrOff() {
         try (CausalLm model = tinyModel(ModelType.QWEN2, 32)) {
@@ -54,6 +63,7 @@ class CompiledDecodingTest {
             randomizeUpdates(adapters);
             assertThat(model.decodesCompiled()).isTrue();
             float[] on = assertSameSteps(model, PROMPTS);
+            assertSameExtensions(model, PROMPTS);
             float[] off;
             try (Adapters.Switch ignored = adapters.disabled()) {
                 assertThat(model.decodesCompiled()).isTrue();
@@ -164,6 +174,48 @@ class CompiledDecodingTest {
             assertThat(compiled.length()).isEqualTo(batch.length() + STEPS);
         }
         return last;
+    }
+
+    /**
+     * Prefills two caches with {@code prompts}, then, as prompt lookup does, runs passes over 5 new
+     * tokens per row (the last token and 4 drafts) through each, one compiled and one op by op, drops
+     * 3 of them from the caches (rejected drafts) and decodes a step; checks the passes' and steps'
+     * logits are equal bit for bit. Three rounds run the caches past their capacity and mistral's window.
+     */
+    @SuppressWarnings("try")
+    private static void assertSameExtensions(CausalLm model, List<long[]> prompts) {
+        NDManager manager = model.manager();
+        TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
+        int rows = prompts.size();
+        int vocab = model.config().vocabSize();
+        try (KvCache compiled = model.newCache(batch.length() + 2);
+                KvCache opByOp = model.newCache(batch.length() + 2);
+                NDScope ignored = new NDScope()) {
+            for (KvCache cache : List.of(compiled, opByOp)) {
+                model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
+            }
+            for (int round = 0; round < 3; round++) {
+                long[] drafts = new long[rows * 5];
+                for (int i = 0; i < drafts.length; i++) {
+                    drafts[i] = (11L * round + 5L * i + 1) % vocab;
+                }
+                NDArray ids = manager.create(drafts).reshape(rows, 5);
+                float[] fast = model.extend(ids, compiled).toFloatArray();
+                model.setCompiledDecoding(false);
+                float[] reference = model.extend(ids, opByOp).toFloatArray();
+                model.setCompiledDecoding(true);
+                assertThat(fast).as("pass %d", round).containsExactly(reference);
+                compiled.truncate(compiled.length() - 3);
+                opByOp.truncate(opByOp.length() - 3);
+                NDArray next = manager.create(new long[rows]).reshape(rows, 1);
+                float[] step = model.decode(next, compiled).toFloatArray();
+                model.setCompiledDecoding(false);
+                float[] stepReference = model.decode(next, opByOp).toFloatArray();
+                model.setCompiledDecoding(true);
+                assertThat(step).as("step after pass %d", round).containsExactly(stepReference);
+            }
+            assertThat(compiled.length()).isEqualTo(opByOp.length()).isEqualTo(batch.length() + 9);
+        }
     }
 
     /** B starts at zero (the update is nothing): give every adapter a random update. */
