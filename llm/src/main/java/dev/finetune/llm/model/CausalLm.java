@@ -272,7 +272,7 @@ public final class CausalLm extends Module implements AutoCloseable {
      * row's position and padding. See {@link DecoderModel#decode}.
      */
     public NDArray decode(NDArray inputIds, KvCache cache) {
-        if (compiledDecoding && score == null && !GradientMode.isRecording()) {
+        if (compilable()) {
             NDArray logits = compiled().decode(body, lmHead, inputIds, cache);
             if (logits != null) {
                 return logits;
@@ -283,7 +283,7 @@ public final class CausalLm extends Module implements AutoCloseable {
     }
 
     /**
-     * Whether {@link #decode} runs a step as one compiled engine call ({@link CompiledDecoding}) when the
+     * Whether {@link #decode} and {@link #extend} run as one compiled engine call ({@link CompiledDecoding}) when the
      * model's layers allow it, which they do unless a layer is quantised, fp16 or DoRA, or this is a
      * reward model. On by default; the system property {@value #COMPILED_DECODING}{@code =false} turns it
      * off for every model, this for one. Either way a step computes the same logits.
@@ -298,10 +298,12 @@ public final class CausalLm extends Module implements AutoCloseable {
      * prepared by {@link Engines}).
      */
     public boolean decodesCompiled() {
-        return compiledDecoding
-                && score == null
-                && !GradientMode.isRecording()
-                && compiled().covers(body, lmHead);
+        return compilable() && compiled().covers(body, lmHead);
+    }
+
+    /** Turned on, a language model, and nothing recorded on this thread: the layers decide the rest. */
+    private boolean compilable() {
+        return compiledDecoding && score == null && !GradientMode.isRecording();
     }
 
     private CompiledDecoding compiled() {
@@ -316,7 +318,7 @@ public final class CausalLm extends Module implements AutoCloseable {
      * each row's positions and padding. See {@link DecoderModel#extend}.
      */
     public NDArray extend(NDArray inputIds, KvCache cache) {
-        if (compiledDecoding && score == null && !GradientMode.isRecording()) {
+        if (compilable()) {
             NDArray logits = compiled().extend(body, lmHead, inputIds, cache);
             if (logits != null) {
                 return logits;

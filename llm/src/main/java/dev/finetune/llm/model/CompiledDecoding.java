@@ -339,16 +339,7 @@ final class CompiledDecoding implements AutoCloseable {
                             + half + ")], 3)\n")
                     .append("    return torch.add(torch.mul(x, cos), torch.mul(turned, sin))\n")
                     .append("  def step(self, " + cache + ", bias: Optional[Tensor]) -> Tensor:\n");
-            line("w = self." + WEIGHTS);
-            line("batch = ids.size(0)");
-            line("end = length + 1");
-            line("eps = w[" + EPS + "]");
-            line("scale = w[" + SCALE + "]");
-            // RotaryEmbedding.angles: positions [B, 1] -> cos, sin [B, 1, 1, D]
-            line("freqs = torch.mul(torch.unsqueeze(torch.to(positions, 6), 2), w[" + INVERSE_FREQUENCIES + "])");
-            line("angles = torch.unsqueeze(torch.cat([freqs, freqs], 2), 1)");
-            line("cos = torch.cos(angles)");
-            line("sin = torch.sin(angles)");
+            preamble("1");
             TreeSet<Integer> windows = new TreeSet<>();
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 if (config.slidingWindowOf(i) > 0) {
@@ -378,13 +369,20 @@ final class CompiledDecoding implements AutoCloseable {
             }
             source.append("  def extend(self, ids: Tensor, positions: Tensor, length: int, keys: List[Tensor],"
                     + " values: List[Tensor], masks: List[Tensor]) -> Tensor:\n");
+            line("time = ids.size(1)");
+            preamble("time");
+        }
+
+        /**
+         * What both methods start with: the weights, the batch, where the new positions end, eps and
+         * 1/sqrt(D), and RotaryEmbedding.angles of the new positions: [B, T] -> cos, sin [B, 1, T, D].
+         */
+        private void preamble(String newTokens) {
             line("w = self." + WEIGHTS);
             line("batch = ids.size(0)");
-            line("time = ids.size(1)");
-            line("end = length + time");
+            line("end = length + " + newTokens);
             line("eps = w[" + EPS + "]");
             line("scale = w[" + SCALE + "]");
-            // RotaryEmbedding.angles: positions [B, T] -> cos, sin [B, 1, T, D]
             line("freqs = torch.mul(torch.unsqueeze(torch.to(positions, 6), 2), w[" + INVERSE_FREQUENCIES + "])");
             line("angles = torch.unsqueeze(torch.cat([freqs, freqs], 2), 1)");
             line("cos = torch.cos(angles)");
