@@ -78,24 +78,16 @@ final class CompiledDecoding implements AutoCloseable {
      * @param lmHead the untied LM head, or null when the embedding is the head
      */
     NDArray decode(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
-        Layout layout = layout(body, lmHead, false);
-        if (layout == null) {
+        Step step = step(body, lmHead);
+        if (step == null) {
             return null;
         }
-        int batch = (int) inputIds.getShape().get(0);
-        if (inputIds.getShape().get(1) != 1) {
-            throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
-        }
-        DecoderModel.requireFilled(cache, batch, "a decoding step");
-        Step step = step(body, lmHead, layout);
-        NDManager target = inputIds.getManager();
-        NDArray positions = cache.nextPositions(target); // [B, 1]
-        int past = cache.length();
-        cache.beginPass(batch, 1, null);
-        NDArray bias = cache.keyBias(past + 1); // [B, 1, 1, S] or null
-        return bias == null
-                ? run(step, "forward", inputIds, positions, past, cache)
-                : run(step, "masked", inputIds, positions, past, cache, IValue.from((PtNDArray) bias));
+        DecoderModel.DecodingStep begun = body.beginDecoding(inputIds, cache);
+        int past = begun.keys() - 1;
+        return begun.padding() == null
+                ? run(step, "forward", inputIds, begun.positions(), past, cache)
+                : run(step, "masked", inputIds, begun.positions(), past, cache, IValue.from((PtNDArray)
+                        begun.padding()));
     }
 
     /**
@@ -104,14 +96,12 @@ final class CompiledDecoding implements AutoCloseable {
      * draft tokens); null, with nothing done, when a layer is not one a compiled pass computes.
      */
     NDArray extend(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
-        Layout layout = layout(body, lmHead, false);
-        if (layout == null) {
+        Step step = step(body, lmHead);
+        if (step == null) {
             return null;
         }
-        DecoderModel.requireFilled(cache, (int) inputIds.getShape().get(0), "an extending pass");
-        Step step = step(body, lmHead, layout);
         int past = cache.length();
-        DecoderModel.ExtendingPass pass = body.beginExtending(inputIds, cache);
+        DecoderModel.Pass pass = body.beginExtending(inputIds, cache);
         PtNDArray[] masks = pass.masks().stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new);
         return run(step, "extend", inputIds, pass.positions(), past, cache, IValue.listFrom(masks));
     }
@@ -147,10 +137,15 @@ final class CompiledDecoding implements AutoCloseable {
     }
 
     /**
-     * The module for the layout's structure, compiled at its first use, holding the layout's weights.
-     * Threads decoding with one model share it; they hand it the same arrays unless the model changed.
+     * The module for the layers' structure as they are now, compiled at its first use, holding their
+     * weights; null when a layer is not one a compiled pass computes. Threads decoding with one model
+     * share it; they hand it the same arrays unless the model changed.
      */
-    private synchronized Step step(DecoderModel body, Linear lmHead, Layout layout) {
+    private synchronized Step step(DecoderModel body, Linear lmHead) {
+        Layout layout = layout(body, lmHead, false);
+        if (layout == null) {
+            return null;
+        }
         Step step = steps.get(layout.key());
         if (step == null) {
             step = new Step(load(layout(body, lmHead, true).source(), manager));

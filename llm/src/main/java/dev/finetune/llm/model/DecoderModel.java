@@ -57,7 +57,6 @@ public final class DecoderModel extends Module {
      * @return final-normed hidden states [B, T, C]
      */
     public NDArray forward(NDArray inputIds, NDArray paddingMask, KvCache cache) {
-        int batch = (int) inputIds.getShape().get(0);
         int length = (int) inputIds.getShape().get(1);
         int past = cache == null ? 0 : cache.length();
         if (paddingMask != null && paddingMask.getShape().get(1) != past + length) {
@@ -65,17 +64,30 @@ public final class DecoderModel extends Module {
                     "attention mask covers " + paddingMask.getShape().get(1) + " positions, expected " + (past + length)
                             + " (" + past + " cached + " + length + " new)");
         }
+        Pass pass = begin(inputIds, paddingMask, cache);
+        return layersForward(inputIds, pass.positions(), pass.masks(), cache);
+    }
+
+    /**
+     * What the layers need for T new tokens per row [B, T] besides the ids: their positions [B, T] and
+     * each layer's additive mask [B, 1, T, S], from the padding mask [B, P + T]; records the pass in
+     * {@code cache}, if any.
+     */
+    private Pass begin(NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        int batch = (int) inputIds.getShape().get(0);
+        int length = (int) inputIds.getShape().get(1);
+        int past = cache == null ? 0 : cache.length();
         NDManager manager = inputIds.getManager();
         NDArray positions = AttentionMask.positions(paddingMask, batch, past, length, manager); // [B, T]
         if (cache != null) {
             cache.beginPass(batch, length, paddingColumns(paddingMask, past));
         }
-        return layersForward(
-                inputIds,
-                positions,
-                window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager),
-                cache);
+        return new Pass(
+                positions, masks(window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager)));
     }
+
+    /** The positions [B, T] of a pass's new tokens and each layer's additive mask [B, 1, T, S] (or null). */
+    record Pass(NDArray positions, List<NDArray> masks) {}
 
     /**
      * One decoding step: the next token of each row [B, 1] after the tokens in {@code cache}, which
@@ -85,18 +97,37 @@ public final class DecoderModel extends Module {
      * @return final-normed hidden states [B, 1, C]
      */
     public NDArray decode(NDArray inputIds, KvCache cache) {
+        DecodingStep step = beginDecoding(inputIds, cache);
+        NDManager manager = inputIds.getManager();
+        return layersForward(
+                inputIds,
+                step.positions(),
+                masks(window -> slidingBias(step.padding(), step.keys(), window, manager)),
+                cache);
+    }
+
+    /**
+     * Begins a decoding step of {@code inputIds} [B, 1] after the tokens in {@code cache}, whose layers
+     * run here ({@link #decode}) or compiled ({@link CompiledDecoding}): records the step in the cache
+     * and returns each row's position and the bias of its padding.
+     */
+    DecodingStep beginDecoding(NDArray inputIds, KvCache cache) {
         int batch = (int) inputIds.getShape().get(0);
         if (inputIds.getShape().get(1) != 1) {
             throw new IllegalArgumentException("a decoding step takes one token per row, got " + inputIds.getShape());
         }
         requireFilled(cache, batch, "a decoding step");
-        NDManager manager = inputIds.getManager();
-        NDArray positions = cache.nextPositions(manager); // [B, 1]
+        NDArray positions = cache.nextPositions(inputIds.getManager()); // [B, 1]
         cache.beginPass(batch, 1, null);
         int keys = cache.length() + 1;
-        NDArray padding = cache.keyBias(keys); // [B, 1, 1, S] or null
-        return layersForward(inputIds, positions, window -> slidingBias(padding, keys, window, manager), cache);
+        return new DecodingStep(positions, cache.keyBias(keys), keys);
     }
+
+    /**
+     * A decoding step's positions [B, 1], the additive bias [B, 1, 1, S] of each row's padding among
+     * its S = {@code keys} keys (null when no row has padding), and S.
+     */
+    record DecodingStep(NDArray positions, NDArray padding, int keys) {}
 
     /**
      * T new real tokens per row [B, T] after the tokens in {@code cache}, which supplies each row's
@@ -106,35 +137,24 @@ public final class DecoderModel extends Module {
      * @return final-normed hidden states [B, T, C]
      */
     public NDArray extend(NDArray inputIds, KvCache cache) {
-        int batch = (int) inputIds.getShape().get(0);
-        requireFilled(cache, batch, "an extending pass");
-        int length = (int) inputIds.getShape().get(1);
-        return forward(inputIds, cache.paddingMask(length, inputIds.getManager()), cache);
+        Pass pass = beginExtending(inputIds, cache);
+        return layersForward(inputIds, pass.positions(), pass.masks(), cache);
     }
 
     /**
      * Begins a pass of T new real tokens per row {@code inputIds} [B, T] after the tokens in {@code
-     * cache} whose layers run elsewhere (a compiled pass, {@link CompiledDecoding}): records the pass in
-     * the cache as {@link #extend} does and returns what the layers need besides the ids, made as
-     * {@link #forward} makes them.
+     * cache}, whose layers run here ({@link #extend}) or compiled ({@link CompiledDecoding}): records
+     * the pass in the cache and returns what the layers need besides the ids, made from the cache's
+     * padding as {@link #forward} makes them from a padding mask.
      */
-    ExtendingPass beginExtending(NDArray inputIds, KvCache cache) {
-        int batch = (int) inputIds.getShape().get(0);
+    Pass beginExtending(NDArray inputIds, KvCache cache) {
+        requireFilled(cache, (int) inputIds.getShape().get(0), "an extending pass");
         int length = (int) inputIds.getShape().get(1);
-        int past = cache.length();
-        NDManager manager = inputIds.getManager();
-        NDArray paddingMask = cache.paddingMask(length, manager); // [B, P + T] or null
-        NDArray positions = AttentionMask.positions(paddingMask, batch, past, length, manager); // [B, T]
-        cache.beginPass(batch, length, paddingColumns(paddingMask, past));
-        return new ExtendingPass(
-                positions, masks(window -> AttentionMask.additive(paddingMask, batch, past, length, window, manager)));
+        return begin(inputIds, cache.paddingMask(length, inputIds.getManager()), cache);
     }
 
-    /** The positions [B, T] of a pass's new tokens and each layer's additive mask [B, 1, T, S]. */
-    record ExtendingPass(NDArray positions, List<NDArray> masks) {}
-
     /** A pass that takes positions and padding from {@code cache} needs it filled, with one row per batch row. */
-    static void requireFilled(KvCache cache, int batch, String pass) {
+    private static void requireFilled(KvCache cache, int batch, String pass) {
         if (cache.length() == 0 || cache.rows() != batch) {
             throw new IllegalArgumentException(pass + " continues a cache of " + batch + " rows; it holds "
                     + cache.rows() + " rows of " + cache.length() + " positions");
@@ -190,7 +210,8 @@ public final class DecoderModel extends Module {
                     "position ids " + positionIds.getShape() + " do not match input ids " + inputIds.getShape());
         }
         NDManager manager = inputIds.getManager();
-        return layersForward(inputIds, positionIds, window -> AttentionMask.packed(positionIds, window, manager), null);
+        return layersForward(
+                inputIds, positionIds, masks(window -> AttentionMask.packed(positionIds, window, manager)), null);
     }
 
     /**
@@ -233,10 +254,8 @@ public final class DecoderModel extends Module {
     }
 
     /** Embedding, the layers with one additive mask [B, 1, T, S] per distinct sliding window, the final norm. */
-    private NDArray layersForward(
-            NDArray inputIds, NDArray positions, IntFunction<NDArray> maskOfWindow, KvCache cache) {
+    private NDArray layersForward(NDArray inputIds, NDArray positions, List<NDArray> masks, KvCache cache) {
         RotaryEmbedding.Angles angles = rotary.angles(positions);
-        List<NDArray> masks = masks(maskOfWindow);
         NDArray x = embedTokens().forward(inputIds); // [B, T, C]
         boolean recording = GradientMode.isRecording();
         for (int i = 0; i < layers.size(); i++) {
