@@ -154,10 +154,8 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
             single = progress(log, "generation, batch 1", measureGeneration(model, prompts.subList(0, 1), greedy));
-            model.setCompiledDecoding(false);
-            singleOpByOp = progress(
-                    log, "generation, batch 1, op by op", measureGeneration(model, prompts.subList(0, 1), greedy));
-            model.setCompiledDecoding(true);
+            singleOpByOp =
+                    progress(log, "generation, batch 1, op by op", measureOpByOp(model, prompts.subList(0, 1), greedy));
             List<long[]> plain = Generator.generate(model, prompts.subList(0, 1), greedy);
             drafts = new DraftTally(TokenListener.NONE);
             List<long[]> lookedUp =
@@ -179,10 +177,8 @@ public final class InferenceBenchmark implements Callable<Integer> {
                     LOOKUP_TOKENS,
                     1000 * passCost.fullDraft().median());
             batched = progress(log, "generation, batch " + BATCH, measureGeneration(model, prompts, greedy));
-            model.setCompiledDecoding(false);
-            batchedOpByOp = progress(
-                    log, "generation, batch " + BATCH + ", op by op", measureGeneration(model, prompts, greedy));
-            model.setCompiledDecoding(true);
+            batchedOpByOp =
+                    progress(log, "generation, batch " + BATCH + ", op by op", measureOpByOp(model, prompts, greedy));
             sampled = progress(
                     log,
                     "generation, " + SAMPLED_PROMPTS + " x " + SAMPLES_PER_PROMPT + " samples",
@@ -271,6 +267,16 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
         }
         return new GenerationTimes(sequences, new Samples(total), new Samples(first));
+    }
+
+    /** {@link #measureGeneration} with every decoding step run op by op, to set beside the compiled one. */
+    private GenerationTimes measureOpByOp(CausalLm model, List<long[]> prompts, GenerationConfig config) {
+        model.setCompiledDecoding(false);
+        try {
+            return measureGeneration(model, prompts, config);
+        } finally {
+            model.setCompiledDecoding(true);
+        }
     }
 
     /**
