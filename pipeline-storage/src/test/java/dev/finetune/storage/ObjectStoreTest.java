@@ -35,9 +35,7 @@ class ObjectStoreTest {
     @BeforeAll
     static void connect(LocalStack localStack) {
         stack = localStack;
-        store = new ObjectStore(ObjectStoreConfig.of(
-                localStack.s3Endpoint(), localStack.s3AccessKey(), localStack.s3SecretKey(), "pipeline-test"));
-        store.ensureBucket();
+        store = TestStores.connect(localStack);
     }
 
     @AfterAll

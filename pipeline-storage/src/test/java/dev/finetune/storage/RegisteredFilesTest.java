@@ -27,9 +27,7 @@ class RegisteredFilesTest {
 
     @BeforeAll
     static void connect(LocalStack localStack) {
-        store = new ObjectStore(ObjectStoreConfig.of(
-                localStack.s3Endpoint(), localStack.s3AccessKey(), localStack.s3SecretKey(), "pipeline-test"));
-        store.ensureBucket();
+        store = TestStores.connect(localStack);
     }
 
     @AfterAll
