@@ -22,6 +22,7 @@ record BenchmarkResults(
         GenerationTimes singleOpByOp,
         GenerationTimes batched,
         GenerationTimes batchedOpByOp,
+        GenerationTimes batchedUnpacked,
         GenerationTimes sampled,
         GenerationTimes lookup,
         DraftTally drafts,
@@ -190,6 +191,17 @@ record BenchmarkResults(
                         format(
                                 "the same prompts, decoding op by op; compiled generates %.2fx faster",
                                 batched.tokensPerSecond(tokens) / batchedOpByOp.tokensPerSecond(tokens))),
+                tokenRate(
+                        "Generation, batch " + InferenceBenchmark.BATCH + ", products unpacked",
+                        batchedUnpacked.sequences() * tokens,
+                        batchedUnpacked.total(),
+                        format(
+                                "the same prompts, compiled, the products on the weights as they are instead of"
+                                        + " copies packed for %d rows (`CausalLm.setPackedProducts(false)`); %.1fx"
+                                        + " batch 1's tokens/s; packed generates %.2fx faster",
+                                InferenceBenchmark.BATCH,
+                                batchedUnpacked.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens),
+                                batched.tokensPerSecond(tokens) / batchedUnpacked.tokensPerSecond(tokens))),
                 tokenRate(
                         format(
                                 "Generation, %d prompts x %d samples",

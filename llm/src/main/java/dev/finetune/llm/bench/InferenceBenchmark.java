@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -135,6 +136,7 @@ public final class InferenceBenchmark implements Callable<Integer> {
         GenerationTimes singleOpByOp;
         GenerationTimes batched;
         GenerationTimes batchedOpByOp;
+        GenerationTimes batchedUnpacked;
         GenerationTimes sampled;
         GenerationTimes lookup;
         DraftTally drafts;
@@ -154,8 +156,10 @@ public final class InferenceBenchmark implements Callable<Integer> {
             }
             GenerationConfig greedy = GenerationConfig.greedy(NEW_TOKENS);
             single = progress(log, "generation, batch 1", measureGeneration(model, prompts.subList(0, 1), greedy));
-            singleOpByOp =
-                    progress(log, "generation, batch 1, op by op", measureOpByOp(model, prompts.subList(0, 1), greedy));
+            singleOpByOp = progress(
+                    log,
+                    "generation, batch 1, op by op",
+                    measureTurnedOff(model::setCompiledDecoding, model, prompts.subList(0, 1), greedy));
             List<long[]> plain = Generator.generate(model, prompts.subList(0, 1), greedy);
             drafts = new DraftTally(TokenListener.NONE);
             List<long[]> lookedUp =
@@ -177,8 +181,14 @@ public final class InferenceBenchmark implements Callable<Integer> {
                     LOOKUP_TOKENS,
                     1000 * passCost.fullDraft().median());
             batched = progress(log, "generation, batch " + BATCH, measureGeneration(model, prompts, greedy));
-            batchedOpByOp =
-                    progress(log, "generation, batch " + BATCH + ", op by op", measureOpByOp(model, prompts, greedy));
+            batchedOpByOp = progress(
+                    log,
+                    "generation, batch " + BATCH + ", op by op",
+                    measureTurnedOff(model::setCompiledDecoding, model, prompts, greedy));
+            batchedUnpacked = progress(
+                    log,
+                    "generation, batch " + BATCH + ", products unpacked",
+                    measureTurnedOff(model::setPackedProducts, model, prompts, greedy));
             sampled = progress(
                     log,
                     "generation, " + SAMPLED_PROMPTS + " x " + SAMPLES_PER_PROMPT + " samples",
@@ -207,6 +217,7 @@ public final class InferenceBenchmark implements Callable<Integer> {
                 singleOpByOp,
                 batched,
                 batchedOpByOp,
+                batchedUnpacked,
                 sampled,
                 lookup,
                 drafts,
@@ -269,13 +280,17 @@ public final class InferenceBenchmark implements Callable<Integer> {
         return new GenerationTimes(sequences, new Samples(total), new Samples(first));
     }
 
-    /** {@link #measureGeneration} with every decoding step run op by op, to set beside the compiled one. */
-    private GenerationTimes measureOpByOp(CausalLm model, List<long[]> prompts, GenerationConfig config) {
-        model.setCompiledDecoding(false);
+    /**
+     * {@link #measureGeneration} with {@code setting} (compiled decoding, packed products) turned off,
+     * to set beside the measurement with it on; turned on again afterwards.
+     */
+    private GenerationTimes measureTurnedOff(
+            Consumer<Boolean> setting, CausalLm model, List<long[]> prompts, GenerationConfig config) {
+        setting.accept(false);
         try {
             return measureGeneration(model, prompts, config);
         } finally {
-            model.setCompiledDecoding(true);
+            setting.accept(true);
         }
     }
 

@@ -293,6 +293,27 @@ public final class CausalLm extends Module implements AutoCloseable {
     }
 
     /**
+     * Whether compiled decoding steps of batches of {@value CompiledDecoding#MIN_PACKED_ROWS} rows or more
+     * run their products on copies of the weights packed once for the batch's row count (MKL's packed
+     * GEMM): faster, but holding a second copy of the product weights, and agreeing with the unpacked
+     * step within float rounding rather than bit for bit. On by default for models whose product weights
+     * are at most {@value CompiledDecoding#PACKED_PRODUCTS_MB} MiB (the system property {@value
+     * CompiledDecoding#PACKED_PRODUCTS_MB_PROPERTY} sets another bound for every model, 0 none); this turns
+     * it off for this model (and frees the copies), or on again with that bound.
+     */
+    public void setPackedProducts(boolean enabled) {
+        compiled().setPackedBytesAllowed(enabled ? CompiledDecoding.packedBytesBound() : 0);
+    }
+
+    /**
+     * The rows the compiled decoding step's products are packed for now ({@link #setPackedProducts}); 0
+     * when none are packed.
+     */
+    public int packedRows() {
+        return compiledStep == null ? 0 : compiledStep.packedRows();
+    }
+
+    /**
      * Whether the next {@link #decode} on this thread would run compiled: the layers as they are allow
      * it, and the thread records nothing for backward (libtorch records on a new thread until it is
      * prepared by {@link Engines}).

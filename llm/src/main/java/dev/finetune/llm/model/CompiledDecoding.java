@@ -15,6 +15,7 @@ import dev.finetune.llm.checkpoint.ModelConfig;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,12 +43,37 @@ import java.util.TreeSet;
  * the weight arrays again whenever the model holds different ones, so an adapter switched off, or
  * weights replaced, is seen at the next step. Weights updated in place need nothing.
  *
+ * <p><b>Packed products.</b> From {@value #MIN_PACKED_ROWS} rows on, a step's products run on
+ * copies of the weights that MKL has laid out once for that many rows ({@code cblas_sgemm_pack}),
+ * instead of the engine laying each weight out again at every product: at 16 rows the benchmark
+ * model's products take a fifth to a quarter less time (docs/benchmarks.md). The copies are made when
+ * a batch begins (a new cache) with that many rows, and kept for the next batch of as many; once rows
+ * leave a batch, its later steps use the weights as they are. The copies are as large as the product
+ * weights, so they are made only while those are at most {@value #PACKED_PRODUCTS_MB} MiB (the
+ * system property {@value #PACKED_PRODUCTS_MB_PROPERTY} sets another bound, 0 never packs). Only
+ * weights nothing trains are packed (a weight with a gradient may change in place: then no product is
+ * packed), and weights replaced are packed again. Packed, the logits agree with the op-by-op step's
+ * within float rounding, not bit for bit. Engines built without MKL never pack.
+ *
  * <p>Dimension letters: B batch, KV key/value heads, G query heads per KV head, D head dim, S keys,
  * C channels, V vocabulary.
  */
 final class CompiledDecoding implements AutoCloseable {
     private static final String CLASS_NAME = "DecodingStep";
     private static final String WEIGHTS = "w";
+    private static final String PACKED = "p";
+    /** The system property bounding the product weights packed (MiB; 0 never packs). */
+    static final String PACKED_PRODUCTS_MB_PROPERTY = "finetune.packed-products-max-mb";
+    /** The default bound: small models, whose steps the copies speed up most, at little memory. */
+    static final int PACKED_PRODUCTS_MB = 512;
+    /**
+     * The fewest rows packed products run for: measured through this engine on the benchmark model's
+     * products, packing halves their time at 4 rows and saves a quarter at 8 and 16, but costs a
+     * tenth at 1 and gains nothing at 2.
+     */
+    static final int MIN_PACKED_ROWS = 4;
+
+    private static volatile Boolean packingAvailable;
     // Where the constants are in the weight list: inverse frequencies [D/2], eps, 1/sqrt(D), the mask value.
     private static final int INVERSE_FREQUENCIES = 0;
     private static final int EPS = 1;
@@ -58,6 +84,7 @@ final class CompiledDecoding implements AutoCloseable {
     private final NDManager manager;
     private final List<NDArray> constants;
     private final Map<String, Step> steps = new HashMap<>();
+    private long packedBytesAllowed = packedBytesBound();
 
     CompiledDecoding(ModelConfig config, NDManager parent) {
         this.config = config;
@@ -78,15 +105,29 @@ final class CompiledDecoding implements AutoCloseable {
      * @param lmHead the untied LM head, or null when the embedding is the head
      */
     NDArray decode(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
-        Step step = step(body, lmHead);
-        if (step == null) {
-            return null;
+        int rows = (int) inputIds.getShape().get(0);
+        Step step;
+        synchronized (this) {
+            Layout layout = layout(body, lmHead, false);
+            step = step(body, lmHead, layout);
+            if (step == null) {
+                return null;
+            }
+            boolean allowed = layout.productBytes() <= packedBytesAllowed && layout.frozen() && packingAvailable();
+            if (step.packFor(allowed, rows, cache)) {
+                return decode(step, body, inputIds, cache, true); // holding the lock: nothing repacks meanwhile
+            }
         }
+        return decode(step, body, inputIds, cache, false);
+    }
+
+    private NDArray decode(Step step, DecoderModel body, NDArray inputIds, KvCache cache, boolean packed) {
         DecoderModel.DecodingStep begun = body.beginDecoding(inputIds, cache);
         int past = begun.keys() - 1;
+        IValue usePacked = IValue.from(packed);
         return begun.padding() == null
-                ? run(step, "forward", inputIds, begun.positions(), past, cache)
-                : run(step, "masked", inputIds, begun.positions(), past, cache, IValue.from((PtNDArray)
+                ? run(step, "forward", inputIds, begun.positions(), past, cache, usePacked)
+                : run(step, "masked", inputIds, begun.positions(), past, cache, usePacked, IValue.from((PtNDArray)
                         begun.padding()));
     }
 
@@ -96,7 +137,10 @@ final class CompiledDecoding implements AutoCloseable {
      * draft tokens); null, with nothing done, when a layer is not one a compiled pass computes.
      */
     NDArray extend(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
-        Step step = step(body, lmHead);
+        Step step;
+        synchronized (this) {
+            step = step(body, lmHead, layout(body, lmHead, false));
+        }
         if (step == null) {
             return null;
         }
@@ -141,8 +185,7 @@ final class CompiledDecoding implements AutoCloseable {
      * weights; null when a layer is not one a compiled pass computes. Threads decoding with one model
      * share it; they hand it the same arrays unless the model changed.
      */
-    private synchronized Step step(DecoderModel body, Linear lmHead) {
-        Layout layout = layout(body, lmHead, false);
+    private Step step(DecoderModel body, Linear lmHead, Layout layout) {
         if (layout == null) {
             return null;
         }
@@ -155,13 +198,54 @@ final class CompiledDecoding implements AutoCloseable {
         return step;
     }
 
+    /** The bound on packed product weights the system property sets, or the default: in bytes. */
+    static long packedBytesBound() {
+        return Long.getLong(PACKED_PRODUCTS_MB_PROPERTY, PACKED_PRODUCTS_MB) << 20;
+    }
+
+    /**
+     * Packs products from now on when their weights are at most {@code bytes} (0: never, and the packed
+     * copies are freed).
+     */
+    synchronized void setPackedBytesAllowed(long bytes) {
+        packedBytesAllowed = bytes;
+        if (bytes == 0) {
+            steps.values().forEach(Step::unpack);
+        }
+    }
+
+    /** The rows the products of the step last compiled are packed for; 0 when none is packed. */
+    synchronized int packedRows() {
+        return steps.values().stream().mapToInt(step -> step.packedRows).max().orElse(0);
+    }
+
+    /**
+     * Whether this engine has MKL's packed products: asked once, by compiling a module that calls them
+     * (builds without MKL, as on ARM, refuse it).
+     */
+    private boolean packingAvailable() {
+        if (packingAvailable == null) {
+            String probe = "class " + CLASS_NAME + "(Module):\n"
+                    + "  __parameters__ = []\n  __buffers__ = []\n  training : bool\n"
+                    + "  " + WEIGHTS + " : List[Tensor]\n  " + PACKED + " : List[Tensor]\n"
+                    + "  def forward(self, w: Tensor) -> Tensor:\n"
+                    + "    return ops.mkl._mkl_reorder_linear_weight(w, " + MIN_PACKED_ROWS + ")\n";
+            try (PtSymbolBlock ignored = load(probe, manager)) {
+                packingAvailable = true;
+            } catch (IllegalStateException e) {
+                packingAvailable = false;
+            }
+        }
+        return packingAvailable;
+    }
+
     /** Whether the model's layers as they are now would decode compiled. */
     boolean covers(DecoderModel body, Linear lmHead) {
         return layout(body, lmHead, false) != null;
     }
 
     private PtSymbolBlock load(String source, NDManager manager) {
-        byte[] archive = TorchScriptArchive.write(CLASS_NAME, source, List.of(WEIGHTS));
+        byte[] archive = TorchScriptArchive.write(CLASS_NAME, source, List.of(WEIGHTS, PACKED));
         try {
             return JniUtils.loadModule((PtNDManager) manager, new ByteArrayInputStream(archive), false, false);
         } catch (IOException e) {
@@ -182,13 +266,52 @@ final class CompiledDecoding implements AutoCloseable {
         manager.close();
     }
 
-    /** A compiled module and the weight arrays it was last handed. */
+    /** A compiled module, the weight arrays it was last handed, and what its products are packed for. */
     private static final class Step {
         private final PtSymbolBlock module;
         private List<NDArray> weights = List.of();
+        private List<NDArray> packedFrom = List.of();
+        private int packedRows;
+        private WeakReference<KvCache> lastCache = new WeakReference<>(null);
 
         Step(PtSymbolBlock module) {
             this.module = module;
+        }
+
+        /**
+         * Whether this step of {@code rows} rows after {@code cache} runs its products packed ({@code
+         * allowed}: turned on, the engine can, no product weight has a gradient): packs them when a
+         * batch of at least {@link #MIN_PACKED_ROWS} rows begins (a cache not seen before) or when the
+         * packed weights were replaced, and frees them when they can no longer be used.
+         */
+        boolean packFor(boolean allowed, int rows, KvCache cache) {
+            boolean newBatch = lastCache.get() != cache;
+            lastCache = new WeakReference<>(cache);
+            boolean stale = !sameArrays(weights, packedFrom);
+            if (!allowed || (stale && rows < MIN_PACKED_ROWS)) {
+                unpack();
+                return false;
+            }
+            if (rows == packedRows && !stale) {
+                return true;
+            }
+            if (rows < MIN_PACKED_ROWS || !(newBatch || stale)) {
+                return false; // rows left the batch: its other steps use the weights as they are
+            }
+            try (IValue count = IValue.from((long) rows);
+                    IValue ignored = IValueUtils.runMethod(module, "pack", count)) {
+                packedRows = rows;
+                packedFrom = weights;
+            }
+            return true;
+        }
+
+        void unpack() {
+            if (packedRows != 0) {
+                IValueUtils.runMethod(module, "unpack").close();
+                packedRows = 0;
+                packedFrom = List.of();
+            }
         }
 
         /** Hands the module {@code current} unless it holds exactly these arrays already. */
@@ -237,6 +360,7 @@ final class CompiledDecoding implements AutoCloseable {
             if (!out.weights.equals(first)) {
                 throw new IllegalStateException("the two compiled methods read the weights in different orders");
             }
+            out.packing();
         }
         return out.fp32() ? out : null;
     }
@@ -247,6 +371,7 @@ final class CompiledDecoding implements AutoCloseable {
      */
     private boolean pass(Layout out, DecoderModel body, Linear lmHead, boolean oneToken) {
         Embedding embedding = (Embedding) body.embedTokens();
+        out.oneToken = oneToken;
         constants.forEach(out::add);
         if (oneToken) {
             out.header(config);
@@ -267,15 +392,20 @@ final class CompiledDecoding implements AutoCloseable {
         }
         int head = out.add(
                 lmHead == null ? embedding.weight().array() : lmHead.weight().array());
-        out.line("return torch.linear(x, w[" + head + "])"); // [B, V] or [B, T, V]
+        out.product("logits", "x", head, -1);
+        out.line("return logits"); // [B, V] or [B, T, V]
         return true;
     }
 
     /** Collects the weight list and the key, and writes the source when asked to. */
     private static final class Layout {
         private final List<NDArray> weights = new ArrayList<>();
+        /** Where in {@link #weights} the step's products' weights are, in the order they are packed. */
+        private final List<Integer> products = new ArrayList<>();
+
         private final StringBuilder key = new StringBuilder();
         private final StringBuilder source;
+        private boolean oneToken;
 
         Layout(boolean writeSource) {
             this.source = writeSource ? new StringBuilder() : null;
@@ -304,6 +434,58 @@ final class CompiledDecoding implements AutoCloseable {
             return weights.stream().allMatch(w -> w.getDataType() == DataType.FLOAT32);
         }
 
+        /** The bytes of the step's product weights: what packed copies of them take. */
+        long productBytes() {
+            long bytes = 0;
+            for (int index : products) {
+                bytes += weights.get(index).getShape().size() * Float.BYTES;
+            }
+            return bytes;
+        }
+
+        /** Whether no product weight has a gradient: nothing trains them, so they do not change in place. */
+        boolean frozen() {
+            for (int index : products) {
+                if (weights.get(index).hasGradient()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /**
+         * {@code out = in W^T + b} for the weight and bias at these places in the list (bias -1: none); in
+         * the one-token step, on the packed copy of W when the step is told its products are packed.
+         */
+        void product(String out, String in, int weight, int bias) {
+            String b = bias < 0 ? "None" : "w[" + bias + "]";
+            if (oneToken) {
+                products.add(weight);
+                line("if packed:");
+                line("  " + out + " = ops.mkl._mkl_linear(" + in + ", p[" + (products.size() - 1) + "], w[" + weight
+                        + "], " + b + ", batch)");
+                line("else:");
+                line("  " + out + " = torch.linear(" + in + ", w[" + weight + "], " + b + ")");
+            } else {
+                line(out + " = torch.linear(" + in + ", w[" + weight + "], " + b + ")");
+            }
+        }
+
+        /**
+         * The methods that pack the step's product weights for a number of rows, and free the packed
+         * copies ({@code cblas_sgemm_pack} through libtorch's MKL ops).
+         */
+        void packing() {
+            source.append("  def pack(self, rows: int) -> None:\n")
+                    .append("    w = self." + WEIGHTS + "\n")
+                    .append("    self." + PACKED + " = [");
+            for (int i = 0; i < products.size(); i++) {
+                source.append(i == 0 ? "" : ", ")
+                        .append("ops.mkl._mkl_reorder_linear_weight(w[" + products.get(i) + "], rows)");
+            }
+            source.append("]\n").append("  def unpack(self) -> None:\n").append("    self." + PACKED + " = []\n");
+        }
+
         String source() {
             return source.toString();
         }
@@ -320,12 +502,13 @@ final class CompiledDecoding implements AutoCloseable {
                     .append("  __buffers__ = []\n")
                     .append("  training : bool\n")
                     .append("  " + WEIGHTS + " : List[Tensor]\n")
+                    .append("  " + PACKED + " : List[Tensor]\n")
                     .append("  def set_weights(self, weights: List[Tensor]) -> None:\n")
                     .append("    self." + WEIGHTS + " = weights\n")
-                    .append("  def forward(self, " + cache + ") -> Tensor:\n")
-                    .append("    return self.step(ids, positions, length, keys, values, None)\n")
-                    .append("  def masked(self, " + cache + ", bias: Tensor) -> Tensor:\n")
-                    .append("    return self.step(ids, positions, length, keys, values, bias)\n")
+                    .append("  def forward(self, " + cache + ", packed: bool) -> Tensor:\n")
+                    .append("    return self.step(ids, positions, length, keys, values, None, packed)\n")
+                    .append("  def masked(self, " + cache + ", packed: bool, bias: Tensor) -> Tensor:\n")
+                    .append("    return self.step(ids, positions, length, keys, values, bias, packed)\n")
                     .append("  def rms(self, x: Tensor, weight: Tensor, eps: Tensor) -> Tensor:\n")
                     .append("    variance = torch.mean(torch.square(x), [-1], True)\n")
                     .append("    return torch.mul(torch.div(x, torch.sqrt(torch.add(variance, eps))), weight)\n")
@@ -333,8 +516,9 @@ final class CompiledDecoding implements AutoCloseable {
                     .append("    turned = torch.cat([torch.neg(torch.slice(x, 3, " + half + ")), torch.slice(x, 3, 0, "
                             + half + ")], 3)\n")
                     .append("    return torch.add(torch.mul(x, cos), torch.mul(turned, sin))\n")
-                    .append("  def step(self, " + cache + ", bias: Optional[Tensor]) -> Tensor:\n");
+                    .append("  def step(self, " + cache + ", bias: Optional[Tensor], packed: bool) -> Tensor:\n");
             preamble("1");
+            line("p = self." + PACKED);
             TreeSet<Integer> windows = new TreeSet<>();
             for (int i = 0; i < config.numHiddenLayers(); i++) {
                 if (config.slidingWindowOf(i) > 0) {
@@ -497,10 +681,7 @@ final class CompiledDecoding implements AutoCloseable {
             }
             LinearWeights w = found.get();
             int weight = add(w.weight());
-            String call = w.bias() == null
-                    ? "torch.linear(" + in + ", w[" + weight + "])"
-                    : "torch.linear(" + in + ", w[" + weight + "], w[" + add(w.bias()) + "])";
-            line(out + " = " + call);
+            product(out, in, weight, w.bias() == null ? -1 : add(w.bias()));
             key.append(w.bias() == null ? (w.hasLowRank() ? 'l' : 'p') : (w.hasLowRank() ? 'L' : 'b'));
             if (w.hasLowRank()) { // LoraLinear: y.add(loraB(loraA(x)).mul(scaling))
                 int a = add(w.loraA());

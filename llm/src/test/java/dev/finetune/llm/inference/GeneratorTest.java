@@ -74,6 +74,25 @@ class GeneratorTest {
 
     @ParameterizedTest
     @EnumSource(ModelType.class)
+    void aBatchOnPackedWeightsContinuesEachPromptAsItWouldAlone(ModelType type) {
+        try (CausalLm model = tinyModel(type)) {
+            List<long[]> prompts = new ArrayList<>(PROMPTS);
+            for (int i = 0; i < 5; i++) {
+                prompts.add(new long[] {20 + i, 90 - 3 * i, 7, 40 + 11 * i});
+            }
+            List<long[]> batched = Generator.generate(model, prompts, GenerationConfig.greedy(12));
+            assertThat(model.packedRows())
+                    .as("eight rows run on packed weights")
+                    .isEqualTo(8);
+            for (int b = 0; b < prompts.size(); b++) {
+                List<long[]> alone = Generator.generate(model, List.of(prompts.get(b)), GenerationConfig.greedy(12));
+                assertThat(batched.get(b)).as("prompt %d", b).containsExactly(alone.get(0));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
     void eachSampledRowOfABatchIsTheSequenceItsSeedGivesAlone(ModelType type) {
         try (CausalLm model = tinyModel(type)) {
             GenerationConfig sampling =

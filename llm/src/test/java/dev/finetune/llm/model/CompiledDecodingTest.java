@@ -35,6 +35,18 @@ class CompiledDecodingTest {
     private static final List<long[]> PROMPTS = List.of(
             new long[] {5, 17, 99}, new long[] {3, 44, 8, 120, 61, 9, 70, 2, 31}, new long[] {11, 12, 13, 14, 15});
 
+    /** Six rows: enough for packed products ({@link CompiledDecoding#MIN_PACKED_ROWS}). */
+    private static final List<long[]> SIX_PROMPTS = List.of(
+            PROMPTS.get(0),
+            PROMPTS.get(1),
+            PROMPTS.get(2),
+            new long[] {7, 7, 7, 7},
+            new long[] {100, 1, 30, 2, 125, 3, 90},
+            new long[] {64});
+
+    /** Packed products sum in another order: relative to the largest logit, a few float roundings. */
+    private static final float PACKED_TOLERANCE = 1e-5f;
+
     private static final int STEPS = 10;
 
     @ParameterizedTest
@@ -119,6 +131,110 @@ class CompiledDecodingTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(ModelType.class)
+    @SuppressWarnings("try")
+    void batchesOfFourRowsOrMoreDecodeOnPackedWeightsWithinRounding(ModelType type) {
+        try (CausalLm model = tinyModel(type, 41);
+                Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                NDScope ignored = new NDScope()) {
+            caches.decode(0, STEPS, PACKED_TOLERANCE);
+            assertThat(model.packedRows()).isEqualTo(6);
+            assertThat(caches.compiled.length()).isEqualTo(caches.promptLength + STEPS);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void rowsLeavingTheBatchDecodeOnTheWeightsAsTheyAreAndTheNextBatchIsPackedForItsRows() {
+        try (CausalLm model = tinyModel(ModelType.QWEN2, 42)) {
+            try (Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                    NDScope ignored = new NDScope()) {
+                caches.decode(0, 3, PACKED_TOLERANCE);
+                caches.keepRows(0, 2, 3, 4, 5); // a row finished
+                caches.decodeUnpacked(3, 3); // not packed for five rows
+                assertThat(model.packedRows())
+                        .as("kept for the next batch of six")
+                        .isEqualTo(6);
+            }
+            try (Caches caches = Caches.prefilled(model, SIX_PROMPTS.subList(0, 5), true);
+                    NDScope ignored = new NDScope()) {
+                caches.decode(0, 3, PACKED_TOLERANCE);
+                assertThat(model.packedRows()).as("a new batch of five").isEqualTo(5);
+            }
+            try (Caches caches = Caches.prefilled(model, PROMPTS, true);
+                    NDScope ignored = new NDScope()) {
+                caches.decode(0, 3, 0f); // three rows: never packed
+                assertThat(model.packedRows()).isEqualTo(5);
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void weightsReplacedDuringABatchArePackedAgain() {
+        try (CausalLm model = tinyModel(ModelType.LLAMA, 43);
+                Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                NDScope ignored = new NDScope()) {
+            float[] before = caches.decode(0, 2, PACKED_TOLERANCE);
+            Parameter down = model.namedParameters().get("model.layers.1.mlp.down_proj.weight");
+            down.set(down.array().mul(2)); // stale packed copies would give the old weights' logits
+            float[] after = caches.decode(2, 3, PACKED_TOLERANCE);
+            assertThat(after).isNotEqualTo(before);
+            assertThat(model.packedRows()).isEqualTo(6);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void weightsWithAGradientAreNeverPacked() {
+        try (CausalLm model = tinyModel(ModelType.QWEN3, 44)) {
+            NDArray query = model.namedParameters()
+                    .get("model.layers.0.self_attn.q_proj.weight")
+                    .array();
+            try (Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                    NDScope ignored = new NDScope()) {
+                caches.decode(0, 2, PACKED_TOLERANCE);
+                assertThat(model.packedRows()).isEqualTo(6);
+                query.setRequiresGradient(true); // trained from now on: it may change in place
+                caches.decodeUnpacked(2, 3);
+                assertThat(model.packedRows()).as("the copies are freed").isZero();
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void turningPackedProductsOffFreesThemAndDecodesBitForBit() {
+        try (CausalLm model = tinyModel(ModelType.MISTRAL, 45);
+                Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                NDScope ignored = new NDScope()) {
+            caches.decode(0, 2, PACKED_TOLERANCE);
+            model.setPackedProducts(false);
+            assertThat(model.packedRows()).isZero();
+            caches.decodeUnpacked(2, 3);
+            model.setPackedProducts(true);
+            caches.decode(5, 2, PACKED_TOLERANCE);
+            assertThat(model.packedRows())
+                    .as("packed again for the batch's rows")
+                    .isEqualTo(6);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("try")
+    void modelsWhoseProductWeightsExceedTheBoundAreNotPacked() {
+        System.setProperty(CompiledDecoding.PACKED_PRODUCTS_MB_PROPERTY, "0");
+        try (CausalLm model = tinyModel(ModelType.LLAMA, 46);
+                Caches caches = Caches.prefilled(model, SIX_PROMPTS, true);
+                NDScope ignored = new NDScope()) {
+            caches.decode(0, 3, 0f); // unpacked from the start: bit for bit
+            assertThat(model.packedRows()).isZero();
+        } finally {
+            System.clearProperty(CompiledDecoding.PACKED_PRODUCTS_MB_PROPERTY);
+        }
+    }
+
     @Test
     void turningItOffDecodesOpByOp() {
         try (CausalLm model = tinyModel(ModelType.LLAMA, 35)) {
@@ -146,34 +262,126 @@ class CompiledDecodingTest {
 
     @SuppressWarnings("try")
     private static float[] steps(CausalLm model, List<long[]> prompts, boolean againstOpByOp) {
-        NDManager manager = model.manager();
-        TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
-        int rows = prompts.size();
-        float[] last = null;
-        try (KvCache compiled = model.newCache(batch.length() + 2);
-                KvCache opByOp = againstOpByOp ? model.newCache(batch.length() + 2) : null;
+        try (Caches caches = Caches.prefilled(model, prompts, againstOpByOp);
                 NDScope ignored = new NDScope()) {
-            for (KvCache cache : againstOpByOp ? List.of(compiled, opByOp) : List.of(compiled)) {
-                model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
-            }
-            long[] next = new long[rows];
-            for (int step = 0; step < STEPS; step++) {
-                for (int r = 0; r < rows; r++) {
-                    next[r] = (7L * step + 13L * r + 3) % model.config().vocabSize();
+            float[] last = caches.decode(0, STEPS, 0f);
+            assertThat(caches.compiled.length()).isEqualTo(caches.promptLength + STEPS);
+            return last;
+        }
+    }
+
+    /**
+     * A compiled cache and, when compared, an op-by-op one, prefilled with the same left-padded
+     * prompts (their capacity too small: both grow).
+     */
+    private record Caches(CausalLm model, KvCache compiled, KvCache opByOp, int promptLength) implements AutoCloseable {
+        static Caches prefilled(CausalLm model, List<long[]> prompts, boolean againstOpByOp) {
+            NDManager manager = model.manager();
+            TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
+            Caches caches = new Caches(
+                    model,
+                    model.newCache(batch.length() + 2),
+                    againstOpByOp ? model.newCache(batch.length() + 2) : null,
+                    batch.length());
+            for (KvCache cache : againstOpByOp ? List.of(caches.compiled, caches.opByOp) : List.of(caches.compiled)) {
+                try (NDScope ignored = new NDScope()) {
+                    model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
                 }
-                NDArray ids = manager.create(next).reshape(rows, 1);
+            }
+            return caches;
+        }
+
+        /**
+         * Runs decoding steps {@code from} to {@code from + count} of the same tokens through both
+         * caches, compiled and op by op, checking every step's logits agree: bit for bit when {@code
+         * tolerance} is 0, else within it, relative to the largest logit. Returns the last step's logits.
+         */
+        float[] decode(int from, int count, float tolerance) {
+            NDManager manager = model.manager();
+            int rows = compiled.rows();
+            float[] last = null;
+            for (int step = from; step < from + count; step++) {
+                NDArray ids = manager.create(tokens(step, rows)).reshape(rows, 1);
                 last = model.decode(ids, compiled).toFloatArray();
-                if (againstOpByOp) {
+                if (opByOp != null) {
                     model.setCompiledDecoding(false);
                     float[] reference = model.decode(ids, opByOp).toFloatArray();
                     model.setCompiledDecoding(true);
-                    assertThat(last).as("step %d", step).containsExactly(reference);
+                    if (tolerance == 0f) {
+                        assertThat(last).as("step %d", step).containsExactly(reference);
+                    } else {
+                        assertThat(largestDifference(last, reference))
+                                .as("step %d", step)
+                                .isLessThanOrEqualTo(tolerance * largest(reference));
+                    }
                     assertThat(opByOp.length()).isEqualTo(compiled.length());
                 }
             }
-            assertThat(compiled.length()).isEqualTo(batch.length() + STEPS);
+            return last;
         }
-        return last;
+
+        /**
+         * Runs decoding steps {@code from} to {@code from + count} and checks each compiled step runs
+         * unpacked: its logits equal, bit for bit, the op-by-op step's over the same cache (the compiled
+         * cache holds packed steps' keys, which the op-by-op cache does not: each step runs compiled,
+         * is forgotten, and runs op by op over the same cache). The op-by-op cache takes the steps too.
+         */
+        void decodeUnpacked(int from, int count) {
+            NDManager manager = model.manager();
+            int rows = compiled.rows();
+            for (int step = from; step < from + count; step++) {
+                NDArray ids = manager.create(tokens(step, rows)).reshape(rows, 1);
+                float[] fast = model.decode(ids, compiled).toFloatArray();
+                compiled.truncate(compiled.length() - 1);
+                model.setCompiledDecoding(false);
+                float[] reference = model.decode(ids, compiled).toFloatArray();
+                model.decode(ids, opByOp);
+                model.setCompiledDecoding(true);
+                assertThat(fast).as("step %d", step).containsExactly(reference);
+            }
+        }
+
+        /** Step {@code step}'s token for each of {@code rows} rows. */
+        private long[] tokens(int step, int rows) {
+            long[] next = new long[rows];
+            for (int r = 0; r < rows; r++) {
+                next[r] = (7L * step + 13L * r + 3) % model.config().vocabSize();
+            }
+            return next;
+        }
+
+        /** Keeps these rows of both caches, as generation does when the other rows finish. */
+        void keepRows(long... rows) {
+            compiled.selectRows(rows);
+            if (opByOp != null) {
+                opByOp.selectRows(rows);
+            }
+        }
+
+        @Override
+        public void close() {
+            compiled.close();
+            if (opByOp != null) {
+                opByOp.close();
+            }
+        }
+    }
+
+    private static float largestDifference(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        float largest = 0f;
+        for (int i = 0; i < a.length; i++) {
+            largest = Math.max(largest, Math.abs(a[i] - b[i]));
+        }
+        return largest;
+    }
+
+    private static float largest(float[] values) {
+        float largest = 0f;
+        for (float value : values) {
+            largest = Math.max(largest, Math.abs(value));
+        }
+        return largest;
     }
 
     /**
