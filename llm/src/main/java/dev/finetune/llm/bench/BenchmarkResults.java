@@ -184,6 +184,16 @@ record BenchmarkResults(
                                 InferenceBenchmark.BATCH,
                                 perPrompt,
                                 batched.tokensPerSecond(tokens) / this.single.tokensPerSecond(tokens))),
+                new Row(
+                        "Decoding, batch " + InferenceBenchmark.BATCH,
+                        number(batched.decodeTokensPerSecond(tokens)) + " tokens/s",
+                        "",
+                        format(
+                                "the same calls after their first token (%.1f ms: %d prompts processed); %.1fx batch"
+                                        + " 1's decoding",
+                                1000 * batched.firstToken().median(),
+                                InferenceBenchmark.BATCH,
+                                batched.decodeTokensPerSecond(tokens) / this.single.decodeTokensPerSecond(tokens))),
                 tokenRate(
                         "Generation, batch " + InferenceBenchmark.BATCH + ", op by op",
                         batchedOpByOp.sequences() * tokens,

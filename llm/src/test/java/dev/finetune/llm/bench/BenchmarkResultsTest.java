@@ -105,6 +105,8 @@ class BenchmarkResultsTest {
                         + " ms; with 10 draft tokens 2.00x (15.00 ms) | one pass over the last token and one draft")
                 .contains("| Generation, batch 16 | 1,024 tokens/s | 853 .. 1,138 | 16 prompts, greedy;")
                 .contains("8.0x batch 1's tokens/s")
+                .contains("| Decoding, batch 16 | 1,120 tokens/s |  | the same calls after their first token (100.0"
+                        + " ms: 16 prompts processed); 8.4x batch 1's decoding |")
                 .contains("| Generation, 4 prompts x 8 samples | 1,280 tokens/s |")
                 .contains("share its prefill; prompts of 32 tokens, 64 new tokens each; 10.0x batch 1's tokens/s")
                 .contains("| Generation without KV cache | 35.6 tokens/s | 32.0 .. 40.0 |")
