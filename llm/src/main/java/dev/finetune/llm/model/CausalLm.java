@@ -259,8 +259,17 @@ public final class CausalLm extends Module implements AutoCloseable {
         return body.trainingForwardPacked(inputIds, positionIds, gradientCheckpointing);
     }
 
-    /** Logits of the last new position only [B, V]: what generation needs, without the [B, T, V] head. */
+    /**
+     * Logits of the last new position only [B, V]: what generation needs, without the [B, T, V] head.
+     * With a cache, the pass runs as one compiled engine call whenever {@link #decode} would.
+     */
     public NDArray forwardLast(NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        if (cache != null && compilable()) {
+            NDArray logits = compiled().prefill(body, lmHead, inputIds, paddingMask, cache);
+            if (logits != null) {
+                return logits.squeeze(1); // [B, 1, V] -> [B, V]
+            }
+        }
         NDArray hidden = body.forward(inputIds, paddingMask, cache); // [B, T, C]
         long time = hidden.getShape().get(1);
         return logits(hidden.get(new NDIndex(":, {}:", time - 1))).squeeze(1); // [B, 1, V] -> [B, V]

@@ -30,8 +30,9 @@ import java.util.TreeSet;
  * arrays and the cache's own buffers. Op by op, a step of a small model pays DJL's per-call overhead
  * some 500 times; compiled, the engine runs the same operations without returning to Java
  * (docs/benchmarks.md: 1.4-1.5x faster generation at batch 1). The same module's {@code extend} runs
- * a pass over a few new tokens per row after the cache ({@link DecoderModel#extend}: prompt lookup's
- * check of its draft tokens) the same way.
+ * a pass over several new tokens per row the same way: prompt lookup's check of its draft tokens
+ * after the cache ({@link DecoderModel#extend}), and the prompts' pass that fills the cache ({@link
+ * DecoderModel#forward}, the last position's logits only).
  *
  * <p>The source calls the operations the op-by-op path calls, in the same order with the same
  * operands, so both give the same logits bit for bit (CompiledDecodingTest). It covers every fp32
@@ -137,17 +138,38 @@ final class CompiledDecoding implements AutoCloseable {
      * draft tokens); null, with nothing done, when a layer is not one a compiled pass computes.
      */
     NDArray extend(DecoderModel body, Linear lmHead, NDArray inputIds, KvCache cache) {
-        Step step;
-        synchronized (this) {
-            step = step(body, lmHead, layout(body, lmHead, false));
-        }
+        Step step = unpackedStep(body, lmHead);
         if (step == null) {
             return null;
         }
         int past = cache.length();
-        DecoderModel.Pass pass = body.beginExtending(inputIds, cache);
+        return pass(step, inputIds, body.beginExtending(inputIds, cache), past, cache, false);
+    }
+
+    /**
+     * The logits [B, 1, V] of the last of T new tokens per row {@code inputIds} [B, T] after {@code
+     * cache}, with the padding mask [B, P + T] of the cached and new positions, computed as {@link
+     * DecoderModel#forward} and the LM head over the last position would (a prompt's pass); null, with
+     * nothing done, when a layer is not one a compiled pass computes.
+     */
+    NDArray prefill(DecoderModel body, Linear lmHead, NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        Step step = unpackedStep(body, lmHead);
+        if (step == null) {
+            return null;
+        }
+        int past = cache.length();
+        return pass(step, inputIds, body.beginForward(inputIds, paddingMask, cache), past, cache, true);
+    }
+
+    /** The module for a pass over several tokens per row, whose products are never packed. */
+    private synchronized Step unpackedStep(DecoderModel body, Linear lmHead) {
+        return step(body, lmHead, layout(body, lmHead, false));
+    }
+
+    /** Runs the module's {@code extend} over a begun pass: logits of every new position, or the {@code last}. */
+    private NDArray pass(Step step, NDArray inputIds, DecoderModel.Pass pass, int past, KvCache cache, boolean last) {
         PtNDArray[] masks = pass.masks().stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new);
-        return run(step, "extend", inputIds, pass.positions(), past, cache, IValue.listFrom(masks));
+        return run(step, "extend", inputIds, pass.positions(), past, cache, IValue.from(last), IValue.listFrom(masks));
     }
 
     /**
@@ -158,6 +180,7 @@ final class CompiledDecoding implements AutoCloseable {
     private NDArray run(
             Step step, String method, NDArray inputIds, NDArray positions, int past, KvCache cache, IValue... more) {
         int layers = config.numHiddenLayers();
+        cache.allocateBuffers((int) inputIds.getShape().get(0), config.numKeyValueHeads(), config.headDim());
         PtNDArray[] keys = new PtNDArray[layers];
         PtNDArray[] values = new PtNDArray[layers];
         for (int layer = 0; layer < layers; layer++) { // after the pass began: the buffers may have grown
@@ -389,6 +412,9 @@ final class CompiledDecoding implements AutoCloseable {
         out.line("x = self.rms(x, w[" + norm + "], eps)");
         if (oneToken) {
             out.line("x = torch.reshape(x, [batch, " + config.hiddenSize() + "])");
+        } else { // CausalLm.forwardLast: the last position's hidden state [B, 1, C]
+            out.line("if last:");
+            out.line("  x = torch.slice(x, 1, time - 1)");
         }
         int head = out.add(
                 lmHead == null ? embedding.weight().array() : lmHead.weight().array());
@@ -547,7 +573,7 @@ final class CompiledDecoding implements AutoCloseable {
                 return;
             }
             source.append("  def extend(self, ids: Tensor, positions: Tensor, length: int, keys: List[Tensor],"
-                    + " values: List[Tensor], masks: List[Tensor]) -> Tensor:\n");
+                    + " values: List[Tensor], last: bool, masks: List[Tensor]) -> Tensor:\n");
             line("time = ids.size(1)");
             preamble("time");
         }

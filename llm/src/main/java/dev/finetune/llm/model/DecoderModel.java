@@ -57,6 +57,16 @@ public final class DecoderModel extends Module {
      * @return final-normed hidden states [B, T, C]
      */
     public NDArray forward(NDArray inputIds, NDArray paddingMask, KvCache cache) {
+        Pass pass = beginForward(inputIds, paddingMask, cache);
+        return layersForward(inputIds, pass.positions(), pass.masks(), cache);
+    }
+
+    /**
+     * Begins {@link #forward}'s pass, whose layers run there or compiled ({@link CompiledDecoding}):
+     * checks the padding mask covers the cached and new positions, records the pass in {@code cache},
+     * if any, and returns what the layers need besides the ids.
+     */
+    Pass beginForward(NDArray inputIds, NDArray paddingMask, KvCache cache) {
         int length = (int) inputIds.getShape().get(1);
         int past = cache == null ? 0 : cache.length();
         if (paddingMask != null && paddingMask.getShape().get(1) != past + length) {
@@ -64,8 +74,7 @@ public final class DecoderModel extends Module {
                     "attention mask covers " + paddingMask.getShape().get(1) + " positions, expected " + (past + length)
                             + " (" + past + " cached + " + length + " new)");
         }
-        Pass pass = begin(inputIds, paddingMask, cache);
-        return layersForward(inputIds, pass.positions(), pass.masks(), cache);
+        return begin(inputIds, paddingMask, cache);
     }
 
     /**

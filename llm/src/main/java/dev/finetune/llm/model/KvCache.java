@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 
@@ -143,6 +144,20 @@ public final class KvCache implements AutoCloseable {
      */
     NDArray keyBuffer(int layer) {
         return keys[layer];
+    }
+
+    /**
+     * Gives every layer its buffers [B, KV, capacity, D] of fp32 zeros, unless it has them already: for
+     * a first pass that writes its positions itself ({@link CompiledDecoding}).
+     */
+    void allocateBuffers(int batch, int keyValueHeads, int headDim) {
+        Shape shape = new Shape(batch, keyValueHeads, capacity, headDim);
+        for (int layer = 0; layer < keys.length; layer++) {
+            if (keys[layer] == null) {
+                keys[layer] = own(manager.zeros(shape, DataType.FLOAT32));
+                values[layer] = own(manager.zeros(shape, DataType.FLOAT32));
+            }
+        }
     }
 
     /** Layer {@code layer}'s value buffer, as {@link #keyBuffer}. */

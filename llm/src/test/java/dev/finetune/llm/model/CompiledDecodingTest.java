@@ -283,9 +283,16 @@ class CompiledDecodingTest {
                     model.newCache(batch.length() + 2),
                     againstOpByOp ? model.newCache(batch.length() + 2) : null,
                     batch.length());
-            for (KvCache cache : againstOpByOp ? List.of(caches.compiled, caches.opByOp) : List.of(caches.compiled)) {
-                try (NDScope ignored = new NDScope()) {
-                    model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
+            try (NDScope ignored = new NDScope()) {
+                NDArray ids = manager.create(batch.ids());
+                NDArray mask = manager.create(batch.mask());
+                float[] logits = model.forwardLast(ids, mask, caches.compiled).toFloatArray();
+                if (againstOpByOp) {
+                    model.setCompiledDecoding(false);
+                    float[] reference =
+                            model.forwardLast(ids, mask, caches.opByOp).toFloatArray();
+                    model.setCompiledDecoding(true);
+                    assertThat(logits).as("the prompts' pass").containsExactly(reference);
                 }
             }
             return caches;
@@ -393,15 +400,12 @@ class CompiledDecodingTest {
     @SuppressWarnings("try")
     private static void assertSameExtensions(CausalLm model, List<long[]> prompts) {
         NDManager manager = model.manager();
-        TokenBatch batch = TokenBatch.leftPadded(prompts, 0);
         int rows = prompts.size();
         int vocab = model.config().vocabSize();
-        try (KvCache compiled = model.newCache(batch.length() + 2);
-                KvCache opByOp = model.newCache(batch.length() + 2);
+        try (Caches caches = Caches.prefilled(model, prompts, true);
                 NDScope ignored = new NDScope()) {
-            for (KvCache cache : List.of(compiled, opByOp)) {
-                model.forwardLast(manager.create(batch.ids()), manager.create(batch.mask()), cache);
-            }
+            KvCache compiled = caches.compiled;
+            KvCache opByOp = caches.opByOp;
             for (int round = 0; round < 3; round++) {
                 long[] drafts = new long[rows * 5];
                 for (int i = 0; i < drafts.length; i++) {
@@ -422,7 +426,7 @@ class CompiledDecodingTest {
                 model.setCompiledDecoding(true);
                 assertThat(step).as("step after pass %d", round).containsExactly(stepReference);
             }
-            assertThat(compiled.length()).isEqualTo(opByOp.length()).isEqualTo(batch.length() + 9);
+            assertThat(compiled.length()).isEqualTo(opByOp.length()).isEqualTo(caches.promptLength + 9);
         }
     }
 
