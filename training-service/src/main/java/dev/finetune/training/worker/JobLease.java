@@ -27,6 +27,11 @@ import java.util.regex.Pattern;
  * fences a worker that was paused past its group session (a long GC, a frozen VM) and comes back
  * after the job moved on: its next renewal finds the next generation and it stops without writing
  * the job's state. The lease reaper ({@link LeaseReaper}) takes over jobs whose holder died.
+ *
+ * <p>The holder renews from two threads (its watcher every third of the TTL, its training thread once
+ * more when the run ends), so the methods that read or replace the ETag are synchronized: two
+ * renewals at once with the same ETag would fail one of them, and the worker would drop a finished
+ * job's result as if another worker had taken it.
  */
 final class JobLease {
     /**
@@ -80,7 +85,7 @@ final class JobLease {
     }
 
     /** Takes the lease if it is free, expired, or held by this worker; false if another live worker holds it. */
-    boolean acquire() {
+    synchronized boolean acquire() {
         Optional<Generation> current = current();
         if (current.isPresent()) {
             Holder holder = current.get().holder();
@@ -95,7 +100,7 @@ final class JobLease {
      * Takes the lease over from a holder whose lease expired, for the reaper; false if it is live,
      * was never taken, or another worker took it first.
      */
-    boolean takeOverExpired() {
+    synchronized boolean takeOverExpired() {
         Optional<Generation> current = current();
         if (current.isEmpty() || !current.get().holder().expired(Instant.now())) {
             return false;
@@ -112,7 +117,7 @@ final class JobLease {
      * resume against {@code max-resumes}. False for a lease taken from a worker that died or from
      * nobody.
      */
-    boolean followsHandOver() {
+    synchronized boolean followsHandOver() {
         return previous != null && previous.handedOver();
     }
 
@@ -120,7 +125,7 @@ final class JobLease {
      * Turns the generation this reaper just took over into a reservation for the worker that takes
      * the job's next request, held for {@code window}; false if it was lost meanwhile.
      */
-    boolean reserveForDispatch(Duration window) {
+    synchronized boolean reserveForDispatch(Duration window) {
         return store.putIfMatch(
                         key(generation),
                         bytes(new Holder(worker, Instant.now().plus(window), reaped, followsHandOver(), true)),
@@ -143,7 +148,7 @@ final class JobLease {
     }
 
     /** Extends the lease; false if it was lost (a later generation exists: another worker took the job). */
-    boolean renew() {
+    synchronized boolean renew() {
         if (store.exists(key(generation + 1))) {
             return false;
         }
@@ -165,7 +170,7 @@ final class JobLease {
      * Gives the lease up; {@code handedOver} when the job has not ended and this worker is shutting
      * down with its last step checkpointed (see {@link Holder#handedOver}).
      */
-    void release(boolean handedOver) {
+    synchronized void release(boolean handedOver) {
         store.putIfMatch(
                 key(generation), bytes(new Holder(worker, Instant.EPOCH, reaped, handedOver, false)), JSON, etag);
     }
@@ -178,7 +183,7 @@ final class JobLease {
     }
 
     /** The generation this worker holds, 0 before it took the lease. */
-    long generation() {
+    synchronized long generation() {
         return generation;
     }
 

@@ -112,6 +112,37 @@ class JobLeaseTest {
     }
 
     /**
+     * A worker renews its lease from two threads: the watcher every third of the TTL, and the training
+     * thread once more when the run ends. Renewals at the same moment must both keep the lease (each
+     * rewrites the generation with If-Match on the ETag the other may just have replaced).
+     */
+    @Test
+    void renewalsFromTwoThreadsOfTheHolderAtOnceBothKeepTheLease() throws Exception {
+        String job = "renew-" + UUID.randomUUID().toString().substring(0, 8);
+        JobLease held = lease(job, "worker", Duration.ofMinutes(1));
+        assertThat(held.acquire()).isTrue();
+        for (int round = 0; round < 15; round++) {
+            CyclicBarrier start = new CyclicBarrier(2);
+            Callable<Boolean> renewal = () -> {
+                start.await();
+                return held.renew();
+            };
+            for (Future<Boolean> renewed : threads.invokeAll(List.of(renewal, renewal))) {
+                assertThat(renewed.get())
+                        .as("round %d: a renewal of a lease nobody took", round)
+                        .isTrue();
+            }
+        }
+        assertThat(held.renew()).isTrue();
+        assertThat(lease(job, "observer", SHORT)
+                        .current()
+                        .orElseThrow()
+                        .holder()
+                        .worker())
+                .isEqualTo("worker");
+    }
+
+    /**
      * Whether a run resumes a preemption (uncounted) or a run that died (counted against {@code
      * max-resumes}) reaches the worker through a role-api reaper's reservations, however many of them
      * expire unclaimed before a worker takes one.
