@@ -11,6 +11,7 @@ import dev.finetune.llm.inference.TokenBatch;
 import dev.finetune.llm.lora.Adapters;
 import dev.finetune.llm.lora.LoraConfig;
 import dev.finetune.llm.lora.LoraLinear;
+import dev.finetune.llm.testing.AdapterFixtures;
 import dev.finetune.llm.tiny.TinyModelGenerator;
 import dev.finetune.llm.tiny.TinyModels;
 import java.util.List;
@@ -317,9 +318,9 @@ class CompiledDecodingTest {
                     if (tolerance == 0f) {
                         assertThat(last).as("step %d", step).containsExactly(reference);
                     } else {
-                        assertThat(largestDifference(last, reference))
+                        assertThat(AdapterFixtures.maxAbsDiff(last, reference))
                                 .as("step %d", step)
-                                .isLessThanOrEqualTo(tolerance * largest(reference));
+                                .isLessThanOrEqualTo(tolerance * AdapterFixtures.maxAbs(reference));
                     }
                     assertThat(opByOp.length()).isEqualTo(compiled.length());
                 }
@@ -372,23 +373,6 @@ class CompiledDecodingTest {
                 opByOp.close();
             }
         }
-    }
-
-    private static float largestDifference(float[] a, float[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        float largest = 0f;
-        for (int i = 0; i < a.length; i++) {
-            largest = Math.max(largest, Math.abs(a[i] - b[i]));
-        }
-        return largest;
-    }
-
-    private static float largest(float[] values) {
-        float largest = 0f;
-        for (float value : values) {
-            largest = Math.max(largest, Math.abs(value));
-        }
-        return largest;
     }
 
     /**
