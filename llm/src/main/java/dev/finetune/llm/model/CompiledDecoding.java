@@ -158,7 +158,10 @@ final class CompiledDecoding implements AutoCloseable {
             return null;
         }
         int past = cache.length();
-        return pass(step, inputIds, body.beginForward(inputIds, paddingMask, cache), past, cache, true);
+        DecoderModel.Pass pass = body.beginForward(inputIds, paddingMask, cache);
+        // The one pass that may start an empty cache: its buffers, at the capacity the pass began with.
+        cache.allocateBuffers((int) inputIds.getShape().get(0), config.numKeyValueHeads(), config.headDim());
+        return pass(step, inputIds, pass, past, cache, true);
     }
 
     /** The module for a pass over several tokens per row, whose products are never packed. */
@@ -180,7 +183,6 @@ final class CompiledDecoding implements AutoCloseable {
     private NDArray run(
             Step step, String method, NDArray inputIds, NDArray positions, int past, KvCache cache, IValue... more) {
         int layers = config.numHiddenLayers();
-        cache.allocateBuffers((int) inputIds.getShape().get(0), config.numKeyValueHeads(), config.headDim());
         PtNDArray[] keys = new PtNDArray[layers];
         PtNDArray[] values = new PtNDArray[layers];
         for (int layer = 0; layer < layers; layer++) { // after the pass began: the buffers may have grown
@@ -237,7 +239,7 @@ final class CompiledDecoding implements AutoCloseable {
         }
     }
 
-    /** The rows the products of the step last compiled are packed for; 0 when none is packed. */
+    /** The rows the products of a compiled module are packed for (the most, if several are); 0 when none is. */
     synchronized int packedRows() {
         return steps.values().stream().mapToInt(step -> step.packedRows).max().orElse(0);
     }
@@ -248,9 +250,7 @@ final class CompiledDecoding implements AutoCloseable {
      */
     private boolean packingAvailable() {
         if (packingAvailable == null) {
-            String probe = "class " + CLASS_NAME + "(Module):\n"
-                    + "  __parameters__ = []\n  __buffers__ = []\n  training : bool\n"
-                    + "  " + WEIGHTS + " : List[Tensor]\n  " + PACKED + " : List[Tensor]\n"
+            String probe = declaration()
                     + "  def forward(self, w: Tensor) -> Tensor:\n"
                     + "    return ops.mkl._mkl_reorder_linear_weight(w, " + MIN_PACKED_ROWS + ")\n";
             try (PtSymbolBlock ignored = load(probe, manager)) {
@@ -260,6 +260,16 @@ final class CompiledDecoding implements AutoCloseable {
             }
         }
         return packingAvailable;
+    }
+
+    /** The module's class line and attributes, as its archive's state sets them ({@link #load}). */
+    private static String declaration() {
+        return "class " + CLASS_NAME + "(Module):\n"
+                + "  __parameters__ = []\n"
+                + "  __buffers__ = []\n"
+                + "  training : bool\n"
+                + "  " + WEIGHTS + " : List[Tensor]\n"
+                + "  " + PACKED + " : List[Tensor]\n";
     }
 
     /** Whether the model's layers as they are now would decode compiled. */
@@ -309,7 +319,9 @@ final class CompiledDecoding implements AutoCloseable {
          */
         boolean packFor(boolean allowed, int rows, KvCache cache) {
             boolean newBatch = lastCache.get() != cache;
-            lastCache = new WeakReference<>(cache);
+            if (newBatch) {
+                lastCache = new WeakReference<>(cache);
+            }
             boolean stale = !sameArrays(weights, packedFrom);
             if (!allowed || (stale && rows < MIN_PACKED_ROWS)) {
                 unpack();
@@ -523,12 +535,7 @@ final class CompiledDecoding implements AutoCloseable {
             }
             int half = config.headDim() / 2;
             String cache = "ids: Tensor, positions: Tensor, length: int, keys: List[Tensor], values: List[Tensor]";
-            source.append("class " + CLASS_NAME + "(Module):\n")
-                    .append("  __parameters__ = []\n")
-                    .append("  __buffers__ = []\n")
-                    .append("  training : bool\n")
-                    .append("  " + WEIGHTS + " : List[Tensor]\n")
-                    .append("  " + PACKED + " : List[Tensor]\n")
+            source.append(declaration())
                     .append("  def set_weights(self, weights: List[Tensor]) -> None:\n")
                     .append("    self." + WEIGHTS + " = weights\n")
                     .append("  def forward(self, " + cache + ", packed: bool) -> Tensor:\n")
